@@ -1,0 +1,160 @@
+//! When a scheduled job fires: cron expressions evaluated in a time zone with
+//! the DST rules of the Open Cron Pattern Spec (croner implements them), and
+//! `every` intervals aligned to whole multiples since the Unix epoch, so every
+//! beat on every host computes the same ticks.
+
+use std::time::Duration;
+
+use croner::Cron;
+use croner::parser::{CronParser, Seconds, Year};
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, Zoned};
+
+/// A job's schedule.
+#[derive(Debug, Clone)]
+pub enum Schedule {
+    /// A cron expression as written, and its parsed form.
+    Cron { expr: String, cron: Box<Cron> },
+    /// `every = D`.
+    Every(Duration),
+}
+
+impl Schedule {
+    /// Parses a cron expression: 5 fields (minute first), 6 fields (seconds
+    /// first) or an @-macro.
+    pub fn cron(expr: &str) -> Result<Schedule, String> {
+        let trimmed = expr.trim();
+        let normalized = match trimmed.to_ascii_lowercase().as_str() {
+            "@midnight" => "@daily".to_string(),
+            "@reboot" => {
+                return Err("@reboot is not a schedule taskq can fire: run the command from a systemd unit at boot instead".into());
+            }
+            m if m.starts_with('@') && !["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@hourly"].contains(&m) => {
+                return Err(format!(
+                    "unknown macro \"{trimmed}\": use @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly"
+                ));
+            }
+            _ => trimmed.to_string(),
+        };
+        let fields = normalized.split_whitespace().count();
+        if !normalized.starts_with('@') && !(5..=6).contains(&fields) {
+            return Err(format!(
+                "cron expression \"{trimmed}\" has {fields} fields: use 5 (minute hour day month weekday) or 6 (seconds first)"
+            ));
+        }
+        let parser = CronParser::builder().seconds(Seconds::Optional).year(Year::Disallowed).build();
+        let cron = parser
+            .parse(&normalized)
+            .map_err(|e| format!("invalid cron expression \"{trimmed}\": {e}"))?;
+        Ok(Schedule::Cron { expr: trimmed.to_string(), cron: Box::new(cron) })
+    }
+
+    /// The first fire strictly after `after`, in `tz`.
+    pub fn next_after(&self, after: Timestamp, tz: &TimeZone) -> Option<Zoned> {
+        match self {
+            Schedule::Cron { cron, .. } => cron.find_next_occurrence(&after.to_zoned(tz.clone()), false).ok(),
+            Schedule::Every(period) => {
+                let period_ns = i128::try_from(period.as_nanos()).ok().filter(|p| *p > 0)?;
+                let now_ns = after.as_nanosecond();
+                let next = (now_ns.div_euclid(period_ns) + 1) * period_ns;
+                Timestamp::from_nanosecond(next).ok().map(|t| t.to_zoned(tz.clone()))
+            }
+        }
+    }
+
+    /// The next `n` fires after `after`.
+    pub fn upcoming(&self, after: Timestamp, tz: &TimeZone, n: usize) -> Vec<Zoned> {
+        let mut out = Vec::with_capacity(n);
+        let mut cursor = after;
+        while out.len() < n {
+            let Some(next) = self.next_after(cursor, tz) else { break };
+            cursor = next.timestamp();
+            out.push(next);
+        }
+        out
+    }
+
+    /// The schedule as a user wrote it: `30 2 * * *` or `every 5m`.
+    pub fn describe(&self) -> String {
+        match self {
+            Schedule::Cron { expr, .. } => expr.clone(),
+            Schedule::Every(d) => format!("every {}", humantime::format_duration(*d)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tz(name: &str) -> TimeZone {
+        TimeZone::get(name).unwrap()
+    }
+
+    fn fires(expr: &str, zone: &str, after: &str, n: usize) -> Vec<String> {
+        let schedule = Schedule::cron(expr).unwrap();
+        let start: Timestamp = after.parse().unwrap();
+        schedule.upcoming(start, &tz(zone), n).iter().map(|z| z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()).collect()
+    }
+
+    #[test]
+    fn five_and_six_fields_and_macros() {
+        assert_eq!(fires("30 2 * * *", "UTC", "2026-01-01T00:00:00Z", 2), ["2026-01-01T02:30:00+00:00", "2026-01-02T02:30:00+00:00"]);
+        assert_eq!(fires("*/20 * * * * *", "UTC", "2026-01-01T00:00:00Z", 3), ["2026-01-01T00:00:20+00:00", "2026-01-01T00:00:40+00:00", "2026-01-01T00:01:00+00:00"]);
+        assert_eq!(fires("@midnight", "UTC", "2026-01-01T12:00:00Z", 1), ["2026-01-02T00:00:00+00:00"]);
+        assert_eq!(fires("0 9 * * MON", "UTC", "2026-11-22T00:00:00Z", 1), ["2026-11-23T09:00:00+00:00"]);
+    }
+
+    #[test]
+    fn feb_29_and_day_of_month_or_weekday() {
+        assert_eq!(fires("0 0 29 2 *", "UTC", "2026-01-01T00:00:00Z", 1), ["2028-02-29T00:00:00+00:00"]);
+        // Vixie cron: with both restricted, either matching fires. 2026-11-01 is a Sunday.
+        assert_eq!(fires("0 0 1 * SUN", "UTC", "2026-10-31T12:00:00Z", 3), ["2026-11-01T00:00:00+00:00", "2026-11-08T00:00:00+00:00", "2026-11-15T00:00:00+00:00"]);
+    }
+
+    #[test]
+    fn fixed_time_in_a_spring_gap_fires_once_after_it() {
+        assert_eq!(fires("30 2 * * *", "Europe/Berlin", "2026-03-28T12:00:00Z", 2), ["2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00"]);
+        assert_eq!(fires("30 2 * * *", "America/New_York", "2026-03-07T12:00:00Z", 2), ["2026-03-08T03:00:00-04:00", "2026-03-09T02:30:00-04:00"]);
+    }
+
+    #[test]
+    fn fixed_time_in_a_fall_back_fires_once() {
+        assert_eq!(fires("30 2 * * *", "Europe/Berlin", "2026-10-24T12:00:00Z", 2), ["2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00"]);
+        assert_eq!(fires("30 1 * * *", "America/New_York", "2026-10-31T12:00:00Z", 2), ["2026-11-01T01:30:00-04:00", "2026-11-02T01:30:00-05:00"]);
+    }
+
+    #[test]
+    fn interval_entries_follow_real_time_across_dst() {
+        assert_eq!(
+            fires("*/30 1-3 * * *", "Europe/Berlin", "2026-10-24T22:45:00Z", 7),
+            [
+                "2026-10-25T01:00:00+02:00",
+                "2026-10-25T01:30:00+02:00",
+                "2026-10-25T02:00:00+02:00",
+                "2026-10-25T02:30:00+02:00",
+                "2026-10-25T02:00:00+01:00",
+                "2026-10-25T02:30:00+01:00",
+                "2026-10-25T03:00:00+01:00",
+            ]
+        );
+        // Nothing to fire in a skipped hour.
+        assert_eq!(fires("15 * * * *", "Europe/Berlin", "2026-03-29T00:30:00Z", 2), ["2026-03-29T03:15:00+02:00", "2026-03-29T04:15:00+02:00"]);
+    }
+
+    #[test]
+    fn every_ticks_on_epoch_multiples() {
+        let s = Schedule::Every(Duration::from_secs(300));
+        let start: Timestamp = "2026-01-01T00:03:10Z".parse().unwrap();
+        let got: Vec<String> = s.upcoming(start, &TimeZone::UTC, 2).iter().map(|z| z.timestamp().to_string()).collect();
+        assert_eq!(got, ["2026-01-01T00:05:00Z", "2026-01-01T00:10:00Z"]);
+    }
+
+    #[test]
+    fn bad_expressions_are_explained() {
+        assert!(Schedule::cron("* * *").unwrap_err().contains("has 3 fields"));
+        assert!(Schedule::cron("@reboot").unwrap_err().contains("@reboot"));
+        assert!(Schedule::cron("@fortnightly").unwrap_err().contains("unknown macro"));
+        assert!(Schedule::cron("61 * * * *").unwrap_err().contains("invalid cron expression"));
+    }
+}

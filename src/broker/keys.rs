@@ -1,0 +1,83 @@
+//! Redis key names: the one place they are spelled out. Every key of a
+//! namespace shares the hash tag `{ns}`, so any script may touch any of them
+//! and the layout works unchanged on Redis Cluster (one slot per namespace:
+//! cross-queue atomicity, for uniqueness and concurrency limits, over
+//! spreading one namespace across shards; scale out with namespaces).
+//!
+//! The Lua scripts build the same names from the prefix, as listed here:
+//!
+//! | key                     | type   | holds                                         |
+//! |-------------------------|--------|-----------------------------------------------|
+//! | `{ns}:job:<id>`         | HASH   | payload, state, attempts, lost, result fields |
+//! | `{ns}:pending:<queue>`  | LIST   | queued ids; LPUSH to enqueue, RPOP to take    |
+//! | `{ns}:delayed`          | ZSET   | scheduled and retrying ids by due time (ms)   |
+//! | `{ns}:leases`           | ZSET   | running ids by lease expiry (ms)              |
+//! | `{ns}:failed`           | ZSET   | failed ids by failure time (ms)               |
+//! | `{ns}:index`            | ZSET   | every live id by enqueue time (ms), for list  |
+//! | `{ns}:done`             | ZSET   | finished ids by result expiry (ms)            |
+//! | `{ns}:unique:<key>`     | STRING | the id holding an idempotency key (PX window) |
+//! | `{ns}:queues`           | SET    | queue names seen                              |
+//! | `{ns}:wake`             | pubsub | a queue name, published when it gains a job   |
+
+/// The key prefix of namespace `ns`: `{ns}:`.
+pub(super) fn prefix(ns: &str) -> String {
+    format!("{{{ns}}}:")
+}
+
+/// The keys of one namespace.
+#[derive(Debug, Clone)]
+pub(super) struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    pub(super) fn new(ns: &str) -> Keys {
+        Keys { prefix: prefix(ns) }
+    }
+
+    pub(super) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub(super) fn job(&self, id: &str) -> String {
+        format!("{}job:{id}", self.prefix)
+    }
+
+    pub(super) fn pending(&self, queue: &str) -> String {
+        format!("{}pending:{queue}", self.prefix)
+    }
+
+    pub(super) fn delayed(&self) -> String {
+        format!("{}delayed", self.prefix)
+    }
+
+    pub(super) fn leases(&self) -> String {
+        format!("{}leases", self.prefix)
+    }
+
+    pub(super) fn index(&self) -> String {
+        format!("{}index", self.prefix)
+    }
+
+    pub(super) fn done(&self) -> String {
+        format!("{}done", self.prefix)
+    }
+
+    pub(super) fn wake(&self) -> String {
+        format!("{}wake", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Keys;
+
+    #[test]
+    fn keys_share_the_namespace_hash_tag() {
+        let k = Keys::new("app");
+        assert_eq!(k.pending("mail"), "{app}:pending:mail");
+        assert_eq!(k.job("1"), "{app}:job:1");
+        assert_eq!(k.leases(), "{app}:leases");
+        assert_eq!(k.wake(), "{app}:wake");
+    }
+}

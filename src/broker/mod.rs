@@ -1,0 +1,176 @@
+//! The broker contract: one method per edge of the job lifecycle, each atomic
+//! (one Lua script in Redis, one `BEGIN IMMEDIATE` transaction in SQLite).
+//! Both backends pass the same conformance suite (tests/conformance).
+//!
+//! Every transition of a running job is guarded by its lease: the worker id
+//! and the attempt number it was handed. A worker that lost its lease cannot
+//! record a result over the next worker's run.
+
+mod error;
+mod keys;
+mod redis;
+mod sqlite;
+mod url;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+pub use error::BrokerError;
+pub use url::BrokerUrl;
+
+use crate::job::{JobId, JobRecord, JobState, NewJob};
+use crate::names::{JobName, QueueName};
+
+/// The namespace when none is configured.
+pub const DEFAULT_NAMESPACE: &str = "taskq";
+
+/// Checks a namespace: it is part of every key, so it has the name rules.
+pub fn validate_namespace(ns: &str) -> Result<(), String> {
+    QueueName::new(ns).map(|_| ()).map_err(|_| {
+        format!("invalid namespace \"{ns}\": use letters, digits, '_', '.' and '-', starting with a letter or digit")
+    })
+}
+
+/// Connects to the broker at `url`, under namespace `ns`.
+pub async fn connect(url: &BrokerUrl, ns: &str) -> Result<Arc<dyn Broker>, BrokerError> {
+    match url {
+        BrokerUrl::Redis { .. } => Ok(Arc::new(redis::RedisBroker::connect(url, ns).await?)),
+        BrokerUrl::Sqlite { path } => Ok(Arc::new(sqlite::SqliteBroker::open(path, ns).await?)),
+    }
+}
+
+/// The outcome of one enqueue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enqueued {
+    /// The new job's id, or for a duplicate the first job's.
+    pub id: JobId,
+    /// The unique key was already held: nothing new was enqueued.
+    pub duplicate: bool,
+}
+
+/// A job handed to a worker, held under a lease.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub job: NewJob,
+    /// The attempt this is: 1 for the first run.
+    pub attempt: u32,
+    pub worker: String,
+}
+
+impl Lease {
+    /// What proves this worker still holds this attempt.
+    pub fn token(&self) -> LeaseToken {
+        LeaseToken { id: self.job.id, worker: self.worker.clone(), attempt: self.attempt }
+    }
+}
+
+/// Identifies one attempt held by one worker; every transition of a running
+/// job checks it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LeaseToken {
+    pub id: JobId,
+    pub worker: String,
+    pub attempt: u32,
+}
+
+/// What an attempt left behind.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttemptResult {
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub exit_code: Option<i32>,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+    /// The output tail.
+    pub output: String,
+}
+
+/// How a running job leaves the running state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finish {
+    /// Done; the record is kept for `ttl`, or deleted at once with `ignore_result`.
+    Succeeded { result: AttemptResult, ttl: Duration, ignore_result: bool },
+    /// Out of retries: into the failed set, kept until retried or purged.
+    Failed { result: AttemptResult },
+    /// Failed, to run again at `at`.
+    Retry { result: AttemptResult, at: Timestamp },
+    /// Stopped by a worker shutting down: back to the front of its queue at
+    /// once, the attempt not counted.
+    Requeue,
+}
+
+/// What `list` selects.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub state: Option<JobState>,
+    pub queue: Option<QueueName>,
+    pub job: Option<JobName>,
+    pub limit: usize,
+}
+
+/// The result of moving due jobs to their queues.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Forwarded {
+    pub moved: usize,
+    /// When the next scheduled or retrying job becomes due.
+    pub next_due: Option<Timestamp>,
+}
+
+/// A job whose worker was lost, found by `recover_expired`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    pub id: JobId,
+    /// Requeued (`Queued`) or given up on as a poison job (`Failed`).
+    pub state: JobState,
+}
+
+/// The broker contract. All instants come from the caller's clock.
+#[async_trait]
+pub trait Broker: Send + Sync {
+    /// The URL, password redacted, for messages.
+    fn describe(&self) -> String;
+
+    /// Enqueues each job atomically (a batch is not all-or-nothing: each
+    /// job's result is reported). A job with `run_at` in the future is
+    /// `scheduled`; with a unique key already held, a duplicate.
+    async fn enqueue(&self, jobs: &[NewJob], now: Timestamp) -> Result<Vec<Enqueued>, BrokerError>;
+
+    /// Takes the next job from the first non-empty of `queues`, in order,
+    /// and leases it to `worker` until `now + lease`. Jobs found expired on
+    /// the way are marked `expired`.
+    async fn dequeue(&self, queues: &[QueueName], worker: &str, lease: Duration, now: Timestamp) -> Result<Option<Lease>, BrokerError>;
+
+    /// Returns when a job may have become available on `queues`, or after
+    /// `timeout`. Spurious returns are allowed; missed wake-ups are not.
+    async fn wait_for_jobs(&self, queues: &[QueueName], timeout: Duration) -> Result<(), BrokerError>;
+
+    /// Extends the leases of running attempts to `now + lease`; returns the
+    /// attempts whose lease was lost (redelivered, revoked, or gone).
+    async fn extend_leases(&self, tokens: &[LeaseToken], lease: Duration, now: Timestamp) -> Result<Vec<JobId>, BrokerError>;
+
+    /// Records how an attempt ended. `Ok(false)`: the lease was lost and
+    /// nothing was recorded.
+    async fn finish(&self, token: &LeaseToken, finish: Finish, now: Timestamp) -> Result<bool, BrokerError>;
+
+    /// Moves scheduled and retrying jobs that are due to their queues.
+    async fn forward_due(&self, now: Timestamp) -> Result<Forwarded, BrokerError>;
+
+    /// Requeues running jobs whose lease lapsed before `now`, counting the
+    /// loss; a job lost `max_redeliveries` times fails as "worker lost".
+    async fn recover_expired(&self, now: Timestamp) -> Result<Vec<Recovered>, BrokerError>;
+
+    /// The records of `ids`, `None` for unknown or expired ones.
+    async fn get(&self, ids: &[JobId], now: Timestamp) -> Result<Vec<Option<JobRecord>>, BrokerError>;
+
+    /// Records matching `filter`, newest first.
+    async fn list(&self, filter: &ListFilter, now: Timestamp) -> Result<Vec<JobRecord>, BrokerError>;
+
+    /// How many jobs on `queues` are queued or due now.
+    async fn count_ready(&self, queues: &[QueueName], now: Timestamp) -> Result<u64, BrokerError>;
+
+    /// Deletes results past their TTL; returns how many.
+    async fn purge_expired_results(&self, now: Timestamp) -> Result<u64, BrokerError>;
+}

@@ -1,0 +1,447 @@
+//! The Redis broker. Each transition is one Lua script (scripts/*.lua, named
+//! like the `Broker` method), so it is atomic and guarded by the lease. Keys
+//! are listed in `keys.rs`.
+//!
+//! Idle workers wait on a pub/sub subscription to `{ns}:wake`, which the
+//! scripts publish to whenever a queue gains a job: no polling, and the
+//! subscription lives on its own connection, apart from the multiplexed one
+//! that carries commands.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use jiff::Timestamp;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script};
+use tokio::sync::{Notify, OnceCell};
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+use super::keys::Keys;
+use super::{
+    AttemptResult, Broker, BrokerError, BrokerUrl, Enqueued, Finish, Forwarded, Lease, LeaseToken, ListFilter, Recovered,
+};
+use crate::job::{JobId, JobRecord, JobState, NewJob};
+use crate::names::QueueName;
+use crate::time::{from_ms, to_ms};
+
+struct Scripts {
+    enqueue: Script,
+    dequeue: Script,
+    extend: Script,
+    finish: Script,
+    forward: Script,
+    recover: Script,
+    purge_results: Script,
+}
+
+static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
+    enqueue: Script::new(include_str!("scripts/enqueue.lua")),
+    dequeue: Script::new(include_str!("scripts/dequeue.lua")),
+    extend: Script::new(include_str!("scripts/extend.lua")),
+    finish: Script::new(include_str!("scripts/finish.lua")),
+    forward: Script::new(include_str!("scripts/forward.lua")),
+    recover: Script::new(include_str!("scripts/recover.lua")),
+    purge_results: Script::new(include_str!("scripts/purge_results.lua")),
+});
+
+/// Fields per job in one `enqueue.lua` call.
+const ENQUEUE_FIELDS: usize = 12;
+/// Jobs per `enqueue.lua` call: large enough to amortise the round trip,
+/// small enough not to stall the server.
+const ENQUEUE_CHUNK: usize = 500;
+/// Longest reconnect pause of the wake-up subscriber.
+const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(5);
+
+/// A namespace on a Redis server.
+pub(super) struct RedisBroker {
+    client: redis::Client,
+    conn: ConnectionManager,
+    keys: Keys,
+    url: BrokerUrl,
+    /// Signalled by the wake-up subscriber.
+    wake: Arc<Notify>,
+    subscribed: OnceCell<()>,
+    /// Stops the subscriber when the broker is dropped.
+    _subscriber: DropGuard,
+    subscriber_stop: CancellationToken,
+}
+
+impl RedisBroker {
+    pub(super) async fn connect(url: &BrokerUrl, ns: &str) -> Result<RedisBroker, BrokerError> {
+        let BrokerUrl::Redis { url: raw } = url else {
+            return Err(BrokerError::Protocol("internal error: not a Redis URL".into()));
+        };
+        crate::tls::install_crypto_provider();
+        let unavailable = |e: redis::RedisError| unavailable(url, &e);
+        let client = redis::Client::open(raw.as_str()).map_err(unavailable)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(5)))
+            .set_response_timeout(Some(Duration::from_secs(30)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let mut conn = ConnectionManager::new_with_config(client.clone(), config).await.map_err(unavailable)?;
+        // A connection is not enough: authentication and the version must do.
+        let info: String = redis::cmd("INFO").arg("server").query_async(&mut conn).await.map_err(unavailable)?;
+        check_version(url, &info)?;
+        let stop = CancellationToken::new();
+        Ok(RedisBroker {
+            client,
+            conn,
+            keys: Keys::new(ns),
+            url: url.clone(),
+            wake: Arc::new(Notify::new()),
+            subscribed: OnceCell::new(),
+            _subscriber: stop.clone().drop_guard(),
+            subscriber_stop: stop,
+        })
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    fn err(&self) -> impl Fn(redis::RedisError) -> BrokerError + '_ {
+        move |e| classify(&self.url, e)
+    }
+
+    /// Starts the wake-up subscriber once; later calls return at once.
+    async fn subscribe(&self) -> Result<(), BrokerError> {
+        self.subscribed
+            .get_or_try_init(|| async {
+                let channel = self.keys.wake();
+                let mut pubsub = self.client.get_async_pubsub().await.map_err(self.err())?;
+                pubsub.subscribe(&channel).await.map_err(self.err())?;
+                let (client, wake, stop) = (self.client.clone(), self.wake.clone(), self.subscriber_stop.clone());
+                tokio::spawn(listen(client, channel, pubsub, wake, stop));
+                Ok(())
+            })
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Forwards wake-up messages to `wake`, resubscribing after a lost connection
+/// (and waking once then, as messages may have been missed meanwhile).
+async fn listen(client: redis::Client, channel: String, pubsub: redis::aio::PubSub, wake: Arc<Notify>, stop: CancellationToken) {
+    let mut stream = pubsub.into_on_message();
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            msg = stream.next() => {
+                if msg.is_some() {
+                    wake.notify_one();
+                    continue;
+                }
+            }
+        }
+        tracing::warn!("lost the wake-up subscription; resubscribing");
+        let mut delay = Duration::from_millis(100);
+        stream = loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+            let attempt = async {
+                let mut ps = client.get_async_pubsub().await?;
+                ps.subscribe(&channel).await?;
+                Ok::<_, redis::RedisError>(ps)
+            };
+            match attempt.await {
+                Ok(ps) => break ps.into_on_message(),
+                Err(_) => delay = (delay * 2).min(MAX_RESUBSCRIBE_DELAY),
+            }
+        };
+        tracing::info!("wake-up subscription restored");
+        wake.notify_one();
+    }
+}
+
+fn unavailable(url: &BrokerUrl, e: &redis::RedisError) -> BrokerError {
+    let hint = if e.kind() == redis::ErrorKind::AuthenticationFailed || matches!(e.code(), Some("NOAUTH" | "WRONGPASS" | "NOPERM")) {
+        "check the user and password in the broker URL"
+    } else {
+        "is redis-server running? set --broker or $TASKQ_BROKER"
+    };
+    BrokerError::Unavailable { url: url.to_string(), reason: e.to_string(), hint }
+}
+
+/// Connection trouble is `Unavailable` (a worker waits it out); anything
+/// else is unexpected.
+fn classify(url: &BrokerUrl, e: redis::RedisError) -> BrokerError {
+    let transient = e.is_io_error()
+        || e.is_timeout()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.kind() == redis::ErrorKind::AuthenticationFailed
+        || e.kind() == redis::ErrorKind::ClusterConnectionNotFound
+        || matches!(e.code(), Some("NOAUTH" | "WRONGPASS" | "NOPERM" | "LOADING" | "READONLY" | "MASTERDOWN" | "CLUSTERDOWN" | "TRYAGAIN" | "BUSY"));
+    if transient { unavailable(url, &e) } else { BrokerError::Protocol(format!("Redis: {e}")) }
+}
+
+fn check_version(url: &BrokerUrl, info: &str) -> Result<(), BrokerError> {
+    let version = info.lines().find_map(|l| l.strip_prefix("redis_version:")).unwrap_or("").trim();
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if (major, minor) < (6, 2) {
+        return Err(BrokerError::Unavailable {
+            url: url.to_string(),
+            reason: format!("Redis {version} is too old"),
+            hint: "taskq needs Redis 6.2 or newer",
+        });
+    }
+    Ok(())
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A job hash as a record; `None` when the hash is gone.
+fn record(fields: HashMap<String, String>) -> Result<Option<JobRecord>, BrokerError> {
+    if fields.is_empty() {
+        return Ok(None);
+    }
+    let get = |k: &str| fields.get(k).filter(|v| !v.is_empty());
+    let int = |k: &str| get(k).and_then(|v| v.parse::<i64>().ok());
+    let payload = get("payload").ok_or_else(|| BrokerError::Protocol("a job hash without a payload".into()))?;
+    let job: NewJob = serde_json::from_str(payload).map_err(|e| BrokerError::Protocol(format!("unreadable job payload: {e}")))?;
+    let state: JobState = get("state").map(|s| s.parse()).transpose().map_err(BrokerError::Protocol)?.unwrap_or(JobState::Queued);
+    Ok(Some(JobRecord {
+        job,
+        state,
+        attempts: int("attempts").unwrap_or(0).max(0) as u32,
+        due_at: int("due").map(from_ms),
+        started_at: int("started").map(from_ms),
+        finished_at: int("finished").map(from_ms),
+        worker: get("worker").cloned(),
+        exit_code: int("exit").map(|c| c as i32),
+        http_status: int("http").map(|c| c as u16),
+        error: get("error").cloned(),
+        output: get("output").cloned(),
+    }))
+}
+
+#[async_trait]
+impl Broker for RedisBroker {
+    fn describe(&self) -> String {
+        self.url.to_string()
+    }
+
+    async fn enqueue(&self, jobs: &[NewJob], now: Timestamp) -> Result<Vec<Enqueued>, BrokerError> {
+        let mut out = Vec::with_capacity(jobs.len());
+        for chunk in jobs.chunks(ENQUEUE_CHUNK) {
+            let mut call = SCRIPTS.enqueue.key(self.keys.index());
+            call.arg(self.keys.prefix()).arg(to_ms(now)).arg(ENQUEUE_FIELDS);
+            for job in chunk {
+                let payload = serde_json::to_string(job).map_err(|e| BrokerError::Protocol(e.to_string()))?;
+                call.arg(job.id.to_string())
+                    .arg(payload)
+                    .arg(job.queue.as_str())
+                    .arg(job.job.as_str())
+                    .arg(to_ms(job.enqueued_at))
+                    .arg(opt(job.run_at.map(to_ms)))
+                    .arg(opt(job.expires_at.map(to_ms)))
+                    .arg(job.unique.as_ref().map(|u| u.key.clone()).unwrap_or_default())
+                    .arg(job.unique.as_ref().map(|u| ms(u.window)).unwrap_or(0))
+                    .arg(job.policy.max_redeliveries)
+                    .arg(opt(job.policy.max_concurrent))
+                    .arg(ms(job.policy.result_ttl));
+            }
+            let reply: Vec<(String, u8)> = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
+            for (id, dup) in reply {
+                out.push(Enqueued { id: id.parse().map_err(BrokerError::Protocol)?, duplicate: dup == 1 });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn dequeue(&self, queues: &[QueueName], worker: &str, lease: Duration, now: Timestamp) -> Result<Option<Lease>, BrokerError> {
+        let until = to_ms(crate::time::add(now, lease));
+        let mut call = SCRIPTS.dequeue.key(self.keys.leases());
+        call.arg(self.keys.prefix()).arg(to_ms(now)).arg(until).arg(worker);
+        for q in queues {
+            call.arg(q.as_str());
+        }
+        let reply: Option<(String, String, u32)> = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
+        let Some((_, payload, attempt)) = reply else { return Ok(None) };
+        let job: NewJob = serde_json::from_str(&payload).map_err(|e| BrokerError::Protocol(format!("unreadable job payload: {e}")))?;
+        Ok(Some(Lease { job, attempt, worker: worker.to_string() }))
+    }
+
+    async fn wait_for_jobs(&self, _queues: &[QueueName], timeout: Duration) -> Result<(), BrokerError> {
+        self.subscribe().await?;
+        let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
+        Ok(())
+    }
+
+    async fn extend_leases(&self, tokens: &[LeaseToken], lease: Duration, now: Timestamp) -> Result<Vec<JobId>, BrokerError> {
+        let mut lost = Vec::new();
+        // One script call per worker id (a worker holds only its own).
+        let mut by_worker: HashMap<&str, Vec<&LeaseToken>> = HashMap::new();
+        for t in tokens {
+            by_worker.entry(t.worker.as_str()).or_default().push(t);
+        }
+        for (worker, tokens) in by_worker {
+            let mut call = SCRIPTS.extend.key(self.keys.leases());
+            call.arg(self.keys.prefix()).arg(to_ms(crate::time::add(now, lease))).arg(worker);
+            for t in tokens {
+                call.arg(t.id.to_string()).arg(t.attempt);
+            }
+            let reply: Vec<String> = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
+            for id in reply {
+                lost.push(id.parse().map_err(BrokerError::Protocol)?);
+            }
+        }
+        Ok(lost)
+    }
+
+    async fn finish(&self, token: &LeaseToken, finish: Finish, now: Timestamp) -> Result<bool, BrokerError> {
+        let none = AttemptResult::default();
+        let (kind, due, ttl, delete, result) = match &finish {
+            Finish::Succeeded { result, ttl, ignore_result } => ("succeeded", None, ms(*ttl), *ignore_result, result),
+            Finish::Failed { result } => ("failed", None, 0, false, result),
+            Finish::Retry { result, at } => ("retrying", Some(to_ms(*at)), 0, false, result),
+            Finish::Requeue => ("requeue", None, 0, false, &none),
+        };
+        let mut call = SCRIPTS.finish.key(self.keys.leases());
+        call.arg(self.keys.prefix())
+            .arg(token.id.to_string())
+            .arg(&token.worker)
+            .arg(token.attempt)
+            .arg(to_ms(now))
+            .arg(kind)
+            .arg(opt(due))
+            .arg(ttl.max(1))
+            .arg(if delete { "1" } else { "0" })
+            .arg(opt(result.started_at.map(to_ms)))
+            .arg(opt(result.exit_code))
+            .arg(opt(result.http_status))
+            .arg(result.error.clone().unwrap_or_default())
+            .arg(&result.output)
+            .arg(to_ms(result.finished_at.unwrap_or(now)));
+        let recorded: i64 = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
+        Ok(recorded == 1)
+    }
+
+    async fn forward_due(&self, now: Timestamp) -> Result<Forwarded, BrokerError> {
+        let mut total = 0;
+        loop {
+            let (moved, next): (usize, Option<f64>) = SCRIPTS
+                .forward
+                .key(self.keys.delayed())
+                .arg(self.keys.prefix())
+                .arg(to_ms(now))
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(self.err())?;
+            total += moved;
+            let next_due = next.map(|ms| from_ms(ms as i64));
+            if next_due.is_none_or(|t| t > now) {
+                return Ok(Forwarded { moved: total, next_due });
+            }
+        }
+    }
+
+    async fn recover_expired(&self, now: Timestamp) -> Result<Vec<Recovered>, BrokerError> {
+        let reply: Vec<(String, String)> = SCRIPTS
+            .recover
+            .key(self.keys.leases())
+            .arg(self.keys.prefix())
+            .arg(to_ms(now))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(self.err())?;
+        reply
+            .into_iter()
+            .map(|(id, state)| {
+                Ok(Recovered { id: id.parse().map_err(BrokerError::Protocol)?, state: state.parse().map_err(BrokerError::Protocol)? })
+            })
+            .collect()
+    }
+
+    async fn get(&self, ids: &[JobId], _now: Timestamp) -> Result<Vec<Option<JobRecord>>, BrokerError> {
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.hgetall(self.keys.job(&id.to_string()));
+        }
+        let hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut self.conn()).await.map_err(self.err())?;
+        hashes.into_iter().map(record).collect()
+    }
+
+    async fn list(&self, filter: &ListFilter, _now: Timestamp) -> Result<Vec<JobRecord>, BrokerError> {
+        const PAGE: isize = 200;
+        let mut out = Vec::new();
+        let mut start = 0isize;
+        while out.len() < filter.limit {
+            let ids: Vec<String> = self.conn().zrevrange(self.keys.index(), start, start + PAGE - 1).await.map_err(self.err())?;
+            if ids.is_empty() {
+                break;
+            }
+            start += PAGE;
+            let mut pipe = redis::pipe();
+            for id in &ids {
+                pipe.hgetall(self.keys.job(id));
+            }
+            let hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut self.conn()).await.map_err(self.err())?;
+            for rec in hashes.into_iter().map(record) {
+                let Some(rec) = rec? else { continue };
+                let keep = filter.state.is_none_or(|s| s == rec.state)
+                    && filter.queue.as_ref().is_none_or(|q| *q == rec.job.queue)
+                    && filter.job.as_ref().is_none_or(|j| *j == rec.job.job);
+                if keep && out.len() < filter.limit {
+                    out.push(rec);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn count_ready(&self, queues: &[QueueName], now: Timestamp) -> Result<u64, BrokerError> {
+        let mut pipe = redis::pipe();
+        for q in queues {
+            pipe.llen(self.keys.pending(q.as_str()));
+        }
+        let lengths: Vec<u64> = pipe.query_async(&mut self.conn()).await.map_err(self.err())?;
+        // Due but not yet forwarded jobs count too, if they belong to these queues.
+        let due: Vec<String> = self
+            .conn()
+            .zrangebyscore_limit(self.keys.delayed(), "-inf", to_ms(now), 0, 1000)
+            .await
+            .map_err(self.err())?;
+        let mut due_here = 0;
+        if !due.is_empty() {
+            let mut pipe = redis::pipe();
+            for id in &due {
+                pipe.hget(self.keys.job(id), "queue");
+            }
+            let owners: Vec<Option<String>> = pipe.query_async(&mut self.conn()).await.map_err(self.err())?;
+            due_here = owners.iter().flatten().filter(|q| queues.iter().any(|mine| mine.as_str() == q.as_str())).count() as u64;
+        }
+        Ok(lengths.iter().sum::<u64>() + due_here)
+    }
+
+    async fn purge_expired_results(&self, now: Timestamp) -> Result<u64, BrokerError> {
+        let mut total = 0;
+        loop {
+            let n: u64 = SCRIPTS
+                .purge_results
+                .key(self.keys.done())
+                .arg(self.keys.prefix())
+                .arg(to_ms(now))
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(self.err())?;
+            total += n;
+            if n < 1000 {
+                return Ok(total);
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+-- taskq's embedded broker, schema version 1. One file may hold several
+-- namespaces; every row carries its namespace.
+
+CREATE TABLE IF NOT EXISTS taskq_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS jobs (
+    ns               TEXT    NOT NULL,
+    id               TEXT    NOT NULL,
+    job              TEXT    NOT NULL,
+    queue            TEXT    NOT NULL,
+    state            TEXT    NOT NULL,
+    payload          TEXT    NOT NULL,  -- the NewJob as JSON
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    lost             INTEGER NOT NULL DEFAULT 0,  -- times its worker was lost
+    enqueued_at      INTEGER NOT NULL,  -- ms since the epoch, as every instant here
+    ready_at         INTEGER NOT NULL,  -- queued: its place in line; scheduled, retrying: when due
+    expires_at       INTEGER,           -- not started by then: expired
+    lease_until      INTEGER,
+    worker           TEXT,
+    started_at       INTEGER,
+    finished_at      INTEGER,
+    exit_code        INTEGER,
+    http_status      INTEGER,
+    error            TEXT,
+    output           TEXT,
+    result_expires_at INTEGER,          -- the record is deleted after this
+    max_redeliveries INTEGER NOT NULL,
+    max_concurrent   INTEGER,
+    result_ttl       INTEGER NOT NULL,  -- ms
+    PRIMARY KEY (ns, id)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS jobs_line ON jobs (ns, queue, state, ready_at, id);
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs (ns, state, ready_at);
+CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (ns, state, lease_until);
+CREATE INDEX IF NOT EXISTS jobs_by_job ON jobs (ns, job, state);
+CREATE INDEX IF NOT EXISTS jobs_enqueued ON jobs (ns, enqueued_at);
+CREATE INDEX IF NOT EXISTS jobs_result_expiry ON jobs (ns, result_expires_at) WHERE result_expires_at IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS uniques (
+    ns         TEXT    NOT NULL,
+    key        TEXT    NOT NULL,
+    id         TEXT    NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (ns, key)
+) WITHOUT ROWID;

@@ -1,0 +1,27 @@
+-- Moves scheduled and retrying jobs that are due to their queues.
+-- KEYS[1]  {ns}:delayed
+-- ARGV[1]  key prefix "{ns}:"
+-- ARGV[2]  now (ms)
+-- returns  {moved, next due (ms) or nil}; at most 100 per call, so a
+--          next due not after now means: call again
+local p = ARGV[1]
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, 100)
+local woken = {}
+local moved = 0
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  local jk = p .. 'job:' .. id
+  local f = redis.call('HMGET', jk, 'state', 'queue')
+  if f[1] == 'scheduled' or f[1] == 'retrying' then
+    redis.call('HSET', jk, 'state', 'queued')
+    redis.call('HDEL', jk, 'due')
+    redis.call('LPUSH', p .. 'pending:' .. f[2], id)
+    woken[f[2]] = true
+    moved = moved + 1
+  end
+end
+for q in pairs(woken) do
+  redis.call('PUBLISH', p .. 'wake', q)
+end
+local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {moved, nxt[2] or false}

@@ -1,0 +1,107 @@
+//! Broker URLs. `Display` redacts the password, so a URL can go in any
+//! message or log line.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::BrokerError;
+
+/// Where the queue lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum BrokerUrl {
+    /// `redis://` or `rediss://`, kept whole for the client.
+    Redis { url: String },
+    /// `sqlite:///path/to/taskq.db`.
+    Sqlite { path: PathBuf },
+}
+
+impl BrokerUrl {
+    /// Parses a URL; the error says which forms are accepted.
+    pub fn parse(text: &str) -> Result<BrokerUrl, String> {
+        if let Some(path) = text.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// needs a path, as in sqlite:///var/lib/taskq/taskq.db".into());
+            }
+            return Ok(BrokerUrl::Sqlite { path: PathBuf::from(path) });
+        }
+        if text.starts_with("redis://") || text.starts_with("rediss://") {
+            let parsed = reqwest::Url::parse(text).map_err(|e| format!("invalid Redis URL \"{}\": {e}", redact(text)))?;
+            if parsed.host_str().is_none_or(str::is_empty) {
+                return Err(format!("invalid Redis URL \"{}\": it names no host", redact(text)));
+            }
+            let db = parsed.path().trim_start_matches('/');
+            if !db.is_empty() && db.parse::<u32>().is_err() {
+                return Err(format!("invalid Redis URL \"{}\": the database \"{db}\" is not a number", redact(text)));
+            }
+            return Ok(BrokerUrl::Redis { url: text.to_string() });
+        }
+        Err(format!(
+            "unsupported broker URL \"{}\": use redis://host:port/db, rediss://... or sqlite:///path/to/taskq.db",
+            redact(text)
+        ))
+    }
+
+    /// The embedded default: taskq.db in the user's data dir.
+    pub fn default_sqlite() -> Result<BrokerUrl, BrokerError> {
+        let dirs = directories::ProjectDirs::from("", "", "taskq").ok_or_else(|| BrokerError::Unavailable {
+            url: "sqlite (default)".into(),
+            reason: "no home directory to keep taskq.db in".into(),
+            hint: "set --broker sqlite:///path/to/taskq.db or $TASKQ_BROKER",
+        })?;
+        Ok(BrokerUrl::Sqlite { path: dirs.data_dir().join("taskq.db") })
+    }
+}
+
+/// The URL with any password replaced by `***`.
+fn redact(text: &str) -> String {
+    match reqwest::Url::parse(text) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        Ok(_) => text.to_string(),
+        // Unparseable: hide everything between "://" and "@", if there is one.
+        Err(_) => match (text.find("://"), text.rfind('@')) {
+            (Some(start), Some(at)) if at > start => format!("{}***{}", &text[..start + 3], &text[at..]),
+            _ => text.to_string(),
+        },
+    }
+}
+
+impl fmt::Display for BrokerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BrokerUrl::Redis { url } => f.write_str(&redact(url)),
+            BrokerUrl::Sqlite { path } => write!(f, "sqlite://{}", path.display()),
+        }
+    }
+}
+
+impl fmt::Debug for BrokerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show() {
+        let url = BrokerUrl::parse("redis://app:hunter2@10.0.0.5:6379/2").unwrap();
+        assert_eq!(url.to_string(), "redis://app:***@10.0.0.5:6379/2");
+        assert_eq!(format!("{url:?}"), "redis://app:***@10.0.0.5:6379/2");
+        let err = BrokerUrl::parse("redis://:hunter2@host:port/x").unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn forms_are_checked() {
+        assert_eq!(BrokerUrl::parse("sqlite:///tmp/q.db").unwrap(), BrokerUrl::Sqlite { path: "/tmp/q.db".into() });
+        assert!(BrokerUrl::parse("rediss://h:6380/0").is_ok());
+        assert!(BrokerUrl::parse("redis://h/abc").unwrap_err().contains("not a number"));
+        assert!(BrokerUrl::parse("amqp://h").unwrap_err().contains("unsupported broker URL"));
+        assert!(BrokerUrl::parse("sqlite://").unwrap_err().contains("needs a path"));
+    }
+}

@@ -1,0 +1,420 @@
+//! The command line, as clap parses it. `///` comments here are the help text,
+//! and completions and man pages are rendered from [`Cli::command`]; nothing
+//! here validates beyond what clap can express (see `config` and `commands`).
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum, ValueHint};
+
+/// A job runner and cron replacement: shell and HTTP jobs from a TOML file,
+/// queued in Redis or an embedded SQLite file.
+#[derive(Debug, Parser)]
+#[command(name = "taskq", version, propagate_version = true, max_term_width = 100)]
+#[command(after_long_help = "EXAMPLES:
+    taskq check                          validate jobs.toml, show next fire times
+    taskq exec nightly-backup            run one job here and now, without a broker
+    taskq enqueue send-welcome -p user_id=42
+    taskq run -c 4                       start a worker on every configured queue
+    taskq status 019364e1-7c5a-7d3e-9f7e-2b1d0c4a5e6f")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// The jobs file [default: ./jobs.toml, then ~/.config/taskq/jobs.toml, then /etc/taskq/jobs.toml]
+    #[arg(short = 'f', long = "config", global = true, env = "TASKQ_CONFIG", value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub config: Option<PathBuf>,
+
+    /// Broker URL: redis://[user:password@]host[:port][/db], rediss://..., or sqlite:///path/to/taskq.db
+    #[arg(long, global = true, env = "TASKQ_BROKER", value_name = "URL", value_hint = ValueHint::Url)]
+    pub broker: Option<String>,
+
+    /// Key prefix, so several applications can share one broker [default: taskq]
+    #[arg(long, global = true, env = "TASKQ_NAMESPACE", value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Log more (repeat for more detail)
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Log less (repeat to silence warnings too)
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub quiet: u8,
+
+    /// When to color output
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Log line format on stderr
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Every subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the config; list jobs and the next fire times of each schedule
+    Check(CheckArgs),
+    /// Put a job on its queue and print its id
+    #[command(after_long_help = "EXAMPLES:
+    taskq enqueue send-welcome-email -p user_id=42
+    taskq enqueue resize-image photos/a.jpg --queue images --delay 30s
+    taskq enqueue sync-inventory -p sku=A1 --wait --timeout 2m
+    generate-lines | taskq enqueue --batch -")]
+    Enqueue(EnqueueArgs),
+    /// Run a worker: take jobs from the queues and execute them
+    Run(RunArgs),
+    /// Run the scheduler only: enqueue jobs when their schedule fires
+    Beat(BeatArgs),
+    /// Run one job inline, here and now, without a broker; exit with its outcome
+    Exec(ExecArgs),
+    /// Show the state, attempts, times, exit code and output tail of jobs
+    Status(StatusArgs),
+    /// Wait for jobs to finish; exit with their outcome
+    Wait(WaitArgs),
+    /// Print a job's captured output
+    Logs(LogsArgs),
+    /// The recent runs of one job
+    History(HistoryArgs),
+    /// List jobs, newest first
+    List(ListArgs),
+    /// Queues, workers, per-job counts and schedules
+    Inspect(InspectArgs),
+    /// Like inspect, refreshed in place
+    Top(InspectArgs),
+    /// Cancel a queued, scheduled or retrying job
+    Revoke(RevokeArgs),
+    /// Requeue failed jobs
+    Retry(RetryArgs),
+    /// Delete queued or failed jobs
+    Purge(PurgeArgs),
+    /// Turn a crontab into jobs.toml entries on stdout
+    ImportCrontab(ImportCrontabArgs),
+    /// Print shell completions
+    Completions(CompletionsArgs),
+    /// Print the man page
+    Man,
+}
+
+impl Command {
+    /// Workers and beat: logged at info and given a multi-threaded runtime.
+    pub fn is_long_running(&self) -> bool {
+        matches!(self, Command::Run(_) | Command::Beat(_) | Command::Top(_))
+    }
+
+    /// Commands that turn SIGTERM and SIGINT into a graceful stop; the rest
+    /// keep the default behaviour of dying at once.
+    pub fn handles_signals(&self) -> bool {
+        matches!(self, Command::Run(_) | Command::Beat(_) | Command::Exec(_))
+    }
+}
+
+/// `taskq check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print one JSON document instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `-p name=value`, shared by `enqueue` and `exec`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ParamArgs {
+    /// Set the job parameter NAME (used as {{NAME}} in jobs.toml)
+    #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+}
+
+/// `taskq enqueue`.
+#[derive(Debug, Args)]
+pub struct EnqueueArgs {
+    /// The job's name in jobs.toml
+    #[arg(required_unless_present = "batch", conflicts_with = "batch")]
+    pub job: Option<String>,
+
+    /// Positional arguments: $1, $2, ... of a shell job
+    #[arg(allow_hyphen_values = false)]
+    pub args: Vec<String>,
+
+    #[command(flatten)]
+    pub params: ParamArgs,
+
+    /// Put the job on this queue instead of the job's own
+    #[arg(long, value_name = "QUEUE")]
+    pub queue: Option<String>,
+
+    /// Run no earlier than this long from now (e.g. 30s, 5m)
+    #[arg(long, value_name = "DURATION", conflicts_with = "at")]
+    pub delay: Option<String>,
+
+    /// Run no earlier than this time: RFC 3339, or a local "YYYY-MM-DD HH:MM[:SS]"
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+
+    /// Drop the job as expired if it has not started this long after it became due
+    #[arg(long, value_name = "DURATION")]
+    pub expires: Option<String>,
+
+    /// Idempotency key: a second enqueue with the same key returns the first job's id
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+
+    /// How long the key is held [default: the job's unique_for, else 1h]
+    #[arg(long, value_name = "DURATION", requires = "key")]
+    pub unique_for: Option<String>,
+
+    /// Wait for the job to finish and exit with its outcome
+    #[arg(long)]
+    pub wait: bool,
+
+    /// With --wait: give up after this long (exit 75)
+    #[arg(long, value_name = "DURATION", requires = "wait")]
+    pub timeout: Option<String>,
+
+    /// Enqueue JSON lines {"job":..., "args":[...], "params":{...}} from FILE, or - for stdin
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub batch: Option<PathBuf>,
+
+    /// Print {"id": ..., "duplicate": ...} instead of the bare id
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `taskq run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Queues to serve: strict order "high,default", or weighted "high:6,default:3"
+    /// [default: every queue jobs.toml names, plus default]
+    #[arg(short = 'Q', long = "queues", value_name = "QUEUES")]
+    pub queues: Option<String>,
+
+    /// How many jobs to run at once [default: the number of CPUs]
+    #[arg(short = 'c', long, value_name = "N")]
+    pub concurrency: Option<usize>,
+
+    /// How long a job's lease lasts; renewed every third of it [default: 30s]
+    #[arg(long, value_name = "DURATION")]
+    pub lease: Option<String>,
+
+    /// On SIGTERM or SIGINT, how long running jobs may take to finish
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub shutdown_timeout: String,
+
+    /// Also run the scheduler in this process
+    #[arg(long)]
+    pub beat: bool,
+
+    /// Exit once the queues hold nothing queued and nothing is running
+    #[arg(long)]
+    pub burst: bool,
+
+    /// Serve Prometheus metrics on this address, e.g. 127.0.0.1:9108
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+
+    /// Echo each job's output on stderr, each line prefixed with its id
+    #[arg(long)]
+    pub job_output: bool,
+}
+
+/// `taskq beat`.
+#[derive(Debug, Args)]
+pub struct BeatArgs {
+    /// Print what differs from the broker's schedule state, and the next fires, then exit
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Serve Prometheus metrics on this address, e.g. 127.0.0.1:9108
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+}
+
+/// `taskq exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The job's name in jobs.toml
+    pub job: String,
+
+    /// Positional arguments: $1, $2, ... of a shell job
+    pub args: Vec<String>,
+
+    #[command(flatten)]
+    pub params: ParamArgs,
+}
+
+/// `taskq status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Job ids, as `enqueue` printed them
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+
+    /// Print JSON (one object per id, as JSON lines)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `taskq wait`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Job ids, as `enqueue` printed them
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+
+    /// Give up after this long (exit 75)
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+
+    /// Print JSON (one object per id, as JSON lines)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `taskq logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The job id
+    pub id: String,
+
+    /// Follow a running job's output live (-f is the global --config)
+    #[arg(short = 'F', long)]
+    pub follow: bool,
+}
+
+/// `taskq history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The job's name in jobs.toml
+    pub job: String,
+
+    /// How many runs to show
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+
+    /// Print JSON lines
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `taskq list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only jobs in this state: scheduled, queued, running, retrying, succeeded, failed, revoked, expired
+    #[arg(long, value_name = "STATE")]
+    pub state: Option<String>,
+
+    /// Only jobs on this queue
+    #[arg(long, value_name = "QUEUE")]
+    pub queue: Option<String>,
+
+    /// Only runs of this job
+    #[arg(long, value_name = "NAME")]
+    pub job: Option<String>,
+
+    /// At most this many jobs
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub limit: usize,
+
+    /// Print JSON lines
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `taskq inspect` and `taskq top`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Print one JSON document
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `taskq revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The job id
+    pub id: String,
+
+    /// Also kill the job if it is running
+    #[arg(long)]
+    pub terminate: bool,
+}
+
+/// `taskq retry`.
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// Failed job ids
+    #[arg(required_unless_present = "all_failed", conflicts_with = "all_failed", value_name = "ID")]
+    pub ids: Vec<String>,
+
+    /// Requeue every failed job
+    #[arg(long)]
+    pub all_failed: bool,
+}
+
+/// `taskq purge`.
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Delete the jobs queued on this queue
+    #[arg(long, value_name = "QUEUE", conflicts_with = "failed")]
+    pub queue: Option<String>,
+
+    /// Delete the failed jobs
+    #[arg(long)]
+    pub failed: bool,
+
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// `taskq import-crontab`.
+#[derive(Debug, Args)]
+pub struct ImportCrontabArgs {
+    /// The crontab to read [default: stdin]
+    #[arg(value_hint = ValueHint::FilePath)]
+    pub file: Option<PathBuf>,
+
+    /// Read the /etc/crontab and /etc/cron.d format, with its user field
+    #[arg(long)]
+    pub system: bool,
+}
+
+/// `taskq completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print completions for
+    pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

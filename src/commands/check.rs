@@ -1,0 +1,75 @@
+//! `taskq check`: validate the config, list its jobs and upcoming fires.
+
+use std::process::ExitCode;
+
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::{Context, table};
+use crate::cli::CheckArgs;
+use crate::config::{Config, JobDef};
+use crate::time::rfc3339;
+
+/// How many upcoming fires `check` shows per schedule.
+const UPCOMING: usize = 3;
+
+pub fn run(args: CheckArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let config = ctx.config()?;
+    let now = Timestamp::now();
+    if args.json {
+        let jobs: Vec<_> = config.jobs.iter().map(|j| job_json(j, now)).collect();
+        println!("{}", json!({ "config": config.path.display().to_string(), "jobs": jobs }));
+    } else {
+        print_table(&config, now);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn job_json(job: &JobDef, now: Timestamp) -> serde_json::Value {
+    let next: Vec<String> = job.schedule.iter().flat_map(|s| s.upcoming(now, &job.timezone, UPCOMING)).map(|z| rfc3339(&z)).collect();
+    json!({
+        "name": job.name.as_str(),
+        "kind": job.action.kind(),
+        "queue": job.queue.as_str(),
+        "timeout": job.timeout.map(|t| humantime::format_duration(t).to_string()),
+        "retries": job.retry.retries,
+        "schedule": job.schedule.as_ref().map(|s| s.describe()),
+        "timezone": job.schedule.as_ref().map(|_| zone_name(job)),
+        "next": next,
+    })
+}
+
+fn zone_name(job: &JobDef) -> String {
+    job.timezone.iana_name().unwrap_or("local").to_string()
+}
+
+fn print_table(config: &Config, now: Timestamp) {
+    let scheduled = config.jobs.iter().filter(|j| j.schedule.is_some()).count();
+    println!("{}: {} jobs, {} scheduled", config.path.display(), config.jobs.len(), scheduled);
+    if config.jobs.is_empty() {
+        return;
+    }
+    let rows: Vec<Vec<String>> = config
+        .jobs
+        .iter()
+        .map(|j| {
+            vec![
+                j.name.to_string(),
+                j.action.kind().to_string(),
+                j.queue.to_string(),
+                j.timeout.map_or("-".to_string(), |t| humantime::format_duration(t).to_string()),
+                j.retry.retries.to_string(),
+                j.schedule.as_ref().map_or("-".to_string(), |s| format!("{} ({})", s.describe(), zone_name(j))),
+            ]
+        })
+        .collect();
+    let lines = table::render(&["JOB", "KIND", "QUEUE", "TIMEOUT", "RETRIES", "SCHEDULE"], &rows);
+    println!("{}", lines[0]);
+    for (line, job) in lines[1..].iter().zip(config.jobs.iter()) {
+        println!("{line}");
+        if let Some(schedule) = &job.schedule {
+            let next: Vec<String> = schedule.upcoming(now, &job.timezone, UPCOMING).iter().map(rfc3339).collect();
+            println!("  next: {}", next.join(", "));
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! `taskq enqueue`: put one job on its queue, print its id, and with
+//! `--wait` block until it ends. `--batch` is in batch.rs.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::Context;
+use crate::cli::EnqueueArgs;
+use crate::config::parse_param_flags;
+use crate::error::UsageError;
+use crate::job::UniqueKey;
+use crate::names::QueueName;
+use crate::time::{add, duration_flag, parse_at};
+
+/// The window of a `--key` when neither `--unique-for` nor the job sets one.
+const DEFAULT_KEY_WINDOW: Duration = Duration::from_secs(3600);
+
+pub async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let config = ctx.config()?;
+    if let Some(path) = &args.batch {
+        return super::batch::run(path, &config, ctx).await;
+    }
+    let name = args.job.as_deref().ok_or_else(|| UsageError("name a job to enqueue, or pass --batch FILE".into()))?;
+    let def = config.job(name)?;
+    let now = Timestamp::now();
+    let given = parse_param_flags(&args.params.params).map_err(|e| UsageError(e.to_string()))?;
+    let mut job = def.new_job(args.args.clone(), given, now).map_err(|e| UsageError(e.to_string()))?;
+    if let Some(q) = &args.queue {
+        job.queue = QueueName::new(q).map_err(|e| UsageError(format!("--queue: {e}")))?;
+    }
+    job.run_at = match (&args.delay, &args.at) {
+        (Some(d), _) => Some(add(now, duration_flag("--delay", d)?)),
+        (None, Some(at)) => Some(parse_at(at)?),
+        (None, None) => None,
+    };
+    let expires = args.expires.as_deref().map(|e| duration_flag("--expires", e)).transpose()?.or(def.expires);
+    // Expiry counts from when the job becomes due.
+    job.expires_at = expires.map(|e| add(job.run_at.unwrap_or(now).max(now), e));
+    if let Some(key) = &args.key {
+        let window = args.unique_for.as_deref().map(|u| duration_flag("--unique-for", u)).transpose()?;
+        let window = window.or(def.unique_for).unwrap_or(DEFAULT_KEY_WINDOW);
+        job.unique = Some(UniqueKey { key: format!("key:{key}"), window });
+    }
+    let timeout = args.timeout.as_deref().map(|t| duration_flag("--timeout", t)).transpose()?;
+    if args.wait && def.ignore_result {
+        return Err(UsageError(format!(
+            "cannot --wait for \"{name}\": it has ignore_result = true, so its result is deleted when it finishes"
+        ))
+        .into());
+    }
+
+    let broker = ctx.broker(Some(&config)).await?;
+    let enqueued = broker.enqueue(std::slice::from_ref(&job), now).await?;
+    let enqueued = enqueued.first().ok_or_else(|| anyhow::anyhow!("internal error: the broker acknowledged no job; please report it"))?;
+    if args.json {
+        println!("{}", json!({ "id": enqueued.id.to_string(), "duplicate": enqueued.duplicate }));
+    } else {
+        println!("{}", enqueued.id);
+    }
+    if enqueued.duplicate {
+        tracing::info!(job.id = %enqueued.id, "duplicate: the key is held by an earlier job");
+    }
+    if !args.wait {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let records = super::status::wait_for(broker.as_ref(), &[enqueued.id], timeout).await?;
+    if let Some(r) = records.first().filter(|r| r.state != crate::job::JobState::Succeeded) {
+        let why = r.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+        eprintln!("error: job {} ({}) {}{why}", r.job.id, r.job.job, r.state);
+    }
+    Ok(super::status::outcome_exit(&records).into())
+}

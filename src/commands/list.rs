@@ -1,0 +1,52 @@
+//! `taskq list`: jobs, newest first, filtered by state, queue or job name.
+
+use std::process::ExitCode;
+
+use jiff::Timestamp;
+
+use super::{Context, table};
+use super::status::record_json;
+use crate::broker::ListFilter;
+use crate::cli::ListArgs;
+use crate::error::UsageError;
+use crate::names::{JobName, QueueName};
+use crate::time::local;
+
+pub async fn run(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let filter = ListFilter {
+        state: args.state.as_deref().map(str::parse).transpose().map_err(|e| UsageError(format!("--state: {e}")))?,
+        queue: args.queue.as_deref().map(QueueName::new).transpose().map_err(|e| UsageError(format!("--queue: {e}")))?,
+        job: args.job.as_deref().map(JobName::new).transpose().map_err(|e| UsageError(format!("--job: {e}")))?,
+        limit: args.limit,
+    };
+    let config = ctx.optional_config()?;
+    let broker = ctx.broker(config.as_ref()).await?;
+    let records = broker.list(&filter, Timestamp::now()).await?;
+    if args.json {
+        for r in &records {
+            println!("{}", record_json(r));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if records.is_empty() {
+        eprintln!("no jobs");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| {
+            vec![
+                r.job.id.to_string(),
+                r.job.job.to_string(),
+                r.state.to_string(),
+                r.job.queue.to_string(),
+                r.attempts.to_string(),
+                local(r.job.enqueued_at),
+            ]
+        })
+        .collect();
+    for line in table::render(&["ID", "JOB", "STATE", "QUEUE", "ATTEMPTS", "ENQUEUED"], &rows) {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

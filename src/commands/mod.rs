@@ -1,0 +1,110 @@
+//! One file per subcommand, each with `run(args, ctx)`. `Context` gives them
+//! the config and broker the global flags point at.
+
+mod check;
+mod docs;
+mod batch;
+mod enqueue;
+mod exec;
+mod list;
+mod progress;
+mod run;
+mod status;
+mod table;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::broker::{self, Broker, BrokerUrl};
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::config::{Config, ConfigErrors};
+use crate::error::UsageError;
+use crate::shutdown::Shutdown;
+
+pub use docs::{completions, man_pages};
+
+/// What every command may need: the global flags and the shutdown handle.
+pub struct Context {
+    pub global: GlobalArgs,
+    pub shutdown: Shutdown,
+}
+
+impl Context {
+    /// The config, which must exist and be valid.
+    pub fn config(&self) -> Result<Config, ConfigErrors> {
+        Config::discover(self.global.config.as_deref())
+    }
+
+    /// The config if one is found; a command that only reads the broker can
+    /// run without one when `--broker` says where the broker is.
+    pub fn optional_config(&self) -> Result<Option<Config>, ConfigErrors> {
+        if self.global.config.is_some() {
+            return self.config().map(Some);
+        }
+        match crate::config::search_path().iter().find(|p| p.is_file()) {
+            Some(path) => Config::load(path).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The broker URL: --broker or $TASKQ_BROKER, then [taskq] broker, then
+    /// the embedded default.
+    pub fn broker_url(&self, config: Option<&Config>) -> anyhow::Result<BrokerUrl> {
+        if let Some(url) = &self.global.broker {
+            return BrokerUrl::parse(url).map_err(|e| UsageError(format!("--broker: {e}")).into());
+        }
+        if let Some(url) = config.and_then(|c| c.settings.broker.as_deref()) {
+            let path = config.map(|c| c.path.display().to_string()).unwrap_or_default();
+            return BrokerUrl::parse(url).map_err(|e| ConfigErrors::one(format!("{path}: [taskq] broker: {e}")).into());
+        }
+        Ok(BrokerUrl::default_sqlite()?)
+    }
+
+    /// The namespace: --namespace or $TASKQ_NAMESPACE, then [taskq], then "taskq".
+    pub fn namespace(&self, config: Option<&Config>) -> anyhow::Result<String> {
+        let ns = self
+            .global
+            .namespace
+            .clone()
+            .or_else(|| config.and_then(|c| c.settings.namespace.clone()))
+            .unwrap_or_else(|| broker::DEFAULT_NAMESPACE.to_string());
+        broker::validate_namespace(&ns).map_err(|e| UsageError(format!("--namespace: {e}")))?;
+        Ok(ns)
+    }
+
+    /// Connects to the broker the flags and config point at.
+    pub async fn broker(&self, config: Option<&Config>) -> anyhow::Result<Arc<dyn Broker>> {
+        let url = self.broker_url(config)?;
+        let ns = self.namespace(config)?;
+        Ok(broker::connect(&url, &ns).await?)
+    }
+}
+
+/// Dispatches one command line.
+pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
+    let ctx = Context { global: cli.global, shutdown };
+    match cli.command {
+        Command::Check(args) => check::run(args, &ctx),
+        Command::Exec(args) => exec::run(args, &ctx).await,
+        Command::Enqueue(args) => enqueue::run(args, &ctx).await,
+        Command::Run(args) => run::run(args, &ctx).await,
+        Command::Status(args) => status::status(args, &ctx).await,
+        Command::Wait(args) => status::wait(args, &ctx).await,
+        Command::List(args) => list::run(args, &ctx).await,
+        Command::Completions(args) => completions(args.shell, &mut std::io::stdout().lock()),
+        Command::Man => docs::man(&mut std::io::stdout().lock()),
+        Command::Beat(_) => not_yet("beat"),
+        Command::Logs(_) => not_yet("logs"),
+        Command::History(_) => not_yet("history"),
+        Command::Inspect(_) => not_yet("inspect"),
+        Command::Top(_) => not_yet("top"),
+        Command::Revoke(_) => not_yet("revoke"),
+        Command::Retry(_) => not_yet("retry"),
+        Command::Purge(_) => not_yet("purge"),
+        Command::ImportCrontab(_) => not_yet("import-crontab"),
+    }
+}
+
+fn not_yet(command: &str) -> anyhow::Result<ExitCode> {
+    Err(UsageError(format!("taskq {command} is not implemented yet")).into())
+}

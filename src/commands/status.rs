@@ -1,0 +1,171 @@
+//! `taskq status` and `taskq wait`: one job's record, for people or scripts.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::Context;
+use crate::broker::Broker;
+use crate::cli::{StatusArgs, WaitArgs};
+use crate::error::{Exit, TimedOut, UsageError};
+use crate::job::{JobId, JobRecord, JobState};
+use crate::time::{local, rfc3339_utc};
+
+/// How much of the output tail `status` prints (the JSON has all of it).
+const OUTPUT_LINES: usize = 20;
+
+pub async fn status(args: StatusArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let ids = parse_ids(&args.ids)?;
+    let config = ctx.optional_config()?;
+    let broker = ctx.broker(config.as_ref()).await?;
+    let records = broker.get(&ids, Timestamp::now()).await?;
+    let mut unknown = Vec::new();
+    for (id, record) in ids.iter().zip(&records) {
+        match record {
+            Some(r) if args.json => println!("{}", record_json(r)),
+            Some(r) => print_record(r),
+            None => unknown.push(id.to_string()),
+        }
+    }
+    if unknown.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    Err(unknown_ids(&unknown).into())
+}
+
+pub async fn wait(args: WaitArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let ids = parse_ids(&args.ids)?;
+    let timeout = args.timeout.as_deref().map(|t| crate::time::duration_flag("--timeout", t)).transpose()?;
+    let config = ctx.optional_config()?;
+    let broker = ctx.broker(config.as_ref()).await?;
+    let records = wait_for(broker.as_ref(), &ids, timeout).await?;
+    for r in &records {
+        if args.json {
+            println!("{}", record_json(r));
+        } else {
+            println!("{}  {}  {}", r.job.id, r.job.job, r.state);
+        }
+    }
+    Ok(outcome_exit(&records).into())
+}
+
+/// Exit 0 when every job succeeded, 1 when any failed, was revoked or expired.
+pub fn outcome_exit(records: &[JobRecord]) -> Exit {
+    if records.iter().all(|r| r.state == JobState::Succeeded) { Exit::Success } else { Exit::Failure }
+}
+
+/// Polls until every job is final; `TimedOut` after `timeout`. An id the
+/// broker does not know is a usage error.
+pub async fn wait_for(broker: &dyn Broker, ids: &[JobId], timeout: Option<Duration>) -> anyhow::Result<Vec<JobRecord>> {
+    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let progress = crate::commands::progress::bar(ids.len() as u64, "waiting");
+    let mut poll = Duration::from_millis(10);
+    loop {
+        let records = broker.get(ids, Timestamp::now()).await?;
+        let unknown: Vec<String> = ids.iter().zip(&records).filter(|(_, r)| r.is_none()).map(|(id, _)| id.to_string()).collect();
+        if !unknown.is_empty() {
+            return Err(unknown_ids(&unknown).into());
+        }
+        let records: Vec<JobRecord> = records.into_iter().flatten().collect();
+        let done = records.iter().filter(|r| r.state.is_final()).count();
+        progress.set_position(done as u64);
+        if done == records.len() {
+            progress.finish_and_clear();
+            return Ok(records);
+        }
+        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            progress.finish_and_clear();
+            let left = records.len() - done;
+            return Err(TimedOut(format!("--timeout reached with {left} of {} jobs not finished", records.len())).into());
+        }
+        let pause = deadline.map_or(poll, |d| poll.min(d.saturating_duration_since(tokio::time::Instant::now())));
+        tokio::time::sleep(pause).await;
+        poll = (poll * 2).min(Duration::from_millis(200));
+    }
+}
+
+fn parse_ids(ids: &[String]) -> Result<Vec<JobId>, UsageError> {
+    ids.iter().map(|s| s.parse::<JobId>().map_err(UsageError)).collect()
+}
+
+fn unknown_ids(ids: &[String]) -> UsageError {
+    let what = if ids.len() == 1 { format!("unknown job id {}", ids[0]) } else { format!("unknown job ids {}", ids.join(", ")) };
+    UsageError(format!("{what}: not in this broker and namespace (or its result expired)"))
+}
+
+/// SPEC §9's JSON object for a job.
+pub fn record_json(r: &JobRecord) -> serde_json::Value {
+    let t = |t: Option<Timestamp>| t.map(rfc3339_utc);
+    json!({
+        "id": r.job.id.to_string(),
+        "job": r.job.job.as_str(),
+        "state": r.state.as_str(),
+        "queue": r.job.queue.as_str(),
+        "args": r.job.args,
+        "params": r.job.params,
+        "attempts": r.attempts,
+        "enqueued_at": rfc3339_utc(r.job.enqueued_at),
+        "due_at": t(r.due_at),
+        "started_at": t(r.started_at),
+        "finished_at": t(r.finished_at),
+        "scheduled_at": r.job.scheduled_at,
+        "exit_code": r.exit_code,
+        "http_status": r.http_status,
+        "worker": r.worker,
+        "error": r.error,
+        "output": r.output,
+    })
+}
+
+fn print_record(r: &JobRecord) {
+    println!("{}  {}  {}", r.job.id, r.job.job, r.state);
+    let mut facts = vec![format!("queue {}", r.job.queue), format!("attempts {}", r.attempts)];
+    if let Some(code) = r.exit_code {
+        facts.push(format!("exit code {code}"));
+    }
+    if let Some(status) = r.http_status {
+        facts.push(format!("HTTP {status}"));
+    }
+    if let (Some(start), Some(end)) = (r.started_at, r.finished_at) {
+        let took = end.duration_since(start).unsigned_abs();
+        facts.push(format!("took {}", humantime::format_duration(Duration::from_millis(took.as_millis() as u64))));
+    }
+    println!("  {}", facts.join(", "));
+    if !r.job.args.is_empty() {
+        println!("  args:      {}", r.job.args.join(" "));
+    }
+    for (k, v) in &r.job.params {
+        println!("  param:     {k}={v}");
+    }
+    println!("  enqueued:  {}", local(r.job.enqueued_at));
+    if let Some(at) = &r.job.scheduled_at {
+        println!("  scheduled: {at}");
+    }
+    if let Some(due) = r.due_at {
+        let label = if r.state == JobState::Retrying { "retry at" } else { "due" };
+        println!("  {label:<9}  {}", local(due));
+    }
+    if let Some(t) = r.started_at {
+        println!("  started:   {}", local(t));
+    }
+    if let Some(t) = r.finished_at {
+        println!("  finished:  {}", local(t));
+    }
+    if let Some(w) = &r.worker {
+        println!("  worker:    {w}");
+    }
+    if let Some(e) = &r.error {
+        println!("  error:     {e}");
+    }
+    if let Some(out) = r.output.as_deref().filter(|o| !o.is_empty()) {
+        let lines: Vec<&str> = out.lines().collect();
+        let shown = &lines[lines.len().saturating_sub(OUTPUT_LINES)..];
+        let more = if shown.len() < lines.len() { format!(" (last {} lines; taskq logs ID for more)", shown.len()) } else { String::new() };
+        println!("  output{more}:");
+        for line in shown {
+            println!("    {line}");
+        }
+    }
+}

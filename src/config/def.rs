@@ -1,0 +1,209 @@
+//! What jobs.toml says, resolved: defaults merged, durations parsed,
+//! templates parsed, references checked. `JobDef` is a job's definition; an
+//! enqueued instance of it is a `job::Job`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+
+use super::template::Template;
+use crate::beat::schedule::Schedule;
+use crate::job::{BrokerPolicy, JobId, NewJob, UniqueKey};
+use crate::names::{JobName, QueueName};
+
+/// Default `kill_after`: how long SIGTERM has before SIGKILL.
+pub const DEFAULT_KILL_AFTER: Duration = Duration::from_secs(10);
+/// Default `result_ttl`.
+pub const DEFAULT_RESULT_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Default `retry_delay`.
+pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(10);
+/// Default `retry_delay_max`.
+pub const DEFAULT_RETRY_DELAY_MAX: Duration = Duration::from_secs(3600);
+/// Default `max_redeliveries`.
+pub const DEFAULT_MAX_REDELIVERIES: u32 = 3;
+/// Default shell.
+pub const DEFAULT_SHELL: &str = "/bin/sh";
+
+/// The `[taskq]` table.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub broker: Option<String>,
+    pub namespace: Option<String>,
+    pub timezone: Option<TimeZone>,
+    pub result_ttl: Option<Duration>,
+    pub lease: Option<Duration>,
+}
+
+/// One `[jobs.NAME]` table with `[defaults]` applied.
+#[derive(Debug, Clone)]
+pub struct JobDef {
+    pub name: JobName,
+    pub action: Action,
+    pub workdir: Option<PathBuf>,
+    /// `env`, values still holding their `${VAR}`s.
+    pub env: BTreeMap<String, Template>,
+    pub queue: QueueName,
+    pub timeout: Option<Duration>,
+    pub kill_after: Duration,
+    pub retry: RetryPolicy,
+    /// Exit codes that count as success for a shell job.
+    pub success_exit: Vec<i32>,
+    /// HTTP statuses that count as success; `None` is any 2xx.
+    pub success_status: Option<Vec<u16>>,
+    pub unique_for: Option<Duration>,
+    pub expires: Option<Duration>,
+    pub on_failure: Option<JobName>,
+    pub on_success: Option<JobName>,
+    pub schedule: Option<Schedule>,
+    pub timezone: TimeZone,
+    /// `params`: default values.
+    pub params: BTreeMap<String, String>,
+    /// Every parameter the job's templates use.
+    pub param_names: BTreeSet<String>,
+    pub max_concurrent: Option<u32>,
+    pub catch_up: CatchUp,
+    pub result_ttl: Duration,
+    pub ignore_result: bool,
+    pub max_redeliveries: u32,
+}
+
+/// What a job does.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Shell { shell: String, command: Template },
+    Http(HttpAction),
+}
+
+impl Action {
+    /// `shell` or `http`, as `check` prints it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Shell { .. } => "shell",
+            Action::Http(_) => "http",
+        }
+    }
+}
+
+/// An `http` table.
+#[derive(Debug, Clone)]
+pub struct HttpAction {
+    pub method: reqwest::Method,
+    pub url: Template,
+    pub headers: Vec<(reqwest::header::HeaderName, Template)>,
+    pub body: HttpBody,
+}
+
+/// An HTTP job's request body.
+#[derive(Debug, Clone)]
+pub enum HttpBody {
+    None,
+    /// A JSON document whose strings are templates.
+    Json(serde_json::Value),
+    Raw(Template),
+}
+
+/// `retries`, `retry_delay`, `retry_delay_max`, `retry_jitter`, `retry_on_exit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub retries: u32,
+    pub delay: Duration,
+    pub delay_max: Duration,
+    pub jitter: bool,
+    pub on_exit: Option<Vec<i32>>,
+}
+
+/// `catch_up`: what to do with ticks missed while no beat ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CatchUp {
+    #[default]
+    Skip,
+    Once,
+    All,
+}
+
+/// Why the parameters given for a job do not fit it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParamError {
+    #[error("job \"{job}\" needs parameter \"{name}\": pass -p {name}=VALUE")]
+    Missing { job: String, name: String },
+    #[error("job \"{job}\" has no parameter \"{name}\"{}", known_list(.known))]
+    Unknown { job: String, name: String, known: Vec<String> },
+    #[error("invalid parameter \"{0}\": write it as NAME=VALUE")]
+    Malformed(String),
+}
+
+fn known_list(known: &[String]) -> String {
+    if known.is_empty() {
+        " (it takes none)".to_string()
+    } else {
+        format!(" (its parameters: {})", known.join(", "))
+    }
+}
+
+impl JobDef {
+    /// A new enqueued instance with the job's own queue and policy; the
+    /// parameters are checked (and defaults applied only at run time).
+    pub fn new_job(&self, args: Vec<String>, params: BTreeMap<String, String>, now: jiff::Timestamp) -> Result<NewJob, ParamError> {
+        let resolved = self.resolve_params(&params)?;
+        let unique = self.unique_for.map(|window| UniqueKey { key: self.default_unique_key(&args, &resolved), window });
+        Ok(NewJob {
+            id: JobId::new(),
+            job: self.name.clone(),
+            args,
+            params,
+            queue: self.queue.clone(),
+            enqueued_at: now,
+            run_at: None,
+            expires_at: self.expires.map(|e| crate::time::add(now, e)),
+            unique,
+            scheduled_at: None,
+            env: BTreeMap::new(),
+            policy: BrokerPolicy {
+                max_redeliveries: self.max_redeliveries,
+                max_concurrent: self.max_concurrent,
+                result_ttl: self.result_ttl,
+            },
+        })
+    }
+
+    /// The idempotency key without `--key`: job name, args and parameters
+    /// (the queue is not part of it).
+    pub fn default_unique_key(&self, args: &[String], resolved: &BTreeMap<String, String>) -> String {
+        let parts = serde_json::json!([self.name.as_str(), args, resolved]);
+        format!("job:{parts}")
+    }
+
+    /// The full set of parameter values for a run: `given` over the defaults.
+    /// Every parameter the job uses must end up with a value, and no other.
+    pub fn resolve_params(&self, given: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ParamError> {
+        if let Some(name) = given.keys().find(|k| !self.param_names.contains(*k)) {
+            return Err(ParamError::Unknown {
+                job: self.name.to_string(),
+                name: name.clone(),
+                known: self.param_names.iter().cloned().collect(),
+            });
+        }
+        let mut out = BTreeMap::new();
+        for name in &self.param_names {
+            let value = given.get(name).or_else(|| self.params.get(name)).ok_or_else(|| ParamError::Missing {
+                job: self.name.to_string(),
+                name: name.clone(),
+            })?;
+            out.insert(name.clone(), value.clone());
+        }
+        Ok(out)
+    }
+}
+
+/// Parses `-p name=value` flags.
+pub fn parse_param_flags(flags: &[String]) -> Result<BTreeMap<String, String>, ParamError> {
+    flags
+        .iter()
+        .map(|flag| match flag.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => Err(ParamError::Malformed(flag.clone())),
+        })
+        .collect()
+}

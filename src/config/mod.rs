@@ -1,0 +1,132 @@
+//! jobs.toml: where it is found, and what it says once validated. Loading
+//! parses, validates and resolves in one go, reporting every problem with its
+//! place; the rest of taskq only ever sees a valid `Config`.
+
+mod def;
+mod error;
+mod raw;
+mod suggest;
+pub mod template;
+mod validate;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+pub use def::*;
+pub use error::{ConfigError, ConfigErrors, Location};
+pub use suggest::did_you_mean;
+
+use crate::error::UsageError;
+use crate::names::QueueName;
+
+/// A loaded, valid jobs.toml.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    pub settings: Settings,
+    pub jobs: JobSet,
+}
+
+/// The jobs of a config, in file order, found by name.
+#[derive(Debug, Clone, Default)]
+pub struct JobSet {
+    jobs: Vec<JobDef>,
+    by_name: HashMap<String, usize>,
+}
+
+impl JobSet {
+    pub(crate) fn new(jobs: Vec<JobDef>) -> JobSet {
+        let by_name = jobs.iter().enumerate().map(|(i, j)| (j.name.to_string(), i)).collect();
+        JobSet { jobs, by_name }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&JobDef> {
+        self.by_name.get(name).map(|&i| &self.jobs[i])
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, JobDef> {
+        self.jobs.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.jobs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+}
+
+impl Config {
+    /// Reads and validates the config at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let source = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors::one(format!("cannot read config {}: {e}; pass an existing file with -f or $TASKQ_CONFIG", path.display()))
+        })?;
+        Config::parse(path, &source)
+    }
+
+    /// Validates `source` as if read from `path`.
+    pub fn parse(path: &Path, source: &str) -> Result<Config, ConfigErrors> {
+        validate::parse(path, source).map_err(ConfigErrors)
+    }
+
+    /// Finds and loads the config: `explicit` (from -f or $TASKQ_CONFIG), else
+    /// the first of ./jobs.toml, the user's config dir and /etc/taskq.
+    pub fn discover(explicit: Option<&Path>) -> Result<Config, ConfigErrors> {
+        Config::load(&discover_path(explicit)?)
+    }
+
+    /// The job named `name`, or a usage error suggesting near names.
+    pub fn job(&self, name: &str) -> Result<&JobDef, UsageError> {
+        self.jobs.get(name).ok_or_else(|| unknown_job(name, self.jobs.iter().map(|j| j.name.as_str())))
+    }
+
+    /// Every queue the config names, plus `default`, sorted.
+    pub fn queues(&self) -> Vec<QueueName> {
+        let mut set: BTreeSet<QueueName> = self.jobs.iter().map(|j| j.queue.clone()).collect();
+        set.insert(QueueName::default_queue());
+        set.into_iter().collect()
+    }
+}
+
+/// `unknown job "x" (did you mean "y"?)`, listing the jobs when none is near.
+pub fn unknown_job<'a>(name: &str, known: impl Iterator<Item = &'a str> + Clone) -> UsageError {
+    let hint = match did_you_mean(name, known.clone()) {
+        Some(near) => format!(" (did you mean \"{near}\"?)"),
+        None => {
+            let all: Vec<&str> = known.collect();
+            if all.is_empty() { " (the config defines no jobs)".to_string() } else { format!(" (jobs: {})", all.join(", ")) }
+        }
+    };
+    UsageError(format!("unknown job \"{name}\"{hint}"))
+}
+
+/// The places searched for jobs.toml, in order, when none is given.
+pub fn search_path() -> Vec<PathBuf> {
+    let mut paths = vec![PathBuf::from("jobs.toml")];
+    if let Some(dirs) = directories::ProjectDirs::from("", "", "taskq") {
+        paths.push(dirs.config_dir().join("jobs.toml"));
+    }
+    paths.push(PathBuf::from("/etc/taskq/jobs.toml"));
+    paths
+}
+
+fn discover_path(explicit: Option<&Path>) -> Result<PathBuf, ConfigErrors> {
+    if let Some(path) = explicit {
+        return Ok(path.to_path_buf());
+    }
+    let candidates = search_path();
+    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
+        return Ok(found.clone());
+    }
+    let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+    Err(ConfigErrors::one(format!(
+        "no config found (looked for {}); create jobs.toml (see jobs.example.toml) or pass -f FILE",
+        looked.join(", ")
+    )))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,204 @@
+//! Config validation: every error class, with its line and column pinned.
+
+use std::path::Path;
+
+use super::Config;
+
+fn errors(src: &str) -> Vec<String> {
+    match Config::parse(Path::new("jobs.toml"), src) {
+        Ok(_) => panic!("expected errors for:\n{src}"),
+        Err(e) => e.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+fn ok(src: &str) -> Config {
+    Config::parse(Path::new("jobs.toml"), src).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+#[test]
+fn unknown_keys_are_placed_and_get_suggestions() {
+    let src = "[jobs.backup]\ncommand = \"true\"\n  retires = 3\n";
+    assert_eq!(errors(src), [r#"jobs.toml:3:3: unknown key "retires" (did you mean "retries"?)"#]);
+    assert_eq!(errors("[taskq]\nbrokr = \"x\"\n"), [r#"jobs.toml:2:1: unknown key "brokr" (did you mean "broker"?)"#]);
+    assert_eq!(errors("[job.x]\ncommand = \"true\"\n"), [r#"jobs.toml:1:2: unknown key "job" (did you mean "jobs"?)"#]);
+    assert_eq!(
+        errors("[jobs.x]\nhttp = { url = \"http://h\", metod = \"GET\" }\n"),
+        [r#"jobs.toml:2:28: unknown key "metod" (did you mean "method"?)"#]
+    );
+}
+
+#[test]
+fn every_error_is_reported_not_just_the_first() {
+    let src = "[jobs.a]\ncommand = \"true\"\ntimeout = \"soon\"\n\n[jobs.b]\nretries = -1\n";
+    let got = errors(src);
+    assert_eq!(got.len(), 3, "{got:#?}");
+    assert!(got[0].starts_with("jobs.toml:3:11: \"timeout\": invalid duration \"soon\""), "{}", got[0]);
+    assert_eq!(got[1], r#"jobs.toml:5:7: job "b" needs a "command" or an "http" table"#);
+    assert_eq!(got[2], r#"jobs.toml:6:11: "retries" must be between 0 and 10000"#);
+}
+
+#[test]
+fn syntax_errors_are_placed() {
+    let got = errors("[jobs.a]\ncommand = \"true\n");
+    assert!(got[0].starts_with("jobs.toml:2:"), "{got:?}");
+    assert!(got[0].contains("invalid TOML"), "{got:?}");
+}
+
+#[test]
+fn types_are_checked() {
+    assert_eq!(errors("[jobs.a]\ncommand = 5\n"), [r#"jobs.toml:2:11: "command" must be a string, found integer"#]);
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\nretry_jitter = \"yes\"\n"),
+        [r#"jobs.toml:3:16: "retry_jitter" must be true or false, found string"#]
+    );
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\nretry_on_exit = [1, 300]\n"),
+        [r#"jobs.toml:3:21: "retry_on_exit" must be between 0 and 255"#]
+    );
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\ntimeout = 30\n"),
+        [r#"jobs.toml:3:11: "timeout" must be a duration string such as "30s" or "1h30m", found integer"#]
+    );
+    assert_eq!(errors("[jobs.a]\ncommand = \"x\"\ntimeout = \"0s\"\n"), [r#"jobs.toml:3:11: "timeout" must be longer than 0s"#]);
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\ncatch_up = \"sometimes\"\n"),
+        [r#"jobs.toml:3:12: "catch_up" must be "skip", "once" or "all", not "sometimes""#]
+    );
+    assert_eq!(errors("[jobs.a]\ncommand = \"x\"\nmax_concurrent = 0\n"), [r#"jobs.toml:3:18: "max_concurrent" must be between 1 and 1000000"#]);
+    assert_eq!(errors("[jobs.a]\ncommand = \"x\"\nenv = { A = 1 }\n"), [r#"jobs.toml:3:13: "env.A" must be a string, found integer"#]);
+}
+
+#[test]
+fn names_are_checked() {
+    assert_eq!(
+        errors("[jobs.\"bad name\"]\ncommand = \"x\"\n"),
+        [r#"jobs.toml:1:7: invalid job name "bad name": use letters, digits, '_', '.' and '-', starting with a letter or digit"#]
+    );
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\nqueue = \"a b\"\n"),
+        [r#"jobs.toml:3:9: invalid queue name "a b": use letters, digits, '_', '.' and '-', starting with a letter or digit"#]
+    );
+}
+
+#[test]
+fn exactly_one_action() {
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\nhttp = { url = \"http://h\" }\n"),
+        [r#"jobs.toml:3:8: job "a" has both "command" and "http": a job runs one of them"#]
+    );
+    assert_eq!(errors("[jobs.a]\nqueue = \"q\"\n"), [r#"jobs.toml:1:7: job "a" needs a "command" or an "http" table"#]);
+}
+
+#[test]
+fn http_tables_are_checked() {
+    assert_eq!(errors("[jobs.a]\nhttp = { method = \"GET\" }\n"), [r#"jobs.toml:2:8: "http" needs a "url""#]);
+    assert_eq!(errors("[jobs.a]\nhttp = { url = \"ftp://h\" }\n"), [r#"jobs.toml:2:16: "url" must start with http:// or https://"#]);
+    assert_eq!(
+        errors("[jobs.a]\nhttp = { url = \"http://h\", method = \"GE T\" }\n"),
+        [r#"jobs.toml:2:37: invalid HTTP method "GE T": use GET, POST, PUT, PATCH, DELETE or HEAD"#]
+    );
+    assert_eq!(
+        errors("[jobs.a]\nhttp = { url = \"http://h\", json = {}, body = \"x\" }\n"),
+        [r#"jobs.toml:2:46: "http" has both "json" and "body": keep one"#]
+    );
+    assert_eq!(
+        errors("[jobs.a]\nhttp = { url = \"http://h\", headers = { \"a b\" = \"x\" } }\n"),
+        [r#"jobs.toml:2:40: invalid header name "a b""#]
+    );
+    assert_eq!(
+        errors("[jobs.a]\nhttp = { url = \"http://h\" }\nretry_on_exit = [1]\n"),
+        [r#"jobs.toml:3:17: "retry_on_exit" applies to shell jobs; "a" is an HTTP job"#]
+    );
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\nsuccess_status = [200]\n"),
+        [r#"jobs.toml:3:18: "success_status" applies to HTTP jobs; "a" is a shell job (use success_exit)"#]
+    );
+    // ${VAR} and a template URL are fine; the scheme is checked when literal.
+    ok("[jobs.a]\nhttp = { url = \"${BASE}/x/{{id}}\", json = { id = \"{{id}}\" } }\n");
+}
+
+#[test]
+fn templates_and_params_are_checked() {
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"echo {{user\"\n"),
+        [r#"jobs.toml:2:11: "command": unclosed "{{": add "}}" after the name"#]
+    );
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"echo {{user}}\"\nparams = { usr = \"x\" }\n"),
+        [r#"jobs.toml:3:12: parameter "usr" has a default but no template of "a" uses {{usr}}"#]
+    );
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"echo {{user}}\"\nschedule = \"@daily\"\n"),
+        [r#"jobs.toml:3:12: scheduled job "a" uses {{user}} without a default: add user to its params"#]
+    );
+    let config = ok("[jobs.a]\ncommand = \"echo {{user}} {{n}}\"\nparams = { n = \"1\" }\n");
+    let job = config.job("a").unwrap();
+    assert_eq!(job.param_names.iter().collect::<Vec<_>>(), ["n", "user"]);
+}
+
+#[test]
+fn schedules_and_zones_are_checked() {
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\nschedule = \"* * *\"\n"),
+        [r#"jobs.toml:3:12: cron expression "* * *" has 3 fields: use 5 (minute hour day month weekday) or 6 (seconds first)"#]
+    );
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\nschedule = \"@daily\"\nevery = \"5m\"\n"),
+        [r#"jobs.toml:4:9: job "a" has both "schedule" and "every": keep one"#]
+    );
+    assert_eq!(errors("[jobs.a]\ncommand = \"x\"\nevery = \"500ms\"\n"), [r#"jobs.toml:3:9: "every" must be at least 1s"#]);
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\ntimezone = \"Mars/Olympus\"\n"),
+        [r#"jobs.toml:3:12: unknown time zone "Mars/Olympus": use an IANA name such as "Europe/Berlin" or "UTC""#]
+    );
+}
+
+#[test]
+fn hooks_must_name_jobs() {
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\non_failure = \"alrt\"\n[jobs.alert]\ncommand = \"y\"\n"),
+        [r#"jobs.toml:3:14: "on_failure" names unknown job "alrt" (did you mean "alert"?)"#]
+    );
+    assert_eq!(errors("[jobs.a]\ncommand = \"x\"\non_success = \"a\"\n"), [r#"jobs.toml:3:14: "on_success" of "a" names the job itself"#]);
+}
+
+#[test]
+fn defaults_are_inherited_and_restricted() {
+    assert_eq!(
+        errors("[defaults]\ncommand = \"x\"\n"),
+        [r#"jobs.toml:2:1: key "command" is not allowed here: set it per job, in [jobs.NAME]"#]
+    );
+    let config = ok("[defaults]\nqueue = \"low\"\nretries = 2\nenv = { A = \"1\", B = \"2\" }\n\n[jobs.a]\ncommand = \"x\"\nenv = { B = \"3\" }\n\n[jobs.b]\ncommand = \"y\"\nqueue = \"high\"\n");
+    let a = config.job("a").unwrap();
+    assert_eq!((a.queue.as_str(), a.retry.retries), ("low", 2));
+    assert_eq!(a.env.keys().collect::<Vec<_>>(), ["A", "B"]);
+    assert_eq!(config.job("b").unwrap().queue.as_str(), "high");
+    let queues: Vec<String> = config.queues().iter().map(|q| q.to_string()).collect();
+    assert_eq!(queues, ["default", "high", "low"]);
+}
+
+#[test]
+fn unknown_jobs_get_suggestions() {
+    let config = ok("[jobs.backup]\ncommand = \"x\"\n[jobs.report]\ncommand = \"y\"\n");
+    assert_eq!(config.job("bakup").unwrap_err().0, r#"unknown job "bakup" (did you mean "backup"?)"#);
+    assert_eq!(config.job("zzzzzz").unwrap_err().0, r#"unknown job "zzzzzz" (jobs: backup, report)"#);
+}
+
+#[test]
+fn params_resolve_against_defaults() {
+    use std::collections::BTreeMap;
+    let config = ok("[jobs.a]\ncommand = \"echo {{x}} {{y}}\"\nparams = { y = \"dflt\" }\n");
+    let job = config.job("a").unwrap();
+    let given: BTreeMap<String, String> = [("x".to_string(), "1".to_string())].into();
+    let resolved = job.resolve_params(&given).unwrap();
+    assert_eq!(resolved["y"], "dflt");
+    assert_eq!(job.resolve_params(&BTreeMap::new()).unwrap_err().to_string(), r#"job "a" needs parameter "x": pass -p x=VALUE"#);
+    let extra: BTreeMap<String, String> = [("x".into(), "1".into()), ("z".into(), "2".into())].into();
+    assert_eq!(job.resolve_params(&extra).unwrap_err().to_string(), r#"job "a" has no parameter "z" (its parameters: x, y)"#);
+}
+
+#[test]
+fn the_example_config_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs.example.toml");
+    Config::load(&path).unwrap_or_else(|e| panic!("jobs.example.toml: {e:?}"));
+}

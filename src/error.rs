@@ -1,0 +1,104 @@
+//! Errors that decide an exit code, and the one place (`exit_code`) that maps
+//! an error chain to SPEC §2's codes. Modules own their own error enums; the
+//! ones here are the cross-cutting kinds commands raise directly.
+
+use std::process::ExitCode;
+
+use crate::broker::BrokerError;
+use crate::config::ConfigErrors;
+
+/// Exit codes for shell scripts (SPEC §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    Success = 0,
+    /// The job failed, was revoked or expired.
+    Failure = 1,
+    Usage = 2,
+    /// Bad input data (a `--batch` line, a crontab line).
+    DataErr = 65,
+    /// The broker cannot be reached or opened.
+    Unavailable = 69,
+    /// `--timeout` reached while waiting.
+    TempFail = 75,
+    /// Invalid or missing config.
+    Config = 78,
+    /// `exec`: the job hit its timeout, as coreutils `timeout` exits.
+    Timeout = 124,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// A mistake in how taskq was invoked: unknown job, bad parameter, unknown id.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Input data that cannot be used (exit 65).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DataError(pub String);
+
+/// A `--timeout` that ran out (exit 75).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TimedOut(pub String);
+
+/// Builds a [`UsageError`] from a format string.
+#[macro_export]
+macro_rules! usage {
+    ($($arg:tt)*) => { $crate::error::UsageError(format!($($arg)*)) };
+}
+
+/// The exit code for an error: the first cause in the chain that decides one.
+pub fn exit_code(err: &anyhow::Error) -> Exit {
+    for cause in err.chain() {
+        if cause.is::<UsageError>() {
+            return Exit::Usage;
+        }
+        if cause.is::<ConfigErrors>() {
+            return Exit::Config;
+        }
+        if cause.is::<DataError>() {
+            return Exit::DataErr;
+        }
+        if cause.is::<TimedOut>() {
+            return Exit::TempFail;
+        }
+        if let Some(broker) = cause.downcast_ref::<BrokerError>() {
+            return broker.exit();
+        }
+    }
+    Exit::Failure
+}
+
+/// The lines to print for an error: `error: ` and the message with its causes
+/// joined by `: `; a config error prints one line per problem found.
+pub fn render(err: &anyhow::Error) -> Vec<String> {
+    if let Some(config) = err.downcast_ref::<ConfigErrors>() {
+        return config.iter().map(|e| format!("error: {e}")).collect();
+    }
+    vec![format!("error: {err:#}")]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_code_walks_the_chain() {
+        let err = anyhow::Error::new(UsageError("unknown job \"x\"".into())).context("enqueue");
+        assert_eq!(exit_code(&err), Exit::Usage);
+        assert_eq!(exit_code(&anyhow::anyhow!("plain")), Exit::Failure);
+    }
+
+    #[test]
+    fn render_joins_causes() {
+        let err = anyhow::Error::new(DataError("line 3: bad json".into())).context("reading batch");
+        assert_eq!(render(&err), vec!["error: reading batch: line 3: bad json"]);
+    }
+}

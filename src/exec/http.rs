@@ -1,0 +1,193 @@
+//! HTTP jobs: one request, its status judged against `success_status`, its
+//! body kept as the output tail. Failures are classed retryable as an HTTP
+//! client should: connect errors, timeouts, 408, 429 and 5xx.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use tokio_util::sync::CancellationToken;
+
+use super::output::{OUTPUT_TAIL_BYTES, OutputSink, Stream, Tail};
+use super::{Attempt, DEFAULT_HTTP_TIMEOUT};
+use crate::config::template::{url_encode, verbatim};
+use crate::config::{HttpAction, HttpBody};
+use crate::job::{Outcome, RunStatus};
+
+pub(super) async fn run(
+    client: &reqwest::Client,
+    action: &HttpAction,
+    attempt: &Attempt<'_>,
+    sink: &dyn OutputSink,
+    kill: &CancellationToken,
+) -> Outcome {
+    let request = match build(client, action, attempt) {
+        Ok(r) => r,
+        Err(e) => return Outcome::not_started(e),
+    };
+    let started_at = Timestamp::now();
+    let mut tail = Tail::new(OUTPUT_TAIL_BYTES);
+    let result = tokio::select! {
+        result = send(request, &mut tail, sink) => Some(result),
+        () = kill.cancelled() => None,
+    };
+    let mut outcome = Outcome {
+        status: RunStatus::Failed,
+        exit_code: None,
+        signal: None,
+        http_status: None,
+        retryable: false,
+        retry_after: None,
+        error: None,
+        output: Vec::new(),
+        started_at,
+        finished_at: Timestamp::now(),
+    };
+    match result {
+        None => {
+            outcome.status = RunStatus::Killed;
+            outcome.error = Some("killed".into());
+        }
+        Some(Err(e)) if e.is_timeout() => {
+            let limit = humantime::format_duration(attempt.def.timeout.unwrap_or(DEFAULT_HTTP_TIMEOUT));
+            outcome.status = RunStatus::TimedOut;
+            outcome.retryable = true;
+            outcome.error = Some(format!("timed out after {limit}"));
+        }
+        Some(Err(e)) => {
+            outcome.retryable = true;
+            outcome.error = Some(describe(&e));
+        }
+        Some(Ok((status, retry_after))) => {
+            outcome.http_status = Some(status.as_u16());
+            let ok = match &attempt.def.success_status {
+                Some(list) => list.contains(&status.as_u16()),
+                None => status.is_success(),
+            };
+            if ok {
+                outcome.status = RunStatus::Succeeded;
+            } else {
+                outcome.retryable = matches!(status.as_u16(), 408 | 429 | 500..=599);
+                outcome.retry_after = retry_after;
+                outcome.error = Some(format!("HTTP status {status}"));
+            }
+        }
+    }
+    outcome.output = tail.into_bytes();
+    outcome
+}
+
+/// Renders the request; an error means the job cannot start.
+fn build(client: &reqwest::Client, action: &HttpAction, attempt: &Attempt<'_>) -> Result<reqwest::RequestBuilder, String> {
+    let env = |name: &str| std::env::var(name).ok();
+    let params = attempt.params;
+    let url = action.url.render(params, url_encode, &env).map_err(|e| e.to_string())?;
+    // Not the URL itself in the message: it may hold a secret from ${VAR}.
+    let url = reqwest::Url::parse(&url).map_err(|e| format!("the job's url is not a valid URL once filled in: {e}"))?;
+    let timeout = attempt.def.timeout.unwrap_or(DEFAULT_HTTP_TIMEOUT);
+    let mut request = client.request(action.method.clone(), url).timeout(timeout);
+    let mut has_content_type = false;
+    for (name, template) in &action.headers {
+        let value = template.render(params, verbatim, &env).map_err(|e| format!("header {name}: {e}"))?;
+        let value = HeaderValue::from_str(&value).map_err(|_| format!("header {name}: the value has characters not allowed in a header"))?;
+        has_content_type |= name == CONTENT_TYPE;
+        request = request.header(name, value);
+    }
+    match &action.body {
+        HttpBody::None => {}
+        HttpBody::Raw(template) => request = request.body(template.render(params, verbatim, &env).map_err(|e| e.to_string())?),
+        HttpBody::Json(value) => {
+            let rendered = render_json(value, params, &env).map_err(|e| e.to_string())?;
+            if !has_content_type {
+                request = request.header(CONTENT_TYPE, "application/json");
+            }
+            request = request.body(serde_json::to_vec(&rendered).map_err(|e| e.to_string())?);
+        }
+    }
+    Ok(request)
+}
+
+/// A JSON document with each string rendered as a template; values land as
+/// JSON strings, escaped by serialization.
+fn render_json(
+    value: &serde_json::Value,
+    params: &BTreeMap<String, String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<serde_json::Value, crate::config::template::RenderError> {
+    use crate::config::template::{Syntax, Template};
+    use serde_json::Value as J;
+    Ok(match value {
+        J::String(s) => {
+            let template = Template::parse(s, Syntax::ParamsAndEnv).expect("JSON body templates are validated at config load");
+            J::String(template.render(params, verbatim, env)?)
+        }
+        J::Array(items) => J::Array(items.iter().map(|i| render_json(i, params, env)).collect::<Result<_, _>>()?),
+        J::Object(map) => J::Object(
+            map.iter().map(|(k, v)| Ok((k.clone(), render_json(v, params, env)?))).collect::<Result<_, _>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// Sends the request and reads the body into the tail.
+async fn send(
+    request: reqwest::RequestBuilder,
+    tail: &mut Tail,
+    sink: &dyn OutputSink,
+) -> Result<(reqwest::StatusCode, Option<Duration>), reqwest::Error> {
+    let mut response = request.send().await?;
+    let status = response.status();
+    let retry_after = response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+    while let Some(chunk) = response.chunk().await? {
+        tail.push(&chunk);
+        sink.write(Stream::Stdout, &chunk);
+    }
+    Ok((status, retry_after))
+}
+
+/// `Retry-After`: delay-seconds or an HTTP-date.
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    let now = Timestamp::now();
+    Some(if at > now { at.duration_since(now).unsigned_abs() } else { Duration::ZERO })
+}
+
+/// A reqwest error and its causes in one line, without the URL (it may hold
+/// a secret from ${VAR}).
+fn describe(err: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    if err.is_connect() {
+        parts.push("connection failed".to_string());
+    }
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(err);
+    while let Some(e) = source {
+        parts.push(e.to_string());
+        source = e.source();
+    }
+    if parts.is_empty() {
+        parts.push(err.to_string());
+    }
+    parts.dedup();
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_and_dates() {
+        assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        let later = Timestamp::now() + jiff::SignedDuration::from_secs(120);
+        let header = jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&later).unwrap();
+        let got = parse_retry_after(&header).unwrap();
+        assert!(got > Duration::from_secs(110) && got <= Duration::from_secs(120), "{got:?}");
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+}

@@ -1,0 +1,83 @@
+//! Running one attempt of a job: a shell command or an HTTP call, turned into
+//! an `Outcome`. `taskq exec` and the worker share this code; neither the
+//! broker nor retry policy is known here.
+
+mod http;
+pub mod output;
+mod shell;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Action, JobDef};
+use crate::job::{JobId, Outcome};
+use crate::names::QueueName;
+use output::OutputSink;
+
+/// An HTTP job without a `timeout` still needs one: reqwest has no default.
+pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// One attempt to run.
+#[derive(Debug, Clone)]
+pub struct Attempt<'a> {
+    pub def: &'a JobDef,
+    pub id: JobId,
+    pub args: &'a [String],
+    /// Every parameter the job uses, resolved.
+    pub params: &'a BTreeMap<String, String>,
+    /// 1 for the first run.
+    pub number: u32,
+    pub queue: &'a QueueName,
+    /// For scheduled runs: the tick, RFC 3339 with offset.
+    pub scheduled_at: Option<&'a str>,
+    /// Extra variables for the job's environment (hooks' `TASKQ_TRIGGER_*`).
+    pub extra_env: &'a BTreeMap<String, String>,
+}
+
+impl Attempt<'_> {
+    /// The `TASKQ_*` variables every job sees.
+    fn taskq_env(&self) -> Vec<(String, String)> {
+        let mut vars = vec![
+            ("TASKQ_JOB_ID".to_string(), self.id.to_string()),
+            ("TASKQ_JOB_NAME".to_string(), self.def.name.to_string()),
+            ("TASKQ_ATTEMPT".to_string(), self.number.to_string()),
+            ("TASKQ_QUEUE".to_string(), self.queue.to_string()),
+        ];
+        if let Some(at) = self.scheduled_at {
+            vars.push(("TASKQ_SCHEDULED_AT".to_string(), at.to_string()));
+        }
+        vars.extend(self.extra_env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        vars
+    }
+}
+
+/// Runs attempts. Holds what is worth reusing between them (the HTTP
+/// connection pool).
+#[derive(Debug, Clone)]
+pub struct Executor {
+    http: reqwest::Client,
+}
+
+impl Executor {
+    pub fn new() -> anyhow::Result<Executor> {
+        crate::tls::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("taskq/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Executor { http })
+    }
+
+    /// Runs one attempt to its end. Cancelling `kill` stops the job (SIGTERM
+    /// to its process group, SIGKILL `kill_after` later) and reports it killed.
+    pub async fn run(&self, attempt: &Attempt<'_>, sink: &dyn OutputSink, kill: &CancellationToken) -> Outcome {
+        let outcome = match &attempt.def.action {
+            Action::Shell { shell, command } => shell::run(shell, command, attempt, sink, kill).await,
+            Action::Http(action) => http::run(&self.http, action, attempt, sink, kill).await,
+        };
+        sink.finish();
+        outcome
+    }
+}

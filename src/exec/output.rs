@@ -1,0 +1,129 @@
+//! A job's output: the last `OUTPUT_TAIL_BYTES` kept in constant memory for
+//! the result, and a sink that shows it live (on the terminal for `exec`, as
+//! id-prefixed lines for `run --job-output`).
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::sync::Mutex;
+
+/// How much of a job's output the result keeps.
+pub const OUTPUT_TAIL_BYTES: usize = 64 * 1024;
+
+/// The last `capacity` bytes written, however many were.
+#[derive(Debug)]
+pub struct Tail {
+    buf: VecDeque<u8>,
+    capacity: usize,
+}
+
+impl Tail {
+    pub fn new(capacity: usize) -> Tail {
+        Tail { buf: VecDeque::with_capacity(capacity.min(8192)), capacity }
+    }
+
+    pub fn push(&mut self, data: &[u8]) {
+        let data = &data[data.len().saturating_sub(self.capacity)..];
+        let overflow = (self.buf.len() + data.len()).saturating_sub(self.capacity);
+        self.buf.drain(..overflow);
+        self.buf.extend(data);
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf.into()
+    }
+}
+
+/// Which stream of the job a chunk came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Where a job's output goes as it is produced, besides the tail.
+pub trait OutputSink: Send + Sync {
+    fn write(&self, stream: Stream, data: &[u8]);
+    /// Called once when the job has finished writing.
+    fn finish(&self) {}
+}
+
+/// Drops live output (the tail still keeps it).
+pub struct Discard;
+
+impl OutputSink for Discard {
+    fn write(&self, _: Stream, _: &[u8]) {}
+}
+
+/// Passes output to this process's own stdout and stderr (`taskq exec`).
+pub struct Passthrough;
+
+impl OutputSink for Passthrough {
+    fn write(&self, stream: Stream, data: &[u8]) {
+        // A closed terminal or pipe must not fail the job: ignore write errors.
+        let _ = match stream {
+            Stream::Stdout => std::io::stdout().lock().write_all(data).and_then(|_| std::io::stdout().flush()),
+            Stream::Stderr => std::io::stderr().lock().write_all(data),
+        };
+    }
+}
+
+/// Writes complete lines to stderr, each prefixed (`run --job-output`).
+pub struct Prefixed {
+    prefix: String,
+    /// Partial last lines per stream; std Mutex: held only to append and split.
+    partial: Mutex<[Vec<u8>; 2]>,
+}
+
+impl Prefixed {
+    pub fn new(prefix: String) -> Prefixed {
+        Prefixed { prefix, partial: Mutex::new([Vec::new(), Vec::new()]) }
+    }
+
+    fn emit(&self, line: &[u8]) {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(self.prefix.as_bytes()).and_then(|_| err.write_all(line)).and_then(|_| err.write_all(b"\n"));
+    }
+}
+
+impl OutputSink for Prefixed {
+    fn write(&self, stream: Stream, data: &[u8]) {
+        let mut partial = self.partial.lock().unwrap_or_else(|p| p.into_inner());
+        let buf = &mut partial[stream as usize];
+        buf.extend_from_slice(data);
+        while let Some(nl) = buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=nl).collect();
+            self.emit(&line[..line.len() - 1]);
+        }
+        // A job printing without newlines must not grow this buffer forever.
+        if buf.len() > OUTPUT_TAIL_BYTES {
+            let line: Vec<u8> = std::mem::take(buf);
+            self.emit(&line);
+        }
+    }
+
+    fn finish(&self) {
+        let mut partial = self.partial.lock().unwrap_or_else(|p| p.into_inner());
+        for buf in partial.iter_mut() {
+            if !buf.is_empty() {
+                let line = std::mem::take(buf);
+                self.emit(&line);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tail;
+
+    #[test]
+    fn tail_keeps_only_the_last_bytes() {
+        let mut t = Tail::new(4);
+        t.push(b"ab");
+        t.push(b"cde");
+        assert_eq!(t.into_bytes(), b"bcde");
+        let mut t = Tail::new(4);
+        t.push(b"0123456789");
+        assert_eq!(t.into_bytes(), b"6789");
+    }
+}

@@ -1,0 +1,225 @@
+//! Shell jobs: `SHELL -c COMMAND JOBNAME ARGS...` as the leader of its own
+//! process group, so timeouts and cleanup reach everything it started (as
+//! systemd's control-group kill does). The job dies with a SIGKILLed parent
+//! (PDEATHSIG), so a lost worker never leaves a run going on beside the
+//! redelivered one.
+
+use std::collections::BTreeMap;
+use std::process::{ExitStatus, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rustix::process::{Pid, Signal};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::{Child, Command};
+use tokio_util::sync::CancellationToken;
+
+use super::Attempt;
+use super::output::{OUTPUT_TAIL_BYTES, OutputSink, Stream, Tail};
+use crate::config::template::{Template, param_var, verbatim};
+use crate::job::{Outcome, RunStatus};
+
+/// How long output may keep arriving after the job's group is gone (from a
+/// process that left the group with setsid) before reading stops.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// How often to look whether a signalled process group is empty yet.
+const GROUP_POLL: Duration = Duration::from_millis(20);
+
+pub(super) async fn run(
+    shell: &str,
+    command: &Template,
+    attempt: &Attempt<'_>,
+    sink: &dyn OutputSink,
+    kill: &CancellationToken,
+) -> Outcome {
+    let def = attempt.def;
+    let script = command.render_shell();
+    let worker_env = |name: &str| std::env::var(name).ok();
+    let mut env = BTreeMap::new();
+    for (name, value) in &def.env {
+        match value.render(&BTreeMap::new(), verbatim, &worker_env) {
+            Ok(v) => env.insert(name.clone(), v),
+            Err(e) => return Outcome::not_started(format!("env.{name}: {e}")),
+        };
+    }
+    if let Some(dir) = &def.workdir
+        && !dir.is_dir()
+    {
+        return Outcome::not_started(format!("workdir {} does not exist or is not a directory", dir.display()));
+    }
+
+    let mut cmd = Command::new(shell);
+    cmd.arg("-c").arg(&script).arg(def.name.as_str()).args(attempt.args);
+    cmd.envs(&env).envs(attempt.taskq_env());
+    cmd.envs(attempt.params.iter().map(|(name, value)| (param_var(name), value)));
+    if let Some(dir) = &def.workdir {
+        cmd.current_dir(dir);
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.process_group(0);
+    // SAFETY: the closure only makes the prctl system call, which is
+    // async-signal-safe, and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
+            Ok(())
+        });
+    }
+
+    let started_at = Timestamp::now();
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return Outcome::not_started(format!("cannot start {shell}: {e}")),
+    };
+    let group = child.id().and_then(|id| Pid::from_raw(id as i32));
+    let tail = Mutex::new(Tail::new(OUTPUT_TAIL_BYTES));
+
+    let (status, ended) = {
+        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        let readers = async {
+            tokio::join!(read_into(stdout, Stream::Stdout, &tail, sink), read_into(stderr, Stream::Stderr, &tail, sink))
+        };
+        let supervise = async {
+            let timeout = async {
+                match def.timeout {
+                    Some(t) => tokio::time::sleep(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let (status, ended) = tokio::select! {
+                status = child.wait() => (status, End::Exited),
+                () = timeout => (stop(&mut child, group, def.kill_after).await, End::TimedOut),
+                () = kill.cancelled() => (stop(&mut child, group, def.kill_after).await, End::Killed),
+            };
+            // Whatever the job left running in its group goes too.
+            if let Some(group) = group {
+                clean_group(group, def.kill_after).await;
+            }
+            (status, ended)
+        };
+        tokio::pin!(readers, supervise);
+        let mut drained = false;
+        let result = loop {
+            tokio::select! {
+                result = &mut supervise => break result,
+                _ = &mut readers, if !drained => drained = true,
+            }
+        };
+        if !drained {
+            // Output from a process that escaped the group must not hold the job open forever.
+            let _ = tokio::time::timeout(DRAIN_GRACE, &mut readers).await;
+        }
+        result
+    };
+    let finished_at = Timestamp::now();
+    let output = tail.into_inner().unwrap_or_else(|p| p.into_inner()).into_bytes();
+    outcome(attempt, status, ended, output, started_at, finished_at)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Exited,
+    TimedOut,
+    Killed,
+}
+
+fn outcome(
+    attempt: &Attempt<'_>,
+    status: std::io::Result<ExitStatus>,
+    ended: End,
+    output: Vec<u8>,
+    started_at: Timestamp,
+    finished_at: Timestamp,
+) -> Outcome {
+    use std::os::unix::process::ExitStatusExt;
+    let def = attempt.def;
+    let (exit_code, signal) = match &status {
+        Ok(s) => (s.code(), s.signal()),
+        Err(_) => (None, None),
+    };
+    let (run_status, error) = match (ended, &status) {
+        (End::TimedOut, _) => {
+            let limit = def.timeout.map(humantime::format_duration).map(|d| d.to_string()).unwrap_or_default();
+            (RunStatus::TimedOut, Some(format!("timed out after {limit}")))
+        }
+        (End::Killed, _) => (RunStatus::Killed, Some("killed".to_string())),
+        (End::Exited, Err(e)) => (RunStatus::Failed, Some(format!("lost track of the job's process: {e}"))),
+        (End::Exited, Ok(_)) => match (exit_code, signal) {
+            (Some(code), _) if def.success_exit.contains(&code) => (RunStatus::Succeeded, None),
+            (Some(code), _) => (RunStatus::Failed, Some(format!("exited with code {code}"))),
+            (None, Some(sig)) => (RunStatus::Failed, Some(format!("killed by signal {sig}"))),
+            (None, None) => (RunStatus::Failed, Some("ended without an exit status".to_string())),
+        },
+    };
+    let retryable = match (run_status, &def.retry.on_exit) {
+        (RunStatus::TimedOut, _) => true,
+        (RunStatus::Failed, Some(codes)) => exit_code.is_some_and(|c| codes.contains(&c)),
+        (RunStatus::Failed, None) => true,
+        _ => false,
+    };
+    Outcome {
+        status: run_status,
+        exit_code,
+        signal,
+        http_status: None,
+        retryable,
+        retry_after: None,
+        error,
+        output,
+        started_at,
+        finished_at,
+    }
+}
+
+/// Copies a pipe into the tail and the live sink until it closes.
+async fn read_into(pipe: Option<impl AsyncRead + Unpin>, stream: Stream, tail: &Mutex<Tail>, sink: &dyn OutputSink) {
+    let Some(mut pipe) = pipe else { return };
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                // std Mutex: held only for the copy, never across .await.
+                tail.lock().unwrap_or_else(|p| p.into_inner()).push(&buf[..n]);
+                sink.write(stream, &buf[..n]);
+            }
+        }
+    }
+}
+
+/// SIGTERM to the job's group, SIGKILL `kill_after` later; returns how the
+/// main process ended.
+async fn stop(child: &mut Child, group: Option<Pid>, kill_after: Duration) -> std::io::Result<ExitStatus> {
+    if let Some(group) = group {
+        let _ = rustix::process::kill_process_group(group, Signal::TERM);
+    }
+    match tokio::time::timeout(kill_after, child.wait()).await {
+        Ok(status) => status,
+        Err(_) => {
+            if let Some(group) = group {
+                let _ = rustix::process::kill_process_group(group, Signal::KILL);
+            }
+            child.kill().await.ok();
+            child.wait().await
+        }
+    }
+}
+
+/// Ends whatever is left in the job's process group once its main process
+/// has exited: SIGTERM, then SIGKILL `kill_after` later.
+async fn clean_group(group: Pid, kill_after: Duration) {
+    let alive = || rustix::process::test_kill_process_group(group).is_ok();
+    if !alive() {
+        return;
+    }
+    let _ = rustix::process::kill_process_group(group, Signal::TERM);
+    let deadline = tokio::time::Instant::now() + kill_after;
+    while alive() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(GROUP_POLL).await;
+    }
+    if alive() {
+        let _ = rustix::process::kill_process_group(group, Signal::KILL);
+    }
+}

@@ -1,0 +1,282 @@
+//! The shared vocabulary of the job lifecycle: ids, states, an enqueued job,
+//! its stored record, and the outcome of one attempt.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::names::{JobName, QueueName};
+
+/// A job's id: a UUIDv7, so ids sort by creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(uuid::Uuid);
+
+impl JobId {
+    /// A new id for now.
+    pub fn new() -> JobId {
+        JobId(uuid::Uuid::now_v7())
+    }
+}
+
+impl Default for JobId {
+    fn default() -> Self {
+        JobId::new()
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl FromStr for JobId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<JobId, String> {
+        uuid::Uuid::parse_str(s.trim())
+            .map(JobId)
+            .map_err(|_| format!("invalid job id \"{s}\": ids look like 019364e1-7c5a-7d3e-9f7e-2b1d0c4a5e6f, as enqueue prints them"))
+    }
+}
+
+/// SPEC §4's states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Scheduled,
+    Queued,
+    Running,
+    Retrying,
+    Succeeded,
+    Failed,
+    Revoked,
+    Expired,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 8] = [
+        JobState::Scheduled,
+        JobState::Queued,
+        JobState::Running,
+        JobState::Retrying,
+        JobState::Succeeded,
+        JobState::Failed,
+        JobState::Revoked,
+        JobState::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Scheduled => "scheduled",
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Retrying => "retrying",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+            JobState::Revoked => "revoked",
+            JobState::Expired => "expired",
+        }
+    }
+
+    /// Whether the job will not run again by itself.
+    pub fn is_final(self) -> bool {
+        matches!(self, JobState::Succeeded | JobState::Failed | JobState::Revoked | JobState::Expired)
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<JobState, String> {
+        JobState::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
+            let all: Vec<&str> = JobState::ALL.iter().map(|s| s.as_str()).collect();
+            format!("unknown state \"{s}\": use one of {}", all.join(", "))
+        })
+    }
+}
+
+/// A job to enqueue: what goes into the broker (never the rendered command).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewJob {
+    pub id: JobId,
+    pub job: JobName,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Parameters as given at enqueue; defaults are applied by the worker.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
+    pub queue: QueueName,
+    pub enqueued_at: Timestamp,
+    /// Not to run before this instant (`--delay`, `--at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_at: Option<Timestamp>,
+    /// Not started by this instant: expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// The idempotency key and how long it is held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique: Option<UniqueKey>,
+    /// For scheduled runs: the tick's instant, RFC 3339 with its zone's offset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_at: Option<String>,
+    /// Extra environment for hooks (`TASKQ_TRIGGER_*`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Policy the broker itself applies, copied from the job's definition at enqueue.
+    #[serde(default)]
+    pub policy: BrokerPolicy,
+}
+
+/// An idempotency key held for `window`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UniqueKey {
+    pub key: String,
+    #[serde(with = "duration_ms")]
+    pub window: Duration,
+}
+
+/// The parts of a job's policy the broker enforces without jobs.toml.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerPolicy {
+    pub max_redeliveries: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent: Option<u32>,
+    /// How long the record of a job the broker ends itself (expired) is kept.
+    #[serde(with = "duration_ms")]
+    pub result_ttl: Duration,
+}
+
+impl Default for BrokerPolicy {
+    fn default() -> Self {
+        BrokerPolicy {
+            max_redeliveries: crate::config::DEFAULT_MAX_REDELIVERIES,
+            max_concurrent: None,
+            result_ttl: crate::config::DEFAULT_RESULT_TTL,
+        }
+    }
+}
+
+/// Durations as integer milliseconds in stored JSON.
+pub mod duration_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+/// What the broker knows of a job: its request, state and last result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    #[serde(flatten)]
+    pub job: NewJob,
+    pub state: JobState,
+    /// Attempts started, including a running one.
+    pub attempts: u32,
+    /// When a scheduled or retrying job becomes due.
+    pub due_at: Option<Timestamp>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub worker: Option<String>,
+    pub exit_code: Option<i32>,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+    /// The output tail, as UTF-8 (invalid bytes replaced).
+    pub output: Option<String>,
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Succeeded,
+    Failed,
+    /// Hit the job's `timeout`.
+    TimedOut,
+    /// Killed on request (shutdown, revoke).
+    Killed,
+    /// Could not be started: unset `${VAR}`, missing workdir, unknown job.
+    NotStarted,
+}
+
+/// The outcome of one attempt, as the executor reports it.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: RunStatus,
+    pub exit_code: Option<i32>,
+    /// The signal that ended a shell job's main process.
+    pub signal: Option<i32>,
+    pub http_status: Option<u16>,
+    /// Whether this kind of failure may be retried (the job's retries decide whether it is).
+    pub retryable: bool,
+    /// An HTTP `Retry-After`, replacing the computed backoff.
+    pub retry_after: Option<Duration>,
+    /// Why it failed, in words.
+    pub error: Option<String>,
+    /// The last `OUTPUT_TAIL_BYTES` of output.
+    pub output: Vec<u8>,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+}
+
+impl Outcome {
+    /// An attempt that never started.
+    pub fn not_started(error: impl Into<String>) -> Outcome {
+        let now = Timestamp::now();
+        Outcome {
+            status: RunStatus::NotStarted,
+            exit_code: None,
+            signal: None,
+            http_status: None,
+            retryable: false,
+            retry_after: None,
+            error: Some(error.into()),
+            output: Vec::new(),
+            started_at: now,
+            finished_at: now,
+        }
+    }
+
+    pub fn succeeded(&self) -> bool {
+        self.status == RunStatus::Succeeded
+    }
+
+    pub fn duration(&self) -> Duration {
+        self.finished_at.duration_since(self.started_at).unsigned_abs()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_bad_ones_are_explained() {
+        let id = JobId::new();
+        assert_eq!(id.to_string().parse::<JobId>().unwrap(), id);
+        assert!("nope".parse::<JobId>().unwrap_err().contains("invalid job id \"nope\""));
+    }
+
+    #[test]
+    fn states_parse_by_name() {
+        for s in JobState::ALL {
+            assert_eq!(s.as_str().parse::<JobState>().unwrap(), s);
+        }
+        assert!("done".parse::<JobState>().unwrap_err().contains("succeeded"));
+    }
+}

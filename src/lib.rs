@@ -1,0 +1,25 @@
+//! taskq: a job runner and cron replacement. `run` is the entry point the
+//! binary calls (and tests can call): it dispatches one parsed command line.
+
+pub mod beat;
+pub mod broker;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod exec;
+pub mod job;
+pub mod logging;
+pub mod names;
+pub mod shutdown;
+pub mod time;
+pub mod tls;
+pub mod worker;
+
+use std::process::ExitCode;
+
+/// Runs one command to completion; the `ExitCode` is the command's own
+/// outcome, an error is mapped to one by `error::exit_code`.
+pub async fn run(cli: cli::Cli, shutdown: shutdown::Shutdown) -> anyhow::Result<ExitCode> {
+    commands::run(cli, shutdown).await
+}

@@ -1,0 +1,48 @@
+//! The `taskq` binary: parse the command line, set up logging and the
+//! runtime, run, and turn the result into an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use taskq::cli::Cli;
+use taskq::shutdown::Shutdown;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version go to stdout and exit 0; usage errors exit 2.
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    taskq::logging::init(&cli);
+    let runtime = if cli.command.is_long_running() {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    };
+    let runtime = match runtime {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let shutdown = Shutdown::new();
+        if cli.command.handles_signals() {
+            shutdown.listen_for_signals();
+        }
+        taskq::run(cli, shutdown).await
+    });
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            for line in taskq::error::render(&err) {
+                eprintln!("{line}");
+            }
+            taskq::error::exit_code(&err).into()
+        }
+    }
+}

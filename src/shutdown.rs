@@ -1,0 +1,58 @@
+//! Shutdown requests. Only `main` turns signals into them; everything else
+//! takes a `Shutdown` so tests can drive it.
+
+use tokio_util::sync::CancellationToken;
+
+/// Two stages: the first SIGTERM or SIGINT asks for a graceful stop, the
+/// second for an immediate one.
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown {
+    graceful: CancellationToken,
+    immediate: CancellationToken,
+}
+
+impl Shutdown {
+    pub fn new() -> Shutdown {
+        Shutdown::default()
+    }
+
+    /// Cancelled at the first request: stop taking work, finish what runs.
+    pub fn graceful(&self) -> &CancellationToken {
+        &self.graceful
+    }
+
+    /// Cancelled at the second request: stop now.
+    pub fn immediate(&self) -> &CancellationToken {
+        &self.immediate
+    }
+
+    /// Asks for the next stage: graceful first, then immediate.
+    pub fn request(&self) {
+        if self.graceful.is_cancelled() {
+            self.immediate.cancel();
+        } else {
+            self.graceful.cancel();
+        }
+    }
+
+    /// Turns SIGTERM and SIGINT into requests, for the life of the runtime.
+    pub fn listen_for_signals(&self) {
+        use tokio::signal::unix::{SignalKind, signal};
+        let this = self.clone();
+        tokio::spawn(async move {
+            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+                tracing::error!("cannot install signal handlers; SIGTERM and SIGINT will stop taskq at once");
+                return;
+            };
+            loop {
+                let name = tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = int.recv() => "SIGINT",
+                };
+                let stage = if this.graceful.is_cancelled() { "stopping now" } else { "stopping gracefully" };
+                tracing::info!(signal = name, "{stage}");
+                this.request();
+            }
+        });
+    }
+}

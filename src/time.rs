@@ -1,0 +1,90 @@
+//! Time at the edges: milliseconds in the broker, RFC 3339 for people and
+//! scripts, `--at` and duration flags from the command line.
+
+use std::time::Duration;
+
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, Zoned};
+
+use crate::error::UsageError;
+
+/// Milliseconds since the Unix epoch, as brokers store instants.
+pub fn to_ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+/// The instant `ms` milliseconds after the epoch (clamped to jiff's range).
+pub fn from_ms(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(if ms < 0 { Timestamp::MIN } else { Timestamp::MAX })
+}
+
+/// `t + d`, saturating at the end of time.
+pub fn add(t: Timestamp, d: Duration) -> Timestamp {
+    jiff::SignedDuration::try_from(d).ok().and_then(|d| t.checked_add(d).ok()).unwrap_or(Timestamp::MAX)
+}
+
+/// How long until `t`; zero when it has passed.
+pub fn until(t: Timestamp) -> Duration {
+    let now = Timestamp::now();
+    if t > now { t.duration_since(now).unsigned_abs() } else { Duration::ZERO }
+}
+
+/// RFC 3339 with the zone's numeric offset and no zone annotation.
+pub fn rfc3339(z: &Zoned) -> String {
+    z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+/// RFC 3339 in UTC with millisecond precision, for stored instants.
+pub fn rfc3339_utc(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// A stored instant shown in the host's zone, to the second.
+pub fn local(t: Timestamp) -> String {
+    t.to_zoned(TimeZone::system()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string()
+}
+
+/// Parses a duration flag such as `--delay 30s`.
+pub fn duration_flag(flag: &str, text: &str) -> Result<Duration, UsageError> {
+    humantime::parse_duration(text)
+        .map_err(|e| UsageError(format!("invalid {flag} \"{text}\": {e} (use e.g. 90s, 5m, 1h30m)")))
+}
+
+/// Parses `--at`: RFC 3339, or a date-time in the host's zone written
+/// `YYYY-MM-DD HH:MM[:SS]` (or with a `T`).
+pub fn parse_at(text: &str) -> Result<Timestamp, UsageError> {
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    text.replacen(' ', "T", 1)
+        .parse::<DateTime>()
+        .ok()
+        .and_then(|dt| dt.to_zoned(TimeZone::system()).ok())
+        .map(|z| z.timestamp())
+        .ok_or_else(|| {
+            UsageError(format!(
+                "invalid --at \"{text}\": use RFC 3339 (2026-11-22T14:30:00+01:00) or a local time (2026-11-22 14:30)"
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_takes_rfc3339_and_local_times() {
+        assert_eq!(parse_at("2026-11-22T14:30:00Z").unwrap().to_string(), "2026-11-22T14:30:00Z");
+        assert!(parse_at("2026-11-22 14:30").is_ok());
+        assert!(parse_at("2026-11-22T14:30:15").is_ok());
+        assert!(parse_at("tomorrow").unwrap_err().0.contains("invalid --at"));
+    }
+
+    #[test]
+    fn ms_round_trip() {
+        let t: Timestamp = "2026-11-22T14:30:00.123Z".parse().unwrap();
+        assert_eq!(from_ms(to_ms(t)), t);
+        assert_eq!(rfc3339_utc(t), "2026-11-22T14:30:00.123Z");
+    }
+}

@@ -1,0 +1,83 @@
+//! What happens after an attempt: success, a retry after backoff, or the
+//! failed set. Pure functions of the job's policy and the outcome.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::broker::{AttemptResult, Finish};
+use crate::config::{JobDef, RetryPolicy};
+use crate::job::Outcome;
+
+/// The transition for `outcome` of attempt number `attempt` of `def`.
+pub fn decide(def: &JobDef, attempt: u32, outcome: &Outcome, now: Timestamp) -> Finish {
+    let result = result_of(outcome);
+    if outcome.succeeded() {
+        return Finish::Succeeded { result, ttl: def.result_ttl, ignore_result: def.ignore_result };
+    }
+    if outcome.retryable && attempt <= def.retry.retries {
+        let delay = backoff(&def.retry, attempt, outcome.retry_after);
+        return Finish::Retry { result, at: crate::time::add(now, delay) };
+    }
+    Finish::Failed { result }
+}
+
+/// What an outcome leaves in the job's record.
+pub fn result_of(outcome: &Outcome) -> AttemptResult {
+    AttemptResult {
+        started_at: Some(outcome.started_at),
+        finished_at: Some(outcome.finished_at),
+        exit_code: outcome.exit_code,
+        http_status: outcome.http_status,
+        error: outcome.error.clone(),
+        output: String::from_utf8_lossy(&outcome.output).into_owned(),
+    }
+}
+
+/// The delay before the retry after attempt `attempt` (1-based): exponential
+/// from `delay`, capped at `delay_max`, with full jitter when asked; an HTTP
+/// `Retry-After` replaces it (still capped).
+pub fn backoff(policy: &RetryPolicy, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    if let Some(after) = retry_after {
+        return after.min(policy.delay_max);
+    }
+    let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+    let delay = policy.delay.checked_mul(factor).unwrap_or(policy.delay_max).min(policy.delay_max);
+    if policy.jitter {
+        Duration::from_millis(rand::random_range(0..=u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)))
+    } else {
+        delay
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(jitter: bool) -> RetryPolicy {
+        RetryPolicy { retries: 5, delay: Duration::from_secs(10), delay_max: Duration::from_secs(60), jitter, on_exit: None }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let p = policy(false);
+        let got: Vec<u64> = (1..=5).map(|a| backoff(&p, a, None).as_secs()).collect();
+        assert_eq!(got, [10, 20, 40, 60, 60]);
+        assert_eq!(backoff(&p, 100, None), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn jitter_stays_within_the_exponential_bound() {
+        let p = policy(true);
+        for _ in 0..1000 {
+            assert!(backoff(&p, 2, None) <= Duration::from_secs(20));
+        }
+    }
+
+    #[test]
+    fn retry_after_replaces_the_delay_but_not_the_cap() {
+        let p = policy(false);
+        assert_eq!(backoff(&p, 1, Some(Duration::from_secs(2))), Duration::from_secs(2));
+        assert_eq!(backoff(&p, 1, Some(Duration::from_secs(600))), Duration::from_secs(60));
+    }
+}
