@@ -144,8 +144,8 @@ fn print_record(r: &JobRecord) {
         println!("  scheduled: {at}");
     }
     if let Some(due) = r.due_at {
-        let label = if r.state == JobState::Retrying { "retry at" } else { "due" };
-        println!("  {label:<9}  {}", local(due));
+        let label = if r.state == JobState::Retrying { "retry at:" } else { "due:" };
+        println!("  {label:<10} {}", local(due));
     }
     if let Some(t) = r.started_at {
         println!("  started:   {}", local(t));

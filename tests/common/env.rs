@@ -1,0 +1,193 @@
+//! `Env`: one test's world. A temp dir holding jobs.toml, a broker (SQLite in
+//! the dir, or a Redis URL), a namespace of its own, and helpers to run the
+//! real binary there, in the foreground or in the background.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use assert_cmd::assert::Assert;
+
+use super::redis::RedisServer;
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub broker: String,
+    pub ns: String,
+    /// Keeps the Redis server alive as long as the env.
+    _redis: Option<Arc<RedisServer>>,
+}
+
+/// Which backend an env uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Redis,
+}
+
+impl Env {
+    /// An env on the embedded SQLite broker, in its own temp dir.
+    pub fn sqlite() -> Env {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let broker = format!("sqlite://{}/taskq.db", dir.path().display());
+        Env { dir, broker, ns: namespace(), _redis: None }
+    }
+
+    /// An env on a private Redis server of its own.
+    pub fn redis() -> Env {
+        let server = Arc::new(RedisServer::start());
+        let dir = tempfile::tempdir().expect("temp dir");
+        Env { dir, broker: server.url(), ns: namespace(), _redis: Some(server) }
+    }
+
+    pub fn new(backend: Backend) -> Env {
+        match backend {
+            Backend::Sqlite => Env::sqlite(),
+            Backend::Redis => Env::redis(),
+        }
+    }
+
+    /// Writes jobs.toml; `@DIR@` in it becomes the env's directory.
+    pub fn jobs(self, toml: &str) -> Env {
+        self.write("jobs.toml", toml);
+        self
+    }
+
+    pub fn write(&self, name: &str, contents: &str) {
+        let text = contents.replace("@DIR@", &self.dir.path().display().to_string());
+        std::fs::write(self.path(name), text).expect("write file");
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The contents of a file in the env's dir ("" when missing).
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+
+    /// Lines of a file in the env's dir.
+    pub fn lines(&self, name: &str) -> Vec<String> {
+        self.read(name).lines().map(str::to_string).collect()
+    }
+
+    /// The binary, set up to run in this env.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_taskq"));
+        cmd.current_dir(self.dir.path());
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("TASKQ_") || key.to_string_lossy().starts_with("XDG_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("HOME", self.dir.path()).env("TASKQ_BROKER", &self.broker).env("TASKQ_NAMESPACE", &self.ns).env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// Runs `taskq ARGS...` to completion.
+    pub fn run(&self, args: &[&str]) -> Assert {
+        let mut cmd = self.command();
+        cmd.args(args);
+        assert_cmd::Command::from_std(cmd).timeout(Duration::from_secs(60)).assert()
+    }
+
+    /// Runs `taskq ARGS...` with `input` on stdin.
+    pub fn run_with_input(&self, args: &[&str], input: &str) -> Assert {
+        let mut cmd = self.command();
+        cmd.args(args);
+        assert_cmd::Command::from_std(cmd).timeout(Duration::from_secs(60)).write_stdin(input.to_string()).assert()
+    }
+
+    /// `taskq enqueue ARGS...`, returning the printed id.
+    pub fn enqueue(&self, args: &[&str]) -> String {
+        let mut full = vec!["enqueue"];
+        full.extend_from_slice(args);
+        let out = self.run(&full).success().get_output().stdout.clone();
+        String::from_utf8(out).expect("utf-8 id").trim().to_string()
+    }
+
+    /// `taskq status --json ID` as JSON.
+    pub fn status(&self, id: &str) -> serde_json::Value {
+        let out = self.run(&["status", "--json", id]).success().get_output().stdout.clone();
+        serde_json::from_slice(&out).unwrap_or_else(|e| panic!("status --json: {e}: {}", String::from_utf8_lossy(&out)))
+    }
+
+    /// A job's state, by `taskq status`.
+    pub fn state(&self, id: &str) -> String {
+        self.status(id)["state"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Starts `taskq ARGS...` in the background; stderr goes to a log file.
+    pub fn spawn(&self, args: &[&str]) -> Proc {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let log = self.path(&format!("proc-{n}.log"));
+        let mut cmd = self.command();
+        cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(std::fs::File::create(&log).expect("log file"));
+        let child = cmd.spawn().expect("spawn taskq");
+        Proc { child, log }
+    }
+
+    /// A library connection to the env's broker.
+    pub async fn connect(&self) -> Arc<dyn taskq::broker::Broker> {
+        let url = taskq::broker::BrokerUrl::parse(&self.broker).expect("broker url");
+        taskq::broker::connect(&url, &self.ns).await.expect("connect to broker")
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// A unique namespace per env, so envs can share a Redis server.
+fn namespace() -> String {
+    format!("t{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst))
+}
+
+/// A background taskq process, SIGKILLed when dropped.
+pub struct Proc {
+    pub child: Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn signal(&self, signal: rustix::process::Signal) {
+        if let Some(pid) = rustix::process::Pid::from_raw(self.pid()) {
+            let _ = rustix::process::kill_process(pid, signal);
+        }
+    }
+
+    /// Waits for the process to exit, up to `timeout`.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// What the process wrote on stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,40 @@
+//! Test support: real services (redis-server, an HTTP server), the real
+//! binary in a temp dir, and waiting with deadlines.
+
+#![allow(dead_code)]
+
+pub mod env;
+pub mod http;
+pub mod redis;
+pub mod wait;
+
+pub use env::{Backend, Env};
+pub use http::HttpServer;
+pub use wait::{wait_until, wait_until_async};
+
+/// Generous deadline for things that normally take milliseconds.
+pub const SOON: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Stamps a test body once per backend: `both!(name, |backend| { ... })`
+/// gives `name::sqlite` and `name::redis`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, |$backend:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn body($backend: $crate::common::Backend) $body
+
+            #[test]
+            fn sqlite() {
+                body($crate::common::Backend::Sqlite)
+            }
+
+            #[test]
+            fn redis() {
+                body($crate::common::Backend::Redis)
+            }
+        }
+    };
+}

@@ -1,0 +1,16 @@
+//! The integration tests: one binary (see Cargo.toml), each module a subject.
+//!
+//! - `cli`: config discovery and errors, `check`, usage errors, generated docs
+//! - `exec_shell`, `exec_http`: the executors, through `taskq exec`
+//! - `conformance`: the broker contract, every case on SQLite and Redis
+//! - `queue`: `enqueue`, `--batch`, `status`, `wait`, `list` with the binary
+//! - `worker`: `taskq run` end to end: leases, redelivery, shutdown, draining
+
+mod common;
+
+mod cli;
+mod conformance;
+mod exec_http;
+mod exec_shell;
+mod queue;
+mod worker;

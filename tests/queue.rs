@@ -1,0 +1,127 @@
+//! Enqueueing and reading jobs with the real binary, on both backends.
+
+use predicates::prelude::*;
+
+use crate::both;
+use crate::common::{Backend, Env};
+
+const JOBS: &str = r#"
+[jobs.greet]
+command = "echo hello {{name}} $1"
+queue = "mail"
+
+[jobs.once]
+command = "true"
+unique_for = "1h"
+"#;
+
+both!(enqueue_prints_an_id_and_the_job_is_durable, |backend| {
+    let env = Env::new(backend).jobs(JOBS);
+    let id = env.enqueue(&["greet", "arg1", "-p", "name=Ann"]);
+    assert_eq!(uuid::Uuid::parse_str(&id).unwrap().get_version_num(), 7);
+    let s = env.status(&id);
+    assert_eq!(s["state"], "queued");
+    assert_eq!(s["job"], "greet");
+    assert_eq!(s["queue"], "mail");
+    assert_eq!(s["attempts"], 0);
+    assert_eq!(s["args"], serde_json::json!(["arg1"]));
+    assert_eq!(s["params"], serde_json::json!({ "name": "Ann" }));
+    for key in ["started_at", "finished_at", "exit_code", "http_status", "worker", "error", "output", "scheduled_at"] {
+        assert!(s[key].is_null(), "{key} is null before the job runs");
+    }
+    assert!(s["enqueued_at"].as_str().unwrap().parse::<jiff::Timestamp>().is_ok());
+
+    let other = env.enqueue(&["greet", "-p", "name=Bo", "--queue", "urgent"]);
+    assert_eq!(env.status(&other)["queue"], "urgent");
+    env.run(&["status", &id]).success().stdout(predicate::str::starts_with(format!("{id}  greet  queued\n")));
+});
+
+both!(delayed_jobs_are_scheduled, |backend| {
+    let env = Env::new(backend).jobs(JOBS);
+    let before = jiff::Timestamp::now();
+    let id = env.enqueue(&["greet", "-p", "name=x", "--delay", "1h"]);
+    let s = env.status(&id);
+    assert_eq!(s["state"], "scheduled");
+    let due: jiff::Timestamp = s["due_at"].as_str().unwrap().parse().unwrap();
+    let delay = due.as_second() - before.as_second();
+    assert!((3599..=3601).contains(&delay), "due in {delay}s");
+    let at = env.enqueue(&["greet", "-p", "name=x", "--at", "2099-01-01T00:00:00Z"]);
+    assert_eq!(env.status(&at)["due_at"], "2099-01-01T00:00:00.000Z");
+    env.run(&["enqueue", "greet", "-p", "name=x", "--at", "someday"]).code(2).stderr(predicate::str::starts_with("error: invalid --at \"someday\""));
+});
+
+both!(a_key_makes_enqueue_idempotent, |backend| {
+    let env = Env::new(backend).jobs(JOBS);
+    let out = |args: &[&str]| -> serde_json::Value {
+        let mut full = vec!["enqueue", "--json"];
+        full.extend_from_slice(args);
+        serde_json::from_slice(&env.run(&full).success().get_output().stdout).unwrap()
+    };
+    let first = out(&["greet", "-p", "name=a", "--key", "order-42"]);
+    assert_eq!(first["duplicate"], false);
+    let second = out(&["greet", "-p", "name=b", "--key", "order-42"]);
+    assert_eq!(second, serde_json::json!({ "id": first["id"], "duplicate": true }));
+    // unique_for on the job: same args and params are one job, whatever the queue.
+    let a = env.enqueue(&["once", "x"]);
+    assert_eq!(env.enqueue(&["once", "x", "--queue", "other"]), a);
+    assert_ne!(env.enqueue(&["once", "y"]), a);
+});
+
+both!(batch_enqueues_good_lines_and_reports_bad_ones, |backend| {
+    let env = Env::new(backend).jobs(JOBS);
+    let input = [
+        r#"{"job": "greet", "args": ["1"], "params": {"name": "a"}}"#,
+        r#"{"job": "greet", "params": {"name": "b"}, "queue": "bulk"}"#,
+        r#"not json"#,
+        "",
+        r#"{"job": "gret", "params": {"name": "c"}}"#,
+        r#"{"job": "greet"}"#,
+        r#"{"job": "greet", "params": {"name": "d"}, "extra": 1}"#,
+        r#"{"job": "greet", "params": {"name": "e"}}"#,
+    ]
+    .join("\n");
+    let out = env.run_with_input(&["enqueue", "--batch", "-"], &input).code(65).get_output().clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(lines[0].starts_with("error: line 3: invalid JSON line: "), "{stderr}");
+    assert_eq!(lines[1], r#"error: line 5: unknown job "gret" (did you mean "greet"?)"#);
+    assert_eq!(lines[2], r#"error: line 6: job "greet" needs parameter "name": pass -p name=VALUE"#);
+    assert!(lines[3].starts_with("error: line 7: invalid JSON line: unknown field `extra`"), "{stderr}");
+    assert_eq!(lines[4], "error: 4 of 7 lines rejected; the other 3 were enqueued");
+    let ids: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(env.status(&ids[1])["queue"], "bulk");
+    let listed = env.run(&["list", "--json"]).success().get_output().stdout.clone();
+    assert_eq!(String::from_utf8(listed).unwrap().lines().count(), 3);
+
+    env.write("batch.jsonl", "{\"job\": \"greet\", \"params\": {\"name\": \"f\"}}\n");
+    env.run(&["enqueue", "--batch", "batch.jsonl"]).success().stdout(predicate::str::is_match("^[0-9a-f-]{36}\n$").unwrap());
+    env.run(&["enqueue", "--batch", "nope.jsonl"]).code(2).stderr(predicate::str::starts_with("error: cannot read --batch nope.jsonl"));
+});
+
+both!(status_wait_and_list_report_unknown_ids_and_timeouts, |backend| {
+    let env = Env::new(backend).jobs(JOBS);
+    let id = env.enqueue(&["greet", "-p", "name=a"]);
+    let unknown = "01a20000-0000-7000-8000-000000000000";
+    env.run(&["status", unknown]).code(2).stderr(format!("error: unknown job id {unknown}: not in this broker and namespace (or its result expired)\n"));
+    env.run(&["status", "--json", &id, unknown]).code(2).stdout(predicate::str::contains(&id));
+    env.run(&["wait", &id, "--timeout", "200ms"]).code(75).stderr("error: --timeout reached with 1 of 1 jobs not finished\n");
+    env.run(&["wait", unknown, "--timeout", "1s"]).code(2);
+    env.run(&["list", "--state", "queued"]).success().stdout(predicate::str::contains(&id));
+    env.run(&["list", "--state", "running"]).success().stdout("").stderr("no jobs\n");
+    env.run(&["list", "--state", "done"]).code(2).stderr(predicate::str::contains("unknown state \"done\""));
+});
+
+#[test]
+fn enqueue_of_an_unknown_job_names_the_near_one() {
+    let env = Env::sqlite().jobs(JOBS);
+    env.run(&["enqueue", "gret"]).code(2).stderr("error: unknown job \"gret\" (did you mean \"greet\"?)\n");
+    env.run(&["enqueue", "greet"]).code(2).stderr("error: job \"greet\" needs parameter \"name\": pass -p name=VALUE\n");
+}
+
+#[test]
+fn wait_is_refused_for_jobs_that_ignore_their_result() {
+    let env = Env::sqlite().jobs("[jobs.fire]\ncommand = \"true\"\nignore_result = true\n");
+    env.run(&["enqueue", "fire", "--wait"]).code(2).stderr(predicate::str::contains("ignore_result = true"));
+    let _ = Backend::Sqlite;
+}

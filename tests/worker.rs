@@ -1,0 +1,180 @@
+//! `taskq run` end to end, with the real binary: jobs run and leave results,
+//! leases keep long jobs with their worker, lost workers' jobs come back,
+//! shutdown requeues, and many jobs are run exactly once each.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use rustix::process::Signal;
+
+use crate::both;
+use crate::common::{Env, SOON, wait_until};
+
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) != Some("Z"),
+        Err(_) => false,
+    }
+}
+
+both!(a_worker_runs_jobs_and_status_shows_the_result, |backend| {
+    let env = Env::new(backend).jobs(
+        r#"
+[jobs.hello]
+command = "echo hello {{name}} $1 >> @DIR@/out; echo printed; echo oops >&2"
+
+[jobs.broken]
+command = "echo about to fail; exit 4"
+"#,
+    );
+    let ok = env.enqueue(&["hello", "arg", "-p", "name=Ann"]);
+    let bad = env.enqueue(&["broken"]);
+    env.run(&["run", "--burst", "-c", "2"]).success();
+    assert_eq!(env.read("out"), "hello Ann arg\n");
+    let s = env.status(&ok);
+    assert_eq!(s["state"], "succeeded");
+    assert_eq!(s["attempts"], 1);
+    assert_eq!(s["exit_code"], 0);
+    assert_eq!(s["output"], "printed\noops\n");
+    assert!(s["worker"].as_str().unwrap().contains(':'));
+    let started: jiff::Timestamp = s["started_at"].as_str().unwrap().parse().unwrap();
+    let finished: jiff::Timestamp = s["finished_at"].as_str().unwrap().parse().unwrap();
+    assert!(started <= finished);
+    let b = env.status(&bad);
+    assert_eq!((b["state"].as_str(), b["exit_code"].as_i64()), (Some("failed"), Some(4)));
+    assert_eq!(b["error"], "exited with code 4");
+    assert_eq!(b["output"], "about to fail\n");
+});
+
+both!(enqueue_wait_exits_with_the_jobs_outcome, |backend| {
+    let env = Env::new(backend).jobs("[jobs.ok]\ncommand = \"true\"\n[jobs.bad]\ncommand = \"exit 9\"\n");
+    let _worker = env.spawn(&["run", "-c", "2"]);
+    env.run(&["enqueue", "ok", "--wait", "--timeout", "30s"]).success();
+    env.run(&["enqueue", "bad", "--wait", "--timeout", "30s"]).code(1).stderr(predicates::str::contains("failed: exited with code 9"));
+    let id = env.enqueue(&["ok"]);
+    env.run(&["wait", &id, "--timeout", "30s", "--json"]).success().stdout(predicates::str::contains("\"state\":\"succeeded\""));
+});
+
+both!(a_sigkilled_workers_job_is_finished_by_another_worker, |backend| {
+    let env = Env::new(backend).jobs(
+        r#"
+[jobs.fragile]
+command = "if [ \"$TASKQ_ATTEMPT\" = 1 ]; then echo $$ > @DIR@/first; exec sleep 300; fi; echo $TASKQ_ATTEMPT >> @DIR@/done"
+"#,
+    );
+    let id = env.enqueue(&["fragile"]);
+    let victim = env.spawn(&["run", "--lease", "2s"]);
+    wait_until(SOON, "the first attempt started", || !env.read("first").trim().is_empty());
+    let job_pid: i32 = env.read("first").trim().parse().unwrap();
+    victim.signal(Signal::KILL);
+    wait_until(SOON, "the job died with its worker", || !alive(job_pid));
+    assert_eq!(env.state(&id), "running", "the broker still holds the lost worker's lease");
+
+    let _rescuer = env.spawn(&["run", "--lease", "2s"]);
+    wait_until(SOON, "the job succeeded on the second worker", || env.state(&id) == "succeeded");
+    assert_eq!(env.status(&id)["attempts"], 2);
+    assert_eq!(env.lines("done"), ["2"]);
+});
+
+both!(a_sigtermed_workers_job_goes_back_to_its_queue_at_once, |backend| {
+    let env = Env::new(backend).jobs(
+        r#"
+[jobs.long]
+command = "if [ -e @DIR@/started ]; then echo second run; exit 0; fi; touch @DIR@/started; exec sleep 300"
+kill_after = "2s"
+"#,
+    );
+    let id = env.enqueue(&["long"]);
+    let mut worker = env.spawn(&["run", "--lease", "10m", "--shutdown-timeout", "300ms"]);
+    wait_until(SOON, "the job started", || env.path("started").exists());
+    worker.signal(Signal::TERM);
+    let status = worker.wait_timeout(SOON).expect("the worker stopped");
+    assert!(status.success(), "{status:?}: {}", worker.stderr());
+    let s = env.status(&id);
+    assert_eq!((s["state"].as_str(), s["attempts"].as_i64()), (Some("queued"), Some(0)), "requeued without waiting for the 10m lease, attempt not counted");
+    assert!(worker.stderr().contains("requeued"), "{}", worker.stderr());
+
+    env.run(&["run", "--burst"]).success();
+    let s = env.status(&id);
+    assert_eq!((s["state"].as_str(), s["attempts"].as_i64()), (Some("succeeded"), Some(1)));
+    assert_eq!(s["output"], "second run\n");
+});
+
+both!(a_long_job_stays_with_its_living_worker, |backend| {
+    let env = Env::new(backend).jobs("[jobs.slow]\ncommand = \"echo run >> @DIR@/runs; sleep 4\"\n");
+    let id = env.enqueue(&["slow"]);
+    // A lease far shorter than the job: renewal must keep it.
+    let _a = env.spawn(&["run", "--lease", "1s"]);
+    let _b = env.spawn(&["run", "--lease", "1s"]);
+    wait_until(Duration::from_secs(30), "the slow job finished", || env.state(&id) == "succeeded");
+    assert_eq!(env.lines("runs"), ["run"], "never handed to a second worker");
+    assert_eq!(env.status(&id)["attempts"], 1);
+});
+
+both!(ten_thousand_jobs_two_workers_none_lost_none_twice, |backend| {
+    let env = Env::new(backend).jobs("[jobs.mark]\ncommand = \"echo $1 >> @DIR@/marks\"\n");
+    let lines: String = (0..10_000).map(|i| format!("{{\"job\":\"mark\",\"args\":[\"{i}\"]}}\n")).collect();
+    env.run_with_input(&["enqueue", "--batch", "-"], &lines).success();
+    let mut a = env.spawn(&["run", "--burst", "-c", "4"]);
+    let mut b = env.spawn(&["run", "--burst", "-c", "4"]);
+    for w in [&mut a, &mut b] {
+        let status = w.wait_timeout(Duration::from_secs(240)).expect("the worker drained the queue");
+        assert!(status.success(), "{}", w.stderr());
+    }
+    let marks = env.lines("marks");
+    let unique: HashSet<&String> = marks.iter().collect();
+    assert_eq!(unique.len(), 10_000, "no job lost");
+    assert_eq!(marks.len(), 10_000, "no job run twice");
+    env.run(&["list", "--state", "failed"]).success().stdout("");
+});
+
+both!(a_worker_serves_only_its_queues, |backend| {
+    let env = Env::new(backend).jobs("[jobs.a]\ncommand = \"true\"\nqueue = \"alpha\"\n[jobs.b]\ncommand = \"true\"\nqueue = \"beta\"\n");
+    let a = env.enqueue(&["a"]);
+    let b = env.enqueue(&["b"]);
+    env.run(&["run", "--burst", "-Q", "beta"]).success();
+    assert_eq!((env.state(&a).as_str(), env.state(&b).as_str()), ("queued", "succeeded"));
+    // Without -Q: every queue jobs.toml names.
+    env.run(&["run", "--burst"]).success();
+    assert_eq!(env.state(&a), "succeeded");
+});
+
+both!(a_job_the_worker_does_not_know_fails_as_unknown, |backend| {
+    let env = Env::new(backend).jobs("[jobs.new-job]\ncommand = \"true\"\n");
+    env.write("old.toml", "[jobs.other]\ncommand = \"true\"\n");
+    let id = env.enqueue(&["new-job"]);
+    env.run(&["-f", "old.toml", "run", "--burst"]).success();
+    let s = env.status(&id);
+    assert_eq!(s["state"], "failed");
+    assert!(s["error"].as_str().unwrap().starts_with("unknown job: this worker's config (old.toml) has no job \"new-job\""), "{s}");
+});
+
+both!(a_failing_job_is_retried_until_it_succeeds, |backend| {
+    let env = Env::new(backend).jobs(
+        r#"
+[jobs.flaky]
+command = "echo x >> @DIR@/tries; [ $(wc -l < @DIR@/tries) -ge 3 ]"
+retries = 3
+retry_delay = "200ms"
+"#,
+    );
+    let id = env.enqueue(&["flaky"]);
+    let _worker = env.spawn(&["run"]);
+    wait_until(SOON, "the flaky job succeeded", || env.state(&id) == "succeeded");
+    assert_eq!(env.status(&id)["attempts"], 3);
+    assert_eq!(env.lines("tries").len(), 3);
+});
+
+#[test]
+fn a_job_printing_100_mb_keeps_the_worker_small() {
+    let env = Env::sqlite().jobs("[jobs.loud]\ncommand = \"head -c 100000000 /dev/zero | tr '\\\\0' x; echo; echo the end\"\n");
+    let id = env.enqueue(&["loud"]);
+    let worker = env.spawn(&["run", "-c", "1"]);
+    wait_until(Duration::from_secs(60), "the loud job finished", || env.state(&id) == "succeeded");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", worker.pid())).unwrap();
+    let peak_kb: u64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap().trim().trim_end_matches(" kB").parse().unwrap();
+    assert!(peak_kb < 60_000, "worker peak RSS {peak_kb} kB after a job printed 100 MB");
+    let output = env.status(&id)["output"].as_str().unwrap().to_string();
+    assert_eq!(output.len(), 64 * 1024, "only the last 64 KiB are kept");
+    assert!(output.ends_with("xxx\nthe end\n"));
+}
