@@ -38,9 +38,11 @@ impl fmt::Display for JobId {
 impl FromStr for JobId {
     type Err = String;
     fn from_str(s: &str) -> Result<JobId, String> {
-        uuid::Uuid::parse_str(s.trim())
-            .map(JobId)
-            .map_err(|_| format!("invalid job id \"{s}\": ids look like 019364e1-7c5a-7d3e-9f7e-2b1d0c4a5e6f, as enqueue prints them"))
+        uuid::Uuid::parse_str(s.trim()).map(JobId).map_err(|_| {
+            format!(
+                "invalid job id \"{s}\": ids look like 019364e1-7c5a-7d3e-9f7e-2b1d0c4a5e6f, as enqueue prints them"
+            )
+        })
     }
 }
 

@@ -47,14 +47,16 @@ fn check_json_has_rfc3339_fires_in_the_schedule_zone() {
     }
     assert_eq!(jobs[1]["kind"], "http");
     assert_eq!(jobs[1]["queue"], "net");
-    let every: Vec<jiff::Timestamp> = jobs[1]["next"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().parse().unwrap()).collect();
+    let every: Vec<jiff::Timestamp> =
+        jobs[1]["next"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().parse().unwrap()).collect();
     assert_eq!(every[1].as_second() - every[0].as_second(), 300);
     assert_eq!(every[0].as_second() % 300, 0);
 }
 
 #[test]
 fn check_reports_every_error_with_its_place_and_exits_78() {
-    let env = Env::sqlite().jobs("[jobs.a]\ncommand = \"x\"\nretires = 3\n\n[jobs.b]\ncommand = \"y\"\ntimeout = \"soon\"\n");
+    let env =
+        Env::sqlite().jobs("[jobs.a]\ncommand = \"x\"\nretires = 3\n\n[jobs.b]\ncommand = \"y\"\ntimeout = \"soon\"\n");
     let out = env.run(&["check"]).code(78).get_output().clone();
     let stderr = String::from_utf8(out.stderr).unwrap();
     let lines: Vec<&str> = stderr.lines().collect();
@@ -78,7 +80,9 @@ fn no_config_is_exit_78_naming_where_it_looked() {
         .code(78)
         .stderr(predicate::str::starts_with("error: no config found (looked for jobs.toml, "))
         .stderr(predicate::str::contains("/etc/taskq/jobs.toml"));
-    env.run(&["-f", "missing.toml", "check"]).code(78).stderr(predicate::str::contains("cannot read config missing.toml"));
+    env.run(&["-f", "missing.toml", "check"])
+        .code(78)
+        .stderr(predicate::str::contains("cannot read config missing.toml"));
 }
 
 #[test]
@@ -97,15 +101,27 @@ fn config_is_found_by_env_var_and_in_the_user_config_dir() {
 #[test]
 fn usage_errors_exit_2() {
     let env = Env::sqlite().jobs("[jobs.backup]\ncommand = \"echo {{target}}\"\n");
-    env.run(&["exec", "bakup"]).code(2).stderr(r#"error: unknown job "bakup" (did you mean "backup"?)"#.to_string() + "\n");
-    env.run(&["exec", "backup"]).code(2).stderr("error: job \"backup\" needs parameter \"target\": pass -p target=VALUE\n");
+    env.run(&["exec", "bakup"])
+        .code(2)
+        .stderr(r#"error: unknown job "bakup" (did you mean "backup"?)"#.to_string() + "\n");
+    env.run(&["exec", "backup"])
+        .code(2)
+        .stderr("error: job \"backup\" needs parameter \"target\": pass -p target=VALUE\n");
     env.run(&["exec", "backup", "-p", "target=x", "-p", "tagret=y"])
         .code(2)
         .stderr("error: job \"backup\" has no parameter \"tagret\" (its parameters: target)\n");
-    env.run(&["exec", "backup", "-p", "target"]).code(2).stderr("error: invalid parameter \"target\": write it as NAME=VALUE\n");
-    env.run(&["enqueue", "backup", "-p", "target=x", "--delay", "soon"]).code(2).stderr(predicate::str::starts_with("error: invalid --delay \"soon\""));
-    env.run(&["enqueue", "backup", "-p", "target=x", "--queue", "a b"]).code(2).stderr(predicate::str::starts_with("error: --queue: invalid queue name \"a b\""));
-    env.run(&["status", "not-an-id"]).code(2).stderr(predicate::str::starts_with("error: invalid job id \"not-an-id\""));
+    env.run(&["exec", "backup", "-p", "target"])
+        .code(2)
+        .stderr("error: invalid parameter \"target\": write it as NAME=VALUE\n");
+    env.run(&["enqueue", "backup", "-p", "target=x", "--delay", "soon"])
+        .code(2)
+        .stderr(predicate::str::starts_with("error: invalid --delay \"soon\""));
+    env.run(&["enqueue", "backup", "-p", "target=x", "--queue", "a b"])
+        .code(2)
+        .stderr(predicate::str::starts_with("error: --queue: invalid queue name \"a b\""));
+    env.run(&["status", "not-an-id"])
+        .code(2)
+        .stderr(predicate::str::starts_with("error: invalid job id \"not-an-id\""));
     env.run(&["run", "-Q", "a:1,b"]).code(2).stderr(predicate::str::contains("give every queue a weight"));
     env.run(&["frobnicate"]).code(2);
     env.run(&["history", "backup"]).code(2).stderr("error: taskq history is not implemented yet\n");
@@ -127,7 +143,9 @@ fn an_unreachable_broker_is_exit_69_with_the_password_redacted() {
     let url = format!("redis://app:hunter2@127.0.0.1:{port}/0");
     env.run(&["--broker", &url, "enqueue", "a"])
         .code(69)
-        .stderr(predicate::str::starts_with(format!("error: cannot reach the broker at redis://app:***@127.0.0.1:{port}/0: ")))
+        .stderr(predicate::str::starts_with(format!(
+            "error: cannot reach the broker at redis://app:***@127.0.0.1:{port}/0: "
+        )))
         .stderr(predicate::str::contains("is redis-server running?"))
         .stderr(predicate::str::contains("hunter2").not());
     env.run(&["--broker", &url, "run", "--burst"]).code(69);
@@ -138,7 +156,9 @@ fn a_file_that_is_not_a_taskq_database_is_exit_69() {
     let env = Env::sqlite().jobs("[jobs.a]\ncommand = \"true\"\n");
     env.write("junk.db", "this is not sqlite, just text that is long enough to look like a header............");
     let url = format!("sqlite://{}", env.path("junk.db").display());
-    env.run(&["--broker", &url, "enqueue", "a"]).code(69).stderr(predicate::str::contains("is not a usable taskq database"));
+    env.run(&["--broker", &url, "enqueue", "a"])
+        .code(69)
+        .stderr(predicate::str::contains("is not a usable taskq database"));
 }
 
 #[test]
@@ -166,7 +186,10 @@ fn completions_and_man_pages_are_current() {
     for (name, page) in taskq::commands::man_pages().unwrap() {
         check(root.join("man").join(name), page);
     }
-    assert!(stale.is_empty(), "stale generated files (regenerate with TASKQ_BLESS=1 cargo test completions): {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "stale generated files (regenerate with TASKQ_BLESS=1 cargo test completions): {stale:?}"
+    );
 }
 
 #[test]

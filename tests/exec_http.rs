@@ -54,7 +54,9 @@ async fn success_is_any_2xx_or_the_listed_statuses() {
 #[tokio::test]
 async fn retryable_failures_are_connect_errors_timeouts_408_429_and_5xx() {
     let server = HttpServer::start();
-    for (code, retryable) in [(400, false), (404, false), (408, true), (429, true), (500, true), (503, true), (301, false)] {
+    for (code, retryable) in
+        [(400, false), (404, false), (408, true), (429, true), (500, true), (503, true), (301, false)]
+    {
         let out = attempt(&job(&server.url(&format!("/status/{code}")), ""), "call", &[]).await;
         assert_eq!(out.status, RunStatus::Failed, "status {code}");
         assert_eq!(out.http_status, Some(code), "status {code}");
@@ -76,7 +78,9 @@ async fn retry_after_is_read() {
     let server = HttpServer::start();
     let out = attempt(&job(&server.url("/status/503?retry_after=2"), ""), "call", &[]).await;
     assert_eq!(out.retry_after, Some(Duration::from_secs(2)));
-    let dated = attempt(&job(&server.url("/status/429?retry_after=Wed,%2021%20Oct%202015%2007:28:00%20GMT"), ""), "call", &[]).await;
+    let dated =
+        attempt(&job(&server.url("/status/429?retry_after=Wed,%2021%20Oct%202015%2007:28:00%20GMT"), ""), "call", &[])
+            .await;
     assert_eq!(dated.retry_after, Some(Duration::ZERO));
 }
 
@@ -101,14 +105,20 @@ json = {{ sku = "{{{{sku}}}}", n = 3, nested = {{ list = ["{{{{sku}}}}", true] }
     assert_eq!(out.status, RunStatus::Succeeded, "{:?}", out.error);
     let req = server.requests().pop().unwrap();
     assert_eq!(req.method, "POST");
-    assert_eq!(req.target, "/echo/a%2Fb%20c%22%26%3D%24%7BTASKQ_TEST_TOKEN%7D?q=a%2Fb%20c%22%26%3D%24%7BTASKQ_TEST_TOKEN%7D");
+    assert_eq!(
+        req.target,
+        "/echo/a%2Fb%20c%22%26%3D%24%7BTASKQ_TEST_TOKEN%7D?q=a%2Fb%20c%22%26%3D%24%7BTASKQ_TEST_TOKEN%7D"
+    );
     assert_eq!(req.headers["authorization"], "Bearer s3cret");
     assert_eq!(req.headers["x-sku"], sku, "headers take values verbatim, never expanded");
     assert_eq!(req.headers["content-type"], "application/json");
     let body: serde_json::Value = serde_json::from_str(&req.body).unwrap();
     assert_eq!(body, serde_json::json!({ "sku": sku, "n": 3, "nested": { "list": [sku, true] } }));
 
-    let raw = format!("[jobs.call]\nhttp = {{ url = \"{}/echo\", method = \"PUT\", body = \"id={{{{id}}}}\" }}\n", server.base);
+    let raw = format!(
+        "[jobs.call]\nhttp = {{ url = \"{}/echo\", method = \"PUT\", body = \"id={{{{id}}}}\" }}\n",
+        server.base
+    );
     attempt(&raw, "call", &[("id", "1 2")]).await;
     assert_eq!(server.requests().pop().unwrap().body, "id=1 2");
 }
@@ -116,7 +126,10 @@ json = {{ sku = "{{{{sku}}}}", n = 3, nested = {{ list = ["{{{{sku}}}}", true] }
 #[tokio::test]
 async fn an_unset_variable_fails_before_any_request() {
     let server = HttpServer::start();
-    let toml = format!("[jobs.call]\nhttp = {{ url = \"{}/ok\", headers = {{ A = \"${{TASKQ_TEST_UNSET}}\" }} }}\n", server.base);
+    let toml = format!(
+        "[jobs.call]\nhttp = {{ url = \"{}/ok\", headers = {{ A = \"${{TASKQ_TEST_UNSET}}\" }} }}\n",
+        server.base
+    );
     let out = attempt(&toml, "call", &[]).await;
     assert_eq!((out.status, out.retryable), (RunStatus::NotStarted, false));
     assert!(out.error.unwrap().contains("\"TASKQ_TEST_UNSET\" is not set"));
@@ -133,5 +146,7 @@ fn exec_exits_with_the_http_outcome() {
     env.run(&["exec", "ok"]).success().stdout("ok");
     env.run(&["exec", "missing"]).code(1).stderr("error: job \"missing\" failed: HTTP status 404 Not Found\n");
     env.run(&["exec", "slow"]).code(124).stderr("error: job \"slow\" timed out after 300ms\n");
-    env.run(&["exec", "ok", "-p", "x=1"]).code(2).stderr(predicate::str::contains("has no parameter \"x\" (it takes none)"));
+    env.run(&["exec", "ok", "-p", "x=1"])
+        .code(2)
+        .stderr(predicate::str::contains("has no parameter \"x\" (it takes none)"));
 }

@@ -54,7 +54,9 @@ command = "echo {{x}} > @DIR@/plain; echo \"[{{x}}]\" > @DIR@/double; echo '<{{x
 "#,
     );
     env.write("victim", "still here");
-    for value in ["'; rm -f @DIR@/victim; echo '", "$(rm -f @DIR@/victim)", "`rm -f @DIR@/victim`", "\"; rm -f @DIR@/victim; \""] {
+    for value in
+        ["'; rm -f @DIR@/victim; echo '", "$(rm -f @DIR@/victim)", "`rm -f @DIR@/victim`", "\"; rm -f @DIR@/victim; \""]
+    {
         let value = value.replace("@DIR@", &env.root().display().to_string());
         env.run(&["exec", "echo", "-p", &format!("x={value}")]).success();
         assert_eq!(env.read("victim"), "still here", "value {value:?} ran as shell code");
@@ -84,13 +86,16 @@ workdir = "@DIR@/missing"
     std::fs::create_dir(env.path("sub")).unwrap();
     let mut cmd = env.command();
     cmd.env("SECRET", "s3").args(["exec", "where"]);
-    let expected = format!("{}/sub\nfrom-defaults from-job s3-x\nstdin-done\n", env.root().canonicalize().unwrap().display());
+    let expected =
+        format!("{}/sub\nfrom-defaults from-job s3-x\nstdin-done\n", env.root().canonicalize().unwrap().display());
     assert_cmd::Command::from_std(cmd).timeout(Duration::from_secs(20)).assert().success().stdout(expected);
 
     env.run(&["exec", "where"]).code(1).stderr(
         "error: job \"where\" failed: env.C: environment variable \"SECRET\" is not set in the worker's environment; set it for the worker or remove ${SECRET} from the job\n",
     );
-    env.run(&["exec", "nowhere"]).code(1).stderr(predicate::str::contains("/missing does not exist or is not a directory"));
+    env.run(&["exec", "nowhere"])
+        .code(1)
+        .stderr(predicate::str::contains("/missing does not exist or is not a directory"));
 }
 
 #[test]
@@ -138,5 +143,7 @@ kill_after = "1s"
 #[test]
 fn a_missing_shell_cannot_start() {
     let env = Env::sqlite().jobs("[jobs.a]\ncommand = \"true\"\nshell = \"/nonexistent/sh\"\n");
-    env.run(&["exec", "a"]).code(1).stderr(predicate::str::starts_with("error: job \"a\" failed: cannot start /nonexistent/sh: "));
+    env.run(&["exec", "a"])
+        .code(1)
+        .stderr(predicate::str::starts_with("error: job \"a\" failed: cannot start /nonexistent/sh: "));
 }

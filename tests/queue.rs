@@ -47,7 +47,9 @@ both!(delayed_jobs_are_scheduled, |backend| {
     assert!((3599..=3601).contains(&delay), "due in {delay}s");
     let at = env.enqueue(&["greet", "-p", "name=x", "--at", "2099-01-01T00:00:00Z"]);
     assert_eq!(env.status(&at)["due_at"], "2099-01-01T00:00:00.000Z");
-    env.run(&["enqueue", "greet", "-p", "name=x", "--at", "someday"]).code(2).stderr(predicate::str::starts_with("error: invalid --at \"someday\""));
+    env.run(&["enqueue", "greet", "-p", "name=x", "--at", "someday"])
+        .code(2)
+        .stderr(predicate::str::starts_with("error: invalid --at \"someday\""));
 });
 
 both!(a_key_makes_enqueue_idempotent, |backend| {
@@ -95,17 +97,25 @@ both!(batch_enqueues_good_lines_and_reports_bad_ones, |backend| {
     assert_eq!(String::from_utf8(listed).unwrap().lines().count(), 3);
 
     env.write("batch.jsonl", "{\"job\": \"greet\", \"params\": {\"name\": \"f\"}}\n");
-    env.run(&["enqueue", "--batch", "batch.jsonl"]).success().stdout(predicate::str::is_match("^[0-9a-f-]{36}\n$").unwrap());
-    env.run(&["enqueue", "--batch", "nope.jsonl"]).code(2).stderr(predicate::str::starts_with("error: cannot read --batch nope.jsonl"));
+    env.run(&["enqueue", "--batch", "batch.jsonl"])
+        .success()
+        .stdout(predicate::str::is_match("^[0-9a-f-]{36}\n$").unwrap());
+    env.run(&["enqueue", "--batch", "nope.jsonl"])
+        .code(2)
+        .stderr(predicate::str::starts_with("error: cannot read --batch nope.jsonl"));
 });
 
 both!(status_wait_and_list_report_unknown_ids_and_timeouts, |backend| {
     let env = Env::new(backend).jobs(JOBS);
     let id = env.enqueue(&["greet", "-p", "name=a"]);
     let unknown = "01a20000-0000-7000-8000-000000000000";
-    env.run(&["status", unknown]).code(2).stderr(format!("error: unknown job id {unknown}: not in this broker and namespace (or its result expired)\n"));
+    env.run(&["status", unknown])
+        .code(2)
+        .stderr(format!("error: unknown job id {unknown}: not in this broker and namespace (or its result expired)\n"));
     env.run(&["status", "--json", &id, unknown]).code(2).stdout(predicate::str::contains(&id));
-    env.run(&["wait", &id, "--timeout", "200ms"]).code(75).stderr("error: --timeout reached with 1 of 1 jobs not finished\n");
+    env.run(&["wait", &id, "--timeout", "200ms"])
+        .code(75)
+        .stderr("error: --timeout reached with 1 of 1 jobs not finished\n");
     env.run(&["wait", unknown, "--timeout", "1s"]).code(2);
     env.run(&["list", "--state", "queued"]).success().stdout(predicate::str::contains(&id));
     env.run(&["list", "--state", "running"]).success().stdout("").stderr("no jobs\n");
@@ -116,7 +126,9 @@ both!(status_wait_and_list_report_unknown_ids_and_timeouts, |backend| {
 fn enqueue_of_an_unknown_job_names_the_near_one() {
     let env = Env::sqlite().jobs(JOBS);
     env.run(&["enqueue", "gret"]).code(2).stderr("error: unknown job \"gret\" (did you mean \"greet\"?)\n");
-    env.run(&["enqueue", "greet"]).code(2).stderr("error: job \"greet\" needs parameter \"name\": pass -p name=VALUE\n");
+    env.run(&["enqueue", "greet"])
+        .code(2)
+        .stderr("error: job \"greet\" needs parameter \"name\": pass -p name=VALUE\n");
 }
 
 #[test]

@@ -50,9 +50,13 @@ both!(enqueue_wait_exits_with_the_jobs_outcome, |backend| {
     let env = Env::new(backend).jobs("[jobs.ok]\ncommand = \"true\"\n[jobs.bad]\ncommand = \"exit 9\"\n");
     let _worker = env.spawn(&["run", "-c", "2"]);
     env.run(&["enqueue", "ok", "--wait", "--timeout", "30s"]).success();
-    env.run(&["enqueue", "bad", "--wait", "--timeout", "30s"]).code(1).stderr(predicates::str::contains("failed: exited with code 9"));
+    env.run(&["enqueue", "bad", "--wait", "--timeout", "30s"])
+        .code(1)
+        .stderr(predicates::str::contains("failed: exited with code 9"));
     let id = env.enqueue(&["ok"]);
-    env.run(&["wait", &id, "--timeout", "30s", "--json"]).success().stdout(predicates::str::contains("\"state\":\"succeeded\""));
+    env.run(&["wait", &id, "--timeout", "30s", "--json"])
+        .success()
+        .stdout(predicates::str::contains("\"state\":\"succeeded\""));
 });
 
 both!(a_sigkilled_workers_job_is_finished_by_another_worker, |backend| {
@@ -91,7 +95,11 @@ kill_after = "2s"
     let status = worker.wait_timeout(SOON).expect("the worker stopped");
     assert!(status.success(), "{status:?}: {}", worker.stderr());
     let s = env.status(&id);
-    assert_eq!((s["state"].as_str(), s["attempts"].as_i64()), (Some("queued"), Some(0)), "requeued without waiting for the 10m lease, attempt not counted");
+    assert_eq!(
+        (s["state"].as_str(), s["attempts"].as_i64()),
+        (Some("queued"), Some(0)),
+        "requeued without waiting for the 10m lease, attempt not counted"
+    );
     assert!(worker.stderr().contains("requeued"), "{}", worker.stderr());
 
     env.run(&["run", "--burst"]).success();
@@ -129,7 +137,8 @@ both!(ten_thousand_jobs_two_workers_none_lost_none_twice, |backend| {
 });
 
 both!(a_worker_serves_only_its_queues, |backend| {
-    let env = Env::new(backend).jobs("[jobs.a]\ncommand = \"true\"\nqueue = \"alpha\"\n[jobs.b]\ncommand = \"true\"\nqueue = \"beta\"\n");
+    let env = Env::new(backend)
+        .jobs("[jobs.a]\ncommand = \"true\"\nqueue = \"alpha\"\n[jobs.b]\ncommand = \"true\"\nqueue = \"beta\"\n");
     let a = env.enqueue(&["a"]);
     let b = env.enqueue(&["b"]);
     env.run(&["run", "--burst", "-Q", "beta"]).success();
@@ -146,7 +155,10 @@ both!(a_job_the_worker_does_not_know_fails_as_unknown, |backend| {
     env.run(&["-f", "old.toml", "run", "--burst"]).success();
     let s = env.status(&id);
     assert_eq!(s["state"], "failed");
-    assert!(s["error"].as_str().unwrap().starts_with("unknown job: this worker's config (old.toml) has no job \"new-job\""), "{s}");
+    assert!(
+        s["error"].as_str().unwrap().starts_with("unknown job: this worker's config (old.toml) has no job \"new-job\""),
+        "{s}"
+    );
 });
 
 both!(a_failing_job_is_retried_until_it_succeeds, |backend| {
@@ -167,12 +179,14 @@ retry_delay = "200ms"
 
 #[test]
 fn a_job_printing_100_mb_keeps_the_worker_small() {
-    let env = Env::sqlite().jobs("[jobs.loud]\ncommand = \"head -c 100000000 /dev/zero | tr '\\\\0' x; echo; echo the end\"\n");
+    let env = Env::sqlite()
+        .jobs("[jobs.loud]\ncommand = \"head -c 100000000 /dev/zero | tr '\\\\0' x; echo; echo the end\"\n");
     let id = env.enqueue(&["loud"]);
     let worker = env.spawn(&["run", "-c", "1"]);
     wait_until(Duration::from_secs(60), "the loud job finished", || env.state(&id) == "succeeded");
     let status = std::fs::read_to_string(format!("/proc/{}/status", worker.pid())).unwrap();
-    let peak_kb: u64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap().trim().trim_end_matches(" kB").parse().unwrap();
+    let peak_kb: u64 =
+        status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap().trim().trim_end_matches(" kB").parse().unwrap();
     assert!(peak_kb < 60_000, "worker peak RSS {peak_kb} kB after a job printed 100 MB");
     let output = env.status(&id)["output"].as_str().unwrap().to_string();
     assert_eq!(output.len(), 64 * 1024, "only the last 64 KiB are kept");

@@ -27,9 +27,14 @@ impl Schedule {
         let normalized = match trimmed.to_ascii_lowercase().as_str() {
             "@midnight" => "@daily".to_string(),
             "@reboot" => {
-                return Err("@reboot is not a schedule taskq can fire: run the command from a systemd unit at boot instead".into());
+                return Err(
+                    "@reboot is not a schedule taskq can fire: run the command from a systemd unit at boot instead"
+                        .into(),
+                );
             }
-            m if m.starts_with('@') && !["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@hourly"].contains(&m) => {
+            m if m.starts_with('@')
+                && !["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@hourly"].contains(&m) =>
+            {
                 return Err(format!(
                     "unknown macro \"{trimmed}\": use @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly"
                 ));
@@ -43,9 +48,7 @@ impl Schedule {
             ));
         }
         let parser = CronParser::builder().seconds(Seconds::Optional).year(Year::Disallowed).build();
-        let cron = parser
-            .parse(&normalized)
-            .map_err(|e| format!("invalid cron expression \"{trimmed}\": {e}"))?;
+        let cron = parser.parse(&normalized).map_err(|e| format!("invalid cron expression \"{trimmed}\": {e}"))?;
         Ok(Schedule::Cron { expr: trimmed.to_string(), cron: Box::new(cron) })
     }
 
@@ -99,8 +102,14 @@ mod tests {
 
     #[test]
     fn five_and_six_fields_and_macros() {
-        assert_eq!(fires("30 2 * * *", "UTC", "2026-01-01T00:00:00Z", 2), ["2026-01-01T02:30:00+00:00", "2026-01-02T02:30:00+00:00"]);
-        assert_eq!(fires("*/20 * * * * *", "UTC", "2026-01-01T00:00:00Z", 3), ["2026-01-01T00:00:20+00:00", "2026-01-01T00:00:40+00:00", "2026-01-01T00:01:00+00:00"]);
+        assert_eq!(
+            fires("30 2 * * *", "UTC", "2026-01-01T00:00:00Z", 2),
+            ["2026-01-01T02:30:00+00:00", "2026-01-02T02:30:00+00:00"]
+        );
+        assert_eq!(
+            fires("*/20 * * * * *", "UTC", "2026-01-01T00:00:00Z", 3),
+            ["2026-01-01T00:00:20+00:00", "2026-01-01T00:00:40+00:00", "2026-01-01T00:01:00+00:00"]
+        );
         assert_eq!(fires("@midnight", "UTC", "2026-01-01T12:00:00Z", 1), ["2026-01-02T00:00:00+00:00"]);
         assert_eq!(fires("0 9 * * MON", "UTC", "2026-11-22T00:00:00Z", 1), ["2026-11-23T09:00:00+00:00"]);
     }
@@ -109,19 +118,34 @@ mod tests {
     fn feb_29_and_day_of_month_or_weekday() {
         assert_eq!(fires("0 0 29 2 *", "UTC", "2026-01-01T00:00:00Z", 1), ["2028-02-29T00:00:00+00:00"]);
         // Vixie cron: with both restricted, either matching fires. 2026-11-01 is a Sunday.
-        assert_eq!(fires("0 0 1 * SUN", "UTC", "2026-10-31T12:00:00Z", 3), ["2026-11-01T00:00:00+00:00", "2026-11-08T00:00:00+00:00", "2026-11-15T00:00:00+00:00"]);
+        assert_eq!(
+            fires("0 0 1 * SUN", "UTC", "2026-10-31T12:00:00Z", 3),
+            ["2026-11-01T00:00:00+00:00", "2026-11-08T00:00:00+00:00", "2026-11-15T00:00:00+00:00"]
+        );
     }
 
     #[test]
     fn fixed_time_in_a_spring_gap_fires_once_after_it() {
-        assert_eq!(fires("30 2 * * *", "Europe/Berlin", "2026-03-28T12:00:00Z", 2), ["2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00"]);
-        assert_eq!(fires("30 2 * * *", "America/New_York", "2026-03-07T12:00:00Z", 2), ["2026-03-08T03:00:00-04:00", "2026-03-09T02:30:00-04:00"]);
+        assert_eq!(
+            fires("30 2 * * *", "Europe/Berlin", "2026-03-28T12:00:00Z", 2),
+            ["2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00"]
+        );
+        assert_eq!(
+            fires("30 2 * * *", "America/New_York", "2026-03-07T12:00:00Z", 2),
+            ["2026-03-08T03:00:00-04:00", "2026-03-09T02:30:00-04:00"]
+        );
     }
 
     #[test]
     fn fixed_time_in_a_fall_back_fires_once() {
-        assert_eq!(fires("30 2 * * *", "Europe/Berlin", "2026-10-24T12:00:00Z", 2), ["2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00"]);
-        assert_eq!(fires("30 1 * * *", "America/New_York", "2026-10-31T12:00:00Z", 2), ["2026-11-01T01:30:00-04:00", "2026-11-02T01:30:00-05:00"]);
+        assert_eq!(
+            fires("30 2 * * *", "Europe/Berlin", "2026-10-24T12:00:00Z", 2),
+            ["2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00"]
+        );
+        assert_eq!(
+            fires("30 1 * * *", "America/New_York", "2026-10-31T12:00:00Z", 2),
+            ["2026-11-01T01:30:00-04:00", "2026-11-02T01:30:00-05:00"]
+        );
     }
 
     #[test]
@@ -139,7 +163,10 @@ mod tests {
             ]
         );
         // Nothing to fire in a skipped hour.
-        assert_eq!(fires("15 * * * *", "Europe/Berlin", "2026-03-29T00:30:00Z", 2), ["2026-03-29T03:15:00+02:00", "2026-03-29T04:15:00+02:00"]);
+        assert_eq!(
+            fires("15 * * * *", "Europe/Berlin", "2026-03-29T00:30:00Z", 2),
+            ["2026-03-29T03:15:00+02:00", "2026-03-29T04:15:00+02:00"]
+        );
     }
 
     #[test]

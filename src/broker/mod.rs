@@ -141,7 +141,13 @@ pub trait Broker: Send + Sync {
     /// Takes the next job from the first non-empty of `queues`, in order,
     /// and leases it to `worker` until `now + lease`. Jobs found expired on
     /// the way are marked `expired`.
-    async fn dequeue(&self, queues: &[QueueName], worker: &str, lease: Duration, now: Timestamp) -> Result<Option<Lease>, BrokerError>;
+    async fn dequeue(
+        &self,
+        queues: &[QueueName],
+        worker: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<Option<Lease>, BrokerError>;
 
     /// Returns when a job may have become available on `queues`, or after
     /// `timeout`. Spurious returns are allowed; missed wake-ups are not.
@@ -149,7 +155,12 @@ pub trait Broker: Send + Sync {
 
     /// Extends the leases of running attempts to `now + lease`; returns the
     /// attempts whose lease was lost (redelivered, revoked, or gone).
-    async fn extend_leases(&self, tokens: &[LeaseToken], lease: Duration, now: Timestamp) -> Result<Vec<JobId>, BrokerError>;
+    async fn extend_leases(
+        &self,
+        tokens: &[LeaseToken],
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<Vec<JobId>, BrokerError>;
 
     /// Records how an attempt ended. `Ok(false)`: the lease was lost and
     /// nothing was recorded.

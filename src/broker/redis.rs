@@ -21,7 +21,8 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::keys::Keys;
 use super::{
-    AttemptResult, Broker, BrokerError, BrokerUrl, Enqueued, Finish, Forwarded, Lease, LeaseToken, ListFilter, Recovered,
+    AttemptResult, Broker, BrokerError, BrokerUrl, Enqueued, Finish, Forwarded, Lease, LeaseToken, ListFilter,
+    Recovered,
 };
 use crate::job::{JobId, JobRecord, JobState, NewJob};
 use crate::names::QueueName;
@@ -125,7 +126,13 @@ impl RedisBroker {
 
 /// Forwards wake-up messages to `wake`, resubscribing after a lost connection
 /// (and waking once then, as messages may have been missed meanwhile).
-async fn listen(client: redis::Client, channel: String, pubsub: redis::aio::PubSub, wake: Arc<Notify>, stop: CancellationToken) {
+async fn listen(
+    client: redis::Client,
+    channel: String,
+    pubsub: redis::aio::PubSub,
+    wake: Arc<Notify>,
+    stop: CancellationToken,
+) {
     let mut stream = pubsub.into_on_message();
     loop {
         tokio::select! {
@@ -160,7 +167,9 @@ async fn listen(client: redis::Client, channel: String, pubsub: redis::aio::PubS
 }
 
 fn unavailable(url: &BrokerUrl, e: &redis::RedisError) -> BrokerError {
-    let hint = if e.kind() == redis::ErrorKind::AuthenticationFailed || matches!(e.code(), Some("NOAUTH" | "WRONGPASS" | "NOPERM")) {
+    let hint = if e.kind() == redis::ErrorKind::AuthenticationFailed
+        || matches!(e.code(), Some("NOAUTH" | "WRONGPASS" | "NOPERM"))
+    {
         "check the user and password in the broker URL"
     } else {
         "is redis-server running? set --broker or $TASKQ_BROKER"
@@ -177,7 +186,20 @@ fn classify(url: &BrokerUrl, e: redis::RedisError) -> BrokerError {
         || e.is_connection_refusal()
         || e.kind() == redis::ErrorKind::AuthenticationFailed
         || e.kind() == redis::ErrorKind::ClusterConnectionNotFound
-        || matches!(e.code(), Some("NOAUTH" | "WRONGPASS" | "NOPERM" | "LOADING" | "READONLY" | "MASTERDOWN" | "CLUSTERDOWN" | "TRYAGAIN" | "BUSY"));
+        || matches!(
+            e.code(),
+            Some(
+                "NOAUTH"
+                    | "WRONGPASS"
+                    | "NOPERM"
+                    | "LOADING"
+                    | "READONLY"
+                    | "MASTERDOWN"
+                    | "CLUSTERDOWN"
+                    | "TRYAGAIN"
+                    | "BUSY"
+            )
+        );
     if transient { unavailable(url, &e) } else { BrokerError::Protocol(format!("Redis: {e}")) }
 }
 
@@ -211,8 +233,10 @@ fn record(fields: HashMap<String, String>) -> Result<Option<JobRecord>, BrokerEr
     let get = |k: &str| fields.get(k).filter(|v| !v.is_empty());
     let int = |k: &str| get(k).and_then(|v| v.parse::<i64>().ok());
     let payload = get("payload").ok_or_else(|| BrokerError::Protocol("a job hash without a payload".into()))?;
-    let job: NewJob = serde_json::from_str(payload).map_err(|e| BrokerError::Protocol(format!("unreadable job payload: {e}")))?;
-    let state: JobState = get("state").map(|s| s.parse()).transpose().map_err(BrokerError::Protocol)?.unwrap_or(JobState::Queued);
+    let job: NewJob =
+        serde_json::from_str(payload).map_err(|e| BrokerError::Protocol(format!("unreadable job payload: {e}")))?;
+    let state: JobState =
+        get("state").map(|s| s.parse()).transpose().map_err(BrokerError::Protocol)?.unwrap_or(JobState::Queued);
     Ok(Some(JobRecord {
         job,
         state,
@@ -262,7 +286,13 @@ impl Broker for RedisBroker {
         Ok(out)
     }
 
-    async fn dequeue(&self, queues: &[QueueName], worker: &str, lease: Duration, now: Timestamp) -> Result<Option<Lease>, BrokerError> {
+    async fn dequeue(
+        &self,
+        queues: &[QueueName],
+        worker: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<Option<Lease>, BrokerError> {
         let until = to_ms(crate::time::add(now, lease));
         let mut call = SCRIPTS.dequeue.key(self.keys.leases());
         call.arg(self.keys.prefix()).arg(to_ms(now)).arg(until).arg(worker);
@@ -271,7 +301,8 @@ impl Broker for RedisBroker {
         }
         let reply: Option<(String, String, u32)> = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
         let Some((_, payload, attempt)) = reply else { return Ok(None) };
-        let job: NewJob = serde_json::from_str(&payload).map_err(|e| BrokerError::Protocol(format!("unreadable job payload: {e}")))?;
+        let job: NewJob = serde_json::from_str(&payload)
+            .map_err(|e| BrokerError::Protocol(format!("unreadable job payload: {e}")))?;
         Ok(Some(Lease { job, attempt, worker: worker.to_string() }))
     }
 
@@ -281,7 +312,12 @@ impl Broker for RedisBroker {
         Ok(())
     }
 
-    async fn extend_leases(&self, tokens: &[LeaseToken], lease: Duration, now: Timestamp) -> Result<Vec<JobId>, BrokerError> {
+    async fn extend_leases(
+        &self,
+        tokens: &[LeaseToken],
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<Vec<JobId>, BrokerError> {
         let mut lost = Vec::new();
         // One script call per worker id (a worker holds only its own).
         let mut by_worker: HashMap<&str, Vec<&LeaseToken>> = HashMap::new();
@@ -361,7 +397,10 @@ impl Broker for RedisBroker {
         reply
             .into_iter()
             .map(|(id, state)| {
-                Ok(Recovered { id: id.parse().map_err(BrokerError::Protocol)?, state: state.parse().map_err(BrokerError::Protocol)? })
+                Ok(Recovered {
+                    id: id.parse().map_err(BrokerError::Protocol)?,
+                    state: state.parse().map_err(BrokerError::Protocol)?,
+                })
             })
             .collect()
     }
@@ -380,7 +419,8 @@ impl Broker for RedisBroker {
         let mut out = Vec::new();
         let mut start = 0isize;
         while out.len() < filter.limit {
-            let ids: Vec<String> = self.conn().zrevrange(self.keys.index(), start, start + PAGE - 1).await.map_err(self.err())?;
+            let ids: Vec<String> =
+                self.conn().zrevrange(self.keys.index(), start, start + PAGE - 1).await.map_err(self.err())?;
             if ids.is_empty() {
                 break;
             }
@@ -422,7 +462,8 @@ impl Broker for RedisBroker {
                 pipe.hget(self.keys.job(id), "queue");
             }
             let owners: Vec<Option<String>> = pipe.query_async(&mut self.conn()).await.map_err(self.err())?;
-            due_here = owners.iter().flatten().filter(|q| queues.iter().any(|mine| mine.as_str() == q.as_str())).count() as u64;
+            due_here = owners.iter().flatten().filter(|q| queues.iter().any(|mine| mine.as_str() == q.as_str())).count()
+                as u64;
         }
         Ok(lengths.iter().sum::<u64>() + due_here)
     }

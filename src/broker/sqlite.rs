@@ -137,8 +137,11 @@ fn open_connection(path: &Path) -> Result<Connection, BrokerError> {
         .map_err(err)?;
     match version {
         None => {
-            tx.execute("INSERT INTO taskq_meta (key, value) VALUES ('schema_version', ?1)", [SCHEMA_VERSION.to_string()])
-                .map_err(err)?;
+            tx.execute(
+                "INSERT INTO taskq_meta (key, value) VALUES ('schema_version', ?1)",
+                [SCHEMA_VERSION.to_string()],
+            )
+            .map_err(err)?;
         }
         Some(v) if v > SCHEMA_VERSION => {
             return Err(BrokerError::Corrupt {
@@ -205,20 +208,27 @@ impl Broker for SqliteBroker {
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                         )
                         .map_err(&err)?;
-                    let mut drop_stale = tx.prepare_cached("DELETE FROM uniques WHERE ns = ?1 AND key = ?2 AND expires_at <= ?3").map_err(&err)?;
-                    let mut holder = tx.prepare_cached("SELECT id FROM uniques WHERE ns = ?1 AND key = ?2").map_err(&err)?;
-                    let mut hold = tx.prepare_cached("INSERT INTO uniques (ns, key, id, expires_at) VALUES (?1, ?2, ?3, ?4)").map_err(&err)?;
+                    let mut drop_stale = tx
+                        .prepare_cached("DELETE FROM uniques WHERE ns = ?1 AND key = ?2 AND expires_at <= ?3")
+                        .map_err(&err)?;
+                    let mut holder =
+                        tx.prepare_cached("SELECT id FROM uniques WHERE ns = ?1 AND key = ?2").map_err(&err)?;
+                    let mut hold = tx
+                        .prepare_cached("INSERT INTO uniques (ns, key, id, expires_at) VALUES (?1, ?2, ?3, ?4)")
+                        .map_err(&err)?;
                     for job in &jobs {
                         let id = job.id.to_string();
                         if let Some(unique) = &job.unique {
                             drop_stale.execute(params![ns, unique.key, now]).map_err(&err)?;
-                            let existing: Option<String> = holder.query_row(params![ns, unique.key], |r| r.get(0)).optional().map_err(&err)?;
+                            let existing: Option<String> =
+                                holder.query_row(params![ns, unique.key], |r| r.get(0)).optional().map_err(&err)?;
                             if let Some(existing) = existing {
                                 let id = existing.parse().map_err(BrokerError::Protocol)?;
                                 out.push(Enqueued { id, duplicate: true });
                                 continue;
                             }
-                            let until = now.saturating_add(i64::try_from(unique.window.as_millis()).unwrap_or(i64::MAX));
+                            let until =
+                                now.saturating_add(i64::try_from(unique.window.as_millis()).unwrap_or(i64::MAX));
                             hold.execute(params![ns, unique.key, id, until]).map_err(&err)?;
                         }
                         let payload = serde_json::to_string(job).map_err(|e| BrokerError::Protocol(e.to_string()))?;
@@ -251,7 +261,13 @@ impl Broker for SqliteBroker {
         Ok(out)
     }
 
-    async fn dequeue(&self, queues: &[QueueName], worker: &str, lease: Duration, now: Timestamp) -> Result<Option<Lease>, BrokerError> {
+    async fn dequeue(
+        &self,
+        queues: &[QueueName],
+        worker: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<Option<Lease>, BrokerError> {
         let queues: Vec<String> = queues.iter().map(|q| q.to_string()).collect();
         let worker = worker.to_string();
         let err = self.err();
@@ -270,7 +286,9 @@ impl Broker for SqliteBroker {
                              WHERE ns = ?1 AND queue = ?2 AND state = 'queued'
                              ORDER BY ready_at, id LIMIT 1",
                         )
-                        .and_then(|mut s| s.query_row(params![ns, queue], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
+                        .and_then(|mut s| {
+                            s.query_row(params![ns, queue], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()
+                        })
                         .map_err(&err)?;
                     let Some((id, expires_at, attempts)) = next else { break };
                     if attempts == 0 && expires_at.is_some_and(|e| e <= now_ms) {
@@ -293,7 +311,8 @@ impl Broker for SqliteBroker {
                             |r| Ok((r.get(0)?, r.get(1)?)),
                         )
                         .map_err(&err)?;
-                    let job: NewJob = serde_json::from_str(&payload).map_err(|e| BrokerError::Protocol(format!("unreadable job payload: {e}")))?;
+                    let job: NewJob = serde_json::from_str(&payload)
+                        .map_err(|e| BrokerError::Protocol(format!("unreadable job payload: {e}")))?;
                     found = Some(Lease { job, attempt, worker: worker.clone() });
                     break 'queues;
                 }
@@ -319,14 +338,20 @@ impl Broker for SqliteBroker {
                 () = tokio::time::sleep_until(wake.min(deadline)) => {}
             }
             let err = self.err();
-            let version: i64 = self.call(move |conn, _| conn.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(&err)).await?;
+            let version: i64 =
+                self.call(move |conn, _| conn.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(&err)).await?;
             if version != seen || tokio::time::Instant::now() >= deadline {
                 return Ok(());
             }
         }
     }
 
-    async fn extend_leases(&self, tokens: &[LeaseToken], lease: Duration, now: Timestamp) -> Result<Vec<JobId>, BrokerError> {
+    async fn extend_leases(
+        &self,
+        tokens: &[LeaseToken],
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<Vec<JobId>, BrokerError> {
         let tokens = tokens.to_vec();
         let err = self.err();
         self.call(move |conn, ns| {
@@ -462,7 +487,9 @@ impl Broker for SqliteBroker {
                         "SELECT id, lost, max_redeliveries FROM jobs
                          WHERE ns = ?1 AND state = 'running' AND lease_until < ?2 LIMIT ?3",
                     )
-                    .and_then(|mut s| s.query_map(params![ns, now, BATCH], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
+                    .and_then(|mut s| {
+                        s.query_map(params![ns, now, BATCH], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect()
+                    })
                     .map_err(&err)?;
                 let mut out = Vec::new();
                 for (id, lost, max) in lapsed {
@@ -549,7 +576,8 @@ impl Broker for SqliteBroker {
                 .map_err(&err)?;
             let mut total = 0u64;
             for q in &queues {
-                total += stmt.query_row(params![ns, q, to_ms(now)], |r| r.get::<_, i64>(0)).map_err(&err)?.max(0) as u64;
+                total +=
+                    stmt.query_row(params![ns, q, to_ms(now)], |r| r.get::<_, i64>(0)).map_err(&err)?.max(0) as u64;
             }
             Ok(total)
         })
@@ -575,6 +603,8 @@ impl Broker for SqliteBroker {
 /// Makes due scheduled and retrying jobs queued; their `ready_at` (the due
 /// time) is their place in line.
 fn forward(tx: &rusqlite::Transaction<'_>, ns: &str, now: i64) -> rusqlite::Result<usize> {
-    tx.prepare_cached("UPDATE jobs SET state = 'queued' WHERE ns = ?1 AND state IN ('scheduled', 'retrying') AND ready_at <= ?2")?
-        .execute(params![ns, now])
+    tx.prepare_cached(
+        "UPDATE jobs SET state = 'queued' WHERE ns = ?1 AND state IN ('scheduled', 'retrying') AND ready_at <= ?2",
+    )?
+    .execute(params![ns, now])
 }

@@ -25,7 +25,8 @@ impl BrokerUrl {
             return Ok(BrokerUrl::Sqlite { path: PathBuf::from(path) });
         }
         if text.starts_with("redis://") || text.starts_with("rediss://") {
-            let parsed = reqwest::Url::parse(text).map_err(|e| format!("invalid Redis URL \"{}\": {e}", redact(text)))?;
+            let parsed =
+                reqwest::Url::parse(text).map_err(|e| format!("invalid Redis URL \"{}\": {e}", redact(text)))?;
             if parsed.host_str().is_none_or(str::is_empty) {
                 return Err(format!("invalid Redis URL \"{}\": it names no host", redact(text)));
             }

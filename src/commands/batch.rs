@@ -37,7 +37,10 @@ pub async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::Result<
     let input: Box<dyn Read> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin())
     } else {
-        Box::new(std::fs::File::open(path).map_err(|e| UsageError(format!("cannot read --batch {}: {e}", path.display())))?)
+        Box::new(
+            std::fs::File::open(path)
+                .map_err(|e| UsageError(format!("cannot read --batch {}: {e}", path.display())))?,
+        )
     };
     let broker = ctx.broker(Some(config)).await?;
     let progress = super::progress::counter("enqueued");
@@ -67,7 +70,9 @@ pub async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::Result<
     progress.finish_and_clear();
     let dups = if duplicates > 0 { format!(" ({duplicates} duplicates of earlier jobs)") } else { String::new() };
     if bad > 0 {
-        return Err(DataError(format!("{bad} of {lines} lines rejected; the other {enqueued} were enqueued{dups}")).into());
+        return Err(
+            DataError(format!("{bad} of {lines} lines rejected; the other {enqueued} were enqueued{dups}")).into()
+        );
     }
     tracing::info!("enqueued {enqueued} jobs{dups}");
     Ok(ExitCode::SUCCESS)

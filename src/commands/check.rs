@@ -26,7 +26,8 @@ pub fn run(args: CheckArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 }
 
 fn job_json(job: &JobDef, now: Timestamp) -> serde_json::Value {
-    let next: Vec<String> = job.schedule.iter().flat_map(|s| s.upcoming(now, &job.timezone, UPCOMING)).map(|z| rfc3339(&z)).collect();
+    let next: Vec<String> =
+        job.schedule.iter().flat_map(|s| s.upcoming(now, &job.timezone, UPCOMING)).map(|z| rfc3339(&z)).collect();
     json!({
         "name": job.name.as_str(),
         "kind": job.action.kind(),

@@ -17,7 +17,10 @@ pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> anyhow::
 
 /// Writes the top man page.
 pub fn man(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let (_, page) = man_pages()?.into_iter().next().ok_or_else(|| anyhow::anyhow!("internal error: no man page rendered; please report it"))?;
+    let (_, page) = man_pages()?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("internal error: no man page rendered; please report it"))?;
     out.write_all(&page)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -54,7 +54,9 @@ pub async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 
     let broker = ctx.broker(Some(&config)).await?;
     let enqueued = broker.enqueue(std::slice::from_ref(&job), now).await?;
-    let enqueued = enqueued.first().ok_or_else(|| anyhow::anyhow!("internal error: the broker acknowledged no job; please report it"))?;
+    let enqueued = enqueued
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("internal error: the broker acknowledged no job; please report it"))?;
     if args.json {
         println!("{}", json!({ "id": enqueued.id.to_string(), "duplicate": enqueued.duplicate }));
     } else {

@@ -51,7 +51,9 @@ pub async fn run(args: ExecArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 fn failure_phrase(error: &str, http_status: Option<u16>) -> String {
     match http_status {
         Some(_) => format!("failed: {error}"),
-        None if error.starts_with("exited") || error.starts_with("killed") || error.starts_with("timed out") => error.to_string(),
+        None if error.starts_with("exited") || error.starts_with("killed") || error.starts_with("timed out") => {
+            error.to_string()
+        }
         None => format!("failed: {error}"),
     }
 }

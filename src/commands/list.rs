@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use jiff::Timestamp;
 
-use super::{Context, table};
 use super::status::record_json;
+use super::{Context, table};
 use crate::broker::ListFilter;
 use crate::cli::ListArgs;
 use crate::error::UsageError;
@@ -15,7 +15,12 @@ use crate::time::local;
 pub async fn run(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let filter = ListFilter {
         state: args.state.as_deref().map(str::parse).transpose().map_err(|e| UsageError(format!("--state: {e}")))?,
-        queue: args.queue.as_deref().map(QueueName::new).transpose().map_err(|e| UsageError(format!("--queue: {e}")))?,
+        queue: args
+            .queue
+            .as_deref()
+            .map(QueueName::new)
+            .transpose()
+            .map_err(|e| UsageError(format!("--queue: {e}")))?,
         job: args.job.as_deref().map(JobName::new).transpose().map_err(|e| UsageError(format!("--job: {e}")))?,
         limit: args.limit,
     };

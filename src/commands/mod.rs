@@ -1,9 +1,9 @@
 //! One file per subcommand, each with `run(args, ctx)`. `Context` gives them
 //! the config and broker the global flags point at.
 
+mod batch;
 mod check;
 mod docs;
-mod batch;
 mod enqueue;
 mod exec;
 mod list;

@@ -41,7 +41,8 @@ pub async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         return Err(UsageError("--lease must be at least 1s".into()).into());
     }
     let shutdown_timeout = duration_flag("--shutdown-timeout", &args.shutdown_timeout)?;
-    let opts = WorkerOptions { queues, concurrency, lease, shutdown_timeout, burst: args.burst, job_output: args.job_output };
+    let opts =
+        WorkerOptions { queues, concurrency, lease, shutdown_timeout, burst: args.burst, job_output: args.job_output };
 
     let Some(broker) = connect(ctx, &config, args.burst).await? else {
         return Ok(ExitCode::SUCCESS);
@@ -57,7 +58,11 @@ pub async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 /// Connects to the broker. In burst mode an unreachable broker is an error
 /// (exit 69); otherwise the worker keeps trying with capped backoff, one log
 /// line when it starts failing, until it connects or is told to stop (`None`).
-async fn connect(ctx: &Context, config: &crate::config::Config, burst: bool) -> anyhow::Result<Option<Arc<dyn Broker>>> {
+async fn connect(
+    ctx: &Context,
+    config: &crate::config::Config,
+    burst: bool,
+) -> anyhow::Result<Option<Arc<dyn Broker>>> {
     let mut delay = Duration::from_millis(200);
     let mut logged = false;
     loop {

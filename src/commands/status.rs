@@ -64,7 +64,8 @@ pub async fn wait_for(broker: &dyn Broker, ids: &[JobId], timeout: Option<Durati
     let mut poll = Duration::from_millis(10);
     loop {
         let records = broker.get(ids, Timestamp::now()).await?;
-        let unknown: Vec<String> = ids.iter().zip(&records).filter(|(_, r)| r.is_none()).map(|(id, _)| id.to_string()).collect();
+        let unknown: Vec<String> =
+            ids.iter().zip(&records).filter(|(_, r)| r.is_none()).map(|(id, _)| id.to_string()).collect();
         if !unknown.is_empty() {
             return Err(unknown_ids(&unknown).into());
         }
@@ -78,7 +79,9 @@ pub async fn wait_for(broker: &dyn Broker, ids: &[JobId], timeout: Option<Durati
         if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
             progress.finish_and_clear();
             let left = records.len() - done;
-            return Err(TimedOut(format!("--timeout reached with {left} of {} jobs not finished", records.len())).into());
+            return Err(
+                TimedOut(format!("--timeout reached with {left} of {} jobs not finished", records.len())).into()
+            );
         }
         let pause = deadline.map_or(poll, |d| poll.min(d.saturating_duration_since(tokio::time::Instant::now())));
         tokio::time::sleep(pause).await;
@@ -91,7 +94,11 @@ fn parse_ids(ids: &[String]) -> Result<Vec<JobId>, UsageError> {
 }
 
 fn unknown_ids(ids: &[String]) -> UsageError {
-    let what = if ids.len() == 1 { format!("unknown job id {}", ids[0]) } else { format!("unknown job ids {}", ids.join(", ")) };
+    let what = if ids.len() == 1 {
+        format!("unknown job id {}", ids[0])
+    } else {
+        format!("unknown job ids {}", ids.join(", "))
+    };
     UsageError(format!("{what}: not in this broker and namespace (or its result expired)"))
 }
 
@@ -162,7 +169,11 @@ fn print_record(r: &JobRecord) {
     if let Some(out) = r.output.as_deref().filter(|o| !o.is_empty()) {
         let lines: Vec<&str> = out.lines().collect();
         let shown = &lines[lines.len().saturating_sub(OUTPUT_LINES)..];
-        let more = if shown.len() < lines.len() { format!(" (last {} lines; taskq logs ID for more)", shown.len()) } else { String::new() };
+        let more = if shown.len() < lines.len() {
+            format!(" (last {} lines; taskq logs ID for more)", shown.len())
+        } else {
+            String::new()
+        };
         println!("  output{more}:");
         for line in shown {
             println!("    {line}");

@@ -135,17 +135,18 @@ pub enum ParamError {
 }
 
 fn known_list(known: &[String]) -> String {
-    if known.is_empty() {
-        " (it takes none)".to_string()
-    } else {
-        format!(" (its parameters: {})", known.join(", "))
-    }
+    if known.is_empty() { " (it takes none)".to_string() } else { format!(" (its parameters: {})", known.join(", ")) }
 }
 
 impl JobDef {
     /// A new enqueued instance with the job's own queue and policy; the
     /// parameters are checked (and defaults applied only at run time).
-    pub fn new_job(&self, args: Vec<String>, params: BTreeMap<String, String>, now: jiff::Timestamp) -> Result<NewJob, ParamError> {
+    pub fn new_job(
+        &self,
+        args: Vec<String>,
+        params: BTreeMap<String, String>,
+        now: jiff::Timestamp,
+    ) -> Result<NewJob, ParamError> {
         let resolved = self.resolve_params(&params)?;
         let unique = self.unique_for.map(|window| UniqueKey { key: self.default_unique_key(&args, &resolved), window });
         Ok(NewJob {
@@ -187,10 +188,10 @@ impl JobDef {
         }
         let mut out = BTreeMap::new();
         for name in &self.param_names {
-            let value = given.get(name).or_else(|| self.params.get(name)).ok_or_else(|| ParamError::Missing {
-                job: self.name.to_string(),
-                name: name.clone(),
-            })?;
+            let value = given
+                .get(name)
+                .or_else(|| self.params.get(name))
+                .ok_or_else(|| ParamError::Missing { job: self.name.to_string(), name: name.clone() })?;
             out.insert(name.clone(), value.clone());
         }
         Ok(out)

@@ -62,7 +62,10 @@ impl Config {
     /// Reads and validates the config at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         let source = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors::one(format!("cannot read config {}: {e}; pass an existing file with -f or $TASKQ_CONFIG", path.display()))
+            ConfigErrors::one(format!(
+                "cannot read config {}: {e}; pass an existing file with -f or $TASKQ_CONFIG",
+                path.display()
+            ))
         })?;
         Config::parse(path, &source)
     }
@@ -97,7 +100,11 @@ pub fn unknown_job<'a>(name: &str, known: impl Iterator<Item = &'a str> + Clone)
         Some(near) => format!(" (did you mean \"{near}\"?)"),
         None => {
             let all: Vec<&str> = known.collect();
-            if all.is_empty() { " (the config defines no jobs)".to_string() } else { format!(" (jobs: {})", all.join(", ")) }
+            if all.is_empty() {
+                " (the config defines no jobs)".to_string()
+            } else {
+                format!(" (jobs: {})", all.join(", "))
+            }
         }
     };
     UsageError(format!("unknown job \"{name}\"{hint}"))

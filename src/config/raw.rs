@@ -101,7 +101,10 @@ pub(crate) fn duration(diag: &mut Diagnostics<'_>, key: &str, value: &Value<'_>)
     match humantime::parse_duration(text) {
         Ok(d) => Some(d),
         Err(e) => {
-            diag.error(&value.span(), format!("\"{key}\": invalid duration \"{text}\": {e} (use e.g. \"90s\", \"5m\", \"1h30m\", \"1d\")"));
+            diag.error(
+                &value.span(),
+                format!("\"{key}\": invalid duration \"{text}\": {e} (use e.g. \"90s\", \"5m\", \"1h30m\", \"1d\")"),
+            );
             None
         }
     }
@@ -173,10 +176,8 @@ pub(crate) fn json(diag: &mut Diagnostics<'_>, value: &Value<'_>) -> Option<serd
             }
         }
         DeValue::Array(items) => J::Array(items.iter().map(|v| json(diag, v)).collect::<Option<_>>()?),
-        DeValue::Table(t) => J::Object(
-            t.iter()
-                .map(|(k, v)| Some((k.get_ref().to_string(), json(diag, v)?)))
-                .collect::<Option<_>>()?,
-        ),
+        DeValue::Table(t) => {
+            J::Object(t.iter().map(|(k, v)| Some((k.get_ref().to_string(), json(diag, v)?))).collect::<Option<_>>()?)
+        }
     })
 }

@@ -42,7 +42,9 @@ pub struct Template {
 /// Why a template could not be rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
-    #[error("environment variable \"{0}\" is not set in the worker's environment; set it for the worker or remove ${{{0}}} from the job")]
+    #[error(
+        "environment variable \"{0}\" is not set in the worker's environment; set it for the worker or remove ${{{0}}} from the job"
+    )]
     UnsetVar(String),
     #[error("missing parameter \"{0}\"")]
     MissingParam(String),

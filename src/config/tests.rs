@@ -59,24 +59,37 @@ fn types_are_checked() {
         errors("[jobs.a]\ncommand = \"x\"\ntimeout = 30\n"),
         [r#"jobs.toml:3:11: "timeout" must be a duration string such as "30s" or "1h30m", found integer"#]
     );
-    assert_eq!(errors("[jobs.a]\ncommand = \"x\"\ntimeout = \"0s\"\n"), [r#"jobs.toml:3:11: "timeout" must be longer than 0s"#]);
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\ntimeout = \"0s\"\n"),
+        [r#"jobs.toml:3:11: "timeout" must be longer than 0s"#]
+    );
     assert_eq!(
         errors("[jobs.a]\ncommand = \"x\"\ncatch_up = \"sometimes\"\n"),
         [r#"jobs.toml:3:12: "catch_up" must be "skip", "once" or "all", not "sometimes""#]
     );
-    assert_eq!(errors("[jobs.a]\ncommand = \"x\"\nmax_concurrent = 0\n"), [r#"jobs.toml:3:18: "max_concurrent" must be between 1 and 1000000"#]);
-    assert_eq!(errors("[jobs.a]\ncommand = \"x\"\nenv = { A = 1 }\n"), [r#"jobs.toml:3:13: "env.A" must be a string, found integer"#]);
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\nmax_concurrent = 0\n"),
+        [r#"jobs.toml:3:18: "max_concurrent" must be between 1 and 1000000"#]
+    );
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\nenv = { A = 1 }\n"),
+        [r#"jobs.toml:3:13: "env.A" must be a string, found integer"#]
+    );
 }
 
 #[test]
 fn names_are_checked() {
     assert_eq!(
         errors("[jobs.\"bad name\"]\ncommand = \"x\"\n"),
-        [r#"jobs.toml:1:7: invalid job name "bad name": use letters, digits, '_', '.' and '-', starting with a letter or digit"#]
+        [
+            r#"jobs.toml:1:7: invalid job name "bad name": use letters, digits, '_', '.' and '-', starting with a letter or digit"#
+        ]
     );
     assert_eq!(
         errors("[jobs.a]\ncommand = \"x\"\nqueue = \"a b\"\n"),
-        [r#"jobs.toml:3:9: invalid queue name "a b": use letters, digits, '_', '.' and '-', starting with a letter or digit"#]
+        [
+            r#"jobs.toml:3:9: invalid queue name "a b": use letters, digits, '_', '.' and '-', starting with a letter or digit"#
+        ]
     );
 }
 
@@ -92,7 +105,10 @@ fn exactly_one_action() {
 #[test]
 fn http_tables_are_checked() {
     assert_eq!(errors("[jobs.a]\nhttp = { method = \"GET\" }\n"), [r#"jobs.toml:2:8: "http" needs a "url""#]);
-    assert_eq!(errors("[jobs.a]\nhttp = { url = \"ftp://h\" }\n"), [r#"jobs.toml:2:16: "url" must start with http:// or https://"#]);
+    assert_eq!(
+        errors("[jobs.a]\nhttp = { url = \"ftp://h\" }\n"),
+        [r#"jobs.toml:2:16: "url" must start with http:// or https://"#]
+    );
     assert_eq!(
         errors("[jobs.a]\nhttp = { url = \"http://h\", method = \"GE T\" }\n"),
         [r#"jobs.toml:2:37: invalid HTTP method "GE T": use GET, POST, PUT, PATCH, DELETE or HEAD"#]
@@ -140,13 +156,18 @@ fn templates_and_params_are_checked() {
 fn schedules_and_zones_are_checked() {
     assert_eq!(
         errors("[jobs.a]\ncommand = \"x\"\nschedule = \"* * *\"\n"),
-        [r#"jobs.toml:3:12: cron expression "* * *" has 3 fields: use 5 (minute hour day month weekday) or 6 (seconds first)"#]
+        [
+            r#"jobs.toml:3:12: cron expression "* * *" has 3 fields: use 5 (minute hour day month weekday) or 6 (seconds first)"#
+        ]
     );
     assert_eq!(
         errors("[jobs.a]\ncommand = \"x\"\nschedule = \"@daily\"\nevery = \"5m\"\n"),
         [r#"jobs.toml:4:9: job "a" has both "schedule" and "every": keep one"#]
     );
-    assert_eq!(errors("[jobs.a]\ncommand = \"x\"\nevery = \"500ms\"\n"), [r#"jobs.toml:3:9: "every" must be at least 1s"#]);
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\nevery = \"500ms\"\n"),
+        [r#"jobs.toml:3:9: "every" must be at least 1s"#]
+    );
     assert_eq!(
         errors("[jobs.a]\ncommand = \"x\"\ntimezone = \"Mars/Olympus\"\n"),
         [r#"jobs.toml:3:12: unknown time zone "Mars/Olympus": use an IANA name such as "Europe/Berlin" or "UTC""#]
@@ -159,7 +180,10 @@ fn hooks_must_name_jobs() {
         errors("[jobs.a]\ncommand = \"x\"\non_failure = \"alrt\"\n[jobs.alert]\ncommand = \"y\"\n"),
         [r#"jobs.toml:3:14: "on_failure" names unknown job "alrt" (did you mean "alert"?)"#]
     );
-    assert_eq!(errors("[jobs.a]\ncommand = \"x\"\non_success = \"a\"\n"), [r#"jobs.toml:3:14: "on_success" of "a" names the job itself"#]);
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\non_success = \"a\"\n"),
+        [r#"jobs.toml:3:14: "on_success" of "a" names the job itself"#]
+    );
 }
 
 #[test]
@@ -168,7 +192,9 @@ fn defaults_are_inherited_and_restricted() {
         errors("[defaults]\ncommand = \"x\"\n"),
         [r#"jobs.toml:2:1: key "command" is not allowed here: set it per job, in [jobs.NAME]"#]
     );
-    let config = ok("[defaults]\nqueue = \"low\"\nretries = 2\nenv = { A = \"1\", B = \"2\" }\n\n[jobs.a]\ncommand = \"x\"\nenv = { B = \"3\" }\n\n[jobs.b]\ncommand = \"y\"\nqueue = \"high\"\n");
+    let config = ok(
+        "[defaults]\nqueue = \"low\"\nretries = 2\nenv = { A = \"1\", B = \"2\" }\n\n[jobs.a]\ncommand = \"x\"\nenv = { B = \"3\" }\n\n[jobs.b]\ncommand = \"y\"\nqueue = \"high\"\n",
+    );
     let a = config.job("a").unwrap();
     assert_eq!((a.queue.as_str(), a.retry.retries), ("low", 2));
     assert_eq!(a.env.keys().collect::<Vec<_>>(), ["A", "B"]);
@@ -192,9 +218,15 @@ fn params_resolve_against_defaults() {
     let given: BTreeMap<String, String> = [("x".to_string(), "1".to_string())].into();
     let resolved = job.resolve_params(&given).unwrap();
     assert_eq!(resolved["y"], "dflt");
-    assert_eq!(job.resolve_params(&BTreeMap::new()).unwrap_err().to_string(), r#"job "a" needs parameter "x": pass -p x=VALUE"#);
+    assert_eq!(
+        job.resolve_params(&BTreeMap::new()).unwrap_err().to_string(),
+        r#"job "a" needs parameter "x": pass -p x=VALUE"#
+    );
     let extra: BTreeMap<String, String> = [("x".into(), "1".into()), ("z".into(), "2".into())].into();
-    assert_eq!(job.resolve_params(&extra).unwrap_err().to_string(), r#"job "a" has no parameter "z" (its parameters: x, y)"#);
+    assert_eq!(
+        job.resolve_params(&extra).unwrap_err().to_string(),
+        r#"job "a" has no parameter "z" (its parameters: x, y)"#
+    );
 }
 
 #[test]

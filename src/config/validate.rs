@@ -170,13 +170,14 @@ fn read_settings(diag: &mut Diagnostics<'_>, value: &Value<'_>) -> Settings {
         match key.get_ref().as_ref() {
             "broker" => s.broker = raw::string(diag, "broker", v),
             "namespace" => {
-                s.namespace = raw::string(diag, "namespace", v).and_then(|ns| match crate::broker::validate_namespace(&ns) {
-                    Ok(()) => Some(ns),
-                    Err(e) => {
-                        diag.error(&v.span(), e);
-                        None
-                    }
-                });
+                s.namespace =
+                    raw::string(diag, "namespace", v).and_then(|ns| match crate::broker::validate_namespace(&ns) {
+                        Ok(()) => Some(ns),
+                        Err(e) => {
+                            diag.error(&v.span(), e);
+                            None
+                        }
+                    });
             }
             "timezone" => s.timezone = timezone(diag, v),
             "result_ttl" => s.result_ttl = positive_duration(diag, "result_ttl", v),
@@ -192,7 +193,10 @@ fn timezone(diag: &mut Diagnostics<'_>, v: &Value<'_>) -> Option<TimeZone> {
     match TimeZone::get(&name) {
         Ok(tz) => Some(tz),
         Err(_) => {
-            diag.error(&v.span(), format!("unknown time zone \"{name}\": use an IANA name such as \"Europe/Berlin\" or \"UTC\""));
+            diag.error(
+                &v.span(),
+                format!("unknown time zone \"{name}\": use an IANA name such as \"Europe/Berlin\" or \"UTC\""),
+            );
             None
         }
     }
@@ -240,7 +244,10 @@ fn read_fields(diag: &mut Diagnostics<'_>, t: &DeTable<'_>, in_defaults: bool) -
             "workdir" => f.workdir = at(&span, raw::string(diag, k, v)),
             "env" => f.env = env(diag, v),
             "queue" => {
-                f.queue = at(&span, raw::string(diag, k, v).and_then(|q| QueueName::new(&q).map_err(|e| diag.error(&span, e)).ok()))
+                f.queue = at(
+                    &span,
+                    raw::string(diag, k, v).and_then(|q| QueueName::new(&q).map_err(|e| diag.error(&span, e)).ok()),
+                )
             }
             "timeout" => f.timeout = at(&span, positive_duration(diag, k, v)),
             "kill_after" => f.kill_after = at(&span, raw::duration(diag, k, v)),
@@ -251,42 +258,59 @@ fn read_fields(diag: &mut Diagnostics<'_>, t: &DeTable<'_>, in_defaults: bool) -
             "retry_on_exit" => f.retry_on_exit = at(&span, exit_codes(diag, k, v)),
             "success_exit" => f.success_exit = at(&span, exit_codes(diag, k, v)),
             "success_status" => {
-                f.success_status = at(&span, raw::integer_list(diag, k, v, 100..=599).map(|l| l.into_iter().map(|n| n as u16).collect()))
+                f.success_status = at(
+                    &span,
+                    raw::integer_list(diag, k, v, 100..=599).map(|l| l.into_iter().map(|n| n as u16).collect()),
+                )
             }
             "unique_for" => f.unique_for = at(&span, positive_duration(diag, k, v)),
             "expires" => f.expires = at(&span, positive_duration(diag, k, v)),
             "on_failure" => f.on_failure = at(&span, raw::string(diag, k, v)),
             "on_success" => f.on_success = at(&span, raw::string(diag, k, v)),
             "schedule" => {
-                f.schedule = at(&span, raw::string(diag, k, v).and_then(|s| Schedule::cron(&s).map_err(|e| diag.error(&span, e)).ok()))
+                f.schedule = at(
+                    &span,
+                    raw::string(diag, k, v).and_then(|s| Schedule::cron(&s).map_err(|e| diag.error(&span, e)).ok()),
+                )
             }
             "every" => {
-                f.every = at(&span, raw::duration(diag, k, v).and_then(|d| {
-                    if d < Duration::from_secs(1) {
-                        diag.error(&span, "\"every\" must be at least 1s");
-                        None
-                    } else {
-                        Some(d)
-                    }
-                }))
+                f.every = at(
+                    &span,
+                    raw::duration(diag, k, v).and_then(|d| {
+                        if d < Duration::from_secs(1) {
+                            diag.error(&span, "\"every\" must be at least 1s");
+                            None
+                        } else {
+                            Some(d)
+                        }
+                    }),
+                )
             }
             "timezone" => f.timezone = at(&span, timezone(diag, v)),
             "params" => f.params = raw::string_table(diag, k, v),
             "max_concurrent" => f.max_concurrent = at(&span, raw::integer(diag, k, v, 1..=1_000_000).map(|n| n as u32)),
             "catch_up" => {
-                f.catch_up = at(&span, raw::string(diag, k, v).and_then(|s| match s.as_str() {
-                    "skip" => Some(CatchUp::Skip),
-                    "once" => Some(CatchUp::Once),
-                    "all" => Some(CatchUp::All),
-                    other => {
-                        diag.error(&span, format!("\"catch_up\" must be \"skip\", \"once\" or \"all\", not \"{other}\""));
-                        None
-                    }
-                }))
+                f.catch_up = at(
+                    &span,
+                    raw::string(diag, k, v).and_then(|s| match s.as_str() {
+                        "skip" => Some(CatchUp::Skip),
+                        "once" => Some(CatchUp::Once),
+                        "all" => Some(CatchUp::All),
+                        other => {
+                            diag.error(
+                                &span,
+                                format!("\"catch_up\" must be \"skip\", \"once\" or \"all\", not \"{other}\""),
+                            );
+                            None
+                        }
+                    }),
+                )
             }
             "result_ttl" => f.result_ttl = at(&span, positive_duration(diag, k, v)),
             "ignore_result" => f.ignore_result = at(&span, raw::boolean(diag, k, v)),
-            "max_redeliveries" => f.max_redeliveries = at(&span, raw::integer(diag, k, v, 0..=10_000).map(|n| n as u32)),
+            "max_redeliveries" => {
+                f.max_redeliveries = at(&span, raw::integer(diag, k, v, 0..=10_000).map(|n| n as u32))
+            }
             _ => {}
         }
     }
@@ -326,7 +350,10 @@ fn http(diag: &mut Diagnostics<'_>, v: &Value<'_>) -> Option<HttpAction> {
             match reqwest::Method::from_bytes(text.as_bytes()) {
                 Ok(m) if text.bytes().all(|b| b.is_ascii_alphabetic()) => m,
                 _ => {
-                    diag.error(&m.span(), format!("invalid HTTP method \"{text}\": use GET, POST, PUT, PATCH, DELETE or HEAD"));
+                    diag.error(
+                        &m.span(),
+                        format!("invalid HTTP method \"{text}\": use GET, POST, PUT, PATCH, DELETE or HEAD"),
+                    );
                     ok = false;
                     reqwest::Method::GET
                 }
@@ -341,7 +368,10 @@ fn http(diag: &mut Diagnostics<'_>, v: &Value<'_>) -> Option<HttpAction> {
         Some(u) => template(diag, "url", u, Syntax::ParamsAndEnv).filter(|t| {
             let scheme_ok = t.literal_prefix().is_none_or(|p| {
                 let p = p.to_ascii_lowercase();
-                p.starts_with("http://") || p.starts_with("https://") || "https://".starts_with(&p) || "http://".starts_with(&p)
+                p.starts_with("http://")
+                    || p.starts_with("https://")
+                    || "https://".starts_with(&p)
+                    || "http://".starts_with(&p)
             });
             if !scheme_ok {
                 diag.error(&u.span(), "\"url\" must start with http:// or https://");
@@ -469,12 +499,18 @@ fn resolve(
         }
     }
     if let (false, Some((_, span))) = (is_http, &f.success_status) {
-        diag.error(span, format!("\"success_status\" applies to HTTP jobs; \"{name}\" is a shell job (use success_exit)"));
+        diag.error(
+            span,
+            format!("\"success_status\" applies to HTTP jobs; \"{name}\" is a shell job (use success_exit)"),
+        );
     }
     if let (true, Some(env)) = (is_http, &f.env)
         && let Some((_, (_, span))) = env.iter().next()
     {
-        diag.error(span, format!("\"env\" applies to shell jobs; use ${{VAR}} in the URL, headers or body of \"{name}\""));
+        diag.error(
+            span,
+            format!("\"env\" applies to shell jobs; use ${{VAR}} in the URL, headers or body of \"{name}\""),
+        );
     }
 
     let mut env: BTreeMap<String, Template> = BTreeMap::new();
@@ -522,7 +558,10 @@ fn resolve(
     let schedule_span = f.schedule.as_ref().map(|x| &x.1).or(f.every.as_ref().map(|x| &x.1));
     if let Some(span) = schedule_span {
         for p in param_names.iter().filter(|p| !params.contains_key(*p)) {
-            diag.error(span, format!("scheduled job \"{name}\" uses {{{{{p}}}}} without a default: add {p} to its params"));
+            diag.error(
+                span,
+                format!("scheduled job \"{name}\" uses {{{{{p}}}}} without a default: add {p} to its params"),
+            );
         }
     }
 
@@ -536,7 +575,9 @@ fn resolve(
             return None;
         }
         if !all_names.contains(&target.as_str()) {
-            let hint = did_you_mean(target, all_names.iter().copied()).map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default();
+            let hint = did_you_mean(target, all_names.iter().copied())
+                .map(|s| format!(" (did you mean \"{s}\"?)"))
+                .unwrap_or_default();
             diag.error(span, format!("\"{key}\" names unknown job \"{target}\"{hint}"));
             return None;
         }

@@ -79,7 +79,11 @@ pub(super) async fn run(
 }
 
 /// Renders the request; an error means the job cannot start.
-fn build(client: &reqwest::Client, action: &HttpAction, attempt: &Attempt<'_>) -> Result<reqwest::RequestBuilder, String> {
+fn build(
+    client: &reqwest::Client,
+    action: &HttpAction,
+    attempt: &Attempt<'_>,
+) -> Result<reqwest::RequestBuilder, String> {
     let env = |name: &str| std::env::var(name).ok();
     let params = attempt.params;
     let url = action.url.render(params, url_encode, &env).map_err(|e| e.to_string())?;
@@ -90,13 +94,16 @@ fn build(client: &reqwest::Client, action: &HttpAction, attempt: &Attempt<'_>) -
     let mut has_content_type = false;
     for (name, template) in &action.headers {
         let value = template.render(params, verbatim, &env).map_err(|e| format!("header {name}: {e}"))?;
-        let value = HeaderValue::from_str(&value).map_err(|_| format!("header {name}: the value has characters not allowed in a header"))?;
+        let value = HeaderValue::from_str(&value)
+            .map_err(|_| format!("header {name}: the value has characters not allowed in a header"))?;
         has_content_type |= name == CONTENT_TYPE;
         request = request.header(name, value);
     }
     match &action.body {
         HttpBody::None => {}
-        HttpBody::Raw(template) => request = request.body(template.render(params, verbatim, &env).map_err(|e| e.to_string())?),
+        HttpBody::Raw(template) => {
+            request = request.body(template.render(params, verbatim, &env).map_err(|e| e.to_string())?)
+        }
         HttpBody::Json(value) => {
             let rendered = render_json(value, params, &env).map_err(|e| e.to_string())?;
             if !has_content_type {
@@ -119,13 +126,14 @@ fn render_json(
     use serde_json::Value as J;
     Ok(match value {
         J::String(s) => {
-            let template = Template::parse(s, Syntax::ParamsAndEnv).expect("JSON body templates are validated at config load");
+            let template =
+                Template::parse(s, Syntax::ParamsAndEnv).expect("JSON body templates are validated at config load");
             J::String(template.render(params, verbatim, env)?)
         }
         J::Array(items) => J::Array(items.iter().map(|i| render_json(i, params, env)).collect::<Result<_, _>>()?),
-        J::Object(map) => J::Object(
-            map.iter().map(|(k, v)| Ok((k.clone(), render_json(v, params, env)?))).collect::<Result<_, _>>()?,
-        ),
+        J::Object(map) => {
+            J::Object(map.iter().map(|(k, v)| Ok((k.clone(), render_json(v, params, env)?))).collect::<Result<_, _>>()?)
+        }
         other => other.clone(),
     })
 }

@@ -81,7 +81,8 @@ impl Prefixed {
 
     fn emit(&self, line: &[u8]) {
         let mut err = std::io::stderr().lock();
-        let _ = err.write_all(self.prefix.as_bytes()).and_then(|_| err.write_all(line)).and_then(|_| err.write_all(b"\n"));
+        let _ =
+            err.write_all(self.prefix.as_bytes()).and_then(|_| err.write_all(line)).and_then(|_| err.write_all(b"\n"));
     }
 }
 

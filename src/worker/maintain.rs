@@ -39,7 +39,9 @@ pub(super) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
             Ok(recovered) => {
                 for r in &recovered {
                     match r.state {
-                        JobState::Failed => tracing::error!(job.id = %r.id, "worker lost too many times; job failed as a poison job"),
+                        JobState::Failed => {
+                            tracing::error!(job.id = %r.id, "worker lost too many times; job failed as a poison job")
+                        }
                         _ => tracing::warn!(job.id = %r.id, "worker lost; job requeued"),
                     }
                 }

@@ -127,7 +127,8 @@ impl Worker {
             "worker started"
         );
         let background = CancellationToken::new();
-        let renewer = tokio::spawn(lease::renew(shared.broker.clone(), shared.running.clone(), opts.lease, background.clone()));
+        let renewer =
+            tokio::spawn(lease::renew(shared.broker.clone(), shared.running.clone(), opts.lease, background.clone()));
         let maintainer = tokio::spawn(maintain::run(shared.clone(), background.clone()));
         let tracker = TaskTracker::new();
         let slots = Arc::new(Semaphore::new(opts.concurrency.max(1)));
@@ -170,7 +171,12 @@ fn stop_all(shared: &Shared, why: &str) {
     }
 }
 
-async fn fetch_loop(shared: &Arc<Shared>, slots: &Arc<Semaphore>, tracker: &TaskTracker, shutdown: &Shutdown) -> anyhow::Result<()> {
+async fn fetch_loop(
+    shared: &Arc<Shared>,
+    slots: &Arc<Semaphore>,
+    tracker: &TaskTracker,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
     let opts = &shared.opts;
     let mut outage = Outage::default();
     loop {
@@ -279,18 +285,26 @@ fn start(shared: &Arc<Shared>, lease: Lease, permit: OwnedSemaphorePermit, track
 }
 
 /// Runs one attempt; `None` when the lease was lost and nothing is to be recorded.
-async fn execute(shared: &Shared, lease: &Lease, kill: &CancellationToken, reason: &OnceLock<StopReason>) -> Option<Finish> {
+async fn execute(
+    shared: &Shared,
+    lease: &Lease,
+    kill: &CancellationToken,
+    reason: &OnceLock<StopReason>,
+) -> Option<Finish> {
     let job = &lease.job;
     let Some(def) = shared.config.jobs.get(job.job.as_str()) else {
         tracing::error!(job.id = %job.id, job.name = %job.job, "unknown job: not in this worker's config");
-        let error = format!("unknown job: this worker's config ({}) has no job \"{}\"", shared.config.path.display(), job.job);
+        let error =
+            format!("unknown job: this worker's config ({}) has no job \"{}\"", shared.config.path.display(), job.job);
         return Some(Finish::Failed { result: AttemptResult { error: Some(error), ..AttemptResult::default() } });
     };
     let params = match def.resolve_params(&job.params) {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(job.id = %job.id, job.name = %job.job, error = %e, "cannot run job");
-            return Some(Finish::Failed { result: AttemptResult { error: Some(e.to_string()), ..AttemptResult::default() } });
+            return Some(Finish::Failed {
+                result: AttemptResult { error: Some(e.to_string()), ..AttemptResult::default() },
+            });
         }
     };
     let attempt = Attempt {
@@ -303,7 +317,8 @@ async fn execute(shared: &Shared, lease: &Lease, kill: &CancellationToken, reaso
         scheduled_at: job.scheduled_at.as_deref(),
         extra_env: &job.env,
     };
-    let sink: Box<dyn OutputSink> = if shared.opts.job_output { Box::new(Prefixed::new(format!("{} ", job.id))) } else { Box::new(Discard) };
+    let sink: Box<dyn OutputSink> =
+        if shared.opts.job_output { Box::new(Prefixed::new(format!("{} ", job.id))) } else { Box::new(Discard) };
     tracing::info!(job.id = %job.id, job.name = %job.job, attempt = lease.attempt, "job started");
     let outcome = shared.executor.run(&attempt, sink.as_ref(), kill).await;
     match reason.get() {
@@ -319,11 +334,15 @@ async fn execute(shared: &Shared, lease: &Lease, kill: &CancellationToken, reaso
             let finish = retry::decide(def, lease.attempt, &outcome, Timestamp::now());
             let duration = humantime::format_duration(Duration::from_millis(outcome.duration().as_millis() as u64));
             match &finish {
-                Finish::Succeeded { .. } => tracing::info!(job.id = %job.id, job.name = %job.job, %duration, "job succeeded"),
+                Finish::Succeeded { .. } => {
+                    tracing::info!(job.id = %job.id, job.name = %job.job, %duration, "job succeeded")
+                }
                 Finish::Retry { at, .. } => tracing::warn!(
                     job.id = %job.id, job.name = %job.job, error = outcome.error.as_deref().unwrap_or(""), retry_at = %at, "job failed; will retry"
                 ),
-                _ => tracing::warn!(job.id = %job.id, job.name = %job.job, error = outcome.error.as_deref().unwrap_or(""), "job failed"),
+                _ => {
+                    tracing::warn!(job.id = %job.id, job.name = %job.job, error = outcome.error.as_deref().unwrap_or(""), "job failed")
+                }
             }
             Some(finish)
         }

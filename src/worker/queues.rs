@@ -25,7 +25,9 @@ impl QueueSelection {
             match part.split_once(':') {
                 Some((name, weight)) => {
                     let queue = QueueName::new(name).map_err(bad)?;
-                    let weight = weight.parse::<u32>().ok().filter(|w| *w > 0).ok_or_else(|| bad(format!("weight \"{weight}\" of \"{name}\" must be a whole number above 0")))?;
+                    let weight = weight.parse::<u32>().ok().filter(|w| *w > 0).ok_or_else(|| {
+                        bad(format!("weight \"{weight}\" of \"{name}\" must be a whole number above 0"))
+                    })?;
                     weighted.push((queue, weight));
                 }
                 None => strict.push(QueueName::new(part).map_err(bad)?),

@@ -85,7 +85,10 @@ impl Env {
                 cmd.env_remove(key);
             }
         }
-        cmd.env("HOME", self.dir.path()).env("TASKQ_BROKER", &self.broker).env("TASKQ_NAMESPACE", &self.ns).env("NO_COLOR", "1");
+        cmd.env("HOME", self.dir.path())
+            .env("TASKQ_BROKER", &self.broker)
+            .env("TASKQ_NAMESPACE", &self.ns)
+            .env("NO_COLOR", "1");
         cmd
     }
 
@@ -127,7 +130,10 @@ impl Env {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let log = self.path(&format!("proc-{n}.log"));
         let mut cmd = self.command();
-        cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(std::fs::File::create(&log).expect("log file"));
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"));
         let child = cmd.spawn().expect("spawn taskq");
         Proc { child, log }
     }

@@ -48,7 +48,8 @@ impl HttpServer {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let shared = state.clone();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
                 tokio::pin!(stopped);
@@ -99,7 +100,8 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Fu
         req.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let body = String::from_utf8_lossy(&body).into_owned();
-    let recorded = Recorded { method: method.clone(), target: target.clone(), headers: headers.clone(), body: body.clone() };
+    let recorded =
+        Recorded { method: method.clone(), target: target.clone(), headers: headers.clone(), body: body.clone() };
     state.requests.lock().expect("lock").push(recorded);
 
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -128,7 +130,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Fu
             let mut counters = state.counters.lock().expect("lock");
             let count = counters.entry(path.clone()).or_insert(0);
             *count += 1;
-            if *count <= n.parse().unwrap_or(1) { respond(503, "not yet".into()) } else { respond(200, "finally".into()) }
+            if *count <= n.parse().unwrap_or(1) {
+                respond(503, "not yet".into())
+            } else {
+                respond(200, "finally".into())
+            }
         }
         ["big", bytes] => respond(200, "x".repeat(bytes.parse().unwrap_or(0))),
         _ => respond(404, "no such route".into()),

@@ -77,7 +77,10 @@ conformance!(enqueue_take_and_succeed, |broker, env| {
     let rec = get(broker.as_ref(), id).await.unwrap();
     assert_eq!((rec.state, rec.attempts, rec.worker.as_deref()), (JobState::Running, 1, Some("w1")));
     assert!(rec.started_at.is_some());
-    assert!(broker.dequeue(&q(&["default"]), "w2", LEASE, now).await.unwrap().is_none(), "a running job is never handed out twice");
+    assert!(
+        broker.dequeue(&q(&["default"]), "w2", LEASE, now).await.unwrap().is_none(),
+        "a running job is never handed out twice"
+    );
 
     let done = Finish::Succeeded { result: result(None), ttl: Duration::from_secs(3600), ignore_result: false };
     assert!(broker.finish(&lease.token(), done, Timestamp::now()).await.unwrap());
@@ -170,7 +173,8 @@ conformance!(a_job_that_loses_its_worker_too_often_fails, |broker, env| {
     let id = enqueue(broker.as_ref(), &j).await;
     let mut t = Timestamp::now();
     for round in 1..=2 {
-        let lease = broker.dequeue(&q(&["default"]), "w", Duration::from_secs(1), t).await.unwrap().expect("redelivered");
+        let lease =
+            broker.dequeue(&q(&["default"]), "w", Duration::from_secs(1), t).await.unwrap().expect("redelivered");
         assert_eq!(lease.attempt, round);
         t = at(t, 2);
         let r = broker.recover_expired(t).await.unwrap();
@@ -181,7 +185,10 @@ conformance!(a_job_that_loses_its_worker_too_often_fails, |broker, env| {
     assert_eq!(rec.state, JobState::Failed);
     assert!(rec.error.as_deref().unwrap().starts_with("worker lost"), "{:?}", rec.error);
     assert!(broker.dequeue(&q(&["default"]), "w", LEASE, t).await.unwrap().is_none());
-    let failed = broker.list(&ListFilter { state: Some(JobState::Failed), limit: 10, ..ListFilter::default() }, t).await.unwrap();
+    let failed = broker
+        .list(&ListFilter { state: Some(JobState::Failed), limit: 10, ..ListFilter::default() }, t)
+        .await
+        .unwrap();
     assert_eq!(failed.iter().map(|r| r.job.id).collect::<Vec<_>>(), [id]);
 });
 
@@ -202,7 +209,12 @@ conformance!(a_retry_waits_for_its_time_then_runs_again, |broker, env| {
     assert_eq!(again.attempt, 2);
     let rec = get(broker.as_ref(), id).await.unwrap();
     assert_eq!((rec.state, rec.error), (JobState::Running, None), "a new attempt starts clean");
-    assert!(broker.finish(&again.token(), Finish::Failed { result: result(Some("exited with code 1")) }, at(t0, 12)).await.unwrap());
+    assert!(
+        broker
+            .finish(&again.token(), Finish::Failed { result: result(Some("exited with code 1")) }, at(t0, 12))
+            .await
+            .unwrap()
+    );
     let rec = get(broker.as_ref(), id).await.unwrap();
     assert_eq!((rec.state, rec.attempts), (JobState::Failed, 2));
     assert_eq!(rec.output.as_deref(), Some("tail of output\n"), "the failed set keeps the last output");
@@ -228,7 +240,8 @@ conformance!(results_are_kept_for_their_ttl, |broker, env| {
     let now = Timestamp::now();
     for (ttl, ignore) in [(3600, false), (1, false), (3600, true)] {
         let lease = broker.dequeue(&q(&["default"]), "w", LEASE, now).await.unwrap().unwrap();
-        let done = Finish::Succeeded { result: result(None), ttl: Duration::from_millis(ttl * 300), ignore_result: ignore };
+        let done =
+            Finish::Succeeded { result: result(None), ttl: Duration::from_millis(ttl * 300), ignore_result: ignore };
         assert!(broker.finish(&lease.token(), done, Timestamp::now()).await.unwrap());
     }
     assert!(get(broker.as_ref(), ignored).await.is_none(), "ignore_result deletes the record");
@@ -250,7 +263,9 @@ conformance!(concurrent_takers_never_get_the_same_job, |broker, env| {
         let taker = env.connect().await;
         tasks.push(tokio::spawn(async move {
             let mut got = Vec::new();
-            while let Some(l) = taker.dequeue(&q(&["default"]), &format!("w{w}"), LEASE, Timestamp::now()).await.unwrap() {
+            while let Some(l) =
+                taker.dequeue(&q(&["default"]), &format!("w{w}"), LEASE, Timestamp::now()).await.unwrap()
+            {
                 got.push(l.job.id);
             }
             got
@@ -310,11 +325,20 @@ conformance!(list_is_newest_first_and_filtered, |broker, env| {
     let now = Timestamp::now();
     let all = broker.list(&ListFilter { limit: 50, ..ListFilter::default() }, now).await.unwrap();
     assert_eq!(all.iter().map(|r| r.job.id).collect::<Vec<_>>(), [ids[2], ids[1], ids[0]]);
-    let by_job = broker.list(&ListFilter { job: Some(JobName::new("a").unwrap()), limit: 50, ..ListFilter::default() }, now).await.unwrap();
+    let by_job = broker
+        .list(&ListFilter { job: Some(JobName::new("a").unwrap()), limit: 50, ..ListFilter::default() }, now)
+        .await
+        .unwrap();
     assert_eq!(by_job.iter().map(|r| r.job.id).collect::<Vec<_>>(), [ids[2], ids[0]]);
-    let by_queue = broker.list(&ListFilter { queue: Some(QueueName::new("q2").unwrap()), limit: 1, ..ListFilter::default() }, now).await.unwrap();
+    let by_queue = broker
+        .list(&ListFilter { queue: Some(QueueName::new("q2").unwrap()), limit: 1, ..ListFilter::default() }, now)
+        .await
+        .unwrap();
     assert_eq!(by_queue.iter().map(|r| r.job.id).collect::<Vec<_>>(), [ids[2]]);
-    let running = broker.list(&ListFilter { state: Some(JobState::Running), limit: 50, ..ListFilter::default() }, now).await.unwrap();
+    let running = broker
+        .list(&ListFilter { state: Some(JobState::Running), limit: 50, ..ListFilter::default() }, now)
+        .await
+        .unwrap();
     assert!(running.is_empty());
 });
 
@@ -323,7 +347,8 @@ conformance!(an_idle_waiter_wakes_when_a_job_arrives, |broker, env| {
     // Prime the waiter: it has looked and found nothing.
     assert!(waiter.dequeue(&q(&["default"]), "w", LEASE, Timestamp::now()).await.unwrap().is_none());
     let started = tokio::time::Instant::now();
-    let wait = tokio::spawn(async move { waiter.wait_for_jobs(&q(&["default"]), Duration::from_secs(30)).await.unwrap() });
+    let wait =
+        tokio::spawn(async move { waiter.wait_for_jobs(&q(&["default"]), Duration::from_secs(30)).await.unwrap() });
     tokio::time::sleep(Duration::from_millis(100)).await;
     enqueue(broker.as_ref(), &job("wake", "default")).await;
     tokio::time::timeout(Duration::from_secs(10), wait).await.expect("the waiter woke up").unwrap();
