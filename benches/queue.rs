@@ -1,0 +1,273 @@
+//! Queue benchmarks (SPEC §8), measured against the machine's own limits in
+//! the same run. Not a test: run with `cargo bench --bench queue` and paste
+//! the printed tables into BENCHMARKS.md.
+//!
+//! Measures, on a private redis-server and on a SQLite file:
+//! - the whole `taskq enqueue` process, one job, from a shell (median, p90)
+//! - `enqueue --batch` throughput
+//! - worker throughput on jobs running `true`, `-c 2`, against `xargs -P 2`
+//! - enqueue → start latency with an idle worker (p50, p99)
+//! - idle worker memory, and Redis memory per queued job
+//! and, as the machine's limits: redis-benchmark, `xargs -P 2 -n 1 true`.
+
+#[path = "../tests/common/redis.rs"]
+#[allow(dead_code)]
+mod redis_server;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use redis_server::RedisServer;
+
+const BIN: &str = env!("CARGO_BIN_EXE_taskq");
+const JOBS: &str = "[jobs.noop]\ncommand = \"true\"\n";
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let scale = if quick { 10 } else { 1 };
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("jobs.toml"), JOBS).expect("jobs.toml");
+    let sqlite = format!("sqlite://{}/bench.db", dir.path().display());
+
+    println!("## Machine limits\n");
+    let xargs_rate = xargs_true(4000 / scale);
+    println!("- `xargs -P 2 -n 1 true`: {xargs_rate:.0} processes/s");
+    match redis_benchmark(redis.port) {
+        Some(lines) => {
+            for l in lines {
+                println!("- redis-benchmark {l}");
+            }
+        }
+        None => println!("- redis-benchmark: not installed"),
+    }
+    let ping = redis_cli_latency(redis.port);
+    println!("- one `redis-cli PING` process (spawn + round trip), median: {ping:.2} ms");
+    let spawn = spawn_latency();
+    println!("- one `/bin/true` process from a shell-less spawn, median: {spawn:.2} ms\n");
+
+    println!("## taskq\n");
+    println!("| measure | Redis | SQLite | target |");
+    println!("|---|---|---|---|");
+    let backends = [("redis", redis.url()), ("sqlite", sqlite.clone())];
+    let mut rows: Vec<(String, Vec<String>, String)> = Vec::new();
+
+    let lat: Vec<(f64, f64)> =
+        backends.iter().map(|(ns, url)| enqueue_process_latency(dir.path(), url, ns, 200 / scale)).collect();
+    rows.push((
+        "`taskq enqueue` whole process, median (p90)".into(),
+        lat.iter().map(|(m, p)| format!("{m:.2} ms ({p:.2} ms)")).collect(),
+        "median < 5 ms (Redis)".into(),
+    ));
+    let batch: Vec<f64> = backends
+        .iter()
+        .map(|(ns, url)| {
+            batch_rate(dir.path(), url, &format!("{ns}-batch"), if ns == &"redis" { 200_000 } else { 100_000 } / scale)
+        })
+        .collect();
+    rows.push((
+        "`enqueue --batch`".into(),
+        batch.iter().map(|r| format!("{r:.0} jobs/s")).collect(),
+        "≥ 100,000/s Redis; ≥ 20,000/s SQLite".into(),
+    ));
+    let worker: Vec<f64> =
+        backends.iter().map(|(ns, url)| worker_rate(dir.path(), url, &format!("{ns}-worker"), 4000 / scale)).collect();
+    rows.push((
+        "worker, `true` jobs, `-c 2`".into(),
+        worker.iter().map(|r| format!("{r:.0} jobs/s = {:.0}% of xargs", 100.0 * r / xargs_rate)).collect(),
+        "≥ 80% of `xargs -P 2`".into(),
+    ));
+    let start: Vec<(f64, f64, u64)> = backends
+        .iter()
+        .map(|(ns, url)| start_latency(dir.path(), url, &format!("{ns}-latency"), 200 / scale))
+        .collect();
+    rows.push((
+        "enqueue → start, idle worker, p50 / p99".into(),
+        start.iter().map(|(p50, p99, _)| format!("{p50:.2} ms / {p99:.2} ms")).collect(),
+        "Redis p50 < 2 ms, p99 < 10 ms; SQLite p99 < 250 ms".into(),
+    ));
+    rows.push((
+        "idle worker RSS".into(),
+        start.iter().map(|(_, _, rss)| format!("{:.1} MB", *rss as f64 / 1024.0)).collect(),
+        "< 20 MB".into(),
+    ));
+    let per_job = redis_bytes_per_job(dir.path(), &redis, 100_000 / scale);
+    rows.push(("Redis memory per queued job".into(), vec![format!("{per_job:.0} B"), "-".into()], "< 1 KiB".into()));
+    for (name, values, target) in rows {
+        println!("| {name} | {} | {target} |", values.join(" | "));
+    }
+}
+
+fn taskq(dir: &Path, broker: &str, ns: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir).env("TASKQ_BROKER", broker).env("TASKQ_NAMESPACE", ns).env_remove("TASKQ_LOG");
+    cmd
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    v
+}
+
+fn xargs_true(n: usize) -> f64 {
+    let start = Instant::now();
+    let mut child =
+        Command::new("xargs").args(["-P", "2", "-n", "1", "true"]).stdin(Stdio::piped()).spawn().expect("xargs");
+    let input: String = (0..n).map(|i| format!("{i}\n")).collect();
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
+    child.wait().expect("xargs ran");
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn redis_benchmark(port: u16) -> Option<Vec<String>> {
+    let out = Command::new("redis-benchmark")
+        .args(["-p", &port.to_string(), "-q", "-n", "100000", "-t", "ping,set,lpush,rpop"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    Some(text.split(['\r', '\n']).filter(|l| l.contains("requests per second")).map(|l| l.trim().to_string()).collect())
+}
+
+fn redis_cli_latency(port: u16) -> f64 {
+    let times: Vec<f64> = (0..50)
+        .map(|_| {
+            let t = Instant::now();
+            let _ = Command::new("redis-cli").args(["-p", &port.to_string(), "PING"]).stdout(Stdio::null()).status();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    percentile(&sorted(times), 0.5)
+}
+
+fn spawn_latency() -> f64 {
+    let times: Vec<f64> = (0..100)
+        .map(|_| {
+            let t = Instant::now();
+            let _ = Command::new("true").status();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    percentile(&sorted(times), 0.5)
+}
+
+fn enqueue_process_latency(dir: &Path, broker: &str, ns: &str, n: usize) -> (f64, f64) {
+    // Warm the file cache and (for SQLite) create the database first.
+    taskq(dir, broker, ns).args(["enqueue", "noop"]).output().expect("enqueue");
+    let times: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            let out = taskq(dir, broker, ns).args(["enqueue", "noop"]).output().expect("enqueue");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    let s = sorted(times);
+    (percentile(&s, 0.5), percentile(&s, 0.9))
+}
+
+fn batch_rate(dir: &Path, broker: &str, ns: &str, n: usize) -> f64 {
+    let file = dir.join(format!("{ns}.jsonl"));
+    let lines: String = (0..n).map(|i| format!("{{\"job\":\"noop\",\"args\":[\"{i}\"]}}\n")).collect();
+    std::fs::write(&file, lines).expect("batch file");
+    let t = Instant::now();
+    let out =
+        taskq(dir, broker, ns).args(["enqueue", "--batch"]).arg(&file).stdout(Stdio::null()).output().expect("batch");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+fn worker_rate(dir: &Path, broker: &str, ns: &str, n: usize) -> f64 {
+    let file = dir.join(format!("{ns}.jsonl"));
+    std::fs::write(&file, "{\"job\":\"noop\"}\n".repeat(n)).expect("batch file");
+    let out =
+        taskq(dir, broker, ns).args(["enqueue", "--batch"]).arg(&file).stdout(Stdio::null()).output().expect("batch");
+    assert!(out.status.success());
+    let t = Instant::now();
+    let out = taskq(dir, broker, ns).args(["-q", "run", "--burst", "-c", "2"]).output().expect("worker");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+/// Enqueues one job at a time to an idle worker and times, in this process,
+/// from just before the enqueue call to the moment the worker's "job started"
+/// log line arrives. Returns p50, p99 (ms) and the idle worker's RSS (kB).
+fn start_latency(dir: &Path, broker: &str, ns: &str, n: usize) -> (f64, f64, u64) {
+    let mut worker = taskq(dir, broker, ns)
+        .args(["run", "-c", "1", "--log-format", "json"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("worker");
+    let (tx, rx) = mpsc::channel::<(String, Instant)>();
+    let stderr = worker.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send((line, Instant::now()));
+        }
+    });
+    let wait_for = |needle: &str, rx: &mpsc::Receiver<(String, Instant)>| -> Instant {
+        loop {
+            let (line, at) = rx.recv_timeout(Duration::from_secs(30)).expect("worker log line");
+            if line.contains(needle) {
+                return at;
+            }
+        }
+    };
+    wait_for("worker started", &rx);
+    std::thread::sleep(Duration::from_millis(500));
+    let rss = rss_kb(worker.id());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let url = taskq::broker::BrokerUrl::parse(broker).expect("url");
+    let client = rt.block_on(taskq::broker::connect(&url, ns)).expect("connect");
+    let config = taskq::config::Config::parse(Path::new("jobs.toml"), JOBS).expect("config");
+    let def = config.job("noop").expect("noop");
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let job = def.new_job(Vec::new(), Default::default(), jiff::Timestamp::now()).expect("job");
+        let id = job.id.to_string();
+        let t = Instant::now();
+        rt.block_on(client.enqueue(&[job], jiff::Timestamp::now())).expect("enqueue");
+        let started = wait_for(&format!("\"job.id\":\"{id}\""), &rx);
+        times.push(started.duration_since(t).as_secs_f64() * 1000.0);
+        // Let the worker finish and go idle again.
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let _ = worker.kill();
+    let _ = worker.wait();
+    let s = sorted(times);
+    (percentile(&s, 0.5), percentile(&s, 0.99), rss)
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().trim_end_matches(" kB").to_string()))
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn used_memory(port: u16) -> u64 {
+    let out = Command::new("redis-cli").args(["-p", &port.to_string(), "INFO", "memory"]).output().expect("redis-cli");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory")
+}
+
+fn redis_bytes_per_job(dir: &Path, redis: &RedisServer, n: usize) -> f64 {
+    let before = used_memory(redis.port);
+    batch_rate(dir, &redis.url(), "memory", n);
+    let after = used_memory(redis.port);
+    (after.saturating_sub(before)) as f64 / n as f64
+}
