@@ -8,6 +8,7 @@
 //! - worker throughput on jobs running `true`, `-c 2`, against `xargs -P 2`
 //! - enqueue → start latency with an idle worker (p50, p99)
 //! - idle worker memory, and Redis memory per queued job
+//!
 //! and, as the machine's limits: redis-benchmark, `xargs -P 2 -n 1 true`.
 
 #[path = "../tests/common/redis.rs"]

@@ -131,12 +131,25 @@ pub struct NewJob {
     /// For scheduled runs: the tick's instant, RFC 3339 with its zone's offset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduled_at: Option<String>,
-    /// Extra environment for hooks (`TASKQ_TRIGGER_*`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub env: BTreeMap<String, String>,
+    /// For a hook job (`on_failure`, `on_success`): the run that triggered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
     /// Policy the broker itself applies, copied from the job's definition at enqueue.
     #[serde(default)]
     pub policy: BrokerPolicy,
+}
+
+/// The final outcome of a run, handed to the hook job it triggers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trigger {
+    pub id: JobId,
+    pub job: JobName,
+    pub state: JobState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// The trigger's output tail.
+    #[serde(default)]
+    pub output: String,
 }
 
 /// An idempotency key held for `window`.

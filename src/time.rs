@@ -1,13 +1,60 @@
 //! Time at the edges: milliseconds in the broker, RFC 3339 for people and
 //! scripts, `--at` and duration flags from the command line.
 
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
 
 use jiff::civil::DateTime;
-use jiff::tz::TimeZone;
+use jiff::tz::{TimeZone, TimeZoneDatabase};
 use jiff::{Timestamp, Zoned};
 
 use crate::error::UsageError;
+
+/// The time zone database compiled into taskq: checking a name there costs no
+/// file system walk.
+static BUNDLED: LazyLock<TimeZoneDatabase> = LazyLock::new(TimeZoneDatabase::bundled);
+
+/// A schedule's time zone: checked by name when the config loads, resolved
+/// when first used. Resolving reads the system's tzdata (so updates are
+/// picked up), which walks /usr/share/zoneinfo once: a cost commands such as
+/// `enqueue`, which never compute a fire time, should not pay.
+#[derive(Debug, Clone, Default)]
+pub struct Zone {
+    /// `None`: the host's zone ($TZ, else /etc/localtime).
+    name: Option<Arc<str>>,
+    resolved: Arc<OnceLock<TimeZone>>,
+}
+
+impl Zone {
+    /// The host's zone.
+    pub fn system() -> Zone {
+        Zone::default()
+    }
+
+    /// An IANA zone by name; the error says what to write instead.
+    pub fn named(name: &str) -> Result<Zone, String> {
+        BUNDLED
+            .get(name)
+            .map(|_| Zone { name: Some(name.into()), resolved: Arc::default() })
+            .map_err(|_| format!("unknown time zone \"{name}\": use an IANA name such as \"Europe/Berlin\" or \"UTC\""))
+    }
+
+    /// The zone itself, from the system database, else the bundled one.
+    pub fn tz(&self) -> &TimeZone {
+        self.resolved.get_or_init(|| match &self.name {
+            None => TimeZone::system(),
+            Some(name) => jiff::tz::db().get(name).or_else(|_| BUNDLED.get(name)).unwrap_or(TimeZone::UTC),
+        })
+    }
+
+    /// The IANA name, as `check` shows it.
+    pub fn name(&self) -> String {
+        match &self.name {
+            Some(n) => n.to_string(),
+            None => self.tz().iana_name().unwrap_or("local").to_string(),
+        }
+    }
+}
 
 /// Milliseconds since the Unix epoch, as brokers store instants.
 pub fn to_ms(t: Timestamp) -> i64 {
@@ -17,6 +64,12 @@ pub fn to_ms(t: Timestamp) -> i64 {
 /// The instant `ms` milliseconds after the epoch (clamped to jiff's range).
 pub fn from_ms(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(if ms < 0 { Timestamp::MIN } else { Timestamp::MAX })
+}
+
+/// `t` without its sub-millisecond part: brokers keep instants to the
+/// millisecond, so a job's times compare equal after a round trip.
+pub fn truncate_ms(t: Timestamp) -> Timestamp {
+    from_ms(to_ms(t))
 }
 
 /// `t + d`, saturating at the end of time.
@@ -79,6 +132,14 @@ mod tests {
         assert!(parse_at("2026-11-22 14:30").is_ok());
         assert!(parse_at("2026-11-22T14:30:15").is_ok());
         assert!(parse_at("tomorrow").unwrap_err().0.contains("invalid --at"));
+    }
+
+    #[test]
+    fn zones_are_checked_by_name_and_resolved_lazily() {
+        let berlin = Zone::named("Europe/Berlin").unwrap();
+        assert_eq!(berlin.name(), "Europe/Berlin");
+        assert_eq!(berlin.tz().iana_name(), Some("Europe/Berlin"));
+        assert!(Zone::named("Mars/Olympus").unwrap_err().contains("unknown time zone \"Mars/Olympus\""));
     }
 
     #[test]

@@ -102,6 +102,23 @@ pub enum Finish {
     Requeue,
 }
 
+/// Where a freed slot takes its next job from (see `Broker::finish`).
+#[derive(Debug, Clone, Copy)]
+pub struct Take<'a> {
+    pub queues: &'a [QueueName],
+    pub worker: &'a str,
+    pub lease: Duration,
+}
+
+/// What `finish` did.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// `false`: the lease was lost and nothing was recorded.
+    pub recorded: bool,
+    /// The next job for the freed slot, when one was asked for and queued.
+    pub next: Option<Lease>,
+}
+
 /// What `list` selects.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
@@ -162,9 +179,16 @@ pub trait Broker: Send + Sync {
         now: Timestamp,
     ) -> Result<Vec<JobId>, BrokerError>;
 
-    /// Records how an attempt ended. `Ok(false)`: the lease was lost and
-    /// nothing was recorded.
-    async fn finish(&self, token: &LeaseToken, finish: Finish, now: Timestamp) -> Result<bool, BrokerError>;
+    /// Records how an attempt ended (nothing when the lease was lost) and,
+    /// with `next`, takes the next job for the slot this frees, as `dequeue`
+    /// would, in the same atomic step: one round trip per job, no prefetch.
+    async fn finish(
+        &self,
+        token: &LeaseToken,
+        finish: Finish,
+        next: Option<Take<'_>>,
+        now: Timestamp,
+    ) -> Result<Finished, BrokerError>;
 
     /// Moves scheduled and retrying jobs that are due to their queues.
     async fn forward_due(&self, now: Timestamp) -> Result<Forwarded, BrokerError>;

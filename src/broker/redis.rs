@@ -21,11 +21,11 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::keys::Keys;
 use super::{
-    AttemptResult, Broker, BrokerError, BrokerUrl, Enqueued, Finish, Forwarded, Lease, LeaseToken, ListFilter,
-    Recovered,
+    AttemptResult, Broker, BrokerError, BrokerUrl, Enqueued, Finish, Finished, Forwarded, Lease, LeaseToken,
+    ListFilter, Recovered, Take,
 };
-use crate::job::{JobId, JobRecord, JobState, NewJob};
-use crate::names::QueueName;
+use crate::job::{BrokerPolicy, JobId, JobRecord, JobState, NewJob, UniqueKey};
+use crate::names::{JobName, QueueName};
 use crate::time::{from_ms, to_ms};
 
 struct Scripts {
@@ -40,19 +40,17 @@ struct Scripts {
 
 static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     enqueue: Script::new(include_str!("scripts/enqueue.lua")),
-    dequeue: Script::new(include_str!("scripts/dequeue.lua")),
+    dequeue: Script::new(concat!(include_str!("scripts/take.lua"), include_str!("scripts/dequeue.lua"))),
     extend: Script::new(include_str!("scripts/extend.lua")),
-    finish: Script::new(include_str!("scripts/finish.lua")),
+    finish: Script::new(concat!(include_str!("scripts/take.lua"), include_str!("scripts/finish.lua"))),
     forward: Script::new(include_str!("scripts/forward.lua")),
     recover: Script::new(include_str!("scripts/recover.lua")),
     purge_results: Script::new(include_str!("scripts/purge_results.lua")),
 });
 
-/// Fields per job in one `enqueue.lua` call.
-const ENQUEUE_FIELDS: usize = 12;
 /// Jobs per `enqueue.lua` call: large enough to amortise the round trip,
 /// small enough not to stall the server.
-const ENQUEUE_CHUNK: usize = 500;
+const ENQUEUE_CHUNK: usize = 1000;
 /// Longest reconnect pause of the wake-up subscriber.
 const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(5);
 
@@ -225,20 +223,115 @@ fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// The lease in a reply of `take()` (take.lua): `{id, attempt, hash}` or nil.
+fn lease_from(reply: redis::Value, worker: &str) -> Result<Option<Lease>, BrokerError> {
+    if matches!(reply, redis::Value::Nil) {
+        return Ok(None);
+    }
+    let convert = |e: redis::ParsingError| BrokerError::Protocol(format!("taking a job: {e}"));
+    let parts: Vec<redis::Value> = redis::from_redis_value(reply).map_err(convert)?;
+    let [id, attempt, fields]: [redis::Value; 3] =
+        parts.try_into().map_err(|_| BrokerError::Protocol("taking a job: a reply of unexpected shape".into()))?;
+    let id: String = redis::from_redis_value(id).map_err(convert)?;
+    let attempt: u32 = redis::from_redis_value(attempt).map_err(convert)?;
+    let fields: HashMap<String, String> = redis::from_redis_value(fields).map_err(convert)?;
+    Ok(Some(Lease { job: request_from(&id, &fields)?, attempt, worker: worker.to_string() }))
+}
+
+/// A job's request as hash fields beyond the ones the scripts set (state,
+/// queue, enq, attempts, lost): small values, so Redis keeps the hash in its
+/// compact encoding (one value over 64 bytes would turn it into a table).
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, BrokerError> {
+    serde_json::to_string(value).map_err(|e| BrokerError::Protocol(e.to_string()))
+}
+
+fn request_fields(job: &NewJob) -> Result<Vec<(&'static str, String)>, BrokerError> {
+    let mut f = vec![
+        ("job", job.job.to_string()),
+        ("maxred", job.policy.max_redeliveries.to_string()),
+        ("ttl", ms(job.policy.result_ttl).to_string()),
+    ];
+    if !job.args.is_empty() {
+        f.push(("args", to_json(&job.args)?));
+    }
+    if !job.params.is_empty() {
+        f.push(("params", to_json(&job.params)?));
+    }
+    if let Some(t) = job.run_at {
+        f.push(("run", to_ms(t).to_string()));
+    }
+    if let Some(t) = job.expires_at {
+        f.push(("exp", to_ms(t).to_string()));
+    }
+    if let Some(u) = &job.unique {
+        f.push(("ukey", u.key.clone()));
+        f.push(("uwin", ms(u.window).to_string()));
+    }
+    if let Some(n) = job.policy.max_concurrent {
+        f.push(("maxconc", n.to_string()));
+    }
+    if let Some(s) = &job.scheduled_at {
+        f.push(("sched", s.clone()));
+    }
+    if let Some(t) = &job.trigger {
+        f.push(("trigger", to_json(t)?));
+    }
+    Ok(f)
+}
+
+/// A JSON field of a job hash, if present.
+fn from_json<T: serde::de::DeserializeOwned>(
+    fields: &HashMap<String, String>,
+    id: &str,
+    key: &str,
+) -> Result<Option<T>, BrokerError> {
+    let Some(text) = fields.get(key).filter(|v| !v.is_empty()) else { return Ok(None) };
+    serde_json::from_str(text)
+        .map(Some)
+        .map_err(|_| BrokerError::Protocol(format!("job {id}: unreadable field \"{key}\"")))
+}
+
+/// The request back from a job hash.
+fn request_from(id: &str, fields: &HashMap<String, String>) -> Result<NewJob, BrokerError> {
+    let bad = |what: &str| BrokerError::Protocol(format!("job {id}: unreadable field \"{what}\""));
+    let get = |k: &str| fields.get(k).filter(|v| !v.is_empty());
+    let int = |k: &str| get(k).map(|v| v.parse::<i64>().map_err(|_| bad(k))).transpose();
+    Ok(NewJob {
+        id: id.parse().map_err(BrokerError::Protocol)?,
+        job: JobName::new(get("job").ok_or_else(|| bad("job"))?).map_err(|_| bad("job"))?,
+        args: from_json(fields, id, "args")?.unwrap_or_default(),
+        params: from_json(fields, id, "params")?.unwrap_or_default(),
+        queue: QueueName::new(get("queue").ok_or_else(|| bad("queue"))?).map_err(|_| bad("queue"))?,
+        enqueued_at: from_ms(int("enq")?.ok_or_else(|| bad("enq"))?),
+        run_at: int("run")?.map(from_ms),
+        expires_at: int("exp")?.map(from_ms),
+        unique: match (get("ukey"), int("uwin")?) {
+            (Some(key), Some(window)) => {
+                Some(UniqueKey { key: key.clone(), window: Duration::from_millis(window.max(0) as u64) })
+            }
+            _ => None,
+        },
+        scheduled_at: get("sched").cloned(),
+        trigger: from_json(fields, id, "trigger")?,
+        policy: BrokerPolicy {
+            max_redeliveries: int("maxred")?.unwrap_or(3).max(0) as u32,
+            max_concurrent: int("maxconc")?.map(|n| n.max(1) as u32),
+            result_ttl: Duration::from_millis(int("ttl")?.unwrap_or(0).max(0) as u64),
+        },
+    })
+}
+
 /// A job hash as a record; `None` when the hash is gone.
-fn record(fields: HashMap<String, String>) -> Result<Option<JobRecord>, BrokerError> {
+fn record(id: &str, fields: HashMap<String, String>) -> Result<Option<JobRecord>, BrokerError> {
     if fields.is_empty() {
         return Ok(None);
     }
     let get = |k: &str| fields.get(k).filter(|v| !v.is_empty());
     let int = |k: &str| get(k).and_then(|v| v.parse::<i64>().ok());
-    let payload = get("payload").ok_or_else(|| BrokerError::Protocol("a job hash without a payload".into()))?;
-    let job: NewJob =
-        serde_json::from_str(payload).map_err(|e| BrokerError::Protocol(format!("unreadable job payload: {e}")))?;
     let state: JobState =
         get("state").map(|s| s.parse()).transpose().map_err(BrokerError::Protocol)?.unwrap_or(JobState::Queued);
     Ok(Some(JobRecord {
-        job,
+        job: request_from(id, &fields)?,
         state,
         attempts: int("attempts").unwrap_or(0).max(0) as u32,
         due_at: int("due").map(from_ms),
@@ -262,21 +355,19 @@ impl Broker for RedisBroker {
         let mut out = Vec::with_capacity(jobs.len());
         for chunk in jobs.chunks(ENQUEUE_CHUNK) {
             let mut call = SCRIPTS.enqueue.key(self.keys.index());
-            call.arg(self.keys.prefix()).arg(to_ms(now)).arg(ENQUEUE_FIELDS);
+            call.arg(self.keys.prefix()).arg(to_ms(now));
             for job in chunk {
-                let payload = serde_json::to_string(job).map_err(|e| BrokerError::Protocol(e.to_string()))?;
+                let fields = request_fields(job)?;
                 call.arg(job.id.to_string())
-                    .arg(payload)
                     .arg(job.queue.as_str())
-                    .arg(job.job.as_str())
-                    .arg(to_ms(job.enqueued_at))
                     .arg(opt(job.run_at.map(to_ms)))
-                    .arg(opt(job.expires_at.map(to_ms)))
-                    .arg(job.unique.as_ref().map(|u| u.key.clone()).unwrap_or_default())
+                    .arg(job.unique.as_ref().map(|u| u.key.as_str()).unwrap_or_default())
                     .arg(job.unique.as_ref().map(|u| ms(u.window)).unwrap_or(0))
-                    .arg(job.policy.max_redeliveries)
-                    .arg(opt(job.policy.max_concurrent))
-                    .arg(ms(job.policy.result_ttl));
+                    .arg(to_ms(job.enqueued_at))
+                    .arg(fields.len());
+                for (name, value) in fields {
+                    call.arg(name).arg(value);
+                }
             }
             let reply: Vec<(String, u8)> = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
             for (id, dup) in reply {
@@ -299,11 +390,8 @@ impl Broker for RedisBroker {
         for q in queues {
             call.arg(q.as_str());
         }
-        let reply: Option<(String, String, u32)> = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
-        let Some((_, payload, attempt)) = reply else { return Ok(None) };
-        let job: NewJob = serde_json::from_str(&payload)
-            .map_err(|e| BrokerError::Protocol(format!("unreadable job payload: {e}")))?;
-        Ok(Some(Lease { job, attempt, worker: worker.to_string() }))
+        let reply: redis::Value = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
+        lease_from(reply, worker)
     }
 
     async fn wait_for_jobs(&self, _queues: &[QueueName], timeout: Duration) -> Result<(), BrokerError> {
@@ -338,7 +426,13 @@ impl Broker for RedisBroker {
         Ok(lost)
     }
 
-    async fn finish(&self, token: &LeaseToken, finish: Finish, now: Timestamp) -> Result<bool, BrokerError> {
+    async fn finish(
+        &self,
+        token: &LeaseToken,
+        finish: Finish,
+        next: Option<Take<'_>>,
+        now: Timestamp,
+    ) -> Result<Finished, BrokerError> {
         let none = AttemptResult::default();
         let (kind, due, ttl, delete, result) = match &finish {
             Finish::Succeeded { result, ttl, ignore_result } => ("succeeded", None, ms(*ttl), *ignore_result, result),
@@ -362,8 +456,28 @@ impl Broker for RedisBroker {
             .arg(result.error.clone().unwrap_or_default())
             .arg(&result.output)
             .arg(to_ms(result.finished_at.unwrap_or(now)));
-        let recorded: i64 = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
-        Ok(recorded == 1)
+        if let Some(take) = &next {
+            call.arg(to_ms(crate::time::add(now, take.lease)));
+            for q in take.queues {
+                call.arg(q.as_str());
+            }
+        } else {
+            call.arg(0);
+        }
+        let reply: Vec<redis::Value> = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
+        let mut reply = reply.into_iter();
+        let recorded: i64 = reply
+            .next()
+            .map(redis::from_redis_value)
+            .transpose()
+            .map_err(|e| BrokerError::Protocol(format!("finish: {e}")))?
+            .unwrap_or(0);
+        let worker = next.map_or("", |t| t.worker);
+        let next = match reply.next() {
+            Some(value) => lease_from(value, worker)?,
+            None => None,
+        };
+        Ok(Finished { recorded: recorded == 1, next })
     }
 
     async fn forward_due(&self, now: Timestamp) -> Result<Forwarded, BrokerError> {
@@ -411,7 +525,7 @@ impl Broker for RedisBroker {
             pipe.hgetall(self.keys.job(&id.to_string()));
         }
         let hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut self.conn()).await.map_err(self.err())?;
-        hashes.into_iter().map(record).collect()
+        ids.iter().zip(hashes).map(|(id, h)| record(&id.to_string(), h)).collect()
     }
 
     async fn list(&self, filter: &ListFilter, _now: Timestamp) -> Result<Vec<JobRecord>, BrokerError> {
@@ -430,7 +544,7 @@ impl Broker for RedisBroker {
                 pipe.hgetall(self.keys.job(id));
             }
             let hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut self.conn()).await.map_err(self.err())?;
-            for rec in hashes.into_iter().map(record) {
+            for rec in ids.iter().zip(hashes).map(|(id, h)| record(id, h)) {
                 let Some(rec) = rec? else { continue };
                 let keep = filter.state.is_none_or(|s| s == rec.state)
                     && filter.queue.as_ref().is_none_or(|q| *q == rec.job.queue)

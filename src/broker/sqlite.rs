@@ -18,7 +18,8 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavio
 use tokio::sync::Notify;
 
 use super::{
-    AttemptResult, Broker, BrokerError, Enqueued, Finish, Forwarded, Lease, LeaseToken, ListFilter, Recovered,
+    AttemptResult, Broker, BrokerError, Enqueued, Finish, Finished, Forwarded, Lease, LeaseToken, ListFilter,
+    Recovered, Take,
 };
 use crate::job::{JobId, JobRecord, JobState, NewJob};
 use crate::names::QueueName;
@@ -273,50 +274,8 @@ impl Broker for SqliteBroker {
         let err = self.err();
         let empty_version = self.empty_version.clone();
         self.call(move |conn, ns| {
-            let now_ms = to_ms(now);
-            let until = to_ms(crate::time::add(now, lease));
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
-            forward(&tx, ns, now_ms).map_err(&err)?;
-            let mut found = None;
-            'queues: for queue in &queues {
-                for _ in 0..BATCH {
-                    let next: Option<(String, Option<i64>, u32)> = tx
-                        .prepare_cached(
-                            "SELECT id, expires_at, attempts FROM jobs
-                             WHERE ns = ?1 AND queue = ?2 AND state = 'queued'
-                             ORDER BY ready_at, id LIMIT 1",
-                        )
-                        .and_then(|mut s| {
-                            s.query_row(params![ns, queue], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()
-                        })
-                        .map_err(&err)?;
-                    let Some((id, expires_at, attempts)) = next else { break };
-                    if attempts == 0 && expires_at.is_some_and(|e| e <= now_ms) {
-                        tx.execute(
-                            "UPDATE jobs SET state = 'expired', finished_at = ?3,
-                                 error = 'expired: not started before its expiry', result_expires_at = ?3 + result_ttl
-                             WHERE ns = ?1 AND id = ?2",
-                            params![ns, id, now_ms],
-                        )
-                        .map_err(&err)?;
-                        continue;
-                    }
-                    let (attempt, payload): (u32, String) = tx
-                        .query_row(
-                            "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?3, started_at = ?4,
-                                 lease_until = ?5, finished_at = NULL, exit_code = NULL, http_status = NULL,
-                                 error = NULL, output = NULL
-                             WHERE ns = ?1 AND id = ?2 RETURNING attempts, payload",
-                            params![ns, id, worker, now_ms, until],
-                            |r| Ok((r.get(0)?, r.get(1)?)),
-                        )
-                        .map_err(&err)?;
-                    let job: NewJob = serde_json::from_str(&payload)
-                        .map_err(|e| BrokerError::Protocol(format!("unreadable job payload: {e}")))?;
-                    found = Some(Lease { job, attempt, worker: worker.clone() });
-                    break 'queues;
-                }
-            }
+            let found = take(&tx, ns, &queues, &worker, lease, now).map_err(|e| e.into_broker(&err))?;
             if found.is_none() {
                 let version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(&err)?;
                 empty_version.store(version, Ordering::SeqCst);
@@ -377,77 +336,83 @@ impl Broker for SqliteBroker {
         .await
     }
 
-    async fn finish(&self, token: &LeaseToken, finish: Finish, now: Timestamp) -> Result<bool, BrokerError> {
+    async fn finish(
+        &self,
+        token: &LeaseToken,
+        finish: Finish,
+        next: Option<Take<'_>>,
+        now_at: Timestamp,
+    ) -> Result<Finished, BrokerError> {
         let token = token.clone();
+        let take_from: Option<(Vec<String>, String, Duration)> =
+            next.map(|t| (t.queues.iter().map(|q| q.to_string()).collect(), t.worker.to_string(), t.lease));
         let err = self.err();
         let requeued = matches!(finish, Finish::Requeue);
         let done = self
             .call(move |conn, ns| {
-                let now = to_ms(now);
+                let now = to_ms(now_at);
                 let id = token.id.to_string();
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
-                let held: bool = tx
-                    .query_row(
-                        "SELECT count(*) FROM jobs WHERE ns = ?1 AND id = ?2 AND state = 'running' AND worker = ?3 AND attempts = ?4",
-                        params![ns, id, token.worker, token.attempt],
-                        |r| r.get::<_, i64>(0),
-                    )
-                    .map_err(&err)?
-                    == 1;
-                if !held {
-                    return Ok(false);
-                }
-                let set_result = |tx: &rusqlite::Transaction<'_>, state: &str, r: &AttemptResult, ready_at: Option<i64>, expires: Option<i64>| {
-                    tx.execute(
-                        "UPDATE jobs SET state = ?3, lease_until = NULL, started_at = coalesce(?4, started_at),
-                             finished_at = ?5, exit_code = ?6, http_status = ?7, error = ?8, output = ?9,
-                             ready_at = coalesce(?10, ready_at), result_expires_at = ?11
-                         WHERE ns = ?1 AND id = ?2",
-                        params![
-                            ns,
-                            id,
-                            state,
-                            ms_opt(r.started_at),
-                            ms_opt(r.finished_at).unwrap_or(now),
-                            r.exit_code,
-                            r.http_status,
-                            r.error,
-                            r.output,
-                            ready_at,
-                            expires,
-                        ],
-                    )
+                // Each statement writes only while this worker holds this attempt.
+                const HELD: &str = "ns = ?1 AND id = ?2 AND state = 'running' AND worker = ?3 AND attempts = ?4";
+                let set_result = |tx: &rusqlite::Transaction<'_>,
+                                  state: &str,
+                                  r: &AttemptResult,
+                                  ready_at: Option<i64>,
+                                  expires: Option<i64>| {
+                    tx.prepare_cached(&format!(
+                        "UPDATE jobs SET state = ?5, lease_until = NULL, started_at = coalesce(?6, started_at),
+                             finished_at = ?7, exit_code = ?8, http_status = ?9, error = ?10, output = ?11,
+                             ready_at = coalesce(?12, ready_at), result_expires_at = ?13
+                         WHERE {HELD}"
+                    ))?
+                    .execute(params![
+                        ns,
+                        id,
+                        token.worker,
+                        token.attempt,
+                        state,
+                        ms_opt(r.started_at),
+                        ms_opt(r.finished_at).unwrap_or(now),
+                        r.exit_code,
+                        r.http_status,
+                        r.error,
+                        r.output,
+                        ready_at,
+                        expires,
+                    ])
                 };
-                match &finish {
-                    Finish::Requeue => {
-                        tx.execute(
+                let guard = params![ns, id, token.worker, token.attempt];
+                let changed = match &finish {
+                    Finish::Requeue => tx
+                        .prepare_cached(&format!(
                             "UPDATE jobs SET state = 'queued', attempts = attempts - 1, worker = NULL,
                                  lease_until = NULL, started_at = NULL
-                             WHERE ns = ?1 AND id = ?2",
-                            params![ns, id],
-                        )
-                        .map_err(&err)?;
+                             WHERE {HELD}"
+                        ))
+                        .and_then(|mut s| s.execute(guard)),
+                    Finish::Succeeded { ignore_result: true, .. } => {
+                        tx.prepare_cached(&format!("DELETE FROM jobs WHERE {HELD}")).and_then(|mut s| s.execute(guard))
                     }
-                    Finish::Succeeded { result, ttl, ignore_result } => {
-                        if *ignore_result {
-                            tx.execute("DELETE FROM jobs WHERE ns = ?1 AND id = ?2", params![ns, id]).map_err(&err)?;
-                        } else {
-                            let until = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
-                            set_result(&tx, "succeeded", result, None, Some(until)).map_err(&err)?;
-                        }
+                    Finish::Succeeded { result, ttl, .. } => {
+                        let until = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+                        set_result(&tx, "succeeded", result, None, Some(until))
                     }
-                    Finish::Failed { result } => {
-                        set_result(&tx, "failed", result, None, None).map_err(&err)?;
-                    }
-                    Finish::Retry { result, at } => {
-                        set_result(&tx, "retrying", result, Some(to_ms(*at)), None).map_err(&err)?;
-                    }
+                    Finish::Failed { result } => set_result(&tx, "failed", result, None, None),
+                    Finish::Retry { result, at } => set_result(&tx, "retrying", result, Some(to_ms(*at)), None),
                 }
+                .map_err(&err)?;
+                let next = match &take_from {
+                    Some((queues, worker, lease)) => {
+                        take(&tx, ns, queues, worker, *lease, now_at).map_err(|e| e.into_broker(&err))?
+                    }
+                    None => None,
+                };
                 tx.commit().map_err(&err)?;
-                Ok(true)
+                Ok(Finished { recorded: changed == 1, next })
             })
             .await?;
-        if done && requeued {
+        if done.recorded && requeued {
             self.local.notify_one();
         }
         Ok(done)
@@ -598,6 +563,75 @@ impl Broker for SqliteBroker {
         })
         .await
     }
+}
+
+/// A failure inside a transaction: SQLite's, or unreadable data.
+enum TxError {
+    Sql(rusqlite::Error),
+    Broker(BrokerError),
+}
+
+impl From<rusqlite::Error> for TxError {
+    fn from(e: rusqlite::Error) -> Self {
+        TxError::Sql(e)
+    }
+}
+
+impl TxError {
+    fn into_broker(self, err: &impl Fn(rusqlite::Error) -> BrokerError) -> BrokerError {
+        match self {
+            TxError::Sql(e) => err(e),
+            TxError::Broker(e) => e,
+        }
+    }
+}
+
+/// Takes the oldest job of the first non-empty of `queues` and leases it to
+/// `worker`, marking jobs found past their expiry on the way.
+fn take(
+    tx: &rusqlite::Transaction<'_>,
+    ns: &str,
+    queues: &[String],
+    worker: &str,
+    lease: Duration,
+    now: Timestamp,
+) -> Result<Option<Lease>, TxError> {
+    let now_ms = to_ms(now);
+    let until = to_ms(crate::time::add(now, lease));
+    for queue in queues {
+        for _ in 0..BATCH {
+            let next: Option<(String, Option<i64>, u32)> = tx
+                .prepare_cached(
+                    "SELECT id, expires_at, attempts FROM jobs
+                     WHERE ns = ?1 AND queue = ?2 AND state = 'queued'
+                     ORDER BY ready_at, id LIMIT 1",
+                )?
+                .query_row(params![ns, queue], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            let Some((id, expires_at, attempts)) = next else { break };
+            if attempts == 0 && expires_at.is_some_and(|e| e <= now_ms) {
+                tx.prepare_cached(
+                    "UPDATE jobs SET state = 'expired', finished_at = ?3,
+                         error = 'expired: not started before its expiry', result_expires_at = ?3 + result_ttl
+                     WHERE ns = ?1 AND id = ?2",
+                )?
+                .execute(params![ns, id, now_ms])?;
+                continue;
+            }
+            let (attempt, payload): (u32, String) = tx
+                .prepare_cached(
+                    "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?3, started_at = ?4,
+                         lease_until = ?5, finished_at = NULL, exit_code = NULL, http_status = NULL,
+                         error = NULL, output = NULL
+                     WHERE ns = ?1 AND id = ?2 RETURNING attempts, payload",
+                )?
+                .query_row(params![ns, id, worker, now_ms, until], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let job: NewJob = serde_json::from_str(&payload)
+                .map_err(|e| TxError::Broker(BrokerError::Protocol(format!("unreadable job payload: {e}"))))?;
+            return Ok(Some(Lease { job, attempt, worker: worker.to_string() }));
+        }
+    }
+    Ok(None)
 }
 
 /// Makes due scheduled and retrying jobs queued; their `ready_at` (the due

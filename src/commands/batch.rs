@@ -7,11 +7,12 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Context;
-use crate::broker::Broker;
 use crate::config::Config;
 use crate::error::{DataError, UsageError};
 use crate::job::NewJob;
@@ -33,8 +34,19 @@ struct Line {
     queue: Option<String>,
 }
 
+/// What the reader thread sends: parsed chunks, and bad lines as found.
+enum Parsed {
+    Chunk(Vec<NewJob>),
+    Bad { line: usize, why: String },
+    Unreadable(String),
+}
+
+/// Chunks being enqueued at once: the reader parses the next while the
+/// broker stores these.
+const IN_FLIGHT: usize = 2;
+
 pub async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let input: Box<dyn Read> = if path.as_os_str() == "-" {
+    let input: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin())
     } else {
         Box::new(
@@ -43,29 +55,46 @@ pub async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::Result<
         )
     };
     let broker = ctx.broker(Some(config)).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(IN_FLIGHT * 2);
+    let reader_config = config.clone();
+    std::thread::spawn(move || read(input, &reader_config, &tx));
+
     let progress = super::progress::counter("enqueued");
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut in_flight = FuturesOrdered::new();
     let (mut enqueued, mut duplicates, mut bad, mut lines) = (0u64, 0u64, 0u64, 0u64);
-    for (index, line) in BufReader::new(input).split(b'\n').enumerate() {
-        let line = line.map_err(|e| UsageError(format!("cannot read --batch input: {e}")))?;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        lines += 1;
-        match parse(&line, config, Timestamp::now()) {
-            Ok(job) => chunk.push(job),
-            Err(why) => {
-                progress.suspend(|| eprintln!("error: line {}: {why}", index + 1));
-                bad += 1;
+    let mut input_done = false;
+    loop {
+        tokio::select! {
+            msg = rx.recv(), if !input_done && in_flight.len() < IN_FLIGHT => match msg {
+                Some(Parsed::Chunk(jobs)) => {
+                    lines += jobs.len() as u64;
+                    let broker = broker.clone();
+                    in_flight.push_back(async move {
+                        let result = broker.enqueue(&jobs, Timestamp::now()).await;
+                        (jobs.len(), result)
+                    });
+                }
+                Some(Parsed::Bad { line, why }) => {
+                    lines += 1;
+                    bad += 1;
+                    progress.suspend(|| eprintln!("error: line {line}: {why}"));
+                }
+                Some(Parsed::Unreadable(e)) => return Err(UsageError(format!("cannot read --batch input: {e}")).into()),
+                None => input_done = true,
+            },
+            Some((_, result)) = in_flight.next() => {
+                let results = result
+                    .map_err(|e| anyhow::Error::new(e).context(format!("{enqueued} jobs were enqueued before this failure")))?;
+                for r in &results {
+                    writeln!(out, "{}", r.id)?;
+                    if r.duplicate { duplicates += 1 } else { enqueued += 1 }
+                }
+                progress.set_position(enqueued);
             }
-        }
-        if chunk.len() == CHUNK {
-            flush(broker.as_ref(), &mut chunk, &mut out, &mut enqueued, &mut duplicates).await?;
-            progress.set_position(enqueued);
+            else => break,
         }
     }
-    flush(broker.as_ref(), &mut chunk, &mut out, &mut enqueued, &mut duplicates).await?;
     out.flush()?;
     progress.finish_and_clear();
     let dups = if duplicates > 0 { format!(" ({duplicates} duplicates of earlier jobs)") } else { String::new() };
@@ -78,6 +107,37 @@ pub async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
+/// Reads and parses lines on a thread of its own, sending chunks of jobs.
+fn read(input: Box<dyn Read + Send>, config: &Config, tx: &tokio::sync::mpsc::Sender<Parsed>) {
+    let mut chunk = Vec::with_capacity(CHUNK);
+    for (index, line) in BufReader::new(input).split(b'\n').enumerate() {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = tx.blocking_send(Parsed::Unreadable(e.to_string()));
+                return;
+            }
+        };
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match parse(&line, config, Timestamp::now()) {
+            Ok(job) => chunk.push(job),
+            Err(why) => {
+                if tx.blocking_send(Parsed::Bad { line: index + 1, why }).is_err() {
+                    return;
+                }
+            }
+        }
+        if chunk.len() == CHUNK && tx.blocking_send(Parsed::Chunk(std::mem::take(&mut chunk))).is_err() {
+            return;
+        }
+    }
+    if !chunk.is_empty() {
+        let _ = tx.blocking_send(Parsed::Chunk(chunk));
+    }
+}
+
 /// A line as a job, or why it is not one.
 fn parse(line: &[u8], config: &Config, now: Timestamp) -> Result<NewJob, String> {
     let line: Line = serde_json::from_slice(line).map_err(|e| format!("invalid JSON line: {e}"))?;
@@ -87,30 +147,4 @@ fn parse(line: &[u8], config: &Config, now: Timestamp) -> Result<NewJob, String>
         job.queue = QueueName::new(&q)?;
     }
     Ok(job)
-}
-
-async fn flush(
-    broker: &dyn Broker,
-    chunk: &mut Vec<NewJob>,
-    out: &mut impl Write,
-    enqueued: &mut u64,
-    duplicates: &mut u64,
-) -> anyhow::Result<()> {
-    if chunk.is_empty() {
-        return Ok(());
-    }
-    let results = broker
-        .enqueue(chunk, Timestamp::now())
-        .await
-        .map_err(|e| anyhow::Error::new(e).context(format!("{enqueued} jobs were enqueued before this failure")))?;
-    for r in &results {
-        writeln!(out, "{}", r.id)?;
-        if r.duplicate {
-            *duplicates += 1;
-        } else {
-            *enqueued += 1;
-        }
-    }
-    chunk.clear();
-    Ok(())
 }

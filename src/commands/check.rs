@@ -27,7 +27,7 @@ pub fn run(args: CheckArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 
 fn job_json(job: &JobDef, now: Timestamp) -> serde_json::Value {
     let next: Vec<String> =
-        job.schedule.iter().flat_map(|s| s.upcoming(now, &job.timezone, UPCOMING)).map(|z| rfc3339(&z)).collect();
+        job.schedule.iter().flat_map(|s| s.upcoming(now, job.timezone.tz(), UPCOMING)).map(|z| rfc3339(&z)).collect();
     json!({
         "name": job.name.as_str(),
         "kind": job.action.kind(),
@@ -41,7 +41,7 @@ fn job_json(job: &JobDef, now: Timestamp) -> serde_json::Value {
 }
 
 fn zone_name(job: &JobDef) -> String {
-    job.timezone.iana_name().unwrap_or("local").to_string()
+    job.timezone.name()
 }
 
 fn print_table(config: &Config, now: Timestamp) {
@@ -69,7 +69,7 @@ fn print_table(config: &Config, now: Timestamp) {
     for (line, job) in lines[1..].iter().zip(config.jobs.iter()) {
         println!("{line}");
         if let Some(schedule) = &job.schedule {
-            let next: Vec<String> = schedule.upcoming(now, &job.timezone, UPCOMING).iter().map(rfc3339).collect();
+            let next: Vec<String> = schedule.upcoming(now, job.timezone.tz(), UPCOMING).iter().map(rfc3339).collect();
             println!("  next: {}", next.join(", "));
         }
     }

@@ -6,12 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use jiff::tz::TimeZone;
-
 use super::template::Template;
 use crate::beat::schedule::Schedule;
 use crate::job::{BrokerPolicy, JobId, NewJob, UniqueKey};
 use crate::names::{JobName, QueueName};
+use crate::time::Zone;
 
 /// Default `kill_after`: how long SIGTERM has before SIGKILL.
 pub const DEFAULT_KILL_AFTER: Duration = Duration::from_secs(10);
@@ -31,7 +30,7 @@ pub const DEFAULT_SHELL: &str = "/bin/sh";
 pub struct Settings {
     pub broker: Option<String>,
     pub namespace: Option<String>,
-    pub timezone: Option<TimeZone>,
+    pub timezone: Option<Zone>,
     pub result_ttl: Option<Duration>,
     pub lease: Option<Duration>,
 }
@@ -57,7 +56,7 @@ pub struct JobDef {
     pub on_failure: Option<JobName>,
     pub on_success: Option<JobName>,
     pub schedule: Option<Schedule>,
-    pub timezone: TimeZone,
+    pub timezone: Zone,
     /// `params`: default values.
     pub params: BTreeMap<String, String>,
     /// Every parameter the job's templates use.
@@ -155,12 +154,12 @@ impl JobDef {
             args,
             params,
             queue: self.queue.clone(),
-            enqueued_at: now,
+            enqueued_at: crate::time::truncate_ms(now),
             run_at: None,
             expires_at: self.expires.map(|e| crate::time::add(now, e)),
             unique,
             scheduled_at: None,
-            env: BTreeMap::new(),
+            trigger: None,
             policy: BrokerPolicy {
                 max_redeliveries: self.max_redeliveries,
                 max_concurrent: self.max_concurrent,

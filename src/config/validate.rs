@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use jiff::tz::TimeZone;
 use toml::de::{DeTable, DeValue};
 
 use super::def::*;
@@ -18,6 +17,7 @@ use super::template::{Syntax, Template, collect_params};
 use super::{Config, JobSet};
 use crate::beat::schedule::Schedule;
 use crate::names::{JobName, QueueName};
+use crate::time::Zone;
 
 const TOP_KEYS: &[&str] = &["taskq", "defaults", "jobs"];
 const TASKQ_KEYS: &[&str] = &["broker", "namespace", "timezone", "result_ttl", "lease"];
@@ -83,7 +83,7 @@ struct Fields {
     success_exit: Field<Vec<i32>>,
     schedule: Field<Schedule>,
     every: Field<Duration>,
-    timezone: Field<TimeZone>,
+    timezone: Field<Zone>,
     params: Option<BTreeMap<String, (String, Span)>>,
     max_concurrent: Field<u32>,
     catch_up: Field<CatchUp>,
@@ -188,18 +188,9 @@ fn read_settings(diag: &mut Diagnostics<'_>, value: &Value<'_>) -> Settings {
     s
 }
 
-fn timezone(diag: &mut Diagnostics<'_>, v: &Value<'_>) -> Option<TimeZone> {
+fn timezone(diag: &mut Diagnostics<'_>, v: &Value<'_>) -> Option<Zone> {
     let name = raw::string(diag, "timezone", v)?;
-    match TimeZone::get(&name) {
-        Ok(tz) => Some(tz),
-        Err(_) => {
-            diag.error(
-                &v.span(),
-                format!("unknown time zone \"{name}\": use an IANA name such as \"Europe/Berlin\" or \"UTC\""),
-            );
-            None
-        }
-    }
+    Zone::named(&name).map_err(|e| diag.error(&v.span(), e)).ok()
 }
 
 fn positive_duration(diag: &mut Diagnostics<'_>, key: &str, v: &Value<'_>) -> Option<Duration> {
@@ -615,7 +606,7 @@ fn resolve(
         on_failure,
         on_success,
         schedule,
-        timezone: pick(&f.timezone, &d.timezone).or_else(|| settings.timezone.clone()).unwrap_or_else(TimeZone::system),
+        timezone: pick(&f.timezone, &d.timezone).or_else(|| settings.timezone.clone()).unwrap_or_else(Zone::system),
         params,
         param_names,
         max_concurrent: pick(&f.max_concurrent, &d.max_concurrent),

@@ -5,6 +5,7 @@
 mod http;
 pub mod output;
 mod shell;
+mod spawn;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

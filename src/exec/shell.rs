@@ -5,18 +5,20 @@
 //! redelivered one.
 
 use std::collections::BTreeMap;
-use std::process::{ExitStatus, Stdio};
+use std::ffi::OsString;
+use std::os::fd::OwnedFd;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use rustix::process::{Pid, Signal};
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::{Child, Command};
+use tokio::net::unix::pipe;
 use tokio_util::sync::CancellationToken;
 
 use super::Attempt;
 use super::output::{OUTPUT_TAIL_BYTES, OutputSink, Stream, Tail};
+use super::spawn::{Child, ExitStatus, Spawn, spawn};
 use crate::config::template::{Template, param_var, verbatim};
 use crate::job::{Outcome, RunStatus};
 
@@ -50,34 +52,25 @@ pub(super) async fn run(
         return Outcome::not_started(format!("workdir {} does not exist or is not a directory", dir.display()));
     }
 
-    let mut cmd = Command::new(shell);
-    cmd.arg("-c").arg(&script).arg(def.name.as_str()).args(attempt.args);
-    cmd.envs(&env).envs(attempt.taskq_env());
-    cmd.envs(attempt.params.iter().map(|(name, value)| (param_var(name), value)));
-    if let Some(dir) = &def.workdir {
-        cmd.current_dir(dir);
-    }
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.process_group(0);
-    // SAFETY: the closure only makes the prctl system call, which is
-    // async-signal-safe, and touches no memory of the parent.
-    unsafe {
-        cmd.pre_exec(|| {
-            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
-            Ok(())
-        });
-    }
+    let mut vars: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
+    vars.extend(env.into_iter().map(|(k, v)| (k.into(), v.into())));
+    vars.extend(attempt.taskq_env().into_iter().map(|(k, v)| (k.into(), v.into())));
+    vars.extend(attempt.params.iter().map(|(name, value)| (param_var(name).into(), value.into())));
+    let mut args: Vec<OsString> = vec![shell.into(), "-c".into(), script.into(), def.name.as_str().into()];
+    args.extend(attempt.args.iter().map(OsString::from));
+    let spec = Spawn { program: shell.into(), args, env: vars.into_iter().collect(), cwd: def.workdir.clone() };
 
     let started_at = Timestamp::now();
-    let mut child = match cmd.spawn() {
+    let mut child = match spawn(&spec) {
         Ok(c) => c,
         Err(e) => return Outcome::not_started(format!("cannot start {shell}: {e}")),
     };
-    let group = child.id().and_then(|id| Pid::from_raw(id as i32));
+    let group = Some(child.pid);
     let tail = Mutex::new(Tail::new(OUTPUT_TAIL_BYTES));
 
     let (status, ended) = {
-        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        let receiver = |fd: Option<OwnedFd>| fd.and_then(|fd| pipe::Receiver::from_owned_fd(fd).ok());
+        let (stdout, stderr) = (receiver(child.stdout.take()), receiver(child.stderr.take()));
         let readers = async {
             tokio::join!(read_into(stdout, Stream::Stdout, &tail, sink), read_into(stderr, Stream::Stderr, &tail, sink))
         };
@@ -133,10 +126,9 @@ fn outcome(
     started_at: Timestamp,
     finished_at: Timestamp,
 ) -> Outcome {
-    use std::os::unix::process::ExitStatusExt;
     let def = attempt.def;
     let (exit_code, signal) = match &status {
-        Ok(s) => (s.code(), s.signal()),
+        Ok(s) => (s.code, s.signal),
         Err(_) => (None, None),
     };
     let (run_status, error) = match (ended, &status) {
@@ -201,7 +193,7 @@ async fn stop(child: &mut Child, group: Option<Pid>, kill_after: Duration) -> st
             if let Some(group) = group {
                 let _ = rustix::process::kill_process_group(group, Signal::KILL);
             }
-            child.kill().await.ok();
+            child.kill();
             child.wait().await
         }
     }

