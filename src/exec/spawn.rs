@@ -61,6 +61,8 @@ struct ChildArgs {
     stderr: RawFd,
     /// Write end of a close-on-exec pipe: the errno of a failed start.
     report: RawFd,
+    /// The worker's process id.
+    parent: libc::pid_t,
     mask: libc::sigset_t,
 }
 
@@ -96,8 +98,16 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
                 libc::sigaction(sig, &default, std::ptr::null_mut());
             }
         }
-        if libc::setpgid(0, 0) != 0 || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+        // prctl is variadic: the signal must be passed at the width the
+        // kernel reads (unsigned long), not as a bare int.
+        if libc::setpgid(0, 0) != 0
+            || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0 as libc::c_ulong) != 0
+        {
             return fail(a);
+        }
+        // The worker died before the line above: nobody would send the signal.
+        if libc::getppid() != a.parent {
+            libc::_exit(127);
         }
         if libc::dup2(a.stdin, 0) < 0 || libc::dup2(a.stdout, 1) < 0 || libc::dup2(a.stderr, 2) < 0 {
             return fail(a);
@@ -183,6 +193,7 @@ pub(super) fn spawn(spec: &Spawn) -> io::Result<Child> {
             stdout: out_write.as_raw_fd(),
             stderr: err_write.as_raw_fd(),
             report: report_write.as_raw_fd(),
+            parent: libc::getpid(),
             mask,
         };
         let pid = libc::clone(
