@@ -128,15 +128,16 @@ fn open_connection(path: &Path) -> Result<Connection, BrokerError> {
             reason: "the file holds other tables; it is not a taskq database".into(),
         });
     }
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
+    // A file set up by this schema version needs nothing more: WAL mode is
+    // kept in the file, and the tables exist.
+    if tables.iter().any(|t| t == "taskq_meta") && schema_version(&conn).map_err(err)? == Some(SCHEMA_VERSION) {
+        return Ok(conn);
+    }
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
     tx.execute_batch(SCHEMA).map_err(err)?;
-    let version: Option<i64> = tx
-        .query_row("SELECT CAST(value AS INTEGER) FROM taskq_meta WHERE key = 'schema_version'", [], |r| r.get(0))
-        .optional()
-        .map_err(err)?;
-    match version {
+    match schema_version(&tx).map_err(err)? {
         None => {
             tx.execute(
                 "INSERT INTO taskq_meta (key, value) VALUES ('schema_version', ?1)",
@@ -154,6 +155,11 @@ fn open_connection(path: &Path) -> Result<Connection, BrokerError> {
     }
     tx.commit().map_err(err)?;
     Ok(conn)
+}
+
+fn schema_version(conn: &Connection) -> rusqlite::Result<Option<i64>> {
+    conn.query_row("SELECT CAST(value AS INTEGER) FROM taskq_meta WHERE key = 'schema_version'", [], |r| r.get(0))
+        .optional()
 }
 
 fn ms_opt(t: Option<Timestamp>) -> Option<i64> {
