@@ -43,6 +43,7 @@ command = "echo about to fail; exit 4"
     let started: jiff::Timestamp = s["started_at"].as_str().unwrap().parse().unwrap();
     let finished: jiff::Timestamp = s["finished_at"].as_str().unwrap().parse().unwrap();
     assert!(started <= finished);
+    assert_eq!(s["duration_ms"].as_i64(), Some(finished.as_millisecond() - started.as_millisecond()));
     let b = env.status(&bad);
     assert_eq!((b["state"].as_str(), b["exit_code"].as_i64()), (Some("failed"), Some(4)));
     assert_eq!(b["error"], "exited with code 4");
@@ -109,6 +110,21 @@ kill_after = "2s"
     let s = env.status(&id);
     assert_eq!((s["state"].as_str(), s["attempts"].as_i64()), (Some("succeeded"), Some(1)));
     assert_eq!(s["output"], "second run\n");
+});
+
+both!(a_second_signal_stops_at_once_and_requeues, |backend| {
+    let env = Env::new(backend).jobs("[jobs.long]\ncommand = \"touch @DIR@/started; exec sleep 300\"\n");
+    let id = env.enqueue(&["long"]);
+    let mut worker = env.spawn(&["run", "--lease", "10m", "--shutdown-timeout", "10m"]);
+    wait_until(SOON, "the job started", || env.path("started").exists());
+    worker.signal(Signal::TERM);
+    wait_until(SOON, "the worker waits for its job", || worker.stderr().contains("waiting for running jobs to finish"));
+    assert_eq!(env.state(&id), "running", "the first signal lets the job run on");
+    worker.signal(Signal::INT);
+    let status = worker.wait_timeout(SOON).expect("the second signal stops the worker at once");
+    assert!(status.success(), "{}", worker.stderr());
+    let s = env.status(&id);
+    assert_eq!((s["state"].as_str(), s["attempts"].as_i64()), (Some("queued"), Some(0)));
 });
 
 both!(a_long_job_stays_with_its_living_worker, |backend| {
@@ -194,4 +210,18 @@ fn a_job_printing_100_mb_keeps_the_worker_small() {
     let output = env.status(&id)["output"].as_str().unwrap().to_string();
     assert_eq!(output.len(), 64 * 1024, "only the last 64 KiB are kept");
     assert!(output.ends_with("xxx\nthe end\n"));
+}
+
+#[test]
+fn a_worker_waits_for_a_broker_that_is_not_up_yet() {
+    let port = crate::common::redis::free_port();
+    let env = Env::with_broker(&format!("redis://127.0.0.1:{port}/0")).jobs("[jobs.quick]\ncommand = \"true\"\n");
+    let worker = env.spawn(&["run"]);
+    wait_until(SOON, "the worker reports the broker unavailable", || worker.stderr().contains("broker unavailable"));
+    let _server = crate::common::redis::RedisServer::start_on(port);
+    let id = env.enqueue(&["quick"]);
+    wait_until(SOON, "the job ran once the broker came up", || env.state(&id) == "succeeded");
+    let log = worker.stderr();
+    assert_eq!(log.matches("broker unavailable").count(), 1, "one line per state change:\n{log}");
+    assert!(log.contains("broker reachable"), "{log}");
 }

@@ -117,6 +117,10 @@ pub fn record_json(r: &JobRecord) -> serde_json::Value {
         "due_at": t(r.due_at),
         "started_at": t(r.started_at),
         "finished_at": t(r.finished_at),
+        "duration_ms": match (r.started_at, r.finished_at) {
+            (Some(start), Some(end)) if end >= start => Some(end.duration_since(start).as_millis()),
+            _ => None,
+        },
         "scheduled_at": r.job.scheduled_at,
         "exit_code": r.exit_code,
         "http_status": r.http_status,

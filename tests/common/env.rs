@@ -44,6 +44,12 @@ impl Env {
         Env { dir, broker: server.url(), ns: namespace(), _redis: Some(server) }
     }
 
+    /// An env on a broker URL of the test's choosing (one not running yet, say).
+    pub fn with_broker(url: &str) -> Env {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Env { dir, broker: url.to_string(), ns: namespace(), _redis: None }
+    }
+
     pub fn new(backend: Backend) -> Env {
         match backend {
             Backend::Sqlite => Env::sqlite(),

@@ -17,33 +17,44 @@ impl RedisServer {
         Self::start_with(&[])
     }
 
+    /// Starts a server on `port` (which must be free).
+    pub fn start_on(port: u16) -> RedisServer {
+        Self::try_start(port, &[]).unwrap_or_else(|| panic!("could not start redis-server on port {port}"))
+    }
+
     /// Starts a server with extra `redis-server` arguments (e.g. a password).
     pub fn start_with(extra: &[&str]) -> RedisServer {
         for _ in 0..20 {
-            let port = free_port();
-            let dir = tempfile::tempdir().expect("temp dir");
-            let mut child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-                .args(["--dir", dir.path().to_str().expect("utf-8 temp dir")])
-                .args(extra)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server must be installed for the Redis tests (apt-get install redis-server)");
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // port taken meanwhile: try another
-                }
-                if ping(port) {
-                    return RedisServer { child, port, _dir: dir };
-                }
-                std::thread::sleep(Duration::from_millis(10));
+            if let Some(server) = Self::try_start(free_port(), extra) {
+                return server;
             }
-            let _ = child.kill();
-            let _ = child.wait();
         }
         panic!("could not start redis-server on a free port");
+    }
+
+    fn try_start(port: u16, extra: &[&str]) -> Option<RedisServer> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--dir", dir.path().to_str().expect("utf-8 temp dir")])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed for the Redis tests (apt-get install redis-server)");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                break; // port taken meanwhile: try another
+            }
+            if ping(port) {
+                return Some(RedisServer { child, port, _dir: dir });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
     }
 
     pub fn url(&self) -> String {
