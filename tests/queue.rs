@@ -137,3 +137,27 @@ fn wait_is_refused_for_jobs_that_ignore_their_result() {
     env.run(&["enqueue", "fire", "--wait"]).code(2).stderr(predicate::str::contains("ignore_result = true"));
     let _ = Backend::Sqlite;
 }
+
+/// Regression: a worker and an `enqueue` creating the same new SQLite file
+/// at once failed with "database is locked" (switching a new file to WAL
+/// returns SQLITE_BUSY at once, without the busy handler); about one round
+/// in forty failed.
+#[test]
+fn a_new_sqlite_file_can_be_created_by_many_processes_at_once() {
+    for round in 0..30 {
+        let env = Env::sqlite().jobs("[jobs.a]\ncommand = \"true\"\n");
+        let worker = env.spawn(&["run", "-c", "2"]);
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                let mut cmd = env.command();
+                cmd.args(["enqueue", "a"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+                cmd.spawn().unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "round {round}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        assert!(!worker.stderr().contains("unavailable"), "round {round}: {}", worker.stderr());
+    }
+}

@@ -117,44 +117,73 @@ fn open_connection(path: &Path) -> Result<Connection, BrokerError> {
     }
     let mut conn = Connection::open(path).map_err(err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+    // Setting up a new file races with other processes opening it; switching
+    // to WAL fails with SQLITE_BUSY at once, without the busy handler, so
+    // retry for as long as the busy timeout would have waited.
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match set_up(&mut conn, &url) {
+            Err(SetUpError::Sql(e))
+                if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(SetUpError::Sql(e)) => return Err(err(e)),
+            Err(SetUpError::Broker(e)) => return Err(e),
+            Ok(()) => return Ok(conn),
+        }
+    }
+}
+
+enum SetUpError {
+    Sql(rusqlite::Error),
+    Broker(BrokerError),
+}
+
+impl From<rusqlite::Error> for SetUpError {
+    fn from(e: rusqlite::Error) -> Self {
+        SetUpError::Sql(e)
+    }
+}
+
+/// Checks the file is a taskq database (or empty) and brings its schema up.
+fn set_up(conn: &mut Connection, url: &str) -> Result<(), SetUpError> {
     // The first statement that reads the file tells a non-database apart.
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
-        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-        .map_err(err)?;
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())?;
     if !tables.is_empty() && !tables.iter().any(|t| t == "taskq_meta") {
-        return Err(BrokerError::Corrupt {
-            url,
+        return Err(SetUpError::Broker(BrokerError::Corrupt {
+            url: url.to_string(),
             reason: "the file holds other tables; it is not a taskq database".into(),
-        });
+        }));
     }
-    conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
     // A file set up by this schema version needs nothing more: WAL mode is
     // kept in the file, and the tables exist.
-    if tables.iter().any(|t| t == "taskq_meta") && schema_version(&conn).map_err(err)? == Some(SCHEMA_VERSION) {
-        return Ok(conn);
+    if tables.iter().any(|t| t == "taskq_meta") && schema_version(conn)? == Some(SCHEMA_VERSION) {
+        return Ok(());
     }
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-    tx.execute_batch(SCHEMA).map_err(err)?;
-    match schema_version(&tx).map_err(err)? {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(SCHEMA)?;
+    match schema_version(&tx)? {
         None => {
             tx.execute(
                 "INSERT INTO taskq_meta (key, value) VALUES ('schema_version', ?1)",
                 [SCHEMA_VERSION.to_string()],
-            )
-            .map_err(err)?;
+            )?;
         }
         Some(v) if v > SCHEMA_VERSION => {
-            return Err(BrokerError::Corrupt {
-                url,
+            return Err(SetUpError::Broker(BrokerError::Corrupt {
+                url: url.to_string(),
                 reason: format!("it was written by a newer taskq (schema {v}); upgrade taskq"),
-            });
+            }));
         }
         Some(_) => {}
     }
-    tx.commit().map_err(err)?;
-    Ok(conn)
+    tx.commit()?;
+    Ok(())
 }
 
 fn schema_version(conn: &Connection) -> rusqlite::Result<Option<i64>> {
