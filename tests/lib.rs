@@ -5,6 +5,7 @@
 //! - `conformance`: the broker contract, every case on SQLite and Redis
 //! - `queue`: `enqueue`, `--batch`, `status`, `wait`, `list` with the binary
 //! - `worker`: `taskq run` end to end: leases, redelivery, shutdown, draining
+//! - `policies`: retries, the failed set, uniqueness, expiry, limits, revoke, hooks
 
 mod common;
 
@@ -12,5 +13,6 @@ mod cli;
 mod conformance;
 mod exec_http;
 mod exec_shell;
+mod policies;
 mod queue;
 mod worker;

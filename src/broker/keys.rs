@@ -8,7 +8,7 @@
 //!
 //! | key                     | type   | holds                                         |
 //! |-------------------------|--------|-----------------------------------------------|
-//! | `{ns}:job:<id>`         | HASH   | payload, state, attempts, lost, result fields |
+//! | `{ns}:job:<id>`         | HASH   | request fields, state, attempts, lost, result |
 //! | `{ns}:pending:<queue>`  | LIST   | queued ids; LPUSH to enqueue, RPOP to take    |
 //! | `{ns}:delayed`          | ZSET   | scheduled and retrying ids by due time (ms)   |
 //! | `{ns}:leases`           | ZSET   | running ids by lease expiry (ms)              |
@@ -17,6 +17,8 @@
 //! | `{ns}:done`             | ZSET   | finished ids by result expiry (ms)            |
 //! | `{ns}:unique:<key>`     | STRING | the id holding an idempotency key (PX window) |
 //! | `{ns}:queues`           | SET    | queue names seen                              |
+//! | `{ns}:conc:<job>`       | ZSET   | running ids of a limited job, by lease expiry |
+//! | `{ns}:blocked:<job>`    | LIST   | queued ids waiting for a concurrency slot     |
 //! | `{ns}:wake`             | pubsub | a queue name, published when it gains a job   |
 
 /// The key prefix of namespace `ns`: `{ns}:`.
@@ -53,6 +55,10 @@ impl Keys {
 
     pub(super) fn leases(&self) -> String {
         format!("{}leases", self.prefix)
+    }
+
+    pub(super) fn failed(&self) -> String {
+        format!("{}failed", self.prefix)
     }
 
     pub(super) fn index(&self) -> String {

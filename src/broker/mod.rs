@@ -91,15 +91,63 @@ pub struct AttemptResult {
 /// How a running job leaves the running state.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Finish {
-    /// Done; the record is kept for `ttl`, or deleted at once with `ignore_result`.
-    Succeeded { result: AttemptResult, ttl: Duration, ignore_result: bool },
-    /// Out of retries: into the failed set, kept until retried or purged.
-    Failed { result: AttemptResult },
+    /// Done; the record is kept for `ttl`, or deleted at once with
+    /// `ignore_result`. `hook` (its `on_success`) is enqueued with it.
+    Succeeded { result: AttemptResult, ttl: Duration, ignore_result: bool, hook: Option<NewJob> },
+    /// Failed for good: into the failed set, kept until retried or purged.
+    /// `hook` (its `on_failure`) is enqueued with it.
+    Failed { result: AttemptResult, hook: Option<NewJob> },
     /// Failed, to run again at `at`.
     Retry { result: AttemptResult, at: Timestamp },
+    /// Killed by `revoke --terminate`; the record is kept for `ttl`.
+    Revoked { result: AttemptResult, ttl: Duration },
     /// Stopped by a worker shutting down: back to the front of its queue at
     /// once, the attempt not counted.
     Requeue,
+}
+
+/// Why a running job's lease cannot be renewed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseLoss {
+    /// Another worker has the job now, or it is gone.
+    Lost,
+    /// `revoke --terminate` asked for it: kill it and record `Finish::Revoked`.
+    Revoked,
+}
+
+/// What `revoke` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoke {
+    /// It had not started: it never will.
+    Revoked,
+    /// It is running on `worker`, which was asked to kill it.
+    Terminating { worker: String },
+    /// It is running on `worker`; nothing was done (no terminate).
+    Running { worker: String },
+    /// It had already ended in this state.
+    Final(JobState),
+    /// No such job.
+    Unknown,
+}
+
+/// What `retry_failed` did with one job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retried {
+    /// It was failed and is queued again.
+    Requeued,
+    /// It is not failed: nothing was done.
+    NotFailed(JobState),
+    /// No such job.
+    Unknown,
+}
+
+/// What `purge` deletes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purge {
+    /// The failed set.
+    Failed,
+    /// The jobs queued on a queue.
+    Queue(QueueName),
 }
 
 /// Where a freed slot takes its next job from (see `Broker::finish`).
@@ -140,7 +188,8 @@ pub struct Forwarded {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recovered {
     pub id: JobId,
-    /// Requeued (`Queued`) or given up on as a poison job (`Failed`).
+    /// Requeued (`Queued`), given up on as a poison job (`Failed`), or
+    /// `Revoked` (its termination was asked for).
     pub state: JobState,
 }
 
@@ -157,7 +206,8 @@ pub trait Broker: Send + Sync {
 
     /// Takes the next job from the first non-empty of `queues`, in order,
     /// and leases it to `worker` until `now + lease`. Jobs found expired on
-    /// the way are marked `expired`.
+    /// the way are marked `expired`; a job whose kind is at its
+    /// `max_concurrent` waits (it is skipped, not dropped).
     async fn dequeue(
         &self,
         queues: &[QueueName],
@@ -171,13 +221,30 @@ pub trait Broker: Send + Sync {
     async fn wait_for_jobs(&self, queues: &[QueueName], timeout: Duration) -> Result<(), BrokerError>;
 
     /// Extends the leases of running attempts to `now + lease`; returns the
-    /// attempts whose lease was lost (redelivered, revoked, or gone).
+    /// attempts that are lost or that `revoke --terminate` asked to stop.
     async fn extend_leases(
         &self,
         tokens: &[LeaseToken],
         lease: Duration,
         now: Timestamp,
-    ) -> Result<Vec<JobId>, BrokerError>;
+    ) -> Result<Vec<(JobId, LeaseLoss)>, BrokerError>;
+
+    /// Which of these jobs `revoke --terminate` asked to stop (a cheap read,
+    /// checked more often than leases are renewed).
+    async fn revoked(&self, ids: &[JobId]) -> Result<Vec<JobId>, BrokerError>;
+
+    /// Cancels a job that has not started; a running one is flagged for its
+    /// worker to kill when `terminate`, else left alone.
+    async fn revoke(&self, id: JobId, terminate: bool, now: Timestamp) -> Result<Revoke, BrokerError>;
+
+    /// Requeues failed jobs (every one when `ids` is `None`), attempts reset.
+    async fn retry_failed(&self, ids: Option<&[JobId]>, now: Timestamp) -> Result<Vec<(JobId, Retried)>, BrokerError>;
+
+    /// How many jobs `purge` would delete.
+    async fn count(&self, what: &Purge, now: Timestamp) -> Result<u64, BrokerError>;
+
+    /// Deletes failed jobs, or the jobs queued on a queue; returns how many.
+    async fn purge(&self, what: &Purge, now: Timestamp) -> Result<u64, BrokerError>;
 
     /// Records how an attempt ended (nothing when the lease was lost) and,
     /// with `next`, takes the next job for the slot this frees, as `dequeue`
@@ -194,7 +261,8 @@ pub trait Broker: Send + Sync {
     async fn forward_due(&self, now: Timestamp) -> Result<Forwarded, BrokerError>;
 
     /// Requeues running jobs whose lease lapsed before `now`, counting the
-    /// loss; a job lost `max_redeliveries` times fails as "worker lost".
+    /// loss; a job lost `max_redeliveries` times fails as "worker lost", one
+    /// flagged by `revoke --terminate` is revoked.
     async fn recover_expired(&self, now: Timestamp) -> Result<Vec<Recovered>, BrokerError>;
 
     /// The records of `ids`, `None` for unknown or expired ones.
@@ -203,7 +271,8 @@ pub trait Broker: Send + Sync {
     /// Records matching `filter`, newest first.
     async fn list(&self, filter: &ListFilter, now: Timestamp) -> Result<Vec<JobRecord>, BrokerError>;
 
-    /// How many jobs on `queues` are queued or due now.
+    /// How many jobs on `queues` a dequeue could take now (queued or due,
+    /// not waiting for a concurrency slot).
     async fn count_ready(&self, queues: &[QueueName], now: Timestamp) -> Result<u64, BrokerError>;
 
     /// Deletes results past their TTL; returns how many.

@@ -21,8 +21,8 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::keys::Keys;
 use super::{
-    AttemptResult, Broker, BrokerError, BrokerUrl, Enqueued, Finish, Finished, Forwarded, Lease, LeaseToken,
-    ListFilter, Recovered, Take,
+    AttemptResult, Broker, BrokerError, BrokerUrl, Enqueued, Finish, Finished, Forwarded, Lease, LeaseLoss, LeaseToken,
+    ListFilter, Purge, Recovered, Retried, Revoke, Take,
 };
 use crate::job::{BrokerPolicy, JobId, JobRecord, JobState, NewJob, UniqueKey};
 use crate::names::{JobName, QueueName};
@@ -35,16 +35,29 @@ struct Scripts {
     finish: Script,
     forward: Script,
     recover: Script,
+    revoke: Script,
+    retry_failed: Script,
+    purge: Script,
     purge_results: Script,
 }
 
+/// A script with lib.lua (the functions scripts share) prepended.
+macro_rules! with_lib {
+    ($file:literal) => {
+        Script::new(concat!(include_str!("scripts/lib.lua"), include_str!(concat!("scripts/", $file))))
+    };
+}
+
 static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
-    enqueue: Script::new(include_str!("scripts/enqueue.lua")),
-    dequeue: Script::new(concat!(include_str!("scripts/take.lua"), include_str!("scripts/dequeue.lua"))),
+    enqueue: with_lib!("enqueue.lua"),
+    dequeue: with_lib!("dequeue.lua"),
     extend: Script::new(include_str!("scripts/extend.lua")),
-    finish: Script::new(concat!(include_str!("scripts/take.lua"), include_str!("scripts/finish.lua"))),
+    finish: with_lib!("finish.lua"),
     forward: Script::new(include_str!("scripts/forward.lua")),
-    recover: Script::new(include_str!("scripts/recover.lua")),
+    recover: with_lib!("recover.lua"),
+    revoke: Script::new(include_str!("scripts/revoke.lua")),
+    retry_failed: Script::new(include_str!("scripts/retry_failed.lua")),
+    purge: Script::new(include_str!("scripts/purge.lua")),
     purge_results: Script::new(include_str!("scripts/purge_results.lua")),
 });
 
@@ -238,6 +251,26 @@ fn lease_from(reply: redis::Value, worker: &str) -> Result<Option<Lease>, Broker
     Ok(Some(Lease { job: request_from(&id, &fields)?, attempt, worker: worker.to_string() }))
 }
 
+/// A job as `add()` in lib.lua reads it: id, queue, run_at, unique key and
+/// window, enqueued, then the count and the pairs of its request fields.
+fn job_args(job: &NewJob) -> Result<Vec<String>, BrokerError> {
+    let fields = request_fields(job)?;
+    let mut args = vec![
+        job.id.to_string(),
+        job.queue.to_string(),
+        opt(job.run_at.map(to_ms)),
+        job.unique.as_ref().map(|u| u.key.clone()).unwrap_or_default(),
+        job.unique.as_ref().map(|u| ms(u.window)).unwrap_or(0).to_string(),
+        to_ms(job.enqueued_at).to_string(),
+        fields.len().to_string(),
+    ];
+    for (name, value) in fields {
+        args.push(name.to_string());
+        args.push(value);
+    }
+    Ok(args)
+}
+
 /// A job's request as hash fields beyond the ones the scripts set (state,
 /// queue, enq, attempts, lost): small values, so Redis keeps the hash in its
 /// compact encoding (one value over 64 bytes would turn it into a table).
@@ -357,17 +390,7 @@ impl Broker for RedisBroker {
             let mut call = SCRIPTS.enqueue.key(self.keys.index());
             call.arg(self.keys.prefix()).arg(to_ms(now));
             for job in chunk {
-                let fields = request_fields(job)?;
-                call.arg(job.id.to_string())
-                    .arg(job.queue.as_str())
-                    .arg(opt(job.run_at.map(to_ms)))
-                    .arg(job.unique.as_ref().map(|u| u.key.as_str()).unwrap_or_default())
-                    .arg(job.unique.as_ref().map(|u| ms(u.window)).unwrap_or(0))
-                    .arg(to_ms(job.enqueued_at))
-                    .arg(fields.len());
-                for (name, value) in fields {
-                    call.arg(name).arg(value);
-                }
+                call.arg(job_args(job)?);
             }
             let reply: Vec<(String, u8)> = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
             for (id, dup) in reply {
@@ -405,7 +428,7 @@ impl Broker for RedisBroker {
         tokens: &[LeaseToken],
         lease: Duration,
         now: Timestamp,
-    ) -> Result<Vec<JobId>, BrokerError> {
+    ) -> Result<Vec<(JobId, LeaseLoss)>, BrokerError> {
         let mut lost = Vec::new();
         // One script call per worker id (a worker holds only its own).
         let mut by_worker: HashMap<&str, Vec<&LeaseToken>> = HashMap::new();
@@ -418,12 +441,99 @@ impl Broker for RedisBroker {
             for t in tokens {
                 call.arg(t.id.to_string()).arg(t.attempt);
             }
-            let reply: Vec<String> = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
-            for id in reply {
-                lost.push(id.parse().map_err(BrokerError::Protocol)?);
+            let reply: Vec<(String, String)> = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
+            for (id, why) in reply {
+                let why = if why == "revoked" { LeaseLoss::Revoked } else { LeaseLoss::Lost };
+                lost.push((id.parse().map_err(BrokerError::Protocol)?, why));
             }
         }
         Ok(lost)
+    }
+
+    async fn revoked(&self, ids: &[JobId]) -> Result<Vec<JobId>, BrokerError> {
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.hget(self.keys.job(&id.to_string()), "revoke");
+        }
+        let flags: Vec<Option<String>> = pipe.query_async(&mut self.conn()).await.map_err(self.err())?;
+        Ok(ids.iter().zip(flags).filter(|(_, f)| f.as_deref() == Some("1")).map(|(id, _)| *id).collect())
+    }
+
+    async fn revoke(&self, id: JobId, terminate: bool, now: Timestamp) -> Result<Revoke, BrokerError> {
+        let reply: Vec<String> = SCRIPTS
+            .revoke
+            .key(self.keys.index())
+            .arg(self.keys.prefix())
+            .arg(id.to_string())
+            .arg(to_ms(now))
+            .arg(if terminate { "1" } else { "0" })
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(self.err())?;
+        let second = || reply.get(1).cloned().unwrap_or_default();
+        Ok(match reply.first().map(String::as_str) {
+            Some("revoked") => Revoke::Revoked,
+            Some("terminating") => Revoke::Terminating { worker: second() },
+            Some("running") => Revoke::Running { worker: second() },
+            Some("final") => Revoke::Final(second().parse().map_err(BrokerError::Protocol)?),
+            _ => Revoke::Unknown,
+        })
+    }
+
+    async fn retry_failed(&self, ids: Option<&[JobId]>, _now: Timestamp) -> Result<Vec<(JobId, Retried)>, BrokerError> {
+        let mut out = Vec::new();
+        loop {
+            let mut call = SCRIPTS.retry_failed.key(self.keys.failed());
+            call.arg(self.keys.prefix()).arg(if ids.is_some() { "ids" } else { "all" });
+            for id in ids.unwrap_or_default() {
+                call.arg(id.to_string());
+            }
+            let reply: Vec<(String, String)> = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
+            let batch = reply.len();
+            for (id, state) in reply {
+                let retried = match state.as_str() {
+                    "requeued" => Retried::Requeued,
+                    "unknown" => Retried::Unknown,
+                    other => Retried::NotFailed(other.parse().map_err(BrokerError::Protocol)?),
+                };
+                out.push((id.parse().map_err(BrokerError::Protocol)?, retried));
+            }
+            // "all" goes 1000 at a time; ids go at once.
+            if ids.is_some() || batch < 1000 {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn count(&self, what: &Purge, _now: Timestamp) -> Result<u64, BrokerError> {
+        let mut conn = self.conn();
+        match what {
+            Purge::Failed => conn.zcard(self.keys.failed()).await,
+            Purge::Queue(q) => conn.llen(self.keys.pending(q.as_str())).await,
+        }
+        .map_err(self.err())
+    }
+
+    async fn purge(&self, what: &Purge, _now: Timestamp) -> Result<u64, BrokerError> {
+        let (key, kind) = match what {
+            Purge::Failed => (self.keys.failed(), "failed"),
+            Purge::Queue(q) => (self.keys.pending(q.as_str()), "queue"),
+        };
+        let mut total = 0;
+        loop {
+            let n: u64 = SCRIPTS
+                .purge
+                .key(&key)
+                .arg(self.keys.prefix())
+                .arg(kind)
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(self.err())?;
+            total += n;
+            if n < 1000 {
+                return Ok(total);
+            }
+        }
     }
 
     async fn finish(
@@ -434,12 +544,16 @@ impl Broker for RedisBroker {
         now: Timestamp,
     ) -> Result<Finished, BrokerError> {
         let none = AttemptResult::default();
-        let (kind, due, ttl, delete, result) = match &finish {
-            Finish::Succeeded { result, ttl, ignore_result } => ("succeeded", None, ms(*ttl), *ignore_result, result),
-            Finish::Failed { result } => ("failed", None, 0, false, result),
-            Finish::Retry { result, at } => ("retrying", Some(to_ms(*at)), 0, false, result),
-            Finish::Requeue => ("requeue", None, 0, false, &none),
+        let (kind, due, ttl, delete, result, hook) = match &finish {
+            Finish::Succeeded { result, ttl, ignore_result, hook } => {
+                ("succeeded", None, ms(*ttl), *ignore_result, result, hook.as_ref())
+            }
+            Finish::Failed { result, hook } => ("failed", None, 0, false, result, hook.as_ref()),
+            Finish::Retry { result, at } => ("retrying", Some(to_ms(*at)), 0, false, result, None),
+            Finish::Revoked { result, ttl } => ("revoked", None, ms(*ttl), false, result, None),
+            Finish::Requeue => ("requeue", None, 0, false, &none, None),
         };
+        let hook = hook.map(job_args).transpose()?.unwrap_or_default();
         let mut call = SCRIPTS.finish.key(self.keys.leases());
         call.arg(self.keys.prefix())
             .arg(token.id.to_string())
@@ -456,13 +570,10 @@ impl Broker for RedisBroker {
             .arg(result.error.clone().unwrap_or_default())
             .arg(&result.output)
             .arg(to_ms(result.finished_at.unwrap_or(now)));
-        if let Some(take) = &next {
-            call.arg(to_ms(crate::time::add(now, take.lease)));
-            for q in take.queues {
-                call.arg(q.as_str());
-            }
-        } else {
-            call.arg(0);
+        call.arg(next.map_or(0, |t| to_ms(crate::time::add(now, t.lease))));
+        call.arg(hook.len()).arg(hook);
+        for q in next.map_or(&[][..], |t| t.queues) {
+            call.arg(q.as_str());
         }
         let reply: Vec<redis::Value> = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
         let mut reply = reply.into_iter();

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     max_redeliveries INTEGER NOT NULL,
     max_concurrent   INTEGER,
     result_ttl       INTEGER NOT NULL,  -- ms
+    revoke           INTEGER NOT NULL DEFAULT 0,  -- 1: revoke --terminate asked its worker to kill it
     PRIMARY KEY (ns, id)
 ) WITHOUT ROWID;
 

@@ -18,8 +18,8 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavio
 use tokio::sync::Notify;
 
 use super::{
-    AttemptResult, Broker, BrokerError, Enqueued, Finish, Finished, Forwarded, Lease, LeaseToken, ListFilter,
-    Recovered, Take,
+    AttemptResult, Broker, BrokerError, Enqueued, Finish, Finished, Forwarded, Lease, LeaseLoss, LeaseToken,
+    ListFilter, Purge, Recovered, Retried, Revoke, Take,
 };
 use crate::job::{JobId, JobRecord, JobState, NewJob};
 use crate::names::QueueName;
@@ -34,6 +34,11 @@ const POLL_INTERVAL: Duration = Duration::from_millis(40);
 /// At most this many expired or lost jobs are handled per call, to keep
 /// transactions short.
 const BATCH: i64 = 100;
+
+/// Whether job `j` may start now (?1 the namespace, ?3 now): below its
+/// kind's `max_concurrent` counting running jobs whose lease has not lapsed.
+const HAS_SLOT: &str = "(j.max_concurrent IS NULL OR (SELECT count(*) FROM jobs r WHERE r.ns = ?1 AND r.job = j.job
+    AND r.state = 'running' AND r.lease_until >= ?3) < j.max_concurrent)";
 
 /// The columns a `JobRecord` is read from, in `record` order.
 const RECORD_COLUMNS: &str =
@@ -236,58 +241,8 @@ impl Broker for SqliteBroker {
                 let now = to_ms(now);
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
                 let mut out = Vec::with_capacity(jobs.len());
-                {
-                    let mut insert = tx
-                        .prepare_cached(
-                            "INSERT INTO jobs (ns, id, job, queue, state, payload, enqueued_at, ready_at, expires_at,
-                                               max_redeliveries, max_concurrent, result_ttl)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                        )
-                        .map_err(&err)?;
-                    let mut drop_stale = tx
-                        .prepare_cached("DELETE FROM uniques WHERE ns = ?1 AND key = ?2 AND expires_at <= ?3")
-                        .map_err(&err)?;
-                    let mut holder =
-                        tx.prepare_cached("SELECT id FROM uniques WHERE ns = ?1 AND key = ?2").map_err(&err)?;
-                    let mut hold = tx
-                        .prepare_cached("INSERT INTO uniques (ns, key, id, expires_at) VALUES (?1, ?2, ?3, ?4)")
-                        .map_err(&err)?;
-                    for job in &jobs {
-                        let id = job.id.to_string();
-                        if let Some(unique) = &job.unique {
-                            drop_stale.execute(params![ns, unique.key, now]).map_err(&err)?;
-                            let existing: Option<String> =
-                                holder.query_row(params![ns, unique.key], |r| r.get(0)).optional().map_err(&err)?;
-                            if let Some(existing) = existing {
-                                let id = existing.parse().map_err(BrokerError::Protocol)?;
-                                out.push(Enqueued { id, duplicate: true });
-                                continue;
-                            }
-                            let until =
-                                now.saturating_add(i64::try_from(unique.window.as_millis()).unwrap_or(i64::MAX));
-                            hold.execute(params![ns, unique.key, id, until]).map_err(&err)?;
-                        }
-                        let payload = serde_json::to_string(job).map_err(|e| BrokerError::Protocol(e.to_string()))?;
-                        let run_at = ms_opt(job.run_at).filter(|t| *t > now);
-                        let state = if run_at.is_some() { JobState::Scheduled } else { JobState::Queued };
-                        insert
-                            .execute(params![
-                                ns,
-                                id,
-                                job.job.as_str(),
-                                job.queue.as_str(),
-                                state.as_str(),
-                                payload,
-                                to_ms(job.enqueued_at),
-                                run_at.unwrap_or(to_ms(job.enqueued_at)),
-                                ms_opt(job.expires_at),
-                                job.policy.max_redeliveries,
-                                job.policy.max_concurrent,
-                                i64::try_from(job.policy.result_ttl.as_millis()).unwrap_or(i64::MAX),
-                            ])
-                            .map_err(&err)?;
-                        out.push(Enqueued { id: job.id, duplicate: false });
-                    }
+                for job in &jobs {
+                    out.push(insert(&tx, ns, job, now).map_err(|e| e.into_broker(&err))?);
                 }
                 tx.commit().map_err(&err)?;
                 Ok(out)
@@ -345,7 +300,7 @@ impl Broker for SqliteBroker {
         tokens: &[LeaseToken],
         lease: Duration,
         now: Timestamp,
-    ) -> Result<Vec<JobId>, BrokerError> {
+    ) -> Result<Vec<(JobId, LeaseLoss)>, BrokerError> {
         let tokens = tokens.to_vec();
         let err = self.err();
         self.call(move |conn, ns| {
@@ -356,17 +311,150 @@ impl Broker for SqliteBroker {
                 let mut extend = tx
                     .prepare_cached(
                         "UPDATE jobs SET lease_until = ?3
-                         WHERE ns = ?1 AND id = ?2 AND state = 'running' AND worker = ?4 AND attempts = ?5",
+                         WHERE ns = ?1 AND id = ?2 AND state = 'running' AND worker = ?4 AND attempts = ?5
+                         RETURNING revoke",
                     )
                     .map_err(&err)?;
                 for t in &tokens {
-                    if extend.execute(params![ns, t.id.to_string(), until, t.worker, t.attempt]).map_err(&err)? == 0 {
-                        lost.push(t.id);
+                    let revoke: Option<i64> = extend
+                        .query_row(params![ns, t.id.to_string(), until, t.worker, t.attempt], |r| r.get(0))
+                        .optional()
+                        .map_err(&err)?;
+                    match revoke {
+                        None => lost.push((t.id, LeaseLoss::Lost)),
+                        Some(1) => lost.push((t.id, LeaseLoss::Revoked)),
+                        Some(_) => {}
                     }
                 }
             }
             tx.commit().map_err(&err)?;
             Ok(lost)
+        })
+        .await
+    }
+
+    async fn revoked(&self, ids: &[JobId]) -> Result<Vec<JobId>, BrokerError> {
+        let ids = ids.to_vec();
+        let err = self.err();
+        self.call(move |conn, ns| {
+            let mut stmt = conn.prepare_cached("SELECT revoke FROM jobs WHERE ns = ?1 AND id = ?2").map_err(&err)?;
+            let mut out = Vec::new();
+            for id in ids {
+                let flag: Option<i64> =
+                    stmt.query_row(params![ns, id.to_string()], |r| r.get(0)).optional().map_err(&err)?;
+                if flag == Some(1) {
+                    out.push(id);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn revoke(&self, id: JobId, terminate: bool, now: Timestamp) -> Result<Revoke, BrokerError> {
+        let err = self.err();
+        self.call(move |conn, ns| {
+            let id = id.to_string();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
+            let found: Option<(String, Option<String>)> = tx
+                .query_row(
+                    "SELECT state, worker FROM jobs WHERE ns = ?1 AND id = ?2
+                     AND (result_expires_at IS NULL OR result_expires_at > ?3)",
+                    params![ns, id, to_ms(now)],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(&err)?;
+            let Some((state, worker)) = found else { return Ok(Revoke::Unknown) };
+            let state: JobState = state.parse().map_err(BrokerError::Protocol)?;
+            let outcome = match state {
+                JobState::Queued | JobState::Scheduled | JobState::Retrying => {
+                    tx.execute(
+                        "UPDATE jobs SET state = 'revoked', finished_at = ?3, error = 'revoked',
+                             result_expires_at = ?3 + result_ttl
+                         WHERE ns = ?1 AND id = ?2",
+                        params![ns, id, to_ms(now)],
+                    )
+                    .map_err(&err)?;
+                    Revoke::Revoked
+                }
+                JobState::Running if terminate => {
+                    tx.execute("UPDATE jobs SET revoke = 1 WHERE ns = ?1 AND id = ?2", params![ns, id])
+                        .map_err(&err)?;
+                    Revoke::Terminating { worker: worker.unwrap_or_default() }
+                }
+                JobState::Running => Revoke::Running { worker: worker.unwrap_or_default() },
+                other => Revoke::Final(other),
+            };
+            tx.commit().map_err(&err)?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn retry_failed(&self, ids: Option<&[JobId]>, now: Timestamp) -> Result<Vec<(JobId, Retried)>, BrokerError> {
+        let ids = ids.map(<[JobId]>::to_vec);
+        let err = self.err();
+        self.call(move |conn, ns| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
+            let ids: Vec<String> = match ids {
+                Some(ids) => ids.iter().map(|i| i.to_string()).collect(),
+                None => tx
+                    .prepare("SELECT id FROM jobs WHERE ns = ?1 AND state = 'failed' ORDER BY finished_at")
+                    .and_then(|mut s| s.query_map(params![ns], |r| r.get(0))?.collect())
+                    .map_err(&err)?,
+            };
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let state: Option<String> = tx
+                    .query_row("SELECT state FROM jobs WHERE ns = ?1 AND id = ?2", params![ns, id], |r| r.get(0))
+                    .optional()
+                    .map_err(&err)?;
+                let state: Option<JobState> = state.map(|s| s.parse()).transpose().map_err(BrokerError::Protocol)?;
+                let retried = if state == Some(JobState::Failed) {
+                    tx.execute(
+                        "UPDATE jobs SET state = 'queued', attempts = 0, lost = 0, worker = NULL, started_at = NULL,
+                             finished_at = NULL, ready_at = ?3, lease_until = NULL
+                         WHERE ns = ?1 AND id = ?2",
+                        params![ns, id, to_ms(now)],
+                    )
+                    .map_err(&err)?;
+                    Retried::Requeued
+                } else {
+                    state.map_or(Retried::Unknown, Retried::NotFailed)
+                };
+                out.push((id.parse().map_err(BrokerError::Protocol)?, retried));
+            }
+            tx.commit().map_err(&err)?;
+            Ok(out)
+        })
+        .await
+        .inspect(|out| {
+            if out.iter().any(|(_, r)| *r == Retried::Requeued) {
+                self.local.notify_one();
+            }
+        })
+    }
+
+    async fn count(&self, what: &Purge, _now: Timestamp) -> Result<u64, BrokerError> {
+        let (sql, arg) = purge_selection(what);
+        let err = self.err();
+        self.call(move |conn, ns| {
+            conn.query_row(&format!("SELECT count(*) FROM jobs WHERE {sql}"), params![ns, arg], |r| r.get::<_, i64>(0))
+                .map(|n| n.max(0) as u64)
+                .map_err(&err)
+        })
+        .await
+    }
+
+    async fn purge(&self, what: &Purge, _now: Timestamp) -> Result<u64, BrokerError> {
+        let (sql, arg) = purge_selection(what);
+        let err = self.err();
+        self.call(move |conn, ns| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
+            let n = tx.execute(&format!("DELETE FROM jobs WHERE {sql}"), params![ns, arg]).map_err(&err)?;
+            tx.commit().map_err(&err)?;
+            Ok(n as u64)
         })
         .await
     }
@@ -396,7 +484,7 @@ impl Broker for SqliteBroker {
                                   ready_at: Option<i64>,
                                   expires: Option<i64>| {
                     tx.prepare_cached(&format!(
-                        "UPDATE jobs SET state = ?5, lease_until = NULL, started_at = coalesce(?6, started_at),
+                        "UPDATE jobs SET state = ?5, lease_until = NULL, revoke = 0, started_at = coalesce(?6, started_at),
                              finished_at = ?7, exit_code = ?8, http_status = ?9, error = ?10, output = ?11,
                              ready_at = coalesce(?12, ready_at), result_expires_at = ?13
                          WHERE {HELD}"
@@ -418,6 +506,7 @@ impl Broker for SqliteBroker {
                     ])
                 };
                 let guard = params![ns, id, token.worker, token.attempt];
+                let ttl_ms = |ttl: &Duration| now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
                 let changed = match &finish {
                     Finish::Requeue => tx
                         .prepare_cached(&format!(
@@ -426,17 +515,24 @@ impl Broker for SqliteBroker {
                              WHERE {HELD}"
                         ))
                         .and_then(|mut s| s.execute(guard)),
-                    Finish::Succeeded { ignore_result: true, .. } => {
-                        tx.prepare_cached(&format!("DELETE FROM jobs WHERE {HELD}")).and_then(|mut s| s.execute(guard))
-                    }
+                    Finish::Succeeded { ignore_result: true, .. } => tx
+                        .prepare_cached(&format!("DELETE FROM jobs WHERE {HELD}"))
+                        .and_then(|mut s| s.execute(guard)),
                     Finish::Succeeded { result, ttl, .. } => {
-                        let until = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
-                        set_result(&tx, "succeeded", result, None, Some(until))
+                        set_result(&tx, "succeeded", result, None, Some(ttl_ms(ttl)))
                     }
-                    Finish::Failed { result } => set_result(&tx, "failed", result, None, None),
+                    Finish::Failed { result, .. } => set_result(&tx, "failed", result, None, None),
                     Finish::Retry { result, at } => set_result(&tx, "retrying", result, Some(to_ms(*at)), None),
+                    Finish::Revoked { result, ttl } => set_result(&tx, "revoked", result, None, Some(ttl_ms(ttl))),
                 }
                 .map_err(&err)?;
+                let hook = match &finish {
+                    Finish::Succeeded { hook, .. } | Finish::Failed { hook, .. } => hook.as_ref(),
+                    _ => None,
+                };
+                if let (1, Some(hook)) = (changed, hook) {
+                    insert(&tx, ns, hook, now).map_err(|e| e.into_broker(&err))?;
+                }
                 let next = match &take_from {
                     Some((queues, worker, lease)) => {
                         take(&tx, ns, queues, worker, *lease, now_at).map_err(|e| e.into_broker(&err))?
@@ -482,31 +578,43 @@ impl Broker for SqliteBroker {
             .call(move |conn, ns| {
                 let now = to_ms(now);
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
-                let lapsed: Vec<(String, u32, u32)> = tx
+                let lapsed: Vec<(String, u32, u32, i64)> = tx
                     .prepare_cached(
-                        "SELECT id, lost, max_redeliveries FROM jobs
+                        "SELECT id, lost, max_redeliveries, revoke FROM jobs
                          WHERE ns = ?1 AND state = 'running' AND lease_until < ?2 LIMIT ?3",
                     )
                     .and_then(|mut s| {
-                        s.query_map(params![ns, now, BATCH], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect()
+                        s.query_map(params![ns, now, BATCH], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                            .collect()
                     })
                     .map_err(&err)?;
                 let mut out = Vec::new();
-                for (id, lost, max) in lapsed {
-                    let state = if lost + 1 >= max { JobState::Failed } else { JobState::Queued };
-                    if state == JobState::Failed {
-                        tx.execute(
+                for (id, lost, max, revoke) in lapsed {
+                    let state = if revoke == 1 {
+                        JobState::Revoked
+                    } else if lost + 1 >= max {
+                        JobState::Failed
+                    } else {
+                        JobState::Queued
+                    };
+                    match state {
+                        JobState::Revoked => tx.execute(
+                            "UPDATE jobs SET state = 'revoked', revoke = 0, lease_until = NULL, finished_at = ?3,
+                                 error = 'revoked: terminated (its worker was lost)', result_expires_at = ?3 + result_ttl
+                             WHERE ns = ?1 AND id = ?2",
+                            params![ns, id, now],
+                        ),
+                        JobState::Failed => tx.execute(
                             "UPDATE jobs SET state = 'failed', lost = lost + 1, lease_until = NULL, finished_at = ?3,
                                  error = 'worker lost: its worker stopped renewing the lease ' || (lost + 1) || ' times'
                              WHERE ns = ?1 AND id = ?2",
                             params![ns, id, now],
-                        )
-                    } else {
-                        tx.execute(
+                        ),
+                        _ => tx.execute(
                             "UPDATE jobs SET state = 'queued', lost = lost + 1, lease_until = NULL, worker = NULL
                              WHERE ns = ?1 AND id = ?2",
                             params![ns, id],
-                        )
+                        ),
                     }
                     .map_err(&err)?;
                     out.push(Recovered { id: id.parse().map_err(BrokerError::Protocol)?, state });
@@ -569,10 +677,11 @@ impl Broker for SqliteBroker {
         let err = self.err();
         self.call(move |conn, ns| {
             let mut stmt = conn
-                .prepare_cached(
-                    "SELECT count(*) FROM jobs WHERE ns = ?1 AND queue = ?2
-                     AND (state = 'queued' OR (state IN ('scheduled', 'retrying') AND ready_at <= ?3))",
-                )
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM jobs j WHERE ns = ?1 AND queue = ?2
+                     AND (state = 'queued' OR (state IN ('scheduled', 'retrying') AND ready_at <= ?3))
+                     AND {HAS_SLOT}"
+                ))
                 .map_err(&err)?;
             let mut total = 0u64;
             for q in &queues {
@@ -598,6 +707,57 @@ impl Broker for SqliteBroker {
         })
         .await
     }
+}
+
+/// The rows `purge` deletes: a WHERE clause over ?1 (namespace) and ?2.
+fn purge_selection(what: &Purge) -> (&'static str, String) {
+    match what {
+        Purge::Failed => ("ns = ?1 AND state = 'failed' AND ?2 = ''", String::new()),
+        Purge::Queue(q) => ("ns = ?1 AND state = 'queued' AND queue = ?2", q.to_string()),
+    }
+}
+
+/// Stores one new job (or finds the holder of its unique key).
+fn insert(tx: &rusqlite::Transaction<'_>, ns: &str, job: &NewJob, now: i64) -> Result<Enqueued, TxError> {
+    let id = job.id.to_string();
+    if let Some(unique) = &job.unique {
+        tx.prepare_cached("DELETE FROM uniques WHERE ns = ?1 AND key = ?2 AND expires_at <= ?3")?
+            .execute(params![ns, unique.key, now])?;
+        let holder: Option<String> = tx
+            .prepare_cached("SELECT id FROM uniques WHERE ns = ?1 AND key = ?2")?
+            .query_row(params![ns, unique.key], |r| r.get(0))
+            .optional()?;
+        if let Some(holder) = holder {
+            let id = holder.parse().map_err(|e| TxError::Broker(BrokerError::Protocol(e)))?;
+            return Ok(Enqueued { id, duplicate: true });
+        }
+        let until = now.saturating_add(i64::try_from(unique.window.as_millis()).unwrap_or(i64::MAX));
+        tx.prepare_cached("INSERT INTO uniques (ns, key, id, expires_at) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![ns, unique.key, id, until])?;
+    }
+    let payload = serde_json::to_string(job).map_err(|e| TxError::Broker(BrokerError::Protocol(e.to_string())))?;
+    let run_at = ms_opt(job.run_at).filter(|t| *t > now);
+    let state = if run_at.is_some() { JobState::Scheduled } else { JobState::Queued };
+    tx.prepare_cached(
+        "INSERT INTO jobs (ns, id, job, queue, state, payload, enqueued_at, ready_at, expires_at,
+                           max_redeliveries, max_concurrent, result_ttl)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        ns,
+        id,
+        job.job.as_str(),
+        job.queue.as_str(),
+        state.as_str(),
+        payload,
+        to_ms(job.enqueued_at),
+        run_at.unwrap_or(to_ms(job.enqueued_at)),
+        ms_opt(job.expires_at),
+        job.policy.max_redeliveries,
+        job.policy.max_concurrent,
+        i64::try_from(job.policy.result_ttl.as_millis()).unwrap_or(i64::MAX),
+    ])?;
+    Ok(Enqueued { id: job.id, duplicate: false })
 }
 
 /// A failure inside a transaction: SQLite's, or unreadable data.
@@ -636,12 +796,12 @@ fn take(
     for queue in queues {
         for _ in 0..BATCH {
             let next: Option<(String, Option<i64>, u32)> = tx
-                .prepare_cached(
-                    "SELECT id, expires_at, attempts FROM jobs
-                     WHERE ns = ?1 AND queue = ?2 AND state = 'queued'
-                     ORDER BY ready_at, id LIMIT 1",
-                )?
-                .query_row(params![ns, queue], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .prepare_cached(&format!(
+                    "SELECT id, expires_at, attempts FROM jobs j
+                         WHERE ns = ?1 AND queue = ?2 AND state = 'queued' AND {HAS_SLOT}
+                         ORDER BY ready_at, id LIMIT 1"
+                ))?
+                .query_row(params![ns, queue, now_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
             let Some((id, expires_at, attempts)) = next else { break };
             if attempts == 0 && expires_at.is_some_and(|e| e <= now_ms) {

@@ -8,6 +8,9 @@ mod enqueue;
 mod exec;
 mod list;
 mod progress;
+mod purge;
+mod retry;
+mod revoke;
 mod run;
 mod status;
 mod table;
@@ -98,9 +101,9 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
         Command::History(_) => not_yet("history"),
         Command::Inspect(_) => not_yet("inspect"),
         Command::Top(_) => not_yet("top"),
-        Command::Revoke(_) => not_yet("revoke"),
-        Command::Retry(_) => not_yet("retry"),
-        Command::Purge(_) => not_yet("purge"),
+        Command::Revoke(args) => revoke::run(args, &ctx).await,
+        Command::Retry(args) => retry::run(args, &ctx).await,
+        Command::Purge(args) => purge::run(args, &ctx).await,
         Command::ImportCrontab(_) => not_yet("import-crontab"),
     }
 }

@@ -187,6 +187,19 @@ fn hooks_must_name_jobs() {
 }
 
 #[test]
+fn hook_jobs_need_defaults_for_their_parameters() {
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\non_failure = \"alert\"\n[jobs.alert]\ncommand = \"notify {{channel}}\"\n"),
+        [
+            r#"jobs.toml:3:14: "on_failure" names job "alert", whose parameter "channel" has no default: a hook job runs with its params defaults only"#
+        ]
+    );
+    ok(
+        "[jobs.a]\ncommand = \"x\"\non_failure = \"alert\"\n[jobs.alert]\ncommand = \"notify {{channel}}\"\nparams = { channel = \"ops\" }\n",
+    );
+}
+
+#[test]
 fn defaults_are_inherited_and_restricted() {
     assert_eq!(
         errors("[defaults]\ncommand = \"x\"\n"),

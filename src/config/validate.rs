@@ -152,6 +152,25 @@ pub(crate) fn parse(path: &Path, source: &str) -> Result<Config, Vec<ConfigError
             jobs.push(def);
         }
     }
+    // A hook job runs with its parameters' defaults only.
+    for (_, _, fields) in &raw_jobs {
+        let hooks = [
+            ("on_failure", fields.on_failure.as_ref().or(defaults.on_failure.as_ref())),
+            ("on_success", fields.on_success.as_ref().or(defaults.on_success.as_ref())),
+        ];
+        for (key, hook) in hooks {
+            let Some((target, span)) = hook else { continue };
+            let Some(def) = jobs.iter().find(|j| j.name.as_str() == target) else { continue };
+            if let Some(param) = def.param_names.iter().find(|p| !def.params.contains_key(*p)) {
+                diag.error(
+                    span,
+                    format!(
+                        "\"{key}\" names job \"{target}\", whose parameter \"{param}\" has no default: a hook job runs with its params defaults only"
+                    ),
+                );
+            }
+        }
+    }
     if diag.has_errors() {
         return Err(diag.into_errors());
     }

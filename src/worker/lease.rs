@@ -1,6 +1,8 @@
 //! Lease renewal: the worker itself, not the job, keeps its jobs' leases
 //! alive, every third of the lease, whatever the jobs' processes are doing.
-//! A lease found lost (the job was redelivered) stops the local run.
+//! Between renewals it looks every second for jobs `revoke --terminate` asked
+//! to stop. A lease found lost (the job was redelivered) or a revocation
+//! stops the local run.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -10,36 +12,39 @@ use jiff::Timestamp;
 use tokio_util::sync::CancellationToken;
 
 use super::{RunningJobs, StopReason, lock};
-use crate::broker::{Broker, LeaseToken};
+use crate::broker::{Broker, LeaseLoss, LeaseToken};
+use crate::job::JobId;
+
+/// How often running jobs are checked for `revoke --terminate`.
+const REVOKE_CHECK: Duration = Duration::from_secs(1);
 
 pub(super) async fn renew(broker: Arc<dyn Broker>, running: RunningJobs, lease: Duration, stop: CancellationToken) {
     let every = lease / 3;
+    let mut next_renewal = tokio::time::Instant::now() + every;
     let mut failing = false;
     loop {
         tokio::select! {
-            () = tokio::time::sleep(every) => {}
+            () = tokio::time::sleep(REVOKE_CHECK.min(every)) => {}
             () = stop.cancelled() => return,
         }
         let tokens: Vec<LeaseToken> = lock(&running).values().map(|r| r.token.clone()).collect();
         if tokens.is_empty() {
             continue;
         }
-        match broker.extend_leases(&tokens, lease, Timestamp::now()).await {
-            Ok(lost) => {
+        let result = if tokio::time::Instant::now() >= next_renewal {
+            next_renewal = tokio::time::Instant::now() + every;
+            broker.extend_leases(&tokens, lease, Timestamp::now()).await
+        } else {
+            let ids: Vec<JobId> = tokens.iter().map(|t| t.id).collect();
+            broker.revoked(&ids).await.map(|ids| ids.into_iter().map(|id| (id, LeaseLoss::Revoked)).collect())
+        };
+        match result {
+            Ok(stopped) => {
                 if failing {
                     tracing::info!("lease renewal works again");
                     failing = false;
                 }
-                let jobs = lock(&running);
-                for id in lost {
-                    let Some(job) = jobs.get(&id) else { continue };
-                    if job.finishing.load(Ordering::SeqCst) {
-                        continue;
-                    }
-                    tracing::warn!(job.id = %id, "lease lost: the job was redelivered or revoked; stopping this run");
-                    let _ = job.reason.set(StopReason::LeaseLost);
-                    job.kill.cancel();
-                }
+                stop_runs(&running, stopped);
             }
             Err(e) => {
                 if !failing {
@@ -48,5 +53,27 @@ pub(super) async fn renew(broker: Arc<dyn Broker>, running: RunningJobs, lease: 
                 }
             }
         }
+    }
+}
+
+/// Kills the local runs of jobs this worker must give up.
+fn stop_runs(running: &RunningJobs, stopped: Vec<(JobId, LeaseLoss)>) {
+    let jobs = lock(running);
+    for (id, why) in stopped {
+        let Some(job) = jobs.get(&id) else { continue };
+        if job.finishing.load(Ordering::SeqCst) {
+            continue;
+        }
+        match why {
+            LeaseLoss::Lost => {
+                tracing::warn!(job.id = %id, "lease lost: the job was handed to another worker; stopping this run");
+                let _ = job.reason.set(StopReason::LeaseLost);
+            }
+            LeaseLoss::Revoked => {
+                tracing::warn!(job.id = %id, "revoked with --terminate; killing the job");
+                let _ = job.reason.set(StopReason::Revoked);
+            }
+        }
+        job.kill.cancel();
     }
 }

@@ -40,8 +40,10 @@ pub(super) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                 for r in &recovered {
                     match r.state {
                         JobState::Failed => {
-                            tracing::error!(job.id = %r.id, "worker lost too many times; job failed as a poison job")
+                            tracing::error!(job.id = %r.id, "worker lost too many times; job failed as a poison job");
+                            super::hooks::after_poison(&shared, r.id).await;
                         }
+                        JobState::Revoked => tracing::warn!(job.id = %r.id, "worker lost; job revoked as asked"),
                         _ => tracing::warn!(job.id = %r.id, "worker lost; job requeued"),
                     }
                 }

@@ -7,6 +7,7 @@
 //! shutdown timeout; kill what is left and requeue it at once, its attempt
 //! not counted; stop renewal and maintenance.
 
+mod hooks;
 mod lease;
 mod maintain;
 pub mod queues;
@@ -53,6 +54,8 @@ pub struct WorkerOptions {
 enum StopReason {
     Shutdown,
     LeaseLost,
+    /// `revoke --terminate`.
+    Revoked,
 }
 
 /// A job this worker is running. Written by the fetch loop when the job
@@ -319,15 +322,25 @@ async fn execute(
         tracing::error!(job.id = %job.id, job.name = %job.job, "unknown job: not in this worker's config");
         let error =
             format!("unknown job: this worker's config ({}) has no job \"{}\"", shared.config.path.display(), job.job);
-        return Some(Finish::Failed { result: AttemptResult { error: Some(error), ..AttemptResult::default() } });
+        return Some(Finish::Failed {
+            result: AttemptResult { error: Some(error), ..AttemptResult::default() },
+            hook: None,
+        });
     };
     let params = match def.resolve_params(&job.params) {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(job.id = %job.id, job.name = %job.job, error = %e, "cannot run job");
-            return Some(Finish::Failed {
-                result: AttemptResult { error: Some(e.to_string()), ..AttemptResult::default() },
-            });
+            let result = AttemptResult { error: Some(e.to_string()), ..AttemptResult::default() };
+            return Some(hooks::attach(shared, def, lease, Finish::Failed { result, hook: None }));
+        }
+    };
+    // A hook job reads its trigger's output tail from a file of its own.
+    let trigger = match hooks::TriggerFile::write(job) {
+        Ok(t) => t,
+        Err(e) => {
+            let result = AttemptResult { error: Some(e), ..AttemptResult::default() };
+            return Some(Finish::Failed { result, hook: None });
         }
     };
     let attempt = Attempt {
@@ -338,36 +351,45 @@ async fn execute(
         number: lease.attempt,
         queue: &job.queue,
         scheduled_at: job.scheduled_at.as_deref(),
-        extra_env: &std::collections::BTreeMap::new(),
+        extra_env: trigger.env(),
     };
     let sink: Box<dyn OutputSink> =
         if shared.opts.job_output { Box::new(Prefixed::new(format!("{} ", job.id))) } else { Box::new(Discard) };
     tracing::info!(job.id = %job.id, job.name = %job.job, attempt = lease.attempt, "job started");
     let outcome = shared.executor.run(&attempt, sink.as_ref(), kill).await;
+    drop(trigger);
     match reason.get() {
         Some(StopReason::Shutdown) => {
             tracing::warn!(job.id = %job.id, job.name = %job.job, "job stopped by shutdown; requeued");
             Some(Finish::Requeue)
         }
         Some(StopReason::LeaseLost) => {
-            tracing::warn!(job.id = %job.id, job.name = %job.job, "lease lost; the job was handed to another worker and this run's result is discarded");
+            tracing::warn!(
+                job.id = %job.id, job.name = %job.job,
+                "lease lost; the job was handed to another worker and this run's result is discarded"
+            );
             None
+        }
+        Some(StopReason::Revoked) => {
+            tracing::warn!(job.id = %job.id, job.name = %job.job, "job terminated: revoked");
+            let mut result = retry::result_of(&outcome);
+            result.error = Some("revoked: terminated by revoke --terminate".into());
+            Some(Finish::Revoked { result, ttl: def.result_ttl })
         }
         None => {
             let finish = retry::decide(def, lease.attempt, &outcome, Timestamp::now());
             let duration = humantime::format_duration(Duration::from_millis(outcome.duration().as_millis() as u64));
+            let error = outcome.error.as_deref().unwrap_or("");
             match &finish {
                 Finish::Succeeded { .. } => {
                     tracing::info!(job.id = %job.id, job.name = %job.job, %duration, "job succeeded")
                 }
-                Finish::Retry { at, .. } => tracing::warn!(
-                    job.id = %job.id, job.name = %job.job, error = outcome.error.as_deref().unwrap_or(""), retry_at = %at, "job failed; will retry"
-                ),
-                _ => {
-                    tracing::warn!(job.id = %job.id, job.name = %job.job, error = outcome.error.as_deref().unwrap_or(""), "job failed")
+                Finish::Retry { at, .. } => {
+                    tracing::warn!(job.id = %job.id, job.name = %job.job, error, retry_at = %at, "job failed; will retry")
                 }
+                _ => tracing::warn!(job.id = %job.id, job.name = %job.job, error, "job failed"),
             }
-            Some(finish)
+            Some(hooks::attach(shared, def, lease, finish))
         }
     }
 }

@@ -1,5 +1,6 @@
 //! What happens after an attempt: success, a retry after backoff, or the
-//! failed set. Pure functions of the job's policy and the outcome.
+//! failed set. Pure functions of the job's policy and the outcome (hooks are
+//! attached afterwards, in hooks.rs).
 
 use std::time::Duration;
 
@@ -13,13 +14,13 @@ use crate::job::Outcome;
 pub fn decide(def: &JobDef, attempt: u32, outcome: &Outcome, now: Timestamp) -> Finish {
     let result = result_of(outcome);
     if outcome.succeeded() {
-        return Finish::Succeeded { result, ttl: def.result_ttl, ignore_result: def.ignore_result };
+        return Finish::Succeeded { result, ttl: def.result_ttl, ignore_result: def.ignore_result, hook: None };
     }
     if outcome.retryable && attempt <= def.retry.retries {
         let delay = backoff(&def.retry, attempt, outcome.retry_after);
         return Finish::Retry { result, at: crate::time::add(now, delay) };
     }
-    Finish::Failed { result }
+    Finish::Failed { result, hook: None }
 }
 
 /// What an outcome leaves in the job's record.

@@ -2,7 +2,8 @@
 //!
 //! Routes: `/ok`; `/status/CODE[?retry_after=V]`; `/slow/MS`; `/echo` (the
 //! request back as JSON); `/flaky/N` (503 for the first N calls, then 200);
-//! `/big/BYTES`.
+//! `/busy/N/SECS` (503 with `Retry-After: SECS` for the first N calls, then
+//! 200); `/big/BYTES`.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -24,6 +25,8 @@ pub struct Recorded {
     pub target: String,
     pub headers: HashMap<String, String>,
     pub body: String,
+    /// When the request arrived.
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -100,8 +103,13 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Fu
         req.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let body = String::from_utf8_lossy(&body).into_owned();
-    let recorded =
-        Recorded { method: method.clone(), target: target.clone(), headers: headers.clone(), body: body.clone() };
+    let recorded = Recorded {
+        method: method.clone(),
+        target: target.clone(),
+        headers: headers.clone(),
+        body: body.clone(),
+        at: std::time::Instant::now(),
+    };
     state.requests.lock().expect("lock").push(recorded);
 
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -134,6 +142,18 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Fu
                 respond(503, "not yet".into())
             } else {
                 respond(200, "finally".into())
+            }
+        }
+        ["busy", n, secs] => {
+            let mut counters = state.counters.lock().expect("lock");
+            let count = counters.entry(path.clone()).or_insert(0);
+            *count += 1;
+            if *count <= n.parse().unwrap_or(1) {
+                let mut r = respond(503, "busy".into());
+                r.headers_mut().insert("retry-after", secs.parse().expect("header"));
+                r
+            } else {
+                respond(200, "done".into())
             }
         }
         ["big", bytes] => respond(200, "x".repeat(bytes.parse().unwrap_or(0))),

@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use taskq::broker::{AttemptResult, Broker, Finish, ListFilter, Take};
-use taskq::job::{BrokerPolicy, JobId, JobRecord, JobState, NewJob, UniqueKey};
+use taskq::broker::{AttemptResult, Broker, Finish, LeaseLoss, ListFilter, Purge, Retried, Revoke, Take};
+use taskq::job::{BrokerPolicy, JobId, JobRecord, JobState, NewJob, Trigger, UniqueKey};
 use taskq::names::{JobName, QueueName};
 
 use super::conformance;
@@ -82,7 +82,8 @@ conformance!(enqueue_take_and_succeed, |broker, env| {
         "a running job is never handed out twice"
     );
 
-    let done = Finish::Succeeded { result: result(None), ttl: Duration::from_secs(3600), ignore_result: false };
+    let done =
+        Finish::Succeeded { result: result(None), ttl: Duration::from_secs(3600), ignore_result: false, hook: None };
     assert!(broker.finish(&lease.token(), done, None, Timestamp::now()).await.unwrap().recorded);
     let rec = get(broker.as_ref(), id).await.unwrap();
     assert_eq!((rec.state, rec.attempts, rec.exit_code), (JobState::Succeeded, 1, Some(0)));
@@ -157,11 +158,13 @@ conformance!(a_lapsed_lease_redelivers_counting_the_attempt, |broker, env| {
     let second = broker.dequeue(&q(&["default"]), "w2", LEASE, at(t0, 2)).await.unwrap().unwrap();
     assert_eq!(second.attempt, 2);
     // The lost worker can neither renew nor record.
-    assert_eq!(broker.extend_leases(&[first.token()], LEASE, at(t0, 3)).await.unwrap(), [id]);
-    let stale = Finish::Succeeded { result: result(None), ttl: Duration::from_secs(60), ignore_result: false };
+    assert_eq!(broker.extend_leases(&[first.token()], LEASE, at(t0, 3)).await.unwrap(), [(id, LeaseLoss::Lost)]);
+    let stale =
+        Finish::Succeeded { result: result(None), ttl: Duration::from_secs(60), ignore_result: false, hook: None };
     assert!(!broker.finish(&first.token(), stale, None, at(t0, 3)).await.unwrap().recorded);
     assert_eq!(state(broker.as_ref(), id).await, JobState::Running);
-    let done = Finish::Succeeded { result: result(None), ttl: Duration::from_secs(60), ignore_result: false };
+    let done =
+        Finish::Succeeded { result: result(None), ttl: Duration::from_secs(60), ignore_result: false, hook: None };
     assert!(broker.finish(&second.token(), done, None, at(t0, 4)).await.unwrap().recorded);
     let rec = get(broker.as_ref(), id).await.unwrap();
     assert_eq!((rec.state, rec.attempts, rec.worker.as_deref()), (JobState::Succeeded, 2, Some("w2")));
@@ -209,7 +212,7 @@ conformance!(a_retry_waits_for_its_time_then_runs_again, |broker, env| {
     assert_eq!(again.attempt, 2);
     let rec = get(broker.as_ref(), id).await.unwrap();
     assert_eq!((rec.state, rec.error), (JobState::Running, None), "a new attempt starts clean");
-    let failed = Finish::Failed { result: result(Some("exited with code 1")) };
+    let failed = Finish::Failed { result: result(Some("exited with code 1")), hook: None };
     assert!(broker.finish(&again.token(), failed, None, at(t0, 12)).await.unwrap().recorded);
     let rec = get(broker.as_ref(), id).await.unwrap();
     assert_eq!((rec.state, rec.attempts), (JobState::Failed, 2));
@@ -238,7 +241,8 @@ conformance!(finishing_can_take_the_next_job_in_the_same_step, |broker, env| {
     assert_eq!(lease.job.id, first);
     let order = q(&["high", "low"]);
     let take = Take { queues: &order, worker: "w", lease: LEASE };
-    let done = Finish::Succeeded { result: result(None), ttl: Duration::from_secs(60), ignore_result: false };
+    let done =
+        Finish::Succeeded { result: result(None), ttl: Duration::from_secs(60), ignore_result: false, hook: None };
     let finished = broker.finish(&lease.token(), done, Some(take), now).await.unwrap();
     assert!(finished.recorded);
     let next = finished.next.expect("the next job, in queue order");
@@ -247,7 +251,7 @@ conformance!(finishing_can_take_the_next_job_in_the_same_step, |broker, env| {
     assert_eq!(state(broker.as_ref(), second).await, JobState::Running);
     // A lost lease records nothing, but the freed slot still gets work.
     let stale = lease.token();
-    let again = Finish::Failed { result: result(Some("late")) };
+    let again = Finish::Failed { result: result(Some("late")), hook: None };
     let finished = broker.finish(&stale, again, Some(take), now).await.unwrap();
     assert!(!finished.recorded);
     assert_eq!(finished.next.map(|l| l.job.id), Some(third));
@@ -264,8 +268,12 @@ conformance!(results_are_kept_for_their_ttl, |broker, env| {
     let now = Timestamp::now();
     for (ttl, ignore) in [(3600, false), (1, false), (3600, true)] {
         let lease = broker.dequeue(&q(&["default"]), "w", LEASE, now).await.unwrap().unwrap();
-        let done =
-            Finish::Succeeded { result: result(None), ttl: Duration::from_millis(ttl * 300), ignore_result: ignore };
+        let done = Finish::Succeeded {
+            result: result(None),
+            ttl: Duration::from_millis(ttl * 300),
+            ignore_result: ignore,
+            hook: None,
+        };
         assert!(broker.finish(&lease.token(), done, None, Timestamp::now()).await.unwrap().recorded);
     }
     assert!(get(broker.as_ref(), ignored).await.is_none(), "ignore_result deletes the record");
@@ -319,7 +327,8 @@ conformance!(a_unique_key_makes_enqueue_idempotent, |broker, env| {
     assert!(get(broker.as_ref(), batch[1].id).await.is_none(), "nothing is stored for a duplicate");
     // Held whatever the first job's state.
     let lease = broker.dequeue(&q(&["default"]), "w", LEASE, Timestamp::now()).await.unwrap().unwrap();
-    let done = Finish::Succeeded { result: result(None), ttl: Duration::from_secs(60), ignore_result: false };
+    let done =
+        Finish::Succeeded { result: result(None), ttl: Duration::from_secs(60), ignore_result: false, hook: None };
     assert!(broker.finish(&lease.token(), done, None, Timestamp::now()).await.unwrap().recorded);
     let again = broker.enqueue(&[keyed("k1")], Timestamp::now()).await.unwrap();
     assert_eq!((again[0].id, again[0].duplicate), (batch[0].id, true));
@@ -389,4 +398,140 @@ conformance!(every_queued_job_survives_a_new_connection, |broker, env| {
     let records = other.get(&ids, Timestamp::now()).await.unwrap();
     assert!(records.iter().all(|r| r.as_ref().is_some_and(|r| r.state == JobState::Queued)));
     assert_eq!(other.count_ready(&q(&["a", "b"]), Timestamp::now()).await.unwrap(), 50);
+});
+
+conformance!(a_limited_job_waits_for_a_free_slot, |broker, env| {
+    let limited = |n: u32| {
+        let mut j = job("exclusive", "default");
+        j.policy.max_concurrent = Some(n);
+        j
+    };
+    let one = enqueue(broker.as_ref(), &limited(1)).await;
+    let two = enqueue(broker.as_ref(), &limited(1)).await;
+    let other = enqueue(broker.as_ref(), &job("free", "default")).await;
+    let three = enqueue(broker.as_ref(), &limited(1)).await;
+    let t0 = Timestamp::now();
+    let a = broker.dequeue(&q(&["default"]), "w1", Duration::from_secs(10), t0).await.unwrap().unwrap();
+    assert_eq!(a.job.id, one);
+    let b = broker.dequeue(&q(&["default"]), "w2", LEASE, t0).await.unwrap().unwrap();
+    assert_eq!(b.job.id, other, "the limited job waits; the next one runs");
+    assert!(broker.dequeue(&q(&["default"]), "w3", LEASE, t0).await.unwrap().is_none());
+    assert_eq!(broker.count_ready(&q(&["default"]), t0).await.unwrap(), 0, "waiting jobs are not ready");
+    assert_eq!(state(broker.as_ref(), two).await, JobState::Queued, "waiting, not dropped");
+    // A renewed lease keeps the slot.
+    assert!(broker.extend_leases(&[a.token()], Duration::from_secs(10), at(t0, 8)).await.unwrap().is_empty());
+    assert!(broker.dequeue(&q(&["default"]), "w3", LEASE, at(t0, 12)).await.unwrap().is_none());
+    // Ending the run frees the slot for the oldest waiting job.
+    let done =
+        Finish::Succeeded { result: result(None), ttl: Duration::from_secs(60), ignore_result: false, hook: None };
+    assert!(broker.finish(&a.token(), done, None, at(t0, 13)).await.unwrap().recorded);
+    let c = broker.dequeue(&q(&["default"]), "w3", Duration::from_secs(1), at(t0, 13)).await.unwrap().unwrap();
+    assert_eq!(c.job.id, two);
+    // A lapsed lease frees its slot too.
+    broker.recover_expired(at(t0, 15)).await.unwrap();
+    let mut got = Vec::new();
+    while let Some(l) = broker.dequeue(&q(&["default"]), "w4", LEASE, at(t0, 15)).await.unwrap() {
+        got.push(l.job.id);
+    }
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0] == two || got[0] == three);
+});
+
+conformance!(revoke_cancels_what_has_not_started_and_terminates_on_request, |broker, env| {
+    let now = Timestamp::now();
+    let queued = enqueue(broker.as_ref(), &job("a", "default")).await;
+    let mut later = job("b", "default");
+    later.run_at = Some(at(now, 3600));
+    let scheduled = enqueue(broker.as_ref(), &later).await;
+    assert_eq!(broker.revoke(queued, false, now).await.unwrap(), Revoke::Revoked);
+    assert_eq!(broker.revoke(scheduled, false, now).await.unwrap(), Revoke::Revoked);
+    for id in [queued, scheduled] {
+        let rec = get(broker.as_ref(), id).await.unwrap();
+        assert_eq!((rec.state, rec.due_at), (JobState::Revoked, None));
+    }
+    broker.forward_due(at(now, 7200)).await.unwrap();
+    assert!(broker.dequeue(&q(&["default"]), "w", LEASE, at(now, 7200)).await.unwrap().is_none(), "never runs");
+    assert_eq!(broker.revoke(queued, false, now).await.unwrap(), Revoke::Final(JobState::Revoked));
+    assert_eq!(broker.revoke(JobId::new(), false, now).await.unwrap(), Revoke::Unknown);
+
+    let running = enqueue(broker.as_ref(), &job("c", "default")).await;
+    let lease = broker.dequeue(&q(&["default"]), "w1", LEASE, now).await.unwrap().unwrap();
+    assert_eq!(broker.revoke(running, false, now).await.unwrap(), Revoke::Running { worker: "w1".into() });
+    assert!(broker.revoked(&[running]).await.unwrap().is_empty());
+    assert_eq!(broker.revoke(running, true, now).await.unwrap(), Revoke::Terminating { worker: "w1".into() });
+    assert_eq!(broker.revoked(&[running, queued]).await.unwrap(), [running]);
+    assert_eq!(broker.extend_leases(&[lease.token()], LEASE, now).await.unwrap(), [(running, LeaseLoss::Revoked)]);
+    let killed = Finish::Revoked { result: result(Some("revoked")), ttl: Duration::from_secs(60) };
+    assert!(broker.finish(&lease.token(), killed, None, now).await.unwrap().recorded);
+    assert_eq!(state(broker.as_ref(), running).await, JobState::Revoked);
+
+    // A worker lost while asked to terminate: the job is revoked, not redelivered.
+    let orphan = enqueue(broker.as_ref(), &job("d", "default")).await;
+    broker.dequeue(&q(&["default"]), "w2", Duration::from_secs(1), now).await.unwrap().unwrap();
+    broker.revoke(orphan, true, now).await.unwrap();
+    let r = broker.recover_expired(at(now, 2)).await.unwrap();
+    assert_eq!(r[0].state, JobState::Revoked);
+    assert_eq!(state(broker.as_ref(), orphan).await, JobState::Revoked);
+});
+
+conformance!(failed_jobs_can_be_retried_and_purged, |broker, env| {
+    let now = Timestamp::now();
+    let mut failed = Vec::new();
+    for name in ["f1", "f2", "f3"] {
+        let id = enqueue(broker.as_ref(), &job(name, "default")).await;
+        let lease = broker.dequeue(&q(&["default"]), "w", LEASE, now).await.unwrap().unwrap();
+        let fail = Finish::Failed { result: result(Some("exited with code 1")), hook: None };
+        broker.finish(&lease.token(), fail, None, now).await.unwrap();
+        failed.push(id);
+    }
+    let ok = enqueue(broker.as_ref(), &job("ok", "default")).await;
+    let retried = broker.retry_failed(Some(&[failed[0], ok, JobId::new()]), now).await.unwrap();
+    assert_eq!(retried[0], (failed[0], Retried::Requeued));
+    assert_eq!(retried[1], (ok, Retried::NotFailed(JobState::Queued)), "a queued job is left alone");
+    assert_eq!(retried[2].1, Retried::Unknown);
+    let rec = get(broker.as_ref(), failed[0]).await.unwrap();
+    assert_eq!((rec.state, rec.attempts), (JobState::Queued, 0));
+    assert_eq!(rec.error.as_deref(), Some("exited with code 1"), "the last error stays until the next run");
+
+    assert_eq!(broker.count(&Purge::Failed, now).await.unwrap(), 2);
+    assert_eq!(broker.count(&Purge::Queue(QueueName::new("default").unwrap()), now).await.unwrap(), 2);
+    assert_eq!(broker.purge(&Purge::Failed, now).await.unwrap(), 2);
+    assert!(get(broker.as_ref(), failed[1]).await.is_none());
+    assert_eq!(broker.purge(&Purge::Queue(QueueName::new("default").unwrap()), now).await.unwrap(), 2);
+    assert!(get(broker.as_ref(), ok).await.is_none());
+    assert!(broker.dequeue(&q(&["default"]), "w", LEASE, now).await.unwrap().is_none());
+
+    let again = enqueue(broker.as_ref(), &job("g", "default")).await;
+    let lease = broker.dequeue(&q(&["default"]), "w", LEASE, now).await.unwrap().unwrap();
+    broker.finish(&lease.token(), Finish::Failed { result: result(Some("x")), hook: None }, None, now).await.unwrap();
+    let all = broker.retry_failed(None, now).await.unwrap();
+    assert_eq!(all, [(again, Retried::Requeued)]);
+    assert_eq!(broker.dequeue(&q(&["default"]), "w", LEASE, now).await.unwrap().unwrap().attempt, 1);
+});
+
+conformance!(a_hook_is_enqueued_with_the_outcome_or_not_at_all, |broker, env| {
+    let now = Timestamp::now();
+    let id = enqueue(broker.as_ref(), &job("main", "default")).await;
+    let lease = broker.dequeue(&q(&["default"]), "w", LEASE, now).await.unwrap().unwrap();
+    let mut hook = job("alert", "ops");
+    hook.trigger = Some(Trigger {
+        id,
+        job: lease.job.job.clone(),
+        state: JobState::Failed,
+        exit_code: Some(3),
+        output: "boom\n".into(),
+    });
+    // A worker that lost its lease records nothing: no hook either.
+    let stale = taskq::broker::LeaseToken { attempt: 99, ..lease.token() };
+    let late = Finish::Failed { result: result(Some("exited with code 3")), hook: Some(hook.clone()) };
+    assert!(!broker.finish(&stale, late, None, now).await.unwrap().recorded);
+    assert!(get(broker.as_ref(), hook.id).await.is_none());
+
+    let fail = Finish::Failed { result: result(Some("exited with code 3")), hook: Some(hook.clone()) };
+    assert!(broker.finish(&lease.token(), fail, None, now).await.unwrap().recorded);
+    let rec = get(broker.as_ref(), hook.id).await.expect("the hook was enqueued");
+    assert_eq!(rec.state, JobState::Queued);
+    assert_eq!(rec.job.trigger, hook.trigger);
+    let taken = broker.dequeue(&q(&["ops"]), "w", LEASE, now).await.unwrap().unwrap();
+    assert_eq!(taken.job.trigger.unwrap().output, "boom\n");
 });

@@ -1,5 +1,5 @@
 -- Takes the oldest job of the first non-empty queue and leases it.
--- (take.lua is prepended.)
+-- (lib.lua is prepended.)
 -- KEYS[1]  {ns}:leases
 -- ARGV[1]  key prefix "{ns}:"
 -- ARGV[2]  now (ms)

@@ -1,19 +1,29 @@
--- Extends the leases a worker holds.
+-- Extends the leases a worker holds, and reports the ones it lost.
 -- KEYS[1]  {ns}:leases
 -- ARGV[1]  key prefix "{ns}:"
 -- ARGV[2]  new lease expiry (ms)
 -- ARGV[3]  worker id
 -- ARGV[4..] pairs: job id, attempt
--- returns  the ids whose lease is lost (redelivered, revoked or gone)
-local lost = {}
+-- returns  pairs: id, "lost" (redelivered or gone) or "revoked" (revoke
+--          --terminate asked for it: the lease is kept until the worker
+--          records the kill)
+local out = {}
 for i = 4, #ARGV, 2 do
   local id = ARGV[i]
-  local f = redis.call('HMGET', ARGV[1] .. 'job:' .. id, 'state', 'worker', 'attempts')
+  local f = redis.call('HMGET', ARGV[1] .. 'job:' .. id, 'state', 'worker', 'attempts', 'revoke', 'job', 'maxconc')
   if f[1] == 'running' and f[2] == ARGV[3] and f[3] == ARGV[i + 1]
       and redis.call('ZSCORE', KEYS[1], id) then
     redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id)
+    if f[6] then
+      redis.call('ZADD', ARGV[1] .. 'conc:' .. f[5], ARGV[2], id)
+    end
+    if f[4] == '1' then
+      out[#out + 1] = id
+      out[#out + 1] = 'revoked'
+    end
   else
-    lost[#lost + 1] = id
+    out[#out + 1] = id
+    out[#out + 1] = 'lost'
   end
 end
-return lost
+return out

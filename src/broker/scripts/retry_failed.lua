@@ -1,0 +1,38 @@
+-- Requeues failed jobs, attempts reset; the last error and output stay in
+-- the record until the next attempt starts.
+-- KEYS[1]  {ns}:failed
+-- ARGV[1]  key prefix "{ns}:"
+-- ARGV[2]  "all": up to 1000 jobs of the failed set; "ids": the ids below
+-- ARGV[3..] job ids
+-- returns  pairs: id, "requeued", or its state when not failed ("unknown"
+--          when there is no such job)
+local p = ARGV[1]
+local ids = {}
+if ARGV[2] == 'all' then
+  ids = redis.call('ZRANGE', KEYS[1], 0, 999)
+else
+  for i = 3, #ARGV do
+    ids[#ids + 1] = ARGV[i]
+  end
+end
+local out = {}
+local woken = {}
+for _, id in ipairs(ids) do
+  local jk = p .. 'job:' .. id
+  local f = redis.call('HMGET', jk, 'state', 'queue')
+  out[#out + 1] = id
+  if f[1] == 'failed' then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HSET', jk, 'state', 'queued', 'attempts', '0', 'lost', '0')
+    redis.call('HDEL', jk, 'worker', 'due', 'finished', 'started')
+    redis.call('LPUSH', p .. 'pending:' .. f[2], id)
+    woken[f[2]] = true
+    out[#out + 1] = 'requeued'
+  else
+    out[#out + 1] = f[1] or 'unknown'
+  end
+end
+for q in pairs(woken) do
+  redis.call('PUBLISH', p .. 'wake', q)
+end
+return out

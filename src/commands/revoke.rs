@@ -1,0 +1,76 @@
+//! `taskq revoke`: cancel a job that has not started; with `--terminate`,
+//! also kill a running one (its worker checks every second) and wait for
+//! the kill to be recorded.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::Context;
+use crate::broker::Revoke;
+use crate::cli::RevokeArgs;
+use crate::error::{Exit, UsageError};
+use crate::job::{JobId, JobState};
+
+/// How long `--terminate` waits for the kill to be recorded: a live worker
+/// acts within a second (plus the job's kill_after); a dead one's lease must
+/// lapse first.
+const TERMINATE_WAIT: Duration = Duration::from_secs(120);
+
+pub async fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let id: JobId = args.id.parse().map_err(UsageError)?;
+    let config = ctx.optional_config()?;
+    let broker = ctx.broker(config.as_ref()).await?;
+    match broker.revoke(id, args.terminate, Timestamp::now()).await? {
+        Revoke::Revoked => {
+            println!("revoked {id}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Revoke::Running { worker } => {
+            eprintln!("error: job {id} is running on worker {worker}; pass --terminate to kill it");
+            Ok(Exit::Failure.into())
+        }
+        Revoke::Final(state) => {
+            eprintln!("error: job {id} has already {}; there is nothing to revoke", ended(state));
+            Ok(Exit::Failure.into())
+        }
+        Revoke::Unknown => Err(UsageError(format!("unknown job id {id}: not in this broker and namespace")).into()),
+        Revoke::Terminating { worker } => {
+            let spinner = super::progress::spinner("waiting for the job to be killed");
+            let deadline = tokio::time::Instant::now() + TERMINATE_WAIT;
+            loop {
+                let state = broker.get(&[id], Timestamp::now()).await?.pop().flatten().map(|r| r.state);
+                match state {
+                    Some(JobState::Revoked) | None => {
+                        spinner.finish_and_clear();
+                        println!("revoked {id} (terminated on worker {worker})");
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    Some(state) if state.is_final() => {
+                        spinner.finish_and_clear();
+                        eprintln!("error: job {id} {} before it could be killed", ended(state));
+                        return Ok(Exit::Failure.into());
+                    }
+                    _ => {}
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    spinner.finish_and_clear();
+                    eprintln!(
+                        "error: job {id} is still running: worker {worker} will kill it when it next checks, or, if it is gone, once its lease lapses"
+                    );
+                    return Ok(Exit::Failure.into());
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// "succeeded", "failed", "been revoked", "expired".
+fn ended(state: JobState) -> String {
+    match state {
+        JobState::Revoked => "been revoked".to_string(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,127 @@
+//! `on_success` and `on_failure`: the hook job a final outcome triggers is
+//! built here and travels with the outcome into the broker, which enqueues
+//! it in the same atomic step (a crash cannot record the one without the
+//! other). A hook run gets `TASKQ_TRIGGER_*` and the trigger's output tail
+//! in a file of its own, written on whichever host runs it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+
+use super::Shared;
+use crate::broker::{Finish, Lease};
+use crate::config::JobDef;
+use crate::job::{JobId, JobState, NewJob, Trigger};
+
+/// Adds the hook `def` names for a final outcome to `finish`.
+pub(super) fn attach(shared: &Shared, def: &JobDef, lease: &Lease, mut finish: Finish) -> Finish {
+    let (state, hook_name, result, slot) = match &mut finish {
+        Finish::Succeeded { result, hook, .. } => (JobState::Succeeded, &def.on_success, result, hook),
+        Finish::Failed { result, hook } => (JobState::Failed, &def.on_failure, result, hook),
+        _ => return finish,
+    };
+    let Some(name) = hook_name else { return finish };
+    let trigger = Trigger {
+        id: lease.job.id,
+        job: lease.job.job.clone(),
+        state,
+        exit_code: result.exit_code,
+        output: result.output.clone(),
+    };
+    *slot = build(shared, name.as_str(), trigger);
+    finish
+}
+
+/// The hook job `name` for `trigger`, if this worker's config has it.
+pub(super) fn build(shared: &Shared, name: &str, trigger: Trigger) -> Option<NewJob> {
+    let Some(def) = shared.config.jobs.get(name) else {
+        tracing::error!(hook = name, "hook job not in this worker's config; not enqueued");
+        return None;
+    };
+    match def.new_job(Vec::new(), BTreeMap::new(), Timestamp::now()) {
+        Ok(mut job) => {
+            job.trigger = Some(trigger);
+            Some(job)
+        }
+        Err(e) => {
+            tracing::error!(hook = name, error = %e, "cannot build the hook job; not enqueued");
+            None
+        }
+    }
+}
+
+/// The trigger's variables and output file for a hook run; the file is
+/// removed when this is dropped.
+pub(super) struct TriggerFile {
+    env: BTreeMap<String, String>,
+    path: Option<PathBuf>,
+}
+
+impl TriggerFile {
+    /// Writes the trigger's output tail for `job`, if it is a hook job.
+    pub(super) fn write(job: &NewJob) -> Result<TriggerFile, String> {
+        let Some(trigger) = &job.trigger else { return Ok(TriggerFile { env: BTreeMap::new(), path: None }) };
+        let path = std::env::temp_dir().join(format!("taskq-trigger-{}.out", job.id));
+        write_private(&path, trigger.output.as_bytes())
+            .map_err(|e| format!("cannot write the trigger's output to {}: {e}", path.display()))?;
+        let env = BTreeMap::from([
+            ("TASKQ_TRIGGER_ID".to_string(), trigger.id.to_string()),
+            ("TASKQ_TRIGGER_JOB".to_string(), trigger.job.to_string()),
+            ("TASKQ_TRIGGER_STATE".to_string(), trigger.state.to_string()),
+            ("TASKQ_TRIGGER_EXIT".to_string(), trigger.exit_code.map(|c| c.to_string()).unwrap_or_default()),
+            ("TASKQ_TRIGGER_OUTPUT".to_string(), path.display().to_string()),
+        ]);
+        Ok(TriggerFile { env, path: Some(path) })
+    }
+
+    pub(super) fn env(&self) -> &BTreeMap<String, String> {
+        &self.env
+    }
+}
+
+impl Drop for TriggerFile {
+    fn drop(&mut self) {
+        if let Some(path) = &self.path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Writes a file only its owner can read: output may hold anything.
+fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(data)
+}
+
+/// A job the broker failed as a poison job ("worker lost") triggers its
+/// `on_failure` too. No worker finished it, so the hook is enqueued by the
+/// maintenance round that failed it, in a step of its own.
+pub(super) async fn after_poison(shared: &Shared, id: JobId) {
+    let now = Timestamp::now();
+    let record = match shared.broker.get(&[id], now).await {
+        Ok(mut records) => records.pop().flatten(),
+        Err(e) => {
+            tracing::error!(job.id = %id, error = %e, "cannot read the failed job; its on_failure is not enqueued");
+            return;
+        }
+    };
+    let Some(record) = record else { return };
+    let Some(name) = shared.config.jobs.get(record.job.job.as_str()).and_then(|d| d.on_failure.as_ref()) else {
+        return;
+    };
+    let trigger = Trigger {
+        id,
+        job: record.job.job.clone(),
+        state: JobState::Failed,
+        exit_code: record.exit_code,
+        output: record.output.unwrap_or_default(),
+    };
+    if let Some(hook) = build(shared, name.as_str(), trigger)
+        && let Err(e) = shared.broker.enqueue(&[hook], now).await
+    {
+        tracing::error!(job.id = %id, error = %e, "cannot enqueue on_failure of a job failed as worker lost");
+    }
+}
