@@ -54,6 +54,7 @@ pub fn backoff(policy: &RetryPolicy, attempt: u32, retry_after: Option<Duration>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::job::RunStatus;
 
     fn policy(jitter: bool) -> RetryPolicy {
         RetryPolicy {
@@ -79,6 +80,35 @@ mod tests {
         for _ in 0..1000 {
             assert!(backoff(&p, 2, None) <= Duration::from_secs(20));
         }
+    }
+
+    fn def(retries: u32) -> JobDef {
+        let toml = format!("[jobs.j]\ncommand = \"true\"\nretries = {retries}\nretry_delay = \"10s\"\n");
+        let config = crate::config::Config::parse(std::path::Path::new("jobs.toml"), &toml).unwrap();
+        config.job("j").unwrap().clone()
+    }
+
+    fn outcome(status: RunStatus, retryable: bool) -> Outcome {
+        let mut o = Outcome::not_started("x");
+        o.status = status;
+        o.retryable = retryable;
+        o
+    }
+
+    #[test]
+    fn timeouts_and_retryable_failures_are_retried_while_retries_remain() {
+        let now = Timestamp::now();
+        let d = def(2);
+        for attempt in [1, 2] {
+            match decide(&d, attempt, &outcome(RunStatus::TimedOut, true), now) {
+                Finish::Retry { at, .. } => assert!(at > now),
+                other => panic!("attempt {attempt}: {other:?}"),
+            }
+        }
+        assert!(matches!(decide(&d, 3, &outcome(RunStatus::TimedOut, true), now), Finish::Failed { .. }));
+        assert!(matches!(decide(&d, 1, &outcome(RunStatus::Failed, false), now), Finish::Failed { .. }));
+        assert!(matches!(decide(&def(0), 1, &outcome(RunStatus::Failed, true), now), Finish::Failed { .. }));
+        assert!(matches!(decide(&d, 1, &outcome(RunStatus::Succeeded, false), now), Finish::Succeeded { .. }));
     }
 
     #[test]
