@@ -128,6 +128,11 @@ impl Command {
     pub fn handles_signals(&self) -> bool {
         matches!(self, Command::Run(_) | Command::Beat(_) | Command::Exec(_))
     }
+
+    /// Commands that reload their config on SIGHUP: those running beat.
+    pub fn handles_reload(&self) -> bool {
+        matches!(self, Command::Beat(BeatArgs { dry_run: false, .. }) | Command::Run(RunArgs { beat: true, .. }))
+    }
 }
 
 /// `taskq check`.

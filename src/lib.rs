@@ -6,6 +6,7 @@ pub mod broker;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod crontab;
 pub mod error;
 pub mod exec;
 pub mod job;

@@ -34,6 +34,9 @@ fn main() -> ExitCode {
         if cli.command.handles_signals() {
             shutdown.listen_for_signals();
         }
+        if cli.command.handles_reload() {
+            shutdown.listen_for_reload();
+        }
         taskq::run(cli, shutdown).await
     });
     match result {

@@ -1,14 +1,18 @@
 //! Shutdown requests. Only `main` turns signals into them; everything else
 //! takes a `Shutdown` so tests can drive it.
 
+use std::sync::Arc;
+
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// Two stages: the first SIGTERM or SIGINT asks for a graceful stop, the
-/// second for an immediate one.
+/// second for an immediate one. SIGHUP, where handled, asks for a reload.
 #[derive(Debug, Clone, Default)]
 pub struct Shutdown {
     graceful: CancellationToken,
     immediate: CancellationToken,
+    reload: Arc<Notify>,
 }
 
 impl Shutdown {
@@ -26,6 +30,11 @@ impl Shutdown {
         &self.immediate
     }
 
+    /// Signalled when the config should be reloaded (SIGHUP).
+    pub fn reload(&self) -> &Notify {
+        &self.reload
+    }
+
     /// Asks for the next stage: graceful first, then immediate.
     pub fn request(&self) {
         if self.graceful.is_cancelled() {
@@ -33,6 +42,23 @@ impl Shutdown {
         } else {
             self.graceful.cancel();
         }
+    }
+
+    /// Turns SIGHUP into reload requests (only where a reload is handled:
+    /// elsewhere SIGHUP keeps its default, ending the process).
+    pub fn listen_for_reload(&self) {
+        use tokio::signal::unix::{SignalKind, signal};
+        let reload = self.reload.clone();
+        tokio::spawn(async move {
+            let Ok(mut hup) = signal(SignalKind::hangup()) else {
+                tracing::error!("cannot install a SIGHUP handler; reload by restarting");
+                return;
+            };
+            while hup.recv().await.is_some() {
+                tracing::info!(signal = "SIGHUP", "reloading the config");
+                reload.notify_one();
+            }
+        });
     }
 
     /// Turns SIGTERM and SIGINT into requests, for the life of the runtime.

@@ -198,3 +198,12 @@ fn completions_and_man_print() {
     env.run(&["completions", "bash"]).success().stdout(predicate::str::contains("_taskq()"));
     env.run(&["man"]).success().stdout(predicate::str::contains(".TH taskq"));
 }
+
+#[test]
+fn reading_commands_ignore_an_invalid_config_when_the_broker_is_given() {
+    let env = Env::sqlite().jobs("[jobs.a]\ncommand = 5\n");
+    env.run(&["list"]).success().stderr(predicate::str::contains("ignoring the invalid config (jobs.toml:2:11: "));
+    let mut cmd = env.command();
+    cmd.env_remove("TASKQ_BROKER").arg("list");
+    assert_cmd::Command::from_std(cmd).assert().code(78);
+}

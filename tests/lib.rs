@@ -1,5 +1,6 @@
 //! The integration tests: one binary (see Cargo.toml), each module a subject.
 //!
+//! - `beat`: schedules fired once per tick across beats, catch-up, reload, crontab import
 //! - `cli`: config discovery and errors, `check`, usage errors, generated docs
 //! - `exec_shell`, `exec_http`: the executors, through `taskq exec`
 //! - `conformance`: the broker contract, every case on SQLite and Redis
@@ -9,6 +10,7 @@
 
 mod common;
 
+mod beat;
 mod cli;
 mod conformance;
 mod exec_http;

@@ -19,6 +19,8 @@
 //! | `{ns}:queues`           | SET    | queue names seen                              |
 //! | `{ns}:conc:<job>`       | ZSET   | running ids of a limited job, by lease expiry |
 //! | `{ns}:blocked:<job>`    | LIST   | queued ids waiting for a concurrency slot     |
+//! | `{ns}:schedule:<entry>` | HASH   | beat: last tick, spec, fired/skipped counts   |
+//! | `{ns}:schedules`        | SET    | the keys of every schedule entry's state      |
 //! | `{ns}:wake`             | pubsub | a queue name, published when it gains a job   |
 
 /// The key prefix of namespace `ns`: `{ns}:`.
@@ -67,6 +69,14 @@ impl Keys {
 
     pub(super) fn done(&self) -> String {
         format!("{}done", self.prefix)
+    }
+
+    pub(super) fn schedule(&self, entry: &str) -> String {
+        format!("{}schedule:{entry}", self.prefix)
+    }
+
+    pub(super) fn schedules(&self) -> String {
+        format!("{}schedules", self.prefix)
     }
 
     pub(super) fn wake(&self) -> String {

@@ -141,6 +141,51 @@ pub enum Retried {
     Unknown,
 }
 
+/// One tick of a schedule entry, for `Broker::fire`.
+#[derive(Debug, Clone)]
+pub struct Fire<'a> {
+    /// The entry: the scheduled job's name.
+    pub entry: &'a str,
+    /// The schedule and zone the tick was computed with; stored, so a
+    /// changed schedule is noticed.
+    pub spec: &'a str,
+    pub tick: Timestamp,
+    /// Ticks missed before this one (no beat ran), counted as skipped.
+    pub missed: u64,
+    /// The run to enqueue; `None` records the tick only (`catch_up = "skip"`).
+    pub run: Option<&'a NewJob>,
+    /// The job's `max_concurrent`: with that many runs active, the tick is
+    /// skipped ("previous run still active").
+    pub max_concurrent: Option<u32>,
+}
+
+/// What `fire` did with a tick.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fired {
+    /// The entry was at this tick or later already (another beat had it).
+    Already,
+    /// Recorded without a run.
+    Recorded,
+    /// Not run: the previous run is still active.
+    Skipped,
+    /// The run's unique key is held by this job.
+    Duplicate(JobId),
+    Enqueued(JobId),
+}
+
+/// What the broker remembers of a schedule entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleState {
+    pub entry: String,
+    pub spec: String,
+    /// The last tick handled, fired or skipped.
+    pub last_tick: Timestamp,
+    pub last_job: Option<JobId>,
+    pub fired: u64,
+    pub skipped: u64,
+    pub last_skip: Option<String>,
+}
+
 /// What `purge` deletes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Purge {
@@ -274,6 +319,14 @@ pub trait Broker: Send + Sync {
     /// How many jobs on `queues` a dequeue could take now (queued or due,
     /// not waiting for a concurrency slot).
     async fn count_ready(&self, queues: &[QueueName], now: Timestamp) -> Result<u64, BrokerError>;
+
+    /// Beat: handles one tick of an entry, once however many beats ask: the
+    /// tick is claimed only if later than the entry's last, then its run is
+    /// enqueued (or skipped at `max_concurrent`), all in one atomic step.
+    async fn fire(&self, fire: &Fire<'_>, now: Timestamp) -> Result<Fired, BrokerError>;
+
+    /// Beat: the state of every schedule entry the broker has seen.
+    async fn schedules(&self) -> Result<Vec<ScheduleState>, BrokerError>;
 
     /// Deletes results past their TTL; returns how many.
     async fn purge_expired_results(&self, now: Timestamp) -> Result<u64, BrokerError>;

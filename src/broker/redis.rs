@@ -21,8 +21,8 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::keys::Keys;
 use super::{
-    AttemptResult, Broker, BrokerError, BrokerUrl, Enqueued, Finish, Finished, Forwarded, Lease, LeaseLoss, LeaseToken,
-    ListFilter, Purge, Recovered, Retried, Revoke, Take,
+    AttemptResult, Broker, BrokerError, BrokerUrl, Enqueued, Finish, Finished, Fire, Fired, Forwarded, Lease,
+    LeaseLoss, LeaseToken, ListFilter, Purge, Recovered, Retried, Revoke, ScheduleState, Take,
 };
 use crate::job::{BrokerPolicy, JobId, JobRecord, JobState, NewJob, UniqueKey};
 use crate::names::{JobName, QueueName};
@@ -36,6 +36,7 @@ struct Scripts {
     forward: Script,
     recover: Script,
     revoke: Script,
+    fire: Script,
     retry_failed: Script,
     purge: Script,
     purge_results: Script,
@@ -56,6 +57,7 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     forward: Script::new(include_str!("scripts/forward.lua")),
     recover: with_lib!("recover.lua"),
     revoke: Script::new(include_str!("scripts/revoke.lua")),
+    fire: with_lib!("fire.lua"),
     retry_failed: Script::new(include_str!("scripts/retry_failed.lua")),
     purge: Script::new(include_str!("scripts/purge.lua")),
     purge_results: Script::new(include_str!("scripts/purge_results.lua")),
@@ -451,6 +453,9 @@ impl Broker for RedisBroker {
     }
 
     async fn revoked(&self, ids: &[JobId]) -> Result<Vec<JobId>, BrokerError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for id in ids {
             pipe.hget(self.keys.job(&id.to_string()), "revoke");
@@ -631,6 +636,9 @@ impl Broker for RedisBroker {
     }
 
     async fn get(&self, ids: &[JobId], _now: Timestamp) -> Result<Vec<Option<JobRecord>>, BrokerError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for id in ids {
             pipe.hgetall(self.keys.job(&id.to_string()));
@@ -669,6 +677,9 @@ impl Broker for RedisBroker {
     }
 
     async fn count_ready(&self, queues: &[QueueName], now: Timestamp) -> Result<u64, BrokerError> {
+        if queues.is_empty() {
+            return Ok(0);
+        }
         let mut pipe = redis::pipe();
         for q in queues {
             pipe.llen(self.keys.pending(q.as_str()));
@@ -691,6 +702,69 @@ impl Broker for RedisBroker {
                 as u64;
         }
         Ok(lengths.iter().sum::<u64>() + due_here)
+    }
+
+    async fn fire(&self, fire: &Fire<'_>, now: Timestamp) -> Result<Fired, BrokerError> {
+        let run = fire.run.map(job_args).transpose()?.unwrap_or_default();
+        let reply: Vec<String> = SCRIPTS
+            .fire
+            .key(self.keys.schedule(fire.entry))
+            .arg(self.keys.prefix())
+            .arg(to_ms(fire.tick))
+            .arg(to_ms(now))
+            .arg(fire.spec)
+            .arg(fire.missed)
+            .arg(opt(fire.max_concurrent))
+            .arg(fire.entry)
+            .arg(run.len())
+            .arg(run)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(self.err())?;
+        let id = || -> Result<JobId, BrokerError> {
+            reply
+                .get(1)
+                .ok_or_else(|| BrokerError::Protocol("fire: no id in the reply".into()))?
+                .parse()
+                .map_err(BrokerError::Protocol)
+        };
+        Ok(match reply.first().map(String::as_str) {
+            Some("already") => Fired::Already,
+            Some("recorded") => Fired::Recorded,
+            Some("skipped") => Fired::Skipped,
+            Some("duplicate") => Fired::Duplicate(id()?),
+            Some("enqueued") => Fired::Enqueued(id()?),
+            other => return Err(BrokerError::Protocol(format!("fire: unexpected reply {other:?}"))),
+        })
+    }
+
+    async fn schedules(&self) -> Result<Vec<ScheduleState>, BrokerError> {
+        let keys: Vec<String> = self.conn().smembers(self.keys.schedules()).await.map_err(self.err())?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for key in &keys {
+            pipe.hgetall(key);
+        }
+        let hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut self.conn()).await.map_err(self.err())?;
+        let prefix = self.keys.schedule("");
+        let mut out = Vec::new();
+        for (key, fields) in keys.iter().zip(hashes) {
+            let Some(last) = fields.get("last").and_then(|v| v.parse::<i64>().ok()) else { continue };
+            let count = |k: &str| fields.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            out.push(ScheduleState {
+                entry: key.strip_prefix(&prefix).unwrap_or(key).to_string(),
+                spec: fields.get("spec").cloned().unwrap_or_default(),
+                last_tick: from_ms(last),
+                last_job: fields.get("job").and_then(|v| v.parse().ok()),
+                fired: count("fired"),
+                skipped: count("skipped"),
+                last_skip: fields.get("last_skip").cloned(),
+            });
+        }
+        out.sort_by(|a, b| a.entry.cmp(&b.entry));
+        Ok(out)
     }
 
     async fn purge_expired_results(&self, now: Timestamp) -> Result<u64, BrokerError> {

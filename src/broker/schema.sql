@@ -48,3 +48,17 @@ CREATE TABLE IF NOT EXISTS uniques (
     expires_at INTEGER NOT NULL,
     PRIMARY KEY (ns, key)
 ) WITHOUT ROWID;
+
+-- Beat: per schedule entry, the last tick handled (fired or skipped), so a
+-- tick is fired once however many beats run, and restarts resume from it.
+CREATE TABLE IF NOT EXISTS schedules (
+    ns        TEXT    NOT NULL,
+    entry     TEXT    NOT NULL,
+    spec      TEXT    NOT NULL,  -- schedule and zone the last tick was computed with
+    last_tick INTEGER NOT NULL,  -- ms
+    last_job  TEXT,              -- the run last enqueued
+    fired     INTEGER NOT NULL DEFAULT 0,
+    skipped   INTEGER NOT NULL DEFAULT 0,
+    last_skip TEXT,              -- why the last skip happened
+    PRIMARY KEY (ns, entry)
+) WITHOUT ROWID;

@@ -18,8 +18,8 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavio
 use tokio::sync::Notify;
 
 use super::{
-    AttemptResult, Broker, BrokerError, Enqueued, Finish, Finished, Forwarded, Lease, LeaseLoss, LeaseToken,
-    ListFilter, Purge, Recovered, Retried, Revoke, Take,
+    AttemptResult, Broker, BrokerError, Enqueued, Finish, Finished, Fire, Fired, Forwarded, Lease, LeaseLoss,
+    LeaseToken, ListFilter, Purge, Recovered, Retried, Revoke, ScheduleState, Take,
 };
 use crate::job::{JobId, JobRecord, JobState, NewJob};
 use crate::names::QueueName;
@@ -689,6 +689,107 @@ impl Broker for SqliteBroker {
                     stmt.query_row(params![ns, q, to_ms(now)], |r| r.get::<_, i64>(0)).map_err(&err)?.max(0) as u64;
             }
             Ok(total)
+        })
+        .await
+    }
+
+    async fn fire(&self, fire: &Fire<'_>, now: Timestamp) -> Result<Fired, BrokerError> {
+        let (entry, spec, tick, missed) =
+            (fire.entry.to_string(), fire.spec.to_string(), to_ms(fire.tick), fire.missed);
+        let (run, limit) = (fire.run.cloned(), fire.max_concurrent);
+        let err = self.err();
+        let fired = self
+            .call(move |conn, ns| {
+                let now = to_ms(now);
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
+                let last: Option<i64> = tx
+                    .query_row("SELECT last_tick FROM schedules WHERE ns = ?1 AND entry = ?2", params![ns, entry], |r| {
+                        r.get(0)
+                    })
+                    .optional()
+                    .map_err(&err)?;
+                if last.is_some_and(|l| l >= tick) {
+                    return Ok(Fired::Already);
+                }
+                let missed = i64::try_from(missed).unwrap_or(i64::MAX);
+                tx.execute(
+                    "INSERT INTO schedules (ns, entry, spec, last_tick, skipped, last_skip)
+                     VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?5 > 0 THEN 'no beat ran at the time' END)
+                     ON CONFLICT (ns, entry) DO UPDATE SET spec = ?3, last_tick = ?4, skipped = skipped + ?5,
+                         last_skip = CASE WHEN ?5 > 0 THEN 'no beat ran at the time' ELSE last_skip END",
+                    params![ns, entry, spec, tick, missed],
+                )
+                .map_err(&err)?;
+                let fired = match run {
+                    None => Fired::Recorded,
+                    Some(run) => {
+                        let active: i64 = match limit {
+                            Some(_) => tx
+                                .query_row(
+                                    "SELECT count(*) FROM jobs WHERE ns = ?1 AND job = ?2 AND state = 'running'
+                                     AND lease_until >= ?3",
+                                    params![ns, run.job.as_str(), now],
+                                    |r| r.get(0),
+                                )
+                                .map_err(&err)?,
+                            None => 0,
+                        };
+                        if limit.is_some_and(|l| active >= i64::from(l)) {
+                            tx.execute(
+                                "UPDATE schedules SET skipped = skipped + 1, last_skip = 'previous run still active'
+                                 WHERE ns = ?1 AND entry = ?2",
+                                params![ns, entry],
+                            )
+                            .map_err(&err)?;
+                            Fired::Skipped
+                        } else {
+                            let enqueued = insert(&tx, ns, &run, now).map_err(|e| e.into_broker(&err))?;
+                            if enqueued.duplicate {
+                                Fired::Duplicate(enqueued.id)
+                            } else {
+                                tx.execute(
+                                    "UPDATE schedules SET fired = fired + 1, last_job = ?3 WHERE ns = ?1 AND entry = ?2",
+                                    params![ns, entry, enqueued.id.to_string()],
+                                )
+                                .map_err(&err)?;
+                                Fired::Enqueued(enqueued.id)
+                            }
+                        }
+                    }
+                };
+                tx.commit().map_err(&err)?;
+                Ok(fired)
+            })
+            .await?;
+        if matches!(fired, Fired::Enqueued(_)) {
+            self.local.notify_one();
+        }
+        Ok(fired)
+    }
+
+    async fn schedules(&self) -> Result<Vec<ScheduleState>, BrokerError> {
+        let err = self.err();
+        self.call(move |conn, ns| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT entry, spec, last_tick, last_job, fired, skipped, last_skip FROM schedules
+                     WHERE ns = ?1 ORDER BY entry",
+                )
+                .map_err(&err)?;
+            let rows = stmt
+                .query_map(params![ns], |r| {
+                    Ok(ScheduleState {
+                        entry: r.get(0)?,
+                        spec: r.get(1)?,
+                        last_tick: from_ms(r.get(2)?),
+                        last_job: r.get::<_, Option<String>>(3)?.and_then(|id| id.parse().ok()),
+                        fired: r.get::<_, i64>(4)?.max(0) as u64,
+                        skipped: r.get::<_, i64>(5)?.max(0) as u64,
+                        last_skip: r.get(6)?,
+                    })
+                })
+                .map_err(&err)?;
+            rows.map(|r| r.map_err(&err)).collect()
         })
         .await
     }

@@ -2,10 +2,13 @@
 //! the config and broker the global flags point at.
 
 mod batch;
+mod beat;
 mod check;
 mod docs;
 mod enqueue;
 mod exec;
+mod import_crontab;
+mod inspect;
 mod list;
 mod progress;
 mod purge;
@@ -39,14 +42,25 @@ impl Context {
     }
 
     /// The config if one is found; a command that only reads the broker can
-    /// run without one when `--broker` says where the broker is.
+    /// run without one when `--broker` says where the broker is. With the
+    /// broker given so, an invalid config is reported and ignored rather
+    /// than blocking a look at the queue.
     pub fn optional_config(&self) -> Result<Option<Config>, ConfigErrors> {
-        if self.global.config.is_some() {
-            return self.config().map(Some);
-        }
-        match crate::config::search_path().iter().find(|p| p.is_file()) {
-            Some(path) => Config::load(path).map(Some),
-            None => Ok(None),
+        let found = if self.global.config.is_some() {
+            self.config().map(Some)
+        } else {
+            match crate::config::search_path().iter().find(|p| p.is_file()) {
+                Some(path) => Config::load(path).map(Some),
+                None => Ok(None),
+            }
+        };
+        match found {
+            Err(errors) if self.global.broker.is_some() => {
+                let first = errors.iter().next().map(ToString::to_string).unwrap_or_default();
+                tracing::warn!("ignoring the invalid config ({first}); using --broker");
+                Ok(None)
+            }
+            other => other,
         }
     }
 
@@ -83,6 +97,42 @@ impl Context {
     }
 }
 
+impl Context {
+    /// Connects; with `wait`, an unreachable broker is waited out with capped
+    /// backoff (one log line when it starts failing, one when it is back)
+    /// until it answers or a shutdown is asked for (`None`). Without, it is
+    /// an error (exit 69).
+    pub async fn broker_waiting(&self, config: &Config, wait: bool) -> anyhow::Result<Option<Arc<dyn Broker>>> {
+        let mut delay = std::time::Duration::from_millis(200);
+        let mut logged = false;
+        loop {
+            match self.broker(Some(config)).await {
+                Ok(b) => {
+                    if logged {
+                        tracing::info!("broker reachable");
+                    }
+                    return Ok(Some(b));
+                }
+                Err(e) => {
+                    let unavailable = e.downcast_ref::<broker::BrokerError>().is_some_and(|b| b.is_unavailable());
+                    if !wait || !unavailable {
+                        return Err(e);
+                    }
+                    if !logged {
+                        tracing::error!(error = %e, "broker unavailable; retrying with backoff");
+                        logged = true;
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        () = self.shutdown.graceful().cancelled() => return Ok(None),
+                    }
+                    delay = (delay * 2).min(std::time::Duration::from_secs(10));
+                }
+            }
+        }
+    }
+}
+
 /// Dispatches one command line.
 pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
     let ctx = Context { global: cli.global, shutdown };
@@ -96,15 +146,15 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
         Command::List(args) => list::run(args, &ctx).await,
         Command::Completions(args) => completions(args.shell, &mut std::io::stdout().lock()),
         Command::Man => docs::man(&mut std::io::stdout().lock()),
-        Command::Beat(_) => not_yet("beat"),
+        Command::Beat(args) => beat::run(args, &ctx).await,
         Command::Logs(_) => not_yet("logs"),
         Command::History(_) => not_yet("history"),
-        Command::Inspect(_) => not_yet("inspect"),
+        Command::Inspect(args) => inspect::run(args, &ctx).await,
         Command::Top(_) => not_yet("top"),
         Command::Revoke(args) => revoke::run(args, &ctx).await,
         Command::Retry(args) => retry::run(args, &ctx).await,
         Command::Purge(args) => purge::run(args, &ctx).await,
-        Command::ImportCrontab(_) => not_yet("import-crontab"),
+        Command::ImportCrontab(args) => import_crontab::run(args),
     }
 }
 

@@ -1,0 +1,52 @@
+-- Beat: handles one tick of a schedule entry, once however many beats ask.
+-- The tick is claimed only if it is later than the entry's last one; then
+-- the run is enqueued, or skipped when its job is at max_concurrent.
+-- (lib.lua is prepended.)
+-- KEYS[1]  {ns}:schedule:<entry>
+-- ARGV[1]  key prefix "{ns}:"
+-- ARGV[2]  tick (ms)
+-- ARGV[3]  now (ms)
+-- ARGV[4]  spec: the schedule and zone the tick was computed with
+-- ARGV[5]  missed ticks before this one, to count as skipped
+-- ARGV[6]  max_concurrent of the job ("" = none)
+-- ARGV[7]  the job's name (whose running runs count against the limit)
+-- ARGV[8]  h: entries of the run to enqueue (0: record the tick only)
+-- ARGV[9..8+h] the run, as add() in lib.lua reads it
+-- returns  {"already"} (another beat had it), {"recorded"}, {"skipped"}
+--          (previous run still active), {"duplicate", holder id} or
+--          {"enqueued", id}
+local p, sk = ARGV[1], KEYS[1]
+local tick, now = tonumber(ARGV[2]), tonumber(ARGV[3])
+local last = tonumber(redis.call('HGET', sk, 'last'))
+if last and last >= tick then
+  return {'already'}
+end
+redis.call('HSET', sk, 'last', ARGV[2], 'spec', ARGV[4])
+redis.call('SADD', p .. 'schedules', sk)
+if tonumber(ARGV[5]) > 0 then
+  redis.call('HINCRBY', sk, 'skipped', ARGV[5])
+  redis.call('HSET', sk, 'last_skip', 'no beat ran at the time')
+end
+local h = tonumber(ARGV[8])
+if h == 0 then
+  return {'recorded'}
+end
+local limit = tonumber(ARGV[6])
+if limit then
+  local ck = p .. 'conc:' .. ARGV[7]
+  redis.call('ZREMRANGEBYSCORE', ck, '-inf', '(' .. now)
+  if redis.call('ZCARD', ck) >= limit then
+    redis.call('HINCRBY', sk, 'skipped', 1)
+    redis.call('HSET', sk, 'last_skip', 'previous run still active')
+    return {'skipped'}
+  end
+end
+local acc = accumulator()
+local _, id, dup = add(p, now, ARGV, 9, acc)
+if dup == 1 then
+  return {'duplicate', id}
+end
+flush(p, acc)
+redis.call('HSET', sk, 'job', id)
+redis.call('HINCRBY', sk, 'fired', 1)
+return {'enqueued', id}

@@ -1,0 +1,67 @@
+//! `taskq beat`: the scheduler alone; `--dry-run` compares the config with
+//! the schedule state in the broker and prints the differences and the next
+//! fires, changing nothing.
+
+use std::process::ExitCode;
+
+use jiff::Timestamp;
+
+use super::Context;
+use crate::beat::{Beat, Change, Entry, diff, entries};
+use crate::cli::BeatArgs;
+use crate::error::UsageError;
+use crate::time::{local, rfc3339};
+
+pub async fn run(args: BeatArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    if args.metrics.is_some() {
+        return Err(UsageError("--metrics is not implemented yet".into()).into());
+    }
+    let config = ctx.config()?;
+    if args.dry_run {
+        return dry_run(&config, ctx).await;
+    }
+    let Some(broker) = ctx.broker_waiting(&config, true).await? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    super::run::notify_systemd(&[sd_notify::NotifyState::Ready]);
+    let result = Beat::new(broker, config).run(ctx.shutdown.clone()).await;
+    super::run::notify_systemd(&[sd_notify::NotifyState::Stopping]);
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn dry_run(config: &crate::config::Config, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let broker = ctx.broker(Some(config)).await?;
+    let states = broker.schedules().await?;
+    let entries = entries(config);
+    let now = Timestamp::now();
+    let changes = diff(states.iter().map(|s| (s.entry.as_str(), s.spec.as_str())), entries.iter().map(Entry::key));
+    for change in &changes {
+        match change {
+            Change::Added { name, spec } => println!("{name}: new: {spec}"),
+            Change::Changed { name, from, to } => {
+                println!("{name}: changed: {from} -> {to} (starts afresh: no catch-up)")
+            }
+            Change::Removed { name, spec } => println!("{name}: removed: {spec} (stops firing)"),
+            Change::Unchanged { name } => {
+                let state = states.iter().find(|s| &s.entry == name);
+                let last = state.map(|s| local(s.last_tick)).unwrap_or_default();
+                println!("{name}: unchanged, last tick {last}");
+            }
+        }
+        if let Some(entry) = entries.iter().find(|e| e.name() == change_name(change)) {
+            let next: Vec<String> = entry.schedule.upcoming(now, entry.tz(), 3).iter().map(rfc3339).collect();
+            println!("  next: {}", next.join(", "));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn change_name(change: &Change) -> &str {
+    match change {
+        Change::Added { name, .. }
+        | Change::Changed { name, .. }
+        | Change::Removed { name, .. }
+        | Change::Unchanged { name } => name,
+    }
+}

@@ -1,0 +1,75 @@
+//! `taskq inspect`: queues and schedules at a glance. (Workers and per-job
+//! rates come with worker heartbeats.)
+
+use std::process::ExitCode;
+
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::{Context, table};
+use crate::beat::entries;
+use crate::cli::InspectArgs;
+use crate::time::{local, rfc3339, rfc3339_utc};
+
+pub async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let config = ctx.config()?;
+    let broker = ctx.broker(Some(&config)).await?;
+    let now = Timestamp::now();
+    let mut queues = Vec::new();
+    for q in config.queues() {
+        queues.push((q.to_string(), broker.count_ready(std::slice::from_ref(&q), now).await?));
+    }
+    let states = broker.schedules().await?;
+    let schedules: Vec<_> = entries(&config)
+        .into_iter()
+        .map(|e| {
+            let state = states.iter().find(|s| s.entry == e.name());
+            let next = e.schedule.next_after(now, e.tz());
+            (e, state.cloned(), next)
+        })
+        .collect();
+    if args.json {
+        let doc = json!({
+            "queues": queues.iter().map(|(q, n)| json!({ "name": q, "ready": n })).collect::<Vec<_>>(),
+            "schedules": schedules.iter().map(|(e, s, next)| json!({
+                "name": e.name(),
+                "schedule": e.schedule.describe(),
+                "last_tick": s.as_ref().map(|s| rfc3339_utc(s.last_tick)),
+                "last_job": s.as_ref().and_then(|s| s.last_job).map(|id| id.to_string()),
+                "fired": s.as_ref().map_or(0, |s| s.fired),
+                "skipped": s.as_ref().map_or(0, |s| s.skipped),
+                "last_skip": s.as_ref().and_then(|s| s.last_skip.clone()),
+                "next": next.as_ref().map(rfc3339),
+            })).collect::<Vec<_>>(),
+        });
+        println!("{doc}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = queues.iter().map(|(q, n)| vec![q.clone(), n.to_string()]).collect();
+    for line in table::render(&["QUEUE", "READY"], &rows) {
+        println!("{line}");
+    }
+    if !schedules.is_empty() {
+        println!();
+        let rows: Vec<Vec<String>> = schedules
+            .iter()
+            .map(|(e, s, next)| {
+                vec![
+                    e.name().to_string(),
+                    e.schedule.describe(),
+                    s.as_ref().map_or("-".into(), |s| local(s.last_tick)),
+                    next.as_ref().map_or("-".into(), |n| local(n.timestamp())),
+                    s.as_ref().map_or("0".into(), |s| s.fired.to_string()),
+                    s.as_ref().map_or("0".into(), |s| match &s.last_skip {
+                        Some(why) if s.skipped > 0 => format!("{} ({why})", s.skipped),
+                        _ => s.skipped.to_string(),
+                    }),
+                ]
+            })
+            .collect();
+        for line in table::render(&["SCHEDULE", "WHEN", "LAST TICK", "NEXT", "FIRED", "SKIPPED"], &rows) {
+            println!("{line}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

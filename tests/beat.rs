@@ -1,0 +1,271 @@
+//! Beat end to end: exactly one run per tick across beats, surviving beats,
+//! restarts, catch-up, reload, and crontab import.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use predicates::prelude::*;
+use rustix::process::Signal;
+
+use crate::both;
+use crate::common::{Env, SOON, wait_until};
+
+const EVERY_SECOND: &str = r#"
+[jobs.tick]
+command = "true"
+schedule = "*/1 * * * * *"
+timezone = "Europe/Berlin"
+"#;
+
+/// The scheduled instants of the runs enqueued so far, as whole seconds.
+fn ticks(env: &Env) -> Vec<i64> {
+    let out = env.run(&["list", "--json", "--limit", "100000"]).success().get_output().stdout.clone();
+    let mut ticks: Vec<i64> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["scheduled_at"].as_str().map(str::to_string))
+        .map(|t| t.parse::<jiff::Timestamp>().expect("RFC 3339 with offset").as_second())
+        .collect();
+    ticks.sort();
+    ticks
+}
+
+/// Missing seconds between the first and last tick.
+fn gaps(ticks: &[i64]) -> i64 {
+    ticks.windows(2).map(|w| w[1] - w[0] - 1).sum()
+}
+
+fn wait_for(d: Duration) {
+    let start = Instant::now();
+    wait_until(d + SOON, "time to pass", || start.elapsed() >= d);
+}
+
+fn inspect(env: &Env) -> serde_json::Value {
+    serde_json::from_slice(&env.run(&["inspect", "--json"]).success().get_output().stdout).unwrap()
+}
+
+both!(two_beats_fire_each_tick_exactly_once, |backend| {
+    let env = Env::new(backend).jobs(EVERY_SECOND);
+    let a = env.spawn(&["beat"]);
+    let b = env.spawn(&["beat"]);
+    wait_until(SOON, "the first tick fired", || !ticks(&env).is_empty());
+    let start = Instant::now();
+    wait_for(Duration::from_secs(6));
+    drop((a, b));
+    let elapsed = start.elapsed().as_secs_f64();
+    let ticks = ticks(&env);
+    let distinct: BTreeSet<i64> = ticks.iter().copied().collect();
+    assert_eq!(distinct.len(), ticks.len(), "a tick fired twice: {ticks:?}");
+    assert_eq!(gaps(&ticks), 0, "a tick was lost: {ticks:?}");
+    let fired_in_window = ticks.len() as f64 - 1.0;
+    assert!((fired_in_window - elapsed).abs() <= 1.5, "{} ticks in {elapsed:.1}s", ticks.len());
+    let scheduled = env.run(&["list", "--json", "--limit", "1"]).success().get_output().stdout.clone();
+    let at =
+        serde_json::from_slice::<serde_json::Value>(&scheduled).unwrap()["scheduled_at"].as_str().unwrap().to_string();
+    assert!(at.ends_with("+01:00") || at.ends_with("+02:00"), "TASKQ_SCHEDULED_AT carries the zone's offset: {at}");
+});
+
+both!(the_schedule_keeps_firing_when_one_beat_stops_and_a_restart_does_not_double, |backend| {
+    let env = Env::new(backend).jobs(EVERY_SECOND);
+    let a = env.spawn(&["beat"]);
+    let b = env.spawn(&["beat"]);
+    wait_until(SOON, "two ticks fired", || ticks(&env).len() >= 2);
+    a.signal(Signal::KILL);
+    let n = ticks(&env).len();
+    wait_until(SOON, "three more ticks from the survivor", || ticks(&env).len() >= n + 3);
+    drop(b);
+    let restarted = env.spawn(&["beat"]);
+    let n = ticks(&env).len();
+    wait_until(SOON, "two more ticks after the restart", || ticks(&env).len() >= n + 2);
+    drop(restarted);
+    let ticks = ticks(&env);
+    let distinct: BTreeSet<i64> = ticks.iter().copied().collect();
+    assert_eq!(distinct.len(), ticks.len(), "a tick fired twice: {ticks:?}");
+    assert!(gaps(&ticks) <= 1, "ticks lost around the restart: {ticks:?}");
+    drop(a);
+});
+
+/// Runs a beat until it fired, stops it for `down`, runs it again until it
+/// fired twice more; returns the ticks and the entry's inspect record.
+fn outage(env: &Env, down: Duration) -> (Vec<i64>, serde_json::Value) {
+    let beat = env.spawn(&["beat"]);
+    wait_until(SOON, "two ticks fired", || ticks(env).len() >= 2);
+    drop(beat);
+    wait_for(down);
+    let before = ticks(env).len();
+    let beat = env.spawn(&["beat"]);
+    wait_until(SOON, "the beat fired again", || ticks(env).len() >= before + 2);
+    drop(beat);
+    (ticks(env), inspect(env)["schedules"][0].clone())
+}
+
+#[test]
+fn catch_up_all_runs_every_missed_tick() {
+    let env = Env::redis().jobs(&format!("{EVERY_SECOND}catch_up = \"all\"\n"));
+    let (ticks, entry) = outage(&env, Duration::from_secs(4));
+    assert_eq!(gaps(&ticks), 0, "every missed tick ran: {ticks:?}");
+    assert_eq!(entry["skipped"], 0);
+}
+
+#[test]
+fn catch_up_once_runs_the_latest_missed_tick_once() {
+    let env = Env::redis().jobs(&format!("{EVERY_SECOND}catch_up = \"once\"\n"));
+    let (ticks, entry) = outage(&env, Duration::from_secs(4));
+    let skipped = entry["skipped"].as_i64().unwrap();
+    assert!(skipped >= 1, "{entry}");
+    assert_eq!(gaps(&ticks), skipped, "all but the latest missed tick were skipped: {ticks:?}");
+    assert_eq!(entry["last_skip"], "no beat ran at the time");
+}
+
+both!(catch_up_skip_runs_no_missed_tick_and_counts_them, |backend| {
+    let env = Env::new(backend).jobs(EVERY_SECOND);
+    let (ticks, entry) = outage(&env, Duration::from_secs(4));
+    let skipped = entry["skipped"].as_i64().unwrap();
+    assert!(skipped >= 2, "{entry}");
+    assert_eq!(gaps(&ticks), skipped, "{ticks:?}");
+});
+
+#[test]
+fn sighup_reloads_and_reconciles_by_name() {
+    let env = Env::redis().jobs(EVERY_SECOND);
+    let beat = env.spawn(&["beat"]);
+    wait_until(SOON, "a tick fired", || !ticks(&env).is_empty());
+
+    env.write("jobs.toml", "[jobs.tick]\ncommand = \"true\"\nschedule = \"nonsense\"\n");
+    beat.signal(Signal::HUP);
+    wait_until(SOON, "the bad reload reported", || beat.stderr().contains("reload failed: keeping the running config"));
+    assert!(beat.stderr().contains("jobs.toml:3:12: cron expression \"nonsense\" has 1 fields"), "{}", beat.stderr());
+    let n = ticks(&env).len();
+    wait_until(SOON, "the old schedule still fires", || ticks(&env).len() >= n + 2);
+
+    env.write("jobs.toml", "[jobs.tock]\ncommand = \"true\"\nevery = \"1s\"\n");
+    beat.signal(Signal::HUP);
+    wait_until(SOON, "the change reported", || beat.stderr().contains("config reloaded"));
+    let log = beat.stderr();
+    assert!(log.contains("reload: schedule removed") && log.contains("reload: schedule added"), "{log}");
+    let reloaded = Instant::now();
+    wait_until(SOON, "the new entry fired", || {
+        env.run(&["list", "--json", "--job", "tock"]).get_output().stdout.contains(&b'\n')
+    });
+    wait_for(Duration::from_millis(1500));
+    let old = env.run(&["list", "--json", "--job", "tick", "--limit", "1"]).success().get_output().stdout.clone();
+    let last_old: serde_json::Value = serde_json::from_slice(&old).unwrap();
+    let enqueued: jiff::Timestamp = last_old["enqueued_at"].as_str().unwrap().parse().unwrap();
+    let reload_at = jiff::Timestamp::now() - jiff::SignedDuration::try_from(reloaded.elapsed()).unwrap();
+    assert!(enqueued <= reload_at, "the removed entry fired after the reload");
+    drop(beat);
+}
+
+#[test]
+fn dry_run_shows_the_differences_and_changes_nothing() {
+    let env = Env::sqlite().jobs(EVERY_SECOND);
+    let beat = env.spawn(&["beat"]);
+    wait_until(SOON, "a tick fired", || !ticks(&env).is_empty());
+    drop(beat);
+    env.write(
+        "jobs.toml",
+        "[jobs.tick]\ncommand = \"true\"\nschedule = \"0 * * * *\"\ntimezone = \"UTC\"\n[jobs.new]\ncommand = \"true\"\nevery = \"5m\"\n",
+    );
+    let before = ticks(&env).len();
+    env.run(&["beat", "--dry-run"])
+        .success()
+        .stdout(predicate::str::contains(
+            "tick: changed: */1 * * * * * (Europe/Berlin) -> 0 * * * * (UTC) (starts afresh: no catch-up)",
+        ))
+        .stdout(predicate::str::contains("new: new: every 5m"))
+        .stdout(predicate::str::is_match(r"  next: \d{4}-\d\d-\d\dT\d\d:00:00\+00:00").unwrap());
+    assert_eq!(ticks(&env).len(), before, "a dry run enqueues nothing");
+}
+
+both!(run_with_beat_is_a_whole_scheduler_in_one_process, |backend| {
+    let env = Env::new(backend).jobs(
+        "[jobs.stamp]\ncommand = \"echo $TASKQ_SCHEDULED_AT >> @DIR@/stamps\"\nschedule = \"* * * * * *\"\ntimezone = \"UTC\"\n",
+    );
+    let _one = env.spawn(&["run", "--beat", "-c", "2"]);
+    wait_until(SOON, "scheduled runs ran", || env.lines("stamps").len() >= 3);
+    let stamps = env.lines("stamps");
+    assert!(stamps.iter().all(|s| s.ends_with("+00:00") && s.parse::<jiff::Timestamp>().is_ok()), "{stamps:?}");
+});
+
+both!(a_tick_finding_its_job_still_running_is_skipped_and_counted, |backend| {
+    let env = Env::new(backend).jobs(
+        r#"
+[jobs.slow]
+command = "set -C; echo $$ > @DIR@/lock || { echo overlap >> @DIR@/errors; exit 1; }; sleep 2.5; rm -f @DIR@/lock; echo x >> @DIR@/done"
+schedule = "* * * * * *"
+timezone = "UTC"
+max_concurrent = 1
+"#,
+    );
+    let _worker = env.spawn(&["run", "--beat", "-c", "4"]);
+    wait_until(Duration::from_secs(30), "two runs finished", || env.lines("done").len() >= 2);
+    assert_eq!(env.read("errors"), "", "two runs overlapped");
+    let entry = inspect(&env)["schedules"][0].clone();
+    assert!(entry["skipped"].as_i64().unwrap() >= 1, "{entry}");
+    assert_eq!(entry["last_skip"], "previous run still active");
+});
+
+const CRONTAB: &str = r#"# m h  dom mon dow   command
+SHELL=/bin/bash
+MAILTO=ops@example.com
+PATH=/usr/local/bin:/usr/bin:/bin
+
+# nightly database backup
+30 2 * * * /usr/local/bin/backup.sh --full > /var/log/backup.log 2>&1
+*/15 9-17 * * mon-fri cd /srv/app && ./bin/sync-inventory
+@hourly /usr/local/bin/backup.sh --incremental
+
+CRON_TZ=America/New_York
+0 0 1 * * date +\%F >> monthly.txt
+@reboot /usr/local/bin/start-things
+5 4 * * sun echo "weekly" | mail -s report root%body
+"#;
+
+#[test]
+fn import_crontab_converts_what_it_can_and_reports_the_rest() {
+    let env = Env::sqlite();
+    env.write("crontab", CRONTAB);
+    let out = env.run(&["import-crontab", "crontab"]).code(65).get_output().clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [
+            "error: line 13: @reboot is not a schedule taskq can fire: run the command from a systemd unit at boot",
+            "error: line 14: an unescaped % (cron feeds what follows to the command's stdin) cannot be converted: put the input in a file, or write \\% for a literal %",
+            "error: 2 lines not converted; the 4 other entries were",
+        ]
+    );
+    let toml = String::from_utf8(out.stdout).unwrap();
+    assert!(toml.contains("# MAILTO=ops@example.com"), "{toml}");
+    assert!(toml.contains("# nightly database backup\n[jobs.backup]"), "{toml}");
+    env.write("jobs.toml", &toml);
+    let config = taskq::config::Config::load(&env.path("jobs.toml")).expect("the output is a valid config");
+    let job = |name: &str| config.job(name).unwrap_or_else(|e| panic!("{e}:\n{toml}"));
+    let backup = job("backup");
+    assert_eq!(backup.schedule.as_ref().unwrap().describe(), "30 2 * * *");
+    assert!(matches!(&backup.action, taskq::config::Action::Shell { shell, .. } if shell == "/bin/bash"));
+    assert_eq!(backup.env.keys().collect::<Vec<_>>(), ["PATH"]);
+    assert_eq!(job("sync-inventory").schedule.as_ref().unwrap().describe(), "*/15 9-17 * * mon-fri");
+    assert_eq!(job("backup-2").schedule.as_ref().unwrap().describe(), "@hourly");
+    let monthly = job("date");
+    assert_eq!(monthly.timezone.name(), "America/New_York");
+    env.run(&["check"]).success().stdout(predicate::str::contains("4 jobs, 4 scheduled"));
+    env.run(&["exec", "date"]).success();
+    assert_eq!(env.read("monthly.txt").trim().len(), "2026-11-22".len(), "date +%F ran with its % restored");
+}
+
+#[test]
+fn import_crontab_reads_the_system_format_from_stdin() {
+    let env = Env::sqlite();
+    let cron_d = "# /etc/cron.d/app\nCRON_TZ=UTC\n17 * * * * root cd / && run-parts --report /etc/cron.hourly\n0 3 * * * www-data /usr/bin/php /srv/app/artisan schedule:run\n";
+    let out = env.run_with_input(&["import-crontab", "--system"], cron_d).success().get_output().stdout.clone();
+    let toml = String::from_utf8(out).unwrap();
+    assert!(toml.contains("# cron ran this as user \"root\"; taskq runs it as the worker's user"), "{toml}");
+    assert!(toml.contains("[jobs.artisan]"), "{toml}");
+    env.write("jobs.toml", &toml);
+    env.run(&["check"]).success().stdout(predicate::str::contains("2 jobs, 2 scheduled"));
+    env.run_with_input(&["import-crontab", "--system"], "0 3 * * * /bin/true\n")
+        .code(65)
+        .stderr(predicate::str::contains("line 1: a system crontab line needs a user field before the command"));
+}
