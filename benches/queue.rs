@@ -95,6 +95,13 @@ fn main() {
         start.iter().map(|(_, _, rss)| format!("{:.1} MB", *rss as f64 / 1024.0)).collect(),
         "< 20 MB".into(),
     ));
+    let delays: Vec<(f64, f64)> =
+        backends.iter().map(|(ns, url)| beat_delay(dir.path(), url, &format!("{ns}-beat"), 30 / scale)).collect();
+    rows.push((
+        "beat firing delay, p50 / p99".into(),
+        delays.iter().map(|(p50, p99)| format!("{p50:.1} ms / {p99:.1} ms")).collect(),
+        "p99 < 50 ms".into(),
+    ));
     let per_job = redis_bytes_per_job(dir.path(), &redis, 100_000 / scale);
     rows.push(("Redis memory per queued job".into(), vec![format!("{per_job:.0} B"), "-".into()], "< 1 KiB".into()));
     for (name, values, target) in rows {
@@ -245,6 +252,38 @@ fn start_latency(dir: &Path, broker: &str, ns: &str, n: usize) -> (f64, f64, u64
     let _ = worker.wait();
     let s = sorted(times);
     (percentile(&s, 0.5), percentile(&s, 0.99), rss)
+}
+
+/// Runs a beat on an every-second schedule for `ticks` ticks; the delay of
+/// each is its "fired" log line's time (after the run is enqueued) minus the
+/// tick's instant.
+fn beat_delay(dir: &Path, broker: &str, ns: &str, ticks: usize) -> (f64, f64) {
+    std::fs::write(dir.join("beat.toml"), "[jobs.tick]\ncommand = \"true\"\nschedule = \"* * * * * *\"\ntimezone = \"UTC\"\n")
+        .expect("beat.toml");
+    let mut beat = taskq(dir, broker, ns)
+        .args(["-f", "beat.toml", "beat", "--log-format", "json"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("beat");
+    let stderr = beat.stderr.take().expect("stderr");
+    let mut delays = Vec::new();
+    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        let Ok(doc) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        if doc["fields"]["message"] != "fired" {
+            continue;
+        }
+        let logged: jiff::Timestamp = doc["timestamp"].as_str().and_then(|t| t.parse().ok()).expect("log time");
+        let tick: jiff::Timestamp = doc["fields"]["tick"].as_str().and_then(|t| t.parse().ok()).expect("tick");
+        delays.push(logged.duration_since(tick).as_secs_f64() * 1000.0);
+        if delays.len() == ticks {
+            break;
+        }
+    }
+    let _ = beat.kill();
+    let _ = beat.wait();
+    let s = sorted(delays);
+    (percentile(&s, 0.5), percentile(&s, 0.99))
 }
 
 fn rss_kb(pid: u32) -> u64 {

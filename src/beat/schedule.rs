@@ -178,6 +178,25 @@ mod tests {
     }
 
     #[test]
+    fn steps_ranges_lists_and_names() {
+        // (expression, zone, after, the next fires)
+        let table: &[(&str, &str, &str, &[&str])] = &[
+            ("*/15 * * * *", "UTC", "2026-01-01T00:07:00Z", &["2026-01-01T00:15:00+00:00", "2026-01-01T00:30:00+00:00"]),
+            ("0 9-17/4 * * *", "UTC", "2026-01-01T00:00:00Z", &["2026-01-01T09:00:00+00:00", "2026-01-01T13:00:00+00:00", "2026-01-01T17:00:00+00:00", "2026-01-02T09:00:00+00:00"]),
+            ("30 8 * * 1-5", "UTC", "2026-11-20T09:00:00Z", &["2026-11-23T08:30:00+00:00"]),
+            ("0 0 * JAN,JUL SUN", "UTC", "2026-06-30T00:00:00Z", &["2026-07-05T00:00:00+00:00", "2026-07-12T00:00:00+00:00"]),
+            ("0 12 1,15 * *", "UTC", "2026-02-02T00:00:00Z", &["2026-02-15T12:00:00+00:00", "2026-03-01T12:00:00+00:00"]),
+            ("@weekly", "UTC", "2026-11-22T00:00:01Z", &["2026-11-29T00:00:00+00:00"]),
+            ("@yearly", "America/New_York", "2026-06-01T00:00:00Z", &["2027-01-01T00:00:00-05:00"]),
+            ("0 */6 * * *", "Europe/Berlin", "2026-03-28T22:30:00Z", &["2026-03-29T00:00:00+01:00", "2026-03-29T06:00:00+02:00"]),
+            ("0 0 31 * *", "UTC", "2026-02-01T00:00:00Z", &["2026-03-31T00:00:00+00:00"]),
+        ];
+        for (expr, zone, after, expected) in table {
+            assert_eq!(fires(expr, zone, after, expected.len()), *expected, "{expr} in {zone} after {after}");
+        }
+    }
+
+    #[test]
     fn bad_expressions_are_explained() {
         assert!(Schedule::cron("* * *").unwrap_err().contains("has 3 fields"));
         assert!(Schedule::cron("@reboot").unwrap_err().contains("@reboot"));
