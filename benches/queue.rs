@@ -258,8 +258,11 @@ fn start_latency(dir: &Path, broker: &str, ns: &str, n: usize) -> (f64, f64, u64
 /// each is its "fired" log line's time (after the run is enqueued) minus the
 /// tick's instant.
 fn beat_delay(dir: &Path, broker: &str, ns: &str, ticks: usize) -> (f64, f64) {
-    std::fs::write(dir.join("beat.toml"), "[jobs.tick]\ncommand = \"true\"\nschedule = \"* * * * * *\"\ntimezone = \"UTC\"\n")
-        .expect("beat.toml");
+    std::fs::write(
+        dir.join("beat.toml"),
+        "[jobs.tick]\ncommand = \"true\"\nschedule = \"* * * * * *\"\ntimezone = \"UTC\"\n",
+    )
+    .expect("beat.toml");
     let mut beat = taskq(dir, broker, ns)
         .args(["-f", "beat.toml", "beat", "--log-format", "json"])
         .stderr(Stdio::piped())
