@@ -178,6 +178,26 @@ fn dry_run_shows_the_differences_and_changes_nothing() {
     assert_eq!(ticks(&env).len(), before, "a dry run enqueues nothing");
 }
 
+#[test]
+fn scheduled_runs_expire_after_one_period_so_they_do_not_pile_up() {
+    let env = Env::redis()
+        .jobs("[jobs.tick]\ncommand = \"echo ran >> @DIR@/ran\"\nschedule = \"* * * * * *\"\ntimezone = \"UTC\"\n");
+    let beat = env.spawn(&["beat"]);
+    wait_until(SOON, "three runs queued with no worker", || ticks(&env).len() >= 3);
+    drop(beat);
+    let out = env.run(&["list", "--json", "--limit", "1"]).success().get_output().stdout.clone();
+    let run: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let enqueued: jiff::Timestamp = run["enqueued_at"].as_str().unwrap().parse().unwrap();
+    let expires: jiff::Timestamp = run["expires_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(expires.as_millisecond() - enqueued.as_millisecond(), 1000, "one period of the schedule");
+    wait_for(Duration::from_millis(1200));
+    env.run(&["run", "--burst"]).success();
+    assert_eq!(env.read("ran"), "", "stale runs expired instead of running");
+    env.run(&["list", "--state", "expired", "--json"])
+        .success()
+        .stdout(predicate::str::contains("\"state\":\"expired\""));
+}
+
 both!(run_with_beat_is_a_whole_scheduler_in_one_process, |backend| {
     let env = Env::new(backend).jobs(
         "[jobs.stamp]\ncommand = \"echo $TASKQ_SCHEDULED_AT >> @DIR@/stamps\"\nschedule = \"* * * * * *\"\ntimezone = \"UTC\"\n",

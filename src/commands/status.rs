@@ -115,6 +115,7 @@ pub fn record_json(r: &JobRecord) -> serde_json::Value {
         "attempts": r.attempts,
         "enqueued_at": rfc3339_utc(r.job.enqueued_at),
         "due_at": t(r.due_at),
+        "expires_at": t(r.job.expires_at),
         "started_at": t(r.started_at),
         "finished_at": t(r.finished_at),
         "duration_ms": match (r.started_at, r.finished_at) {
