@@ -5,15 +5,7 @@ use std::time::Duration;
 
 use predicates::prelude::*;
 
-use crate::common::{Env, wait_until};
-
-/// Whether a process is alive (a zombie has already exited).
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) != Some("Z"),
-        Err(_) => false,
-    }
-}
+use crate::common::{Env, alive, wait_until};
 
 fn pids(env: &Env, file: &str) -> Vec<i32> {
     env.lines(file).iter().filter_map(|l| l.trim().parse().ok()).collect()

@@ -7,14 +7,7 @@ use std::time::{Duration, Instant};
 use predicates::prelude::*;
 
 use crate::both;
-use crate::common::{Env, HttpServer, SOON, wait_until};
-
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) != Some("Z"),
-        Err(_) => false,
-    }
-}
+use crate::common::{Env, HttpServer, SOON, alive, wait_until};
 
 fn millis(v: &serde_json::Value) -> i64 {
     v.as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok()).map(|t| t.as_millisecond()).expect("a timestamp")

@@ -8,14 +8,7 @@ use std::time::Duration;
 use rustix::process::Signal;
 
 use crate::both;
-use crate::common::{Env, SOON, wait_until};
-
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) != Some("Z"),
-        Err(_) => false,
-    }
-}
+use crate::common::{Env, SOON, alive, wait_until};
 
 both!(a_worker_runs_jobs_and_status_shows_the_result, |backend| {
     let env = Env::new(backend).jobs(

@@ -12,6 +12,14 @@ pub use env::{Backend, Env};
 pub use http::HttpServer;
 pub use wait::{wait_until, wait_until_async};
 
+/// Whether a process is alive (a zombie has already exited).
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) != Some("Z"),
+        Err(_) => false,
+    }
+}
+
 /// Generous deadline for things that normally take milliseconds.
 pub const SOON: std::time::Duration = std::time::Duration::from_secs(15);
 
