@@ -377,7 +377,7 @@ async fn execute(
             Some(Finish::Revoked { result, ttl: def.result_ttl })
         }
         None => {
-            let finish = retry::decide(def, lease.attempt, &outcome, Timestamp::now());
+            let finish = retry::decide(def, lease.attempt, &outcome);
             let duration = humantime::format_duration(Duration::from_millis(outcome.duration().as_millis() as u64));
             let error = outcome.error.as_deref().unwrap_or("");
             match &finish {

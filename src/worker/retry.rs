@@ -4,21 +4,20 @@
 
 use std::time::Duration;
 
-use jiff::Timestamp;
-
 use crate::broker::{AttemptResult, Finish};
 use crate::config::{JobDef, RetryPolicy};
 use crate::job::Outcome;
 
-/// The transition for `outcome` of attempt number `attempt` of `def`.
-pub fn decide(def: &JobDef, attempt: u32, outcome: &Outcome, now: Timestamp) -> Finish {
+/// The transition for `outcome` of attempt number `attempt` of `def`; a
+/// retry is due one backoff after the attempt ended.
+pub fn decide(def: &JobDef, attempt: u32, outcome: &Outcome) -> Finish {
     let result = result_of(outcome);
     if outcome.succeeded() {
         return Finish::Succeeded { result, ttl: def.result_ttl, ignore_result: def.ignore_result, hook: None };
     }
     if outcome.retryable && attempt <= def.retry.retries {
         let delay = backoff(&def.retry, attempt, outcome.retry_after);
-        return Finish::Retry { result, at: crate::time::add(now, delay) };
+        return Finish::Retry { result, at: crate::time::add(outcome.finished_at, delay) };
     }
     Finish::Failed { result, hook: None }
 }
@@ -97,18 +96,20 @@ mod tests {
 
     #[test]
     fn timeouts_and_retryable_failures_are_retried_while_retries_remain() {
-        let now = Timestamp::now();
         let d = def(2);
         for attempt in [1, 2] {
-            match decide(&d, attempt, &outcome(RunStatus::TimedOut, true), now) {
-                Finish::Retry { at, .. } => assert!(at > now),
+            let o = outcome(RunStatus::TimedOut, true);
+            match decide(&d, attempt, &o) {
+                Finish::Retry { at, .. } => {
+                    assert_eq!(at, crate::time::add(o.finished_at, backoff(&d.retry, attempt, None)))
+                }
                 other => panic!("attempt {attempt}: {other:?}"),
             }
         }
-        assert!(matches!(decide(&d, 3, &outcome(RunStatus::TimedOut, true), now), Finish::Failed { .. }));
-        assert!(matches!(decide(&d, 1, &outcome(RunStatus::Failed, false), now), Finish::Failed { .. }));
-        assert!(matches!(decide(&def(0), 1, &outcome(RunStatus::Failed, true), now), Finish::Failed { .. }));
-        assert!(matches!(decide(&d, 1, &outcome(RunStatus::Succeeded, false), now), Finish::Succeeded { .. }));
+        assert!(matches!(decide(&d, 3, &outcome(RunStatus::TimedOut, true)), Finish::Failed { .. }));
+        assert!(matches!(decide(&d, 1, &outcome(RunStatus::Failed, false)), Finish::Failed { .. }));
+        assert!(matches!(decide(&def(0), 1, &outcome(RunStatus::Failed, true)), Finish::Failed { .. }));
+        assert!(matches!(decide(&d, 1, &outcome(RunStatus::Succeeded, false)), Finish::Succeeded { .. }));
     }
 
     #[test]
