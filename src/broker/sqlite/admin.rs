@@ -1,0 +1,124 @@
+//! Operators' transitions in SQL: revoke, retry of failed jobs, purge.
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::Failure;
+use crate::broker::{BrokerError, Purge, Retried, Revoke};
+use crate::job::{JobId, JobState};
+use crate::time::to_ms;
+
+fn state(text: String) -> Result<JobState, Failure> {
+    text.parse().map_err(|e| Failure::Broker(BrokerError::Protocol(e)))
+}
+
+/// Cancels a job that has not started, or flags a running one for its
+/// worker to kill.
+pub(super) fn revoke(
+    tx: &Transaction<'_>,
+    ns: &str,
+    id: JobId,
+    terminate: bool,
+    now: Timestamp,
+) -> Result<Revoke, Failure> {
+    let id = id.to_string();
+    let now = to_ms(now);
+    let found: Option<(String, Option<String>)> = tx
+        .query_row(
+            "SELECT state, worker FROM jobs WHERE ns = ?1 AND id = ?2
+             AND (result_expires_at IS NULL OR result_expires_at > ?3)",
+            params![ns, id, now],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((found, worker)) = found else { return Ok(Revoke::Unknown) };
+    Ok(match state(found)? {
+        JobState::Queued | JobState::Scheduled | JobState::Retrying => {
+            tx.execute(
+                "UPDATE jobs SET state = 'revoked', finished_at = ?3, error = 'revoked',
+                     result_expires_at = ?3 + result_ttl
+                 WHERE ns = ?1 AND id = ?2",
+                params![ns, id, now],
+            )?;
+            Revoke::Revoked
+        }
+        JobState::Running if terminate => {
+            tx.execute("UPDATE jobs SET revoke = 1 WHERE ns = ?1 AND id = ?2", params![ns, id])?;
+            Revoke::Terminating { worker: worker.unwrap_or_default() }
+        }
+        JobState::Running => Revoke::Running { worker: worker.unwrap_or_default() },
+        other => Revoke::Final(other),
+    })
+}
+
+/// Which of `ids` `revoke --terminate` flagged.
+pub(super) fn revoked(conn: &Connection, ns: &str, ids: &[JobId]) -> Result<Vec<JobId>, Failure> {
+    let mut stmt = conn.prepare_cached("SELECT revoke FROM jobs WHERE ns = ?1 AND id = ?2")?;
+    let mut out = Vec::new();
+    for id in ids {
+        let flag: Option<i64> = stmt.query_row(params![ns, id.to_string()], |r| r.get(0)).optional()?;
+        if flag == Some(1) {
+            out.push(*id);
+        }
+    }
+    Ok(out)
+}
+
+/// Requeues failed jobs (`ids`, or all), attempts reset, at the back of
+/// their queues.
+pub(super) fn retry_failed(
+    tx: &Transaction<'_>,
+    ns: &str,
+    ids: Option<&[JobId]>,
+    now: Timestamp,
+) -> Result<Vec<(JobId, Retried)>, Failure> {
+    let ids: Vec<String> = match ids {
+        Some(ids) => ids.iter().map(|i| i.to_string()).collect(),
+        None => tx
+            .prepare("SELECT id FROM jobs WHERE ns = ?1 AND state = 'failed' ORDER BY finished_at")?
+            .query_map(params![ns], |r| r.get(0))?
+            .collect::<Result<_, _>>()?,
+    };
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let found: Option<String> = tx
+            .query_row("SELECT state FROM jobs WHERE ns = ?1 AND id = ?2", params![ns, id], |r| r.get(0))
+            .optional()?;
+        let retried = match found.map(state).transpose()? {
+            Some(JobState::Failed) => {
+                tx.execute(
+                    "UPDATE jobs SET state = 'queued', attempts = 0, lost = 0, worker = NULL, started_at = NULL,
+                         finished_at = NULL, ready_at = ?3, lease_until = NULL
+                     WHERE ns = ?1 AND id = ?2",
+                    params![ns, id, to_ms(now)],
+                )?;
+                Retried::Requeued
+            }
+            Some(other) => Retried::NotFailed(other),
+            None => Retried::Unknown,
+        };
+        out.push((id.parse().map_err(|e| Failure::Broker(BrokerError::Protocol(e)))?, retried));
+    }
+    Ok(out)
+}
+
+/// The rows `purge` deletes: a WHERE clause over ?1 (namespace) and ?2.
+fn selection(what: &Purge) -> (&'static str, String) {
+    match what {
+        Purge::Failed => ("ns = ?1 AND state = 'failed' AND ?2 = ''", String::new()),
+        Purge::Queue(q) => ("ns = ?1 AND state = 'queued' AND queue = ?2", q.to_string()),
+    }
+}
+
+/// How many jobs `purge` would delete.
+pub(super) fn count(conn: &Connection, ns: &str, what: &Purge) -> Result<u64, Failure> {
+    let (sql, arg) = selection(what);
+    let n: i64 = conn.query_row(&format!("SELECT count(*) FROM jobs WHERE {sql}"), params![ns, arg], |r| r.get(0))?;
+    Ok(n.max(0) as u64)
+}
+
+/// Deletes failed jobs, or the jobs queued on a queue.
+pub(super) fn purge(tx: &Transaction<'_>, ns: &str, what: &Purge) -> Result<u64, Failure> {
+    let (sql, arg) = selection(what);
+    Ok(tx.execute(&format!("DELETE FROM jobs WHERE {sql}"), params![ns, arg])? as u64)
+}

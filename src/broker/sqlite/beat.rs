@@ -1,0 +1,82 @@
+//! Beat's state in SQL: a tick is claimed only if it is later than the
+//! entry's last, and its run enqueued, in the caller's transaction.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::Failure;
+use super::jobs::insert;
+use crate::broker::{Fired, ScheduleState};
+use crate::job::NewJob;
+use crate::time::from_ms;
+
+/// A tick of an entry, owned for the blocking pool.
+pub(super) struct Tick {
+    pub entry: String,
+    pub spec: String,
+    pub tick: i64,
+    pub missed: u64,
+    pub run: Option<NewJob>,
+    pub max_concurrent: Option<u32>,
+}
+
+/// Handles one tick once however many beats ask (see `Broker::fire`).
+pub(super) fn fire(tx: &Transaction<'_>, ns: &str, t: &Tick, now: i64) -> Result<Fired, Failure> {
+    let last: Option<i64> = tx
+        .query_row("SELECT last_tick FROM schedules WHERE ns = ?1 AND entry = ?2", params![ns, t.entry], |r| r.get(0))
+        .optional()?;
+    if last.is_some_and(|l| l >= t.tick) {
+        return Ok(Fired::Already);
+    }
+    let missed = i64::try_from(t.missed).unwrap_or(i64::MAX);
+    tx.execute(
+        "INSERT INTO schedules (ns, entry, spec, last_tick, skipped, last_skip)
+         VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?5 > 0 THEN 'no beat ran at the time' END)
+         ON CONFLICT (ns, entry) DO UPDATE SET spec = ?3, last_tick = ?4, skipped = skipped + ?5,
+             last_skip = CASE WHEN ?5 > 0 THEN 'no beat ran at the time' ELSE last_skip END",
+        params![ns, t.entry, t.spec, t.tick, missed],
+    )?;
+    let Some(run) = &t.run else { return Ok(Fired::Recorded) };
+    if let Some(limit) = t.max_concurrent {
+        let active: i64 = tx.query_row(
+            "SELECT count(*) FROM jobs WHERE ns = ?1 AND job = ?2 AND state = 'running' AND lease_until >= ?3",
+            params![ns, run.job.as_str(), now],
+            |r| r.get(0),
+        )?;
+        if active >= i64::from(limit) {
+            tx.execute(
+                "UPDATE schedules SET skipped = skipped + 1, last_skip = 'previous run still active'
+                 WHERE ns = ?1 AND entry = ?2",
+                params![ns, t.entry],
+            )?;
+            return Ok(Fired::Skipped);
+        }
+    }
+    let enqueued = insert(tx, ns, run, now)?;
+    if enqueued.duplicate {
+        return Ok(Fired::Duplicate(enqueued.id));
+    }
+    tx.execute(
+        "UPDATE schedules SET fired = fired + 1, last_job = ?3 WHERE ns = ?1 AND entry = ?2",
+        params![ns, t.entry, enqueued.id.to_string()],
+    )?;
+    Ok(Fired::Enqueued(enqueued.id))
+}
+
+/// Every entry's state.
+pub(super) fn schedules(conn: &Connection, ns: &str) -> Result<Vec<ScheduleState>, Failure> {
+    let mut stmt = conn.prepare(
+        "SELECT entry, spec, last_tick, last_job, fired, skipped, last_skip FROM schedules WHERE ns = ?1 ORDER BY entry",
+    )?;
+    let rows = stmt.query_map(params![ns], |r| {
+        Ok(ScheduleState {
+            entry: r.get(0)?,
+            spec: r.get(1)?,
+            last_tick: from_ms(r.get(2)?),
+            last_job: r.get::<_, Option<String>>(3)?.and_then(|id| id.parse().ok()),
+            fired: r.get::<_, i64>(4)?.max(0) as u64,
+            skipped: r.get::<_, i64>(5)?.max(0) as u64,
+            last_skip: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

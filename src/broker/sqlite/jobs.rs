@@ -1,0 +1,372 @@
+//! The job lifecycle in SQL: each function runs inside the caller's
+//! `BEGIN IMMEDIATE` transaction, so a read-then-write never races another
+//! process, and every write to a running job is guarded by its lease.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+
+use super::{Failure, TakeFrom};
+use crate::broker::{
+    AttemptResult, BrokerError, Enqueued, Finish, Finished, Forwarded, Lease, LeaseLoss, LeaseToken, ListFilter,
+    Recovered,
+};
+use crate::job::{JobId, JobRecord, JobState, NewJob};
+use crate::time::{from_ms, to_ms};
+
+/// At most this many lost jobs are handled per call, to keep transactions
+/// short.
+const BATCH: i64 = 100;
+
+/// Whether job `j` may start now (?1 the namespace, ?3 now): below its
+/// kind's `max_concurrent` counting running jobs whose lease has not lapsed.
+const HAS_SLOT: &str = "(j.max_concurrent IS NULL OR (SELECT count(*) FROM jobs r WHERE r.ns = ?1 AND r.job = j.job
+    AND r.state = 'running' AND r.lease_until >= ?3) < j.max_concurrent)";
+
+/// A statement writes only while this worker holds this attempt (?1 to ?4:
+/// namespace, id, worker, attempt).
+const HELD: &str = "ns = ?1 AND id = ?2 AND state = 'running' AND worker = ?3 AND attempts = ?4";
+
+/// The columns a `JobRecord` is read from, in `record` order.
+const RECORD_COLUMNS: &str =
+    "payload, state, attempts, ready_at, started_at, finished_at, worker, exit_code, http_status, error, output";
+
+fn ms_opt(t: Option<Timestamp>) -> Option<i64> {
+    t.map(to_ms)
+}
+
+fn ms_after(now: i64, d: Duration) -> i64 {
+    now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn protocol(e: impl ToString) -> Failure {
+    Failure::Broker(BrokerError::Protocol(e.to_string()))
+}
+
+/// Stores one new job (or finds the holder of its unique key).
+pub(super) fn insert(tx: &Transaction<'_>, ns: &str, job: &NewJob, now: i64) -> Result<Enqueued, Failure> {
+    let id = job.id.to_string();
+    if let Some(unique) = &job.unique {
+        tx.prepare_cached("DELETE FROM uniques WHERE ns = ?1 AND key = ?2 AND expires_at <= ?3")?
+            .execute(params![ns, unique.key, now])?;
+        let holder: Option<String> = tx
+            .prepare_cached("SELECT id FROM uniques WHERE ns = ?1 AND key = ?2")?
+            .query_row(params![ns, unique.key], |r| r.get(0))
+            .optional()?;
+        if let Some(holder) = holder {
+            return Ok(Enqueued { id: holder.parse().map_err(protocol)?, duplicate: true });
+        }
+        tx.prepare_cached("INSERT INTO uniques (ns, key, id, expires_at) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![ns, unique.key, id, ms_after(now, unique.window)])?;
+    }
+    let payload = serde_json::to_string(job).map_err(protocol)?;
+    let run_at = ms_opt(job.run_at).filter(|t| *t > now);
+    let state = if run_at.is_some() { JobState::Scheduled } else { JobState::Queued };
+    tx.prepare_cached(
+        "INSERT INTO jobs (ns, id, job, queue, state, payload, enqueued_at, ready_at, expires_at,
+                           max_redeliveries, max_concurrent, result_ttl)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        ns,
+        id,
+        job.job.as_str(),
+        job.queue.as_str(),
+        state.as_str(),
+        payload,
+        to_ms(job.enqueued_at),
+        run_at.unwrap_or(to_ms(job.enqueued_at)),
+        ms_opt(job.expires_at),
+        job.policy.max_redeliveries,
+        job.policy.max_concurrent,
+        i64::try_from(job.policy.result_ttl.as_millis()).unwrap_or(i64::MAX),
+    ])?;
+    Ok(Enqueued { id: job.id, duplicate: false })
+}
+
+/// Takes the oldest job of the first non-empty of `from.queues` and leases it
+/// to `from.worker`, marking jobs found past their expiry on the way.
+pub(super) fn take(tx: &Transaction<'_>, ns: &str, from: &TakeFrom, now: Timestamp) -> Result<Option<Lease>, Failure> {
+    let now_ms = to_ms(now);
+    let until = to_ms(crate::time::add(now, from.lease));
+    for queue in &from.queues {
+        for _ in 0..BATCH {
+            let next: Option<(String, Option<i64>, u32)> = tx
+                .prepare_cached(&format!(
+                    "SELECT id, expires_at, attempts FROM jobs j
+                     WHERE ns = ?1 AND queue = ?2 AND state = 'queued' AND {HAS_SLOT}
+                     ORDER BY ready_at, id LIMIT 1"
+                ))?
+                .query_row(params![ns, queue, now_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            let Some((id, expires_at, attempts)) = next else { break };
+            if attempts == 0 && expires_at.is_some_and(|e| e <= now_ms) {
+                tx.prepare_cached(
+                    "UPDATE jobs SET state = 'expired', finished_at = ?3,
+                         error = 'expired: not started before its expiry', result_expires_at = ?3 + result_ttl
+                     WHERE ns = ?1 AND id = ?2",
+                )?
+                .execute(params![ns, id, now_ms])?;
+                continue;
+            }
+            let (attempt, payload): (u32, String) = tx
+                .prepare_cached(
+                    "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?3, started_at = ?4,
+                         lease_until = ?5, finished_at = NULL, exit_code = NULL, http_status = NULL,
+                         error = NULL, output = NULL
+                     WHERE ns = ?1 AND id = ?2 RETURNING attempts, payload",
+                )?
+                .query_row(params![ns, id, from.worker, now_ms, until], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let job: NewJob =
+                serde_json::from_str(&payload).map_err(|e| protocol(format!("unreadable job payload: {e}")))?;
+            return Ok(Some(Lease { job, attempt, worker: from.worker.clone() }));
+        }
+    }
+    Ok(None)
+}
+
+/// Records how an attempt ended, with its hook, if the lease is still held;
+/// then takes the freed slot's next job.
+pub(super) fn finish(
+    tx: &Transaction<'_>,
+    ns: &str,
+    token: &LeaseToken,
+    finish: &Finish,
+    next: Option<&TakeFrom>,
+    now_at: Timestamp,
+) -> Result<Finished, Failure> {
+    let now = to_ms(now_at);
+    let id = token.id.to_string();
+    let guard = params![ns, id, token.worker, token.attempt];
+    let set_result = |state: &str, r: &AttemptResult, ready_at: Option<i64>, expires: Option<i64>| {
+        tx.prepare_cached(&format!(
+            "UPDATE jobs SET state = ?5, lease_until = NULL, revoke = 0, started_at = coalesce(?6, started_at),
+                 finished_at = ?7, exit_code = ?8, http_status = ?9, error = ?10, output = ?11,
+                 ready_at = coalesce(?12, ready_at), result_expires_at = ?13
+             WHERE {HELD}"
+        ))?
+        .execute(params![
+            ns,
+            id,
+            token.worker,
+            token.attempt,
+            state,
+            ms_opt(r.started_at),
+            ms_opt(r.finished_at).unwrap_or(now),
+            r.exit_code,
+            r.http_status,
+            r.error,
+            r.output,
+            ready_at,
+            expires,
+        ])
+    };
+    let changed = match finish {
+        Finish::Requeue => tx
+            .prepare_cached(&format!(
+                "UPDATE jobs SET state = 'queued', attempts = attempts - 1, worker = NULL,
+                     lease_until = NULL, started_at = NULL
+                 WHERE {HELD}"
+            ))?
+            .execute(guard)?,
+        Finish::Succeeded { ignore_result: true, .. } => {
+            tx.prepare_cached(&format!("DELETE FROM jobs WHERE {HELD}"))?.execute(guard)?
+        }
+        Finish::Succeeded { result, ttl, .. } => set_result("succeeded", result, None, Some(ms_after(now, *ttl)))?,
+        Finish::Failed { result, .. } => set_result("failed", result, None, None)?,
+        Finish::Retry { result, at } => set_result("retrying", result, Some(to_ms(*at)), None)?,
+        Finish::Revoked { result, ttl } => set_result("revoked", result, None, Some(ms_after(now, *ttl)))?,
+    };
+    let hook = match finish {
+        Finish::Succeeded { hook, .. } | Finish::Failed { hook, .. } => hook.as_ref(),
+        _ => None,
+    };
+    if let (1, Some(hook)) = (changed, hook) {
+        insert(tx, ns, hook, now)?;
+    }
+    let next = match next {
+        Some(from) => take(tx, ns, from, now_at)?,
+        None => None,
+    };
+    Ok(Finished { recorded: changed == 1, next })
+}
+
+/// Extends held leases; reports the lost and the revoked ones.
+pub(super) fn extend(
+    tx: &Transaction<'_>,
+    ns: &str,
+    tokens: &[LeaseToken],
+    until: i64,
+) -> Result<Vec<(JobId, LeaseLoss)>, Failure> {
+    let mut extend = tx.prepare_cached(&format!("UPDATE jobs SET lease_until = ?5 WHERE {HELD} RETURNING revoke"))?;
+    let mut out = Vec::new();
+    for t in tokens {
+        let revoke: Option<i64> =
+            extend.query_row(params![ns, t.id.to_string(), t.worker, t.attempt, until], |r| r.get(0)).optional()?;
+        match revoke {
+            None => out.push((t.id, LeaseLoss::Lost)),
+            Some(1) => out.push((t.id, LeaseLoss::Revoked)),
+            Some(_) => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Makes due scheduled and retrying jobs queued (their `ready_at`, the due
+/// time, is their place in line); returns how many, and the next due time.
+pub(super) fn forward(tx: &Transaction<'_>, ns: &str, now: i64) -> Result<Forwarded, Failure> {
+    let moved = tx
+        .prepare_cached(
+            "UPDATE jobs SET state = 'queued' WHERE ns = ?1 AND state IN ('scheduled', 'retrying') AND ready_at <= ?2",
+        )?
+        .execute(params![ns, now])?;
+    let next: Option<i64> = tx.query_row(
+        "SELECT min(ready_at) FROM jobs WHERE ns = ?1 AND state IN ('scheduled', 'retrying')",
+        params![ns],
+        |r| r.get(0),
+    )?;
+    Ok(Forwarded { moved, next_due: next.map(from_ms) })
+}
+
+/// Requeues running jobs whose lease lapsed; fails poison jobs, revokes the
+/// ones whose termination was asked for.
+pub(super) fn recover(tx: &Transaction<'_>, ns: &str, now: i64) -> Result<Vec<Recovered>, Failure> {
+    let lapsed: Vec<(String, u32, u32, i64)> = tx
+        .prepare_cached(
+            "SELECT id, lost, max_redeliveries, revoke FROM jobs
+             WHERE ns = ?1 AND state = 'running' AND lease_until < ?2 LIMIT ?3",
+        )?
+        .query_map(params![ns, now, BATCH], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for (id, lost, max, revoke) in lapsed {
+        let state = if revoke == 1 {
+            JobState::Revoked
+        } else if lost + 1 >= max {
+            JobState::Failed
+        } else {
+            JobState::Queued
+        };
+        match state {
+            JobState::Revoked => tx.execute(
+                "UPDATE jobs SET state = 'revoked', revoke = 0, lease_until = NULL, finished_at = ?3,
+                     error = 'revoked: terminated (its worker was lost)', result_expires_at = ?3 + result_ttl
+                 WHERE ns = ?1 AND id = ?2",
+                params![ns, id, now],
+            )?,
+            JobState::Failed => tx.execute(
+                "UPDATE jobs SET state = 'failed', lost = lost + 1, lease_until = NULL, finished_at = ?3,
+                     error = 'worker lost: its worker stopped renewing the lease ' || (lost + 1) || ' times'
+                 WHERE ns = ?1 AND id = ?2",
+                params![ns, id, now],
+            )?,
+            _ => tx.execute(
+                "UPDATE jobs SET state = 'queued', lost = lost + 1, lease_until = NULL, worker = NULL
+                 WHERE ns = ?1 AND id = ?2",
+                params![ns, id],
+            )?,
+        };
+        out.push(Recovered { id: id.parse().map_err(protocol)?, state });
+    }
+    Ok(out)
+}
+
+/// A `JobRecord` from a row of `RECORD_COLUMNS`.
+fn record(row: &Row<'_>) -> rusqlite::Result<Result<JobRecord, BrokerError>> {
+    let payload: String = row.get(0)?;
+    let state: String = row.get(1)?;
+    let job: NewJob = match serde_json::from_str(&payload) {
+        Ok(j) => j,
+        Err(e) => return Ok(Err(BrokerError::Protocol(format!("unreadable job payload: {e}")))),
+    };
+    let state: JobState = match state.parse() {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(BrokerError::Protocol(e))),
+    };
+    let ready_at: i64 = row.get(3)?;
+    Ok(Ok(JobRecord {
+        job,
+        state,
+        attempts: row.get(2)?,
+        due_at: matches!(state, JobState::Scheduled | JobState::Retrying).then(|| from_ms(ready_at)),
+        started_at: row.get::<_, Option<i64>>(4)?.map(from_ms),
+        finished_at: row.get::<_, Option<i64>>(5)?.map(from_ms),
+        worker: row.get(6)?,
+        exit_code: row.get(7)?,
+        http_status: row.get(8)?,
+        error: row.get(9)?,
+        output: row.get(10)?,
+    }))
+}
+
+/// The records of `ids` whose result has not expired.
+pub(super) fn get(
+    conn: &rusqlite::Connection,
+    ns: &str,
+    ids: &[JobId],
+    now: i64,
+) -> Result<Vec<Option<JobRecord>>, Failure> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {RECORD_COLUMNS} FROM jobs WHERE ns = ?1 AND id = ?2
+         AND (result_expires_at IS NULL OR result_expires_at > ?3)"
+    ))?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(stmt.query_row(params![ns, id.to_string(), now], record).optional()?.transpose()?);
+    }
+    Ok(out)
+}
+
+/// Records matching `filter`, newest first.
+pub(super) fn list(
+    conn: &rusqlite::Connection,
+    ns: &str,
+    filter: &ListFilter,
+    now: i64,
+) -> Result<Vec<JobRecord>, Failure> {
+    let mut sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM jobs WHERE ns = ?1 AND (result_expires_at IS NULL OR result_expires_at > ?2)"
+    );
+    let mut args: Vec<rusqlite::types::Value> = vec![ns.to_string().into(), now.into()];
+    for (column, value) in [
+        ("state", filter.state.map(|s| s.as_str().to_string())),
+        ("queue", filter.queue.as_ref().map(|q| q.to_string())),
+        ("job", filter.job.as_ref().map(|j| j.to_string())),
+    ] {
+        if let Some(value) = value {
+            args.push(value.into());
+            sql.push_str(&format!(" AND {column} = ?{}", args.len()));
+        }
+    }
+    args.push(i64::try_from(filter.limit).unwrap_or(i64::MAX).into());
+    sql.push_str(&format!(" ORDER BY enqueued_at DESC, id DESC LIMIT ?{}", args.len()));
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), record)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(row??);
+    }
+    Ok(out)
+}
+
+/// How many jobs on `queues` a dequeue could take now.
+pub(super) fn count_ready(conn: &rusqlite::Connection, ns: &str, queues: &[String], now: i64) -> Result<u64, Failure> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT count(*) FROM jobs j WHERE ns = ?1 AND queue = ?2
+         AND (state = 'queued' OR (state IN ('scheduled', 'retrying') AND ready_at <= ?3))
+         AND {HAS_SLOT}"
+    ))?;
+    let mut total = 0u64;
+    for q in queues {
+        total += stmt.query_row(params![ns, q, now], |r| r.get::<_, i64>(0))?.max(0) as u64;
+    }
+    Ok(total)
+}
+
+/// Deletes results past their TTL, and expired unique keys.
+pub(super) fn purge_expired(tx: &Transaction<'_>, ns: &str, now: i64) -> Result<u64, Failure> {
+    let removed = tx.execute("DELETE FROM jobs WHERE ns = ?1 AND result_expires_at <= ?2", params![ns, now])?;
+    tx.execute("DELETE FROM uniques WHERE ns = ?1 AND expires_at <= ?2", params![ns, now])?;
+    Ok(removed as u64)
+}
