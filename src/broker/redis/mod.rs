@@ -1,18 +1,19 @@
 //! The Redis broker. Each transition is one Lua script (scripts/*.lua, named
-//! like the `Broker` method), so it is atomic and guarded by the lease. Keys
-//! are listed in `keys.rs`.
-//!
-//! Idle workers wait on a pub/sub subscription to `{ns}:wake`, which the
-//! scripts publish to whenever a queue gains a job: no polling, and the
-//! subscription lives on its own connection, apart from the multiplexed one
-//! that carries commands.
+//! like the `Broker` method; lib.lua holds what several share), so it is
+//! atomic and guarded by the lease. Keys are listed in `keys.rs`; how a job
+//! is stored in `fields.rs`. Idle workers wait on the pub/sub subscription in
+//! `wake.rs`: no polling.
+
+mod admin;
+mod beat;
+mod fields;
+mod wake;
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::StreamExt;
 use jiff::Timestamp;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
@@ -24,9 +25,10 @@ use super::{
     AttemptResult, Broker, BrokerError, BrokerUrl, Enqueued, Finish, Finished, Fire, Fired, Forwarded, Lease,
     LeaseLoss, LeaseToken, ListFilter, Purge, Recovered, Retried, Revoke, ScheduleState, Take,
 };
-use crate::job::{BrokerPolicy, JobId, JobRecord, JobState, NewJob, UniqueKey};
-use crate::names::{JobName, QueueName};
+use crate::job::{JobId, JobRecord, NewJob};
+use crate::names::QueueName;
 use crate::time::{from_ms, to_ms};
+use fields::{job_args, lease_from, ms, opt, record};
 
 struct Scripts {
     enqueue: Script,
@@ -66,8 +68,6 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
 /// Jobs per `enqueue.lua` call: large enough to amortise the round trip,
 /// small enough not to stall the server.
 const ENQUEUE_CHUNK: usize = 1000;
-/// Longest reconnect pause of the wake-up subscriber.
-const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(5);
 
 /// A namespace on a Redis server.
 pub(super) struct RedisBroker {
@@ -129,53 +129,11 @@ impl RedisBroker {
                 let mut pubsub = self.client.get_async_pubsub().await.map_err(self.err())?;
                 pubsub.subscribe(&channel).await.map_err(self.err())?;
                 let (client, wake, stop) = (self.client.clone(), self.wake.clone(), self.subscriber_stop.clone());
-                tokio::spawn(listen(client, channel, pubsub, wake, stop));
+                tokio::spawn(wake::listen(client, channel, pubsub, wake, stop));
                 Ok(())
             })
             .await
             .map(|_| ())
-    }
-}
-
-/// Forwards wake-up messages to `wake`, resubscribing after a lost connection
-/// (and waking once then, as messages may have been missed meanwhile).
-async fn listen(
-    client: redis::Client,
-    channel: String,
-    pubsub: redis::aio::PubSub,
-    wake: Arc<Notify>,
-    stop: CancellationToken,
-) {
-    let mut stream = pubsub.into_on_message();
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            msg = stream.next() => {
-                if msg.is_some() {
-                    wake.notify_one();
-                    continue;
-                }
-            }
-        }
-        tracing::warn!("lost the wake-up subscription; resubscribing");
-        let mut delay = Duration::from_millis(100);
-        stream = loop {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(delay) => {}
-            }
-            let attempt = async {
-                let mut ps = client.get_async_pubsub().await?;
-                ps.subscribe(&channel).await?;
-                Ok::<_, redis::RedisError>(ps)
-            };
-            match attempt.await {
-                Ok(ps) => break ps.into_on_message(),
-                Err(_) => delay = (delay * 2).min(MAX_RESUBSCRIBE_DELAY),
-            }
-        };
-        tracing::info!("wake-up subscription restored");
-        wake.notify_one();
     }
 }
 
@@ -228,156 +186,6 @@ fn check_version(url: &BrokerUrl, info: &str) -> Result<(), BrokerError> {
         });
     }
     Ok(())
-}
-
-fn opt<T: ToString>(v: Option<T>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_default()
-}
-
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// The lease in a reply of `take()` (take.lua): `{id, attempt, hash}` or nil.
-fn lease_from(reply: redis::Value, worker: &str) -> Result<Option<Lease>, BrokerError> {
-    if matches!(reply, redis::Value::Nil) {
-        return Ok(None);
-    }
-    let convert = |e: redis::ParsingError| BrokerError::Protocol(format!("taking a job: {e}"));
-    let parts: Vec<redis::Value> = redis::from_redis_value(reply).map_err(convert)?;
-    let [id, attempt, fields]: [redis::Value; 3] =
-        parts.try_into().map_err(|_| BrokerError::Protocol("taking a job: a reply of unexpected shape".into()))?;
-    let id: String = redis::from_redis_value(id).map_err(convert)?;
-    let attempt: u32 = redis::from_redis_value(attempt).map_err(convert)?;
-    let fields: HashMap<String, String> = redis::from_redis_value(fields).map_err(convert)?;
-    Ok(Some(Lease { job: request_from(&id, &fields)?, attempt, worker: worker.to_string() }))
-}
-
-/// A job as `add()` in lib.lua reads it: id, queue, run_at, unique key and
-/// window, enqueued, then the count and the pairs of its request fields.
-fn job_args(job: &NewJob) -> Result<Vec<String>, BrokerError> {
-    let fields = request_fields(job)?;
-    let mut args = vec![
-        job.id.to_string(),
-        job.queue.to_string(),
-        opt(job.run_at.map(to_ms)),
-        job.unique.as_ref().map(|u| u.key.clone()).unwrap_or_default(),
-        job.unique.as_ref().map(|u| ms(u.window)).unwrap_or(0).to_string(),
-        to_ms(job.enqueued_at).to_string(),
-        fields.len().to_string(),
-    ];
-    for (name, value) in fields {
-        args.push(name.to_string());
-        args.push(value);
-    }
-    Ok(args)
-}
-
-/// A job's request as hash fields beyond the ones the scripts set (state,
-/// queue, enq, attempts, lost): small values, so Redis keeps the hash in its
-/// compact encoding (one value over 64 bytes would turn it into a table).
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String, BrokerError> {
-    serde_json::to_string(value).map_err(|e| BrokerError::Protocol(e.to_string()))
-}
-
-fn request_fields(job: &NewJob) -> Result<Vec<(&'static str, String)>, BrokerError> {
-    let mut f = vec![
-        ("job", job.job.to_string()),
-        ("maxred", job.policy.max_redeliveries.to_string()),
-        ("ttl", ms(job.policy.result_ttl).to_string()),
-    ];
-    if !job.args.is_empty() {
-        f.push(("args", to_json(&job.args)?));
-    }
-    if !job.params.is_empty() {
-        f.push(("params", to_json(&job.params)?));
-    }
-    if let Some(t) = job.run_at {
-        f.push(("run", to_ms(t).to_string()));
-    }
-    if let Some(t) = job.expires_at {
-        f.push(("exp", to_ms(t).to_string()));
-    }
-    if let Some(u) = &job.unique {
-        f.push(("ukey", u.key.clone()));
-        f.push(("uwin", ms(u.window).to_string()));
-    }
-    if let Some(n) = job.policy.max_concurrent {
-        f.push(("maxconc", n.to_string()));
-    }
-    if let Some(s) = &job.scheduled_at {
-        f.push(("sched", s.clone()));
-    }
-    if let Some(t) = &job.trigger {
-        f.push(("trigger", to_json(t)?));
-    }
-    Ok(f)
-}
-
-/// A JSON field of a job hash, if present.
-fn from_json<T: serde::de::DeserializeOwned>(
-    fields: &HashMap<String, String>,
-    id: &str,
-    key: &str,
-) -> Result<Option<T>, BrokerError> {
-    let Some(text) = fields.get(key).filter(|v| !v.is_empty()) else { return Ok(None) };
-    serde_json::from_str(text)
-        .map(Some)
-        .map_err(|_| BrokerError::Protocol(format!("job {id}: unreadable field \"{key}\"")))
-}
-
-/// The request back from a job hash.
-fn request_from(id: &str, fields: &HashMap<String, String>) -> Result<NewJob, BrokerError> {
-    let bad = |what: &str| BrokerError::Protocol(format!("job {id}: unreadable field \"{what}\""));
-    let get = |k: &str| fields.get(k).filter(|v| !v.is_empty());
-    let int = |k: &str| get(k).map(|v| v.parse::<i64>().map_err(|_| bad(k))).transpose();
-    Ok(NewJob {
-        id: id.parse().map_err(BrokerError::Protocol)?,
-        job: JobName::new(get("job").ok_or_else(|| bad("job"))?).map_err(|_| bad("job"))?,
-        args: from_json(fields, id, "args")?.unwrap_or_default(),
-        params: from_json(fields, id, "params")?.unwrap_or_default(),
-        queue: QueueName::new(get("queue").ok_or_else(|| bad("queue"))?).map_err(|_| bad("queue"))?,
-        enqueued_at: from_ms(int("enq")?.ok_or_else(|| bad("enq"))?),
-        run_at: int("run")?.map(from_ms),
-        expires_at: int("exp")?.map(from_ms),
-        unique: match (get("ukey"), int("uwin")?) {
-            (Some(key), Some(window)) => {
-                Some(UniqueKey { key: key.clone(), window: Duration::from_millis(window.max(0) as u64) })
-            }
-            _ => None,
-        },
-        scheduled_at: get("sched").cloned(),
-        trigger: from_json(fields, id, "trigger")?,
-        policy: BrokerPolicy {
-            max_redeliveries: int("maxred")?.unwrap_or(3).max(0) as u32,
-            max_concurrent: int("maxconc")?.map(|n| n.max(1) as u32),
-            result_ttl: Duration::from_millis(int("ttl")?.unwrap_or(0).max(0) as u64),
-        },
-    })
-}
-
-/// A job hash as a record; `None` when the hash is gone.
-fn record(id: &str, fields: HashMap<String, String>) -> Result<Option<JobRecord>, BrokerError> {
-    if fields.is_empty() {
-        return Ok(None);
-    }
-    let get = |k: &str| fields.get(k).filter(|v| !v.is_empty());
-    let int = |k: &str| get(k).and_then(|v| v.parse::<i64>().ok());
-    let state: JobState =
-        get("state").map(|s| s.parse()).transpose().map_err(BrokerError::Protocol)?.unwrap_or(JobState::Queued);
-    Ok(Some(JobRecord {
-        job: request_from(id, &fields)?,
-        state,
-        attempts: int("attempts").unwrap_or(0).max(0) as u32,
-        due_at: int("due").map(from_ms),
-        started_at: int("started").map(from_ms),
-        finished_at: int("finished").map(from_ms),
-        worker: get("worker").cloned(),
-        exit_code: int("exit").map(|c| c as i32),
-        http_status: int("http").map(|c| c as u16),
-        error: get("error").cloned(),
-        output: get("output").cloned(),
-    }))
 }
 
 #[async_trait]
@@ -453,92 +261,23 @@ impl Broker for RedisBroker {
     }
 
     async fn revoked(&self, ids: &[JobId]) -> Result<Vec<JobId>, BrokerError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipe = redis::pipe();
-        for id in ids {
-            pipe.hget(self.keys.job(&id.to_string()), "revoke");
-        }
-        let flags: Vec<Option<String>> = pipe.query_async(&mut self.conn()).await.map_err(self.err())?;
-        Ok(ids.iter().zip(flags).filter(|(_, f)| f.as_deref() == Some("1")).map(|(id, _)| *id).collect())
+        admin::revoked(self, ids).await
     }
 
     async fn revoke(&self, id: JobId, terminate: bool, now: Timestamp) -> Result<Revoke, BrokerError> {
-        let reply: Vec<String> = SCRIPTS
-            .revoke
-            .key(self.keys.index())
-            .arg(self.keys.prefix())
-            .arg(id.to_string())
-            .arg(to_ms(now))
-            .arg(if terminate { "1" } else { "0" })
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(self.err())?;
-        let second = || reply.get(1).cloned().unwrap_or_default();
-        Ok(match reply.first().map(String::as_str) {
-            Some("revoked") => Revoke::Revoked,
-            Some("terminating") => Revoke::Terminating { worker: second() },
-            Some("running") => Revoke::Running { worker: second() },
-            Some("final") => Revoke::Final(second().parse().map_err(BrokerError::Protocol)?),
-            _ => Revoke::Unknown,
-        })
+        admin::revoke(self, id, terminate, now).await
     }
 
-    async fn retry_failed(&self, ids: Option<&[JobId]>, _now: Timestamp) -> Result<Vec<(JobId, Retried)>, BrokerError> {
-        let mut out = Vec::new();
-        loop {
-            let mut call = SCRIPTS.retry_failed.key(self.keys.failed());
-            call.arg(self.keys.prefix()).arg(if ids.is_some() { "ids" } else { "all" });
-            for id in ids.unwrap_or_default() {
-                call.arg(id.to_string());
-            }
-            let reply: Vec<(String, String)> = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
-            let batch = reply.len();
-            for (id, state) in reply {
-                let retried = match state.as_str() {
-                    "requeued" => Retried::Requeued,
-                    "unknown" => Retried::Unknown,
-                    other => Retried::NotFailed(other.parse().map_err(BrokerError::Protocol)?),
-                };
-                out.push((id.parse().map_err(BrokerError::Protocol)?, retried));
-            }
-            // "all" goes 1000 at a time; ids go at once.
-            if ids.is_some() || batch < 1000 {
-                return Ok(out);
-            }
-        }
+    async fn retry_failed(&self, ids: Option<&[JobId]>, now: Timestamp) -> Result<Vec<(JobId, Retried)>, BrokerError> {
+        admin::retry_failed(self, ids, now).await
     }
 
-    async fn count(&self, what: &Purge, _now: Timestamp) -> Result<u64, BrokerError> {
-        let mut conn = self.conn();
-        match what {
-            Purge::Failed => conn.zcard(self.keys.failed()).await,
-            Purge::Queue(q) => conn.llen(self.keys.pending(q.as_str())).await,
-        }
-        .map_err(self.err())
+    async fn count(&self, what: &Purge, now: Timestamp) -> Result<u64, BrokerError> {
+        admin::count(self, what, now).await
     }
 
-    async fn purge(&self, what: &Purge, _now: Timestamp) -> Result<u64, BrokerError> {
-        let (key, kind) = match what {
-            Purge::Failed => (self.keys.failed(), "failed"),
-            Purge::Queue(q) => (self.keys.pending(q.as_str()), "queue"),
-        };
-        let mut total = 0;
-        loop {
-            let n: u64 = SCRIPTS
-                .purge
-                .key(&key)
-                .arg(self.keys.prefix())
-                .arg(kind)
-                .invoke_async(&mut self.conn())
-                .await
-                .map_err(self.err())?;
-            total += n;
-            if n < 1000 {
-                return Ok(total);
-            }
-        }
+    async fn purge(&self, what: &Purge, now: Timestamp) -> Result<u64, BrokerError> {
+        admin::purge(self, what, now).await
     }
 
     async fn finish(
@@ -705,66 +444,11 @@ impl Broker for RedisBroker {
     }
 
     async fn fire(&self, fire: &Fire<'_>, now: Timestamp) -> Result<Fired, BrokerError> {
-        let run = fire.run.map(job_args).transpose()?.unwrap_or_default();
-        let reply: Vec<String> = SCRIPTS
-            .fire
-            .key(self.keys.schedule(fire.entry))
-            .arg(self.keys.prefix())
-            .arg(to_ms(fire.tick))
-            .arg(to_ms(now))
-            .arg(fire.spec)
-            .arg(fire.missed)
-            .arg(opt(fire.max_concurrent))
-            .arg(fire.entry)
-            .arg(run.len())
-            .arg(run)
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(self.err())?;
-        let id = || -> Result<JobId, BrokerError> {
-            reply
-                .get(1)
-                .ok_or_else(|| BrokerError::Protocol("fire: no id in the reply".into()))?
-                .parse()
-                .map_err(BrokerError::Protocol)
-        };
-        Ok(match reply.first().map(String::as_str) {
-            Some("already") => Fired::Already,
-            Some("recorded") => Fired::Recorded,
-            Some("skipped") => Fired::Skipped,
-            Some("duplicate") => Fired::Duplicate(id()?),
-            Some("enqueued") => Fired::Enqueued(id()?),
-            other => return Err(BrokerError::Protocol(format!("fire: unexpected reply {other:?}"))),
-        })
+        beat::fire(self, fire, now).await
     }
 
     async fn schedules(&self) -> Result<Vec<ScheduleState>, BrokerError> {
-        let keys: Vec<String> = self.conn().smembers(self.keys.schedules()).await.map_err(self.err())?;
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipe = redis::pipe();
-        for key in &keys {
-            pipe.hgetall(key);
-        }
-        let hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut self.conn()).await.map_err(self.err())?;
-        let prefix = self.keys.schedule("");
-        let mut out = Vec::new();
-        for (key, fields) in keys.iter().zip(hashes) {
-            let Some(last) = fields.get("last").and_then(|v| v.parse::<i64>().ok()) else { continue };
-            let count = |k: &str| fields.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-            out.push(ScheduleState {
-                entry: key.strip_prefix(&prefix).unwrap_or(key).to_string(),
-                spec: fields.get("spec").cloned().unwrap_or_default(),
-                last_tick: from_ms(last),
-                last_job: fields.get("job").and_then(|v| v.parse().ok()),
-                fired: count("fired"),
-                skipped: count("skipped"),
-                last_skip: fields.get("last_skip").cloned(),
-            });
-        }
-        out.sort_by(|a, b| a.entry.cmp(&b.entry));
-        Ok(out)
+        beat::schedules(self).await
     }
 
     async fn purge_expired_results(&self, now: Timestamp) -> Result<u64, BrokerError> {

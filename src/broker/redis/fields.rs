@@ -1,0 +1,161 @@
+//! A job in Redis: the hash fields its request is stored as (small values,
+//! so Redis keeps each job hash in its compact encoding), the encoding the
+//! scripts' `add()` reads, and the way back to `NewJob` and `JobRecord`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::broker::{BrokerError, Lease};
+use crate::job::{BrokerPolicy, JobRecord, JobState, NewJob, UniqueKey};
+use crate::names::{JobName, QueueName};
+use crate::time::{from_ms, to_ms};
+
+pub(super) fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+pub(super) fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The lease in a reply of `take()` (lib.lua): `{id, attempt, hash}` or nil.
+pub(super) fn lease_from(reply: redis::Value, worker: &str) -> Result<Option<Lease>, BrokerError> {
+    if matches!(reply, redis::Value::Nil) {
+        return Ok(None);
+    }
+    let convert = |e: redis::ParsingError| BrokerError::Protocol(format!("taking a job: {e}"));
+    let parts: Vec<redis::Value> = redis::from_redis_value(reply).map_err(convert)?;
+    let [id, attempt, fields]: [redis::Value; 3] =
+        parts.try_into().map_err(|_| BrokerError::Protocol("taking a job: a reply of unexpected shape".into()))?;
+    let id: String = redis::from_redis_value(id).map_err(convert)?;
+    let attempt: u32 = redis::from_redis_value(attempt).map_err(convert)?;
+    let fields: HashMap<String, String> = redis::from_redis_value(fields).map_err(convert)?;
+    Ok(Some(Lease { job: request_from(&id, &fields)?, attempt, worker: worker.to_string() }))
+}
+
+/// A job as `add()` in lib.lua reads it: id, queue, run_at, unique key and
+/// window, enqueued, then the count and the pairs of its request fields.
+pub(super) fn job_args(job: &NewJob) -> Result<Vec<String>, BrokerError> {
+    let fields = request_fields(job)?;
+    let mut args = vec![
+        job.id.to_string(),
+        job.queue.to_string(),
+        opt(job.run_at.map(to_ms)),
+        job.unique.as_ref().map(|u| u.key.clone()).unwrap_or_default(),
+        job.unique.as_ref().map(|u| ms(u.window)).unwrap_or(0).to_string(),
+        to_ms(job.enqueued_at).to_string(),
+        fields.len().to_string(),
+    ];
+    for (name, value) in fields {
+        args.push(name.to_string());
+        args.push(value);
+    }
+    Ok(args)
+}
+
+/// A job's request as hash fields beyond the ones the scripts set (state,
+/// queue, enq, attempts, lost): small values, so Redis keeps the hash in its
+/// compact encoding (one value over 64 bytes would turn it into a table).
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, BrokerError> {
+    serde_json::to_string(value).map_err(|e| BrokerError::Protocol(e.to_string()))
+}
+
+fn request_fields(job: &NewJob) -> Result<Vec<(&'static str, String)>, BrokerError> {
+    let mut f = vec![
+        ("job", job.job.to_string()),
+        ("maxred", job.policy.max_redeliveries.to_string()),
+        ("ttl", ms(job.policy.result_ttl).to_string()),
+    ];
+    if !job.args.is_empty() {
+        f.push(("args", to_json(&job.args)?));
+    }
+    if !job.params.is_empty() {
+        f.push(("params", to_json(&job.params)?));
+    }
+    if let Some(t) = job.run_at {
+        f.push(("run", to_ms(t).to_string()));
+    }
+    if let Some(t) = job.expires_at {
+        f.push(("exp", to_ms(t).to_string()));
+    }
+    if let Some(u) = &job.unique {
+        f.push(("ukey", u.key.clone()));
+        f.push(("uwin", ms(u.window).to_string()));
+    }
+    if let Some(n) = job.policy.max_concurrent {
+        f.push(("maxconc", n.to_string()));
+    }
+    if let Some(s) = &job.scheduled_at {
+        f.push(("sched", s.clone()));
+    }
+    if let Some(t) = &job.trigger {
+        f.push(("trigger", to_json(t)?));
+    }
+    Ok(f)
+}
+
+/// A JSON field of a job hash, if present.
+fn from_json<T: serde::de::DeserializeOwned>(
+    fields: &HashMap<String, String>,
+    id: &str,
+    key: &str,
+) -> Result<Option<T>, BrokerError> {
+    let Some(text) = fields.get(key).filter(|v| !v.is_empty()) else { return Ok(None) };
+    serde_json::from_str(text)
+        .map(Some)
+        .map_err(|_| BrokerError::Protocol(format!("job {id}: unreadable field \"{key}\"")))
+}
+
+/// The request back from a job hash.
+fn request_from(id: &str, fields: &HashMap<String, String>) -> Result<NewJob, BrokerError> {
+    let bad = |what: &str| BrokerError::Protocol(format!("job {id}: unreadable field \"{what}\""));
+    let get = |k: &str| fields.get(k).filter(|v| !v.is_empty());
+    let int = |k: &str| get(k).map(|v| v.parse::<i64>().map_err(|_| bad(k))).transpose();
+    Ok(NewJob {
+        id: id.parse().map_err(BrokerError::Protocol)?,
+        job: JobName::new(get("job").ok_or_else(|| bad("job"))?).map_err(|_| bad("job"))?,
+        args: from_json(fields, id, "args")?.unwrap_or_default(),
+        params: from_json(fields, id, "params")?.unwrap_or_default(),
+        queue: QueueName::new(get("queue").ok_or_else(|| bad("queue"))?).map_err(|_| bad("queue"))?,
+        enqueued_at: from_ms(int("enq")?.ok_or_else(|| bad("enq"))?),
+        run_at: int("run")?.map(from_ms),
+        expires_at: int("exp")?.map(from_ms),
+        unique: match (get("ukey"), int("uwin")?) {
+            (Some(key), Some(window)) => {
+                Some(UniqueKey { key: key.clone(), window: Duration::from_millis(window.max(0) as u64) })
+            }
+            _ => None,
+        },
+        scheduled_at: get("sched").cloned(),
+        trigger: from_json(fields, id, "trigger")?,
+        policy: BrokerPolicy {
+            max_redeliveries: int("maxred")?.unwrap_or(3).max(0) as u32,
+            max_concurrent: int("maxconc")?.map(|n| n.max(1) as u32),
+            result_ttl: Duration::from_millis(int("ttl")?.unwrap_or(0).max(0) as u64),
+        },
+    })
+}
+
+/// A job hash as a record; `None` when the hash is gone.
+pub(super) fn record(id: &str, fields: HashMap<String, String>) -> Result<Option<JobRecord>, BrokerError> {
+    if fields.is_empty() {
+        return Ok(None);
+    }
+    let get = |k: &str| fields.get(k).filter(|v| !v.is_empty());
+    let int = |k: &str| get(k).and_then(|v| v.parse::<i64>().ok());
+    let state: JobState =
+        get("state").map(|s| s.parse()).transpose().map_err(BrokerError::Protocol)?.unwrap_or(JobState::Queued);
+    Ok(Some(JobRecord {
+        job: request_from(id, &fields)?,
+        state,
+        attempts: int("attempts").unwrap_or(0).max(0) as u32,
+        due_at: int("due").map(from_ms),
+        started_at: int("started").map(from_ms),
+        finished_at: int("finished").map(from_ms),
+        worker: get("worker").cloned(),
+        exit_code: int("exit").map(|c| c as i32),
+        http_status: int("http").map(|c| c as u16),
+        error: get("error").cloned(),
+        output: get("output").cloned(),
+    }))
+}
