@@ -4,7 +4,10 @@
 
 mod def;
 mod error;
+mod fields;
+mod http;
 mod raw;
+mod resolve;
 mod suggest;
 pub mod template;
 mod validate;

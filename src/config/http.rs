@@ -1,0 +1,124 @@
+//! An HTTP job's `http` table: method, url, headers, and `json` or `body`,
+//! each template parsed so errors have a place.
+
+use toml::de::DeValue;
+
+use super::def::{HttpAction, HttpBody};
+use super::error::Diagnostics;
+use super::fields::template;
+use super::raw::{self, Table, Value};
+use super::template::{Syntax, Template};
+
+const HTTP_KEYS: &[&str] = &["method", "url", "headers", "json", "body"];
+
+pub(super) fn http(diag: &mut Diagnostics<'_>, v: &Value<'_>) -> Option<HttpAction> {
+    let DeValue::Table(t) = v.get_ref() else {
+        diag.error(&v.span(), "\"http\" must be a table with at least a url: http = { url = \"https://...\" }");
+        return None;
+    };
+    let table = Table { table: t };
+    table.check_keys(diag, HTTP_KEYS, &[]);
+    let mut ok = true;
+    let method = match table.get("method") {
+        None => reqwest::Method::GET,
+        Some(m) => {
+            let text = raw::string(diag, "method", m)?.to_ascii_uppercase();
+            match reqwest::Method::from_bytes(text.as_bytes()) {
+                Ok(m) if text.bytes().all(|b| b.is_ascii_alphabetic()) => m,
+                _ => {
+                    diag.error(
+                        &m.span(),
+                        format!("invalid HTTP method \"{text}\": use GET, POST, PUT, PATCH, DELETE or HEAD"),
+                    );
+                    ok = false;
+                    reqwest::Method::GET
+                }
+            }
+        }
+    };
+    let url = match table.get("url") {
+        None => {
+            diag.error(&v.span(), "\"http\" needs a \"url\"");
+            None
+        }
+        Some(u) => template(diag, "url", u, Syntax::ParamsAndEnv).filter(|t| {
+            let scheme_ok = t.literal_prefix().is_none_or(|p| {
+                let p = p.to_ascii_lowercase();
+                p.starts_with("http://")
+                    || p.starts_with("https://")
+                    || "https://".starts_with(&p)
+                    || "http://".starts_with(&p)
+            });
+            if !scheme_ok {
+                diag.error(&u.span(), "\"url\" must start with http:// or https://");
+            }
+            scheme_ok
+        }),
+    };
+    let mut headers = Vec::new();
+    if let Some(h) = table.get("headers")
+        && let Some(map) = raw::string_table(diag, "headers", h)
+    {
+        for (name, (value, span)) in map {
+            let Ok(header) = reqwest::header::HeaderName::from_bytes(name.as_bytes()) else {
+                diag.error(&span, format!("invalid header name \"{name}\""));
+                ok = false;
+                continue;
+            };
+            match Template::parse(&value, Syntax::ParamsAndEnv) {
+                Ok(t) => headers.push((header, t)),
+                Err(e) => {
+                    diag.error(&span, format!("\"headers.{name}\": {e}"));
+                    ok = false;
+                }
+            }
+        }
+    }
+    let body = match (table.get("json"), table.get("body")) {
+        (Some(_), Some(b)) => {
+            diag.error(&b.span(), "\"http\" has both \"json\" and \"body\": keep one");
+            ok = false;
+            HttpBody::None
+        }
+        (Some(j), None) => match raw::json(diag, j) {
+            Some(value) => match json_templates(&value) {
+                Ok(_) => HttpBody::Json(value),
+                Err(e) => {
+                    diag.error(&j.span(), format!("\"json\": {e}"));
+                    ok = false;
+                    HttpBody::None
+                }
+            },
+            None => {
+                ok = false;
+                HttpBody::None
+            }
+        },
+        (None, Some(b)) => match template(diag, "body", b, Syntax::ParamsAndEnv) {
+            Some(t) => HttpBody::Raw(t),
+            None => {
+                ok = false;
+                HttpBody::None
+            }
+        },
+        (None, None) => HttpBody::None,
+    };
+    let url = url?;
+    ok.then_some(HttpAction { method, url, headers, body })
+}
+
+/// Every template among a JSON document's strings.
+pub(crate) fn json_templates(value: &serde_json::Value) -> Result<Vec<Template>, String> {
+    let mut out = Vec::new();
+    fn walk(v: &serde_json::Value, out: &mut Vec<Template>) -> Result<(), String> {
+        match v {
+            serde_json::Value::String(s) => out.push(Template::parse(s, Syntax::ParamsAndEnv)?),
+            serde_json::Value::Array(items) => items.iter().try_for_each(|i| walk(i, out))?,
+            serde_json::Value::Object(map) => map.values().try_for_each(|i| walk(i, out))?,
+            _ => {}
+        }
+        Ok(())
+    }
+    walk(value, &mut out)?;
+    Ok(out)
+}
