@@ -76,6 +76,12 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
     Exit::Failure
 }
 
+/// Whether the error is stdout being closed under us (`taskq list | head`):
+/// then there is nobody to tell, and taskq ends quietly, as `cat` does.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
 /// The lines to print for an error: `error: ` and the message with its causes
 /// joined by `: `; a config error prints one line per problem found.
 pub fn render(err: &anyhow::Error) -> Vec<String> {

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(code) => code,
+        Err(err) if taskq::error::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             for line in taskq::error::render(&err) {
                 eprintln!("{line}");

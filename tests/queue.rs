@@ -161,3 +161,22 @@ fn a_new_sqlite_file_can_be_created_by_many_processes_at_once() {
         assert!(!worker.stderr().contains("unavailable"), "round {round}: {}", worker.stderr());
     }
 }
+
+/// Regression: `taskq list | head -1` panicked when head closed the pipe
+/// ("failed printing to stdout"); it must end quietly, as `cat` does.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let env = Env::sqlite().jobs("[jobs.a]\ncommand = \"true\"\n");
+    let lines: String = (0..3000).map(|_| "{\"job\":\"a\"}\n").collect();
+    env.run_with_input(&["enqueue", "--batch", "-"], &lines).success();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c").arg(format!("'{}' list --limit 5000 | head -1 > /dev/null", env!("CARGO_BIN_EXE_taskq")));
+    for (k, v) in env.command().get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.current_dir(env.root());
+    assert_cmd::Command::from_std(cmd).assert().success().stderr("");
+}

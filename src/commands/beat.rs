@@ -38,20 +38,20 @@ async fn dry_run(config: &crate::config::Config, ctx: &Context) -> anyhow::Resul
     let changes = diff(states.iter().map(|s| (s.entry.as_str(), s.spec.as_str())), entries.iter().map(Entry::key));
     for change in &changes {
         match change {
-            Change::Added { name, spec } => println!("{name}: new: {spec}"),
+            Change::Added { name, spec } => say!("{name}: new: {spec}"),
             Change::Changed { name, from, to } => {
-                println!("{name}: changed: {from} -> {to} (starts afresh: no catch-up)")
+                say!("{name}: changed: {from} -> {to} (starts afresh: no catch-up)")
             }
-            Change::Removed { name, spec } => println!("{name}: removed: {spec} (stops firing)"),
+            Change::Removed { name, spec } => say!("{name}: removed: {spec} (stops firing)"),
             Change::Unchanged { name } => {
                 let state = states.iter().find(|s| &s.entry == name);
                 let last = state.map(|s| local(s.last_tick)).unwrap_or_default();
-                println!("{name}: unchanged, last tick {last}");
+                say!("{name}: unchanged, last tick {last}");
             }
         }
         if let Some(entry) = entries.iter().find(|e| e.name() == change_name(change)) {
             let next: Vec<String> = entry.schedule.upcoming(now, entry.tz(), 3).iter().map(rfc3339).collect();
-            println!("  next: {}", next.join(", "));
+            say!("  next: {}", next.join(", "));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -18,9 +18,9 @@ pub fn run(args: CheckArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let now = Timestamp::now();
     if args.json {
         let jobs: Vec<_> = config.jobs.iter().map(|j| job_json(j, now)).collect();
-        println!("{}", json!({ "config": config.path.display().to_string(), "jobs": jobs }));
+        say!("{}", json!({ "config": config.path.display().to_string(), "jobs": jobs }));
     } else {
-        print_table(&config, now);
+        print_table(&config, now)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -44,11 +44,11 @@ fn zone_name(job: &JobDef) -> String {
     job.timezone.name()
 }
 
-fn print_table(config: &Config, now: Timestamp) {
+fn print_table(config: &Config, now: Timestamp) -> std::io::Result<()> {
     let scheduled = config.jobs.iter().filter(|j| j.schedule.is_some()).count();
-    println!("{}: {} jobs, {} scheduled", config.path.display(), config.jobs.len(), scheduled);
+    say!("{}: {} jobs, {} scheduled", config.path.display(), config.jobs.len(), scheduled);
     if config.jobs.is_empty() {
-        return;
+        return Ok(());
     }
     let rows: Vec<Vec<String>> = config
         .jobs
@@ -65,12 +65,13 @@ fn print_table(config: &Config, now: Timestamp) {
         })
         .collect();
     let lines = table::render(&["JOB", "KIND", "QUEUE", "TIMEOUT", "RETRIES", "SCHEDULE"], &rows);
-    println!("{}", lines[0]);
+    say!("{}", lines[0]);
     for (line, job) in lines[1..].iter().zip(config.jobs.iter()) {
-        println!("{line}");
+        say!("{line}");
         if let Some(schedule) = &job.schedule {
             let next: Vec<String> = schedule.upcoming(now, job.timezone.tz(), UPCOMING).iter().map(rfc3339).collect();
-            println!("  next: {}", next.join(", "));
+            say!("  next: {}", next.join(", "));
         }
     }
+    Ok(())
 }

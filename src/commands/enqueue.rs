@@ -58,9 +58,9 @@ pub async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         .first()
         .ok_or_else(|| anyhow::anyhow!("internal error: the broker acknowledged no job; please report it"))?;
     if args.json {
-        println!("{}", json!({ "id": enqueued.id.to_string(), "duplicate": enqueued.duplicate }));
+        say!("{}", json!({ "id": enqueued.id.to_string(), "duplicate": enqueued.duplicate }));
     } else {
-        println!("{}", enqueued.id);
+        say!("{}", enqueued.id);
     }
     if enqueued.duplicate {
         tracing::info!(job.id = %enqueued.id, "duplicate: the key is held by an earlier job");

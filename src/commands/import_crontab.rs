@@ -21,7 +21,7 @@ pub fn run(args: ImportCrontabArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let converted = convert(&text, args.system);
-    print!("{}", converted.toml);
+    say!("{}", converted.toml.trim_end());
     for p in &converted.problems {
         eprintln!("error: line {}: {}", p.line, p.reason);
     }

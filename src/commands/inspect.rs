@@ -42,15 +42,15 @@ pub async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                 "next": next.as_ref().map(rfc3339),
             })).collect::<Vec<_>>(),
         });
-        println!("{doc}");
+        say!("{doc}");
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<Vec<String>> = queues.iter().map(|(q, n)| vec![q.clone(), n.to_string()]).collect();
     for line in table::render(&["QUEUE", "READY"], &rows) {
-        println!("{line}");
+        say!("{line}");
     }
     if !schedules.is_empty() {
-        println!();
+        say!();
         let rows: Vec<Vec<String>> = schedules
             .iter()
             .map(|(e, s, next)| {
@@ -68,7 +68,7 @@ pub async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             })
             .collect();
         for line in table::render(&["SCHEDULE", "WHEN", "LAST TICK", "NEXT", "FIRED", "SKIPPED"], &rows) {
-            println!("{line}");
+            say!("{line}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -29,7 +29,7 @@ pub async fn run(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let records = broker.list(&filter, Timestamp::now()).await?;
     if args.json {
         for r in &records {
-            println!("{}", record_json(r));
+            say!("{}", record_json(r));
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -51,7 +51,7 @@ pub async fn run(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         })
         .collect();
     for line in table::render(&["ID", "JOB", "STATE", "QUEUE", "ATTEMPTS", "ENQUEUED"], &rows) {
-        println!("{line}");
+        say!("{line}");
     }
     Ok(ExitCode::SUCCESS)
 }

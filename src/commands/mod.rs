@@ -1,6 +1,15 @@
 //! One file per subcommand, each with `run(args, ctx)`. `Context` gives them
 //! the config and broker the global flags point at.
 
+/// `println!` that returns an error when stdout is closed (`taskq list |
+/// head`) instead of panicking; `main` ends quietly on a broken pipe.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 mod batch;
 mod beat;
 mod check;

@@ -45,7 +45,7 @@ pub async fn run(args: PurgeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let spinner = super::progress::spinner("purging");
     let deleted = broker.purge(&what, Timestamp::now()).await?;
     spinner.finish_and_clear();
-    println!("deleted {deleted} job{}", plural(deleted));
+    say!("deleted {deleted} job{}", plural(deleted));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -21,7 +21,7 @@ pub async fn run(args: RetryArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let (mut unknown, mut refused) = (Vec::new(), false);
     for (id, retried) in results {
         match retried {
-            Retried::Requeued => println!("requeued {id}"),
+            Retried::Requeued => say!("requeued {id}"),
             Retried::NotFailed(state) => {
                 eprintln!("error: job {id} is {state}, not failed; only failed jobs can be retried");
                 refused = true;

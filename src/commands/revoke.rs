@@ -24,7 +24,7 @@ pub async fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let broker = ctx.broker(config.as_ref()).await?;
     match broker.revoke(id, args.terminate, Timestamp::now()).await? {
         Revoke::Revoked => {
-            println!("revoked {id}");
+            say!("revoked {id}");
             Ok(ExitCode::SUCCESS)
         }
         Revoke::Running { worker } => {
@@ -44,7 +44,7 @@ pub async fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                 match state {
                     Some(JobState::Revoked) | None => {
                         spinner.finish_and_clear();
-                        println!("revoked {id} (terminated on worker {worker})");
+                        say!("revoked {id} (terminated on worker {worker})");
                         return Ok(ExitCode::SUCCESS);
                     }
                     Some(state) if state.is_final() => {

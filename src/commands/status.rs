@@ -24,8 +24,8 @@ pub async fn status(args: StatusArgs, ctx: &Context) -> anyhow::Result<ExitCode>
     let mut unknown = Vec::new();
     for (id, record) in ids.iter().zip(&records) {
         match record {
-            Some(r) if args.json => println!("{}", record_json(r)),
-            Some(r) => print_record(r),
+            Some(r) if args.json => say!("{}", record_json(r)),
+            Some(r) => print_record(r)?,
             None => unknown.push(id.to_string()),
         }
     }
@@ -43,9 +43,9 @@ pub async fn wait(args: WaitArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let records = wait_for(broker.as_ref(), &ids, timeout).await?;
     for r in &records {
         if args.json {
-            println!("{}", record_json(r));
+            say!("{}", record_json(r));
         } else {
-            println!("{}  {}  {}", r.job.id, r.job.job, r.state);
+            say!("{}  {}  {}", r.job.id, r.job.job, r.state);
         }
     }
     Ok(outcome_exit(&records).into())
@@ -131,8 +131,8 @@ pub fn record_json(r: &JobRecord) -> serde_json::Value {
     })
 }
 
-fn print_record(r: &JobRecord) {
-    println!("{}  {}  {}", r.job.id, r.job.job, r.state);
+fn print_record(r: &JobRecord) -> std::io::Result<()> {
+    say!("{}  {}  {}", r.job.id, r.job.job, r.state);
     let mut facts = vec![format!("queue {}", r.job.queue), format!("attempts {}", r.attempts)];
     if let Some(code) = r.exit_code {
         facts.push(format!("exit code {code}"));
@@ -144,32 +144,32 @@ fn print_record(r: &JobRecord) {
         let took = end.duration_since(start).unsigned_abs();
         facts.push(format!("took {}", humantime::format_duration(Duration::from_millis(took.as_millis() as u64))));
     }
-    println!("  {}", facts.join(", "));
+    say!("  {}", facts.join(", "));
     if !r.job.args.is_empty() {
-        println!("  args:      {}", r.job.args.join(" "));
+        say!("  args:      {}", r.job.args.join(" "));
     }
     for (k, v) in &r.job.params {
-        println!("  param:     {k}={v}");
+        say!("  param:     {k}={v}");
     }
-    println!("  enqueued:  {}", local(r.job.enqueued_at));
+    say!("  enqueued:  {}", local(r.job.enqueued_at));
     if let Some(at) = &r.job.scheduled_at {
-        println!("  scheduled: {at}");
+        say!("  scheduled: {at}");
     }
     if let Some(due) = r.due_at {
         let label = if r.state == JobState::Retrying { "retry at:" } else { "due:" };
-        println!("  {label:<10} {}", local(due));
+        say!("  {label:<10} {}", local(due));
     }
     if let Some(t) = r.started_at {
-        println!("  started:   {}", local(t));
+        say!("  started:   {}", local(t));
     }
     if let Some(t) = r.finished_at {
-        println!("  finished:  {}", local(t));
+        say!("  finished:  {}", local(t));
     }
     if let Some(w) = &r.worker {
-        println!("  worker:    {w}");
+        say!("  worker:    {w}");
     }
     if let Some(e) = &r.error {
-        println!("  error:     {e}");
+        say!("  error:     {e}");
     }
     if let Some(out) = r.output.as_deref().filter(|o| !o.is_empty()) {
         let lines: Vec<&str> = out.lines().collect();
@@ -179,9 +179,10 @@ fn print_record(r: &JobRecord) {
         } else {
             String::new()
         };
-        println!("  output{more}:");
+        say!("  output{more}:");
         for line in shown {
-            println!("    {line}");
+            say!("    {line}");
         }
     }
+    Ok(())
 }
