@@ -2,7 +2,7 @@
 //! the same run. Not a test: run with `cargo bench --bench queue` and paste
 //! the printed tables into BENCHMARKS.md.
 //!
-//! Measures, on a private redis-server and on a SQLite file:
+//! Measures, on a private redis-server and on a `SQLite` file:
 //! - the whole `taskq enqueue` process, one job, from a shell (median, p90)
 //! - `enqueue --batch` throughput
 //! - worker throughput on jobs running `true`, `-c 2`, against `xargs -P 2`
@@ -239,7 +239,7 @@ fn start_latency(dir: &Path, broker: &str, ns: &str, n: usize) -> (f64, f64, u64
     let def = config.job("noop").expect("noop");
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
-        let job = def.new_job(Vec::new(), Default::default(), jiff::Timestamp::now()).expect("job");
+        let job = def.new_job(Vec::new(), std::collections::BTreeMap::new(), jiff::Timestamp::now()).expect("job");
         let id = job.id.to_string();
         let t = Instant::now();
         rt.block_on(client.enqueue(&[job], jiff::Timestamp::now())).expect("enqueue");

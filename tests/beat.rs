@@ -27,7 +27,7 @@ fn ticks(env: &Env) -> Vec<i64> {
         .filter_map(|v| v["scheduled_at"].as_str().map(str::to_string))
         .map(|t| t.parse::<jiff::Timestamp>().expect("RFC 3339 with offset").as_second())
         .collect();
-    ticks.sort();
+    ticks.sort_unstable();
     ticks
 }
 

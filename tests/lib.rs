@@ -3,7 +3,7 @@
 //! - `beat`: schedules fired once per tick across beats, catch-up, reload, crontab import
 //! - `cli`: config discovery and errors, `check`, usage errors, generated docs
 //! - `exec_shell`, `exec_http`: the executors, through `taskq exec`
-//! - `conformance`: the broker contract, every case on SQLite and Redis
+//! - `conformance`: the broker contract, every case on `SQLite` and Redis
 //! - `queue`: `enqueue`, `--batch`, `status`, `wait`, `list` with the binary
 //! - `worker`: `taskq run` end to end: leases, redelivery, shutdown, draining
 //! - `policies`: retries, the failed set, uniqueness, expiry, limits, revoke, hooks

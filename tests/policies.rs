@@ -10,7 +10,10 @@ use crate::both;
 use crate::common::{Env, HttpServer, SOON, alive, wait_until};
 
 fn millis(v: &serde_json::Value) -> i64 {
-    v.as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok()).map(|t| t.as_millisecond()).expect("a timestamp")
+    v.as_str()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .map(jiff::Timestamp::as_millisecond)
+        .expect("a timestamp")
 }
 
 both!(a_job_failing_twice_then_succeeding_backs_off_within_bounds, |backend| {

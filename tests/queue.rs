@@ -74,7 +74,7 @@ both!(batch_enqueues_good_lines_and_reports_bad_ones, |backend| {
     let input = [
         r#"{"job": "greet", "args": ["1"], "params": {"name": "a"}}"#,
         r#"{"job": "greet", "params": {"name": "b"}, "queue": "bulk"}"#,
-        r#"not json"#,
+        r"not json",
         "",
         r#"{"job": "gret", "params": {"name": "c"}}"#,
         r#"{"job": "greet"}"#,
@@ -138,9 +138,9 @@ fn wait_is_refused_for_jobs_that_ignore_their_result() {
     let _ = Backend::Sqlite;
 }
 
-/// Regression: a worker and an `enqueue` creating the same new SQLite file
+/// Regression: a worker and an `enqueue` creating the same new `SQLite` file
 /// at once failed with "database is locked" (switching a new file to WAL
-/// returns SQLITE_BUSY at once, without the busy handler); about one round
+/// returns `SQLITE_BUSY` at once, without the busy handler); about one round
 /// in forty failed.
 #[test]
 fn a_new_sqlite_file_can_be_created_by_many_processes_at_once() {

@@ -30,7 +30,7 @@ command = "echo about to fail; exit 4"
     assert_eq!(s["exit_code"], 0);
     // stdout and stderr are separate pipes: their relative order is not defined.
     let mut lines: Vec<&str> = s["output"].as_str().unwrap().lines().collect();
-    lines.sort();
+    lines.sort_unstable();
     assert_eq!(lines, ["oops", "printed"]);
     assert!(s["worker"].as_str().unwrap().contains(':'));
     let started: jiff::Timestamp = s["started_at"].as_str().unwrap().parse().unwrap();

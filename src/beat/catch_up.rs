@@ -43,7 +43,7 @@ pub fn due(schedule: &Schedule, tz: &TimeZone, after: Timestamp, now: Timestamp)
         let late_last = late_before.as_nanosecond().div_euclid(p) * p;
         if late_last >= first {
             out.missed = u64::try_from((late_last - first) / p + 1).unwrap_or(u64::MAX);
-            let keep = out.missed.min(MAX_CATCH_UP as u64) as i128;
+            let keep = i128::from(out.missed.min(MAX_CATCH_UP as u64));
             out.recent = (0..keep).rev().filter_map(|k| Timestamp::from_nanosecond(late_last - k * p).ok()).collect();
         }
         let on_time_first = first.max(late_last + p);

@@ -56,22 +56,19 @@ impl Beat {
                     break;
                 }
             }
-            let wait = match error {
-                Some(e) => {
-                    if !failing {
-                        tracing::error!(error = %e, "cannot fire schedules; retrying");
-                        failing = true;
-                    }
-                    RETRY_AFTER_ERROR
+            let wait = if let Some(e) = error {
+                if !failing {
+                    tracing::error!(error = %e, "cannot fire schedules; retrying");
+                    failing = true;
                 }
-                None => {
-                    if failing {
-                        tracing::info!("firing schedules again");
-                        failing = false;
-                    }
-                    let next = entries.iter().filter_map(|e| e.next_after(cursors[e.name()])).min();
-                    next.map_or(MAX_SLEEP, crate::time::until).min(MAX_SLEEP)
+                RETRY_AFTER_ERROR
+            } else {
+                if failing {
+                    tracing::info!("firing schedules again");
+                    failing = false;
                 }
+                let next = entries.iter().filter_map(|e| e.next_after(cursors[e.name()])).min();
+                next.map_or(MAX_SLEEP, crate::time::until).min(MAX_SLEEP)
             };
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
@@ -143,7 +140,7 @@ impl Beat {
         run: bool,
         now: Timestamp,
     ) -> Result<(), BrokerError> {
-        let job = if run { self.run_for(entry, tick, now) } else { None };
+        let job = if run { Self::run_for(entry, tick, now) } else { None };
         let fire = Fire {
             entry: entry.name(),
             spec: &entry.spec,
@@ -156,10 +153,10 @@ impl Beat {
         match self.broker.fire(&fire, now).await? {
             Fired::Enqueued(id) => tracing::info!(entry = entry.name(), tick = %at, job.id = %id, "fired"),
             Fired::Skipped => {
-                tracing::warn!(entry = entry.name(), tick = %at, "tick skipped: previous run still active")
+                tracing::warn!(entry = entry.name(), tick = %at, "tick skipped: previous run still active");
             }
             Fired::Duplicate(id) => {
-                tracing::info!(entry = entry.name(), tick = %at, job.id = %id, "tick's run is a duplicate")
+                tracing::info!(entry = entry.name(), tick = %at, job.id = %id, "tick's run is a duplicate");
             }
             Fired::Recorded => tracing::debug!(entry = entry.name(), tick = %at, "tick recorded"),
             Fired::Already => tracing::debug!(entry = entry.name(), tick = %at, "tick handled by another beat"),
@@ -170,7 +167,7 @@ impl Beat {
     /// The run of `entry` for `tick`: the job's own parameters' defaults,
     /// `TASKQ_SCHEDULED_AT`, and an expiry one period after it is enqueued
     /// unless the job sets `expires`.
-    fn run_for(&self, entry: &Entry, tick: Timestamp, now: Timestamp) -> Option<NewJob> {
+    fn run_for(entry: &Entry, tick: Timestamp, now: Timestamp) -> Option<NewJob> {
         let mut job = match entry.def.new_job(Vec::new(), BTreeMap::new(), now) {
             Ok(j) => j,
             Err(e) => {
@@ -206,13 +203,13 @@ impl Beat {
         for change in &changes {
             match change {
                 Change::Added { name, spec } => {
-                    tracing::info!(entry = %name, schedule = %spec, "reload: schedule added")
+                    tracing::info!(entry = %name, schedule = %spec, "reload: schedule added");
                 }
                 Change::Removed { name, spec } => {
-                    tracing::info!(entry = %name, schedule = %spec, "reload: schedule removed")
+                    tracing::info!(entry = %name, schedule = %spec, "reload: schedule removed");
                 }
                 Change::Changed { name, from, to } => {
-                    tracing::info!(entry = %name, from = %from, to = %to, "reload: schedule changed")
+                    tracing::info!(entry = %name, from = %from, to = %to, "reload: schedule changed");
                 }
                 Change::Unchanged { .. } => {}
             }

@@ -45,7 +45,7 @@ enum Parsed {
 /// broker stores these.
 const IN_FLIGHT: usize = 2;
 
-pub async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::Result<ExitCode> {
     let input: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin())
     } else {

@@ -12,7 +12,7 @@ use crate::cli::BeatArgs;
 use crate::error::UsageError;
 use crate::time::{local, rfc3339};
 
-pub async fn run(args: BeatArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(args: BeatArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     if args.metrics.is_some() {
         return Err(UsageError("--metrics is not implemented yet".into()).into());
     }
@@ -40,7 +40,7 @@ async fn dry_run(config: &crate::config::Config, ctx: &Context) -> anyhow::Resul
         match change {
             Change::Added { name, spec } => say!("{name}: new: {spec}"),
             Change::Changed { name, from, to } => {
-                say!("{name}: changed: {from} -> {to} (starts afresh: no catch-up)")
+                say!("{name}: changed: {from} -> {to} (starts afresh: no catch-up)");
             }
             Change::Removed { name, spec } => say!("{name}: removed: {spec} (stops firing)"),
             Change::Unchanged { name } => {

@@ -13,7 +13,7 @@ use crate::time::rfc3339;
 /// How many upcoming fires `check` shows per schedule.
 const UPCOMING: usize = 3;
 
-pub fn run(args: CheckArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(super) fn run(args: CheckArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
     let now = Timestamp::now();
     if args.json {
@@ -34,7 +34,7 @@ fn job_json(job: &JobDef, now: Timestamp) -> serde_json::Value {
         "queue": job.queue.as_str(),
         "timeout": job.timeout.map(|t| humantime::format_duration(t).to_string()),
         "retries": job.retry.retries,
-        "schedule": job.schedule.as_ref().map(|s| s.describe()),
+        "schedule": job.schedule.as_ref().map(super::super::beat::schedule::Schedule::describe),
         "timezone": job.schedule.as_ref().map(|_| zone_name(job)),
         "next": next,
     })

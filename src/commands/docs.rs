@@ -16,7 +16,7 @@ pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> anyhow::
 }
 
 /// Writes the top man page.
-pub fn man(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(super) fn man(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let (_, page) = man_pages()?
         .into_iter()
         .next()

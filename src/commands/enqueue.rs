@@ -18,7 +18,7 @@ use crate::time::{add, duration_flag, parse_at};
 /// The window of a `--key` when neither `--unique-for` nor the job sets one.
 const DEFAULT_KEY_WINDOW: Duration = Duration::from_secs(3600);
 
-pub async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
     if let Some(path) = &args.batch {
         return super::batch::run(path, &config, ctx).await;

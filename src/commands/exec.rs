@@ -12,7 +12,7 @@ use crate::exec::output::Passthrough;
 use crate::exec::{Attempt, Executor};
 use crate::job::{JobId, RunStatus};
 
-pub async fn run(args: ExecArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(args: ExecArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
     let def = config.job(&args.job)?;
     let given = parse_param_flags(&args.params.params).map_err(|e| UsageError(e.to_string()))?;
@@ -38,22 +38,17 @@ pub async fn run(args: ExecArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         RunStatus::Succeeded => ExitCode::SUCCESS,
         RunStatus::TimedOut => Exit::Timeout.into(),
         RunStatus::Killed => ExitCode::from(130),
-        RunStatus::NotStarted => Exit::Failure.into(),
-        RunStatus::Failed if is_shell => match (outcome.exit_code, outcome.signal) {
-            (Some(code), _) => ExitCode::from(code.clamp(0, 255) as u8),
-            (None, Some(sig)) => ExitCode::from((128 + sig).clamp(0, 255) as u8),
-            (None, None) => Exit::Failure.into(),
-        },
-        RunStatus::Failed => Exit::Failure.into(),
+        RunStatus::Failed if is_shell && (outcome.exit_code.is_some() || outcome.signal.is_some()) => {
+            match (outcome.exit_code, outcome.signal) {
+                (Some(code), _) => ExitCode::from(code.clamp(0, 255) as u8),
+                (None, sig) => ExitCode::from((128 + sig.unwrap_or(0)).clamp(0, 255) as u8),
+            }
+        }
+        RunStatus::NotStarted | RunStatus::Failed => Exit::Failure.into(),
     })
 }
 
 fn failure_phrase(error: &str, http_status: Option<u16>) -> String {
-    match http_status {
-        Some(_) => format!("failed: {error}"),
-        None if error.starts_with("exited") || error.starts_with("killed") || error.starts_with("timed out") => {
-            error.to_string()
-        }
-        None => format!("failed: {error}"),
-    }
+    let says_how = ["exited", "killed", "timed out"].iter().any(|w| error.starts_with(w));
+    if http_status.is_none() && says_how { error.to_string() } else { format!("failed: {error}") }
 }

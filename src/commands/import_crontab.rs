@@ -8,7 +8,7 @@ use crate::cli::ImportCrontabArgs;
 use crate::crontab::convert;
 use crate::error::{DataError, UsageError};
 
-pub fn run(args: ImportCrontabArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(args: ImportCrontabArgs) -> anyhow::Result<ExitCode> {
     let text = match &args.file {
         Some(path) if path.as_os_str() != "-" => std::fs::read_to_string(path)
             .map_err(|e| UsageError(format!("cannot read crontab {}: {e}", path.display())))?,

@@ -11,7 +11,7 @@ use crate::beat::entries;
 use crate::cli::InspectArgs;
 use crate::time::{local, rfc3339, rfc3339_utc};
 
-pub async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
     let broker = ctx.broker(Some(&config)).await?;
     let now = Timestamp::now();

@@ -12,7 +12,7 @@ use crate::error::UsageError;
 use crate::names::{JobName, QueueName};
 use crate::time::local;
 
-pub async fn run(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let filter = ListFilter {
         state: args.state.as_deref().map(str::parse).transpose().map_err(|e| UsageError(format!("--state: {e}")))?,
         queue: args

@@ -123,7 +123,8 @@ impl Context {
                     return Ok(Some(b));
                 }
                 Err(e) => {
-                    let unavailable = e.downcast_ref::<broker::BrokerError>().is_some_and(|b| b.is_unavailable());
+                    let unavailable =
+                        e.downcast_ref::<broker::BrokerError>().is_some_and(broker::BrokerError::is_unavailable);
                     if !wait || !unavailable {
                         return Err(e);
                     }

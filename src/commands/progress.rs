@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// A bar of `len` steps on stderr, hidden unless stderr is a terminal.
-pub fn bar(len: u64, message: &'static str) -> ProgressBar {
+pub(super) fn bar(len: u64, message: &'static str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(len), target());
     bar.set_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
@@ -17,7 +17,7 @@ pub fn bar(len: u64, message: &'static str) -> ProgressBar {
 }
 
 /// A counter without a known end.
-pub fn counter(message: &'static str) -> ProgressBar {
+pub(super) fn counter(message: &'static str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(None, target());
     bar.set_style(ProgressStyle::with_template("{msg} {pos} ({per_sec})").expect("the template is valid"));
     bar.set_message(message);
@@ -25,7 +25,7 @@ pub fn counter(message: &'static str) -> ProgressBar {
 }
 
 /// A spinner for a wait of unknown length.
-pub fn spinner(message: &'static str) -> ProgressBar {
+pub(super) fn spinner(message: &'static str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(None, target());
     bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("the template is valid"));
     bar.set_message(message);

@@ -12,7 +12,7 @@ use crate::cli::PurgeArgs;
 use crate::error::{Exit, UsageError};
 use crate::names::QueueName;
 
-pub async fn run(args: PurgeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(args: PurgeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let what = match (&args.queue, args.failed) {
         (Some(q), false) => Purge::Queue(QueueName::new(q).map_err(|e| UsageError(format!("--queue: {e}")))?),
         (None, true) => Purge::Failed,

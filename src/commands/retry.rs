@@ -10,7 +10,7 @@ use crate::cli::RetryArgs;
 use crate::error::{Exit, UsageError};
 use crate::job::JobId;
 
-pub async fn run(args: RetryArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(args: RetryArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let ids: Vec<JobId> = args.ids.iter().map(|s| s.parse().map_err(UsageError)).collect::<Result<_, _>>()?;
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;

@@ -18,7 +18,7 @@ use crate::job::{JobId, JobState};
 /// lapse first.
 const TERMINATE_WAIT: Duration = Duration::from_secs(120);
 
-pub async fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let id: JobId = args.id.parse().map_err(UsageError)?;
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;

@@ -15,9 +15,9 @@ use crate::time::duration_flag;
 use crate::worker::{QueueSelection, Worker, WorkerOptions};
 
 /// The default `--lease`.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+pub(super) const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
-pub async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = Arc::new(ctx.config()?);
     if args.metrics.is_some() {
         return Err(UsageError("--metrics is not implemented yet".into()).into());
@@ -29,7 +29,7 @@ pub async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let concurrency = match args.concurrency {
         Some(0) => return Err(UsageError("-c must be at least 1".into()).into()),
         Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        None => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
     };
     let lease = match &args.lease {
         Some(l) => duration_flag("--lease", l)?,

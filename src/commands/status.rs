@@ -16,7 +16,7 @@ use crate::time::{local, rfc3339_utc};
 /// How much of the output tail `status` prints (the JSON has all of it).
 const OUTPUT_LINES: usize = 20;
 
-pub async fn status(args: StatusArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(super) async fn status(args: StatusArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let ids = parse_ids(&args.ids)?;
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
@@ -35,7 +35,7 @@ pub async fn status(args: StatusArgs, ctx: &Context) -> anyhow::Result<ExitCode>
     Err(unknown_ids(&unknown).into())
 }
 
-pub async fn wait(args: WaitArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(super) async fn wait(args: WaitArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let ids = parse_ids(&args.ids)?;
     let timeout = args.timeout.as_deref().map(|t| crate::time::duration_flag("--timeout", t)).transpose()?;
     let config = ctx.optional_config()?;
@@ -52,13 +52,17 @@ pub async fn wait(args: WaitArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 }
 
 /// Exit 0 when every job succeeded, 1 when any failed, was revoked or expired.
-pub fn outcome_exit(records: &[JobRecord]) -> Exit {
+pub(super) fn outcome_exit(records: &[JobRecord]) -> Exit {
     if records.iter().all(|r| r.state == JobState::Succeeded) { Exit::Success } else { Exit::Failure }
 }
 
 /// Polls until every job is final; `TimedOut` after `timeout`. An id the
 /// broker does not know is a usage error.
-pub async fn wait_for(broker: &dyn Broker, ids: &[JobId], timeout: Option<Duration>) -> anyhow::Result<Vec<JobRecord>> {
+pub(super) async fn wait_for(
+    broker: &dyn Broker,
+    ids: &[JobId],
+    timeout: Option<Duration>,
+) -> anyhow::Result<Vec<JobRecord>> {
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
     let progress = crate::commands::progress::bar(ids.len() as u64, "waiting");
     let mut poll = Duration::from_millis(10);
@@ -103,7 +107,7 @@ fn unknown_ids(ids: &[String]) -> UsageError {
 }
 
 /// SPEC §9's JSON object for a job.
-pub fn record_json(r: &JobRecord) -> serde_json::Value {
+pub(super) fn record_json(r: &JobRecord) -> serde_json::Value {
     let t = |t: Option<Timestamp>| t.map(rfc3339_utc);
     json!({
         "id": r.job.id.to_string(),

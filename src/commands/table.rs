@@ -1,7 +1,7 @@
 //! Plain aligned tables for people (scripts use --json).
 
 /// The header and rows as lines, columns padded to their widest cell.
-pub fn render(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
+pub(super) fn render(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

@@ -119,7 +119,7 @@ pub(super) fn read_fields(diag: &mut Diagnostics<'_>, t: &DeTable<'_>, in_defaul
         table.check_keys(diag, JOB_KEYS, &[]);
     }
     let mut f = Fields { names_action: t.contains_key("command") || t.contains_key("http"), ..Fields::default() };
-    for (key, v) in t.iter() {
+    for (key, v) in t {
         let k = key.get_ref().as_ref();
         if in_defaults && JOB_ONLY_KEYS.contains(&k) {
             continue;
@@ -135,7 +135,7 @@ pub(super) fn read_fields(diag: &mut Diagnostics<'_>, t: &DeTable<'_>, in_defaul
                 f.queue = at(
                     &span,
                     raw::string(diag, k, v).and_then(|q| QueueName::new(&q).map_err(|e| diag.error(&span, e)).ok()),
-                )
+                );
             }
             "timeout" => f.timeout = at(&span, positive_duration(diag, k, v)),
             "kill_after" => f.kill_after = at(&span, raw::duration(diag, k, v)),
@@ -149,7 +149,7 @@ pub(super) fn read_fields(diag: &mut Diagnostics<'_>, t: &DeTable<'_>, in_defaul
                 f.success_status = at(
                     &span,
                     raw::integer_list(diag, k, v, 100..=599).map(|l| l.into_iter().map(|n| n as u16).collect()),
-                )
+                );
             }
             "unique_for" => f.unique_for = at(&span, positive_duration(diag, k, v)),
             "expires" => f.expires = at(&span, positive_duration(diag, k, v)),
@@ -159,7 +159,7 @@ pub(super) fn read_fields(diag: &mut Diagnostics<'_>, t: &DeTable<'_>, in_defaul
                 f.schedule = at(
                     &span,
                     raw::string(diag, k, v).and_then(|s| Schedule::cron(&s).map_err(|e| diag.error(&span, e)).ok()),
-                )
+                );
             }
             "every" => {
                 f.every = at(
@@ -172,7 +172,7 @@ pub(super) fn read_fields(diag: &mut Diagnostics<'_>, t: &DeTable<'_>, in_defaul
                             Some(d)
                         }
                     }),
-                )
+                );
             }
             "timezone" => f.timezone = at(&span, timezone(diag, v)),
             "params" => f.params = raw::string_table(diag, k, v),
@@ -192,12 +192,12 @@ pub(super) fn read_fields(diag: &mut Diagnostics<'_>, t: &DeTable<'_>, in_defaul
                             None
                         }
                     }),
-                )
+                );
             }
             "result_ttl" => f.result_ttl = at(&span, positive_duration(diag, k, v)),
             "ignore_result" => f.ignore_result = at(&span, raw::boolean(diag, k, v)),
             "max_redeliveries" => {
-                f.max_redeliveries = at(&span, raw::integer(diag, k, v, 0..=10_000).map(|n| n as u32))
+                f.max_redeliveries = at(&span, raw::integer(diag, k, v, 0..=10_000).map(|n| n as u32));
             }
             _ => {}
         }

@@ -80,27 +80,29 @@ pub(super) fn http(diag: &mut Diagnostics<'_>, v: &Value<'_>) -> Option<HttpActi
             ok = false;
             HttpBody::None
         }
-        (Some(j), None) => match raw::json(diag, j) {
-            Some(value) => match json_templates(&value) {
-                Ok(_) => HttpBody::Json(value),
-                Err(e) => {
-                    diag.error(&j.span(), format!("\"json\": {e}"));
-                    ok = false;
-                    HttpBody::None
+        (Some(j), None) => {
+            if let Some(value) = raw::json(diag, j) {
+                match json_templates(&value) {
+                    Ok(_) => HttpBody::Json(value),
+                    Err(e) => {
+                        diag.error(&j.span(), format!("\"json\": {e}"));
+                        ok = false;
+                        HttpBody::None
+                    }
                 }
-            },
-            None => {
+            } else {
                 ok = false;
                 HttpBody::None
             }
-        },
-        (None, Some(b)) => match template(diag, "body", b, Syntax::ParamsAndEnv) {
-            Some(t) => HttpBody::Raw(t),
-            None => {
+        }
+        (None, Some(b)) => {
+            if let Some(t) = template(diag, "body", b, Syntax::ParamsAndEnv) {
+                HttpBody::Raw(t)
+            } else {
                 ok = false;
                 HttpBody::None
             }
-        },
+        }
         (None, None) => HttpBody::None,
     };
     let url = url?;

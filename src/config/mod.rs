@@ -61,6 +61,15 @@ impl JobSet {
     }
 }
 
+impl<'a> IntoIterator for &'a JobSet {
+    type Item = &'a JobDef;
+    type IntoIter = std::slice::Iter<'a, JobDef>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.jobs.iter()
+    }
+}
+
 impl Config {
     /// Reads and validates the config at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
@@ -99,15 +108,14 @@ impl Config {
 
 /// `unknown job "x" (did you mean "y"?)`, listing the jobs when none is near.
 pub fn unknown_job<'a>(name: &str, known: impl Iterator<Item = &'a str> + Clone) -> UsageError {
-    let hint = match did_you_mean(name, known.clone()) {
-        Some(near) => format!(" (did you mean \"{near}\"?)"),
-        None => {
-            let all: Vec<&str> = known.collect();
-            if all.is_empty() {
-                " (the config defines no jobs)".to_string()
-            } else {
-                format!(" (jobs: {})", all.join(", "))
-            }
+    let hint = if let Some(near) = did_you_mean(name, known.clone()) {
+        format!(" (did you mean \"{near}\"?)")
+    } else {
+        let all: Vec<&str> = known.collect();
+        if all.is_empty() {
+            " (the config defines no jobs)".to_string()
+        } else {
+            format!(" (jobs: {})", all.join(", "))
         }
     };
     UsageError(format!("unknown job \"{name}\"{hint}"))

@@ -51,22 +51,20 @@ fn wrong_type(diag: &mut Diagnostics<'_>, key: &str, value: &Value<'_>, expected
 }
 
 pub(crate) fn string(diag: &mut Diagnostics<'_>, key: &str, value: &Value<'_>) -> Option<String> {
-    match value.get_ref() {
-        DeValue::String(s) => Some(s.to_string()),
-        _ => {
-            wrong_type(diag, key, value, "a string");
-            None
-        }
+    if let DeValue::String(s) = value.get_ref() {
+        Some(s.to_string())
+    } else {
+        wrong_type(diag, key, value, "a string");
+        None
     }
 }
 
 pub(crate) fn boolean(diag: &mut Diagnostics<'_>, key: &str, value: &Value<'_>) -> Option<bool> {
-    match value.get_ref() {
-        DeValue::Boolean(b) => Some(*b),
-        _ => {
-            wrong_type(diag, key, value, "true or false");
-            None
-        }
+    if let DeValue::Boolean(b) = value.get_ref() {
+        Some(*b)
+    } else {
+        wrong_type(diag, key, value, "true or false");
+        None
     }
 }
 
@@ -123,7 +121,7 @@ pub(crate) fn integer_list(
     };
     let mut out = Vec::new();
     let mut ok = true;
-    for item in items.iter() {
+    for item in items {
         match integer(diag, key, item, range.clone()) {
             Some(n) => out.push(n),
             None => ok = false,
@@ -144,7 +142,7 @@ pub(crate) fn string_table(
     };
     let mut out = BTreeMap::new();
     let mut ok = true;
-    for (k, v) in table.iter() {
+    for (k, v) in table {
         let entry = format!("{key}.{}", k.get_ref());
         match string(diag, &entry, v) {
             Some(s) => {
@@ -167,12 +165,11 @@ pub(crate) fn json(diag: &mut Diagnostics<'_>, value: &Value<'_>) -> Option<serd
         DeValue::Integer(_) => J::from(integer(diag, "json", value, i64::MIN..=i64::MAX)?),
         DeValue::Float(f) => {
             let parsed = f.as_str().replace('_', "").parse::<f64>().ok();
-            match parsed.and_then(serde_json::Number::from_f64) {
-                Some(n) => J::Number(n),
-                None => {
-                    diag.error(&value.span(), "\"json\": this number cannot be represented in JSON (nan or inf)");
-                    return None;
-                }
+            if let Some(n) = parsed.and_then(serde_json::Number::from_f64) {
+                J::Number(n)
+            } else {
+                diag.error(&value.span(), "\"json\": this number cannot be represented in JSON (nan or inf)");
+                return None;
             }
         }
         DeValue::Array(items) => J::Array(items.iter().map(|v| json(diag, v)).collect::<Option<_>>()?),

@@ -3,7 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::def::*;
+use super::def::{
+    Action, DEFAULT_KILL_AFTER, DEFAULT_MAX_REDELIVERIES, DEFAULT_RESULT_TTL, DEFAULT_RETRY_DELAY,
+    DEFAULT_RETRY_DELAY_MAX, DEFAULT_SHELL, HttpBody, JobDef, RetryPolicy, Settings,
+};
 use super::error::Diagnostics;
 use super::fields::{Field, Fields};
 use super::http::json_templates;
@@ -15,8 +18,8 @@ use crate::names::{JobName, QueueName};
 use crate::time::Zone;
 
 /// The first of the job's value and the default's.
-fn pick<T: Clone>(job: &Field<T>, defaults: &Field<T>) -> Option<T> {
-    job.as_ref().or(defaults.as_ref()).map(|(v, _)| v.clone())
+fn pick<T: Clone>(job: Option<&(T, Span)>, defaults: Option<&(T, Span)>) -> Option<T> {
+    job.or(defaults).map(|(v, _)| v.clone())
 }
 
 /// Merges a job's fields over `[defaults]` and checks them against each other.
@@ -31,7 +34,7 @@ pub(super) fn resolve(
 ) -> Option<JobDef> {
     let action = match (&f.command, &f.http) {
         (Some((command, _)), None) => {
-            let shell = pick(&f.shell, &d.shell).unwrap_or_else(|| DEFAULT_SHELL.to_string());
+            let shell = pick(f.shell.as_ref(), d.shell.as_ref()).unwrap_or_else(|| DEFAULT_SHELL.to_string());
             Some(Action::Shell { shell, command: command.clone() })
         }
         (None, Some((http, _))) => Some(Action::Http(http.clone())),
@@ -149,11 +152,11 @@ pub(super) fn resolve(
     let on_success = hook(&f.on_success, "on_success");
 
     let retry = RetryPolicy {
-        retries: pick(&f.retries, &d.retries).unwrap_or(0),
-        delay: pick(&f.retry_delay, &d.retry_delay).unwrap_or(DEFAULT_RETRY_DELAY),
-        delay_max: pick(&f.retry_delay_max, &d.retry_delay_max).unwrap_or(DEFAULT_RETRY_DELAY_MAX),
-        jitter: pick(&f.retry_jitter, &d.retry_jitter).unwrap_or(false),
-        on_exit: if is_http { None } else { pick(&f.retry_on_exit, &d.retry_on_exit) },
+        retries: pick(f.retries.as_ref(), d.retries.as_ref()).unwrap_or(0),
+        delay: pick(f.retry_delay.as_ref(), d.retry_delay.as_ref()).unwrap_or(DEFAULT_RETRY_DELAY),
+        delay_max: pick(f.retry_delay_max.as_ref(), d.retry_delay_max.as_ref()).unwrap_or(DEFAULT_RETRY_DELAY_MAX),
+        jitter: pick(f.retry_jitter.as_ref(), d.retry_jitter.as_ref()).unwrap_or(false),
+        on_exit: if is_http { None } else { pick(f.retry_on_exit.as_ref(), d.retry_on_exit.as_ref()) },
     };
     if retry.delay_max < retry.delay
         && let Some((_, span)) = f.retry_delay_max.as_ref().or(d.retry_delay_max.as_ref())
@@ -164,26 +167,35 @@ pub(super) fn resolve(
     Some(JobDef {
         name: name.clone(),
         action: action?,
-        workdir: if is_http { None } else { pick(&f.workdir, &d.workdir).map(Into::into) },
+        workdir: if is_http { None } else { pick(f.workdir.as_ref(), d.workdir.as_ref()).map(Into::into) },
         env,
-        queue: pick(&f.queue, &d.queue).unwrap_or_else(QueueName::default_queue),
-        timeout: pick(&f.timeout, &d.timeout),
-        kill_after: pick(&f.kill_after, &d.kill_after).unwrap_or(DEFAULT_KILL_AFTER),
+        queue: pick(f.queue.as_ref(), d.queue.as_ref()).unwrap_or_else(QueueName::default_queue),
+        timeout: pick(f.timeout.as_ref(), d.timeout.as_ref()),
+        kill_after: pick(f.kill_after.as_ref(), d.kill_after.as_ref()).unwrap_or(DEFAULT_KILL_AFTER),
         retry,
-        success_exit: if is_http { vec![0] } else { pick(&f.success_exit, &d.success_exit).unwrap_or_else(|| vec![0]) },
-        success_status: if is_http { pick(&f.success_status, &d.success_status) } else { None },
-        unique_for: pick(&f.unique_for, &d.unique_for),
-        expires: pick(&f.expires, &d.expires),
+        success_exit: if is_http {
+            vec![0]
+        } else {
+            pick(f.success_exit.as_ref(), d.success_exit.as_ref()).unwrap_or_else(|| vec![0])
+        },
+        success_status: if is_http { pick(f.success_status.as_ref(), d.success_status.as_ref()) } else { None },
+        unique_for: pick(f.unique_for.as_ref(), d.unique_for.as_ref()),
+        expires: pick(f.expires.as_ref(), d.expires.as_ref()),
         on_failure,
         on_success,
         schedule,
-        timezone: pick(&f.timezone, &d.timezone).or_else(|| settings.timezone.clone()).unwrap_or_else(Zone::system),
+        timezone: pick(f.timezone.as_ref(), d.timezone.as_ref())
+            .or_else(|| settings.timezone.clone())
+            .unwrap_or_else(Zone::system),
         params,
         param_names,
-        max_concurrent: pick(&f.max_concurrent, &d.max_concurrent),
-        catch_up: pick(&f.catch_up, &d.catch_up).unwrap_or_default(),
-        result_ttl: pick(&f.result_ttl, &d.result_ttl).or(settings.result_ttl).unwrap_or(DEFAULT_RESULT_TTL),
-        ignore_result: pick(&f.ignore_result, &d.ignore_result).unwrap_or(false),
-        max_redeliveries: pick(&f.max_redeliveries, &d.max_redeliveries).unwrap_or(DEFAULT_MAX_REDELIVERIES),
+        max_concurrent: pick(f.max_concurrent.as_ref(), d.max_concurrent.as_ref()),
+        catch_up: pick(f.catch_up.as_ref(), d.catch_up.as_ref()).unwrap_or_default(),
+        result_ttl: pick(f.result_ttl.as_ref(), d.result_ttl.as_ref())
+            .or(settings.result_ttl)
+            .unwrap_or(DEFAULT_RESULT_TTL),
+        ignore_result: pick(f.ignore_result.as_ref(), d.ignore_result.as_ref()).unwrap_or(false),
+        max_redeliveries: pick(f.max_redeliveries.as_ref(), d.max_redeliveries.as_ref())
+            .unwrap_or(DEFAULT_MAX_REDELIVERIES),
     })
 }

@@ -7,7 +7,7 @@ use super::Config;
 fn errors(src: &str) -> Vec<String> {
     match Config::parse(Path::new("jobs.toml"), src) {
         Ok(_) => panic!("expected errors for:\n{src}"),
-        Err(e) => e.iter().map(|e| e.to_string()).collect(),
+        Err(e) => e.iter().map(std::string::ToString::to_string).collect(),
     }
 }
 
@@ -212,7 +212,7 @@ fn defaults_are_inherited_and_restricted() {
     assert_eq!((a.queue.as_str(), a.retry.retries), ("low", 2));
     assert_eq!(a.env.keys().collect::<Vec<_>>(), ["A", "B"]);
     assert_eq!(config.job("b").unwrap().queue.as_str(), "high");
-    let queues: Vec<String> = config.queues().iter().map(|q| q.to_string()).collect();
+    let queues: Vec<String> = config.queues().iter().map(std::string::ToString::to_string).collect();
     assert_eq!(queues, ["default", "high", "low"]);
 }
 

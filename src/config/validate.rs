@@ -39,20 +39,21 @@ pub(crate) fn parse(path: &Path, source: &str) -> Result<Config, Vec<ConfigError
         None => Settings::default(),
     };
     let defaults = match top.get("defaults") {
-        Some(v) => match v.get_ref() {
-            DeValue::Table(t) => read_fields(&mut diag, t, true),
-            _ => {
+        Some(v) => {
+            if let DeValue::Table(t) = v.get_ref() {
+                read_fields(&mut diag, t, true)
+            } else {
                 diag.error(&v.span(), "\"defaults\" must be a table: write [defaults]");
                 Fields::default()
             }
-        },
+        }
         None => Fields::default(),
     };
     let mut raw_jobs = Vec::new();
     if let Some(jobs) = top.get("jobs") {
         match jobs.get_ref() {
             DeValue::Table(t) => {
-                for (key, value) in t.iter() {
+                for (key, value) in t {
                     let name = match JobName::new(key.get_ref()) {
                         Ok(n) => n,
                         Err(e) => {
@@ -111,7 +112,7 @@ fn read_settings(diag: &mut Diagnostics<'_>, value: &Value<'_>) -> Settings {
     let table = Table { table: t };
     table.check_keys(diag, TASKQ_KEYS, &[]);
     let mut s = Settings::default();
-    for (key, v) in t.iter() {
+    for (key, v) in t {
         match key.get_ref().as_ref() {
             "broker" => s.broker = raw::string(diag, "broker", v),
             "namespace" => {

@@ -102,7 +102,7 @@ fn build(
     match &action.body {
         HttpBody::None => {}
         HttpBody::Raw(template) => {
-            request = request.body(template.render(params, verbatim, &env).map_err(|e| e.to_string())?)
+            request = request.body(template.render(params, verbatim, &env).map_err(|e| e.to_string())?);
         }
         HttpBody::Json(value) => {
             let rendered = render_json(value, params, &env).map_err(|e| e.to_string())?;

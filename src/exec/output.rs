@@ -61,7 +61,7 @@ impl OutputSink for Passthrough {
     fn write(&self, stream: Stream, data: &[u8]) {
         // A closed terminal or pipe must not fail the job: ignore write errors.
         let _ = match stream {
-            Stream::Stdout => std::io::stdout().lock().write_all(data).and_then(|_| std::io::stdout().flush()),
+            Stream::Stdout => std::io::stdout().lock().write_all(data).and_then(|()| std::io::stdout().flush()),
             Stream::Stderr => std::io::stderr().lock().write_all(data),
         };
     }
@@ -81,14 +81,16 @@ impl Prefixed {
 
     fn emit(&self, line: &[u8]) {
         let mut err = std::io::stderr().lock();
-        let _ =
-            err.write_all(self.prefix.as_bytes()).and_then(|_| err.write_all(line)).and_then(|_| err.write_all(b"\n"));
+        let _ = err
+            .write_all(self.prefix.as_bytes())
+            .and_then(|()| err.write_all(line))
+            .and_then(|()| err.write_all(b"\n"));
     }
 }
 
 impl OutputSink for Prefixed {
     fn write(&self, stream: Stream, data: &[u8]) {
-        let mut partial = self.partial.lock().unwrap_or_else(|p| p.into_inner());
+        let mut partial = self.partial.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let buf = &mut partial[stream as usize];
         buf.extend_from_slice(data);
         while let Some(nl) = buf.iter().position(|&b| b == b'\n') {
@@ -103,7 +105,7 @@ impl OutputSink for Prefixed {
     }
 
     fn finish(&self) {
-        let mut partial = self.partial.lock().unwrap_or_else(|p| p.into_inner());
+        let mut partial = self.partial.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for buf in partial.iter_mut() {
             if !buf.is_empty() {
                 let line = std::mem::take(buf);

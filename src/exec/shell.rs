@@ -107,7 +107,7 @@ pub(super) async fn run(
         result
     };
     let finished_at = Timestamp::now();
-    let output = tail.into_inner().unwrap_or_else(|p| p.into_inner()).into_bytes();
+    let output = tail.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).into_bytes();
     outcome(attempt, status, ended, output, started_at, finished_at)
 }
 
@@ -146,9 +146,8 @@ fn outcome(
         },
     };
     let retryable = match (run_status, &def.retry.on_exit) {
-        (RunStatus::TimedOut, _) => true,
+        (RunStatus::TimedOut, _) | (RunStatus::Failed, None) => true,
         (RunStatus::Failed, Some(codes)) => exit_code.is_some_and(|c| codes.contains(&c)),
-        (RunStatus::Failed, None) => true,
         _ => false,
     };
     Outcome {
@@ -174,7 +173,7 @@ async fn read_into(pipe: Option<impl AsyncRead + Unpin>, stream: Stream, tail: &
             Ok(0) | Err(_) => return,
             Ok(n) => {
                 // std Mutex: held only for the copy, never across .await.
-                tail.lock().unwrap_or_else(|p| p.into_inner()).push(&buf[..n]);
+                tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(&buf[..n]);
                 sink.write(stream, &buf[..n]);
             }
         }
@@ -187,15 +186,14 @@ async fn stop(child: &mut Child, group: Option<Pid>, kill_after: Duration) -> st
     if let Some(group) = group {
         let _ = rustix::process::kill_process_group(group, Signal::TERM);
     }
-    match tokio::time::timeout(kill_after, child.wait()).await {
-        Ok(status) => status,
-        Err(_) => {
-            if let Some(group) = group {
-                let _ = rustix::process::kill_process_group(group, Signal::KILL);
-            }
-            child.kill();
-            child.wait().await
+    if let Ok(status) = tokio::time::timeout(kill_after, child.wait()).await {
+        status
+    } else {
+        if let Some(group) = group {
+            let _ = rustix::process::kill_process_group(group, Signal::KILL);
         }
+        child.kill();
+        child.wait().await
     }
 }
 

@@ -89,13 +89,13 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         // (exec would reset them, but a signal may arrive before it).
         for sig in 1..65 {
             let mut old: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+            if libc::sigaction(sig, std::ptr::null(), &raw mut old) == 0
                 && old.sa_sigaction != libc::SIG_IGN
                 && old.sa_sigaction != libc::SIG_DFL
             {
                 let mut default: libc::sigaction = std::mem::zeroed();
                 default.sa_sigaction = libc::SIG_DFL;
-                libc::sigaction(sig, &default, std::ptr::null_mut());
+                libc::sigaction(sig, &raw const default, std::ptr::null_mut());
             }
         }
         // prctl is variadic: the signal must be passed at the width the
@@ -115,7 +115,7 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         if !a.cwd.is_null() && libc::chdir(a.cwd) != 0 {
             return fail(a);
         }
-        libc::sigprocmask(libc::SIG_SETMASK, &a.mask, std::ptr::null_mut());
+        libc::sigprocmask(libc::SIG_SETMASK, &raw const a.mask, std::ptr::null_mut());
         libc::execve(a.program, a.argv, a.envp);
         fail(a)
     }
@@ -132,7 +132,7 @@ fn resolve(program: &OsStr, env: &[(OsString, OsString)]) -> io::Result<PathBuf>
     if program.as_bytes().contains(&b'/') {
         return Ok(PathBuf::from(program));
     }
-    let path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone()).unwrap_or_else(|| "/usr/bin:/bin".into());
+    let path = env.iter().find(|(k, _)| k == "PATH").map_or_else(|| "/usr/bin:/bin".into(), |(_, v)| v.clone());
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
         .find(|candidate| is_executable(candidate))
@@ -182,8 +182,8 @@ pub(super) fn spawn(spec: &Spawn) -> io::Result<Child> {
     let pid = unsafe {
         let mut all: libc::sigset_t = std::mem::zeroed();
         let mut mask: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut mask);
+        libc::sigfillset(&raw mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &raw const all, &raw mut mask);
         let mut args = ChildArgs {
             program: program.as_ptr(),
             argv: argv.as_ptr(),
@@ -203,7 +203,7 @@ pub(super) fn spawn(spec: &Spawn) -> io::Result<Child> {
             (&raw mut args).cast::<c_void>(),
         );
         let error = io::Error::last_os_error();
-        libc::pthread_sigmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
+        libc::pthread_sigmask(libc::SIG_SETMASK, &raw const mask, std::ptr::null_mut());
         if pid < 0 {
             return Err(error);
         }
@@ -223,7 +223,8 @@ pub(super) fn spawn(spec: &Spawn) -> io::Result<Child> {
         // SAFETY: an OwnedFd's descriptor is valid and stays the same until it
         // is dropped, and the AsyncFd owns it.
         .and_then(|fd| {
-            unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }.map_err(|e| e.into())
+            unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+                .map_err(std::convert::Into::into)
         }) {
         Ok(fd) => fd,
         Err(e) => {

@@ -73,7 +73,7 @@ struct Running {
 type RunningJobs = Arc<Mutex<HashMap<JobId, Running>>>;
 
 fn lock(jobs: &RunningJobs) -> std::sync::MutexGuard<'_, HashMap<JobId, Running>> {
-    jobs.lock().unwrap_or_else(|p| p.into_inner())
+    jobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// What every job task shares.
@@ -124,7 +124,7 @@ impl Worker {
         let opts = &shared.opts;
         tracing::info!(
             worker = %shared.id,
-            queues = %opts.queues.all().iter().map(|q| q.as_str()).collect::<Vec<_>>().join(","),
+            queues = %opts.queues.all().iter().map(super::names::QueueName::as_str).collect::<Vec<_>>().join(","),
             concurrency = opts.concurrency,
             broker = %shared.broker.describe(),
             "worker started"
@@ -382,10 +382,10 @@ async fn execute(
             let error = outcome.error.as_deref().unwrap_or("");
             match &finish {
                 Finish::Succeeded { .. } => {
-                    tracing::info!(job.id = %job.id, job.name = %job.job, %duration, "job succeeded")
+                    tracing::info!(job.id = %job.id, job.name = %job.job, %duration, "job succeeded");
                 }
                 Finish::Retry { at, .. } => {
-                    tracing::warn!(job.id = %job.id, job.name = %job.job, error, retry_at = %at, "job failed; will retry")
+                    tracing::warn!(job.id = %job.id, job.name = %job.job, error, retry_at = %at, "job failed; will retry");
                 }
                 _ => tracing::warn!(job.id = %job.id, job.name = %job.job, error, "job failed"),
             }

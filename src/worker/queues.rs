@@ -84,7 +84,7 @@ mod tests {
     use super::*;
 
     fn names(q: &[QueueName]) -> Vec<&str> {
-        q.iter().map(|q| q.as_str()).collect()
+        q.iter().map(crate::names::QueueName::as_str).collect()
     }
 
     #[test]

@@ -101,7 +101,7 @@ mod tests {
             let o = outcome(RunStatus::TimedOut, true);
             match decide(&d, attempt, &o) {
                 Finish::Retry { at, .. } => {
-                    assert_eq!(at, crate::time::add(o.finished_at, backoff(&d.retry, attempt, None)))
+                    assert_eq!(at, crate::time::add(o.finished_at, backoff(&d.retry, attempt, None)));
                 }
                 other => panic!("attempt {attempt}: {other:?}"),
             }

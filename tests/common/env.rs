@@ -1,4 +1,4 @@
-//! `Env`: one test's world. A temp dir holding jobs.toml, a broker (SQLite in
+//! `Env`: one test's world. A temp dir holding jobs.toml, a broker (`SQLite` in
 //! the dir, or a Redis URL), a namespace of its own, and helpers to run the
 //! real binary there, in the foreground or in the background.
 
@@ -14,7 +14,7 @@ use super::redis::RedisServer;
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
-pub struct Env {
+pub(crate) struct Env {
     pub dir: tempfile::TempDir,
     pub broker: String,
     pub ns: String,
@@ -24,33 +24,33 @@ pub struct Env {
 
 /// Which backend an env uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Redis,
 }
 
 impl Env {
-    /// An env on the embedded SQLite broker, in its own temp dir.
-    pub fn sqlite() -> Env {
+    /// An env on the embedded `SQLite` broker, in its own temp dir.
+    pub(crate) fn sqlite() -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
         let broker = format!("sqlite://{}/taskq.db", dir.path().display());
         Env { dir, broker, ns: namespace(), _redis: None }
     }
 
     /// An env on a private Redis server of its own.
-    pub fn redis() -> Env {
+    pub(crate) fn redis() -> Env {
         let server = Arc::new(RedisServer::start());
         let dir = tempfile::tempdir().expect("temp dir");
         Env { dir, broker: server.url(), ns: namespace(), _redis: Some(server) }
     }
 
     /// An env on a broker URL of the test's choosing (one not running yet, say).
-    pub fn with_broker(url: &str) -> Env {
+    pub(crate) fn with_broker(url: &str) -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
         Env { dir, broker: url.to_string(), ns: namespace(), _redis: None }
     }
 
-    pub fn new(backend: Backend) -> Env {
+    pub(crate) fn new(backend: Backend) -> Env {
         match backend {
             Backend::Sqlite => Env::sqlite(),
             Backend::Redis => Env::redis(),
@@ -58,32 +58,32 @@ impl Env {
     }
 
     /// Writes jobs.toml; `@DIR@` in it becomes the env's directory.
-    pub fn jobs(self, toml: &str) -> Env {
+    pub(crate) fn jobs(self, toml: &str) -> Env {
         self.write("jobs.toml", toml);
         self
     }
 
-    pub fn write(&self, name: &str, contents: &str) {
+    pub(crate) fn write(&self, name: &str, contents: &str) {
         let text = contents.replace("@DIR@", &self.dir.path().display().to_string());
         std::fs::write(self.path(name), text).expect("write file");
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
     /// The contents of a file in the env's dir ("" when missing).
-    pub fn read(&self, name: &str) -> String {
+    pub(crate) fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.path(name)).unwrap_or_default()
     }
 
     /// Lines of a file in the env's dir.
-    pub fn lines(&self, name: &str) -> Vec<String> {
+    pub(crate) fn lines(&self, name: &str) -> Vec<String> {
         self.read(name).lines().map(str::to_string).collect()
     }
 
     /// The binary, set up to run in this env.
-    pub fn command(&self) -> Command {
+    pub(crate) fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_taskq"));
         cmd.current_dir(self.dir.path());
         for (key, _) in std::env::vars_os() {
@@ -99,21 +99,21 @@ impl Env {
     }
 
     /// Runs `taskq ARGS...` to completion.
-    pub fn run(&self, args: &[&str]) -> Assert {
+    pub(crate) fn run(&self, args: &[&str]) -> Assert {
         let mut cmd = self.command();
         cmd.args(args);
         assert_cmd::Command::from_std(cmd).timeout(Duration::from_secs(60)).assert()
     }
 
     /// Runs `taskq ARGS...` with `input` on stdin.
-    pub fn run_with_input(&self, args: &[&str], input: &str) -> Assert {
+    pub(crate) fn run_with_input(&self, args: &[&str], input: &str) -> Assert {
         let mut cmd = self.command();
         cmd.args(args);
         assert_cmd::Command::from_std(cmd).timeout(Duration::from_secs(60)).write_stdin(input.to_string()).assert()
     }
 
     /// `taskq enqueue ARGS...`, returning the printed id.
-    pub fn enqueue(&self, args: &[&str]) -> String {
+    pub(crate) fn enqueue(&self, args: &[&str]) -> String {
         let mut full = vec!["enqueue"];
         full.extend_from_slice(args);
         let out = self.run(&full).success().get_output().stdout.clone();
@@ -121,18 +121,18 @@ impl Env {
     }
 
     /// `taskq status --json ID` as JSON.
-    pub fn status(&self, id: &str) -> serde_json::Value {
+    pub(crate) fn status(&self, id: &str) -> serde_json::Value {
         let out = self.run(&["status", "--json", id]).success().get_output().stdout.clone();
         serde_json::from_slice(&out).unwrap_or_else(|e| panic!("status --json: {e}: {}", String::from_utf8_lossy(&out)))
     }
 
     /// A job's state, by `taskq status`.
-    pub fn state(&self, id: &str) -> String {
+    pub(crate) fn state(&self, id: &str) -> String {
         self.status(id)["state"].as_str().unwrap_or_default().to_string()
     }
 
     /// Starts `taskq ARGS...` in the background; stderr goes to a log file.
-    pub fn spawn(&self, args: &[&str]) -> Proc {
+    pub(crate) fn spawn(&self, args: &[&str]) -> Proc {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let log = self.path(&format!("proc-{n}.log"));
         let mut cmd = self.command();
@@ -145,12 +145,12 @@ impl Env {
     }
 
     /// A library connection to the env's broker.
-    pub async fn connect(&self) -> Arc<dyn taskq::broker::Broker> {
+    pub(crate) async fn connect(&self) -> Arc<dyn taskq::broker::Broker> {
         let url = taskq::broker::BrokerUrl::parse(&self.broker).expect("broker url");
         taskq::broker::connect(&url, &self.ns).await.expect("connect to broker")
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.dir.path()
     }
 }
@@ -160,25 +160,25 @@ fn namespace() -> String {
     format!("t{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst))
 }
 
-/// A background taskq process, SIGKILLed when dropped.
-pub struct Proc {
+/// A background taskq process, `SIGKILLed` when dropped.
+pub(crate) struct Proc {
     pub child: Child,
     log: PathBuf,
 }
 
 impl Proc {
-    pub fn pid(&self) -> i32 {
+    pub(crate) fn pid(&self) -> i32 {
         self.child.id() as i32
     }
 
-    pub fn signal(&self, signal: rustix::process::Signal) {
+    pub(crate) fn signal(&self, signal: rustix::process::Signal) {
         if let Some(pid) = rustix::process::Pid::from_raw(self.pid()) {
             let _ = rustix::process::kill_process(pid, signal);
         }
     }
 
     /// Waits for the process to exit, up to `timeout`.
-    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
+    pub(crate) fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -192,7 +192,7 @@ impl Proc {
     }
 
     /// What the process wrote on stderr so far.
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }

@@ -19,7 +19,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
 #[derive(Debug, Clone)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     pub method: String,
     /// Path and query as sent.
     pub target: String,
@@ -35,7 +35,7 @@ struct State {
     counters: Mutex<HashMap<String, u32>>,
 }
 
-pub struct HttpServer {
+pub(crate) struct HttpServer {
     pub base: String,
     state: Arc<State>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -43,7 +43,7 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    pub fn start() -> HttpServer {
+    pub(crate) fn start() -> HttpServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -74,11 +74,11 @@ impl HttpServer {
         HttpServer { base, state, stop: Some(stop), thread: Some(thread) }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    pub fn requests(&self) -> Vec<Recorded> {
+    pub(crate) fn requests(&self) -> Vec<Recorded> {
         self.state.requests.lock().expect("lock").clone()
     }
 }
@@ -96,12 +96,12 @@ impl Drop for HttpServer {
 
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = req.method().to_string();
-    let target = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
+    let target = req.uri().path_and_query().map(std::string::ToString::to_string).unwrap_or_default();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
     let headers: HashMap<String, String> =
         req.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
-    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = req.into_body().collect().await.map(http_body_util::Collected::to_bytes).unwrap_or_default();
     let body = String::from_utf8_lossy(&body).into_owned();
     let recorded = Recorded {
         method: method.clone(),

@@ -3,17 +3,17 @@
 
 #![allow(dead_code)]
 
-pub mod env;
-pub mod http;
-pub mod redis;
-pub mod wait;
+pub(crate) mod env;
+pub(crate) mod http;
+pub(crate) mod redis;
+pub(crate) mod wait;
 
-pub use env::{Backend, Env};
-pub use http::HttpServer;
-pub use wait::{wait_until, wait_until_async};
+pub(crate) use env::{Backend, Env};
+pub(crate) use http::HttpServer;
+pub(crate) use wait::{wait_until, wait_until_async};
 
 /// Whether a process is alive (a zombie has already exited).
-pub fn alive(pid: i32) -> bool {
+pub(crate) fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) != Some("Z"),
         Err(_) => false,
@@ -21,7 +21,7 @@ pub fn alive(pid: i32) -> bool {
 }
 
 /// Generous deadline for things that normally take milliseconds.
-pub const SOON: std::time::Duration = std::time::Duration::from_secs(15);
+pub(crate) const SOON: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Stamps a test body once per backend: `both!(name, |backend| { ... })`
 /// gives `name::sqlite` and `name::redis`.

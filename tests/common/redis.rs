@@ -6,24 +6,24 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub struct RedisServer {
+pub(crate) struct RedisServer {
     child: Child,
     pub port: u16,
     _dir: tempfile::TempDir,
 }
 
 impl RedisServer {
-    pub fn start() -> RedisServer {
+    pub(crate) fn start() -> RedisServer {
         Self::start_with(&[])
     }
 
     /// Starts a server on `port` (which must be free).
-    pub fn start_on(port: u16) -> RedisServer {
+    pub(crate) fn start_on(port: u16) -> RedisServer {
         Self::try_start(port, &[]).unwrap_or_else(|| panic!("could not start redis-server on port {port}"))
     }
 
     /// Starts a server with extra `redis-server` arguments (e.g. a password).
-    pub fn start_with(extra: &[&str]) -> RedisServer {
+    pub(crate) fn start_with(extra: &[&str]) -> RedisServer {
         for _ in 0..20 {
             if let Some(server) = Self::try_start(free_port(), extra) {
                 return server;
@@ -57,12 +57,12 @@ impl RedisServer {
         None
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
     /// Stops the server now (for outage tests).
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -74,7 +74,7 @@ impl Drop for RedisServer {
     }
 }
 
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 

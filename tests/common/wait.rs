@@ -3,21 +3,19 @@
 use std::time::{Duration, Instant};
 
 /// Polls `condition` until it holds; panics naming `what` after `timeout`.
-pub fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+pub(crate) fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     loop {
         if condition() {
             return;
         }
-        if Instant::now() >= deadline {
-            panic!("timed out after {timeout:?} waiting for: {what}");
-        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
 /// The async twin of `wait_until`.
-pub async fn wait_until_async<F, Fut>(timeout: Duration, what: &str, mut condition: F)
+pub(crate) async fn wait_until_async<F, Fut>(timeout: Duration, what: &str, mut condition: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -27,9 +25,7 @@ where
         if condition().await {
             return;
         }
-        if tokio::time::Instant::now() >= deadline {
-            panic!("timed out after {timeout:?} waiting for: {what}");
-        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -56,7 +56,7 @@ fn result(error: Option<&str>) -> AttemptResult {
     AttemptResult {
         started_at: Some(Timestamp::now()),
         finished_at: Some(Timestamp::now()),
-        exit_code: Some(if error.is_some() { 1 } else { 0 }),
+        exit_code: Some(i32::from(error.is_some())),
         http_status: None,
         error: error.map(str::to_string),
         output: "tail of output\n".into(),
@@ -114,11 +114,11 @@ conformance!(a_delayed_job_waits_until_due, |broker, env| {
     let id = enqueue(broker.as_ref(), &j).await;
     let rec = get(broker.as_ref(), id).await.unwrap();
     assert_eq!(rec.state, JobState::Scheduled);
-    assert_eq!(rec.due_at.map(|t| t.as_millisecond()), Some(at(now, 3600).as_millisecond()));
+    assert_eq!(rec.due_at.map(jiff::Timestamp::as_millisecond), Some(at(now, 3600).as_millisecond()));
     assert!(broker.dequeue(&q(&["default"]), "w", LEASE, now).await.unwrap().is_none());
     let fwd = broker.forward_due(now).await.unwrap();
     assert_eq!(fwd.moved, 0);
-    assert_eq!(fwd.next_due.map(|t| t.as_millisecond()), Some(at(now, 3600).as_millisecond()));
+    assert_eq!(fwd.next_due.map(jiff::Timestamp::as_millisecond), Some(at(now, 3600).as_millisecond()));
     assert_eq!(broker.count_ready(&q(&["default"]), now).await.unwrap(), 0);
 
     let later = at(now, 3601);
@@ -203,7 +203,7 @@ conformance!(a_retry_waits_for_its_time_then_runs_again, |broker, env| {
     assert!(broker.finish(&lease.token(), retry, None, t0).await.unwrap().recorded);
     let rec = get(broker.as_ref(), id).await.unwrap();
     assert_eq!((rec.state, rec.attempts), (JobState::Retrying, 1));
-    assert_eq!(rec.due_at.map(|t| t.as_millisecond()), Some(at(t0, 10).as_millisecond()));
+    assert_eq!(rec.due_at.map(jiff::Timestamp::as_millisecond), Some(at(t0, 10).as_millisecond()));
     assert_eq!(rec.error.as_deref(), Some("exited with code 1"));
     broker.forward_due(at(t0, 5)).await.unwrap();
     assert!(broker.dequeue(&q(&["default"]), "w", LEASE, at(t0, 5)).await.unwrap().is_none(), "not before its time");

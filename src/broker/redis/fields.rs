@@ -42,7 +42,7 @@ pub(super) fn job_args(job: &NewJob) -> Result<Vec<String>, BrokerError> {
         job.queue.to_string(),
         opt(job.run_at.map(to_ms)),
         job.unique.as_ref().map(|u| u.key.clone()).unwrap_or_default(),
-        job.unique.as_ref().map(|u| ms(u.window)).unwrap_or(0).to_string(),
+        job.unique.as_ref().map_or(0, |u| ms(u.window)).to_string(),
         to_ms(job.enqueued_at).to_string(),
         fields.len().to_string(),
     ];

@@ -132,8 +132,8 @@ impl RedisBroker {
                 tokio::spawn(wake::listen(client, channel, pubsub, wake, stop));
                 Ok(())
             })
-            .await
-            .map(|_| ())
+            .await?;
+        Ok(())
     }
 }
 

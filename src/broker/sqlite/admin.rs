@@ -73,7 +73,7 @@ pub(super) fn retry_failed(
     now: Timestamp,
 ) -> Result<Vec<(JobId, Retried)>, Failure> {
     let ids: Vec<String> = match ids {
-        Some(ids) => ids.iter().map(|i| i.to_string()).collect(),
+        Some(ids) => ids.iter().map(std::string::ToString::to_string).collect(),
         None => tx
             .prepare("SELECT id FROM jobs WHERE ns = ?1 AND state = 'failed' ORDER BY finished_at")?
             .query_map(params![ns], |r| r.get(0))?

@@ -331,8 +331,8 @@ pub(super) fn list(
     let mut args: Vec<rusqlite::types::Value> = vec![ns.to_string().into(), now.into()];
     for (column, value) in [
         ("state", filter.state.map(|s| s.as_str().to_string())),
-        ("queue", filter.queue.as_ref().map(|q| q.to_string())),
-        ("job", filter.job.as_ref().map(|j| j.to_string())),
+        ("queue", filter.queue.as_ref().map(std::string::ToString::to_string)),
+        ("job", filter.job.as_ref().map(std::string::ToString::to_string)),
     ] {
         if let Some(value) = value {
             args.push(value.into());

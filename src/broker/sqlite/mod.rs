@@ -64,7 +64,7 @@ struct TakeFrom {
 impl From<Take<'_>> for TakeFrom {
     fn from(t: Take<'_>) -> Self {
         TakeFrom {
-            queues: t.queues.iter().map(|q| q.to_string()).collect(),
+            queues: t.queues.iter().map(std::string::ToString::to_string).collect(),
             worker: t.worker.to_string(),
             lease: t.lease,
         }
@@ -110,7 +110,7 @@ impl SqliteBroker {
     {
         let (conn, ns, url) = (self.conn.clone(), self.ns.clone(), self.url());
         let result = tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            let mut guard = conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             f(&mut guard, &ns)
         })
         .await
@@ -281,7 +281,7 @@ impl Broker for SqliteBroker {
     }
 
     async fn count_ready(&self, queues: &[QueueName], now: Timestamp) -> Result<u64, BrokerError> {
-        let queues: Vec<String> = queues.iter().map(|q| q.to_string()).collect();
+        let queues: Vec<String> = queues.iter().map(std::string::ToString::to_string).collect();
         self.read(move |conn, ns| jobs::count_ready(conn, ns, &queues, to_ms(now))).await
     }
 

@@ -18,7 +18,7 @@ pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// `Corrupt`, anything else `Unavailable`.
 pub(super) fn map_error(url: &str, e: rusqlite::Error) -> BrokerError {
     match e.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
             BrokerError::Corrupt { url: url.to_string(), reason: e.to_string() }
         }
         _ => BrokerError::Unavailable {
