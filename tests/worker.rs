@@ -120,6 +120,24 @@ both!(a_second_signal_stops_at_once_and_requeues, |backend| {
     assert_eq!((s["state"].as_str(), s["attempts"].as_i64()), (Some("queued"), Some(0)));
 });
 
+both!(inspect_shows_live_workers_and_what_they_run, |backend| {
+    let env = Env::new(backend).jobs("[jobs.slow]\ncommand = \"touch @DIR@/started; sleep 30\"\n");
+    let mut worker = env.spawn(&["run", "-c", "3", "--shutdown-timeout", "1s"]);
+    let id = env.enqueue(&["slow"]);
+    let inspect = || -> serde_json::Value {
+        serde_json::from_slice(&env.run(&["inspect", "--json"]).success().get_output().stdout).unwrap()
+    };
+    wait_until(SOON, "the worker reports the job it runs", || {
+        inspect()["workers"][0]["running"][0]["id"].as_str() == Some(id.as_str())
+    });
+    let w = inspect()["workers"][0].clone();
+    assert_eq!((w["concurrency"].as_i64(), w["running"][0]["job"].as_str()), (Some(3), Some("slow")));
+    assert_eq!(w["pid"].as_i64(), Some(i64::from(worker.pid())));
+    worker.signal(Signal::TERM);
+    worker.wait_timeout(SOON).expect("the worker stopped");
+    assert_eq!(inspect()["workers"], serde_json::json!([]), "a stopped worker leaves the registry");
+});
+
 both!(a_long_job_stays_with_its_living_worker, |backend| {
     let env = Env::new(backend).jobs("[jobs.slow]\ncommand = \"echo run >> @DIR@/runs; sleep 4\"\n");
     let id = env.enqueue(&["slow"]);

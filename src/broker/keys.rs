@@ -21,6 +21,8 @@
 //! | `{ns}:blocked:<job>`    | LIST   | queued ids waiting for a concurrency slot     |
 //! | `{ns}:schedule:<entry>` | HASH   | beat: last tick, spec, fired/skipped counts   |
 //! | `{ns}:schedules`        | SET    | the keys of every schedule entry's state      |
+//! | `{ns}:workers`          | ZSET   | live worker ids by heartbeat expiry (ms)      |
+//! | `{ns}:worker:<id>`      | STRING | a worker's last heartbeat (JSON, EX ttl)      |
 //! | `{ns}:wake`             | pubsub | a queue name, published when it gains a job   |
 
 /// The key prefix of namespace `ns`: `{ns}:`.
@@ -77,6 +79,14 @@ impl Keys {
 
     pub(super) fn schedules(&self) -> String {
         format!("{}schedules", self.prefix)
+    }
+
+    pub(super) fn workers(&self) -> String {
+        format!("{}workers", self.prefix)
+    }
+
+    pub(super) fn worker(&self, id: &str) -> String {
+        format!("{}worker:{id}", self.prefix)
     }
 
     pub(super) fn wake(&self) -> String {

@@ -186,6 +186,31 @@ pub struct ScheduleState {
     pub last_skip: Option<String>,
 }
 
+/// What a live worker reports about itself in its heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WorkerInfo {
+    pub id: String,
+    pub host: String,
+    pub pid: u32,
+    pub queues: Vec<String>,
+    pub concurrency: usize,
+    /// Runs the scheduler too (`run --beat`).
+    pub beat: bool,
+    pub started_at: Timestamp,
+    /// When this heartbeat was sent.
+    pub seen_at: Timestamp,
+    /// The jobs it is running.
+    pub running: Vec<RunningJob>,
+}
+
+/// A job a worker is running, as its heartbeat reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RunningJob {
+    pub id: JobId,
+    pub job: String,
+    pub attempt: u32,
+}
+
 /// What `purge` deletes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Purge {
@@ -327,6 +352,16 @@ pub trait Broker: Send + Sync {
 
     /// Beat: the state of every schedule entry the broker has seen.
     async fn schedules(&self) -> Result<Vec<ScheduleState>, BrokerError>;
+
+    /// Registers a live worker until `ttl` from now (renewed by each
+    /// heartbeat); a worker silent that long is gone from `workers`.
+    async fn heartbeat(&self, info: &WorkerInfo, ttl: Duration, now: Timestamp) -> Result<(), BrokerError>;
+
+    /// Removes a worker that is stopping.
+    async fn forget_worker(&self, id: &str) -> Result<(), BrokerError>;
+
+    /// The live workers, by id.
+    async fn workers(&self, now: Timestamp) -> Result<Vec<WorkerInfo>, BrokerError>;
 
     /// Deletes results past their TTL; returns how many.
     async fn purge_expired_results(&self, now: Timestamp) -> Result<u64, BrokerError>;

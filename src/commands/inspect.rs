@@ -1,5 +1,5 @@
-//! `taskq inspect`: queues and schedules at a glance. (Workers and per-job
-//! rates come with worker heartbeats.)
+//! `taskq inspect`: queues, live workers and what they run, and schedules
+//! with their last and next fires.
 
 use std::process::ExitCode;
 
@@ -19,6 +19,7 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
     for q in config.queues() {
         queues.push((q.to_string(), broker.count_ready(std::slice::from_ref(&q), now).await?));
     }
+    let workers = broker.workers(now).await?;
     let states = broker.schedules().await?;
     let schedules: Vec<_> = entries(&config)
         .into_iter()
@@ -31,6 +32,17 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
     if args.json {
         let doc = json!({
             "queues": queues.iter().map(|(q, n)| json!({ "name": q, "ready": n })).collect::<Vec<_>>(),
+            "workers": workers.iter().map(|w| json!({
+                "id": w.id,
+                "host": w.host,
+                "pid": w.pid,
+                "queues": w.queues,
+                "concurrency": w.concurrency,
+                "beat": w.beat,
+                "started_at": rfc3339_utc(w.started_at),
+                "seen_at": rfc3339_utc(w.seen_at),
+                "running": w.running.iter().map(|r| json!({ "id": r.id.to_string(), "job": r.job, "attempt": r.attempt })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
             "schedules": schedules.iter().map(|(e, s, next)| json!({
                 "name": e.name(),
                 "schedule": e.schedule.describe(),
@@ -48,6 +60,26 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
     let rows: Vec<Vec<String>> = queues.iter().map(|(q, n)| vec![q.clone(), n.to_string()]).collect();
     for line in table::render(&["QUEUE", "READY"], &rows) {
         say!("{line}");
+    }
+    say!();
+    if workers.is_empty() {
+        say!("no live workers");
+    } else {
+        let rows: Vec<Vec<String>> = workers
+            .iter()
+            .map(|w| {
+                let running: Vec<String> = w.running.iter().map(|r| format!("{} {}", r.job, r.id)).collect();
+                vec![
+                    w.id.clone(),
+                    w.queues.join(","),
+                    format!("{}/{}", w.running.len(), w.concurrency),
+                    if running.is_empty() { "-".into() } else { running.join(", ") },
+                ]
+            })
+            .collect();
+        for line in table::render(&["WORKER", "QUEUES", "BUSY", "RUNNING"], &rows) {
+            say!("{line}");
+        }
     }
     if !schedules.is_empty() {
         say!();

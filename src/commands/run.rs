@@ -39,8 +39,15 @@ pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode
         return Err(UsageError("--lease must be at least 1s".into()).into());
     }
     let shutdown_timeout = duration_flag("--shutdown-timeout", &args.shutdown_timeout)?;
-    let opts =
-        WorkerOptions { queues, concurrency, lease, shutdown_timeout, burst: args.burst, job_output: args.job_output };
+    let opts = WorkerOptions {
+        queues,
+        concurrency,
+        lease,
+        shutdown_timeout,
+        burst: args.burst,
+        job_output: args.job_output,
+        beat: args.beat,
+    };
 
     let Some(broker) = ctx.broker_waiting(&config, !args.burst).await? else {
         return Ok(ExitCode::SUCCESS);

@@ -7,6 +7,7 @@
 //! shutdown timeout; kill what is left and requeue it at once, its attempt
 //! not counted; stop renewal and maintenance.
 
+mod heartbeat;
 mod hooks;
 mod lease;
 mod maintain;
@@ -47,6 +48,8 @@ pub struct WorkerOptions {
     pub burst: bool,
     /// Echo each job's output on stderr.
     pub job_output: bool,
+    /// The scheduler runs in this process too (for heartbeats).
+    pub beat: bool,
 }
 
 /// Why a running job was stopped from outside.
@@ -63,6 +66,8 @@ enum StopReason {
 /// renewal (to extend leases) and shutdown (to kill).
 struct Running {
     token: LeaseToken,
+    /// The job's name, for heartbeats.
+    job: String,
     kill: CancellationToken,
     reason: Arc<OnceLock<StopReason>>,
     /// Set once the job has ended: a lost lease then no longer matters.
@@ -133,6 +138,7 @@ impl Worker {
         let renewer =
             tokio::spawn(lease::renew(shared.broker.clone(), shared.running.clone(), opts.lease, background.clone()));
         let maintainer = tokio::spawn(maintain::run(shared.clone(), background.clone()));
+        let heartbeats = tokio::spawn(heartbeat::run(shared.clone(), Timestamp::now(), background.clone()));
         let tracker = TaskTracker::new();
         let slots = Arc::new(Semaphore::new(opts.concurrency.max(1)));
 
@@ -156,7 +162,7 @@ impl Worker {
             }
         }
         background.cancel();
-        let _ = tokio::join!(renewer, maintainer);
+        let _ = tokio::join!(renewer, maintainer, heartbeats);
         tracing::info!(worker = %shared.id, "worker stopped");
         result
     }
@@ -288,7 +294,13 @@ async fn run_one(shared: &Shared, lease: Lease) -> Option<Lease> {
     let id = lease.job.id;
     lock(&shared.running).insert(
         id,
-        Running { token: lease.token(), kill: kill.clone(), reason: reason.clone(), finishing: finishing.clone() },
+        Running {
+            token: lease.token(),
+            job: lease.job.job.to_string(),
+            kill: kill.clone(),
+            reason: reason.clone(),
+            finishing: finishing.clone(),
+        },
     );
     let finish = execute(shared, &lease, &kill, &reason).await;
     finishing.store(true, Ordering::SeqCst);

@@ -535,3 +535,28 @@ conformance!(a_hook_is_enqueued_with_the_outcome_or_not_at_all, |broker, env| {
     let taken = broker.dequeue(&q(&["ops"]), "w", LEASE, now).await.unwrap().unwrap();
     assert_eq!(taken.job.trigger.unwrap().output, "boom\n");
 });
+
+conformance!(workers_register_by_heartbeat_and_expire_when_silent, |broker, env| {
+    let now = Timestamp::now();
+    let job = JobId::new();
+    let info = |id: &str| taskq::broker::WorkerInfo {
+        id: id.into(),
+        host: "h".into(),
+        pid: 1,
+        queues: vec!["default".into()],
+        concurrency: 2,
+        beat: false,
+        started_at: taskq::time::truncate_ms(now),
+        seen_at: taskq::time::truncate_ms(now),
+        running: vec![taskq::broker::RunningJob { id: job, job: "j".into(), attempt: 1 }],
+    };
+    broker.heartbeat(&info("w1"), Duration::from_secs(30), now).await.unwrap();
+    broker.heartbeat(&info("w2"), Duration::from_secs(30), now).await.unwrap();
+    let live = broker.workers(now).await.unwrap();
+    assert_eq!(live.iter().map(|w| w.id.as_str()).collect::<Vec<_>>(), ["w1", "w2"]);
+    assert_eq!(live[0].running, info("w1").running);
+    assert_eq!((live[0].concurrency, live[0].queues.clone()), (2, vec!["default".to_string()]));
+    broker.forget_worker("w2").await.unwrap();
+    assert_eq!(broker.workers(now).await.unwrap().len(), 1);
+    assert!(broker.workers(at(now, 31)).await.unwrap().is_empty(), "a silent worker is gone after its ttl");
+});

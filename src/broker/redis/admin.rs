@@ -1,10 +1,11 @@
-//! Operators' transitions in Redis: revoke, retry of failed jobs, purge.
+//! Operators' transitions in Redis: revoke, retry of failed jobs, purge; and
+//! the live workers' registry (`{ns}:workers`, `{ns}:worker:<id>`).
 
 use jiff::Timestamp;
 use redis::AsyncCommands;
 
 use super::{RedisBroker, SCRIPTS};
-use crate::broker::{BrokerError, Purge, Retried, Revoke};
+use crate::broker::{BrokerError, Purge, Retried, Revoke, WorkerInfo};
 use crate::job::JobId;
 use crate::time::to_ms;
 
@@ -99,4 +100,49 @@ pub(super) async fn purge(b: &RedisBroker, what: &Purge, _now: Timestamp) -> Res
             return Ok(total);
         }
     }
+}
+
+pub(super) async fn heartbeat(
+    b: &RedisBroker,
+    info: &WorkerInfo,
+    ttl: std::time::Duration,
+    now: Timestamp,
+) -> Result<(), BrokerError> {
+    let json = serde_json::to_string(info).map_err(|e| BrokerError::Protocol(e.to_string()))?;
+    let until = to_ms(crate::time::add(now, ttl));
+    redis::pipe()
+        .atomic()
+        .set_ex(b.keys.worker(&info.id), json, ttl.as_secs().max(1))
+        .zadd(b.keys.workers(), &info.id, until)
+        .zrembyscore(b.keys.workers(), "-inf", to_ms(now))
+        .query_async::<()>(&mut b.conn())
+        .await
+        .map_err(b.err())?;
+    Ok(())
+}
+
+pub(super) async fn forget_worker(b: &RedisBroker, id: &str) -> Result<(), BrokerError> {
+    redis::pipe()
+        .atomic()
+        .del(b.keys.worker(id))
+        .zrem(b.keys.workers(), id)
+        .query_async::<()>(&mut b.conn())
+        .await
+        .map_err(b.err())
+}
+
+pub(super) async fn workers(b: &RedisBroker, now: Timestamp) -> Result<Vec<WorkerInfo>, BrokerError> {
+    let ids: Vec<String> =
+        b.conn().zrangebyscore(b.keys.workers(), format!("({}", to_ms(now)), "+inf").await.map_err(b.err())?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = ids.iter().map(|id| b.keys.worker(id)).collect();
+    let infos: Vec<Option<String>> = b.conn().mget(keys).await.map_err(b.err())?;
+    let mut out = Vec::new();
+    for info in infos.into_iter().flatten() {
+        out.push(serde_json::from_str(&info).map_err(|e| BrokerError::Protocol(e.to_string()))?);
+    }
+    out.sort_by(|a: &WorkerInfo, b| a.id.cmp(&b.id));
+    Ok(out)
 }

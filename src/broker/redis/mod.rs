@@ -23,7 +23,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use super::keys::Keys;
 use super::{
     AttemptResult, Broker, BrokerError, BrokerUrl, Enqueued, Finish, Finished, Fire, Fired, Forwarded, Lease,
-    LeaseLoss, LeaseToken, ListFilter, Purge, Recovered, Retried, Revoke, ScheduleState, Take,
+    LeaseLoss, LeaseToken, ListFilter, Purge, Recovered, Retried, Revoke, ScheduleState, Take, WorkerInfo,
 };
 use crate::job::{JobId, JobRecord, NewJob};
 use crate::names::QueueName;
@@ -449,6 +449,18 @@ impl Broker for RedisBroker {
 
     async fn schedules(&self) -> Result<Vec<ScheduleState>, BrokerError> {
         beat::schedules(self).await
+    }
+
+    async fn heartbeat(&self, info: &WorkerInfo, ttl: Duration, now: Timestamp) -> Result<(), BrokerError> {
+        admin::heartbeat(self, info, ttl, now).await
+    }
+
+    async fn forget_worker(&self, id: &str) -> Result<(), BrokerError> {
+        admin::forget_worker(self, id).await
+    }
+
+    async fn workers(&self, now: Timestamp) -> Result<Vec<WorkerInfo>, BrokerError> {
+        admin::workers(self, now).await
     }
 
     async fn purge_expired_results(&self, now: Timestamp) -> Result<u64, BrokerError> {

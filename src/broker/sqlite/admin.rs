@@ -1,10 +1,11 @@
-//! Operators' transitions in SQL: revoke, retry of failed jobs, purge.
+//! Operators' transitions in SQL: revoke, retry of failed jobs, purge; and
+//! the live workers' registry.
 
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::Failure;
-use crate::broker::{BrokerError, Purge, Retried, Revoke};
+use crate::broker::{BrokerError, Purge, Retried, Revoke, WorkerInfo};
 use crate::job::{JobId, JobState};
 use crate::time::to_ms;
 
@@ -121,4 +122,34 @@ pub(super) fn count(conn: &Connection, ns: &str, what: &Purge) -> Result<u64, Fa
 pub(super) fn purge(tx: &Transaction<'_>, ns: &str, what: &Purge) -> Result<u64, Failure> {
     let (sql, arg) = selection(what);
     Ok(tx.execute(&format!("DELETE FROM jobs WHERE {sql}"), params![ns, arg])? as u64)
+}
+
+/// Registers or renews a live worker.
+pub(super) fn heartbeat(tx: &Transaction<'_>, ns: &str, info: &WorkerInfo, expires_at: i64) -> Result<(), Failure> {
+    let json = serde_json::to_string(info).map_err(|e| Failure::Broker(BrokerError::Protocol(e.to_string())))?;
+    tx.execute(
+        "INSERT INTO workers (ns, id, info, expires_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (ns, id) DO UPDATE SET info = ?3, expires_at = ?4",
+        params![ns, info.id, json, expires_at],
+    )?;
+    // Forget the silent ones here too: no other round looks after them.
+    tx.execute("DELETE FROM workers WHERE ns = ?1 AND expires_at <= ?2", params![ns, to_ms(info.seen_at)])?;
+    Ok(())
+}
+
+/// Removes a worker.
+pub(super) fn forget_worker(tx: &Transaction<'_>, ns: &str, id: &str) -> Result<(), Failure> {
+    tx.execute("DELETE FROM workers WHERE ns = ?1 AND id = ?2", params![ns, id])?;
+    Ok(())
+}
+
+/// The live workers.
+pub(super) fn workers(conn: &Connection, ns: &str, now: i64) -> Result<Vec<WorkerInfo>, Failure> {
+    let mut stmt = conn.prepare_cached("SELECT info FROM workers WHERE ns = ?1 AND expires_at > ?2 ORDER BY id")?;
+    let rows = stmt.query_map(params![ns, now], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(serde_json::from_str(&row?).map_err(|e| Failure::Broker(BrokerError::Protocol(e.to_string())))?);
+    }
+    Ok(out)
 }

@@ -26,7 +26,7 @@ use tokio::sync::Notify;
 
 use super::{
     Broker, BrokerError, Enqueued, Finish, Finished, Fire, Fired, Forwarded, Lease, LeaseLoss, LeaseToken, ListFilter,
-    Purge, Recovered, Retried, Revoke, ScheduleState, Take,
+    Purge, Recovered, Retried, Revoke, ScheduleState, Take, WorkerInfo,
 };
 use crate::job::{JobId, JobRecord, JobState, NewJob};
 use crate::names::QueueName;
@@ -303,6 +303,21 @@ impl Broker for SqliteBroker {
 
     async fn schedules(&self) -> Result<Vec<ScheduleState>, BrokerError> {
         self.read(beat::schedules).await
+    }
+
+    async fn heartbeat(&self, info: &WorkerInfo, ttl: Duration, now: Timestamp) -> Result<(), BrokerError> {
+        let info = info.clone();
+        let expires_at = to_ms(crate::time::add(now, ttl));
+        self.write(move |tx, ns| admin::heartbeat(tx, ns, &info, expires_at)).await
+    }
+
+    async fn forget_worker(&self, id: &str) -> Result<(), BrokerError> {
+        let id = id.to_string();
+        self.write(move |tx, ns| admin::forget_worker(tx, ns, &id)).await
+    }
+
+    async fn workers(&self, now: Timestamp) -> Result<Vec<WorkerInfo>, BrokerError> {
+        self.read(move |conn, ns| admin::workers(conn, ns, to_ms(now))).await
     }
 
     async fn purge_expired_results(&self, now: Timestamp) -> Result<u64, BrokerError> {

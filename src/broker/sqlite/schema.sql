@@ -62,3 +62,12 @@ CREATE TABLE IF NOT EXISTS schedules (
     last_skip TEXT,              -- why the last skip happened
     PRIMARY KEY (ns, entry)
 ) WITHOUT ROWID;
+
+-- Live workers: each heartbeat pushes expires_at forward.
+CREATE TABLE IF NOT EXISTS workers (
+    ns         TEXT    NOT NULL,
+    id         TEXT    NOT NULL,
+    info       TEXT    NOT NULL,  -- WorkerInfo as JSON
+    expires_at INTEGER NOT NULL,  -- ms
+    PRIMARY KEY (ns, id)
+) WITHOUT ROWID;
