@@ -173,7 +173,7 @@ always\t''
 never\t''"
 complete -c taskq -n "__fish_taskq_using_subcommand logs" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
-complete -c taskq -n "__fish_taskq_using_subcommand logs" -s F -l follow -d 'Follow a running job\'s output live (-f is the global --config)'
+complete -c taskq -n "__fish_taskq_using_subcommand logs" -s F -l follow -d 'Follow a running job\'s output live until it ends (`-f` after `logs` means this too; elsewhere it is --config)'
 complete -c taskq -n "__fish_taskq_using_subcommand logs" -s v -l verbose -d 'Log more (repeat for more detail)'
 complete -c taskq -n "__fish_taskq_using_subcommand logs" -s q -l quiet -d 'Log less (repeat to silence warnings too)'
 complete -c taskq -n "__fish_taskq_using_subcommand logs" -s h -l help -d 'Print help'

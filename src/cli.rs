@@ -2,6 +2,7 @@
 //! and completions and man pages are rendered from [`Cli::command`]; nothing
 //! here validates beyond what clap can express (see `config` and `commands`).
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum, ValueHint};
@@ -115,6 +116,44 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page
     Man,
+}
+
+impl Cli {
+    /// Parses a command line. `taskq logs ID -f` follows, like `tail -f`,
+    /// although `-f` is the global `--config`: after `logs`, a bare `-f`
+    /// is read as `--follow` (clap cannot give one short flag two meanings).
+    pub fn try_parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        if let Some(at) = subcommand_at(&args)
+            && args[at] == "logs"
+        {
+            for arg in args[at + 1..].iter_mut().take_while(|a| *a != "--") {
+                if arg == "-f" {
+                    *arg = "--follow".into();
+                }
+            }
+        }
+        <Cli as Parser>::try_parse_from(args)
+    }
+}
+
+/// Where the subcommand's name is: the first argument that is neither a
+/// flag nor the value of a global flag.
+fn subcommand_at(args: &[OsString]) -> Option<usize> {
+    const TAKES_VALUE: [&str; 6] = ["-f", "--config", "--broker", "--namespace", "--color", "--log-format"];
+    let mut i = 1;
+    while i < args.len() {
+        let arg = args[i].to_string_lossy();
+        if !arg.starts_with('-') {
+            return Some(i);
+        }
+        i += if TAKES_VALUE.contains(&arg.as_ref()) { 2 } else { 1 };
+    }
+    None
 }
 
 impl Command {
@@ -302,7 +341,8 @@ pub struct LogsArgs {
     /// The job id
     pub id: String,
 
-    /// Follow a running job's output live (-f is the global --config)
+    /// Follow a running job's output live until it ends (`-f` after `logs`
+    /// means this too; elsewhere it is --config)
     #[arg(short = 'F', long)]
     pub follow: bool,
 }
@@ -416,10 +456,34 @@ pub struct CompletionsArgs {
 mod tests {
     use clap::CommandFactory;
 
-    use super::Cli;
+    use super::{Cli, Command};
 
     #[test]
     fn the_command_tree_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn logs(line: &str) -> (Option<String>, bool, String) {
+        let cli = Cli::try_parse_args(line.split(' ')).expect("parses");
+        let Command::Logs(args) = cli.command else { panic!("not logs: {line}") };
+        (cli.global.config.map(|p| p.display().to_string()), args.follow, args.id)
+    }
+
+    #[test]
+    fn dash_f_after_logs_follows_and_before_it_names_the_config() {
+        for (line, want) in [
+            ("taskq logs ID -f", (None, true, "ID")),
+            ("taskq logs -f ID", (None, true, "ID")),
+            ("taskq logs ID -F", (None, true, "ID")),
+            ("taskq logs ID", (None, false, "ID")),
+            ("taskq -f logs logs ID", (Some("logs"), false, "ID")),
+            ("taskq -f j.toml logs ID -f", (Some("j.toml"), true, "ID")),
+            ("taskq --broker x -v logs ID --config j.toml -f", (Some("j.toml"), true, "ID")),
+        ] {
+            let (config, follow, id) = logs(line);
+            assert_eq!((config.as_deref(), follow, id.as_str()), want, "{line}");
+        }
+        let cli = Cli::try_parse_args("taskq -f x.toml check".split(' ')).expect("parses");
+        assert_eq!(cli.global.config.map(|p| p.display().to_string()).as_deref(), Some("x.toml"));
     }
 }

@@ -214,6 +214,9 @@ pub struct JobRecord {
     pub error: Option<String>,
     /// The output tail, as UTF-8 (invalid bytes replaced).
     pub output: Option<String>,
+    /// How many bytes of output the attempt wrote in all (the tail keeps the
+    /// last `OUTPUT_TAIL_BYTES`); lets `logs -F` print only what is new.
+    pub output_total: u64,
 }
 
 /// How one attempt ended.
@@ -245,6 +248,8 @@ pub struct Outcome {
     pub error: Option<String>,
     /// The last `OUTPUT_TAIL_BYTES` of output.
     pub output: Vec<u8>,
+    /// How many bytes of output there were in all.
+    pub output_total: u64,
     pub started_at: Timestamp,
     pub finished_at: Timestamp,
 }
@@ -262,6 +267,7 @@ impl Outcome {
             retry_after: None,
             error: Some(error.into()),
             output: Vec::new(),
+            output_total: 0,
             started_at: now,
             finished_at: now,
         }

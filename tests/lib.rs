@@ -6,6 +6,7 @@
 //! - `conformance`: the broker contract, every case on `SQLite` and Redis
 //! - `queue`: `enqueue`, `--batch`, `status`, `wait`, `list` with the binary
 //! - `worker`: `taskq run` end to end: leases, redelivery, shutdown, draining
+//! - `ops`: history, logs
 //! - `policies`: retries, the failed set, uniqueness, expiry, limits, revoke, hooks
 
 mod common;
@@ -15,6 +16,7 @@ mod cli;
 mod conformance;
 mod exec_http;
 mod exec_shell;
+mod ops;
 mod policies;
 mod queue;
 mod worker;

@@ -86,6 +86,16 @@ pub struct AttemptResult {
     pub error: Option<String>,
     /// The output tail.
     pub output: String,
+    /// How many bytes of output there were in all.
+    pub output_total: u64,
+}
+
+/// A running attempt's output so far, for `Broker::update_output`.
+#[derive(Debug, Clone)]
+pub struct OutputUpdate {
+    pub token: LeaseToken,
+    pub output: String,
+    pub total: u64,
 }
 
 /// How a running job leaves the running state.
@@ -326,6 +336,10 @@ pub trait Broker: Send + Sync {
         next: Option<Take<'_>>,
         now: Timestamp,
     ) -> Result<Finished, BrokerError>;
+
+    /// Publishes running attempts' output so far (for `logs -F`); an
+    /// attempt whose lease is lost is left alone.
+    async fn update_output(&self, updates: &[OutputUpdate]) -> Result<(), BrokerError>;
 
     /// Moves scheduled and retrying jobs that are due to their queues.
     async fn forward_due(&self, now: Timestamp) -> Result<Forwarded, BrokerError>;

@@ -16,9 +16,11 @@ mod check;
 mod docs;
 mod enqueue;
 mod exec;
+mod history;
 mod import_crontab;
 mod inspect;
 mod list;
+mod logs;
 mod progress;
 mod purge;
 mod retry;
@@ -157,8 +159,8 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
         Command::Completions(args) => completions(args.shell, &mut std::io::stdout().lock()),
         Command::Man => docs::man(&mut std::io::stdout().lock()),
         Command::Beat(args) => beat::run(args, &ctx).await,
-        Command::Logs(_) => not_yet("logs"),
-        Command::History(_) => not_yet("history"),
+        Command::Logs(args) => logs::run(args, &ctx).await,
+        Command::History(args) => history::run(args, &ctx).await,
         Command::Inspect(args) => inspect::run(args, &ctx).await,
         Command::Top(_) => not_yet("top"),
         Command::Revoke(args) => revoke::run(args, &ctx).await,

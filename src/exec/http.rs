@@ -41,6 +41,7 @@ pub(super) async fn run(
         retry_after: None,
         error: None,
         output: Vec::new(),
+        output_total: 0,
         started_at,
         finished_at: Timestamp::now(),
     };
@@ -74,6 +75,7 @@ pub(super) async fn run(
             }
         }
     }
+    outcome.output_total = tail.total();
     outcome.output = tail.into_bytes();
     outcome
 }

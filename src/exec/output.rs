@@ -14,14 +14,27 @@ pub const OUTPUT_TAIL_BYTES: usize = 64 * 1024;
 pub struct Tail {
     buf: VecDeque<u8>,
     capacity: usize,
+    /// Every byte ever pushed, counted.
+    total: u64,
 }
 
 impl Tail {
     pub fn new(capacity: usize) -> Tail {
-        Tail { buf: VecDeque::with_capacity(capacity.min(8192)), capacity }
+        Tail { buf: VecDeque::with_capacity(capacity.min(8192)), capacity, total: 0 }
+    }
+
+    /// How many bytes were pushed in all (the tail keeps the last of them).
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// A copy of the bytes kept.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.buf.iter().copied().collect()
     }
 
     pub fn push(&mut self, data: &[u8]) {
+        self.total += data.len() as u64;
         let data = &data[data.len().saturating_sub(self.capacity)..];
         let overflow = (self.buf.len() + data.len()).saturating_sub(self.capacity);
         self.buf.drain(..overflow);
@@ -64,6 +77,46 @@ impl OutputSink for Passthrough {
             Stream::Stdout => std::io::stdout().lock().write_all(data).and_then(|()| std::io::stdout().flush()),
             Stream::Stderr => std::io::stderr().lock().write_all(data),
         };
+    }
+}
+
+/// A running job's output as the worker publishes it for `taskq logs -F`:
+/// its own tail, marked when it changed, and optionally echoed on.
+pub struct LiveOutput {
+    /// std Mutex: held only to push or copy bytes.
+    tail: Mutex<(Tail, bool)>,
+    echo: Option<Box<dyn OutputSink>>,
+}
+
+impl LiveOutput {
+    pub fn new(echo: Option<Box<dyn OutputSink>>) -> LiveOutput {
+        LiveOutput { tail: Mutex::new((Tail::new(OUTPUT_TAIL_BYTES), false)), echo }
+    }
+
+    /// The tail and the total written, if anything was written since the last call.
+    pub fn changed(&self) -> Option<(Vec<u8>, u64)> {
+        let mut guard = self.tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (tail, dirty) = &mut *guard;
+        std::mem::take(dirty).then(|| (tail.to_vec(), tail.total()))
+    }
+}
+
+impl OutputSink for LiveOutput {
+    fn write(&self, stream: Stream, data: &[u8]) {
+        {
+            let mut guard = self.tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            guard.0.push(data);
+            guard.1 = true;
+        }
+        if let Some(echo) = &self.echo {
+            echo.write(stream, data);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(echo) = &self.echo {
+            echo.finish();
+        }
     }
 }
 
@@ -127,6 +180,7 @@ mod tests {
         assert_eq!(t.into_bytes(), b"bcde");
         let mut t = Tail::new(4);
         t.push(b"0123456789");
+        assert_eq!(t.total(), 10);
         assert_eq!(t.into_bytes(), b"6789");
     }
 }

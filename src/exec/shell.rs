@@ -107,8 +107,11 @@ pub(super) async fn run(
         result
     };
     let finished_at = Timestamp::now();
-    let output = tail.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).into_bytes();
-    outcome(attempt, status, ended, output, started_at, finished_at)
+    let tail = tail.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let output_total = tail.total();
+    let mut outcome = outcome(attempt, status, ended, tail.into_bytes(), started_at, finished_at);
+    outcome.output_total = output_total;
+    outcome
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +162,7 @@ fn outcome(
         retry_after: None,
         error,
         output,
+        output_total: 0,
         started_at,
         finished_at,
     }

@@ -1,8 +1,9 @@
 //! Lease renewal: the worker itself, not the job, keeps its jobs' leases
 //! alive, every third of the lease, whatever the jobs' processes are doing.
-//! Between renewals it looks every second for jobs `revoke --terminate` asked
-//! to stop. A lease found lost (the job was redelivered) or a revocation
-//! stops the local run.
+//! Every second it also publishes the output that running jobs wrote since
+//! (for `logs -F`) and looks for jobs `revoke --terminate` asked to stop. A
+//! lease found lost (the job was redelivered) or a revocation stops the
+//! local run.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -12,7 +13,7 @@ use jiff::Timestamp;
 use tokio_util::sync::CancellationToken;
 
 use super::{RunningJobs, StopReason, lock};
-use crate::broker::{Broker, LeaseLoss, LeaseToken};
+use crate::broker::{Broker, LeaseLoss, LeaseToken, OutputUpdate};
 use crate::job::JobId;
 
 /// How often running jobs are checked for `revoke --terminate`.
@@ -31,6 +32,7 @@ pub(super) async fn renew(broker: Arc<dyn Broker>, running: RunningJobs, lease: 
         if tokens.is_empty() {
             continue;
         }
+        publish_output(broker.as_ref(), &running).await;
         let result = if tokio::time::Instant::now() >= next_renewal {
             next_renewal = tokio::time::Instant::now() + every;
             broker.extend_leases(&tokens, lease, Timestamp::now()).await
@@ -53,6 +55,23 @@ pub(super) async fn renew(broker: Arc<dyn Broker>, running: RunningJobs, lease: 
                 }
             }
         }
+    }
+}
+
+/// Publishes what running jobs wrote since the last round.
+async fn publish_output(broker: &dyn Broker, running: &RunningJobs) {
+    let updates: Vec<OutputUpdate> = lock(running)
+        .values()
+        .filter(|r| !r.finishing.load(Ordering::SeqCst))
+        .filter_map(|r| {
+            let (tail, total) = r.output.changed()?;
+            Some(OutputUpdate { token: r.token.clone(), output: String::from_utf8_lossy(&tail).into_owned(), total })
+        })
+        .collect();
+    if !updates.is_empty()
+        && let Err(e) = broker.update_output(&updates).await
+    {
+        tracing::debug!(error = %e, "cannot publish running jobs' output");
     }
 }
 

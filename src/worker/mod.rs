@@ -26,7 +26,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::broker::{AttemptResult, Broker, BrokerError, Finish, Lease, LeaseToken, Take};
 use crate::config::Config;
-use crate::exec::output::{Discard, OutputSink, Prefixed};
+use crate::exec::output::{LiveOutput, OutputSink, Prefixed};
 use crate::exec::{Attempt, Executor};
 use crate::job::JobId;
 use crate::shutdown::Shutdown;
@@ -72,6 +72,8 @@ struct Running {
     reason: Arc<OnceLock<StopReason>>,
     /// Set once the job has ended: a lost lease then no longer matters.
     finishing: Arc<AtomicBool>,
+    /// Its output so far, published for `logs -F` by the renewal loop.
+    output: Arc<LiveOutput>,
 }
 
 /// std Mutex: held only to insert, remove or copy entries, never across .await.
@@ -292,6 +294,9 @@ async fn run_one(shared: &Shared, lease: Lease) -> Option<Lease> {
     let reason = Arc::new(OnceLock::new());
     let finishing = Arc::new(AtomicBool::new(false));
     let id = lease.job.id;
+    let echo: Option<Box<dyn OutputSink>> =
+        shared.opts.job_output.then(|| Box::new(Prefixed::new(format!("{id} "))) as Box<dyn OutputSink>);
+    let output = Arc::new(LiveOutput::new(echo));
     lock(&shared.running).insert(
         id,
         Running {
@@ -300,9 +305,10 @@ async fn run_one(shared: &Shared, lease: Lease) -> Option<Lease> {
             kill: kill.clone(),
             reason: reason.clone(),
             finishing: finishing.clone(),
+            output: output.clone(),
         },
     );
-    let finish = execute(shared, &lease, &kill, &reason).await;
+    let finish = execute(shared, &lease, &kill, &reason, output.as_ref()).await;
     finishing.store(true, Ordering::SeqCst);
     // A worker that is stopping takes no more jobs.
     let order = shared.opts.queues.order();
@@ -328,6 +334,7 @@ async fn execute(
     lease: &Lease,
     kill: &CancellationToken,
     reason: &OnceLock<StopReason>,
+    output: &LiveOutput,
 ) -> Option<Finish> {
     let job = &lease.job;
     let Some(def) = shared.config.jobs.get(job.job.as_str()) else {
@@ -365,10 +372,8 @@ async fn execute(
         scheduled_at: job.scheduled_at.as_deref(),
         extra_env: trigger.env(),
     };
-    let sink: Box<dyn OutputSink> =
-        if shared.opts.job_output { Box::new(Prefixed::new(format!("{} ", job.id))) } else { Box::new(Discard) };
     tracing::info!(job.id = %job.id, job.name = %job.job, attempt = lease.attempt, "job started");
-    let outcome = shared.executor.run(&attempt, sink.as_ref(), kill).await;
+    let outcome = shared.executor.run(&attempt, output, kill).await;
     drop(trigger);
     match reason.get() {
         Some(StopReason::Shutdown) => {

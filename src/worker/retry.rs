@@ -31,6 +31,7 @@ pub fn result_of(outcome: &Outcome) -> AttemptResult {
         http_status: outcome.http_status,
         error: outcome.error.clone(),
         output: String::from_utf8_lossy(&outcome.output).into_owned(),
+        output_total: outcome.output_total,
     }
 }
 

@@ -135,13 +135,14 @@ impl Env {
     pub(crate) fn spawn(&self, args: &[&str]) -> Proc {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let log = self.path(&format!("proc-{n}.log"));
+        let out = self.path(&format!("proc-{n}.out"));
         let mut cmd = self.command();
         cmd.args(args)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(&out).expect("stdout file"))
             .stderr(std::fs::File::create(&log).expect("log file"));
         let child = cmd.spawn().expect("spawn taskq");
-        Proc { child, log }
+        Proc { child, log, out }
     }
 
     /// A library connection to the env's broker.
@@ -164,6 +165,7 @@ fn namespace() -> String {
 pub(crate) struct Proc {
     pub child: Child,
     log: PathBuf,
+    out: PathBuf,
 }
 
 impl Proc {
@@ -194,6 +196,11 @@ impl Proc {
     /// What the process wrote on stderr so far.
     pub(crate) fn stderr(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// What the process wrote on stdout so far.
+    pub(crate) fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
     }
 }
 

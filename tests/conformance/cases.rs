@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use taskq::broker::{AttemptResult, Broker, Finish, LeaseLoss, ListFilter, Purge, Retried, Revoke, Take};
+use taskq::broker::{
+    AttemptResult, Broker, Finish, LeaseLoss, LeaseToken, ListFilter, OutputUpdate, Purge, Retried, Revoke, Take,
+};
 use taskq::job::{BrokerPolicy, JobId, JobRecord, JobState, NewJob, Trigger, UniqueKey};
 use taskq::names::{JobName, QueueName};
 
@@ -60,6 +62,7 @@ fn result(error: Option<&str>) -> AttemptResult {
         http_status: None,
         error: error.map(str::to_string),
         output: "tail of output\n".into(),
+        output_total: 1000,
     }
 }
 
@@ -88,8 +91,31 @@ conformance!(enqueue_take_and_succeed, |broker, env| {
     let rec = get(broker.as_ref(), id).await.unwrap();
     assert_eq!((rec.state, rec.attempts, rec.exit_code), (JobState::Succeeded, 1, Some(0)));
     assert_eq!(rec.output.as_deref(), Some("tail of output\n"));
+    assert_eq!(rec.output_total, 1000, "the count of all bytes written is kept with the tail");
     assert!(rec.finished_at.is_some());
     assert_eq!(broker.count_ready(&q(&["default"]), Timestamp::now()).await.unwrap(), 0);
+});
+
+conformance!(running_output_is_published_only_by_the_lease_holder, |broker, env| {
+    let id = enqueue(broker.as_ref(), &job("x", "default")).await;
+    let lease = broker.dequeue(&q(&["default"]), "w1", LEASE, Timestamp::now()).await.unwrap().expect("a job");
+    let update = |token: LeaseToken, output: &str, total| OutputUpdate { token, output: output.into(), total };
+    broker.update_output(&[update(lease.token(), "so far\n", 7)]).await.unwrap();
+    let rec = get(broker.as_ref(), id).await.unwrap();
+    assert_eq!((rec.state, rec.output.as_deref(), rec.output_total), (JobState::Running, Some("so far\n"), 7));
+
+    let mut stale = lease.token();
+    stale.attempt += 1;
+    broker.update_output(&[update(stale, "intruder\n", 99)]).await.unwrap();
+    let rec = get(broker.as_ref(), id).await.unwrap();
+    assert_eq!(rec.output.as_deref(), Some("so far\n"), "a lost lease cannot overwrite the output");
+
+    let done =
+        Finish::Succeeded { result: result(None), ttl: Duration::from_secs(3600), ignore_result: false, hook: None };
+    broker.finish(&lease.token(), done, None, Timestamp::now()).await.unwrap();
+    broker.update_output(&[update(lease.token(), "late\n", 5)]).await.unwrap();
+    let rec = get(broker.as_ref(), id).await.unwrap();
+    assert_eq!(rec.output.as_deref(), Some("tail of output\n"), "a finished job's output is final");
 });
 
 conformance!(queues_are_fifo_and_taken_in_the_given_order, |broker, env| {

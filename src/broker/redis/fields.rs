@@ -157,5 +157,6 @@ pub(super) fn record(id: &str, fields: HashMap<String, String>) -> Result<Option
         http_status: int("http").map(|c| c as u16),
         error: get("error").cloned(),
         output: get("output").cloned(),
+        output_total: int("outlen").unwrap_or(0).max(0) as u64,
     }))
 }

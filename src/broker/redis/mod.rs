@@ -23,7 +23,8 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use super::keys::Keys;
 use super::{
     AttemptResult, Broker, BrokerError, BrokerUrl, Enqueued, Finish, Finished, Fire, Fired, Forwarded, Lease,
-    LeaseLoss, LeaseToken, ListFilter, Purge, Recovered, Retried, Revoke, ScheduleState, Take, WorkerInfo,
+    LeaseLoss, LeaseToken, ListFilter, OutputUpdate, Purge, Recovered, Retried, Revoke, ScheduleState, Take,
+    WorkerInfo,
 };
 use crate::job::{JobId, JobRecord, NewJob};
 use crate::names::QueueName;
@@ -38,6 +39,7 @@ struct Scripts {
     forward: Script,
     recover: Script,
     revoke: Script,
+    output: Script,
     fire: Script,
     retry_failed: Script,
     purge: Script,
@@ -59,6 +61,7 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     forward: Script::new(include_str!("scripts/forward.lua")),
     recover: with_lib!("recover.lua"),
     revoke: Script::new(include_str!("scripts/revoke.lua")),
+    output: Script::new(include_str!("scripts/output.lua")),
     fire: with_lib!("fire.lua"),
     retry_failed: Script::new(include_str!("scripts/retry_failed.lua")),
     purge: Script::new(include_str!("scripts/purge.lua")),
@@ -313,6 +316,7 @@ impl Broker for RedisBroker {
             .arg(opt(result.http_status))
             .arg(result.error.clone().unwrap_or_default())
             .arg(&result.output)
+            .arg(result.output_total)
             .arg(to_ms(result.finished_at.unwrap_or(now)));
         call.arg(next.map_or(0, |t| to_ms(crate::time::add(now, t.lease))));
         call.arg(hook.len()).arg(hook);
@@ -333,6 +337,23 @@ impl Broker for RedisBroker {
             None => None,
         };
         Ok(Finished { recorded: recorded == 1, next })
+    }
+
+    async fn update_output(&self, updates: &[OutputUpdate]) -> Result<(), BrokerError> {
+        // One call per worker id (a worker publishes only its own).
+        let mut by_worker: HashMap<&str, Vec<&OutputUpdate>> = HashMap::new();
+        for u in updates {
+            by_worker.entry(u.token.worker.as_str()).or_default().push(u);
+        }
+        for (worker, updates) in by_worker {
+            let mut call = SCRIPTS.output.key(self.keys.leases());
+            call.arg(self.keys.prefix()).arg(worker);
+            for u in updates {
+                call.arg(u.token.id.to_string()).arg(u.token.attempt).arg(&u.output).arg(u.total);
+            }
+            call.invoke_async::<i64>(&mut self.conn()).await.map_err(self.err())?;
+        }
+        Ok(())
     }
 
     async fn forward_due(&self, now: Timestamp) -> Result<Forwarded, BrokerError> {

@@ -10,7 +10,7 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 use super::{Failure, TakeFrom};
 use crate::broker::{
     AttemptResult, BrokerError, Enqueued, Finish, Finished, Forwarded, Lease, LeaseLoss, LeaseToken, ListFilter,
-    Recovered,
+    OutputUpdate, Recovered,
 };
 use crate::job::{JobId, JobRecord, JobState, NewJob};
 use crate::time::{from_ms, to_ms};
@@ -29,8 +29,7 @@ const HAS_SLOT: &str = "(j.max_concurrent IS NULL OR (SELECT count(*) FROM jobs 
 const HELD: &str = "ns = ?1 AND id = ?2 AND state = 'running' AND worker = ?3 AND attempts = ?4";
 
 /// The columns a `JobRecord` is read from, in `record` order.
-const RECORD_COLUMNS: &str =
-    "payload, state, attempts, ready_at, started_at, finished_at, worker, exit_code, http_status, error, output";
+const RECORD_COLUMNS: &str = "payload, state, attempts, ready_at, started_at, finished_at, worker, exit_code, http_status, error, output, output_total";
 
 fn ms_opt(t: Option<Timestamp>) -> Option<i64> {
     t.map(to_ms)
@@ -114,7 +113,7 @@ pub(super) fn take(tx: &Transaction<'_>, ns: &str, from: &TakeFrom, now: Timesta
                 .prepare_cached(
                     "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?3, started_at = ?4,
                          lease_until = ?5, finished_at = NULL, exit_code = NULL, http_status = NULL,
-                         error = NULL, output = NULL
+                         error = NULL, output = NULL, output_total = 0
                      WHERE ns = ?1 AND id = ?2 RETURNING attempts, payload",
                 )?
                 .query_row(params![ns, id, from.worker, now_ms, until], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -143,7 +142,7 @@ pub(super) fn finish(
         tx.prepare_cached(&format!(
             "UPDATE jobs SET state = ?5, lease_until = NULL, revoke = 0, started_at = coalesce(?6, started_at),
                  finished_at = ?7, exit_code = ?8, http_status = ?9, error = ?10, output = ?11,
-                 ready_at = coalesce(?12, ready_at), result_expires_at = ?13
+                 ready_at = coalesce(?12, ready_at), result_expires_at = ?13, output_total = ?14
              WHERE {HELD}"
         ))?
         .execute(params![
@@ -160,6 +159,7 @@ pub(super) fn finish(
             r.output,
             ready_at,
             expires,
+            i64::try_from(r.output_total).unwrap_or(i64::MAX),
         ])
     };
     let changed = match finish {
@@ -190,6 +190,16 @@ pub(super) fn finish(
         None => None,
     };
     Ok(Finished { recorded: changed == 1, next })
+}
+
+/// Publishes running attempts' output so far, where the lease is held.
+pub(super) fn update_output(tx: &Transaction<'_>, ns: &str, updates: &[OutputUpdate]) -> Result<(), Failure> {
+    let mut stmt = tx.prepare_cached(&format!("UPDATE jobs SET output = ?5, output_total = ?6 WHERE {HELD}"))?;
+    for u in updates {
+        let total = i64::try_from(u.total).unwrap_or(i64::MAX);
+        stmt.execute(params![ns, u.token.id.to_string(), u.token.worker, u.token.attempt, u.output, total])?;
+    }
+    Ok(())
 }
 
 /// Extends held leases; reports the lost and the revoked ones.
@@ -297,6 +307,7 @@ fn record(row: &Row<'_>) -> rusqlite::Result<Result<JobRecord, BrokerError>> {
         http_status: row.get(8)?,
         error: row.get(9)?,
         output: row.get(10)?,
+        output_total: row.get::<_, i64>(11)?.max(0) as u64,
     }))
 }
 

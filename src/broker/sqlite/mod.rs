@@ -26,7 +26,7 @@ use tokio::sync::Notify;
 
 use super::{
     Broker, BrokerError, Enqueued, Finish, Finished, Fire, Fired, Forwarded, Lease, LeaseLoss, LeaseToken, ListFilter,
-    Purge, Recovered, Retried, Revoke, ScheduleState, Take, WorkerInfo,
+    OutputUpdate, Purge, Recovered, Retried, Revoke, ScheduleState, Take, WorkerInfo,
 };
 use crate::job::{JobId, JobRecord, JobState, NewJob};
 use crate::names::QueueName;
@@ -252,6 +252,11 @@ impl Broker for SqliteBroker {
             self.local.notify_one();
         }
         Ok(done)
+    }
+
+    async fn update_output(&self, updates: &[OutputUpdate]) -> Result<(), BrokerError> {
+        let updates = updates.to_vec();
+        self.write(move |tx, ns| jobs::update_output(tx, ns, &updates)).await
     }
 
     async fn forward_due(&self, now: Timestamp) -> Result<Forwarded, BrokerError> {

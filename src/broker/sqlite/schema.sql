@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     http_status      INTEGER,
     error            TEXT,
     output           TEXT,
+    output_total     INTEGER NOT NULL DEFAULT 0,  -- bytes of output in all (the tail keeps the last)
     result_expires_at INTEGER,          -- the record is deleted after this
     max_redeliveries INTEGER NOT NULL,
     max_concurrent   INTEGER,

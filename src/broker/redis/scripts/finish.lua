@@ -11,17 +11,18 @@
 -- ARGV[7]  retrying: when due (ms)
 -- ARGV[8]  succeeded, revoked: result ttl (ms)
 -- ARGV[9]  succeeded: "1" to delete the record (ignore_result)
--- ARGV[10..14] started, exit code, http status, error, output ("" = none)
--- ARGV[15] finished (ms)
--- ARGV[16] lease expiry (ms) for the next job
--- ARGV[17] h: how many entries the hook job takes (0: no hook)
--- ARGV[18..17+h] the hook job, as add() in lib.lua reads it
--- ARGV[18+h..] queues to take the next job from, in order (none: take none)
+-- ARGV[10..15] started, exit code, http status, error, output, output
+--          bytes in all ("" = none)
+-- ARGV[16] finished (ms)
+-- ARGV[17] lease expiry (ms) for the next job
+-- ARGV[18] h: how many entries the hook job takes (0: no hook)
+-- ARGV[19..18+h] the hook job, as add() in lib.lua reads it
+-- ARGV[19+h..] queues to take the next job from, in order (none: take none)
 -- returns  {1 recorded or 0 lease lost (nothing written), the next job as
 --          take() returns it, or nil}
 local p, id = ARGV[1], ARGV[2]
 local now = tonumber(ARGV[5])
-local hook = tonumber(ARGV[17])
+local hook = tonumber(ARGV[18])
 
 local function record()
   local jk = p .. 'job:' .. id
@@ -43,7 +44,7 @@ local function record()
   end
   if hook > 0 then
     local acc = accumulator()
-    add(p, now, ARGV, 18, acc)
+    add(p, now, ARGV, 19, acc)
     flush(p, acc)
   end
   if kind == 'succeeded' and ARGV[9] == '1' then
@@ -51,9 +52,9 @@ local function record()
     redis.call('ZREM', p .. 'index', id)
     return 1
   end
-  redis.call('HSET', jk, 'state', kind, 'finished', ARGV[15])
+  redis.call('HSET', jk, 'state', kind, 'finished', ARGV[16])
   redis.call('HDEL', jk, 'revoke')
-  local names = {'started', 'exit', 'http', 'error', 'output'}
+  local names = {'started', 'exit', 'http', 'error', 'output', 'outlen'}
   for j, name in ipairs(names) do
     local v = ARGV[9 + j]
     if v ~= '' then
@@ -76,7 +77,7 @@ end
 
 local recorded = record()
 local queues = {}
-for i = 18 + hook, #ARGV do
+for i = 19 + hook, #ARGV do
   queues[#queues + 1] = ARGV[i]
 end
-return {recorded, take(p, KEYS[1], now, ARGV[16], ARGV[3], queues)}
+return {recorded, take(p, KEYS[1], now, ARGV[17], ARGV[3], queues)}

@@ -53,7 +53,7 @@ local function take(p, leases, now, expiry, worker, queues)
           end
           local attempt = redis.call('HINCRBY', jk, 'attempts', 1)
           redis.call('HSET', jk, 'state', 'running', 'worker', worker, 'started', tostring(now))
-          redis.call('HDEL', jk, 'finished', 'exit', 'http', 'error', 'output', 'due')
+          redis.call('HDEL', jk, 'finished', 'exit', 'http', 'error', 'output', 'outlen', 'due')
           redis.call('ZADD', leases, expiry, id)
           return {id, attempt, redis.call('HGETALL', jk)}
         end

@@ -1,0 +1,64 @@
+//! `taskq logs ID [-f]`: a job's captured output (the last 64 KiB); with
+//! `-f`, followed live while it runs, from any host: workers publish running
+//! jobs' output every second, with a byte count that says what is new.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::Context;
+use crate::cli::LogsArgs;
+use crate::error::UsageError;
+use crate::job::JobId;
+
+/// How often `-f` looks for new output.
+const FOLLOW_EVERY: Duration = Duration::from_millis(500);
+
+pub(super) async fn run(args: LogsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let id: JobId = args.id.parse().map_err(UsageError)?;
+    let config = ctx.optional_config()?;
+    let broker = ctx.broker(config.as_ref()).await?;
+    let mut printed = 0u64;
+    let mut attempt = None;
+    let mut first = true;
+    loop {
+        let Some(record) = broker.get(&[id], Timestamp::now()).await?.pop().flatten() else {
+            if first {
+                return Err(UsageError(format!(
+                    "unknown job id {id}: not in this broker and namespace (or its result expired)"
+                ))
+                .into());
+            }
+            return Ok(ExitCode::SUCCESS);
+        };
+        first = false;
+        // Each attempt's output starts afresh.
+        if attempt != Some(record.attempts) {
+            if attempt.is_some() && record.attempts > 0 {
+                eprintln!("--- attempt {} ---", record.attempts);
+            }
+            attempt = Some(record.attempts);
+            printed = 0;
+        }
+        let tail = record.output.unwrap_or_default().into_bytes();
+        let total = record.output_total.max(tail.len() as u64);
+        if total > printed {
+            let new = total - printed;
+            let mut out = std::io::stdout().lock();
+            if new > tail.len() as u64 {
+                eprintln!("[{} earlier bytes were not kept]", new - tail.len() as u64);
+                out.write_all(&tail)?;
+            } else {
+                out.write_all(&tail[tail.len() - new as usize..])?;
+            }
+            out.flush()?;
+            printed = total;
+        }
+        if !args.follow || record.state.is_final() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        tokio::time::sleep(FOLLOW_EVERY).await;
+    }
+}
