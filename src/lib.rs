@@ -13,6 +13,7 @@ pub mod job;
 pub mod logging;
 pub mod names;
 pub mod shutdown;
+mod systemd;
 pub mod time;
 pub mod tls;
 pub mod worker;

@@ -1,5 +1,8 @@
-//! Operating taskq: a job's history, its logs (followed live), and the
-//! cli's remaining stubs.
+//! Operating taskq: a job's history, its logs (followed live), systemd's
+//! notify protocol.
+
+use std::os::unix::net::UnixDatagram;
+use std::time::{Duration, Instant};
 
 use predicates::prelude::*;
 
@@ -58,4 +61,72 @@ fn logs_say_when_early_output_was_not_kept() {
         String::from_utf8(out.stderr).unwrap(),
         format!("[{} earlier bytes were not kept]\n", 100_005 - 64 * 1024)
     );
+}
+
+/// Reads systemd notifications until one satisfies `want`, returning them all.
+fn notifications_until(socket: &UnixDatagram, what: &str, mut want: impl FnMut(&str) -> bool) -> Vec<String> {
+    let deadline = Instant::now() + SOON;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        let Ok(n) = socket.recv(&mut buf) else { continue };
+        let message = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let done = want(&message);
+        seen.push(message);
+        if done {
+            return seen;
+        }
+    }
+    panic!("timed out waiting for {what}; got {seen:?}");
+}
+
+#[test]
+fn a_worker_speaks_systemds_notify_protocol() {
+    let env = Env::sqlite().jobs(
+        "[jobs.hold]\ncommand = \"echo ${NOTIFY_SOCKET:-unset} > @DIR@/inherited; while [ ! -e @DIR@/go ]; do sleep 0.05; done\"\n",
+    );
+    let path = env.path("notify.sock");
+    let socket = UnixDatagram::bind(&path).expect("bind the notify socket");
+    socket.set_read_timeout(Some(Duration::from_millis(200))).expect("read timeout");
+    env.enqueue(&["hold"]);
+    let mut worker = env.spawn_with(
+        &["run", "-c", "2"],
+        &[("NOTIFY_SOCKET", path.to_str().expect("utf-8 path")), ("WATCHDOG_USEC", "200000")],
+    );
+
+    let first = notifications_until(&socket, "READY", |m| m.contains("READY=1"));
+    assert_eq!(first.len(), 1, "READY is the first notification: {first:?}");
+    notifications_until(&socket, "the running job in STATUS", |m| m.contains("STATUS=running 1/2 jobs from default"));
+    let mut pings = 0;
+    notifications_until(&socket, "watchdog pings", |m| {
+        pings += usize::from(m.contains("WATCHDOG=1"));
+        pings == 3
+    });
+    wait_until(SOON, "the job to start", || !env.read("inherited").is_empty());
+    assert_eq!(env.read("inherited"), "unset\n", "jobs do not inherit the service's notify socket");
+
+    worker.signal(rustix::process::Signal::TERM);
+    let stopping = notifications_until(&socket, "STOPPING", |m| m.contains("STOPPING=1"));
+    assert!(
+        stopping.last().is_some_and(|m| m.contains("STATUS=stopping: running 1/2 jobs")),
+        "a draining worker says so: {stopping:?}"
+    );
+    notifications_until(&socket, "watchdog pings while draining", |m| m.contains("WATCHDOG=1"));
+    env.write("go", "");
+    let status = worker.wait_timeout(SOON).expect("the worker stops once its job is done");
+    assert!(status.success(), "{}", worker.stderr());
+}
+
+#[test]
+fn beat_tells_systemd_it_is_ready_and_stopping() {
+    let env = Env::sqlite().jobs("[jobs.tick]\ncommand = \"true\"\nschedule = \"@hourly\"\n");
+    let path = env.path("notify.sock");
+    let socket = UnixDatagram::bind(&path).expect("bind the notify socket");
+    socket.set_read_timeout(Some(Duration::from_millis(200))).expect("read timeout");
+    let mut beat = env.spawn_with(&["beat"], &[("NOTIFY_SOCKET", path.to_str().expect("utf-8 path"))]);
+    let ready = notifications_until(&socket, "READY", |m| m.contains("READY=1"));
+    assert!(ready[0].contains("STATUS=firing 1 schedule\n"), "{ready:?}");
+    beat.signal(rustix::process::Signal::TERM);
+    notifications_until(&socket, "STOPPING", |m| m.contains("STOPPING=1"));
+    assert!(beat.wait_timeout(SOON).expect("beat stops").success(), "{}", beat.stderr());
 }

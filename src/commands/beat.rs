@@ -5,11 +5,13 @@
 use std::process::ExitCode;
 
 use jiff::Timestamp;
+use tokio_util::sync::CancellationToken;
 
 use super::Context;
 use crate::beat::{Beat, Change, Entry, diff, entries};
 use crate::cli::BeatArgs;
 use crate::error::UsageError;
+use crate::systemd;
 use crate::time::{local, rfc3339};
 
 pub(super) async fn run(args: BeatArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -23,9 +25,16 @@ pub(super) async fn run(args: BeatArgs, ctx: &Context) -> anyhow::Result<ExitCod
     let Some(broker) = ctx.broker_waiting(&config, true).await? else {
         return Ok(ExitCode::SUCCESS);
     };
-    super::run::notify_systemd(&[sd_notify::NotifyState::Ready]);
+    let status = match entries(&config).len() {
+        1 => "firing 1 schedule".to_string(),
+        n => format!("firing {n} schedules"),
+    };
+    systemd::ready(&status);
+    let supervisor = CancellationToken::new();
+    tokio::spawn(systemd::supervise(move || status.clone(), ctx.shutdown.graceful().clone(), supervisor.clone()));
     let result = Beat::new(broker, config).run(ctx.shutdown.clone()).await;
-    super::run::notify_systemd(&[sd_notify::NotifyState::Stopping]);
+    supervisor.cancel();
+    systemd::stopping("stopped");
     result?;
     Ok(ExitCode::SUCCESS)
 }

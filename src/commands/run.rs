@@ -7,10 +7,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 use super::Context;
 use crate::beat::Beat;
 use crate::cli::RunArgs;
 use crate::error::UsageError;
+use crate::systemd;
 use crate::time::duration_flag;
 use crate::worker::{QueueSelection, Worker, WorkerOptions};
 
@@ -52,8 +55,18 @@ pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode
     let Some(broker) = ctx.broker_waiting(&config, !args.burst).await? else {
         return Ok(ExitCode::SUCCESS);
     };
-    notify_systemd(&[sd_notify::NotifyState::Ready]);
     let worker = Worker::new(broker.clone(), config.clone(), opts)?;
+    let status = {
+        let (working, shutdown, beat) = (worker.status(), ctx.shutdown.clone(), args.beat);
+        move || {
+            let working = working();
+            let beat = if beat { ", and the scheduler" } else { "" };
+            if shutdown.graceful().is_cancelled() { format!("stopping: {working}") } else { format!("{working}{beat}") }
+        }
+    };
+    systemd::ready(&status());
+    let supervisor = CancellationToken::new();
+    tokio::spawn(systemd::supervise(status, ctx.shutdown.graceful().clone(), supervisor.clone()));
     let result = if args.beat {
         // One process for a single host: the scheduler beside the worker.
         let beat = Beat::new(broker, (*config).clone());
@@ -62,14 +75,8 @@ pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode
     } else {
         worker.run(ctx.shutdown.clone()).await
     };
-    notify_systemd(&[sd_notify::NotifyState::Stopping]);
+    supervisor.cancel();
+    systemd::stopping("stopped");
     result?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Tells systemd about our state; a no-op outside a `Type=notify` unit.
-pub(super) fn notify_systemd(states: &[sd_notify::NotifyState<'_>]) {
-    if let Err(e) = sd_notify::notify(states) {
-        tracing::debug!(error = %e, "cannot notify systemd");
-    }
 }

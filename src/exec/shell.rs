@@ -52,7 +52,8 @@ pub(super) async fn run(
         return Outcome::not_started(format!("workdir {} does not exist or is not a directory", dir.display()));
     }
 
-    let mut vars: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
+    let mut vars: BTreeMap<OsString, OsString> =
+        std::env::vars_os().filter(|(k, _)| !crate::systemd::SERVICE_VARS.iter().any(|v| k == v)).collect();
     vars.extend(env.into_iter().map(|(k, v)| (k.into(), v.into())));
     vars.extend(attempt.taskq_env().into_iter().map(|(k, v)| (k.into(), v.into())));
     vars.extend(attempt.params.iter().map(|(name, value)| (param_var(name).into(), value.into())));

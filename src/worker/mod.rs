@@ -103,12 +103,23 @@ pub struct Worker {
     config: Arc<Config>,
     executor: Executor,
     opts: WorkerOptions,
+    running: RunningJobs,
 }
 
 impl Worker {
     pub fn new(broker: Arc<dyn Broker>, config: Arc<Config>, opts: WorkerOptions) -> anyhow::Result<Worker> {
         let id = format!("{}:{}:{:04x}", hostname(), std::process::id(), rand::random::<u16>());
-        Ok(Worker { id, broker, config, executor: Executor::new()?, opts })
+        let running = Arc::new(Mutex::new(HashMap::new()));
+        Ok(Worker { id, broker, config, executor: Executor::new()?, opts, running })
+    }
+
+    /// What the worker is doing, in a line (systemd's STATUS): how many of
+    /// its slots run jobs, and from which queues it takes them.
+    pub fn status(&self) -> impl Fn() -> String + Send + Sync + 'static {
+        let running = self.running.clone();
+        let concurrency = self.opts.concurrency;
+        let queues = self.opts.queues.all().iter().map(super::names::QueueName::as_str).collect::<Vec<_>>().join(",");
+        move || format!("running {}/{concurrency} jobs from {queues}", lock(&running).len())
     }
 
     /// This worker's id, as job records show it.
@@ -124,7 +135,7 @@ impl Worker {
             config: self.config,
             executor: self.executor,
             opts: self.opts,
-            running: Arc::new(Mutex::new(HashMap::new())),
+            running: self.running,
             local_wake: Notify::new(),
             shutdown: shutdown.clone(),
         });

@@ -133,10 +133,16 @@ impl Env {
 
     /// Starts `taskq ARGS...` in the background; stderr goes to a log file.
     pub(crate) fn spawn(&self, args: &[&str]) -> Proc {
+        self.spawn_with(args, &[])
+    }
+
+    /// [`Env::spawn`] with more environment variables.
+    pub(crate) fn spawn_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Proc {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let log = self.path(&format!("proc-{n}.log"));
         let out = self.path(&format!("proc-{n}.out"));
         let mut cmd = self.command();
+        cmd.envs(vars.iter().copied());
         cmd.args(args)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&out).expect("stdout file"))
