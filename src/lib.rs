@@ -11,6 +11,7 @@ pub mod error;
 pub mod exec;
 pub mod job;
 pub mod logging;
+mod metrics;
 pub mod names;
 pub mod shutdown;
 mod systemd;

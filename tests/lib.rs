@@ -6,7 +6,7 @@
 //! - `conformance`: the broker contract, every case on `SQLite` and Redis
 //! - `queue`: `enqueue`, `--batch`, `status`, `wait`, `list` with the binary
 //! - `worker`: `taskq run` end to end: leases, redelivery, shutdown, draining
-//! - `ops`: history, logs, systemd notifications
+//! - `ops`: history, logs, systemd notifications, metrics, schedule health
 //! - `policies`: retries, the failed set, uniqueness, expiry, limits, revoke, hooks
 
 mod common;

@@ -1,12 +1,15 @@
 //! Operating taskq: a job's history, its logs (followed live), systemd's
-//! notify protocol.
+//! notify protocol, metrics and schedule health.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
 
 use predicates::prelude::*;
 
 use crate::both;
+use crate::common::redis::free_port;
 use crate::common::{Env, SOON, wait_until};
 
 both!(history_lists_a_jobs_recent_runs, |backend| {
@@ -129,4 +132,65 @@ fn beat_tells_systemd_it_is_ready_and_stopping() {
     beat.signal(rustix::process::Signal::TERM);
     notifications_until(&socket, "STOPPING", |m| m.contains("STOPPING=1"));
     assert!(beat.wait_timeout(SOON).expect("beat stops").success(), "{}", beat.stderr());
+}
+
+/// `GET /metrics` on `port`: the body, or "" while nothing answers.
+fn scrape(port: u16) -> String {
+    let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) else { return String::new() };
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut reply = String::new();
+    if conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").is_err()
+        || conn.read_to_string(&mut reply).is_err()
+    {
+        return String::new();
+    }
+    reply.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default()
+}
+
+both!(metrics_and_inspect_show_outcomes_and_schedule_health, |backend| {
+    let env = Env::new(backend).jobs(
+        "[jobs.fine]\ncommand = \"true\"\n[jobs.broken]\ncommand = \"exit 3\"\n\
+         [jobs.nightly]\ncommand = \"exit 1\"\nevery = \"1s\"\n",
+    );
+    env.enqueue(&["fine"]);
+    env.enqueue(&["broken"]);
+    let port = free_port();
+    let _worker = env.spawn(&["run", "--beat", "--metrics", &format!("127.0.0.1:{port}")]);
+    let mut seen = String::new();
+    wait_until(SOON, "the outcomes, the failed set and the schedule's failure in the metrics", || {
+        seen = scrape(port);
+        [
+            "taskq_jobs_finished_total{job=\"fine\",outcome=\"succeeded\"} 1\n",
+            "taskq_jobs_finished_total{job=\"broken\",outcome=\"failed\"} 1\n",
+            "taskq_job_duration_seconds_count{job=\"fine\"} 1\n",
+            "taskq_queue_depth{queue=\"default\"} ",
+            "taskq_schedule_last_failure_timestamp_seconds{schedule=\"nightly\"} ",
+            "taskq_worker_slots ",
+        ]
+        .iter()
+        .all(|m| seen.contains(m))
+    });
+    assert!(!seen.contains("taskq_schedule_last_success_timestamp_seconds"), "it never succeeded:\n{seen}");
+
+    let mut alerts = serde_json::Value::Null;
+    wait_until(SOON, "inspect to flag the failing schedule", || {
+        let out = env.run(&["inspect", "--json"]).success().get_output().stdout.clone();
+        let doc: serde_json::Value = serde_json::from_slice(&out).expect("inspect --json");
+        alerts = doc["schedules"][0]["alerts"].clone();
+        alerts == serde_json::json!(["last run failed", "no success within two periods"])
+    });
+    env.run(&["inspect"]).success().stdout(predicate::str::contains("last run failed; no success within two periods"));
+});
+
+#[test]
+fn a_bad_metrics_address_is_refused_before_anything_starts() {
+    let env = Env::sqlite().jobs("[jobs.a]\ncommand = \"true\"\n");
+    env.run(&["run", "--burst", "--metrics", "localhost"])
+        .code(2)
+        .stderr(predicate::str::contains("--metrics \"localhost\": not an address"));
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("address").to_string();
+    env.run(&["beat", "--metrics", &addr])
+        .code(2)
+        .stderr(predicate::str::contains(format!("cannot serve metrics on {addr}")));
 }

@@ -9,6 +9,7 @@
 
 pub mod catch_up;
 mod entries;
+pub mod health;
 pub mod schedule;
 
 use std::collections::{BTreeMap, HashMap};

@@ -65,6 +65,19 @@ impl Schedule {
         }
     }
 
+    /// The last fire at or before `at`, in `tz`.
+    pub fn last_at_or_before(&self, at: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
+        match self {
+            Schedule::Cron { cron, .. } => {
+                cron.find_previous_occurrence(&at.to_zoned(tz.clone()), true).ok().map(|z| z.timestamp())
+            }
+            Schedule::Every(period) => {
+                let period_ns = i128::try_from(period.as_nanos()).ok().filter(|p| *p > 0)?;
+                Timestamp::from_nanosecond(at.as_nanosecond().div_euclid(period_ns) * period_ns).ok()
+            }
+        }
+    }
+
     /// The next `n` fires after `after`.
     pub fn upcoming(&self, after: Timestamp, tz: &TimeZone, n: usize) -> Vec<Zoned> {
         let mut out = Vec::with_capacity(n);

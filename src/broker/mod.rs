@@ -194,6 +194,9 @@ pub struct ScheduleState {
     pub fired: u64,
     pub skipped: u64,
     pub last_skip: Option<String>,
+    /// When a run of this entry last succeeded, and last failed.
+    pub last_success: Option<Timestamp>,
+    pub last_failure: Option<Timestamp>,
 }
 
 /// What a live worker reports about itself in its heartbeat.
@@ -366,6 +369,11 @@ pub trait Broker: Send + Sync {
 
     /// Beat: the state of every schedule entry the broker has seen.
     async fn schedules(&self) -> Result<Vec<ScheduleState>, BrokerError>;
+
+    /// Records the final outcome of a scheduled run on its entry, for the
+    /// dead man's switch of `inspect` and the metrics. An earlier outcome
+    /// never replaces a later one; an entry beat never handled is left alone.
+    async fn schedule_outcome(&self, entry: &str, succeeded: bool, at: Timestamp) -> Result<(), BrokerError>;
 
     /// Registers a live worker until `ttl` from now (renewed by each
     /// heartbeat); a worker silent that long is gone from `workers`.

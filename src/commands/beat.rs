@@ -15,12 +15,15 @@ use crate::systemd;
 use crate::time::{local, rfc3339};
 
 pub(super) async fn run(args: BeatArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    if args.metrics.is_some() {
-        return Err(UsageError("--metrics is not implemented yet".into()).into());
-    }
     let config = ctx.config()?;
     if args.dry_run {
+        if args.metrics.is_some() {
+            return Err(UsageError("--dry-run and --metrics go separately: a dry run serves nothing".into()).into());
+        }
         return dry_run(&config, ctx).await;
+    }
+    if let Some(addr) = &args.metrics {
+        crate::metrics::serve(addr)?;
     }
     let Some(broker) = ctx.broker_waiting(&config, true).await? else {
         return Ok(ExitCode::SUCCESS);
@@ -32,6 +35,9 @@ pub(super) async fn run(args: BeatArgs, ctx: &Context) -> anyhow::Result<ExitCod
     systemd::ready(&status);
     let supervisor = CancellationToken::new();
     tokio::spawn(systemd::supervise(move || status.clone(), ctx.shutdown.graceful().clone(), supervisor.clone()));
+    if args.metrics.is_some() {
+        tokio::spawn(crate::metrics::sample(broker.clone(), config.queues(), supervisor.clone()));
+    }
     let result = Beat::new(broker, config).run(ctx.shutdown.clone()).await;
     supervisor.cancel();
     systemd::stopping("stopped");

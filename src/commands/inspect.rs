@@ -1,5 +1,6 @@
 //! `taskq inspect`: queues, live workers and what they run, and schedules
-//! with their last and next fires.
+//! with their last and next fires, flagged when their last run failed or no
+//! run succeeded within two periods.
 
 use std::process::ExitCode;
 
@@ -8,6 +9,7 @@ use serde_json::json;
 
 use super::{Context, table};
 use crate::beat::entries;
+use crate::beat::health::alerts;
 use crate::cli::InspectArgs;
 use crate::time::{local, rfc3339, rfc3339_utc};
 
@@ -26,7 +28,8 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
         .map(|e| {
             let state = states.iter().find(|s| s.entry == e.name());
             let next = e.schedule.next_after(now, e.tz());
-            (e, state.cloned(), next)
+            let alerts: Vec<String> = alerts(state, &e.schedule, e.tz(), now).iter().map(ToString::to_string).collect();
+            (e, state.cloned(), next, alerts)
         })
         .collect();
     if args.json {
@@ -43,7 +46,7 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
                 "seen_at": rfc3339_utc(w.seen_at),
                 "running": w.running.iter().map(|r| json!({ "id": r.id.to_string(), "job": r.job, "attempt": r.attempt })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
-            "schedules": schedules.iter().map(|(e, s, next)| json!({
+            "schedules": schedules.iter().map(|(e, s, next, alerts)| json!({
                 "name": e.name(),
                 "schedule": e.schedule.describe(),
                 "last_tick": s.as_ref().map(|s| rfc3339_utc(s.last_tick)),
@@ -51,7 +54,10 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
                 "fired": s.as_ref().map_or(0, |s| s.fired),
                 "skipped": s.as_ref().map_or(0, |s| s.skipped),
                 "last_skip": s.as_ref().and_then(|s| s.last_skip.clone()),
+                "last_success": s.as_ref().and_then(|s| s.last_success).map(rfc3339_utc),
+                "last_failure": s.as_ref().and_then(|s| s.last_failure).map(rfc3339_utc),
                 "next": next.as_ref().map(rfc3339),
+                "alerts": alerts,
             })).collect::<Vec<_>>(),
         });
         say!("{doc}");
@@ -85,7 +91,7 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
         say!();
         let rows: Vec<Vec<String>> = schedules
             .iter()
-            .map(|(e, s, next)| {
+            .map(|(e, s, next, alerts)| {
                 vec![
                     e.name().to_string(),
                     e.schedule.describe(),
@@ -96,10 +102,13 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
                         Some(why) if s.skipped > 0 => format!("{} ({why})", s.skipped),
                         _ => s.skipped.to_string(),
                     }),
+                    s.as_ref().and_then(|s| s.last_success).map_or("-".into(), local),
+                    if alerts.is_empty() { "-".into() } else { alerts.join("; ") },
                 ]
             })
             .collect();
-        for line in table::render(&["SCHEDULE", "WHEN", "LAST TICK", "NEXT", "FIRED", "SKIPPED"], &rows) {
+        let header = ["SCHEDULE", "WHEN", "LAST TICK", "NEXT", "FIRED", "SKIPPED", "LAST SUCCESS", "ALERT"];
+        for line in table::render(&header, &rows) {
             say!("{line}");
         }
     }

@@ -13,18 +13,15 @@ use super::Context;
 use crate::beat::Beat;
 use crate::cli::RunArgs;
 use crate::error::UsageError;
-use crate::systemd;
 use crate::time::duration_flag;
 use crate::worker::{QueueSelection, Worker, WorkerOptions};
+use crate::{metrics, systemd};
 
 /// The default `--lease`.
 pub(super) const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
 pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = Arc::new(ctx.config()?);
-    if args.metrics.is_some() {
-        return Err(UsageError("--metrics is not implemented yet".into()).into());
-    }
     let queues = match &args.queues {
         Some(q) => QueueSelection::parse(q)?,
         None => QueueSelection::Strict(config.queues()),
@@ -42,6 +39,11 @@ pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode
         return Err(UsageError("--lease must be at least 1s".into()).into());
     }
     let shutdown_timeout = duration_flag("--shutdown-timeout", &args.shutdown_timeout)?;
+    // Served from the start, so that a bad address is found before the broker
+    // is waited for.
+    if let Some(addr) = &args.metrics {
+        metrics::serve(addr)?;
+    }
     let opts = WorkerOptions {
         queues,
         concurrency,
@@ -67,6 +69,15 @@ pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode
     systemd::ready(&status());
     let supervisor = CancellationToken::new();
     tokio::spawn(systemd::supervise(status, ctx.shutdown.graceful().clone(), supervisor.clone()));
+    if args.metrics.is_some() {
+        let mut queues = worker.queues();
+        if args.beat {
+            queues.extend(config.queues());
+            queues.sort();
+            queues.dedup();
+        }
+        tokio::spawn(metrics::sample(broker.clone(), queues, supervisor.clone()));
+    }
     let result = if args.beat {
         // One process for a single host: the scheduler beside the worker.
         let beat = Beat::new(broker, (*config).clone());

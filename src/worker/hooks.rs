@@ -109,6 +109,10 @@ pub(super) async fn after_poison(shared: &Shared, id: JobId) {
         }
     };
     let Some(record) = record else { return };
+    if record.job.scheduled_at.is_some() {
+        let at = record.finished_at.unwrap_or(now);
+        super::outcome::schedule_outcome(shared, record.job.job.as_str(), false, at).await;
+    }
     let Some(name) = shared.config.jobs.get(record.job.job.as_str()).and_then(|d| d.on_failure.as_ref()) else {
         return;
     };

@@ -38,6 +38,7 @@ pub(super) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
         match broker.recover_expired(now).await {
             Ok(recovered) => {
                 for r in &recovered {
+                    crate::metrics::lease_lapsed(r.state);
                     match r.state {
                         JobState::Failed => {
                             tracing::error!(job.id = %r.id, "worker lost too many times; job failed as a poison job");

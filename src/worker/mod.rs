@@ -11,6 +11,7 @@ mod heartbeat;
 mod hooks;
 mod lease;
 mod maintain;
+mod outcome;
 pub mod queues;
 pub mod retry;
 
@@ -111,6 +112,11 @@ impl Worker {
         let id = format!("{}:{}:{:04x}", hostname(), std::process::id(), rand::random::<u16>());
         let running = Arc::new(Mutex::new(HashMap::new()));
         Ok(Worker { id, broker, config, executor: Executor::new()?, opts, running })
+    }
+
+    /// The queues this worker takes jobs from.
+    pub fn queues(&self) -> Vec<crate::names::QueueName> {
+        self.opts.queues.all()
     }
 
     /// What the worker is doing, in a line (systemd's STATUS): how many of
@@ -319,6 +325,7 @@ async fn run_one(shared: &Shared, lease: Lease) -> Option<Lease> {
             output: output.clone(),
         },
     );
+    load(shared);
     let finish = execute(shared, &lease, &kill, &reason, output.as_ref()).await;
     finishing.store(true, Ordering::SeqCst);
     // A worker that is stopping takes no more jobs.
@@ -329,14 +336,26 @@ async fn run_one(shared: &Shared, lease: Lease) -> Option<Lease> {
         lease: shared.opts.lease,
     });
     let next = match finish {
-        Some(finish) => record(shared, &lease.token(), finish, take).await,
+        Some(finish) => {
+            let ended = outcome::Ended::of(&finish);
+            let (recorded, next) = record(shared, &lease.token(), finish, take).await;
+            if recorded {
+                outcome::observe(shared, &lease.job, ended).await;
+            }
+            next
+        }
         None => match take {
             Some(t) => shared.broker.dequeue(t.queues, t.worker, t.lease, Timestamp::now()).await.unwrap_or(None),
             None => None,
         },
     };
     lock(&shared.running).remove(&id);
+    load(shared);
     next
+}
+
+fn load(shared: &Shared) {
+    crate::metrics::worker_load(lock(&shared.running).len(), shared.opts.concurrency);
 }
 
 /// Runs one attempt; `None` when the lease was lost and nothing is to be recorded.
@@ -425,7 +444,7 @@ async fn execute(
 /// Records an outcome (taking the slot's next job as `take` says), waiting
 /// out a broker outage (renewal keeps the lease meanwhile) unless an
 /// immediate shutdown was asked for.
-async fn record(shared: &Shared, token: &LeaseToken, finish: Finish, take: Option<Take<'_>>) -> Option<Lease> {
+async fn record(shared: &Shared, token: &LeaseToken, finish: Finish, take: Option<Take<'_>>) -> (bool, Option<Lease>) {
     let mut delay = Duration::from_millis(100);
     loop {
         match shared.broker.finish(token, finish.clone(), take, Timestamp::now()).await {
@@ -436,19 +455,19 @@ async fn record(shared: &Shared, token: &LeaseToken, finish: Finish, take: Optio
                         "lease lost before the outcome was recorded; another worker has the job now"
                     );
                 }
-                return done.next;
+                return (done.recorded, done.next);
             }
             Err(e) if e.is_unavailable() => {
                 tracing::warn!(job.id = %token.id, error = %e, "cannot record the outcome yet; retrying");
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {}
-                    () = shared.shutdown.immediate().cancelled() => return None,
+                    () = shared.shutdown.immediate().cancelled() => return (false, None),
                 }
                 delay = (delay * 2).min(MAX_RETRY_DELAY);
             }
             Err(e) => {
                 tracing::error!(job.id = %token.id, error = %e, "cannot record the outcome");
-                return None;
+                return (false, None);
             }
         }
     }

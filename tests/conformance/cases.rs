@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use taskq::broker::{
-    AttemptResult, Broker, Finish, LeaseLoss, LeaseToken, ListFilter, OutputUpdate, Purge, Retried, Revoke, Take,
+    AttemptResult, Broker, Finish, Fire, Fired, LeaseLoss, LeaseToken, ListFilter, OutputUpdate, Purge, Retried,
+    Revoke, Take,
 };
 use taskq::job::{BrokerPolicy, JobId, JobRecord, JobState, NewJob, Trigger, UniqueKey};
 use taskq::names::{JobName, QueueName};
@@ -585,4 +586,52 @@ conformance!(workers_register_by_heartbeat_and_expire_when_silent, |broker, env|
     broker.forget_worker("w2").await.unwrap();
     assert_eq!(broker.workers(now).await.unwrap().len(), 1);
     assert!(broker.workers(at(now, 31)).await.unwrap().is_empty(), "a silent worker is gone after its ttl");
+});
+
+fn fire<'a>(entry: &'a str, tick: Timestamp, run: Option<&'a NewJob>, max_concurrent: Option<u32>) -> Fire<'a> {
+    Fire { entry, spec: "every 1m", tick, missed: 0, run, max_concurrent }
+}
+
+conformance!(a_tick_fires_once_however_many_beats_ask, |broker, env| {
+    let tick = taskq::time::truncate_ms(Timestamp::now());
+    let mut run = job("backup", "default");
+    run.policy.max_concurrent = Some(1);
+    let fired = broker.fire(&fire("backup", tick, Some(&run), None), Timestamp::now()).await.unwrap();
+    assert_eq!(fired, Fired::Enqueued(run.id));
+    let again = job("backup", "default");
+    assert_eq!(broker.fire(&fire("backup", tick, Some(&again), None), Timestamp::now()).await.unwrap(), Fired::Already);
+    assert!(get(broker.as_ref(), again.id).await.is_none(), "the second beat's run is not enqueued");
+    assert_eq!(
+        broker.fire(&fire("backup", at(tick, -60), Some(&again), None), Timestamp::now()).await.unwrap(),
+        Fired::Already,
+        "an earlier tick never fires after a later one"
+    );
+
+    // With max_concurrent = 1 and the run active, the next tick is skipped.
+    broker.dequeue(&q(&["default"]), "w1", LEASE, Timestamp::now()).await.unwrap().expect("the run");
+    let next = job("backup", "default");
+    let fired = broker.fire(&fire("backup", at(tick, 60), Some(&next), Some(1)), Timestamp::now()).await.unwrap();
+    assert_eq!(fired, Fired::Skipped);
+    let states = broker.schedules().await.unwrap();
+    assert_eq!(states.len(), 1);
+    let s = &states[0];
+    assert_eq!(
+        (s.entry.as_str(), s.last_tick, s.last_job, s.fired, s.skipped),
+        ("backup", at(tick, 60), Some(run.id), 1, 1)
+    );
+    assert_eq!(s.last_skip.as_deref(), Some("previous run still active"));
+});
+
+conformance!(a_schedule_keeps_its_last_success_and_failure, |broker, env| {
+    let tick = taskq::time::truncate_ms(Timestamp::now());
+    broker.schedule_outcome("backup", true, tick).await.unwrap();
+    assert!(broker.schedules().await.unwrap().is_empty(), "an entry beat never handled is not created");
+
+    broker.fire(&fire("backup", tick, None, None), Timestamp::now()).await.unwrap();
+    broker.schedule_outcome("backup", true, at(tick, 10)).await.unwrap();
+    broker.schedule_outcome("backup", false, at(tick, 70)).await.unwrap();
+    broker.schedule_outcome("backup", true, at(tick, 5)).await.unwrap();
+    let s = broker.schedules().await.unwrap().pop().expect("the entry");
+    assert_eq!(s.last_success, Some(at(tick, 10)), "an earlier outcome never replaces a later one");
+    assert_eq!(s.last_failure, Some(at(tick, 70)));
 });

@@ -69,8 +69,27 @@ pub(super) async fn schedules(b: &RedisBroker) -> Result<Vec<ScheduleState>, Bro
             fired: count("fired"),
             skipped: count("skipped"),
             last_skip: fields.get("last_skip").cloned(),
+            last_success: fields.get("ok").and_then(|v| v.parse().ok()).map(from_ms),
+            last_failure: fields.get("fail").and_then(|v| v.parse().ok()).map(from_ms),
         });
     }
     out.sort_by(|a, b| a.entry.cmp(&b.entry));
     Ok(out)
+}
+
+pub(super) async fn schedule_outcome(
+    b: &RedisBroker,
+    entry: &str,
+    succeeded: bool,
+    at: Timestamp,
+) -> Result<(), BrokerError> {
+    let _: i64 = SCRIPTS
+        .schedule_outcome
+        .key(b.keys.schedule(entry))
+        .arg(if succeeded { "ok" } else { "fail" })
+        .arg(to_ms(at))
+        .invoke_async(&mut b.conn())
+        .await
+        .map_err(b.err())?;
+    Ok(())
 }

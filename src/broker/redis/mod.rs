@@ -41,6 +41,7 @@ struct Scripts {
     revoke: Script,
     output: Script,
     fire: Script,
+    schedule_outcome: Script,
     retry_failed: Script,
     purge: Script,
     purge_results: Script,
@@ -63,6 +64,7 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     revoke: Script::new(include_str!("scripts/revoke.lua")),
     output: Script::new(include_str!("scripts/output.lua")),
     fire: with_lib!("fire.lua"),
+    schedule_outcome: Script::new(include_str!("scripts/schedule_outcome.lua")),
     retry_failed: Script::new(include_str!("scripts/retry_failed.lua")),
     purge: Script::new(include_str!("scripts/purge.lua")),
     purge_results: Script::new(include_str!("scripts/purge_results.lua")),
@@ -470,6 +472,10 @@ impl Broker for RedisBroker {
 
     async fn schedules(&self) -> Result<Vec<ScheduleState>, BrokerError> {
         beat::schedules(self).await
+    }
+
+    async fn schedule_outcome(&self, entry: &str, succeeded: bool, at: Timestamp) -> Result<(), BrokerError> {
+        beat::schedule_outcome(self, entry, succeeded, at).await
     }
 
     async fn heartbeat(&self, info: &WorkerInfo, ttl: Duration, now: Timestamp) -> Result<(), BrokerError> {

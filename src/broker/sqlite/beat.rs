@@ -65,7 +65,8 @@ pub(super) fn fire(tx: &Transaction<'_>, ns: &str, t: &Tick, now: i64) -> Result
 /// Every entry's state.
 pub(super) fn schedules(conn: &Connection, ns: &str) -> Result<Vec<ScheduleState>, Failure> {
     let mut stmt = conn.prepare(
-        "SELECT entry, spec, last_tick, last_job, fired, skipped, last_skip FROM schedules WHERE ns = ?1 ORDER BY entry",
+        "SELECT entry, spec, last_tick, last_job, fired, skipped, last_skip, last_success, last_failure
+         FROM schedules WHERE ns = ?1 ORDER BY entry",
     )?;
     let rows = stmt.query_map(params![ns], |r| {
         Ok(ScheduleState {
@@ -76,7 +77,25 @@ pub(super) fn schedules(conn: &Connection, ns: &str) -> Result<Vec<ScheduleState
             fired: r.get::<_, i64>(4)?.max(0) as u64,
             skipped: r.get::<_, i64>(5)?.max(0) as u64,
             last_skip: r.get(6)?,
+            last_success: r.get::<_, Option<i64>>(7)?.map(from_ms),
+            last_failure: r.get::<_, Option<i64>>(8)?.map(from_ms),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn schedule_outcome(
+    tx: &Transaction<'_>,
+    ns: &str,
+    entry: &str,
+    succeeded: bool,
+    at: i64,
+) -> Result<(), Failure> {
+    // The column is chosen here, never from input.
+    let column = if succeeded { "last_success" } else { "last_failure" };
+    tx.execute(
+        &format!("UPDATE schedules SET {column} = ?3 WHERE ns = ?1 AND entry = ?2 AND coalesce({column}, 0) < ?3"),
+        params![ns, entry, at],
+    )?;
+    Ok(())
 }

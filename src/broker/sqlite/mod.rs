@@ -310,6 +310,11 @@ impl Broker for SqliteBroker {
         self.read(beat::schedules).await
     }
 
+    async fn schedule_outcome(&self, entry: &str, succeeded: bool, at: Timestamp) -> Result<(), BrokerError> {
+        let entry = entry.to_string();
+        self.write(move |tx, ns| beat::schedule_outcome(tx, ns, &entry, succeeded, to_ms(at))).await
+    }
+
     async fn heartbeat(&self, info: &WorkerInfo, ttl: Duration, now: Timestamp) -> Result<(), BrokerError> {
         let info = info.clone();
         let expires_at = to_ms(crate::time::add(now, ttl));

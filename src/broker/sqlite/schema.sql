@@ -61,6 +61,8 @@ CREATE TABLE IF NOT EXISTS schedules (
     fired     INTEGER NOT NULL DEFAULT 0,
     skipped   INTEGER NOT NULL DEFAULT 0,
     last_skip TEXT,              -- why the last skip happened
+    last_success INTEGER,        -- ms: when a run last succeeded
+    last_failure INTEGER,        -- ms: when a run last failed
     PRIMARY KEY (ns, entry)
 ) WITHOUT ROWID;
 

@@ -1,4 +1,4 @@
--- Publishes running attempts' output so far (for `taskq logs -F`), where
+-- Publishes running attempts' output so far (for `taskq logs -f`), where
 -- the worker still holds the lease.
 -- KEYS[1]  {ns}:leases (routes the call to the namespace's slot)
 -- ARGV[1]  key prefix "{ns}:"

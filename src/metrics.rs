@@ -1,0 +1,147 @@
+//! `--metrics ADDR` on `run` and `beat`: Prometheus text format over HTTP.
+//!
+//! What happens in this process (jobs finished by outcome, their durations,
+//! running jobs) is counted as it happens; what the broker holds for everyone
+//! (queue depths, the failed set, schedules and their last success) is
+//! sampled every few seconds. Without `--metrics` no recorder is installed
+//! and every call here is a no-op.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::{Broker, Purge};
+use crate::error::UsageError;
+use crate::names::QueueName;
+
+/// How often the broker-wide values are sampled.
+const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+
+/// Job durations, in seconds: from a quick HTTP call to a long batch job.
+const DURATION_BUCKETS: [f64; 14] =
+    [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 7200.0];
+
+/// How an attempt ended, as the `outcome` label says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Succeeded,
+    Failed,
+    /// Failed, to run again.
+    Retried,
+    Revoked,
+    /// Stopped by a shutdown and put back, not counted as an attempt.
+    Requeued,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::Retried => "retried",
+            Outcome::Revoked => "revoked",
+            Outcome::Requeued => "requeued",
+        }
+    }
+}
+
+/// Parses `--metrics ADDR` and starts serving it.
+pub(crate) fn serve(addr: &str) -> anyhow::Result<()> {
+    let socket: SocketAddr = addr.parse().map_err(|_| {
+        UsageError(format!("--metrics {addr:?}: not an address; give an IP and port such as 127.0.0.1:9108"))
+    })?;
+    PrometheusBuilder::new()
+        .with_http_listener(socket)
+        .set_buckets_for_metric(Matcher::Full("taskq_job_duration_seconds".into()), &DURATION_BUCKETS)
+        .and_then(PrometheusBuilder::install)
+        .map_err(|e| UsageError(format!("cannot serve metrics on {socket}: {e}; choose another --metrics address")))?;
+    describe();
+    Ok(())
+}
+
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!("taskq_jobs_finished_total", "Attempts this process finished, by job and outcome");
+    describe_histogram!("taskq_job_duration_seconds", Unit::Seconds, "How long attempts ran, by job");
+    describe_gauge!("taskq_jobs_running", "Jobs this worker is running");
+    describe_gauge!("taskq_worker_slots", "Jobs this worker can run at once (-c)");
+    describe_counter!(
+        "taskq_leases_lapsed_total",
+        "Jobs whose worker was lost, found by this process, by what became of them"
+    );
+    describe_gauge!("taskq_queue_depth", "Jobs waiting on a queue (broker-wide)");
+    describe_gauge!("taskq_failed_jobs", "Jobs in the failed set (broker-wide)");
+    describe_gauge!("taskq_schedule_last_tick_timestamp_seconds", Unit::Seconds, "The last tick beat handled");
+    describe_gauge!(
+        "taskq_schedule_last_success_timestamp_seconds",
+        Unit::Seconds,
+        "When a scheduled run last succeeded: alert when it is too old"
+    );
+    describe_gauge!("taskq_schedule_last_failure_timestamp_seconds", Unit::Seconds, "When a scheduled run last failed");
+    describe_counter!("taskq_schedule_fired_total", "Runs beat enqueued for a schedule");
+    describe_counter!(
+        "taskq_schedule_skipped_total",
+        "Ticks of a schedule skipped (missed, or the previous run active)"
+    );
+}
+
+/// An attempt this process ran ended.
+pub(crate) fn job_ended(job: &str, outcome: Outcome, took: Option<Duration>) {
+    counter!("taskq_jobs_finished_total", "job" => job.to_string(), "outcome" => outcome.as_str()).increment(1);
+    if let Some(took) = took {
+        histogram!("taskq_job_duration_seconds", "job" => job.to_string()).record(took.as_secs_f64());
+    }
+}
+
+/// This worker's slots and how many are busy.
+pub(crate) fn worker_load(running: usize, slots: usize) {
+    gauge!("taskq_jobs_running").set(running as f64);
+    gauge!("taskq_worker_slots").set(slots as f64);
+}
+
+/// A job whose lease lapsed was found by this process and ended `state`.
+pub(crate) fn lease_lapsed(state: crate::job::JobState) {
+    counter!("taskq_leases_lapsed_total", "outcome" => state.as_str()).increment(1);
+}
+
+/// Samples what the broker holds for everyone until `stop`: the depth of
+/// `queues`, the failed set, and the schedules.
+pub(crate) async fn sample(broker: Arc<dyn Broker>, queues: Vec<QueueName>, stop: CancellationToken) {
+    loop {
+        if let Err(e) = sample_once(broker.as_ref(), &queues).await {
+            tracing::debug!(error = %e, "cannot sample the broker for metrics");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(SAMPLE_EVERY) => {}
+            () = stop.cancelled() => return,
+        }
+    }
+}
+
+async fn sample_once(broker: &dyn Broker, queues: &[QueueName]) -> Result<(), crate::broker::BrokerError> {
+    let now = Timestamp::now();
+    for queue in queues {
+        let depth = broker.count(&Purge::Queue(queue.clone()), now).await?;
+        gauge!("taskq_queue_depth", "queue" => queue.to_string()).set(depth as f64);
+    }
+    gauge!("taskq_failed_jobs").set(broker.count(&Purge::Failed, now).await? as f64);
+    let seconds = |t: Timestamp| t.as_millisecond() as f64 / 1000.0;
+    for s in broker.schedules().await? {
+        let entry = s.entry.clone();
+        gauge!("taskq_schedule_last_tick_timestamp_seconds", "schedule" => entry.clone()).set(seconds(s.last_tick));
+        if let Some(t) = s.last_success {
+            gauge!("taskq_schedule_last_success_timestamp_seconds", "schedule" => entry.clone()).set(seconds(t));
+        }
+        if let Some(t) = s.last_failure {
+            gauge!("taskq_schedule_last_failure_timestamp_seconds", "schedule" => entry.clone()).set(seconds(t));
+        }
+        counter!("taskq_schedule_fired_total", "schedule" => entry.clone()).absolute(s.fired);
+        counter!("taskq_schedule_skipped_total", "schedule" => entry).absolute(s.skipped);
+    }
+    Ok(())
+}
