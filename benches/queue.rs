@@ -239,10 +239,10 @@ fn start_latency(dir: &Path, broker: &str, ns: &str, n: usize) -> (f64, f64, u64
     let def = config.job("noop").expect("noop");
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
-        let job = def.new_job(Vec::new(), std::collections::BTreeMap::new(), jiff::Timestamp::now()).expect("job");
+        let job = def.new_job(Vec::new(), std::collections::BTreeMap::new()).expect("job");
         let id = job.id.to_string();
         let t = Instant::now();
-        rt.block_on(client.enqueue(&[job], jiff::Timestamp::now())).expect("enqueue");
+        rt.block_on(client.enqueue(&[job])).expect("enqueue");
         let started = wait_for(&format!("\"job.id\":\"{id}\""), &rx);
         times.push(started.duration_since(t).as_secs_f64() * 1000.0);
         // Let the worker finish and go idle again.

@@ -118,13 +118,14 @@ pub struct NewJob {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, String>,
     pub queue: QueueName,
-    pub enqueued_at: Timestamp,
-    /// Not to run before this instant (`--delay`, `--at`).
+    /// Not to run before then (`--delay`, `--at`); the broker resolves a
+    /// relative delay on its own clock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub run_at: Option<Timestamp>,
-    /// Not started by this instant: expired.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<Timestamp>,
+    pub delay: Option<Delay>,
+    /// Not started this long after it became due: expired. Counted by the
+    /// broker's clock from the end of the delay (or the enqueue).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_duration_ms")]
+    pub expires: Option<Duration>,
     /// The idempotency key and how long it is held.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unique: Option<UniqueKey>,
@@ -137,6 +138,18 @@ pub struct NewJob {
     /// Policy the broker itself applies, copied from the job's definition at enqueue.
     #[serde(default)]
     pub policy: BrokerPolicy,
+}
+
+/// When a delayed job becomes due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delay {
+    /// This long after the broker stored it (`--delay`): a host whose clock
+    /// is off cannot make it due early.
+    #[serde(with = "duration_ms")]
+    For(Duration),
+    /// At this instant (`--at`).
+    Until(Timestamp),
 }
 
 /// The final outcome of a run, handed to the hook job it triggers.
@@ -196,12 +209,34 @@ pub mod duration_ms {
     }
 }
 
-/// What the broker knows of a job: its request, state and last result.
+/// Optional durations as integer milliseconds in stored JSON.
+pub mod opt_duration_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => super::duration_ms::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
+    }
+}
+
+/// What the broker knows of a job: its request, state and last result. Its
+/// instants are the broker's clock's, whichever host reads them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRecord {
     #[serde(flatten)]
     pub job: NewJob,
     pub state: JobState,
+    pub enqueued_at: Timestamp,
+    /// Not started by then: expired.
+    pub expires_at: Option<Timestamp>,
     /// Attempts started, including a running one.
     pub attempts: u32,
     /// When a scheduled or retrying job becomes due.

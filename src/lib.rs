@@ -1,9 +1,11 @@
 //! taskq: a job runner and cron replacement. `run` is the entry point the
 //! binary calls (and tests can call): it dispatches one parsed command line.
 
+pub mod backoff;
 pub mod beat;
 pub mod broker;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod crontab;
@@ -13,6 +15,7 @@ pub mod job;
 pub mod logging;
 mod metrics;
 pub mod names;
+pub mod presence;
 pub mod shutdown;
 mod systemd;
 pub mod time;

@@ -88,6 +88,33 @@ fn describe() {
         "taskq_schedule_skipped_total",
         "Ticks of a schedule skipped (missed, or the previous run active)"
     );
+    describe_gauge!(
+        "taskq_clock_offset_seconds",
+        Unit::Seconds,
+        "How far this host's clock is from the broker's (host minus broker)"
+    );
+    describe_counter!(
+        "taskq_failed_dropped_total",
+        "Failed jobs deleted to keep the failed set within failed_max and failed_ttl"
+    );
+    describe_counter!("taskq_broker_errors_total", "Broker calls that failed and were retried, by what was tried");
+}
+
+/// How far this host's clock is from the broker's.
+pub(crate) fn clock_offset(skew: jiff::SignedDuration) {
+    gauge!("taskq_clock_offset_seconds").set(skew.as_secs_f64());
+}
+
+/// Failed jobs deleted to keep the failed set bounded.
+pub(crate) fn failed_dropped(n: u64) {
+    if n > 0 {
+        counter!("taskq_failed_dropped_total").increment(n);
+    }
+}
+
+/// A broker call failed and will be retried.
+pub(crate) fn broker_error(what: &'static str) {
+    counter!("taskq_broker_errors_total", "call" => what).increment(1);
 }
 
 /// An attempt this process ran ended.
@@ -124,12 +151,11 @@ pub(crate) async fn sample(broker: Arc<dyn Broker>, queues: Vec<QueueName>, stop
 }
 
 async fn sample_once(broker: &dyn Broker, queues: &[QueueName]) -> Result<(), crate::broker::BrokerError> {
-    let now = Timestamp::now();
     for queue in queues {
-        let depth = broker.count(&Purge::Queue(queue.clone()), now).await?;
+        let depth = broker.count(&Purge::Queue(queue.clone())).await?;
         gauge!("taskq_queue_depth", "queue" => queue.to_string()).set(depth as f64);
     }
-    gauge!("taskq_failed_jobs").set(broker.count(&Purge::Failed, now).await? as f64);
+    gauge!("taskq_failed_jobs").set(broker.count(&Purge::Failed).await? as f64);
     let seconds = |t: Timestamp| t.as_millisecond() as f64 / 1000.0;
     for s in broker.schedules().await? {
         let entry = s.entry.clone();

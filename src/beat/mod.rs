@@ -2,10 +2,13 @@
 //! asks the broker to fire each due tick; the broker's `fire` claims a tick
 //! once however many beats ask, so any number may run (for high
 //! availability) and a restarted one resumes from the last tick the broker
-//! recorded, applying `catch_up` to ticks missed while none ran.
+//! recorded, applying `catch_up` to ticks missed while none ran. A running
+//! beat that could not reach the broker fires every tick it was late for
+//! once the broker is back (up to `MAX_CATCH_UP` per entry).
 //!
-//! Wall-clock time drives it: every sleep is recomputed from the clock and
-//! lasts at most a minute, so clock adjustments are followed.
+//! Ticks are instants on the broker's clock (`BrokerClock`): beats on hosts
+//! whose clocks disagree fire a tick at the same real moment. Every sleep is
+//! recomputed from that clock and lasts at most a minute.
 
 pub mod catch_up;
 mod entries;
@@ -17,8 +20,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use tokio_util::sync::CancellationToken;
 
-use crate::broker::{Broker, BrokerError, Fire, Fired};
+use crate::backoff::Backoff;
+use crate::broker::{Broker, BrokerError, Fire, Fired, WorkerInfo};
+use crate::clock::BrokerClock;
 use crate::config::Config;
 use crate::job::NewJob;
 use crate::shutdown::Shutdown;
@@ -26,122 +32,192 @@ pub use entries::{Change, Entry, diff, entries};
 
 /// The longest sleep: the clock is looked at again at least this often.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
-/// How long to wait before trying again after the broker failed.
-const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
+/// How long an entry's state is kept past its next tick when no beat fires
+/// it: an entry removed from every config is forgotten after that.
+const KEEP_STATE: Duration = Duration::from_secs(35 * 86_400);
+
+/// Where an entry stands: the last tick handled, and whether the ticks
+/// after it fell while no beat ran (then `catch_up` decides) or while this
+/// beat was running (then each fires, late).
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    at: Timestamp,
+    catch_up: bool,
+}
 
 /// A scheduler over one config.
 pub struct Beat {
     broker: Arc<dyn Broker>,
     config: Config,
+    clock: Arc<BrokerClock>,
+    /// A beat on its own (not `run --beat`) registers like a worker, so
+    /// `inspect` shows it and its host's clock skew.
+    register: bool,
 }
 
 impl Beat {
-    pub fn new(broker: Arc<dyn Broker>, config: Config) -> Beat {
-        Beat { broker, config }
+    pub fn new(broker: Arc<dyn Broker>, config: Config, clock: Arc<BrokerClock>) -> Beat {
+        Beat { broker, config, clock, register: false }
+    }
+
+    /// Registers this beat in the broker's registry of live processes.
+    #[must_use]
+    pub fn registered(mut self) -> Beat {
+        self.register = true;
+        self
     }
 
     /// Fires due ticks until `shutdown`; SIGHUP (`shutdown.reload()`)
-    /// reloads the config.
+    /// reloads the config. Broker errors are waited out with backoff.
     pub async fn run(mut self, shutdown: Shutdown) -> anyhow::Result<()> {
         let mut entries = entries(&self.config);
-        let mut cursors = self.resume(&entries).await;
+        let mut cursors: Option<HashMap<String, Cursor>> = None;
+        let presence = CancellationToken::new();
+        if self.register {
+            tokio::spawn(self.presence(presence.clone()));
+        }
         tracing::info!(entries = entries.len(), broker = %self.broker.describe(), "beat started");
-        let mut failing = false;
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+        let mut next_sync = tokio::time::Instant::now();
         loop {
-            let now = Timestamp::now();
-            let mut error = None;
-            for entry in &entries {
-                let cursor = cursors.entry(entry.name().to_string()).or_insert(now);
-                if let Err(e) = self.handle(entry, cursor, now).await {
-                    error = Some(e);
-                    break;
-                }
+            if tokio::time::Instant::now() >= next_sync && self.clock.sync().await.is_ok() {
+                next_sync = tokio::time::Instant::now() + crate::clock::RESYNC_EVERY;
             }
-            let wait = if let Some(e) = error {
-                if !failing {
+            let wait = if let Err(e) = self.round(&entries, &mut cursors, backoff.is_failing()).await {
+                if !backoff.is_failing() {
                     tracing::error!(error = %e, "cannot fire schedules; retrying");
-                    failing = true;
                 }
-                RETRY_AFTER_ERROR
+                crate::metrics::broker_error("fire");
+                backoff.pause()
             } else {
-                if failing {
+                if backoff.is_failing() {
                     tracing::info!("firing schedules again");
-                    failing = false;
+                    backoff.reset();
                 }
-                let next = entries.iter().filter_map(|e| e.next_after(cursors[e.name()])).min();
-                next.map_or(MAX_SLEEP, crate::time::until).min(MAX_SLEEP)
+                let cursors = cursors.as_ref().expect("a round that succeeded set the cursors");
+                let next = entries.iter().filter_map(|e| e.next_after(cursors[e.name()].at)).min();
+                next.map_or(MAX_SLEEP, |t| self.clock.until(t)).min(MAX_SLEEP)
             };
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 () = shutdown.graceful().cancelled() => break,
-                () = shutdown.reload().notified() => self.reload(&mut entries, &mut cursors),
+                () = shutdown.reload().notified() => {
+                    if let Some(c) = cursors.as_mut() {
+                        self.reload(&mut entries, c);
+                    }
+                }
             }
         }
+        presence.cancel();
         tracing::info!("beat stopped");
         Ok(())
     }
 
-    /// Where each entry resumes: from the last tick the broker recorded for
-    /// it, if its schedule is unchanged; from now for new or changed ones.
-    async fn resume(&self, entries: &[Entry]) -> HashMap<String, Timestamp> {
-        let now = Timestamp::now();
-        let states = match self.broker.schedules().await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the schedules' last fires; missed ticks are not caught up");
-                Vec::new()
+    /// One pass over the entries: resume them from the broker first if not
+    /// yet done; after an outage, catch up with what other beats fired.
+    async fn round(
+        &self,
+        entries: &[Entry],
+        cursors: &mut Option<HashMap<String, Cursor>>,
+        after_outage: bool,
+    ) -> Result<(), BrokerError> {
+        let cursors = match cursors {
+            Some(c) => {
+                if after_outage {
+                    self.refresh(entries, c).await?;
+                }
+                c
             }
+            None => cursors.insert(self.resume(entries).await?),
         };
-        entries
-            .iter()
-            .map(|e| {
-                let resumed = states.iter().find(|s| s.entry == e.name() && s.spec == e.spec).map(|s| s.last_tick);
-                (e.name().to_string(), resumed.unwrap_or(now))
-            })
-            .collect()
-    }
-
-    /// Fires what is due for `entry` since `cursor`, moving it past each
-    /// tick handled.
-    async fn handle(&self, entry: &Entry, cursor: &mut Timestamp, now: Timestamp) -> Result<(), BrokerError> {
-        let due = catch_up::due(&entry.schedule, entry.tz(), *cursor, now);
-        if due.missed == 0 && due.on_time.is_empty() {
-            return Ok(());
-        }
-        let plan = catch_up::plan(entry.def.catch_up, &due);
-        if due.missed > 0 {
-            tracing::warn!(
-                entry = entry.name(),
-                missed = due.missed,
-                running = plan.run.len(),
-                skipped = plan.skipped,
-                "ticks were missed while no beat ran"
-            );
-        }
-        if let Some(tick) = plan.record {
-            self.fire(entry, tick, plan.skipped, false, now).await?;
-            *cursor = tick;
-        }
-        for (i, tick) in plan.run.iter().enumerate() {
-            self.fire(entry, *tick, if i == 0 { plan.skipped } else { 0 }, true, now).await?;
-            *cursor = *tick;
-        }
-        for tick in due.on_time {
-            self.fire(entry, tick, 0, true, now).await?;
-            *cursor = tick;
+        let now = self.clock.now();
+        for entry in entries {
+            let cursor = cursors.entry(entry.name().to_string()).or_insert(Cursor { at: now, catch_up: false });
+            self.handle(entry, cursor, now).await?;
         }
         Ok(())
     }
 
-    async fn fire(
-        &self,
-        entry: &Entry,
-        tick: Timestamp,
-        missed: u64,
-        run: bool,
-        now: Timestamp,
-    ) -> Result<(), BrokerError> {
-        let job = if run { Self::run_for(entry, tick, now) } else { None };
+    /// Where each entry resumes: from the last tick the broker recorded for
+    /// it, if its schedule is unchanged (ticks since then fell while no beat
+    /// ran); from now for new or changed ones.
+    async fn resume(&self, entries: &[Entry]) -> Result<HashMap<String, Cursor>, BrokerError> {
+        let states = self.broker.schedules().await?;
+        let now = self.clock.now();
+        Ok(entries
+            .iter()
+            .map(|e| {
+                let resumed = states.iter().find(|s| s.entry == e.name() && s.spec == e.spec).map(|s| s.last_tick);
+                let cursor = match resumed {
+                    Some(at) => Cursor { at, catch_up: true },
+                    None => Cursor { at: now, catch_up: false },
+                };
+                (e.name().to_string(), cursor)
+            })
+            .collect())
+    }
+
+    /// After an outage: ticks another beat handled meanwhile need no retry.
+    async fn refresh(&self, entries: &[Entry], cursors: &mut HashMap<String, Cursor>) -> Result<(), BrokerError> {
+        let states = self.broker.schedules().await?;
+        for e in entries {
+            if let (Some(state), Some(cursor)) =
+                (states.iter().find(|s| s.entry == e.name() && s.spec == e.spec), cursors.get_mut(e.name()))
+            {
+                cursor.at = cursor.at.max(state.last_tick);
+            }
+        }
+        Ok(())
+    }
+
+    /// Fires what is due for `entry` since its cursor, moving it past each
+    /// tick handled.
+    async fn handle(&self, entry: &Entry, cursor: &mut Cursor, now: Timestamp) -> Result<(), BrokerError> {
+        let due = catch_up::due(&entry.schedule, entry.tz(), cursor.at, now);
+        if due.missed == 0 && due.on_time.is_empty() {
+            cursor.catch_up = false;
+            return Ok(());
+        }
+        if cursor.catch_up {
+            let plan = catch_up::plan(entry.def.catch_up, &due);
+            if due.missed > 0 {
+                tracing::warn!(
+                    entry = entry.name(),
+                    missed = due.missed,
+                    running = plan.run.len(),
+                    skipped = plan.skipped,
+                    "ticks were missed while no beat ran"
+                );
+            }
+            if let Some(tick) = plan.record {
+                self.fire(entry, tick, plan.skipped, false).await?;
+                cursor.at = tick;
+            }
+            for (i, tick) in plan.run.iter().enumerate() {
+                self.fire(entry, *tick, if i == 0 { plan.skipped } else { 0 }, true).await?;
+                cursor.at = *tick;
+            }
+        } else if due.missed > 0 {
+            // This beat was running but late (the broker was out of reach):
+            // every tick still fires, the most recent MAX_CATCH_UP of them.
+            let skipped = due.missed - due.recent.len() as u64;
+            tracing::warn!(entry = entry.name(), late = due.missed, skipped, "firing ticks this beat was late for");
+            for (i, tick) in due.recent.iter().enumerate() {
+                self.fire(entry, *tick, if i == 0 { skipped } else { 0 }, true).await?;
+                cursor.at = *tick;
+            }
+        }
+        cursor.catch_up = false;
+        for tick in due.on_time {
+            self.fire(entry, tick, 0, true).await?;
+            cursor.at = tick;
+        }
+        Ok(())
+    }
+
+    async fn fire(&self, entry: &Entry, tick: Timestamp, missed: u64, run: bool) -> Result<(), BrokerError> {
+        let job = if run { Self::run_for(entry, tick) } else { None };
+        let keep_until = crate::time::add(entry.next_after(tick).unwrap_or(tick), KEEP_STATE);
         let fire = Fire {
             entry: entry.name(),
             spec: &entry.spec,
@@ -149,9 +225,10 @@ impl Beat {
             missed,
             run: job.as_ref(),
             max_concurrent: entry.def.max_concurrent,
+            keep_until,
         };
         let at = crate::time::rfc3339(&tick.to_zoned(entry.tz().clone()));
-        match self.broker.fire(&fire, now).await? {
+        match self.broker.fire(&fire).await? {
             Fired::Enqueued(id) => tracing::info!(entry = entry.name(), tick = %at, job.id = %id, "fired"),
             Fired::Skipped => {
                 tracing::warn!(entry = entry.name(), tick = %at, "tick skipped: previous run still active");
@@ -168,8 +245,8 @@ impl Beat {
     /// The run of `entry` for `tick`: the job's own parameters' defaults,
     /// `TASKQ_SCHEDULED_AT`, and an expiry one period after it is enqueued
     /// unless the job sets `expires`.
-    fn run_for(entry: &Entry, tick: Timestamp, now: Timestamp) -> Option<NewJob> {
-        let mut job = match entry.def.new_job(Vec::new(), BTreeMap::new(), now) {
+    fn run_for(entry: &Entry, tick: Timestamp) -> Option<NewJob> {
+        let mut job = match entry.def.new_job(Vec::new(), BTreeMap::new()) {
             Ok(j) => j,
             Err(e) => {
                 tracing::error!(entry = entry.name(), error = %e, "cannot build the scheduled run");
@@ -180,14 +257,14 @@ impl Beat {
         if entry.def.expires.is_none()
             && let Some(next) = entry.next_after(tick)
         {
-            job.expires_at = Some(crate::time::add(now, next.duration_since(tick).unsigned_abs()));
+            job.expires = Some(next.duration_since(tick).unsigned_abs());
         }
         Some(job)
     }
 
     /// Reloads the config (SIGHUP): an invalid one is reported and the running
     /// one kept; a valid one is reconciled entry by entry.
-    fn reload(&mut self, entries: &mut Vec<Entry>, cursors: &mut HashMap<String, Timestamp>) {
+    fn reload(&mut self, entries: &mut Vec<Entry>, cursors: &mut HashMap<String, Cursor>) {
         let config = match Config::load(&self.config.path) {
             Ok(c) => c,
             Err(errors) => {
@@ -199,7 +276,7 @@ impl Beat {
             }
         };
         let fresh = crate::beat::entries(&config);
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let changes = diff(entries.iter().map(Entry::key), fresh.iter().map(Entry::key));
         for change in &changes {
             match change {
@@ -226,11 +303,31 @@ impl Beat {
         // New and changed entries start from now: a changed schedule never
         // fires both its old and its new ticks.
         for e in &fresh {
-            kept.entry(e.name().to_string()).or_insert(now);
+            kept.entry(e.name().to_string()).or_insert(Cursor { at: now, catch_up: false });
         }
         *cursors = kept;
         *entries = fresh;
         self.config = config;
         tracing::info!(entries = entries.len(), "config reloaded");
+    }
+
+    /// Keeps this beat in the registry of live processes.
+    fn presence(&self, stop: CancellationToken) -> impl Future<Output = ()> + use<> {
+        let id = format!("beat:{}", crate::presence::process_id());
+        let started_at = self.clock.now();
+        let (broker, clock, report_id) = (self.broker.clone(), self.clock.clone(), id.clone());
+        let report = move || WorkerInfo {
+            id: report_id.clone(),
+            host: crate::presence::hostname(),
+            pid: std::process::id(),
+            queues: Vec::new(),
+            concurrency: 0,
+            beat: true,
+            started_at,
+            seen_at: Timestamp::UNIX_EPOCH,
+            clock_offset_ms: 0,
+            running: Vec::new(),
+        };
+        crate::presence::run(broker, clock, id, report, stop)
     }
 }

@@ -3,7 +3,7 @@
 use crate::error::Exit;
 
 /// What went wrong talking to a broker.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum BrokerError {
     /// Cannot connect, authentication refused, connection lost.
     #[error("cannot reach the broker at {url}: {reason}; {hint}")]

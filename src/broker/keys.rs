@@ -19,10 +19,12 @@
 //! | `{ns}:queues`           | SET    | queue names seen                              |
 //! | `{ns}:conc:<job>`       | ZSET   | running ids of a limited job, by lease expiry |
 //! | `{ns}:blocked:<job>`    | LIST   | queued ids waiting for a concurrency slot     |
+//! | `{ns}:limited`          | SET    | job names that have had jobs waiting for slots|
+//! | `{ns}:grant:<grant>`    | STRING | the id a take handed over (PX the lease)      |
 //! | `{ns}:schedule:<entry>` | HASH   | beat: last tick, spec, fired/skipped counts   |
 //! | `{ns}:schedules`        | SET    | the keys of every schedule entry's state      |
-//! | `{ns}:workers`          | ZSET   | live worker ids by heartbeat expiry (ms)      |
-//! | `{ns}:worker:<id>`      | STRING | a worker's last heartbeat (JSON, EX ttl)      |
+//! | `{ns}:workers`          | ZSET   | live worker ids by last heartbeat (ms)        |
+//! | `{ns}:worker:<id>`      | STRING | a worker's last heartbeat (JSON, PX ttl)      |
 //! | `{ns}:wake`             | pubsub | a queue name, published when it gains a job   |
 
 /// The key prefix of namespace `ns`: `{ns}:`.
@@ -71,6 +73,14 @@ impl Keys {
 
     pub(super) fn done(&self) -> String {
         format!("{}done", self.prefix)
+    }
+
+    pub(super) fn blocked(&self, job: &str) -> String {
+        format!("{}blocked:{job}", self.prefix)
+    }
+
+    pub(super) fn limited(&self) -> String {
+        format!("{}limited", self.prefix)
     }
 
     pub(super) fn schedule(&self, entry: &str) -> String {

@@ -13,6 +13,7 @@ mod sqlite;
 mod url;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -36,9 +37,58 @@ pub fn validate_namespace(ns: &str) -> Result<(), String> {
 
 /// Connects to the broker at `url`, under namespace `ns`.
 pub async fn connect(url: &BrokerUrl, ns: &str) -> Result<Arc<dyn Broker>, BrokerError> {
+    connect_with(url, ns, Options::default()).await
+}
+
+/// Connects with `options` (the failed set's bounds, and for tests a
+/// shifted clock).
+pub async fn connect_with(url: &BrokerUrl, ns: &str, options: Options) -> Result<Arc<dyn Broker>, BrokerError> {
     match url {
-        BrokerUrl::Redis { .. } => Ok(Arc::new(redis::RedisBroker::connect(url, ns).await?)),
-        BrokerUrl::Sqlite { path } => Ok(Arc::new(sqlite::SqliteBroker::open(path, ns).await?)),
+        BrokerUrl::Redis { .. } => Ok(Arc::new(redis::RedisBroker::connect(url, ns, options).await?)),
+        BrokerUrl::Sqlite { path } => Ok(Arc::new(sqlite::SqliteBroker::open(path, ns, options).await?)),
+    }
+}
+
+/// How a broker connection behaves beyond its URL.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub retention: Retention,
+    /// Zero outside tests: see [`ClockShift`].
+    pub shift: ClockShift,
+}
+
+/// How much of the failed set a namespace keeps (SPEC §4, Sidekiq's dead
+/// set rule): beyond either bound the oldest entries are deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub failed_max: u64,
+    pub failed_ttl: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { failed_max: 10_000, failed_ttl: Duration::from_secs(180 * 86_400) }
+    }
+}
+
+/// How long a worker's heartbeat lasts: a worker silent this long is gone.
+pub const WORKER_TTL: Duration = Duration::from_secs(30);
+
+/// An amount added to the broker's clock by every transition. Zero outside
+/// tests: there the broker's clock (Redis `TIME`, the SQLite host's clock)
+/// judges every lease, delay, expiry and TTL, whatever the caller's clock says.
+#[derive(Debug, Clone, Default)]
+pub struct ClockShift(Arc<AtomicI64>);
+
+impl ClockShift {
+    /// Moves the broker's clock forward by `by` (the shifts add up).
+    pub fn advance(&self, by: Duration) {
+        self.0.fetch_add(i64::try_from(by.as_millis()).unwrap_or(i64::MAX), Ordering::SeqCst);
+    }
+
+    /// The shift in milliseconds.
+    pub(crate) fn ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
     }
 }
 
@@ -49,6 +99,18 @@ pub struct Enqueued {
     pub id: JobId,
     /// The unique key was already held: nothing new was enqueued.
     pub duplicate: bool,
+}
+
+/// Where a take looks for a job and to whom it leases it.
+#[derive(Debug, Clone, Copy)]
+pub struct Take<'a> {
+    pub queues: &'a [QueueName],
+    pub worker: &'a str,
+    pub lease: Duration,
+    /// Names this take: asked again with the same grant (its reply was
+    /// lost), the broker hands over the same job instead of leaving it
+    /// leased to nobody. Unique per take.
+    pub grant: &'a str,
 }
 
 /// A job handed to a worker, held under a lease.
@@ -76,11 +138,15 @@ pub struct LeaseToken {
     pub attempt: u32,
 }
 
-/// What an attempt left behind.
+/// What an attempt left behind. Its times are durations measured by the
+/// worker; the broker turns them into instants on its own clock.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AttemptResult {
-    pub started_at: Option<Timestamp>,
-    pub finished_at: Option<Timestamp>,
+    /// How long it ran; `None` when it never started.
+    pub duration: Option<Duration>,
+    /// How long ago it ended when this was sent (an outcome recorded after a
+    /// broker outage keeps its real end).
+    pub ended_ago: Duration,
     pub exit_code: Option<i32>,
     pub http_status: Option<u16>,
     pub error: Option<String>,
@@ -107,8 +173,8 @@ pub enum Finish {
     /// Failed for good: into the failed set, kept until retried or purged.
     /// `hook` (its `on_failure`) is enqueued with it.
     Failed { result: AttemptResult, hook: Option<NewJob> },
-    /// Failed, to run again at `at`.
-    Retry { result: AttemptResult, at: Timestamp },
+    /// Failed, to run again `delay` after the attempt ended.
+    Retry { result: AttemptResult, delay: Duration },
     /// Killed by `revoke --terminate`; the record is kept for `ttl`.
     Revoked { result: AttemptResult, ttl: Duration },
     /// Stopped by a worker shutting down: back to the front of its queue at
@@ -167,6 +233,9 @@ pub struct Fire<'a> {
     /// The job's `max_concurrent`: with that many runs active, the tick is
     /// skipped ("previous run still active").
     pub max_concurrent: Option<u32>,
+    /// The entry's state may be forgotten if no tick comes by then (a
+    /// removed entry's state does not stay forever).
+    pub keep_until: Timestamp,
 }
 
 /// What `fire` did with a tick.
@@ -210,10 +279,20 @@ pub struct WorkerInfo {
     /// Runs the scheduler too (`run --beat`).
     pub beat: bool,
     pub started_at: Timestamp,
-    /// When this heartbeat was sent.
+    /// When the broker last heard from it, by the broker's clock (set by
+    /// `workers`).
+    #[serde(default = "epoch", skip_serializing)]
     pub seen_at: Timestamp,
+    /// How far its host's clock is from the broker's (host minus broker);
+    /// more than a second is a problem (SPEC §4 "One clock").
+    #[serde(default)]
+    pub clock_offset_ms: i64,
     /// The jobs it is running.
     pub running: Vec<RunningJob>,
+}
+
+fn epoch() -> Timestamp {
+    Timestamp::UNIX_EPOCH
 }
 
 /// A job a worker is running, as its heartbeat reports it.
@@ -233,19 +312,13 @@ pub enum Purge {
     Queue(QueueName),
 }
 
-/// Where a freed slot takes its next job from (see `Broker::finish`).
-#[derive(Debug, Clone, Copy)]
-pub struct Take<'a> {
-    pub queues: &'a [QueueName],
-    pub worker: &'a str,
-    pub lease: Duration,
-}
-
 /// What `finish` did.
 #[derive(Debug, Clone)]
 pub struct Finished {
     /// `false`: the lease was lost and nothing was recorded.
     pub recorded: bool,
+    /// Failed jobs deleted to keep the failed set within its bounds.
+    pub dropped: u64,
     /// The next job for the freed slot, when one was asked for and queued.
     pub next: Option<Lease>,
 }
@@ -267,6 +340,14 @@ pub struct Forwarded {
     pub next_due: Option<Timestamp>,
 }
 
+/// What `recover_expired` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    pub jobs: Vec<Recovered>,
+    /// Failed jobs deleted to keep the failed set within its bounds.
+    pub dropped: u64,
+}
+
 /// A job whose worker was lost, found by `recover_expired`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recovered {
@@ -276,41 +357,39 @@ pub struct Recovered {
     pub state: JobState,
 }
 
-/// The broker contract. All instants come from the caller's clock.
+/// The broker contract. Every instant is the broker's own clock's (Redis
+/// `TIME`; the host clock for SQLite, which serves one host): no caller's
+/// clock decides a lease, a due time, an expiry or a TTL.
 #[async_trait]
 pub trait Broker: Send + Sync {
     /// The URL, password redacted, for messages.
     fn describe(&self) -> String;
 
+    /// The broker's clock now.
+    async fn time(&self) -> Result<Timestamp, BrokerError>;
+
     /// Enqueues each job atomically (a batch is not all-or-nothing: each
     /// job's result is reported). A job with `run_at` in the future is
     /// `scheduled`; with a unique key already held, a duplicate.
-    async fn enqueue(&self, jobs: &[NewJob], now: Timestamp) -> Result<Vec<Enqueued>, BrokerError>;
+    async fn enqueue(&self, jobs: &[NewJob]) -> Result<Vec<Enqueued>, BrokerError>;
 
-    /// Takes the next job from the first non-empty of `queues`, in order,
-    /// and leases it to `worker` until `now + lease`. Jobs found expired on
-    /// the way are marked `expired`; a job whose kind is at its
+    /// Takes the next job from the first non-empty of `take.queues`, in
+    /// order, and leases it to `take.worker` for `take.lease`. Jobs found
+    /// expired on the way are marked `expired`; a job whose kind is at its
     /// `max_concurrent` waits (it is skipped, not dropped).
-    async fn dequeue(
-        &self,
-        queues: &[QueueName],
-        worker: &str,
-        lease: Duration,
-        now: Timestamp,
-    ) -> Result<Option<Lease>, BrokerError>;
+    async fn dequeue(&self, take: &Take<'_>) -> Result<Option<Lease>, BrokerError>;
 
     /// Returns when a job may have become available on `queues`, or after
     /// `timeout`. Spurious returns are allowed; missed wake-ups are not.
     async fn wait_for_jobs(&self, queues: &[QueueName], timeout: Duration) -> Result<(), BrokerError>;
 
-    /// Extends the leases of running attempts to `now + lease`; returns the
-    /// attempts that are lost or that `revoke --terminate` asked to stop.
+    /// Extends the leases of running attempts by `lease` from now; returns
+    /// the attempts that are lost or that `revoke --terminate` asked to stop.
     async fn extend_leases(
         &self,
         tokens: &[LeaseToken],
         lease: Duration,
-        now: Timestamp,
-    ) -> Result<Vec<(JobId, LeaseLoss)>, BrokerError>;
+    ) -> Result<Vec<(LeaseToken, LeaseLoss)>, BrokerError>;
 
     /// Which of these jobs `revoke --terminate` asked to stop (a cheap read,
     /// checked more often than leases are renewed).
@@ -318,73 +397,67 @@ pub trait Broker: Send + Sync {
 
     /// Cancels a job that has not started; a running one is flagged for its
     /// worker to kill when `terminate`, else left alone.
-    async fn revoke(&self, id: JobId, terminate: bool, now: Timestamp) -> Result<Revoke, BrokerError>;
+    async fn revoke(&self, id: JobId, terminate: bool) -> Result<Revoke, BrokerError>;
 
     /// Requeues failed jobs (every one when `ids` is `None`), attempts reset.
-    async fn retry_failed(&self, ids: Option<&[JobId]>, now: Timestamp) -> Result<Vec<(JobId, Retried)>, BrokerError>;
+    async fn retry_failed(&self, ids: Option<&[JobId]>) -> Result<Vec<(JobId, Retried)>, BrokerError>;
 
     /// How many jobs `purge` would delete.
-    async fn count(&self, what: &Purge, now: Timestamp) -> Result<u64, BrokerError>;
+    async fn count(&self, what: &Purge) -> Result<u64, BrokerError>;
 
     /// Deletes failed jobs, or the jobs queued on a queue; returns how many.
-    async fn purge(&self, what: &Purge, now: Timestamp) -> Result<u64, BrokerError>;
+    async fn purge(&self, what: &Purge) -> Result<u64, BrokerError>;
 
     /// Records how an attempt ended (nothing when the lease was lost) and,
     /// with `next`, takes the next job for the slot this frees, as `dequeue`
     /// would, in the same atomic step: one round trip per job, no prefetch.
-    async fn finish(
-        &self,
-        token: &LeaseToken,
-        finish: Finish,
-        next: Option<Take<'_>>,
-        now: Timestamp,
-    ) -> Result<Finished, BrokerError>;
+    /// A scheduled run's final outcome is stamped on its schedule entry in
+    /// the same step. Asked again after a lost reply, it reports the outcome
+    /// recorded and hands over the same next job.
+    async fn finish(&self, token: &LeaseToken, finish: Finish, next: Option<Take<'_>>)
+    -> Result<Finished, BrokerError>;
 
     /// Publishes running attempts' output so far (for `logs -F`); an
     /// attempt whose lease is lost is left alone.
     async fn update_output(&self, updates: &[OutputUpdate]) -> Result<(), BrokerError>;
 
     /// Moves scheduled and retrying jobs that are due to their queues.
-    async fn forward_due(&self, now: Timestamp) -> Result<Forwarded, BrokerError>;
+    async fn forward_due(&self) -> Result<Forwarded, BrokerError>;
 
-    /// Requeues running jobs whose lease lapsed before `now`, counting the
+    /// Requeues running jobs whose lease lapsed, counting the
     /// loss; a job lost `max_redeliveries` times fails as "worker lost", one
     /// flagged by `revoke --terminate` is revoked.
-    async fn recover_expired(&self, now: Timestamp) -> Result<Vec<Recovered>, BrokerError>;
+    async fn recover_expired(&self) -> Result<Recovery, BrokerError>;
 
     /// The records of `ids`, `None` for unknown or expired ones.
-    async fn get(&self, ids: &[JobId], now: Timestamp) -> Result<Vec<Option<JobRecord>>, BrokerError>;
+    async fn get(&self, ids: &[JobId]) -> Result<Vec<Option<JobRecord>>, BrokerError>;
 
     /// Records matching `filter`, newest first.
-    async fn list(&self, filter: &ListFilter, now: Timestamp) -> Result<Vec<JobRecord>, BrokerError>;
+    async fn list(&self, filter: &ListFilter) -> Result<Vec<JobRecord>, BrokerError>;
 
-    /// How many jobs on `queues` a dequeue could take now (queued or due,
-    /// not waiting for a concurrency slot).
-    async fn count_ready(&self, queues: &[QueueName], now: Timestamp) -> Result<u64, BrokerError>;
+    /// How many jobs on `queues` are yet to run: queued (waiting for a
+    /// concurrency slot or not) or due. A burst worker stops at zero.
+    async fn count_ready(&self, queues: &[QueueName]) -> Result<u64, BrokerError>;
 
     /// Beat: handles one tick of an entry, once however many beats ask: the
     /// tick is claimed only if later than the entry's last, then its run is
     /// enqueued (or skipped at `max_concurrent`), all in one atomic step.
-    async fn fire(&self, fire: &Fire<'_>, now: Timestamp) -> Result<Fired, BrokerError>;
+    async fn fire(&self, fire: &Fire<'_>) -> Result<Fired, BrokerError>;
 
     /// Beat: the state of every schedule entry the broker has seen.
     async fn schedules(&self) -> Result<Vec<ScheduleState>, BrokerError>;
 
-    /// Records the final outcome of a scheduled run on its entry, for the
-    /// dead man's switch of `inspect` and the metrics. An earlier outcome
-    /// never replaces a later one; an entry beat never handled is left alone.
-    async fn schedule_outcome(&self, entry: &str, succeeded: bool, at: Timestamp) -> Result<(), BrokerError>;
-
-    /// Registers a live worker until `ttl` from now (renewed by each
-    /// heartbeat); a worker silent that long is gone from `workers`.
-    async fn heartbeat(&self, info: &WorkerInfo, ttl: Duration, now: Timestamp) -> Result<(), BrokerError>;
+    /// Registers a live worker (renewed by each heartbeat); one silent for
+    /// [`WORKER_TTL`] is gone from `workers`. The broker stamps `seen_at`
+    /// with its own clock, and returns it.
+    async fn heartbeat(&self, info: &WorkerInfo) -> Result<Timestamp, BrokerError>;
 
     /// Removes a worker that is stopping.
     async fn forget_worker(&self, id: &str) -> Result<(), BrokerError>;
 
     /// The live workers, by id.
-    async fn workers(&self, now: Timestamp) -> Result<Vec<WorkerInfo>, BrokerError>;
+    async fn workers(&self) -> Result<Vec<WorkerInfo>, BrokerError>;
 
     /// Deletes results past their TTL; returns how many.
-    async fn purge_expired_results(&self, now: Timestamp) -> Result<u64, BrokerError>;
+    async fn purge_expired_results(&self) -> Result<u64, BrokerError>;
 }

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
-use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Context;
@@ -71,7 +70,7 @@ pub(super) async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::
                     lines += jobs.len() as u64;
                     let broker = broker.clone();
                     in_flight.push_back(async move {
-                        let result = broker.enqueue(&jobs, Timestamp::now()).await;
+                        let result = broker.enqueue(&jobs).await;
                         (jobs.len(), result)
                     });
                 }
@@ -121,7 +120,7 @@ fn read(input: Box<dyn Read + Send>, config: &Config, tx: &tokio::sync::mpsc::Se
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match parse(&line, config, Timestamp::now()) {
+        match parse(&line, config) {
             Ok(job) => chunk.push(job),
             Err(why) => {
                 if tx.blocking_send(Parsed::Bad { line: index + 1, why }).is_err() {
@@ -139,10 +138,10 @@ fn read(input: Box<dyn Read + Send>, config: &Config, tx: &tokio::sync::mpsc::Se
 }
 
 /// A line as a job, or why it is not one.
-fn parse(line: &[u8], config: &Config, now: Timestamp) -> Result<NewJob, String> {
+fn parse(line: &[u8], config: &Config) -> Result<NewJob, String> {
     let line: Line = serde_json::from_slice(line).map_err(|e| format!("invalid JSON line: {e}"))?;
     let def = config.job(&line.job).map_err(|e| e.0)?;
-    let mut job = def.new_job(line.args, line.params, now).map_err(|e| e.to_string())?;
+    let mut job = def.new_job(line.args, line.params).map_err(|e| e.to_string())?;
     if let Some(q) = line.queue {
         job.queue = QueueName::new(&q)?;
     }

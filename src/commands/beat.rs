@@ -4,7 +4,6 @@
 
 use std::process::ExitCode;
 
-use jiff::Timestamp;
 use tokio_util::sync::CancellationToken;
 
 use super::Context;
@@ -38,7 +37,8 @@ pub(super) async fn run(args: BeatArgs, ctx: &Context) -> anyhow::Result<ExitCod
     if args.metrics.is_some() {
         tokio::spawn(crate::metrics::sample(broker.clone(), config.queues(), supervisor.clone()));
     }
-    let result = Beat::new(broker, config).run(ctx.shutdown.clone()).await;
+    let clock = crate::clock::BrokerClock::new(broker.clone());
+    let result = Beat::new(broker, config, clock).registered().run(ctx.shutdown.clone()).await;
     supervisor.cancel();
     systemd::stopping("stopped");
     result?;
@@ -49,7 +49,7 @@ async fn dry_run(config: &crate::config::Config, ctx: &Context) -> anyhow::Resul
     let broker = ctx.broker(Some(config)).await?;
     let states = broker.schedules().await?;
     let entries = entries(config);
-    let now = Timestamp::now();
+    let now = broker.time().await?;
     let changes = diff(states.iter().map(|s| (s.entry.as_str(), s.spec.as_str())), entries.iter().map(Entry::key));
     for change in &changes {
         match change {

@@ -4,16 +4,15 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use jiff::Timestamp;
 use serde_json::json;
 
 use super::Context;
 use crate::cli::EnqueueArgs;
 use crate::config::parse_param_flags;
 use crate::error::UsageError;
-use crate::job::UniqueKey;
+use crate::job::{Delay, UniqueKey};
 use crate::names::QueueName;
-use crate::time::{add, duration_flag, parse_at};
+use crate::time::{duration_flag, parse_at};
 
 /// The window of a `--key` when neither `--unique-for` nor the job sets one.
 const DEFAULT_KEY_WINDOW: Duration = Duration::from_secs(3600);
@@ -25,20 +24,19 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
     }
     let name = args.job.as_deref().ok_or_else(|| UsageError("name a job to enqueue, or pass --batch FILE".into()))?;
     let def = config.job(name)?;
-    let now = Timestamp::now();
     let given = parse_param_flags(&args.params.params).map_err(|e| UsageError(e.to_string()))?;
-    let mut job = def.new_job(args.args.clone(), given, now).map_err(|e| UsageError(e.to_string()))?;
+    let mut job = def.new_job(args.args.clone(), given).map_err(|e| UsageError(e.to_string()))?;
     if let Some(q) = &args.queue {
         job.queue = QueueName::new(q).map_err(|e| UsageError(format!("--queue: {e}")))?;
     }
-    job.run_at = match (&args.delay, &args.at) {
-        (Some(d), _) => Some(add(now, duration_flag("--delay", d)?)),
-        (None, Some(at)) => Some(parse_at(at)?),
+    // A delay is added to the broker's clock, never this host's.
+    job.delay = match (&args.delay, &args.at) {
+        (Some(d), _) => Some(Delay::For(duration_flag("--delay", d)?)),
+        (None, Some(at)) => Some(Delay::Until(parse_at(at)?)),
         (None, None) => None,
     };
-    let expires = args.expires.as_deref().map(|e| duration_flag("--expires", e)).transpose()?.or(def.expires);
     // Expiry counts from when the job becomes due.
-    job.expires_at = expires.map(|e| add(job.run_at.unwrap_or(now).max(now), e));
+    job.expires = args.expires.as_deref().map(|e| duration_flag("--expires", e)).transpose()?.or(def.expires);
     if let Some(key) = &args.key {
         let window = args.unique_for.as_deref().map(|u| duration_flag("--unique-for", u)).transpose()?;
         let window = window.or(def.unique_for).unwrap_or(DEFAULT_KEY_WINDOW);
@@ -53,7 +51,7 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
     }
 
     let broker = ctx.broker(Some(&config)).await?;
-    let enqueued = broker.enqueue(std::slice::from_ref(&job), now).await?;
+    let enqueued = broker.enqueue(std::slice::from_ref(&job)).await?;
     let enqueued = enqueued
         .first()
         .ok_or_else(|| anyhow::anyhow!("internal error: the broker acknowledged no job; please report it"))?;

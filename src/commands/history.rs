@@ -4,8 +4,6 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use jiff::Timestamp;
-
 use super::status::record_json;
 use super::{Context, table};
 use crate::broker::ListFilter;
@@ -20,7 +18,7 @@ pub(super) async fn run(args: HistoryArgs, ctx: &Context) -> anyhow::Result<Exit
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
     let filter = ListFilter { job: Some(name.clone()), limit: args.limit, ..ListFilter::default() };
-    let runs = broker.list(&filter, Timestamp::now()).await?;
+    let runs = broker.list(&filter).await?;
     if runs.is_empty() {
         // No runs of a job the config does not know: most likely a typo.
         if let Some(config) = &config
@@ -53,7 +51,7 @@ pub(super) async fn run(args: HistoryArgs, ctx: &Context) -> anyhow::Result<Exit
                 _ => r.state.to_string(),
             };
             vec![
-                local(r.started_at.unwrap_or(r.job.enqueued_at)),
+                local(r.started_at.unwrap_or(r.enqueued_at)),
                 r.job.scheduled_at.clone().unwrap_or_else(|| "-".into()),
                 r.worker.clone().unwrap_or_else(|| "-".into()),
                 r.attempts.to_string(),

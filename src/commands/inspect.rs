@@ -1,10 +1,10 @@
-//! `taskq inspect`: queues, live workers and what they run, and schedules
-//! with their last and next fires, flagged when their last run failed or no
-//! run succeeded within two periods.
+//! `taskq inspect`: queues, live workers (and beats) and what they run,
+//! flagged when their host's clock is off the broker's, and schedules with
+//! their last and next fires, flagged when their last run failed or no run
+//! succeeded within two periods. Every instant is the broker's.
 
 use std::process::ExitCode;
 
-use jiff::Timestamp;
 use serde_json::json;
 
 use super::{Context, table};
@@ -16,12 +16,12 @@ use crate::time::{local, rfc3339, rfc3339_utc};
 pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
     let broker = ctx.broker(Some(&config)).await?;
-    let now = Timestamp::now();
+    let now = broker.time().await?;
     let mut queues = Vec::new();
     for q in config.queues() {
-        queues.push((q.to_string(), broker.count_ready(std::slice::from_ref(&q), now).await?));
+        queues.push((q.to_string(), broker.count_ready(std::slice::from_ref(&q)).await?));
     }
-    let workers = broker.workers(now).await?;
+    let workers = broker.workers().await?;
     let states = broker.schedules().await?;
     let schedules: Vec<_> = entries(&config)
         .into_iter()
@@ -44,6 +44,8 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
                 "beat": w.beat,
                 "started_at": rfc3339_utc(w.started_at),
                 "seen_at": rfc3339_utc(w.seen_at),
+                "clock_offset_ms": w.clock_offset_ms,
+                "clock_ok": clock_ok(w.clock_offset_ms),
                 "running": w.running.iter().map(|r| json!({ "id": r.id.to_string(), "job": r.job, "attempt": r.attempt })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "schedules": schedules.iter().map(|(e, s, next, alerts)| json!({
@@ -75,15 +77,17 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
             .iter()
             .map(|w| {
                 let running: Vec<String> = w.running.iter().map(|r| format!("{} {}", r.job, r.id)).collect();
+                let offset = format!("{:+.3}s", w.clock_offset_ms as f64 / 1000.0);
                 vec![
                     w.id.clone(),
-                    w.queues.join(","),
+                    if w.concurrency == 0 { "(beat)".into() } else { w.queues.join(",") },
                     format!("{}/{}", w.running.len(), w.concurrency),
+                    if clock_ok(w.clock_offset_ms) { "ok".into() } else { format!("{offset} OFF") },
                     if running.is_empty() { "-".into() } else { running.join(", ") },
                 ]
             })
             .collect();
-        for line in table::render(&["WORKER", "QUEUES", "BUSY", "RUNNING"], &rows) {
+        for line in table::render(&["WORKER", "QUEUES", "BUSY", "CLOCK", "RUNNING"], &rows) {
             say!("{line}");
         }
     }
@@ -113,4 +117,9 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether a host's clock is within `SKEW_WARNING` of the broker's.
+fn clock_ok(offset_ms: i64) -> bool {
+    offset_ms.unsigned_abs() <= crate::clock::SKEW_WARNING.as_millis() as u64
 }

@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use jiff::Timestamp;
-
 use super::status::record_json;
 use super::{Context, table};
 use crate::broker::ListFilter;
@@ -26,7 +24,7 @@ pub(super) async fn run(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCod
     };
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
-    let records = broker.list(&filter, Timestamp::now()).await?;
+    let records = broker.list(&filter).await?;
     if args.json {
         for r in &records {
             say!("{}", record_json(r));
@@ -46,7 +44,7 @@ pub(super) async fn run(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCod
                 r.state.to_string(),
                 r.job.queue.to_string(),
                 r.attempts.to_string(),
-                local(r.job.enqueued_at),
+                local(r.enqueued_at),
             ]
         })
         .collect();

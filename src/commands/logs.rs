@@ -6,8 +6,6 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use jiff::Timestamp;
-
 use super::Context;
 use crate::cli::LogsArgs;
 use crate::error::UsageError;
@@ -24,7 +22,7 @@ pub(super) async fn run(args: LogsArgs, ctx: &Context) -> anyhow::Result<ExitCod
     let mut attempt = None;
     let mut first = true;
     loop {
-        let Some(record) = broker.get(&[id], Timestamp::now()).await?.pop().flatten() else {
+        let Some(record) = broker.get(&[id]).await?.pop().flatten() else {
             if first {
                 return Err(UsageError(format!(
                     "unknown job id {id}: not in this broker and namespace (or its result expired)"

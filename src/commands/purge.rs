@@ -4,8 +4,6 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use jiff::Timestamp;
-
 use super::Context;
 use crate::broker::Purge;
 use crate::cli::PurgeArgs;
@@ -20,7 +18,7 @@ pub(super) async fn run(args: PurgeArgs, ctx: &Context) -> anyhow::Result<ExitCo
     };
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
-    let count = broker.count(&what, Timestamp::now()).await?;
+    let count = broker.count(&what).await?;
     let what_text = match &what {
         Purge::Failed => format!("{count} failed job{}", plural(count)),
         Purge::Queue(q) => format!("{count} job{} queued on \"{q}\"", plural(count)),
@@ -43,7 +41,7 @@ pub(super) async fn run(args: PurgeArgs, ctx: &Context) -> anyhow::Result<ExitCo
         }
     }
     let spinner = super::progress::spinner("purging");
-    let deleted = broker.purge(&what, Timestamp::now()).await?;
+    let deleted = broker.purge(&what).await?;
     spinner.finish_and_clear();
     say!("deleted {deleted} job{}", plural(deleted));
     Ok(ExitCode::SUCCESS)

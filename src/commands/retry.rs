@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use jiff::Timestamp;
-
 use super::Context;
 use crate::broker::Retried;
 use crate::cli::RetryArgs;
@@ -14,7 +12,7 @@ pub(super) async fn run(args: RetryArgs, ctx: &Context) -> anyhow::Result<ExitCo
     let ids: Vec<JobId> = args.ids.iter().map(|s| s.parse().map_err(UsageError)).collect::<Result<_, _>>()?;
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
-    let results = broker.retry_failed(if args.all_failed { None } else { Some(&ids) }, Timestamp::now()).await?;
+    let results = broker.retry_failed(if args.all_failed { None } else { Some(&ids) }).await?;
     if args.all_failed && results.is_empty() {
         eprintln!("no failed jobs");
     }

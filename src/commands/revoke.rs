@@ -5,8 +5,6 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use jiff::Timestamp;
-
 use super::Context;
 use crate::broker::Revoke;
 use crate::cli::RevokeArgs;
@@ -22,7 +20,7 @@ pub(super) async fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<ExitC
     let id: JobId = args.id.parse().map_err(UsageError)?;
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
-    match broker.revoke(id, args.terminate, Timestamp::now()).await? {
+    match broker.revoke(id, args.terminate).await? {
         Revoke::Revoked => {
             say!("revoked {id}");
             Ok(ExitCode::SUCCESS)
@@ -40,7 +38,7 @@ pub(super) async fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<ExitC
             let spinner = super::progress::spinner("waiting for the job to be killed");
             let deadline = tokio::time::Instant::now() + TERMINATE_WAIT;
             loop {
-                let state = broker.get(&[id], Timestamp::now()).await?.pop().flatten().map(|r| r.state);
+                let state = broker.get(&[id]).await?.pop().flatten().map(|r| r.state);
                 match state {
                     Some(JobState::Revoked) | None => {
                         spinner.finish_and_clear();

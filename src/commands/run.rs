@@ -12,7 +12,9 @@ use tokio_util::sync::CancellationToken;
 use super::Context;
 use crate::beat::Beat;
 use crate::cli::RunArgs;
+use crate::clock::BrokerClock;
 use crate::error::UsageError;
+use crate::shutdown::Shutdown;
 use crate::time::duration_flag;
 use crate::worker::{QueueSelection, Worker, WorkerOptions};
 use crate::{metrics, systemd};
@@ -57,7 +59,8 @@ pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode
     let Some(broker) = ctx.broker_waiting(&config, !args.burst).await? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let worker = Worker::new(broker.clone(), config.clone(), opts)?;
+    let clock = BrokerClock::new(broker.clone());
+    let worker = Worker::new(broker.clone(), clock.clone(), config.clone(), opts, ctx.shutdown.clone())?;
     let status = {
         let (working, shutdown, beat) = (worker.status(), ctx.shutdown.clone(), args.beat);
         move || {
@@ -80,14 +83,42 @@ pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode
     }
     let result = if args.beat {
         // One process for a single host: the scheduler beside the worker.
-        let beat = Beat::new(broker, (*config).clone());
-        let (worker, beat) = tokio::join!(worker.run(ctx.shutdown.clone()), beat.run(ctx.shutdown.clone()));
-        worker.and(beat)
+        let beat = Beat::new(broker, (*config).clone(), clock);
+        both(worker.run(), beat.run(ctx.shutdown.clone()), &ctx.shutdown).await
     } else {
-        worker.run(ctx.shutdown.clone()).await
+        worker.run().await
     };
     supervisor.cancel();
     systemd::stopping("stopped");
     result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the worker and the scheduler of `run --beat` side by side. If one
+/// half fails, the other is stopped too and the process exits non-zero, so
+/// its supervisor restarts it: never half a process that looks alive.
+async fn both(
+    worker: impl Future<Output = anyhow::Result<()>>,
+    beat: impl Future<Output = anyhow::Result<()>>,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
+    tokio::pin!(worker, beat);
+    tokio::select! {
+        result = &mut worker => {
+            if result.is_err() {
+                tracing::error!("the worker stopped; stopping the scheduler too");
+            }
+            shutdown.graceful().cancel();
+            let beat = beat.await;
+            result.and(beat)
+        }
+        result = &mut beat => {
+            if result.is_err() || !shutdown.graceful().is_cancelled() {
+                tracing::error!("the scheduler stopped; stopping the worker too");
+            }
+            shutdown.graceful().cancel();
+            let worker = worker.await;
+            result.and(worker)
+        }
+    }
 }

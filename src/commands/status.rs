@@ -20,7 +20,7 @@ pub(super) async fn status(args: StatusArgs, ctx: &Context) -> anyhow::Result<Ex
     let ids = parse_ids(&args.ids)?;
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
-    let records = broker.get(&ids, Timestamp::now()).await?;
+    let records = broker.get(&ids).await?;
     let mut unknown = Vec::new();
     for (id, record) in ids.iter().zip(&records) {
         match record {
@@ -67,7 +67,7 @@ pub(super) async fn wait_for(
     let progress = crate::commands::progress::bar(ids.len() as u64, "waiting");
     let mut poll = Duration::from_millis(10);
     loop {
-        let records = broker.get(ids, Timestamp::now()).await?;
+        let records = broker.get(ids).await?;
         let unknown: Vec<String> =
             ids.iter().zip(&records).filter(|(_, r)| r.is_none()).map(|(id, _)| id.to_string()).collect();
         if !unknown.is_empty() {
@@ -117,9 +117,9 @@ pub(super) fn record_json(r: &JobRecord) -> serde_json::Value {
         "args": r.job.args,
         "params": r.job.params,
         "attempts": r.attempts,
-        "enqueued_at": rfc3339_utc(r.job.enqueued_at),
+        "enqueued_at": rfc3339_utc(r.enqueued_at),
         "due_at": t(r.due_at),
-        "expires_at": t(r.job.expires_at),
+        "expires_at": t(r.expires_at),
         "started_at": t(r.started_at),
         "finished_at": t(r.finished_at),
         "duration_ms": match (r.started_at, r.finished_at) {
@@ -155,7 +155,7 @@ fn print_record(r: &JobRecord) -> std::io::Result<()> {
     for (k, v) in &r.job.params {
         say!("  param:     {k}={v}");
     }
-    say!("  enqueued:  {}", local(r.job.enqueued_at));
+    say!("  enqueued:  {}", local(r.enqueued_at));
     if let Some(at) = &r.job.scheduled_at {
         say!("  scheduled: {at}");
     }

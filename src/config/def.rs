@@ -140,12 +140,7 @@ fn known_list(known: &[String]) -> String {
 impl JobDef {
     /// A new enqueued instance with the job's own queue and policy; the
     /// parameters are checked (and defaults applied only at run time).
-    pub fn new_job(
-        &self,
-        args: Vec<String>,
-        params: BTreeMap<String, String>,
-        now: jiff::Timestamp,
-    ) -> Result<NewJob, ParamError> {
+    pub fn new_job(&self, args: Vec<String>, params: BTreeMap<String, String>) -> Result<NewJob, ParamError> {
         let resolved = self.resolve_params(&params)?;
         let unique = self.unique_for.map(|window| UniqueKey { key: self.default_unique_key(&args, &resolved), window });
         Ok(NewJob {
@@ -154,9 +149,8 @@ impl JobDef {
             args,
             params,
             queue: self.queue.clone(),
-            enqueued_at: crate::time::truncate_ms(now),
-            run_at: None,
-            expires_at: self.expires.map(|e| crate::time::add(now, e)),
+            delay: None,
+            expires: self.expires,
             unique,
             scheduled_at: None,
             trigger: None,

@@ -7,8 +7,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use jiff::Timestamp;
-
 use super::Shared;
 use crate::broker::{Finish, Lease};
 use crate::config::JobDef;
@@ -39,7 +37,7 @@ pub(super) fn build(shared: &Shared, name: &str, trigger: Trigger) -> Option<New
         tracing::error!(hook = name, "hook job not in this worker's config; not enqueued");
         return None;
     };
-    match def.new_job(Vec::new(), BTreeMap::new(), Timestamp::now()) {
+    match def.new_job(Vec::new(), BTreeMap::new()) {
         Ok(mut job) => {
             job.trigger = Some(trigger);
             Some(job)
@@ -100,8 +98,7 @@ fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
 /// `on_failure` too. No worker finished it, so the hook is enqueued by the
 /// maintenance round that failed it, in a step of its own.
 pub(super) async fn after_poison(shared: &Shared, id: JobId) {
-    let now = Timestamp::now();
-    let record = match shared.broker.get(&[id], now).await {
+    let record = match shared.broker.get(&[id]).await {
         Ok(mut records) => records.pop().flatten(),
         Err(e) => {
             tracing::error!(job.id = %id, error = %e, "cannot read the failed job; its on_failure is not enqueued");
@@ -109,10 +106,6 @@ pub(super) async fn after_poison(shared: &Shared, id: JobId) {
         }
     };
     let Some(record) = record else { return };
-    if record.job.scheduled_at.is_some() {
-        let at = record.finished_at.unwrap_or(now);
-        super::outcome::schedule_outcome(shared, record.job.job.as_str(), false, at).await;
-    }
     let Some(name) = shared.config.jobs.get(record.job.job.as_str()).and_then(|d| d.on_failure.as_ref()) else {
         return;
     };
@@ -124,7 +117,7 @@ pub(super) async fn after_poison(shared: &Shared, id: JobId) {
         output: record.output.unwrap_or_default(),
     };
     if let Some(hook) = build(shared, name.as_str(), trigger)
-        && let Err(e) = shared.broker.enqueue(&[hook], now).await
+        && let Err(e) = shared.broker.enqueue(&[hook]).await
     {
         tracing::error!(job.id = %id, error = %e, "cannot enqueue on_failure of a job failed as worker lost");
     }

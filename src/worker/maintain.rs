@@ -1,11 +1,13 @@
 //! Broker upkeep every worker shares in: moving due scheduled and retrying
 //! jobs to their queues (sleeping until the next one is due), requeueing the
-//! jobs of lost workers, and dropping results past their TTL.
+//! jobs of lost workers, and dropping results past their TTL. The broker
+//! judges what is due and lapsed by its own clock; this loop only decides
+//! when to ask.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::Timestamp;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
@@ -19,25 +21,25 @@ const PURGE_EVERY: Duration = Duration::from_secs(30);
 
 pub(super) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     let broker = &shared.broker;
-    let mut next_purge = Timestamp::now();
+    let mut next_purge = Instant::now();
     loop {
-        let now = Timestamp::now();
-        let mut wake_at = crate::time::add(now, MAX_SLEEP);
-        match broker.forward_due(now).await {
+        let mut sleep = MAX_SLEEP;
+        match broker.forward_due().await {
             Ok(forwarded) => {
                 if forwarded.moved > 0 {
                     tracing::debug!(jobs = forwarded.moved, "due jobs queued");
                     shared.local_wake.notify_one();
                 }
                 if let Some(due) = forwarded.next_due {
-                    wake_at = wake_at.min(due);
+                    sleep = sleep.min(shared.clock.until(due));
                 }
             }
             Err(e) => tracing::debug!(error = %e, "cannot forward due jobs"),
         }
-        match broker.recover_expired(now).await {
-            Ok(recovered) => {
-                for r in &recovered {
+        match broker.recover_expired().await {
+            Ok(recovery) => {
+                crate::metrics::failed_dropped(recovery.dropped);
+                for r in &recovery.jobs {
                     crate::metrics::lease_lapsed(r.state);
                     match r.state {
                         JobState::Failed => {
@@ -48,21 +50,20 @@ pub(super) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                         _ => tracing::warn!(job.id = %r.id, "worker lost; job requeued"),
                     }
                 }
-                if !recovered.is_empty() {
+                if !recovery.jobs.is_empty() {
                     shared.local_wake.notify_one();
                 }
             }
             Err(e) => tracing::debug!(error = %e, "cannot recover lost jobs"),
         }
-        if now >= next_purge {
-            match broker.purge_expired_results(now).await {
+        if Instant::now() >= next_purge {
+            match broker.purge_expired_results().await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(results = n, "expired results dropped"),
                 Err(e) => tracing::debug!(error = %e, "cannot drop expired results"),
             }
-            next_purge = crate::time::add(now, PURGE_EVERY);
+            next_purge = Instant::now() + PURGE_EVERY;
         }
-        let sleep = crate::time::until(wake_at).min(MAX_SLEEP);
         tokio::select! {
             () = tokio::time::sleep(sleep) => {}
             () = stop.cancelled() => return,

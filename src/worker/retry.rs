@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use crate::broker::{AttemptResult, Finish};
 use crate::config::{JobDef, RetryPolicy};
-use crate::job::Outcome;
+use crate::job::{Outcome, RunStatus};
 
 /// The transition for `outcome` of attempt number `attempt` of `def`; a
-/// retry is due one backoff after the attempt ended.
+/// retry is due one backoff after the attempt ended (by the broker's clock).
 pub fn decide(def: &JobDef, attempt: u32, outcome: &Outcome) -> Finish {
     let result = result_of(outcome);
     if outcome.succeeded() {
@@ -17,7 +17,7 @@ pub fn decide(def: &JobDef, attempt: u32, outcome: &Outcome) -> Finish {
     }
     if outcome.retryable && attempt <= def.retry.retries {
         let delay = backoff(&def.retry, attempt, outcome.retry_after);
-        return Finish::Retry { result, at: crate::time::add(outcome.finished_at, delay) };
+        return Finish::Retry { result, delay };
     }
     Finish::Failed { result, hook: None }
 }
@@ -25,8 +25,8 @@ pub fn decide(def: &JobDef, attempt: u32, outcome: &Outcome) -> Finish {
 /// What an outcome leaves in the job's record.
 pub fn result_of(outcome: &Outcome) -> AttemptResult {
     AttemptResult {
-        started_at: Some(outcome.started_at),
-        finished_at: Some(outcome.finished_at),
+        duration: (outcome.status != RunStatus::NotStarted).then(|| outcome.duration()),
+        ended_ago: Duration::ZERO,
         exit_code: outcome.exit_code,
         http_status: outcome.http_status,
         error: outcome.error.clone(),
@@ -101,9 +101,7 @@ mod tests {
         for attempt in [1, 2] {
             let o = outcome(RunStatus::TimedOut, true);
             match decide(&d, attempt, &o) {
-                Finish::Retry { at, .. } => {
-                    assert_eq!(at, crate::time::add(o.finished_at, backoff(&d.retry, attempt, None)));
-                }
+                Finish::Retry { delay, .. } => assert_eq!(delay, backoff(&d.retry, attempt, None)),
                 other => panic!("attempt {attempt}: {other:?}"),
             }
         }

@@ -18,6 +18,9 @@ pub(crate) struct Env {
     pub dir: tempfile::TempDir,
     pub broker: String,
     pub ns: String,
+    /// Added to the broker's clock by every library connection of this env
+    /// (`connect`): lets conformance cases move broker time on.
+    pub clock: taskq::broker::ClockShift,
     /// Keeps the Redis server alive as long as the env.
     _redis: Option<Arc<RedisServer>>,
 }
@@ -34,20 +37,26 @@ impl Env {
     pub(crate) fn sqlite() -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
         let broker = format!("sqlite://{}/taskq.db", dir.path().display());
-        Env { dir, broker, ns: namespace(), _redis: None }
+        Env { dir, broker, ns: namespace(), clock: taskq::broker::ClockShift::default(), _redis: None }
     }
 
     /// An env on a private Redis server of its own.
     pub(crate) fn redis() -> Env {
         let server = Arc::new(RedisServer::start());
         let dir = tempfile::tempdir().expect("temp dir");
-        Env { dir, broker: server.url(), ns: namespace(), _redis: Some(server) }
+        Env {
+            dir,
+            broker: server.url(),
+            ns: namespace(),
+            clock: taskq::broker::ClockShift::default(),
+            _redis: Some(server),
+        }
     }
 
     /// An env on a broker URL of the test's choosing (one not running yet, say).
     pub(crate) fn with_broker(url: &str) -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
-        Env { dir, broker: url.to_string(), ns: namespace(), _redis: None }
+        Env { dir, broker: url.to_string(), ns: namespace(), clock: taskq::broker::ClockShift::default(), _redis: None }
     }
 
     pub(crate) fn new(backend: Backend) -> Env {
@@ -151,10 +160,21 @@ impl Env {
         Proc { child, log, out }
     }
 
-    /// A library connection to the env's broker.
+    /// A library connection to the env's broker, on the env's clock.
     pub(crate) async fn connect(&self) -> Arc<dyn taskq::broker::Broker> {
+        self.connect_with(taskq::broker::Retention::default()).await
+    }
+
+    /// A library connection keeping the failed set within `retention`.
+    pub(crate) async fn connect_with(&self, retention: taskq::broker::Retention) -> Arc<dyn taskq::broker::Broker> {
         let url = taskq::broker::BrokerUrl::parse(&self.broker).expect("broker url");
-        taskq::broker::connect(&url, &self.ns).await.expect("connect to broker")
+        let options = taskq::broker::Options { retention, shift: self.clock.clone() };
+        taskq::broker::connect_with(&url, &self.ns, options).await.expect("connect to broker")
+    }
+
+    /// Moves the broker's clock (for this env's library connections) on.
+    pub(crate) fn advance(&self, secs: u64) {
+        self.clock.advance(Duration::from_secs(secs));
     }
 
     pub(crate) fn root(&self) -> &Path {

@@ -1,8 +1,11 @@
 //! The broker contract, once, run against every backend. Each case seeds
-//! jobs, calls transitions with explicit instants (no sleeping where the
-//! contract takes a `now`), and asserts what every record says afterwards.
+//! jobs, calls transitions, moves the broker's clock on where time must pass
+//! (`env.advance`: no sleeping), and asserts what every record says
+//! afterwards. `faults` holds the contract's answers to lost replies,
+//! shutdowns and stranded concurrency slots.
 
 mod cases;
+mod faults;
 
 /// Stamps a case for each backend: `conformance!(name, |broker, env| { ... })`.
 macro_rules! conformance {

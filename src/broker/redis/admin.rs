@@ -1,13 +1,17 @@
-//! Operators' transitions in Redis: revoke, retry of failed jobs, purge; and
-//! the live workers' registry (`{ns}:workers`, `{ns}:worker:<id>`).
+//! Operators' transitions in Redis: revoke, retry of failed jobs, purge;
+//! what a burst worker counts as work; and the live workers' registry
+//! (`{ns}:workers`, `{ns}:worker:<id>`).
+
+use std::collections::HashSet;
 
 use jiff::Timestamp;
-use redis::AsyncCommands;
 
+use super::fields::ms;
 use super::{RedisBroker, SCRIPTS};
-use crate::broker::{BrokerError, Purge, Retried, Revoke, WorkerInfo};
+use crate::broker::{Broker, BrokerError, Purge, Retried, Revoke, WORKER_TTL, WorkerInfo};
 use crate::job::JobId;
-use crate::time::to_ms;
+use crate::names::QueueName;
+use crate::time::{from_ms, to_ms};
 
 pub(super) async fn revoked(b: &RedisBroker, ids: &[JobId]) -> Result<Vec<JobId>, BrokerError> {
     if ids.is_empty() {
@@ -17,21 +21,14 @@ pub(super) async fn revoked(b: &RedisBroker, ids: &[JobId]) -> Result<Vec<JobId>
     for id in ids {
         pipe.hget(b.keys.job(&id.to_string()), "revoke");
     }
-    let flags: Vec<Option<String>> = pipe.query_async(&mut b.conn()).await.map_err(b.err())?;
+    let flags: Vec<Option<String>> = b.link.pipe(&pipe).await?;
     Ok(ids.iter().zip(flags).filter(|(_, f)| f.as_deref() == Some("1")).map(|(id, _)| *id).collect())
 }
 
-pub(super) async fn revoke(b: &RedisBroker, id: JobId, terminate: bool, now: Timestamp) -> Result<Revoke, BrokerError> {
-    let reply: Vec<String> = SCRIPTS
-        .revoke
-        .key(b.keys.index())
-        .arg(b.keys.prefix())
-        .arg(id.to_string())
-        .arg(to_ms(now))
-        .arg(if terminate { "1" } else { "0" })
-        .invoke_async(&mut b.conn())
-        .await
-        .map_err(b.err())?;
+pub(super) async fn revoke(b: &RedisBroker, id: JobId, terminate: bool) -> Result<Revoke, BrokerError> {
+    let mut call = SCRIPTS.revoke.key(b.keys.index());
+    call.arg(b.keys.prefix()).arg(id.to_string()).arg(b.shift()).arg(if terminate { "1" } else { "0" });
+    let reply: Vec<String> = b.link.invoke(&call).await?;
     let second = || reply.get(1).cloned().unwrap_or_default();
     Ok(match reply.first().map(String::as_str) {
         Some("revoked") => Revoke::Revoked,
@@ -42,11 +39,7 @@ pub(super) async fn revoke(b: &RedisBroker, id: JobId, terminate: bool, now: Tim
     })
 }
 
-pub(super) async fn retry_failed(
-    b: &RedisBroker,
-    ids: Option<&[JobId]>,
-    _now: Timestamp,
-) -> Result<Vec<(JobId, Retried)>, BrokerError> {
+pub(super) async fn retry_failed(b: &RedisBroker, ids: Option<&[JobId]>) -> Result<Vec<(JobId, Retried)>, BrokerError> {
     let mut out = Vec::new();
     loop {
         let mut call = SCRIPTS.retry_failed.key(b.keys.failed());
@@ -54,7 +47,7 @@ pub(super) async fn retry_failed(
         for id in ids.unwrap_or_default() {
             call.arg(id.to_string());
         }
-        let reply: Vec<(String, String)> = call.invoke_async(&mut b.conn()).await.map_err(b.err())?;
+        let reply: Vec<(String, String)> = b.link.invoke(&call).await?;
         let batch = reply.len();
         for (id, state) in reply {
             let retried = match state.as_str() {
@@ -71,30 +64,23 @@ pub(super) async fn retry_failed(
     }
 }
 
-pub(super) async fn count(b: &RedisBroker, what: &Purge, _now: Timestamp) -> Result<u64, BrokerError> {
-    let mut conn = b.conn();
+pub(super) async fn count(b: &RedisBroker, what: &Purge) -> Result<u64, BrokerError> {
     match what {
-        Purge::Failed => conn.zcard(b.keys.failed()).await,
-        Purge::Queue(q) => conn.llen(b.keys.pending(q.as_str())).await,
+        Purge::Failed => b.link.query(redis::cmd("ZCARD").arg(b.keys.failed())).await,
+        Purge::Queue(q) => b.link.query(redis::cmd("LLEN").arg(b.keys.pending(q.as_str()))).await,
     }
-    .map_err(b.err())
 }
 
-pub(super) async fn purge(b: &RedisBroker, what: &Purge, _now: Timestamp) -> Result<u64, BrokerError> {
+pub(super) async fn purge(b: &RedisBroker, what: &Purge) -> Result<u64, BrokerError> {
     let (key, kind) = match what {
         Purge::Failed => (b.keys.failed(), "failed"),
         Purge::Queue(q) => (b.keys.pending(q.as_str()), "queue"),
     };
     let mut total = 0;
     loop {
-        let n: u64 = SCRIPTS
-            .purge
-            .key(&key)
-            .arg(b.keys.prefix())
-            .arg(kind)
-            .invoke_async(&mut b.conn())
-            .await
-            .map_err(b.err())?;
+        let mut call = SCRIPTS.purge.key(&key);
+        call.arg(b.keys.prefix()).arg(kind);
+        let n: u64 = b.link.invoke(&call).await?;
         total += n;
         if n < 1000 {
             return Ok(total);
@@ -102,46 +88,76 @@ pub(super) async fn purge(b: &RedisBroker, what: &Purge, _now: Timestamp) -> Res
     }
 }
 
-pub(super) async fn heartbeat(
-    b: &RedisBroker,
-    info: &WorkerInfo,
-    ttl: std::time::Duration,
-    now: Timestamp,
-) -> Result<(), BrokerError> {
+/// Jobs a worker on `queues` has yet to run: queued, due but not yet
+/// forwarded, or waiting for a concurrency slot (a burst worker must not
+/// call such a queue drained).
+pub(super) async fn count_ready(b: &RedisBroker, queues: &[QueueName]) -> Result<u64, BrokerError> {
+    if queues.is_empty() {
+        return Ok(0);
+    }
+    let mine: HashSet<&str> = queues.iter().map(QueueName::as_str).collect();
+    let now = to_ms(b.time().await?);
+    let mut pipe = redis::pipe();
+    for q in queues {
+        pipe.llen(b.keys.pending(q.as_str()));
+    }
+    let lengths: Vec<u64> = b.link.pipe(&pipe).await?;
+    let due: Vec<String> = b
+        .link
+        .query(redis::cmd("ZRANGEBYSCORE").arg(b.keys.delayed()).arg("-inf").arg(now).arg("LIMIT").arg(0).arg(1000))
+        .await?;
+    let limited: Vec<String> = b.link.query(redis::cmd("SMEMBERS").arg(b.keys.limited())).await?;
+    let mut waiting = Vec::new();
+    for job in &limited {
+        let ids: Vec<String> = b.link.query(redis::cmd("LRANGE").arg(b.keys.blocked(job)).arg(0).arg(999)).await?;
+        waiting.extend(ids);
+    }
+    let mut owned = 0;
+    for ids in [&due, &waiting] {
+        if ids.is_empty() {
+            continue;
+        }
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.hget(b.keys.job(id), "queue");
+        }
+        let owners: Vec<Option<String>> = b.link.pipe(&pipe).await?;
+        owned += owners.iter().flatten().filter(|q| mine.contains(q.as_str())).count() as u64;
+    }
+    Ok(lengths.iter().sum::<u64>() + owned)
+}
+
+pub(super) async fn heartbeat(b: &RedisBroker, info: &WorkerInfo) -> Result<Timestamp, BrokerError> {
     let json = serde_json::to_string(info).map_err(|e| BrokerError::Protocol(e.to_string()))?;
-    let until = to_ms(crate::time::add(now, ttl));
-    redis::pipe()
-        .atomic()
-        .set_ex(b.keys.worker(&info.id), json, ttl.as_secs().max(1))
-        .zadd(b.keys.workers(), &info.id, until)
-        .zrembyscore(b.keys.workers(), "-inf", to_ms(now))
-        .query_async::<()>(&mut b.conn())
-        .await
-        .map_err(b.err())?;
-    Ok(())
+    let mut call = SCRIPTS.heartbeat.key(b.keys.workers());
+    call.arg(b.keys.prefix()).arg(b.shift()).arg(ms(WORKER_TTL)).arg(&info.id).arg(json);
+    let now: i64 = b.link.invoke(&call).await?;
+    Ok(from_ms(now))
 }
 
 pub(super) async fn forget_worker(b: &RedisBroker, id: &str) -> Result<(), BrokerError> {
-    redis::pipe()
-        .atomic()
-        .del(b.keys.worker(id))
-        .zrem(b.keys.workers(), id)
-        .query_async::<()>(&mut b.conn())
-        .await
-        .map_err(b.err())
+    let mut pipe = redis::pipe();
+    pipe.atomic().del(b.keys.worker(id)).zrem(b.keys.workers(), id);
+    b.link.pipe::<()>(&pipe).await
 }
 
-pub(super) async fn workers(b: &RedisBroker, now: Timestamp) -> Result<Vec<WorkerInfo>, BrokerError> {
-    let ids: Vec<String> =
-        b.conn().zrangebyscore(b.keys.workers(), format!("({}", to_ms(now)), "+inf").await.map_err(b.err())?;
-    if ids.is_empty() {
+pub(super) async fn workers(b: &RedisBroker) -> Result<Vec<WorkerInfo>, BrokerError> {
+    let since = to_ms(b.time().await?) - ms(WORKER_TTL) as i64;
+    let seen: Vec<(String, i64)> = b
+        .link
+        .query(redis::cmd("ZRANGEBYSCORE").arg(b.keys.workers()).arg(format!("({since}")).arg("+inf").arg("WITHSCORES"))
+        .await?;
+    if seen.is_empty() {
         return Ok(Vec::new());
     }
-    let keys: Vec<String> = ids.iter().map(|id| b.keys.worker(id)).collect();
-    let infos: Vec<Option<String>> = b.conn().mget(keys).await.map_err(b.err())?;
+    let keys: Vec<String> = seen.iter().map(|(id, _)| b.keys.worker(id)).collect();
+    let infos: Vec<Option<String>> = b.link.query(redis::cmd("MGET").arg(keys)).await?;
     let mut out = Vec::new();
-    for info in infos.into_iter().flatten() {
-        out.push(serde_json::from_str(&info).map_err(|e| BrokerError::Protocol(e.to_string()))?);
+    for ((_, at), info) in seen.iter().zip(infos) {
+        let Some(info) = info else { continue };
+        let mut info: WorkerInfo = serde_json::from_str(&info).map_err(|e| BrokerError::Protocol(e.to_string()))?;
+        info.seen_at = from_ms(*at);
+        out.push(info);
     }
     out.sort_by(|a: &WorkerInfo, b| a.id.cmp(&b.id));
     Ok(out)

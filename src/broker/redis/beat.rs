@@ -3,32 +3,26 @@
 
 use std::collections::HashMap;
 
-use jiff::Timestamp;
-use redis::AsyncCommands;
-
 use super::fields::{job_args, opt};
 use super::{RedisBroker, SCRIPTS};
 use crate::broker::{BrokerError, Fire, Fired, ScheduleState};
 use crate::job::JobId;
 use crate::time::{from_ms, to_ms};
 
-pub(super) async fn fire(b: &RedisBroker, fire: &Fire<'_>, now: Timestamp) -> Result<Fired, BrokerError> {
+pub(super) async fn fire(b: &RedisBroker, fire: &Fire<'_>) -> Result<Fired, BrokerError> {
     let run = fire.run.map(job_args).transpose()?.unwrap_or_default();
-    let reply: Vec<String> = SCRIPTS
-        .fire
-        .key(b.keys.schedule(fire.entry))
-        .arg(b.keys.prefix())
+    let mut call = SCRIPTS.fire.key(b.keys.schedule(fire.entry));
+    call.arg(b.keys.prefix())
         .arg(to_ms(fire.tick))
-        .arg(to_ms(now))
+        .arg(b.shift())
         .arg(fire.spec)
         .arg(fire.missed)
         .arg(opt(fire.max_concurrent))
         .arg(fire.entry)
+        .arg(to_ms(fire.keep_until))
         .arg(run.len())
-        .arg(run)
-        .invoke_async(&mut b.conn())
-        .await
-        .map_err(b.err())?;
+        .arg(run);
+    let reply: Vec<String> = b.link.invoke(&call).await?;
     let id = || -> Result<JobId, BrokerError> {
         reply
             .get(1)
@@ -47,7 +41,7 @@ pub(super) async fn fire(b: &RedisBroker, fire: &Fire<'_>, now: Timestamp) -> Re
 }
 
 pub(super) async fn schedules(b: &RedisBroker) -> Result<Vec<ScheduleState>, BrokerError> {
-    let keys: Vec<String> = b.conn().smembers(b.keys.schedules()).await.map_err(b.err())?;
+    let keys: Vec<String> = b.link.query(redis::cmd("SMEMBERS").arg(b.keys.schedules())).await?;
     if keys.is_empty() {
         return Ok(Vec::new());
     }
@@ -55,11 +49,16 @@ pub(super) async fn schedules(b: &RedisBroker) -> Result<Vec<ScheduleState>, Bro
     for key in &keys {
         pipe.hgetall(key);
     }
-    let hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut b.conn()).await.map_err(b.err())?;
+    let hashes: Vec<HashMap<String, String>> = b.link.pipe(&pipe).await?;
     let prefix = b.keys.schedule("");
     let mut out = Vec::new();
+    let mut gone = Vec::new();
     for (key, fields) in keys.iter().zip(hashes) {
-        let Some(last) = fields.get("last").and_then(|v| v.parse::<i64>().ok()) else { continue };
+        let Some(last) = fields.get("last").and_then(|v| v.parse::<i64>().ok()) else {
+            // its state expired: the entry was removed long ago
+            gone.push(key.clone());
+            continue;
+        };
         let count = |k: &str| fields.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         out.push(ScheduleState {
             entry: key.strip_prefix(&prefix).unwrap_or(key).to_string(),
@@ -73,23 +72,9 @@ pub(super) async fn schedules(b: &RedisBroker) -> Result<Vec<ScheduleState>, Bro
             last_failure: fields.get("fail").and_then(|v| v.parse().ok()).map(from_ms),
         });
     }
+    if !gone.is_empty() {
+        b.link.query::<()>(redis::cmd("SREM").arg(b.keys.schedules()).arg(gone)).await?;
+    }
     out.sort_by(|a, b| a.entry.cmp(&b.entry));
     Ok(out)
-}
-
-pub(super) async fn schedule_outcome(
-    b: &RedisBroker,
-    entry: &str,
-    succeeded: bool,
-    at: Timestamp,
-) -> Result<(), BrokerError> {
-    let _: i64 = SCRIPTS
-        .schedule_outcome
-        .key(b.keys.schedule(entry))
-        .arg(if succeeded { "ok" } else { "fail" })
-        .arg(to_ms(at))
-        .invoke_async(&mut b.conn())
-        .await
-        .map_err(b.err())?;
-    Ok(())
 }

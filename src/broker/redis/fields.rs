@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::broker::{BrokerError, Lease};
-use crate::job::{BrokerPolicy, JobRecord, JobState, NewJob, UniqueKey};
+use crate::job::{BrokerPolicy, Delay, JobRecord, JobState, NewJob, UniqueKey};
 use crate::names::{JobName, QueueName};
 use crate::time::{from_ms, to_ms};
 
@@ -18,10 +18,21 @@ pub(super) fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The lease in a reply of `take()` (lib.lua): `{id, attempt, hash}` or nil.
-pub(super) fn lease_from(reply: redis::Value, worker: &str) -> Result<Option<Lease>, BrokerError> {
-    if matches!(reply, redis::Value::Nil) {
-        return Ok(None);
+/// What `take()` (lib.lua) answered.
+pub(super) enum Taken {
+    Lease(Box<Lease>),
+    Nothing,
+    /// It stopped at its step bound: ask again.
+    More,
+}
+
+/// The reply of `take()`: `{id, attempt, hash}`, nil, or 'more'.
+pub(super) fn taken(reply: redis::Value, worker: &str) -> Result<Taken, BrokerError> {
+    match &reply {
+        redis::Value::Nil => return Ok(Taken::Nothing),
+        redis::Value::BulkString(b) if b == b"more" => return Ok(Taken::More),
+        redis::Value::SimpleString(s) if s == "more" => return Ok(Taken::More),
+        _ => {}
     }
     let convert = |e: redis::ParsingError| BrokerError::Protocol(format!("taking a job: {e}"));
     let parts: Vec<redis::Value> = redis::from_redis_value(reply).map_err(convert)?;
@@ -30,20 +41,39 @@ pub(super) fn lease_from(reply: redis::Value, worker: &str) -> Result<Option<Lea
     let id: String = redis::from_redis_value(id).map_err(convert)?;
     let attempt: u32 = redis::from_redis_value(attempt).map_err(convert)?;
     let fields: HashMap<String, String> = redis::from_redis_value(fields).map_err(convert)?;
-    Ok(Some(Lease { job: request_from(&id, &fields)?, attempt, worker: worker.to_string() }))
+    Ok(Taken::Lease(Box::new(Lease { job: request_from(&id, &fields)?, attempt, worker: worker.to_string() })))
 }
 
-/// A job as `add()` in lib.lua reads it: id, queue, run_at, unique key and
-/// window, enqueued, then the count and the pairs of its request fields.
+/// A delay as `add()` reads it: "+ms" after now, "@ms" at that instant.
+fn delay_arg(delay: Option<Delay>) -> String {
+    match delay {
+        None => String::new(),
+        Some(Delay::For(d)) => format!("+{}", ms(d)),
+        Some(Delay::Until(t)) => format!("@{}", to_ms(t)),
+    }
+}
+
+fn delay_from(text: &str) -> Option<Delay> {
+    let (sign, n) = text.split_at_checked(1)?;
+    let n: i64 = n.parse().ok()?;
+    match sign {
+        "+" => Some(Delay::For(Duration::from_millis(n.max(0) as u64))),
+        "@" => Some(Delay::Until(from_ms(n))),
+        _ => None,
+    }
+}
+
+/// A job as `add()` in lib.lua reads it: id, queue, delay, expires, unique
+/// key and window, then the count and the pairs of its request fields.
 pub(super) fn job_args(job: &NewJob) -> Result<Vec<String>, BrokerError> {
     let fields = request_fields(job)?;
     let mut args = vec![
         job.id.to_string(),
         job.queue.to_string(),
-        opt(job.run_at.map(to_ms)),
+        delay_arg(job.delay),
+        opt(job.expires.map(ms)),
         job.unique.as_ref().map(|u| u.key.clone()).unwrap_or_default(),
         job.unique.as_ref().map_or(0, |u| ms(u.window)).to_string(),
-        to_ms(job.enqueued_at).to_string(),
         fields.len().to_string(),
     ];
     for (name, value) in fields {
@@ -54,7 +84,7 @@ pub(super) fn job_args(job: &NewJob) -> Result<Vec<String>, BrokerError> {
 }
 
 /// A job's request as hash fields beyond the ones the scripts set (state,
-/// queue, enq, attempts, lost): small values, so Redis keeps the hash in its
+/// queue, enq, due, exp, attempts, lost): small values, so Redis keeps the hash in its
 /// compact encoding (one value over 64 bytes would turn it into a table).
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, BrokerError> {
     serde_json::to_string(value).map_err(|e| BrokerError::Protocol(e.to_string()))
@@ -72,11 +102,11 @@ fn request_fields(job: &NewJob) -> Result<Vec<(&'static str, String)>, BrokerErr
     if !job.params.is_empty() {
         f.push(("params", to_json(&job.params)?));
     }
-    if let Some(t) = job.run_at {
-        f.push(("run", to_ms(t).to_string()));
+    if job.delay.is_some() {
+        f.push(("delay", delay_arg(job.delay)));
     }
-    if let Some(t) = job.expires_at {
-        f.push(("exp", to_ms(t).to_string()));
+    if let Some(d) = job.expires {
+        f.push(("expires", ms(d).to_string()));
     }
     if let Some(u) = &job.unique {
         f.push(("ukey", u.key.clone()));
@@ -117,9 +147,8 @@ fn request_from(id: &str, fields: &HashMap<String, String>) -> Result<NewJob, Br
         args: from_json(fields, id, "args")?.unwrap_or_default(),
         params: from_json(fields, id, "params")?.unwrap_or_default(),
         queue: QueueName::new(get("queue").ok_or_else(|| bad("queue"))?).map_err(|_| bad("queue"))?,
-        enqueued_at: from_ms(int("enq")?.ok_or_else(|| bad("enq"))?),
-        run_at: int("run")?.map(from_ms),
-        expires_at: int("exp")?.map(from_ms),
+        delay: get("delay").and_then(|d| delay_from(d)),
+        expires: int("expires")?.map(|d| Duration::from_millis(d.max(0) as u64)),
         unique: match (get("ukey"), int("uwin")?) {
             (Some(key), Some(window)) => {
                 Some(UniqueKey { key: key.clone(), window: Duration::from_millis(window.max(0) as u64) })
@@ -148,6 +177,8 @@ pub(super) fn record(id: &str, fields: HashMap<String, String>) -> Result<Option
     Ok(Some(JobRecord {
         job: request_from(id, &fields)?,
         state,
+        enqueued_at: from_ms(int("enq").unwrap_or(0)),
+        expires_at: int("exp").map(from_ms),
         attempts: int("attempts").unwrap_or(0).max(0) as u32,
         due_at: int("due").map(from_ms),
         started_at: int("started").map(from_ms),

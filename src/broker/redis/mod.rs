@@ -1,12 +1,16 @@
 //! The Redis broker. Each transition is one Lua script (scripts/*.lua, named
 //! like the `Broker` method; lib.lua holds what several share), so it is
 //! atomic and guarded by the lease. Keys are listed in `keys.rs`; how a job
-//! is stored in `fields.rs`. Idle workers wait on the pub/sub subscription in
-//! `wake.rs`: no polling.
+//! is stored in `fields.rs`; the connection that heals itself in `link.rs`.
+//! Idle workers wait on the pub/sub subscription in `wake.rs`: no polling.
+//!
+//! Every script reads the server's clock (`TIME`), so every host judges
+//! leases, due times and expiry by one clock.
 
 mod admin;
 mod beat;
 mod fields;
+mod link;
 mod wake;
 
 use std::collections::HashMap;
@@ -15,21 +19,20 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Script};
-use tokio::sync::{Notify, OnceCell};
+use redis::Script;
+use tokio::sync::Notify;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::keys::Keys;
 use super::{
-    AttemptResult, Broker, BrokerError, BrokerUrl, Enqueued, Finish, Finished, Fire, Fired, Forwarded, Lease,
-    LeaseLoss, LeaseToken, ListFilter, OutputUpdate, Purge, Recovered, Retried, Revoke, ScheduleState, Take,
-    WorkerInfo,
+    Broker, BrokerError, BrokerUrl, Enqueued, Finish, Finished, Fire, Fired, Forwarded, Lease, LeaseLoss, LeaseToken,
+    ListFilter, Options, OutputUpdate, Purge, Recovered, Recovery, Retried, Revoke, ScheduleState, Take, WorkerInfo,
 };
 use crate::job::{JobId, JobRecord, NewJob};
 use crate::names::QueueName;
-use crate::time::{from_ms, to_ms};
-use fields::{job_args, lease_from, ms, opt, record};
+use crate::time::from_ms;
+use fields::{Taken, job_args, ms, opt, record, taken};
+use link::Link;
 
 struct Scripts {
     enqueue: Script,
@@ -41,13 +44,14 @@ struct Scripts {
     revoke: Script,
     output: Script,
     fire: Script,
-    schedule_outcome: Script,
+    heartbeat: Script,
     retry_failed: Script,
     purge: Script,
     purge_results: Script,
 }
 
-/// A script with lib.lua (the functions scripts share) prepended.
+/// A script with lib.lua (the clock and the functions scripts share)
+/// prepended.
 macro_rules! with_lib {
     ($file:literal) => {
         Script::new(concat!(include_str!("scripts/lib.lua"), include_str!(concat!("scripts/", $file))))
@@ -57,17 +61,17 @@ macro_rules! with_lib {
 static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     enqueue: with_lib!("enqueue.lua"),
     dequeue: with_lib!("dequeue.lua"),
-    extend: Script::new(include_str!("scripts/extend.lua")),
+    extend: with_lib!("extend.lua"),
     finish: with_lib!("finish.lua"),
-    forward: Script::new(include_str!("scripts/forward.lua")),
+    forward: with_lib!("forward.lua"),
     recover: with_lib!("recover.lua"),
-    revoke: Script::new(include_str!("scripts/revoke.lua")),
+    revoke: with_lib!("revoke.lua"),
     output: Script::new(include_str!("scripts/output.lua")),
     fire: with_lib!("fire.lua"),
-    schedule_outcome: Script::new(include_str!("scripts/schedule_outcome.lua")),
-    retry_failed: Script::new(include_str!("scripts/retry_failed.lua")),
+    heartbeat: with_lib!("heartbeat.lua"),
+    retry_failed: with_lib!("retry_failed.lua"),
     purge: Script::new(include_str!("scripts/purge.lua")),
-    purge_results: Script::new(include_str!("scripts/purge_results.lua")),
+    purge_results: with_lib!("purge_results.lua"),
 });
 
 /// Jobs per `enqueue.lua` call: large enough to amortise the round trip,
@@ -76,107 +80,111 @@ const ENQUEUE_CHUNK: usize = 1000;
 
 /// A namespace on a Redis server.
 pub(super) struct RedisBroker {
-    client: redis::Client,
-    conn: ConnectionManager,
+    link: Link,
     keys: Keys,
     url: BrokerUrl,
+    options: Options,
     /// Signalled by the wake-up subscriber.
     wake: Arc<Notify>,
-    subscribed: OnceCell<()>,
+    /// Started by the first `wait_for_jobs`.
+    subscriber: std::sync::OnceLock<()>,
     /// Stops the subscriber when the broker is dropped.
     _subscriber: DropGuard,
     subscriber_stop: CancellationToken,
 }
 
 impl RedisBroker {
-    pub(super) async fn connect(url: &BrokerUrl, ns: &str) -> Result<RedisBroker, BrokerError> {
+    pub(super) async fn connect(url: &BrokerUrl, ns: &str, options: Options) -> Result<RedisBroker, BrokerError> {
         let BrokerUrl::Redis { url: raw } = url else {
             return Err(BrokerError::Protocol("internal error: not a Redis URL".into()));
         };
         crate::tls::install_crypto_provider();
-        let unavailable = |e: redis::RedisError| unavailable(url, &e);
-        let client = redis::Client::open(raw.as_str()).map_err(unavailable)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(5)))
-            .set_response_timeout(Some(Duration::from_secs(30)))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let mut conn = ConnectionManager::new_with_config(client.clone(), config).await.map_err(unavailable)?;
+        let client = redis::Client::open(raw.as_str()).map_err(|e| classify(url, &e))?;
+        let link = Link::connect(client, url.clone()).await?;
         // A connection is not enough: authentication and the version must do.
-        let info: String = redis::cmd("INFO").arg("server").query_async(&mut conn).await.map_err(unavailable)?;
+        let info: String = link.query(redis::cmd("INFO").arg("server")).await?;
         check_version(url, &info)?;
         let stop = CancellationToken::new();
         Ok(RedisBroker {
-            client,
-            conn,
+            link,
             keys: Keys::new(ns),
             url: url.clone(),
+            options,
             wake: Arc::new(Notify::new()),
-            subscribed: OnceCell::new(),
+            subscriber: std::sync::OnceLock::new(),
             _subscriber: stop.clone().drop_guard(),
             subscriber_stop: stop,
         })
     }
 
-    fn conn(&self) -> ConnectionManager {
-        self.conn.clone()
+    /// The clock shift every script takes (zero outside tests).
+    fn shift(&self) -> i64 {
+        self.options.shift.ms()
     }
 
-    fn err(&self) -> impl Fn(redis::RedisError) -> BrokerError + '_ {
-        move |e| classify(&self.url, e)
+    /// Starts the wake-up subscriber once. It keeps itself subscribed,
+    /// backing off while the server refuses, so callers never wait on it.
+    fn subscribe(&self) {
+        self.subscriber.get_or_init(|| {
+            let client = self.link.client().clone();
+            let (channel, wake, stop) = (self.keys.wake(), self.wake.clone(), self.subscriber_stop.clone());
+            tokio::spawn(wake::listen(client, channel, wake, stop));
+        });
     }
 
-    /// Starts the wake-up subscriber once; later calls return at once.
-    async fn subscribe(&self) -> Result<(), BrokerError> {
-        self.subscribed
-            .get_or_try_init(|| async {
-                let channel = self.keys.wake();
-                let mut pubsub = self.client.get_async_pubsub().await.map_err(self.err())?;
-                pubsub.subscribe(&channel).await.map_err(self.err())?;
-                let (client, wake, stop) = (self.client.clone(), self.wake.clone(), self.subscriber_stop.clone());
-                tokio::spawn(wake::listen(client, channel, pubsub, wake, stop));
-                Ok(())
-            })
-            .await?;
-        Ok(())
+    /// Runs `take` until the script stops asking to be called again.
+    async fn take(&self, take: &Take<'_>) -> Result<Option<Lease>, BrokerError> {
+        loop {
+            let mut call = SCRIPTS.dequeue.key(self.keys.leases());
+            call.arg(self.keys.prefix()).arg(self.shift()).arg(ms(take.lease)).arg(take.worker).arg(take.grant);
+            for q in take.queues {
+                call.arg(q.as_str());
+            }
+            let reply: redis::Value = self.link.invoke(&call).await?;
+            match taken(reply, take.worker)? {
+                Taken::More => {}
+                Taken::Lease(lease) => return Ok(Some(*lease)),
+                Taken::Nothing => return Ok(None),
+            }
+        }
     }
 }
 
-fn unavailable(url: &BrokerUrl, e: &redis::RedisError) -> BrokerError {
-    let hint = if e.kind() == redis::ErrorKind::AuthenticationFailed
-        || matches!(e.code(), Some("NOAUTH" | "WRONGPASS" | "NOPERM"))
-    {
-        "check the user and password in the broker URL"
-    } else {
-        "is redis-server running? set --broker or $TASKQ_BROKER"
-    };
-    BrokerError::Unavailable { url: url.to_string(), reason: e.to_string(), hint }
-}
-
-/// Connection trouble is `Unavailable` (a worker waits it out); anything
-/// else is unexpected.
-fn classify(url: &BrokerUrl, e: redis::RedisError) -> BrokerError {
-    let transient = e.is_io_error()
-        || e.is_timeout()
-        || e.is_connection_dropped()
-        || e.is_connection_refusal()
-        || e.kind() == redis::ErrorKind::AuthenticationFailed
-        || e.kind() == redis::ErrorKind::ClusterConnectionNotFound
-        || matches!(
-            e.code(),
-            Some(
-                "NOAUTH"
-                    | "WRONGPASS"
-                    | "NOPERM"
-                    | "LOADING"
-                    | "READONLY"
-                    | "MASTERDOWN"
-                    | "CLUSTERDOWN"
-                    | "TRYAGAIN"
-                    | "BUSY"
-            )
-        );
-    if transient { unavailable(url, &e) } else { BrokerError::Protocol(format!("Redis: {e}")) }
+/// What a Redis error means for taskq. Connection trouble and every refusal
+/// the server may recover from (a failed save, a full memory, a failover,
+/// too many clients, a restart) are `Unavailable`: a worker waits them out.
+/// Only a reply this version cannot read is a `Protocol` error.
+fn classify(url: &BrokerUrl, e: &redis::RedisError) -> BrokerError {
+    let unavailable = |hint| BrokerError::Unavailable { url: url.to_string(), reason: e.to_string(), hint };
+    if e.kind() == redis::ErrorKind::AuthenticationFailed {
+        return unavailable("check the user and password in the broker URL");
+    }
+    match e.code() {
+        Some("NOAUTH" | "WRONGPASS") => unavailable("check the user and password in the broker URL"),
+        Some("NOPERM") => {
+            unavailable("the broker's ACL user lacks a permission taskq needs (see the README's ACL line)")
+        }
+        Some("MISCONF") => unavailable("Redis cannot save to disk and refuses writes: check its log and free disk"),
+        Some("OOM") => unavailable("Redis reached its maxmemory: free memory or raise maxmemory"),
+        Some("LOADING") => unavailable("Redis is loading its data after a restart"),
+        Some("READONLY") => unavailable("the broker URL points at a replica; point it at the master"),
+        Some("MOVED" | "ASK" | "CLUSTERDOWN" | "TRYAGAIN") => {
+            unavailable("the server is a Redis Cluster node: use a redis+cluster:// URL")
+        }
+        Some("MASTERDOWN" | "NOREPLICAS" | "BUSY") => unavailable("the server cannot serve writes now"),
+        Some(_) if e.to_string().contains("max number of clients") => {
+            unavailable("Redis reached maxclients: raise it or use fewer connections")
+        }
+        // A script error is a bug in taskq, not an outage.
+        Some(code) if code.starts_with("ERR") && e.to_string().contains("script") => {
+            BrokerError::Protocol(format!("Redis: {e}"))
+        }
+        Some(_) => unavailable("the server refused the command"),
+        None if e.kind() == redis::ErrorKind::UnexpectedReturnType || e.kind() == redis::ErrorKind::Parse => {
+            BrokerError::Protocol(format!("Redis: {e}"))
+        }
+        None => unavailable("is redis-server running? set --broker or $TASKQ_BROKER"),
+    }
 }
 
 fn check_version(url: &BrokerUrl, info: &str) -> Result<(), BrokerError> {
@@ -199,15 +207,20 @@ impl Broker for RedisBroker {
         self.url.to_string()
     }
 
-    async fn enqueue(&self, jobs: &[NewJob], now: Timestamp) -> Result<Vec<Enqueued>, BrokerError> {
+    async fn time(&self) -> Result<Timestamp, BrokerError> {
+        let (secs, micros): (i64, i64) = self.link.query(&redis::cmd("TIME")).await?;
+        Ok(from_ms(secs * 1000 + micros / 1000 + self.shift()))
+    }
+
+    async fn enqueue(&self, jobs: &[NewJob]) -> Result<Vec<Enqueued>, BrokerError> {
         let mut out = Vec::with_capacity(jobs.len());
         for chunk in jobs.chunks(ENQUEUE_CHUNK) {
             let mut call = SCRIPTS.enqueue.key(self.keys.index());
-            call.arg(self.keys.prefix()).arg(to_ms(now));
+            call.arg(self.keys.prefix()).arg(self.shift());
             for job in chunk {
                 call.arg(job_args(job)?);
             }
-            let reply: Vec<(String, u8)> = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
+            let reply: Vec<(String, u8)> = self.link.invoke(&call).await?;
             for (id, dup) in reply {
                 out.push(Enqueued { id: id.parse().map_err(BrokerError::Protocol)?, duplicate: dup == 1 });
             }
@@ -215,25 +228,12 @@ impl Broker for RedisBroker {
         Ok(out)
     }
 
-    async fn dequeue(
-        &self,
-        queues: &[QueueName],
-        worker: &str,
-        lease: Duration,
-        now: Timestamp,
-    ) -> Result<Option<Lease>, BrokerError> {
-        let until = to_ms(crate::time::add(now, lease));
-        let mut call = SCRIPTS.dequeue.key(self.keys.leases());
-        call.arg(self.keys.prefix()).arg(to_ms(now)).arg(until).arg(worker);
-        for q in queues {
-            call.arg(q.as_str());
-        }
-        let reply: redis::Value = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
-        lease_from(reply, worker)
+    async fn dequeue(&self, take: &Take<'_>) -> Result<Option<Lease>, BrokerError> {
+        self.take(take).await
     }
 
     async fn wait_for_jobs(&self, _queues: &[QueueName], timeout: Duration) -> Result<(), BrokerError> {
-        self.subscribe().await?;
+        self.subscribe();
         let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
         Ok(())
     }
@@ -242,8 +242,7 @@ impl Broker for RedisBroker {
         &self,
         tokens: &[LeaseToken],
         lease: Duration,
-        now: Timestamp,
-    ) -> Result<Vec<(JobId, LeaseLoss)>, BrokerError> {
+    ) -> Result<Vec<(LeaseToken, LeaseLoss)>, BrokerError> {
         let mut lost = Vec::new();
         // One script call per worker id (a worker holds only its own).
         let mut by_worker: HashMap<&str, Vec<&LeaseToken>> = HashMap::new();
@@ -252,14 +251,15 @@ impl Broker for RedisBroker {
         }
         for (worker, tokens) in by_worker {
             let mut call = SCRIPTS.extend.key(self.keys.leases());
-            call.arg(self.keys.prefix()).arg(to_ms(crate::time::add(now, lease))).arg(worker);
+            call.arg(self.keys.prefix()).arg(self.shift()).arg(ms(lease)).arg(worker);
             for t in tokens {
                 call.arg(t.id.to_string()).arg(t.attempt);
             }
-            let reply: Vec<(String, String)> = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
-            for (id, why) in reply {
+            let reply: Vec<(String, u32, String)> = self.link.invoke(&call).await?;
+            for (id, attempt, why) in reply {
                 let why = if why == "revoked" { LeaseLoss::Revoked } else { LeaseLoss::Lost };
-                lost.push((id.parse().map_err(BrokerError::Protocol)?, why));
+                let id = id.parse().map_err(BrokerError::Protocol)?;
+                lost.push((LeaseToken { id, worker: worker.to_string(), attempt }, why));
             }
         }
         Ok(lost)
@@ -269,20 +269,20 @@ impl Broker for RedisBroker {
         admin::revoked(self, ids).await
     }
 
-    async fn revoke(&self, id: JobId, terminate: bool, now: Timestamp) -> Result<Revoke, BrokerError> {
-        admin::revoke(self, id, terminate, now).await
+    async fn revoke(&self, id: JobId, terminate: bool) -> Result<Revoke, BrokerError> {
+        admin::revoke(self, id, terminate).await
     }
 
-    async fn retry_failed(&self, ids: Option<&[JobId]>, now: Timestamp) -> Result<Vec<(JobId, Retried)>, BrokerError> {
-        admin::retry_failed(self, ids, now).await
+    async fn retry_failed(&self, ids: Option<&[JobId]>) -> Result<Vec<(JobId, Retried)>, BrokerError> {
+        admin::retry_failed(self, ids).await
     }
 
-    async fn count(&self, what: &Purge, now: Timestamp) -> Result<u64, BrokerError> {
-        admin::count(self, what, now).await
+    async fn count(&self, what: &Purge) -> Result<u64, BrokerError> {
+        admin::count(self, what).await
     }
 
-    async fn purge(&self, what: &Purge, now: Timestamp) -> Result<u64, BrokerError> {
-        admin::purge(self, what, now).await
+    async fn purge(&self, what: &Purge) -> Result<u64, BrokerError> {
+        admin::purge(self, what).await
     }
 
     async fn finish(
@@ -290,55 +290,64 @@ impl Broker for RedisBroker {
         token: &LeaseToken,
         finish: Finish,
         next: Option<Take<'_>>,
-        now: Timestamp,
     ) -> Result<Finished, BrokerError> {
-        let none = AttemptResult::default();
-        let (kind, due, ttl, delete, result, hook) = match &finish {
+        let none = super::AttemptResult::default();
+        let (kind, delay, ttl, delete, result, hook) = match &finish {
             Finish::Succeeded { result, ttl, ignore_result, hook } => {
-                ("succeeded", None, ms(*ttl), *ignore_result, result, hook.as_ref())
+                ("succeeded", 0, ms(*ttl), *ignore_result, result, hook.as_ref())
             }
-            Finish::Failed { result, hook } => ("failed", None, 0, false, result, hook.as_ref()),
-            Finish::Retry { result, at } => ("retrying", Some(to_ms(*at)), 0, false, result, None),
-            Finish::Revoked { result, ttl } => ("revoked", None, ms(*ttl), false, result, None),
-            Finish::Requeue => ("requeue", None, 0, false, &none, None),
+            Finish::Failed { result, hook } => ("failed", 0, 0, false, result, hook.as_ref()),
+            Finish::Retry { result, delay } => ("retrying", ms(*delay), 0, false, result, None),
+            Finish::Revoked { result, ttl } => ("revoked", 0, ms(*ttl), false, result, None),
+            Finish::Requeue => ("requeue", 0, 0, false, &none, None),
         };
         let hook = hook.map(job_args).transpose()?.unwrap_or_default();
+        let retention = self.options.retention;
         let mut call = SCRIPTS.finish.key(self.keys.leases());
         call.arg(self.keys.prefix())
+            .arg(self.shift())
             .arg(token.id.to_string())
             .arg(&token.worker)
             .arg(token.attempt)
-            .arg(to_ms(now))
             .arg(kind)
-            .arg(opt(due))
+            .arg(delay)
             .arg(ttl.max(1))
             .arg(if delete { "1" } else { "0" })
-            .arg(opt(result.started_at.map(to_ms)))
+            .arg(opt(result.duration.map(ms)))
+            .arg(ms(result.ended_ago))
             .arg(opt(result.exit_code))
             .arg(opt(result.http_status))
             .arg(result.error.clone().unwrap_or_default())
             .arg(&result.output)
             .arg(result.output_total)
-            .arg(to_ms(result.finished_at.unwrap_or(now)));
-        call.arg(next.map_or(0, |t| to_ms(crate::time::add(now, t.lease))));
+            .arg(next.map_or(0, |t| ms(t.lease)))
+            .arg(next.map_or("", |t| t.grant))
+            .arg(retention.failed_max)
+            .arg(ms(retention.failed_ttl));
         call.arg(hook.len()).arg(hook);
         for q in next.map_or(&[][..], |t| t.queues) {
             call.arg(q.as_str());
         }
-        let reply: Vec<redis::Value> = call.invoke_async(&mut self.conn()).await.map_err(self.err())?;
+        let reply: Vec<redis::Value> = self.link.invoke(&call).await?;
         let mut reply = reply.into_iter();
-        let recorded: i64 = reply
-            .next()
-            .map(redis::from_redis_value)
-            .transpose()
-            .map_err(|e| BrokerError::Protocol(format!("finish: {e}")))?
-            .unwrap_or(0);
-        let worker = next.map_or("", |t| t.worker);
-        let next = match reply.next() {
-            Some(value) => lease_from(value, worker)?,
-            None => None,
+        let mut int = || -> Result<u64, BrokerError> {
+            reply
+                .next()
+                .map(redis::from_redis_value)
+                .transpose()
+                .map_err(|e| BrokerError::Protocol(format!("finish: {e}")))
+                .map(Option::unwrap_or_default)
         };
-        Ok(Finished { recorded: recorded == 1, next })
+        let (recorded, dropped) = (int()?, int()?);
+        let mut next_job = None;
+        if let Some(take) = next {
+            match reply.next().map(|v| taken(v, take.worker)).transpose()? {
+                Some(Taken::Lease(lease)) => next_job = Some(*lease),
+                Some(Taken::More) => next_job = self.take(&take).await?,
+                Some(Taken::Nothing) | None => {}
+            }
+        }
+        Ok(Finished { recorded: recorded == 1, dropped, next: next_job })
     }
 
     async fn update_output(&self, updates: &[OutputUpdate]) -> Result<(), BrokerError> {
@@ -353,51 +362,46 @@ impl Broker for RedisBroker {
             for u in updates {
                 call.arg(u.token.id.to_string()).arg(u.token.attempt).arg(&u.output).arg(u.total);
             }
-            call.invoke_async::<i64>(&mut self.conn()).await.map_err(self.err())?;
+            self.link.invoke::<i64>(&call).await?;
         }
         Ok(())
     }
 
-    async fn forward_due(&self, now: Timestamp) -> Result<Forwarded, BrokerError> {
+    async fn forward_due(&self) -> Result<Forwarded, BrokerError> {
         let mut total = 0;
         loop {
-            let (moved, next): (usize, Option<f64>) = SCRIPTS
-                .forward
-                .key(self.keys.delayed())
-                .arg(self.keys.prefix())
-                .arg(to_ms(now))
-                .invoke_async(&mut self.conn())
-                .await
-                .map_err(self.err())?;
+            let mut call = SCRIPTS.forward.key(self.keys.delayed());
+            call.arg(self.keys.prefix()).arg(self.shift());
+            let (moved, next, now): (usize, String, i64) = self.link.invoke(&call).await?;
             total += moved;
-            let next_due = next.map(|ms| from_ms(ms as i64));
-            if next_due.is_none_or(|t| t > now) {
+            let next_due = next.parse::<f64>().ok().map(|ms| from_ms(ms as i64));
+            if next_due.is_none_or(|t| t > from_ms(now)) {
                 return Ok(Forwarded { moved: total, next_due });
             }
         }
     }
 
-    async fn recover_expired(&self, now: Timestamp) -> Result<Vec<Recovered>, BrokerError> {
-        let reply: Vec<(String, String)> = SCRIPTS
-            .recover
-            .key(self.keys.leases())
-            .arg(self.keys.prefix())
-            .arg(to_ms(now))
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(self.err())?;
-        reply
-            .into_iter()
-            .map(|(id, state)| {
-                Ok(Recovered {
-                    id: id.parse().map_err(BrokerError::Protocol)?,
-                    state: state.parse().map_err(BrokerError::Protocol)?,
-                })
-            })
-            .collect()
+    async fn recover_expired(&self) -> Result<Recovery, BrokerError> {
+        let retention = self.options.retention;
+        let mut call = SCRIPTS.recover.key(self.keys.leases());
+        call.arg(self.keys.prefix()).arg(self.shift()).arg(retention.failed_max).arg(ms(retention.failed_ttl));
+        let reply: Vec<redis::Value> = self.link.invoke(&call).await?;
+        let protocol = |e: redis::ParsingError| BrokerError::Protocol(format!("recover: {e}"));
+        let mut reply = reply.into_iter();
+        let dropped: u64 = reply.next().map(redis::from_redis_value).transpose().map_err(protocol)?.unwrap_or(0);
+        let mut jobs = Vec::new();
+        while let (Some(id), Some(state)) = (reply.next(), reply.next()) {
+            let id: String = redis::from_redis_value(id).map_err(protocol)?;
+            let state: String = redis::from_redis_value(state).map_err(protocol)?;
+            jobs.push(Recovered {
+                id: id.parse().map_err(BrokerError::Protocol)?,
+                state: state.parse().map_err(BrokerError::Protocol)?,
+            });
+        }
+        Ok(Recovery { jobs, dropped })
     }
 
-    async fn get(&self, ids: &[JobId], _now: Timestamp) -> Result<Vec<Option<JobRecord>>, BrokerError> {
+    async fn get(&self, ids: &[JobId]) -> Result<Vec<Option<JobRecord>>, BrokerError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -405,17 +409,19 @@ impl Broker for RedisBroker {
         for id in ids {
             pipe.hgetall(self.keys.job(&id.to_string()));
         }
-        let hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut self.conn()).await.map_err(self.err())?;
+        let hashes: Vec<HashMap<String, String>> = self.link.pipe(&pipe).await?;
         ids.iter().zip(hashes).map(|(id, h)| record(&id.to_string(), h)).collect()
     }
 
-    async fn list(&self, filter: &ListFilter, _now: Timestamp) -> Result<Vec<JobRecord>, BrokerError> {
+    async fn list(&self, filter: &ListFilter) -> Result<Vec<JobRecord>, BrokerError> {
         const PAGE: isize = 200;
         let mut out = Vec::new();
         let mut start = 0isize;
         while out.len() < filter.limit {
-            let ids: Vec<String> =
-                self.conn().zrevrange(self.keys.index(), start, start + PAGE - 1).await.map_err(self.err())?;
+            let ids: Vec<String> = self
+                .link
+                .query(redis::cmd("ZREVRANGE").arg(self.keys.index()).arg(start).arg(start + PAGE - 1))
+                .await?;
             if ids.is_empty() {
                 break;
             }
@@ -424,7 +430,7 @@ impl Broker for RedisBroker {
             for id in &ids {
                 pipe.hgetall(self.keys.job(id));
             }
-            let hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut self.conn()).await.map_err(self.err())?;
+            let hashes: Vec<HashMap<String, String>> = self.link.pipe(&pipe).await?;
             for rec in ids.iter().zip(hashes).map(|(id, h)| record(id, h)) {
                 let Some(rec) = rec? else { continue };
                 let keep = filter.state.is_none_or(|s| s == rec.state)
@@ -438,69 +444,36 @@ impl Broker for RedisBroker {
         Ok(out)
     }
 
-    async fn count_ready(&self, queues: &[QueueName], now: Timestamp) -> Result<u64, BrokerError> {
-        if queues.is_empty() {
-            return Ok(0);
-        }
-        let mut pipe = redis::pipe();
-        for q in queues {
-            pipe.llen(self.keys.pending(q.as_str()));
-        }
-        let lengths: Vec<u64> = pipe.query_async(&mut self.conn()).await.map_err(self.err())?;
-        // Due but not yet forwarded jobs count too, if they belong to these queues.
-        let due: Vec<String> = self
-            .conn()
-            .zrangebyscore_limit(self.keys.delayed(), "-inf", to_ms(now), 0, 1000)
-            .await
-            .map_err(self.err())?;
-        let mut due_here = 0;
-        if !due.is_empty() {
-            let mut pipe = redis::pipe();
-            for id in &due {
-                pipe.hget(self.keys.job(id), "queue");
-            }
-            let owners: Vec<Option<String>> = pipe.query_async(&mut self.conn()).await.map_err(self.err())?;
-            due_here = owners.iter().flatten().filter(|q| queues.iter().any(|mine| mine.as_str() == q.as_str())).count()
-                as u64;
-        }
-        Ok(lengths.iter().sum::<u64>() + due_here)
+    async fn count_ready(&self, queues: &[QueueName]) -> Result<u64, BrokerError> {
+        admin::count_ready(self, queues).await
     }
 
-    async fn fire(&self, fire: &Fire<'_>, now: Timestamp) -> Result<Fired, BrokerError> {
-        beat::fire(self, fire, now).await
+    async fn fire(&self, fire: &Fire<'_>) -> Result<Fired, BrokerError> {
+        beat::fire(self, fire).await
     }
 
     async fn schedules(&self) -> Result<Vec<ScheduleState>, BrokerError> {
         beat::schedules(self).await
     }
 
-    async fn schedule_outcome(&self, entry: &str, succeeded: bool, at: Timestamp) -> Result<(), BrokerError> {
-        beat::schedule_outcome(self, entry, succeeded, at).await
-    }
-
-    async fn heartbeat(&self, info: &WorkerInfo, ttl: Duration, now: Timestamp) -> Result<(), BrokerError> {
-        admin::heartbeat(self, info, ttl, now).await
+    async fn heartbeat(&self, info: &WorkerInfo) -> Result<Timestamp, BrokerError> {
+        admin::heartbeat(self, info).await
     }
 
     async fn forget_worker(&self, id: &str) -> Result<(), BrokerError> {
         admin::forget_worker(self, id).await
     }
 
-    async fn workers(&self, now: Timestamp) -> Result<Vec<WorkerInfo>, BrokerError> {
-        admin::workers(self, now).await
+    async fn workers(&self) -> Result<Vec<WorkerInfo>, BrokerError> {
+        admin::workers(self).await
     }
 
-    async fn purge_expired_results(&self, now: Timestamp) -> Result<u64, BrokerError> {
+    async fn purge_expired_results(&self) -> Result<u64, BrokerError> {
         let mut total = 0;
         loop {
-            let n: u64 = SCRIPTS
-                .purge_results
-                .key(self.keys.done())
-                .arg(self.keys.prefix())
-                .arg(to_ms(now))
-                .invoke_async(&mut self.conn())
-                .await
-                .map_err(self.err())?;
+            let mut call = SCRIPTS.purge_results.key(self.keys.done());
+            call.arg(self.keys.prefix()).arg(self.shift());
+            let n: u64 = self.link.invoke(&call).await?;
             total += n;
             if n < 1000 {
                 return Ok(total);

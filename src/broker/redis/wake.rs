@@ -1,7 +1,9 @@
 //! Wake-ups for idle workers: a subscription to `{ns}:wake`, which the
 //! scripts publish to whenever a queue gains a job. It lives on its own
-//! connection (a subscription cannot share the multiplexed one commands use)
-//! and survives lost connections.
+//! connection (a subscription cannot share the multiplexed one commands use),
+//! survives lost connections, and backs off while the server refuses it (an
+//! ACL user without channel rights): idle workers then look every second,
+//! which is slower but never stops work.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,47 +12,57 @@ use futures_util::StreamExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-/// Longest reconnect pause of the subscriber.
-const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(5);
+use crate::backoff::Backoff;
 
-/// Forwards wake-up messages to `wake`, resubscribing after a lost connection
-/// (and waking once then, as messages may have been missed meanwhile).
-pub(super) async fn listen(
-    client: redis::Client,
-    channel: String,
-    pubsub: redis::aio::PubSub,
-    wake: Arc<Notify>,
-    stop: CancellationToken,
-) {
-    let mut stream = pubsub.into_on_message();
+/// Subscribes to `channel` and forwards its messages to `wake` until `stop`,
+/// resubscribing after a lost connection or a refusal, and waking once after
+/// each (messages may have been missed meanwhile).
+pub(super) async fn listen(client: redis::Client, channel: String, wake: Arc<Notify>, stop: CancellationToken) {
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
+    let mut failing = false;
     loop {
-        tokio::select! {
+        let attempt = async {
+            let mut ps = client.get_async_pubsub().await?;
+            ps.subscribe(&channel).await?;
+            Ok::<_, redis::RedisError>(ps)
+        };
+        let subscribed = tokio::select! {
             () = stop.cancelled() => return,
-            msg = stream.next() => {
-                if msg.is_some() {
-                    wake.notify_one();
-                    continue;
+            result = attempt => result,
+        };
+        match subscribed {
+            Ok(ps) => {
+                if failing {
+                    tracing::info!("wake-up subscription restored");
+                    failing = false;
+                }
+                backoff.reset();
+                wake.notify_one();
+                let mut stream = ps.into_on_message();
+                loop {
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        msg = stream.next() => match msg {
+                            Some(_) => wake.notify_one(),
+                            None => break,
+                        },
+                    }
+                }
+                tracing::warn!("lost the wake-up subscription; resubscribing");
+            }
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(
+                        error = %e,
+                        "cannot subscribe to wake-ups; idle workers look for jobs every second meanwhile"
+                    );
+                    failing = true;
                 }
             }
         }
-        tracing::warn!("lost the wake-up subscription; resubscribing");
-        let mut delay = Duration::from_millis(100);
-        stream = loop {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(delay) => {}
-            }
-            let attempt = async {
-                let mut ps = client.get_async_pubsub().await?;
-                ps.subscribe(&channel).await?;
-                Ok::<_, redis::RedisError>(ps)
-            };
-            match attempt.await {
-                Ok(ps) => break ps.into_on_message(),
-                Err(_) => delay = (delay * 2).min(MAX_RESUBSCRIBE_DELAY),
-            }
-        };
-        tracing::info!("wake-up subscription restored");
-        wake.notify_one();
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(backoff.pause()) => {}
+        }
     }
 }

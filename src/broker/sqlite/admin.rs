@@ -1,13 +1,13 @@
 //! Operators' transitions in SQL: revoke, retry of failed jobs, purge; and
 //! the live workers' registry.
 
-use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::Failure;
-use crate::broker::{BrokerError, Purge, Retried, Revoke, WorkerInfo};
+use super::jobs::ms_after;
+use crate::broker::{BrokerError, Purge, Retried, Revoke, WORKER_TTL, WorkerInfo};
 use crate::job::{JobId, JobState};
-use crate::time::to_ms;
+use crate::time::from_ms;
 
 fn state(text: String) -> Result<JobState, Failure> {
     text.parse().map_err(|e| Failure::Broker(BrokerError::Protocol(e)))
@@ -15,15 +15,8 @@ fn state(text: String) -> Result<JobState, Failure> {
 
 /// Cancels a job that has not started, or flags a running one for its
 /// worker to kill.
-pub(super) fn revoke(
-    tx: &Transaction<'_>,
-    ns: &str,
-    id: JobId,
-    terminate: bool,
-    now: Timestamp,
-) -> Result<Revoke, Failure> {
+pub(super) fn revoke(tx: &Transaction<'_>, ns: &str, id: JobId, terminate: bool, now: i64) -> Result<Revoke, Failure> {
     let id = id.to_string();
-    let now = to_ms(now);
     let found: Option<(String, Option<String>)> = tx
         .query_row(
             "SELECT state, worker FROM jobs WHERE ns = ?1 AND id = ?2
@@ -71,7 +64,7 @@ pub(super) fn retry_failed(
     tx: &Transaction<'_>,
     ns: &str,
     ids: Option<&[JobId]>,
-    now: Timestamp,
+    now: i64,
 ) -> Result<Vec<(JobId, Retried)>, Failure> {
     let ids: Vec<String> = match ids {
         Some(ids) => ids.iter().map(std::string::ToString::to_string).collect(),
@@ -91,7 +84,7 @@ pub(super) fn retry_failed(
                     "UPDATE jobs SET state = 'queued', attempts = 0, lost = 0, worker = NULL, started_at = NULL,
                          finished_at = NULL, ready_at = ?3, lease_until = NULL
                      WHERE ns = ?1 AND id = ?2",
-                    params![ns, id, to_ms(now)],
+                    params![ns, id, now],
                 )?;
                 Retried::Requeued
             }
@@ -124,16 +117,16 @@ pub(super) fn purge(tx: &Transaction<'_>, ns: &str, what: &Purge) -> Result<u64,
     Ok(tx.execute(&format!("DELETE FROM jobs WHERE {sql}"), params![ns, arg])? as u64)
 }
 
-/// Registers or renews a live worker.
-pub(super) fn heartbeat(tx: &Transaction<'_>, ns: &str, info: &WorkerInfo, expires_at: i64) -> Result<(), Failure> {
+/// Registers or renews a live worker, heard from at `now`.
+pub(super) fn heartbeat(tx: &Transaction<'_>, ns: &str, info: &WorkerInfo, now: i64) -> Result<(), Failure> {
     let json = serde_json::to_string(info).map_err(|e| Failure::Broker(BrokerError::Protocol(e.to_string())))?;
     tx.execute(
         "INSERT INTO workers (ns, id, info, expires_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (ns, id) DO UPDATE SET info = ?3, expires_at = ?4",
-        params![ns, info.id, json, expires_at],
+        params![ns, info.id, json, ms_after(now, WORKER_TTL)],
     )?;
     // Forget the silent ones here too: no other round looks after them.
-    tx.execute("DELETE FROM workers WHERE ns = ?1 AND expires_at <= ?2", params![ns, to_ms(info.seen_at)])?;
+    tx.execute("DELETE FROM workers WHERE ns = ?1 AND expires_at <= ?2", params![ns, now])?;
     Ok(())
 }
 
@@ -145,11 +138,16 @@ pub(super) fn forget_worker(tx: &Transaction<'_>, ns: &str, id: &str) -> Result<
 
 /// The live workers.
 pub(super) fn workers(conn: &Connection, ns: &str, now: i64) -> Result<Vec<WorkerInfo>, Failure> {
-    let mut stmt = conn.prepare_cached("SELECT info FROM workers WHERE ns = ?1 AND expires_at > ?2 ORDER BY id")?;
-    let rows = stmt.query_map(params![ns, now], |r| r.get::<_, String>(0))?;
+    let mut stmt =
+        conn.prepare_cached("SELECT info, expires_at FROM workers WHERE ns = ?1 AND expires_at > ?2 ORDER BY id")?;
+    let rows = stmt.query_map(params![ns, now], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     let mut out = Vec::new();
     for row in rows {
-        out.push(serde_json::from_str(&row?).map_err(|e| Failure::Broker(BrokerError::Protocol(e.to_string())))?);
+        let (info, expires_at) = row?;
+        let mut info: WorkerInfo =
+            serde_json::from_str(&info).map_err(|e| Failure::Broker(BrokerError::Protocol(e.to_string())))?;
+        info.seen_at = from_ms(expires_at - ms_after(0, WORKER_TTL));
+        out.push(info);
     }
     Ok(out)
 }

@@ -17,6 +17,7 @@ pub(super) struct Tick {
     pub missed: u64,
     pub run: Option<NewJob>,
     pub max_concurrent: Option<u32>,
+    pub keep_until: i64,
 }
 
 /// Handles one tick once however many beats ask (see `Broker::fire`).
@@ -29,11 +30,11 @@ pub(super) fn fire(tx: &Transaction<'_>, ns: &str, t: &Tick, now: i64) -> Result
     }
     let missed = i64::try_from(t.missed).unwrap_or(i64::MAX);
     tx.execute(
-        "INSERT INTO schedules (ns, entry, spec, last_tick, skipped, last_skip)
-         VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?5 > 0 THEN 'no beat ran at the time' END)
+        "INSERT INTO schedules (ns, entry, spec, last_tick, skipped, last_skip, keep_until)
+         VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?5 > 0 THEN 'no beat ran at the time' END, ?6)
          ON CONFLICT (ns, entry) DO UPDATE SET spec = ?3, last_tick = ?4, skipped = skipped + ?5,
-             last_skip = CASE WHEN ?5 > 0 THEN 'no beat ran at the time' ELSE last_skip END",
-        params![ns, t.entry, t.spec, t.tick, missed],
+             last_skip = CASE WHEN ?5 > 0 THEN 'no beat ran at the time' ELSE last_skip END, keep_until = ?6",
+        params![ns, t.entry, t.spec, t.tick, missed, t.keep_until],
     )?;
     let Some(run) = &t.run else { return Ok(Fired::Recorded) };
     if let Some(limit) = t.max_concurrent {
@@ -84,6 +85,8 @@ pub(super) fn schedules(conn: &Connection, ns: &str) -> Result<Vec<ScheduleState
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Stamps a scheduled run's final outcome on its entry, unless a later one
+/// is there (part of `finish` and `recover`).
 pub(super) fn schedule_outcome(
     tx: &Transaction<'_>,
     ns: &str,

@@ -4,20 +4,22 @@
 
 use std::time::Duration;
 
-use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::{Failure, TakeFrom};
 use crate::broker::{
     AttemptResult, BrokerError, Enqueued, Finish, Finished, Forwarded, Lease, LeaseLoss, LeaseToken, ListFilter,
-    OutputUpdate, Recovered,
+    OutputUpdate, Recovered, Recovery, Retention,
 };
-use crate::job::{JobId, JobRecord, JobState, NewJob};
+use crate::job::{Delay, JobId, JobRecord, JobState, NewJob};
 use crate::time::{from_ms, to_ms};
 
 /// At most this many lost jobs are handled per call, to keep transactions
 /// short.
 const BATCH: i64 = 100;
+
+/// Expired results deleted per transaction (see `purge_expired`).
+pub(super) const PURGE_BATCH: u64 = 500;
 
 /// Whether job `j` may start now (?1 the namespace, ?3 now): below its
 /// kind's `max_concurrent` counting running jobs whose lease has not lapsed.
@@ -29,14 +31,14 @@ const HAS_SLOT: &str = "(j.max_concurrent IS NULL OR (SELECT count(*) FROM jobs 
 const HELD: &str = "ns = ?1 AND id = ?2 AND state = 'running' AND worker = ?3 AND attempts = ?4";
 
 /// The columns a `JobRecord` is read from, in `record` order.
-const RECORD_COLUMNS: &str = "payload, state, attempts, ready_at, started_at, finished_at, worker, exit_code, http_status, error, output, output_total";
+const RECORD_COLUMNS: &str = "payload, state, attempts, ready_at, started_at, finished_at, worker, exit_code, http_status, error, output, output_total, enqueued_at, expires_at";
 
-fn ms_opt(t: Option<Timestamp>) -> Option<i64> {
-    t.map(to_ms)
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn ms_after(now: i64, d: Duration) -> i64 {
-    now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+pub(super) fn ms_after(now: i64, d: Duration) -> i64 {
+    now.saturating_add(ms(d))
 }
 
 fn protocol(e: impl ToString) -> Failure {
@@ -60,8 +62,12 @@ pub(super) fn insert(tx: &Transaction<'_>, ns: &str, job: &NewJob, now: i64) -> 
             .execute(params![ns, unique.key, id, ms_after(now, unique.window)])?;
     }
     let payload = serde_json::to_string(job).map_err(protocol)?;
-    let run_at = ms_opt(job.run_at).filter(|t| *t > now);
-    let state = if run_at.is_some() { JobState::Scheduled } else { JobState::Queued };
+    let due = match job.delay {
+        None => now,
+        Some(Delay::For(d)) => ms_after(now, d),
+        Some(Delay::Until(t)) => to_ms(t).max(now),
+    };
+    let state = if due > now { JobState::Scheduled } else { JobState::Queued };
     tx.prepare_cached(
         "INSERT INTO jobs (ns, id, job, queue, state, payload, enqueued_at, ready_at, expires_at,
                            max_redeliveries, max_concurrent, result_ttl)
@@ -74,9 +80,9 @@ pub(super) fn insert(tx: &Transaction<'_>, ns: &str, job: &NewJob, now: i64) -> 
         job.queue.as_str(),
         state.as_str(),
         payload,
-        to_ms(job.enqueued_at),
-        run_at.unwrap_or(to_ms(job.enqueued_at)),
-        ms_opt(job.expires_at),
+        now,
+        due,
+        job.expires.map(|e| ms_after(due, e)),
         job.policy.max_redeliveries,
         job.policy.max_concurrent,
         i64::try_from(job.policy.result_ttl.as_millis()).unwrap_or(i64::MAX),
@@ -85,64 +91,87 @@ pub(super) fn insert(tx: &Transaction<'_>, ns: &str, job: &NewJob, now: i64) -> 
 }
 
 /// Takes the oldest job of the first non-empty of `from.queues` and leases it
-/// to `from.worker`, marking jobs found past their expiry on the way.
-pub(super) fn take(tx: &Transaction<'_>, ns: &str, from: &TakeFrom, now: Timestamp) -> Result<Option<Lease>, Failure> {
-    let now_ms = to_ms(now);
-    let until = to_ms(crate::time::add(now, from.lease));
+/// to `from.worker`, marking jobs found past their expiry on the way (a job
+/// that ever started never expires). A take asked again with the same grant
+/// hands over the job it handed before.
+pub(super) fn take(tx: &Transaction<'_>, ns: &str, from: &TakeFrom, now: i64) -> Result<Option<Lease>, Failure> {
+    let lease = |(attempt, payload): (u32, String)| -> Result<Option<Lease>, Failure> {
+        let job: NewJob =
+            serde_json::from_str(&payload).map_err(|e| protocol(format!("unreadable job payload: {e}")))?;
+        Ok(Some(Lease { job, attempt, worker: from.worker.clone() }))
+    };
+    if from.queues.is_empty() {
+        return Ok(None);
+    }
+    let granted: Option<(bool, u32, String)> = tx
+        .prepare_cached(
+            // Named: without statistics the planner would scan the namespace.
+            "SELECT state = 'running' AND worker = ?3, attempts, payload FROM jobs INDEXED BY jobs_grant
+             WHERE ns = ?1 AND grant_id = ?2",
+        )?
+        .query_row(params![ns, from.grant, from.worker], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    if let Some((held, attempt, payload)) = granted {
+        // This take happened already: the same job while it runs, else none.
+        return if held { lease((attempt, payload)) } else { Ok(None) };
+    }
+    let until = ms_after(now, from.lease);
     for queue in &from.queues {
         for _ in 0..BATCH {
-            let next: Option<(String, Option<i64>, u32)> = tx
+            let next: Option<(String, Option<i64>, bool)> = tx
                 .prepare_cached(&format!(
-                    "SELECT id, expires_at, attempts FROM jobs j
+                    "SELECT id, expires_at, ran FROM jobs j
                      WHERE ns = ?1 AND queue = ?2 AND state = 'queued' AND {HAS_SLOT}
                      ORDER BY ready_at, id LIMIT 1"
                 ))?
-                .query_row(params![ns, queue, now_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .query_row(params![ns, queue, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
-            let Some((id, expires_at, attempts)) = next else { break };
-            if attempts == 0 && expires_at.is_some_and(|e| e <= now_ms) {
+            let Some((id, expires_at, ran)) = next else { break };
+            if !ran && expires_at.is_some_and(|e| e <= now) {
                 tx.prepare_cached(
                     "UPDATE jobs SET state = 'expired', finished_at = ?3,
                          error = 'expired: not started before its expiry', result_expires_at = ?3 + result_ttl
                      WHERE ns = ?1 AND id = ?2",
                 )?
-                .execute(params![ns, id, now_ms])?;
+                .execute(params![ns, id, now])?;
                 continue;
             }
-            let (attempt, payload): (u32, String) = tx
+            let taken: (u32, String) = tx
                 .prepare_cached(
                     "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?3, started_at = ?4,
                          lease_until = ?5, finished_at = NULL, exit_code = NULL, http_status = NULL,
-                         error = NULL, output = NULL, output_total = 0
+                         error = NULL, output = NULL, output_total = 0, ran = 1, grant_id = ?6, fin = NULL
                      WHERE ns = ?1 AND id = ?2 RETURNING attempts, payload",
                 )?
-                .query_row(params![ns, id, from.worker, now_ms, until], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            let job: NewJob =
-                serde_json::from_str(&payload).map_err(|e| protocol(format!("unreadable job payload: {e}")))?;
-            return Ok(Some(Lease { job, attempt, worker: from.worker.clone() }));
+                .query_row(params![ns, id, from.worker, now, until, from.grant], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            return lease(taken);
         }
     }
     Ok(None)
 }
 
-/// Records how an attempt ended, with its hook, if the lease is still held;
-/// then takes the freed slot's next job.
+/// Records how an attempt ended, with its hook and its schedule entry's
+/// last outcome, if the lease is still held; then takes the freed slot's
+/// next job. Asked again after a lost reply, it reports the outcome recorded.
 pub(super) fn finish(
     tx: &Transaction<'_>,
     ns: &str,
     token: &LeaseToken,
     finish: &Finish,
     next: Option<&TakeFrom>,
-    now_at: Timestamp,
+    now: i64,
+    retention: Retention,
 ) -> Result<Finished, Failure> {
-    let now = to_ms(now_at);
     let id = token.id.to_string();
+    let fin = format!("{}/{}", token.worker, token.attempt);
     let guard = params![ns, id, token.worker, token.attempt];
+    let ended = |r: &AttemptResult| now - ms(r.ended_ago);
     let set_result = |state: &str, r: &AttemptResult, ready_at: Option<i64>, expires: Option<i64>| {
+        let finished = ended(r);
         tx.prepare_cached(&format!(
             "UPDATE jobs SET state = ?5, lease_until = NULL, revoke = 0, started_at = coalesce(?6, started_at),
                  finished_at = ?7, exit_code = ?8, http_status = ?9, error = ?10, output = ?11,
-                 ready_at = coalesce(?12, ready_at), result_expires_at = ?13, output_total = ?14
+                 ready_at = coalesce(?12, ready_at), result_expires_at = ?13, output_total = ?14, fin = ?15
              WHERE {HELD}"
         ))?
         .execute(params![
@@ -151,8 +180,8 @@ pub(super) fn finish(
             token.worker,
             token.attempt,
             state,
-            ms_opt(r.started_at),
-            ms_opt(r.finished_at).unwrap_or(now),
+            r.duration.map(|d| finished - ms(d)),
+            finished,
             r.exit_code,
             r.http_status,
             r.error,
@@ -160,36 +189,85 @@ pub(super) fn finish(
             ready_at,
             expires,
             i64::try_from(r.output_total).unwrap_or(i64::MAX),
+            fin,
         ])
     };
+    let (job, scheduled): (Option<String>, bool) = tx
+        .prepare_cached(&format!(
+            "SELECT job, json_extract(payload, '$.scheduled_at') IS NOT NULL FROM jobs WHERE {HELD}"
+        ))?
+        .query_row(guard, |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .map_or((None, false), |(j, s)| (Some(j), s));
     let changed = match finish {
         Finish::Requeue => tx
             .prepare_cached(&format!(
                 "UPDATE jobs SET state = 'queued', attempts = attempts - 1, worker = NULL,
-                     lease_until = NULL, started_at = NULL
+                     lease_until = NULL, started_at = NULL, fin = ?5
                  WHERE {HELD}"
             ))?
-            .execute(guard)?,
+            .execute(params![ns, id, token.worker, token.attempt, fin])?,
         Finish::Succeeded { ignore_result: true, .. } => {
             tx.prepare_cached(&format!("DELETE FROM jobs WHERE {HELD}"))?.execute(guard)?
         }
         Finish::Succeeded { result, ttl, .. } => set_result("succeeded", result, None, Some(ms_after(now, *ttl)))?,
         Finish::Failed { result, .. } => set_result("failed", result, None, None)?,
-        Finish::Retry { result, at } => set_result("retrying", result, Some(to_ms(*at)), None)?,
+        Finish::Retry { result, delay } => {
+            set_result("retrying", result, Some(ms_after(ended(result), *delay).max(now)), None)?
+        }
         Finish::Revoked { result, ttl } => set_result("revoked", result, None, Some(ms_after(now, *ttl)))?,
     };
-    let hook = match finish {
-        Finish::Succeeded { hook, .. } | Finish::Failed { hook, .. } => hook.as_ref(),
-        _ => None,
+    let recorded = if changed == 1 {
+        true
+    } else {
+        // this very outcome, recorded by an earlier call whose reply was lost
+        tx.prepare_cached("SELECT 1 FROM jobs WHERE ns = ?1 AND id = ?2 AND fin = ?3")?
+            .query_row(params![ns, id, fin], |_| Ok(()))
+            .optional()?
+            .is_some()
     };
-    if let (1, Some(hook)) = (changed, hook) {
-        insert(tx, ns, hook, now)?;
+    let mut dropped = 0;
+    if changed == 1 {
+        let hook = match finish {
+            Finish::Succeeded { hook, .. } | Finish::Failed { hook, .. } => hook.as_ref(),
+            _ => None,
+        };
+        if let Some(hook) = hook {
+            insert(tx, ns, hook, now)?;
+        }
+        if let (Some(job), true) = (&job, scheduled) {
+            match finish {
+                Finish::Succeeded { result, .. } => super::beat::schedule_outcome(tx, ns, job, true, ended(result))?,
+                Finish::Failed { result, .. } => super::beat::schedule_outcome(tx, ns, job, false, ended(result))?,
+                _ => {}
+            }
+        }
+        if matches!(finish, Finish::Failed { .. }) {
+            dropped = bound_failed(tx, ns, now, retention)?;
+        }
     }
     let next = match next {
-        Some(from) => take(tx, ns, from, now_at)?,
+        Some(from) => take(tx, ns, from, now)?,
         None => None,
     };
-    Ok(Finished { recorded: changed == 1, next })
+    Ok(Finished { recorded, dropped, next })
+}
+
+/// Keeps the failed set within its bounds: the oldest failed jobs beyond
+/// `failed_max`, or older than `failed_ttl`, are deleted (at most 100 a call).
+fn bound_failed(tx: &Transaction<'_>, ns: &str, now: i64, retention: Retention) -> Result<u64, Failure> {
+    let max = i64::try_from(retention.failed_max).unwrap_or(i64::MAX);
+    let removed = tx
+        .prepare_cached(
+            "DELETE FROM jobs WHERE ns = ?1 AND id IN (
+                 SELECT id FROM jobs WHERE ns = ?1 AND state = 'failed'
+                 AND (finished_at < ?2 OR id NOT IN (
+                     SELECT id FROM jobs WHERE ns = ?1 AND state = 'failed'
+                     ORDER BY finished_at DESC, id DESC LIMIT ?3))
+                 ORDER BY finished_at, id LIMIT 100)",
+        )?
+        .execute(params![ns, now - ms(retention.failed_ttl), max])?;
+    Ok(removed as u64)
 }
 
 /// Publishes running attempts' output so far, where the lease is held.
@@ -208,15 +286,15 @@ pub(super) fn extend(
     ns: &str,
     tokens: &[LeaseToken],
     until: i64,
-) -> Result<Vec<(JobId, LeaseLoss)>, Failure> {
+) -> Result<Vec<(LeaseToken, LeaseLoss)>, Failure> {
     let mut extend = tx.prepare_cached(&format!("UPDATE jobs SET lease_until = ?5 WHERE {HELD} RETURNING revoke"))?;
     let mut out = Vec::new();
     for t in tokens {
         let revoke: Option<i64> =
             extend.query_row(params![ns, t.id.to_string(), t.worker, t.attempt, until], |r| r.get(0)).optional()?;
         match revoke {
-            None => out.push((t.id, LeaseLoss::Lost)),
-            Some(1) => out.push((t.id, LeaseLoss::Revoked)),
+            None => out.push((t.clone(), LeaseLoss::Lost)),
+            Some(1) => out.push((t.clone(), LeaseLoss::Revoked)),
             Some(_) => {}
         }
     }
@@ -241,16 +319,16 @@ pub(super) fn forward(tx: &Transaction<'_>, ns: &str, now: i64) -> Result<Forwar
 
 /// Requeues running jobs whose lease lapsed; fails poison jobs, revokes the
 /// ones whose termination was asked for.
-pub(super) fn recover(tx: &Transaction<'_>, ns: &str, now: i64) -> Result<Vec<Recovered>, Failure> {
-    let lapsed: Vec<(String, u32, u32, i64)> = tx
+pub(super) fn recover(tx: &Transaction<'_>, ns: &str, now: i64, retention: Retention) -> Result<Recovery, Failure> {
+    let lapsed: Vec<(String, String, u32, u32, i64, bool)> = tx
         .prepare_cached(
-            "SELECT id, lost, max_redeliveries, revoke FROM jobs
+            "SELECT id, job, lost, max_redeliveries, revoke, json_extract(payload, '$.scheduled_at') IS NOT NULL FROM jobs
              WHERE ns = ?1 AND state = 'running' AND lease_until < ?2 LIMIT ?3",
         )?
-        .query_map(params![ns, now, BATCH], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .query_map(params![ns, now, BATCH], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
         .collect::<Result<_, _>>()?;
-    let mut out = Vec::new();
-    for (id, lost, max, revoke) in lapsed {
+    let mut out = Recovery::default();
+    for (id, job, lost, max, revoke, scheduled) in lapsed {
         let state = if revoke == 1 {
             JobState::Revoked
         } else if lost + 1 >= max {
@@ -265,19 +343,26 @@ pub(super) fn recover(tx: &Transaction<'_>, ns: &str, now: i64) -> Result<Vec<Re
                  WHERE ns = ?1 AND id = ?2",
                 params![ns, id, now],
             )?,
-            JobState::Failed => tx.execute(
-                "UPDATE jobs SET state = 'failed', lost = lost + 1, lease_until = NULL, finished_at = ?3,
-                     error = 'worker lost: its worker stopped renewing the lease ' || (lost + 1) || ' times'
-                 WHERE ns = ?1 AND id = ?2",
-                params![ns, id, now],
-            )?,
+            JobState::Failed => {
+                let n = tx.execute(
+                    "UPDATE jobs SET state = 'failed', lost = lost + 1, lease_until = NULL, finished_at = ?3,
+                         error = 'worker lost: its worker stopped renewing the lease ' || (lost + 1) || ' times'
+                     WHERE ns = ?1 AND id = ?2",
+                    params![ns, id, now],
+                )?;
+                if scheduled {
+                    super::beat::schedule_outcome(tx, ns, &job, false, now)?;
+                }
+                out.dropped += bound_failed(tx, ns, now, retention)?;
+                n
+            }
             _ => tx.execute(
                 "UPDATE jobs SET state = 'queued', lost = lost + 1, lease_until = NULL, worker = NULL
                  WHERE ns = ?1 AND id = ?2",
                 params![ns, id],
             )?,
         };
-        out.push(Recovered { id: id.parse().map_err(protocol)?, state });
+        out.jobs.push(Recovered { id: id.parse().map_err(protocol)?, state });
     }
     Ok(out)
 }
@@ -298,6 +383,8 @@ fn record(row: &Row<'_>) -> rusqlite::Result<Result<JobRecord, BrokerError>> {
     Ok(Ok(JobRecord {
         job,
         state,
+        enqueued_at: from_ms(row.get(12)?),
+        expires_at: row.get::<_, Option<i64>>(13)?.map(from_ms),
         attempts: row.get(2)?,
         due_at: matches!(state, JobState::Scheduled | JobState::Retrying).then(|| from_ms(ready_at)),
         started_at: row.get::<_, Option<i64>>(4)?.map(from_ms),
@@ -361,13 +448,13 @@ pub(super) fn list(
     Ok(out)
 }
 
-/// How many jobs on `queues` a dequeue could take now.
+/// How many jobs on `queues` are yet to run: queued (waiting for a
+/// concurrency slot or not), or due.
 pub(super) fn count_ready(conn: &rusqlite::Connection, ns: &str, queues: &[String], now: i64) -> Result<u64, Failure> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT count(*) FROM jobs j WHERE ns = ?1 AND queue = ?2
-         AND (state = 'queued' OR (state IN ('scheduled', 'retrying') AND ready_at <= ?3))
-         AND {HAS_SLOT}"
-    ))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT count(*) FROM jobs WHERE ns = ?1 AND queue = ?2
+         AND (state = 'queued' OR (state IN ('scheduled', 'retrying') AND ready_at <= ?3))",
+    )?;
     let mut total = 0u64;
     for q in queues {
         total += stmt.query_row(params![ns, q, now], |r| r.get::<_, i64>(0))?.max(0) as u64;
@@ -375,9 +462,21 @@ pub(super) fn count_ready(conn: &rusqlite::Connection, ns: &str, queues: &[Strin
     Ok(total)
 }
 
-/// Deletes results past their TTL, and expired unique keys.
+/// Deletes up to `PURGE_BATCH` results past their TTL, expired unique keys
+/// and the state of schedule entries no beat has fired for long; returns
+/// how many results (call again while it is `PURGE_BATCH`).
 pub(super) fn purge_expired(tx: &Transaction<'_>, ns: &str, now: i64) -> Result<u64, Failure> {
-    let removed = tx.execute("DELETE FROM jobs WHERE ns = ?1 AND result_expires_at <= ?2", params![ns, now])?;
-    tx.execute("DELETE FROM uniques WHERE ns = ?1 AND expires_at <= ?2", params![ns, now])?;
+    let batch = i64::try_from(PURGE_BATCH).unwrap_or(i64::MAX);
+    let removed = tx.execute(
+        "DELETE FROM jobs WHERE ns = ?1 AND id IN (
+             SELECT id FROM jobs WHERE ns = ?1 AND result_expires_at <= ?2 LIMIT ?3)",
+        params![ns, now, batch],
+    )?;
+    tx.execute(
+        "DELETE FROM uniques WHERE ns = ?1 AND key IN (
+             SELECT key FROM uniques WHERE ns = ?1 AND expires_at <= ?2 LIMIT ?3)",
+        params![ns, now, batch],
+    )?;
+    tx.execute("DELETE FROM schedules WHERE ns = ?1 AND keep_until <= ?2", params![ns, now])?;
     Ok(removed as u64)
 }

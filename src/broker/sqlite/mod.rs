@@ -8,6 +8,9 @@
 //! SQLite has no cross-process notification: idle workers poll
 //! `PRAGMA data_version`, which changes when another connection commits, at
 //! a short interval; wake-ups from this process's own writes are immediate.
+//!
+//! The broker's clock is the host's: every process sharing the file runs on
+//! this one host.
 
 mod admin;
 mod beat;
@@ -26,11 +29,11 @@ use tokio::sync::Notify;
 
 use super::{
     Broker, BrokerError, Enqueued, Finish, Finished, Fire, Fired, Forwarded, Lease, LeaseLoss, LeaseToken, ListFilter,
-    OutputUpdate, Purge, Recovered, Retried, Revoke, ScheduleState, Take, WorkerInfo,
+    Options, OutputUpdate, Purge, Recovery, Retried, Revoke, ScheduleState, Take, WorkerInfo,
 };
 use crate::job::{JobId, JobRecord, JobState, NewJob};
 use crate::names::QueueName;
-use crate::time::to_ms;
+use crate::time::{from_ms, to_ms};
 
 /// How often an idle worker looks for other processes' writes.
 const POLL_INTERVAL: Duration = Duration::from_millis(40);
@@ -54,19 +57,21 @@ impl From<BrokerError> for Failure {
     }
 }
 
-/// Where a freed slot takes its next job from, owned for the blocking pool.
+/// A take, owned for the blocking pool.
 struct TakeFrom {
     queues: Vec<String>,
     worker: String,
     lease: Duration,
+    grant: String,
 }
 
-impl From<Take<'_>> for TakeFrom {
-    fn from(t: Take<'_>) -> Self {
+impl From<&Take<'_>> for TakeFrom {
+    fn from(t: &Take<'_>) -> Self {
         TakeFrom {
             queues: t.queues.iter().map(std::string::ToString::to_string).collect(),
             worker: t.worker.to_string(),
             lease: t.lease,
+            grant: t.grant.to_string(),
         }
     }
 }
@@ -77,6 +82,7 @@ pub(super) struct SqliteBroker {
     conn: Arc<Mutex<Connection>>,
     ns: Arc<str>,
     path: PathBuf,
+    options: Options,
     /// Wakes this process's idle workers after its own writes.
     local: Arc<Notify>,
     /// `data_version` when a dequeue last found nothing.
@@ -84,7 +90,7 @@ pub(super) struct SqliteBroker {
 }
 
 impl SqliteBroker {
-    pub(super) async fn open(path: &Path, ns: &str) -> Result<SqliteBroker, BrokerError> {
+    pub(super) async fn open(path: &Path, ns: &str, options: Options) -> Result<SqliteBroker, BrokerError> {
         let owned = path.to_path_buf();
         let conn = tokio::task::spawn_blocking(move || setup::open(&owned))
             .await
@@ -93,6 +99,7 @@ impl SqliteBroker {
             conn: Arc::new(Mutex::new(conn)),
             ns: ns.into(),
             path: path.to_path_buf(),
+            options,
             local: Arc::new(Notify::new()),
             empty_version: Arc::new(AtomicI64::new(-1)),
         })
@@ -100,6 +107,11 @@ impl SqliteBroker {
 
     fn url(&self) -> String {
         format!("sqlite://{}", self.path.display())
+    }
+
+    /// The broker's clock: this host's (shifted in tests), in ms.
+    fn now(&self) -> i64 {
+        to_ms(Timestamp::now()) + self.options.shift.ms()
     }
 
     /// Runs `f` on the connection in the blocking pool.
@@ -152,23 +164,22 @@ impl Broker for SqliteBroker {
         self.url()
     }
 
-    async fn enqueue(&self, jobs: &[NewJob], now: Timestamp) -> Result<Vec<Enqueued>, BrokerError> {
+    async fn time(&self) -> Result<Timestamp, BrokerError> {
+        Ok(from_ms(self.now()))
+    }
+
+    async fn enqueue(&self, jobs: &[NewJob]) -> Result<Vec<Enqueued>, BrokerError> {
         let jobs = jobs.to_vec();
-        let out =
-            self.write(move |tx, ns| jobs.iter().map(|job| jobs::insert(tx, ns, job, to_ms(now))).collect()).await?;
+        let now = self.now();
+        let out = self.write(move |tx, ns| jobs.iter().map(|job| jobs::insert(tx, ns, job, now)).collect()).await?;
         self.local.notify_one();
         Ok(out)
     }
 
-    async fn dequeue(
-        &self,
-        queues: &[QueueName],
-        worker: &str,
-        lease: Duration,
-        now: Timestamp,
-    ) -> Result<Option<Lease>, BrokerError> {
-        let from = TakeFrom::from(Take { queues, worker, lease });
+    async fn dequeue(&self, take: &Take<'_>) -> Result<Option<Lease>, BrokerError> {
+        let from = TakeFrom::from(take);
         let empty_version = self.empty_version.clone();
+        let now = self.now();
         self.write(move |tx, ns| {
             let found = jobs::take(tx, ns, &from, now)?;
             if found.is_none() {
@@ -202,10 +213,9 @@ impl Broker for SqliteBroker {
         &self,
         tokens: &[LeaseToken],
         lease: Duration,
-        now: Timestamp,
-    ) -> Result<Vec<(JobId, LeaseLoss)>, BrokerError> {
+    ) -> Result<Vec<(LeaseToken, LeaseLoss)>, BrokerError> {
         let tokens = tokens.to_vec();
-        let until = to_ms(crate::time::add(now, lease));
+        let until = jobs::ms_after(self.now(), lease);
         self.write(move |tx, ns| jobs::extend(tx, ns, &tokens, until)).await
     }
 
@@ -214,12 +224,14 @@ impl Broker for SqliteBroker {
         self.read(move |conn, ns| admin::revoked(conn, ns, &ids)).await
     }
 
-    async fn revoke(&self, id: JobId, terminate: bool, now: Timestamp) -> Result<Revoke, BrokerError> {
+    async fn revoke(&self, id: JobId, terminate: bool) -> Result<Revoke, BrokerError> {
+        let now = self.now();
         self.write(move |tx, ns| admin::revoke(tx, ns, id, terminate, now)).await
     }
 
-    async fn retry_failed(&self, ids: Option<&[JobId]>, now: Timestamp) -> Result<Vec<(JobId, Retried)>, BrokerError> {
+    async fn retry_failed(&self, ids: Option<&[JobId]>) -> Result<Vec<(JobId, Retried)>, BrokerError> {
         let ids = ids.map(<[JobId]>::to_vec);
+        let now = self.now();
         let out = self.write(move |tx, ns| admin::retry_failed(tx, ns, ids.as_deref(), now)).await?;
         if out.iter().any(|(_, r)| *r == Retried::Requeued) {
             self.local.notify_one();
@@ -227,12 +239,12 @@ impl Broker for SqliteBroker {
         Ok(out)
     }
 
-    async fn count(&self, what: &Purge, _now: Timestamp) -> Result<u64, BrokerError> {
+    async fn count(&self, what: &Purge) -> Result<u64, BrokerError> {
         let what = what.clone();
         self.read(move |conn, ns| admin::count(conn, ns, &what)).await
     }
 
-    async fn purge(&self, what: &Purge, _now: Timestamp) -> Result<u64, BrokerError> {
+    async fn purge(&self, what: &Purge) -> Result<u64, BrokerError> {
         let what = what.clone();
         self.write(move |tx, ns| admin::purge(tx, ns, &what)).await
     }
@@ -242,12 +254,13 @@ impl Broker for SqliteBroker {
         token: &LeaseToken,
         finish: Finish,
         next: Option<Take<'_>>,
-        now: Timestamp,
     ) -> Result<Finished, BrokerError> {
         let token = token.clone();
-        let next = next.map(TakeFrom::from);
+        let next = next.as_ref().map(TakeFrom::from);
         let requeued = matches!(finish, Finish::Requeue);
-        let done = self.write(move |tx, ns| jobs::finish(tx, ns, &token, &finish, next.as_ref(), now)).await?;
+        let (now, retention) = (self.now(), self.options.retention);
+        let done =
+            self.write(move |tx, ns| jobs::finish(tx, ns, &token, &finish, next.as_ref(), now, retention)).await?;
         if done.recorded && requeued {
             self.local.notify_one();
         }
@@ -259,38 +272,43 @@ impl Broker for SqliteBroker {
         self.write(move |tx, ns| jobs::update_output(tx, ns, &updates)).await
     }
 
-    async fn forward_due(&self, now: Timestamp) -> Result<Forwarded, BrokerError> {
-        let forwarded = self.write(move |tx, ns| jobs::forward(tx, ns, to_ms(now))).await?;
+    async fn forward_due(&self) -> Result<Forwarded, BrokerError> {
+        let now = self.now();
+        let forwarded = self.write(move |tx, ns| jobs::forward(tx, ns, now)).await?;
         if forwarded.moved > 0 {
             self.local.notify_one();
         }
         Ok(forwarded)
     }
 
-    async fn recover_expired(&self, now: Timestamp) -> Result<Vec<Recovered>, BrokerError> {
-        let recovered = self.write(move |tx, ns| jobs::recover(tx, ns, to_ms(now))).await?;
-        if recovered.iter().any(|r| r.state == JobState::Queued) {
+    async fn recover_expired(&self) -> Result<Recovery, BrokerError> {
+        let (now, retention) = (self.now(), self.options.retention);
+        let recovered = self.write(move |tx, ns| jobs::recover(tx, ns, now, retention)).await?;
+        if recovered.jobs.iter().any(|r| r.state == JobState::Queued) {
             self.local.notify_one();
         }
         Ok(recovered)
     }
 
-    async fn get(&self, ids: &[JobId], now: Timestamp) -> Result<Vec<Option<JobRecord>>, BrokerError> {
+    async fn get(&self, ids: &[JobId]) -> Result<Vec<Option<JobRecord>>, BrokerError> {
         let ids = ids.to_vec();
-        self.read(move |conn, ns| jobs::get(conn, ns, &ids, to_ms(now))).await
+        let now = self.now();
+        self.read(move |conn, ns| jobs::get(conn, ns, &ids, now)).await
     }
 
-    async fn list(&self, filter: &ListFilter, now: Timestamp) -> Result<Vec<JobRecord>, BrokerError> {
+    async fn list(&self, filter: &ListFilter) -> Result<Vec<JobRecord>, BrokerError> {
         let filter = filter.clone();
-        self.read(move |conn, ns| jobs::list(conn, ns, &filter, to_ms(now))).await
+        let now = self.now();
+        self.read(move |conn, ns| jobs::list(conn, ns, &filter, now)).await
     }
 
-    async fn count_ready(&self, queues: &[QueueName], now: Timestamp) -> Result<u64, BrokerError> {
+    async fn count_ready(&self, queues: &[QueueName]) -> Result<u64, BrokerError> {
         let queues: Vec<String> = queues.iter().map(std::string::ToString::to_string).collect();
-        self.read(move |conn, ns| jobs::count_ready(conn, ns, &queues, to_ms(now))).await
+        let now = self.now();
+        self.read(move |conn, ns| jobs::count_ready(conn, ns, &queues, now)).await
     }
 
-    async fn fire(&self, fire: &Fire<'_>, now: Timestamp) -> Result<Fired, BrokerError> {
+    async fn fire(&self, fire: &Fire<'_>) -> Result<Fired, BrokerError> {
         let tick = beat::Tick {
             entry: fire.entry.to_string(),
             spec: fire.spec.to_string(),
@@ -298,8 +316,10 @@ impl Broker for SqliteBroker {
             missed: fire.missed,
             run: fire.run.cloned(),
             max_concurrent: fire.max_concurrent,
+            keep_until: to_ms(fire.keep_until),
         };
-        let fired = self.write(move |tx, ns| beat::fire(tx, ns, &tick, to_ms(now))).await?;
+        let now = self.now();
+        let fired = self.write(move |tx, ns| beat::fire(tx, ns, &tick, now)).await?;
         if matches!(fired, Fired::Enqueued(_)) {
             self.local.notify_one();
         }
@@ -310,15 +330,11 @@ impl Broker for SqliteBroker {
         self.read(beat::schedules).await
     }
 
-    async fn schedule_outcome(&self, entry: &str, succeeded: bool, at: Timestamp) -> Result<(), BrokerError> {
-        let entry = entry.to_string();
-        self.write(move |tx, ns| beat::schedule_outcome(tx, ns, &entry, succeeded, to_ms(at))).await
-    }
-
-    async fn heartbeat(&self, info: &WorkerInfo, ttl: Duration, now: Timestamp) -> Result<(), BrokerError> {
+    async fn heartbeat(&self, info: &WorkerInfo) -> Result<Timestamp, BrokerError> {
         let info = info.clone();
-        let expires_at = to_ms(crate::time::add(now, ttl));
-        self.write(move |tx, ns| admin::heartbeat(tx, ns, &info, expires_at)).await
+        let now = self.now();
+        self.write(move |tx, ns| admin::heartbeat(tx, ns, &info, now)).await?;
+        Ok(from_ms(now))
     }
 
     async fn forget_worker(&self, id: &str) -> Result<(), BrokerError> {
@@ -326,11 +342,25 @@ impl Broker for SqliteBroker {
         self.write(move |tx, ns| admin::forget_worker(tx, ns, &id)).await
     }
 
-    async fn workers(&self, now: Timestamp) -> Result<Vec<WorkerInfo>, BrokerError> {
-        self.read(move |conn, ns| admin::workers(conn, ns, to_ms(now))).await
+    async fn workers(&self) -> Result<Vec<WorkerInfo>, BrokerError> {
+        let now = self.now();
+        self.read(move |conn, ns| admin::workers(conn, ns, now)).await
     }
 
-    async fn purge_expired_results(&self, now: Timestamp) -> Result<u64, BrokerError> {
-        self.write(move |tx, ns| jobs::purge_expired(tx, ns, to_ms(now))).await
+    async fn purge_expired_results(&self) -> Result<u64, BrokerError> {
+        // In batches, each its own short transaction: other processes'
+        // renewals and takes wait for the write lock only that long.
+        let mut total = 0;
+        loop {
+            let now = self.now();
+            let n = self.write(move |tx, ns| jobs::purge_expired(tx, ns, now)).await?;
+            total += n;
+            if n < jobs::PURGE_BATCH {
+                break;
+            }
+        }
+        // Gives freed pages back to the file system, a few at a time.
+        self.blocking(|conn, _| Ok(conn.execute_batch("PRAGMA incremental_vacuum(256)")?)).await?;
+        Ok(total)
     }
 }

@@ -1,4 +1,4 @@
--- taskq's embedded broker, schema version 1. One file may hold several
+-- taskq's embedded broker, schema version 2 (setup.rs migrates version 1). One file may hold several
 -- namespaces; every row carries its namespace.
 
 CREATE TABLE IF NOT EXISTS taskq_meta (
@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     max_concurrent   INTEGER,
     result_ttl       INTEGER NOT NULL,  -- ms
     revoke           INTEGER NOT NULL DEFAULT 0,  -- 1: revoke --terminate asked its worker to kill it
+    ran              INTEGER NOT NULL DEFAULT 0,  -- 1: it started once (then it never expires)
+    grant_id         TEXT,              -- the take that leased it (a retried take gets it again)
+    fin              TEXT,              -- "worker/attempt" that recorded its outcome (a retried finish is a no-op)
     PRIMARY KEY (ns, id)
 ) WITHOUT ROWID;
 
@@ -41,6 +44,8 @@ CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (ns, state, lease_until);
 CREATE INDEX IF NOT EXISTS jobs_by_job ON jobs (ns, job, state);
 CREATE INDEX IF NOT EXISTS jobs_enqueued ON jobs (ns, enqueued_at);
 CREATE INDEX IF NOT EXISTS jobs_result_expiry ON jobs (ns, result_expires_at) WHERE result_expires_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_grant ON jobs (ns, grant_id) WHERE grant_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_failed ON jobs (ns, state, finished_at) WHERE state = 'failed';
 
 CREATE TABLE IF NOT EXISTS uniques (
     ns         TEXT    NOT NULL,
@@ -63,6 +68,7 @@ CREATE TABLE IF NOT EXISTS schedules (
     last_skip TEXT,              -- why the last skip happened
     last_success INTEGER,        -- ms: when a run last succeeded
     last_failure INTEGER,        -- ms: when a run last failed
+    keep_until INTEGER,          -- ms: forgotten if no tick comes by then (a removed entry)
     PRIMARY KEY (ns, entry)
 ) WITHOUT ROWID;
 
@@ -71,6 +77,6 @@ CREATE TABLE IF NOT EXISTS workers (
     ns         TEXT    NOT NULL,
     id         TEXT    NOT NULL,
     info       TEXT    NOT NULL,  -- WorkerInfo as JSON
-    expires_at INTEGER NOT NULL,  -- ms
+    expires_at INTEGER NOT NULL,  -- ms: its last heartbeat plus WORKER_TTL
     PRIMARY KEY (ns, id)
 ) WITHOUT ROWID;

@@ -10,22 +10,37 @@ use super::Failure;
 use crate::broker::BrokerError;
 
 const SCHEMA: &str = include_str!("schema.sql");
-const SCHEMA_VERSION: i64 = 1;
+/// What version 2 added to version 1's tables (the schema's CREATE ... IF
+/// NOT EXISTS statements add the rest).
+const MIGRATE_1_TO_2: &str = "
+    ALTER TABLE jobs ADD COLUMN ran INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN grant_id TEXT;
+    ALTER TABLE jobs ADD COLUMN fin TEXT;
+    UPDATE jobs SET ran = 1 WHERE attempts > 0 OR lost > 0;
+    ALTER TABLE schedules ADD COLUMN keep_until INTEGER;
+";
+const SCHEMA_VERSION: i64 = 2;
 /// How long a writer waits for another process's transaction.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A SQLite error as a broker error: a file that is not a database is
-/// `Corrupt`, anything else `Unavailable`.
+/// `Corrupt`; the troubles a worker can wait out (locked, full disk, read
+/// only, I/O, cannot open) are `Unavailable`; anything else (a constraint, a
+/// statement taskq got wrong) is a bug, not an outage.
 pub(super) fn map_error(url: &str, e: rusqlite::Error) -> BrokerError {
+    let unavailable = |hint| BrokerError::Unavailable { url: url.to_string(), reason: e.to_string(), hint };
     match e.sqlite_error_code() {
         Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
             BrokerError::Corrupt { url: url.to_string(), reason: e.to_string() }
         }
-        _ => BrokerError::Unavailable {
-            url: url.to_string(),
-            reason: e.to_string(),
-            hint: "check the file's permissions and free disk space, or set --broker",
-        },
+        Some(ErrorCode::DiskFull) => unavailable("the disk holding the database is full: free some space"),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            unavailable("another process holds the database too long; it is retried")
+        }
+        Some(
+            ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::SystemIoFailure,
+        ) => unavailable("check the file's permissions and free disk space, or set --broker"),
+        _ => BrokerError::Protocol(format!("SQLite at {url}: {e}")),
     }
 }
 
@@ -72,14 +87,24 @@ fn set_up(conn: &mut Connection, url: &str) -> Result<(), Failure> {
             reason: "the file holds other tables; it is not a taskq database".into(),
         }));
     }
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // FULL: an enqueue that returned is on disk, power loss or not (SPEC
+    // §3); NORMAL in WAL mode may roll back the last commits.
+    conn.pragma_update(None, "synchronous", "FULL")?;
     // A file set up by this schema version needs nothing more: WAL mode is
     // kept in the file, and the tables exist.
     if tables.iter().any(|t| t == "taskq_meta") && schema_version(conn)? == Some(SCHEMA_VERSION) {
         return Ok(());
     }
+    if tables.is_empty() {
+        // Only a file without tables can take this: lets maintenance give
+        // freed pages back to the file system (`PRAGMA incremental_vacuum`).
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+    }
     conn.pragma_update(None, "journal_mode", "WAL")?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if schema_version(&tx).ok().flatten() == Some(1) {
+        tx.execute_batch(MIGRATE_1_TO_2)?;
+    }
     tx.execute_batch(SCHEMA)?;
     match schema_version(&tx)? {
         None => {
@@ -94,7 +119,9 @@ fn set_up(conn: &mut Connection, url: &str) -> Result<(), Failure> {
                 reason: format!("it was written by a newer taskq (schema {v}); upgrade taskq"),
             }));
         }
-        Some(_) => {}
+        Some(_) => {
+            tx.execute("UPDATE taskq_meta SET value = ?1 WHERE key = 'schema_version'", [SCHEMA_VERSION.to_string()])?;
+        }
     }
     tx.commit()?;
     Ok(())

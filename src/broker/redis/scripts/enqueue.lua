@@ -2,11 +2,11 @@
 -- that job a duplicate, the others still go in. (lib.lua is prepended.)
 -- KEYS[1]  {ns}:index (routes the call to the namespace's slot)
 -- ARGV[1]  key prefix "{ns}:"
--- ARGV[2]  now (ms)
+-- ARGV[2]  clock shift (ms; see clock() in lib.lua)
 -- ARGV[3..] the jobs, each as add() in lib.lua reads it
 -- returns  per job: id, duplicate (0 or 1); a duplicate's id is the holder's
 local p = ARGV[1]
-local now = tonumber(ARGV[2])
+local now = clock(ARGV[2])
 local acc = accumulator()
 local out = {}
 local i = 3

@@ -1,11 +1,13 @@
 -- Moves scheduled and retrying jobs that are due to their queues.
+-- (lib.lua is prepended.)
 -- KEYS[1]  {ns}:delayed
 -- ARGV[1]  key prefix "{ns}:"
--- ARGV[2]  now (ms)
--- returns  {moved, next due (ms) or nil}; at most 100 per call, so a
---          next due not after now means: call again
+-- ARGV[2]  clock shift (ms; see clock() in lib.lua)
+-- returns  {moved, next due (ms) or nil, now (ms)}; at most 100 per call,
+--          so a next due not after now means: call again
 local p = ARGV[1]
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, 100)
+local now = clock(ARGV[2])
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ms(now), 'LIMIT', 0, 100)
 local woken = {}
 local moved = 0
 for _, id in ipairs(ids) do
@@ -21,7 +23,7 @@ for _, id in ipairs(ids) do
   end
 end
 for q in pairs(woken) do
-  redis.call('PUBLISH', p .. 'wake', q)
+  wake(p, q)
 end
 local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {moved, nxt[2] or false}
+return {moved, nxt[2] or '', ms(now)}

@@ -1,61 +1,161 @@
--- Shared by the scripts that take, end or add jobs (prepended to each).
--- p is the key prefix "{ns}:" throughout.
+-- Shared by the scripts (prepended to each). p is the key prefix "{ns}:"
+-- throughout.
 
--- Frees the concurrency slot a job of a limited kind held (`name`, `limit`
--- from its hash; no limit: nothing to do) and lets the oldest job waiting
--- for such a slot back to the front of its queue.
-local function release(p, id, name, limit)
-  if not limit then return end
-  redis.call('ZREM', p .. 'conc:' .. name, id)
-  local waiting = redis.call('LPOP', p .. 'blocked:' .. name)
-  if waiting then
-    local q = redis.call('HGET', p .. 'job:' .. waiting, 'queue')
-    if q then
-      redis.call('RPUSH', p .. 'pending:' .. q, waiting)
-      redis.call('PUBLISH', p .. 'wake', q)
+-- The broker's clock in ms: the server's TIME, plus a shift only tests set
+-- (ClockShift). Every lease, due time, expiry and TTL is judged by it, never
+-- by the clock of the host that calls. (Scripts are replicated by effects,
+-- so reading TIME before writing is allowed.)
+local function clock(shift)
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + (tonumber(shift) or 0)
+end
+
+-- A ms instant as an integer string (tostring would use an exponent past
+-- 14 digits).
+local function ms(t)
+  return string.format('%d', t)
+end
+
+-- Wake-ups are best effort: a server that refuses the channel (an ACL user
+-- without channel rights) must not fail a script after its writes. Idle
+-- workers look again within a second anyway.
+local function wake(p, q)
+  redis.pcall('PUBLISH', p .. 'wake', q)
+end
+
+-- Lets jobs waiting for a concurrency slot of job `name` back to the front
+-- of their queues, as many as there are free slots. take() calls it again
+-- whenever it drops a job of a limited kind (expired, revoked), so a waiting
+-- job that cannot run never strands the ones behind it. Letting one too
+-- many back is harmless: take() parks it again.
+local function unblock(p, now, name, limit)
+  local ck = p .. 'conc:' .. name
+  redis.call('ZREMRANGEBYSCORE', ck, '-inf', '(' .. ms(now))
+  local free = limit - redis.call('ZCARD', ck)
+  local bk = p .. 'blocked:' .. name
+  -- bounded, to keep the script short behind a pile of stale entries
+  for _ = 1, 1000 do
+    if free <= 0 then return end
+    local waiting = redis.call('LPOP', bk)
+    if not waiting then return end
+    local f = redis.call('HMGET', p .. 'job:' .. waiting, 'state', 'queue')
+    if f[1] == 'queued' then
+      redis.call('RPUSH', p .. 'pending:' .. f[2], waiting)
+      wake(p, f[2])
+      free = free - 1
     end
   end
 end
 
--- take(p, leases, now, expiry, worker, queues) takes the oldest job of the
--- first non-empty queue in `queues` and leases it to `worker` until `expiry`.
--- Jobs found past their expiry on the way are marked expired and skipped; a
--- job whose kind is at its max_concurrent waits in `{ns}:blocked:<job>`
--- until a slot frees (a lapsed lease frees its slot).
--- Returns {id, attempt, the job hash as field/value pairs}, or nil.
-local function take(p, leases, now, expiry, worker, queues)
+-- Frees the concurrency slot a job of a limited kind held (`name`, `limit`
+-- from its hash; no limit: nothing to do) and lets the next waiting job go.
+local function release(p, now, id, name, limit)
+  if not limit then return end
+  redis.call('ZREM', p .. 'conc:' .. name, id)
+  unblock(p, now, name, limit)
+end
+
+-- Stamps a scheduled run's final outcome on its schedule entry (the dead
+-- man's switch of inspect and the metrics), unless a later one is there; an
+-- entry no beat ever handled is left alone.
+local function schedule_outcome(p, name, ok, at)
+  local sk = p .. 'schedule:' .. name
+  if redis.call('EXISTS', sk) == 0 then return end
+  local field = ok and 'ok' or 'fail'
+  local cur = tonumber(redis.call('HGET', sk, field))
+  if not cur or cur < at then
+    redis.call('HSET', sk, field, ms(at))
+  end
+end
+
+-- Puts a job in the failed set, which is bounded (failed_max entries,
+-- failed_ttl ms; Sidekiq's dead set rule): the oldest beyond either bound
+-- are deleted. Returns how many were dropped (at most 100 per call).
+local function add_failed(p, now, id, max, ttl)
+  local fk = p .. 'failed'
+  redis.call('ZADD', fk, now, id)
+  local old = redis.call('ZRANGEBYSCORE', fk, '-inf', '(' .. ms(now - ttl), 'LIMIT', 0, 100)
+  local over = redis.call('ZCARD', fk) - #old - max
+  if over > 0 then
+    local more = redis.call('ZRANGE', fk, #old, #old + math.min(over, 100 - #old) - 1)
+    for _, x in ipairs(more) do old[#old + 1] = x end
+  end
+  for _, x in ipairs(old) do
+    redis.call('ZREM', fk, x)
+    redis.call('ZREM', p .. 'index', x)
+    redis.call('DEL', p .. 'job:' .. x)
+  end
+  return #old
+end
+
+-- The lease reply of take(): {id, attempt, the job hash as field/value pairs}.
+local function leased(jk, id)
+  return {id, tonumber(redis.call('HGET', jk, 'attempts')), redis.call('HGETALL', jk)}
+end
+
+-- take(p, leases, now, expiry, worker, grant, queues) takes the oldest job
+-- of the first non-empty queue in `queues` and leases it to `worker` until
+-- `expiry`. Jobs found past their expiry on the way are marked expired and
+-- skipped (a job that ever started never expires); a job whose kind is at
+-- its max_concurrent waits in `{ns}:blocked:<job>` until a slot frees (a
+-- lapsed lease frees its slot).
+-- `grant` names this take: a caller that lost the reply asks again with the
+-- same grant and gets the same job, instead of leaving it leased to nobody.
+-- Returns {id, attempt, hash}, nil (nothing queued), or 'more' (the step
+-- bound was reached: call again).
+local function take(p, leases, now, expiry, worker, grant, queues)
+  if #queues == 0 then return nil end
+  local gk = p .. 'grant:' .. grant
+  local granted = redis.call('GET', gk)
+  if granted then
+    local jk = p .. 'job:' .. granted
+    local f = redis.call('HMGET', jk, 'state', 'worker')
+    if f[1] == 'running' and f[2] == worker then
+      return leased(jk, granted)
+    end
+    return nil
+  end
+  -- bounded, to keep the script short behind a pile of expired or waiting
+  -- jobs; the caller asks again on 'more'
+  local budget = 200
   for _, q in ipairs(queues) do
     local pk = p .. 'pending:' .. q
-    -- bounded, to keep the script short behind a pile of expired jobs
-    for _ = 1, 100 do
+    while true do
+      if budget == 0 then return 'more' end
+      budget = budget - 1
       local id = redis.call('RPOP', pk)
       if not id then break end
       local jk = p .. 'job:' .. id
-      local f = redis.call('HMGET', jk, 'state', 'exp', 'attempts', 'ttl', 'job', 'maxconc')
-      -- anything else is a stale entry (revoked, deleted): dropped
-      if f[1] == 'queued' then
-        local limit = tonumber(f[6])
-        local ck = p .. 'conc:' .. (f[5] or '')
+      local f = redis.call('HMGET', jk, 'state', 'exp', 'ran', 'ttl', 'job', 'maxconc')
+      local limit = tonumber(f[6])
+      local ck = p .. 'conc:' .. (f[5] or '')
+      if f[1] ~= 'queued' then
+        -- a stale entry (revoked, deleted): dropped, its slot passed on
+        if limit then unblock(p, now, f[5], limit) end
+      elseif f[2] and not f[3] and tonumber(f[2]) <= now then
+        local ttl = tonumber(f[4]) or 86400000
+        redis.call('HSET', jk, 'state', 'expired', 'finished', ms(now),
+          'error', 'expired: not started before its expiry')
+        redis.call('PEXPIRE', jk, ttl)
+        redis.call('ZADD', p .. 'done', now + ttl, id)
+        if limit then unblock(p, now, f[5], limit) end
+      else
         if limit then
-          redis.call('ZREMRANGEBYSCORE', ck, '-inf', '(' .. now)
+          redis.call('ZREMRANGEBYSCORE', ck, '-inf', '(' .. ms(now))
         end
-        if f[2] and tonumber(f[3]) == 0 and tonumber(f[2]) <= now then
-          local ttl = tonumber(f[4]) or 86400000
-          redis.call('HSET', jk, 'state', 'expired', 'finished', tostring(now),
-            'error', 'expired: not started before its expiry')
-          redis.call('PEXPIRE', jk, ttl)
-          redis.call('ZADD', p .. 'done', now + ttl, id)
-        elseif limit and redis.call('ZCARD', ck) >= limit then
+        if limit and redis.call('ZCARD', ck) >= limit then
           redis.call('RPUSH', p .. 'blocked:' .. f[5], id)
+          redis.call('SADD', p .. 'limited', f[5])
         else
           if limit then
             redis.call('ZADD', ck, expiry, id)
           end
-          local attempt = redis.call('HINCRBY', jk, 'attempts', 1)
-          redis.call('HSET', jk, 'state', 'running', 'worker', worker, 'started', tostring(now))
-          redis.call('HDEL', jk, 'finished', 'exit', 'http', 'error', 'output', 'outlen', 'due')
+          redis.call('HINCRBY', jk, 'attempts', 1)
+          redis.call('HSET', jk, 'state', 'running', 'worker', worker, 'started', ms(now), 'ran', '1')
+          redis.call('HDEL', jk, 'finished', 'exit', 'http', 'error', 'output', 'outlen', 'due', 'fin')
           redis.call('ZADD', leases, expiry, id)
-          return {id, attempt, redis.call('HGETALL', jk)}
+          redis.call('SET', gk, id, 'PX', math.max(1, expiry - now))
+          return leased(jk, id)
         end
       end
     end
@@ -64,12 +164,14 @@ local function take(p, leases, now, expiry, worker, queues)
 end
 
 -- add(p, now, argv, i, acc) stores the job encoded in argv at index i:
--- id, queue, run_at (ms or ""), unique key (or ""), unique window (ms),
--- enqueued (ms), n, then n field/value pairs of its request. Writes that can
--- be batched go into acc (see flush). Returns the index after the job, the
--- job's id (a duplicate's: the holder's) and 1 for a duplicate, else 0.
+-- id, queue, delay ("" none, "+ms" after now, "@ms" at that instant),
+-- expires (ms after it is due, or ""), unique key (or ""), unique window
+-- (ms), n, then n field/value pairs of its request. It is enqueued at `now`.
+-- Writes that can be batched go into acc (see flush). Returns the index
+-- after the job, the job's id (a duplicate's: the holder's) and 1 for a
+-- duplicate, else 0.
 local function add(p, now, argv, i, acc)
-  local id, q, run_at, ukey, uwin, enq = argv[i], argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4], argv[i + 5]
+  local id, q, delay, expires, ukey, uwin = argv[i], argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4], argv[i + 5]
   local n = tonumber(argv[i + 6])
   local first = i + 7
   local after = first + 2 * n
@@ -80,16 +182,27 @@ local function add(p, now, argv, i, acc)
     end
     redis.call('SET', p .. 'unique:' .. ukey, id, 'PX', uwin)
   end
+  local due = now
+  local sign = string.sub(delay, 1, 1)
+  if sign == '+' then
+    due = now + tonumber(string.sub(delay, 2))
+  elseif sign == '@' then
+    due = math.max(now, tonumber(string.sub(delay, 2)))
+  end
   local jk = p .. 'job:' .. id
-  if run_at ~= '' and tonumber(run_at) > now then
+  local enq = ms(now)
+  if due > now then
     redis.call('HSET', jk, 'state', 'scheduled', 'queue', q, 'enq', enq, 'attempts', '0', 'lost', '0',
-      'due', run_at, unpack(argv, first, after - 1))
-    redis.call('ZADD', p .. 'delayed', run_at, id)
+      'due', ms(due), unpack(argv, first, after - 1))
+    redis.call('ZADD', p .. 'delayed', due, id)
   else
     redis.call('HSET', jk, 'state', 'queued', 'queue', q, 'enq', enq, 'attempts', '0', 'lost', '0',
       unpack(argv, first, after - 1))
     acc.push[q] = acc.push[q] or {}
     table.insert(acc.push[q], id)
+  end
+  if expires ~= '' then
+    redis.call('HSET', jk, 'exp', ms(due + tonumber(expires)))
   end
   acc.seen[q] = true
   acc.index[#acc.index + 1] = enq
@@ -112,6 +225,6 @@ local function flush(p, acc)
   for q, ids in pairs(acc.push) do
     -- LPUSH pushes in argument order, so the first id stays first out (RPOP)
     redis.call('LPUSH', p .. 'pending:' .. q, unpack(ids))
-    redis.call('PUBLISH', p .. 'wake', q)
+    wake(p, q)
   end
 end

@@ -4,44 +4,49 @@
 -- (lib.lua is prepended.)
 -- KEYS[1]  {ns}:leases
 -- ARGV[1]  key prefix "{ns}:"
--- ARGV[2]  now (ms)
--- returns  pairs: id, new state ("queued", "failed" or "revoked"); at most
---          100 per call
+-- ARGV[2]  clock shift (ms; see clock() in lib.lua)
+-- ARGV[3]  failed_max, ARGV[4] failed_ttl (ms): the failed set's bounds
+-- returns  {failed jobs dropped to keep the failed set bounded, then pairs:
+--          id, new state ("queued", "failed" or "revoked")}; at most 100
+--          jobs per call
 local p = ARGV[1]
-local now = ARGV[2]
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, 100)
+local now = clock(ARGV[2])
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ms(now), 'LIMIT', 0, 100)
+local dropped = 0
 local out = {}
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
   local jk = p .. 'job:' .. id
-  local f = redis.call('HMGET', jk, 'state', 'queue', 'maxred', 'revoke', 'ttl', 'job', 'maxconc')
+  local f = redis.call('HMGET', jk, 'state', 'queue', 'maxred', 'revoke', 'ttl', 'job', 'maxconc', 'sched')
   if f[1] == 'running' then
-    release(p, id, f[6], tonumber(f[7]))
+    release(p, now, id, f[6], tonumber(f[7]))
     local state
     if f[4] == '1' then
       state = 'revoked'
       local ttl = tonumber(f[5]) or 86400000
-      redis.call('HSET', jk, 'state', 'revoked', 'finished', now, 'error', 'revoked: terminated (its worker was lost)')
+      redis.call('HSET', jk, 'state', 'revoked', 'finished', ms(now), 'error', 'revoked: terminated (its worker was lost)')
       redis.call('HDEL', jk, 'revoke')
       redis.call('PEXPIRE', jk, ttl)
-      redis.call('ZADD', p .. 'done', tonumber(now) + ttl, id)
+      redis.call('ZADD', p .. 'done', now + ttl, id)
     else
       local lost = redis.call('HINCRBY', jk, 'lost', 1)
       if lost >= (tonumber(f[3]) or 3) then
         state = 'failed'
-        redis.call('HSET', jk, 'state', 'failed', 'finished', now,
+        redis.call('HSET', jk, 'state', 'failed', 'finished', ms(now),
           'error', 'worker lost: its worker stopped renewing the lease ' .. lost .. ' times')
-        redis.call('ZADD', p .. 'failed', now, id)
+        dropped = dropped + add_failed(p, now, id, tonumber(ARGV[3]), tonumber(ARGV[4]))
+        if f[8] then schedule_outcome(p, f[6], false, now) end
       else
         state = 'queued'
         redis.call('HSET', jk, 'state', 'queued')
         redis.call('HDEL', jk, 'worker')
         redis.call('RPUSH', p .. 'pending:' .. f[2], id)
-        redis.call('PUBLISH', p .. 'wake', f[2])
+        wake(p, f[2])
       end
     end
     out[#out + 1] = id
     out[#out + 1] = state
   end
 end
+table.insert(out, 1, dropped)
 return out

@@ -1,5 +1,5 @@
 -- Requeues failed jobs, attempts reset; the last error and output stay in
--- the record until the next attempt starts.
+-- the record until the next attempt starts. (lib.lua is prepended.)
 -- KEYS[1]  {ns}:failed
 -- ARGV[1]  key prefix "{ns}:"
 -- ARGV[2]  "all": up to 1000 jobs of the failed set; "ids": the ids below
@@ -33,6 +33,6 @@ for _, id in ipairs(ids) do
   end
 end
 for q in pairs(woken) do
-  redis.call('PUBLISH', p .. 'wake', q)
+  wake(p, q)
 end
 return out

@@ -1,15 +1,17 @@
 -- Cancels a job that has not started (queued, scheduled, retrying); for a
 -- running one, with terminate, flags it for its worker to kill.
+-- (lib.lua is prepended.)
 -- KEYS[1]  {ns}:index
 -- ARGV[1]  key prefix "{ns}:"
 -- ARGV[2]  job id
--- ARGV[3]  now (ms)
+-- ARGV[3]  clock shift (ms; see clock() in lib.lua)
 -- ARGV[4]  "1": terminate a running job
 -- returns  {"revoked"}, {"terminating", worker}, {"running", worker},
 --          {"final", state}, or {"unknown"}
 local p, id = ARGV[1], ARGV[2]
+local now = clock(ARGV[3])
 local jk = p .. 'job:' .. id
-local f = redis.call('HMGET', jk, 'state', 'queue', 'ttl', 'job', 'worker')
+local f = redis.call('HMGET', jk, 'state', 'queue', 'ttl', 'job', 'worker', 'maxconc')
 local state = f[1]
 if not state then
   return {'unknown'}
@@ -24,14 +26,16 @@ end
 if state == 'queued' then
   redis.call('LREM', p .. 'pending:' .. f[2], 0, id)
   redis.call('LREM', p .. 'blocked:' .. (f[4] or ''), 0, id)
+  -- it may have been let back in line for a freed slot: pass the slot on
+  if f[6] then unblock(p, now, f[4], tonumber(f[6])) end
 elseif state == 'scheduled' or state == 'retrying' then
   redis.call('ZREM', p .. 'delayed', id)
 else
   return {'final', state}
 end
 local ttl = tonumber(f[3]) or 86400000
-redis.call('HSET', jk, 'state', 'revoked', 'finished', ARGV[3], 'error', 'revoked')
+redis.call('HSET', jk, 'state', 'revoked', 'finished', ms(now), 'error', 'revoked')
 redis.call('HDEL', jk, 'due')
 redis.call('PEXPIRE', jk, ttl)
-redis.call('ZADD', p .. 'done', tonumber(ARGV[3]) + ttl, id)
+redis.call('ZADD', p .. 'done', now + ttl, id)
 return {'revoked'}

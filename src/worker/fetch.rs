@@ -1,0 +1,109 @@
+//! The fetch loop: a job is taken only for a free slot (no prefetch); when
+//! nothing is queued the loop waits for a broker wake-up, a local one (a job
+//! ended, maintenance made jobs due), or a second. Broker errors are waited
+//! out with backoff; a take whose reply was lost is asked again under the
+//! same grant, so the job it may have leased is not left to lapse.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
+
+use super::{IDLE_WAIT, RETRY_FIRST, RETRY_MAX, Shared, slot};
+use crate::backoff::Backoff;
+use crate::broker::{BrokerError, Take};
+
+pub(super) async fn run(shared: &Arc<Shared>, slots: &Arc<Semaphore>, tracker: &TaskTracker) -> anyhow::Result<()> {
+    let opts = &shared.opts;
+    let shutdown = shared.shutdown.graceful();
+    let mut outage = Outage::new();
+    loop {
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => permit?,
+            () = shutdown.cancelled() => return Ok(()),
+        };
+        let order = opts.queues.order();
+        let grant = shared.grant();
+        let take = Take { queues: &order, worker: &shared.id, lease: opts.lease, grant: &grant };
+        // Until the broker answers, the same grant: a lost reply must not
+        // leave a job leased to this worker without its knowing.
+        let sent = tokio::time::Instant::now();
+        let taken = loop {
+            match shared.broker.dequeue(&take).await {
+                Ok(taken) => break taken,
+                Err(e) => {
+                    let delay = outage.failed(&e, opts.burst)?;
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        () = shutdown.cancelled() => return Ok(()),
+                    }
+                }
+            }
+        };
+        outage.ended();
+        if let Some(lease) = taken {
+            slot::start(shared, lease, sent, permit, tracker);
+            continue;
+        }
+        drop(permit);
+        if opts.burst && drained(shared, tracker).await? {
+            tracing::info!("queues drained");
+            return Ok(());
+        }
+        tokio::select! {
+            result = shared.broker.wait_for_jobs(&order, IDLE_WAIT) => {
+                if let Err(e) = result {
+                    let delay = outage.failed(&e, opts.burst)?;
+                    tokio::time::sleep(delay).await;
+                }
+            }
+            () = shared.local_wake.notified() => {}
+            () = shutdown.cancelled() => return Ok(()),
+        }
+    }
+}
+
+/// Burst mode: nothing queued, due or waiting for a slot on our queues, and
+/// no slot busy here (a busy slot may still take more jobs).
+async fn drained(shared: &Shared, tracker: &TaskTracker) -> anyhow::Result<bool> {
+    if !tracker.is_empty() {
+        return Ok(false);
+    }
+    shared.broker.forward_due().await?;
+    Ok(shared.broker.count_ready(&shared.opts.queues.all()).await? == 0)
+}
+
+/// Tracks a broker outage: one log line when it starts and one when it ends,
+/// and a capped backoff between attempts meanwhile.
+struct Outage {
+    since: Option<tokio::time::Instant>,
+    backoff: Backoff,
+}
+
+impl Outage {
+    fn new() -> Outage {
+        Outage { since: None, backoff: Backoff::new(RETRY_FIRST, RETRY_MAX) }
+    }
+
+    /// Records a failure; returns how long to wait, or in burst mode the
+    /// error itself (a burst run exits on it, as one-shot commands do).
+    fn failed(&mut self, err: &BrokerError, burst: bool) -> anyhow::Result<std::time::Duration> {
+        if burst {
+            return Err(anyhow::Error::new(err.clone()));
+        }
+        crate::metrics::broker_error("dequeue");
+        if self.since.is_none() {
+            tracing::error!(error = %err, "broker unavailable; retrying with backoff");
+            self.since = Some(tokio::time::Instant::now());
+        }
+        Ok(self.backoff.pause())
+    }
+
+    fn ended(&mut self) {
+        self.backoff.reset();
+        if let Some(since) = self.since.take() {
+            let after = humantime::format_duration(std::time::Duration::from_secs(since.elapsed().as_secs()));
+            tracing::info!(%after, "broker reachable again");
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! One slot's work: run a leased job, record its outcome under the lease
+//! (taking the slot's next job in the same broker call), and carry on with
+//! that job until the broker hands over none.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::{RETRY_FIRST, RETRY_MAX, Running, Shared, StopReason, hooks, lock, outcome, retry};
+use crate::backoff::Backoff;
+use crate::broker::{AttemptResult, Finish, Lease, LeaseToken, Take};
+use crate::exec::Attempt;
+use crate::exec::output::{LiveOutput, OutputSink, Prefixed};
+
+/// Starts a slot's task: it runs the job, and then each next job the broker
+/// hands over when the outcome is recorded, until there is none. `sent` is
+/// when the call that granted the lease was sent.
+pub(super) fn start(
+    shared: &Arc<Shared>,
+    lease: Lease,
+    sent: Instant,
+    permit: OwnedSemaphorePermit,
+    tracker: &TaskTracker,
+) {
+    let shared = shared.clone();
+    tracker.spawn(async move {
+        let mut current = Some((lease, sent));
+        while let Some((lease, sent)) = current.take() {
+            current = run_one(&shared, lease, sent).await;
+        }
+        drop(permit);
+        shared.local_wake.notify_one();
+    });
+}
+
+/// Runs one leased job until its outcome is recorded; returns the slot's
+/// next job if the broker handed one over, with when it was asked for.
+async fn run_one(shared: &Shared, lease: Lease, sent: Instant) -> Option<(Lease, Instant)> {
+    let kill = CancellationToken::new();
+    let reason = Arc::new(OnceLock::new());
+    let finishing = Arc::new(AtomicBool::new(false));
+    let token = lease.token();
+    let echo: Option<Box<dyn OutputSink>> =
+        shared.opts.job_output.then(|| Box::new(Prefixed::new(format!("{} ", lease.job.id))) as Box<dyn OutputSink>);
+    let output = Arc::new(LiveOutput::new(echo));
+    let kill_after = shared.config.jobs.get(lease.job.job.as_str()).map(|d| d.kill_after).unwrap_or_default();
+    lock(&shared.running).insert(
+        token.clone(),
+        Running {
+            job: lease.job.job.to_string(),
+            kill: kill.clone(),
+            reason: reason.clone(),
+            finishing: finishing.clone(),
+            output: output.clone(),
+            deadline: sent + shared.opts.lease,
+            grace: kill_after.min(shared.opts.lease / 3),
+        },
+    );
+    load(shared);
+    let finish = execute(shared, &lease, &kill, &reason, output.as_ref()).await;
+    let ended = Instant::now();
+    finishing.store(true, Ordering::SeqCst);
+    // A worker that is stopping takes no more jobs.
+    let order = shared.opts.queues.order();
+    let grant = shared.grant();
+    let take = (!shared.shutdown.graceful().is_cancelled()).then_some(Take {
+        queues: &order,
+        worker: &shared.id,
+        lease: shared.opts.lease,
+        grant: &grant,
+    });
+    let next = match finish {
+        Some(finish) => {
+            let ended_as = outcome::Ended::of(&finish);
+            let (recorded, next) = record(shared, &token, finish, ended, take).await;
+            if recorded {
+                outcome::observe(&lease.job, ended_as);
+            }
+            next
+        }
+        // Nothing to record: the slot goes back to the fetch loop.
+        None => None,
+    };
+    lock(&shared.running).remove(&token);
+    load(shared);
+    next
+}
+
+fn load(shared: &Shared) {
+    crate::metrics::worker_load(lock(&shared.running).len(), shared.opts.concurrency);
+}
+
+/// Runs one attempt; `None` when the lease was lost and nothing is to be recorded.
+async fn execute(
+    shared: &Shared,
+    lease: &Lease,
+    kill: &CancellationToken,
+    reason: &OnceLock<StopReason>,
+    output: &LiveOutput,
+) -> Option<Finish> {
+    let job = &lease.job;
+    let Some(def) = shared.config.jobs.get(job.job.as_str()) else {
+        tracing::error!(job.id = %job.id, job.name = %job.job, "unknown job: not in this worker's config");
+        let error =
+            format!("unknown job: this worker's config ({}) has no job \"{}\"", shared.config.path.display(), job.job);
+        return Some(Finish::Failed {
+            result: AttemptResult { error: Some(error), ..AttemptResult::default() },
+            hook: None,
+        });
+    };
+    let params = match def.resolve_params(&job.params) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(job.id = %job.id, job.name = %job.job, error = %e, "cannot run job");
+            let result = AttemptResult { error: Some(e.to_string()), ..AttemptResult::default() };
+            return Some(hooks::attach(shared, def, lease, Finish::Failed { result, hook: None }));
+        }
+    };
+    // A hook job reads its trigger's output tail from a file of its own.
+    let trigger = match hooks::TriggerFile::write(job) {
+        Ok(t) => t,
+        Err(e) => {
+            let result = AttemptResult { error: Some(e), ..AttemptResult::default() };
+            return Some(Finish::Failed { result, hook: None });
+        }
+    };
+    let attempt = Attempt {
+        def,
+        id: job.id,
+        args: &job.args,
+        params: &params,
+        number: lease.attempt,
+        queue: &job.queue,
+        scheduled_at: job.scheduled_at.as_deref(),
+        extra_env: trigger.env(),
+    };
+    tracing::info!(job.id = %job.id, job.name = %job.job, attempt = lease.attempt, "job started");
+    let outcome = shared.executor.run(&attempt, output, kill).await;
+    drop(trigger);
+    match reason.get() {
+        Some(StopReason::Shutdown) => {
+            tracing::warn!(job.id = %job.id, job.name = %job.job, "job stopped by shutdown; requeued");
+            Some(Finish::Requeue)
+        }
+        Some(StopReason::LeaseExpiring) => {
+            tracing::warn!(
+                job.id = %job.id, job.name = %job.job,
+                "job stopped: its lease could not be renewed; it runs again once the broker is back"
+            );
+            Some(Finish::Requeue)
+        }
+        Some(StopReason::LeaseLost) => {
+            tracing::warn!(
+                job.id = %job.id, job.name = %job.job,
+                "lease lost; the job was handed to another worker and this run's result is discarded"
+            );
+            None
+        }
+        Some(StopReason::Revoked) => {
+            tracing::warn!(job.id = %job.id, job.name = %job.job, "job terminated: revoked");
+            let mut result = retry::result_of(&outcome);
+            result.error = Some("revoked: terminated by revoke --terminate".into());
+            Some(Finish::Revoked { result, ttl: def.result_ttl })
+        }
+        None => {
+            let finish = retry::decide(def, lease.attempt, &outcome);
+            let duration = humantime::format_duration(Duration::from_millis(outcome.duration().as_millis() as u64));
+            let error = outcome.error.as_deref().unwrap_or("");
+            match &finish {
+                Finish::Succeeded { .. } => {
+                    tracing::info!(job.id = %job.id, job.name = %job.job, %duration, "job succeeded");
+                }
+                Finish::Retry { delay, .. } => {
+                    let retry_in = humantime::format_duration(Duration::from_secs(delay.as_secs()));
+                    tracing::warn!(job.id = %job.id, job.name = %job.job, error, %retry_in, "job failed; will retry");
+                }
+                _ => tracing::warn!(job.id = %job.id, job.name = %job.job, error, "job failed"),
+            }
+            Some(hooks::attach(shared, def, lease, finish))
+        }
+    }
+}
+
+/// Records an outcome (taking the slot's next job as `take` says), waiting
+/// out a broker outage with the same grant until the worker gives up on
+/// the broker (then the lease lapses and the job runs again elsewhere). A
+/// burst worker does not wait: its run ends with the error.
+async fn record(
+    shared: &Shared,
+    token: &LeaseToken,
+    mut finish: Finish,
+    ended: Instant,
+    take: Option<Take<'_>>,
+) -> (bool, Option<(Lease, Instant)>) {
+    let mut backoff = Backoff::new(RETRY_FIRST, RETRY_MAX);
+    loop {
+        set_ended_ago(&mut finish, ended.elapsed());
+        let sent = Instant::now();
+        match shared.broker.finish(token, finish.clone(), take).await {
+            Ok(done) => {
+                if backoff.is_failing() {
+                    tracing::info!(job.id = %token.id, "outcome recorded after all");
+                }
+                if !done.recorded {
+                    tracing::warn!(
+                        job.id = %token.id,
+                        "lease lost before the outcome was recorded; another worker has the job now"
+                    );
+                }
+                crate::metrics::failed_dropped(done.dropped);
+                return (done.recorded, done.next.map(|l| (l, sent)));
+            }
+            Err(e) => {
+                crate::metrics::broker_error("finish");
+                if shared.opts.burst {
+                    shared.fail(e);
+                    return (false, None);
+                }
+                if !backoff.is_failing() {
+                    tracing::warn!(job.id = %token.id, error = %e, "cannot record the outcome yet; retrying");
+                }
+                if !shared.pause(backoff.pause()).await {
+                    tracing::warn!(job.id = %token.id, "gave up recording the outcome; the job will run again");
+                    return (false, None);
+                }
+            }
+        }
+    }
+}
+
+/// How long ago the attempt ended, as the broker call reports it.
+fn set_ended_ago(finish: &mut Finish, ago: Duration) {
+    match finish {
+        Finish::Succeeded { result, .. }
+        | Finish::Failed { result, .. }
+        | Finish::Retry { result, .. }
+        | Finish::Revoked { result, .. } => result.ended_ago = ago,
+        Finish::Requeue => {}
+    }
+}
