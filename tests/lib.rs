@@ -3,6 +3,7 @@
 //! - `beat`: schedules fired once per tick across beats, catch-up, reload, crontab import
 //! - `cli`: config discovery and errors, `check`, usage errors, generated docs
 //! - `exec_shell`, `exec_http`: the executors, through `taskq exec`
+//! - `faults`: network and Redis faults; first, the proxy and fault helpers themselves
 //! - `conformance`: the broker contract, every case on `SQLite` and Redis
 //! - `queue`: `enqueue`, `--batch`, `status`, `wait`, `list` with the binary
 //! - `worker`: `taskq run` end to end: leases, redelivery, shutdown, draining
@@ -16,6 +17,7 @@ mod cli;
 mod conformance;
 mod exec_http;
 mod exec_shell;
+mod faults;
 mod ops;
 mod policies;
 mod queue;

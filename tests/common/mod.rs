@@ -1,15 +1,20 @@
 //! Test support: real services (redis-server, an HTTP server), the real
-//! binary in a temp dir, and waiting with deadlines.
+//! binary in a temp dir, waiting with deadlines, and faults: a controllable
+//! TCP proxy and Redis-side failures.
 
 #![allow(dead_code)]
 
 pub(crate) mod env;
 pub(crate) mod http;
+pub(crate) mod proxy;
 pub(crate) mod redis;
 pub(crate) mod wait;
 
 pub(crate) use env::{Backend, Env};
 pub(crate) use http::HttpServer;
+pub(crate) use proxy::Proxy;
+pub(crate) use redis::RedisServer;
+pub(crate) use redis::resp::RedisConn;
 pub(crate) use wait::{wait_until, wait_until_async};
 
 /// Whether a process is alive (a zombie has already exited).

@@ -1,20 +1,46 @@
 //! A private redis-server for one test, on a free loopback port, stopped
-//! when dropped (also when the test panics).
+//! when dropped (also when the test panics), and the faults a test can
+//! play on it: a crash and restart on the same data, a password flip,
+//! MISCONF, killed clients, and a user without channel rights. Network
+//! faults between client and server belong to `proxy.rs`.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+// By path, not `mod resp;`: the queue benchmark includes this file by path
+// and must find its neighbour too. For the same reason nothing here uses `super`.
+#[path = "resp.rs"]
+pub(crate) mod resp;
+
+use resp::RedisConn;
+
+/// A redis-server child process with its own data dir.
 pub(crate) struct RedisServer {
-    child: Child,
+    /// The loopback port it listens on, kept across `restart`.
     pub port: u16,
-    _dir: tempfile::TempDir,
+    /// Arguments after the common ones; `start_again` passes them again.
+    extra: Vec<String>,
+    /// Replaced by `start_again`; killed by `stop` and on drop.
+    child: Mutex<Child>,
+    /// The default user's password as the server has it now, for `cmd`:
+    /// set from `--requirepass` at start, then by `set_password`.
+    password: Mutex<Option<String>>,
+    /// The server's `--dir`: RDB, AOF, and the MISCONF trap.
+    dir: tempfile::TempDir,
 }
 
 impl RedisServer {
+    /// Starts a throwaway server (no RDB, no AOF) on a free port.
     pub(crate) fn start() -> RedisServer {
         Self::start_with(&[])
+    }
+
+    /// Starts a server that keeps every write across a crash: AOF on, fsynced
+    /// on each write (`appendfsync always`), so `restart` finds the data again.
+    pub(crate) fn start_durable() -> RedisServer {
+        Self::start_with(&["--appendonly", "yes", "--appendfsync", "always"])
     }
 
     /// Starts a server on `port` (which must be free).
@@ -34,37 +60,131 @@ impl RedisServer {
 
     fn try_start(port: u16, extra: &[&str]) -> Option<RedisServer> {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--dir", dir.path().to_str().expect("utf-8 temp dir")])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed for the Redis tests (apt-get install redis-server)");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                break; // port taken meanwhile: try another
-            }
-            if ping(port) {
-                return Some(RedisServer { child, port, _dir: dir });
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        None
+        let extra: Vec<String> = extra.iter().map(ToString::to_string).collect();
+        let password = startup_password(&extra);
+        let child = spawn(port, dir.path(), &extra, password.as_deref())?;
+        Some(RedisServer { port, extra, child: Mutex::new(child), password: Mutex::new(password), dir })
     }
 
+    /// `redis://127.0.0.1:PORT/0`.
     pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
-    /// Stops the server now (for outage tests).
-    pub(crate) fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// `redis://user:password@127.0.0.1:PORT/0`; an empty `user` means the default user.
+    pub(crate) fn url_as(&self, user: &str, password: &str) -> String {
+        format!("redis://{user}:{password}@127.0.0.1:{}/0", self.port)
+    }
+
+    /// The server's data directory.
+    pub(crate) fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Stops the server now, as a crash would (SIGKILL): for outage tests.
+    pub(crate) fn stop(&self) {
+        let mut child = lock(&self.child);
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// After `stop`: starts the server again on the same port and data dir,
+    /// with the startup arguments (settings made at run time, such as
+    /// `set_password` or users, are gone), and returns once it has loaded its data.
+    pub(crate) fn start_again(&self) {
+        let mut child = lock(&self.child);
+        assert!(matches!(child.try_wait(), Ok(Some(_))), "start_again needs a stopped server");
+        let password = startup_password(&self.extra);
+        *child = spawn(self.port, self.dir(), &self.extra, password.as_deref())
+            .unwrap_or_else(|| panic!("could not restart redis-server on port {} (taken meanwhile?)", self.port));
+        *lock(&self.password) = password;
+    }
+
+    /// A crash and a restart: `stop` then `start_again`.
+    pub(crate) fn restart(&self) {
+        self.stop();
+        self.start_again();
+    }
+
+    /// Sends one command as the default user (with the current password)
+    /// and returns the reply as text (see `RedisConn::reply`); panics if the server cannot be reached.
+    pub(crate) fn cmd(&self, args: &[&str]) -> String {
+        let password = lock(&self.password).clone();
+        let conn = match &password {
+            Some(password) => RedisConn::connect_as(self.port, None, password),
+            None => RedisConn::connect(self.port),
+        };
+        conn.and_then(|mut conn| conn.call(args)).unwrap_or_else(|e| panic!("redis {args:?}: {e}"))
+    }
+
+    /// Sends one command as `user`; the reply as text (`-NOPERM ...` for a denied one).
+    pub(crate) fn cmd_as(&self, user: &str, password: &str, args: &[&str]) -> String {
+        RedisConn::connect_as(self.port, Some(user), password)
+            .and_then(|mut conn| conn.call(args))
+            .unwrap_or_else(|e| panic!("redis {args:?} as {user:?}: {e}"))
+    }
+
+    /// Sets (or with `None` removes) the default user's password with
+    /// `CONFIG SET requirepass`. Connections already open stay
+    /// authenticated; `kill_clients` makes them reconnect and meet it.
+    pub(crate) fn set_password(&self, password: Option<&str>) {
+        assert_eq!(self.cmd(&["CONFIG", "SET", "requirepass", password.unwrap_or("")]), "OK");
+        *lock(&self.password) = password.map(ToString::to_string);
+    }
+
+    /// Closes every client connection but the helper's own (`CLIENT KILL
+    /// TYPE normal`, then `TYPE pubsub` for subscribers); returns how many,
+    /// which may count helper connections closed but not yet reaped.
+    pub(crate) fn kill_clients(&self) -> usize {
+        ["normal", "pubsub"]
+            .iter()
+            .map(|kind| {
+                self.cmd(&["CLIENT", "KILL", "TYPE", kind]).parse::<usize>().expect("a count of killed clients")
+            })
+            .sum()
+    }
+
+    /// Makes the server refuse writes with `-MISCONF` (reads still work), as
+    /// when its disk fails. Redis does so after a failed BGSAVE when it has
+    /// a save point and `stop-writes-on-bgsave-error yes` (the default). The
+    /// save fails because a directory named `dump.rdb` blocks the final
+    /// rename, which holds even for root (a read-only dir does not, and
+    /// `CONFIG SET dir` is a protected config in Redis 7).
+    pub(crate) fn misconf(&self) {
+        std::fs::create_dir(self.dir().join("dump.rdb")).expect("a directory where the RDB file goes");
+        self.save_and_wait("err");
+    }
+
+    /// Ends `misconf`: the next BGSAVE succeeds, so writes are accepted again.
+    pub(crate) fn clear_misconf(&self) {
+        std::fs::remove_dir(self.dir().join("dump.rdb")).expect("the directory misconf made");
+        self.save_and_wait("ok");
+        assert_eq!(self.cmd(&["CONFIG", "SET", "save", ""]), "OK");
+    }
+
+    fn save_and_wait(&self, status: &str) {
+        assert_eq!(self.cmd(&["CONFIG", "SET", "save", "86400 1", "stop-writes-on-bgsave-error", "yes"]), "OK");
+        // SCHEDULE: wait for an AOF rewrite in progress instead of failing.
+        let reply = self.cmd(&["BGSAVE", "SCHEDULE"]);
+        assert!(reply.starts_with("Background saving"), "BGSAVE: {reply}");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let info = self.cmd(&["INFO", "persistence"]);
+            if info.contains("rdb_bgsave_in_progress:0") && info.contains(&format!("rdb_last_bgsave_status:{status}")) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for BGSAVE to end with status {status}:\n{info}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Adds `user` with `password`, all keys and commands but no pub/sub
+    /// channel (`ACL SETUSER ... resetchannels`): PUBLISH and SUBSCRIBE get
+    /// `-NOPERM`. Returns the URL to connect as that user.
+    pub(crate) fn add_user_without_channels(&self, user: &str, password: &str) -> String {
+        let pass = format!(">{password}");
+        assert_eq!(self.cmd(&["ACL", "SETUSER", user, "reset", "on", &pass, "~*", "+@all", "resetchannels"]), "OK");
+        self.url_as(user, password)
     }
 }
 
@@ -74,14 +194,51 @@ impl Drop for RedisServer {
     }
 }
 
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+/// Runs redis-server on `port` with `dir` and waits until it serves; `None` if it exits first (port taken).
+fn spawn(port: u16, dir: &Path, extra: &[String], password: Option<&str>) -> Option<Child> {
+    let mut child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args(["--dir", dir.to_str().expect("utf-8 temp dir")])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server must be installed for the Redis tests (apt-get install redis-server)");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return None;
+        }
+        if serves(port, password) {
+            return Some(child);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
 
-/// Whether the server answers (any answer: +PONG, or -NOAUTH with a password).
-fn ping(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
-    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut buf = [0u8; 64];
-    s.write_all(b"PING\r\n").is_ok() && s.read(&mut buf).is_ok_and(|n| n > 0)
+/// The value of `--requirepass` among redis-server arguments.
+fn startup_password(extra: &[String]) -> Option<String> {
+    extra.iter().skip_while(|arg| *arg != "--requirepass").nth(1).cloned()
+}
+
+/// A loopback port free right now (another process may take it before use).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// Whether the server answers PING with its data loaded (not `-LOADING`).
+/// `-NOAUTH` counts: a server started with a password we were not told.
+fn serves(port: u16, password: Option<&str>) -> bool {
+    let conn = match password {
+        Some(password) => RedisConn::connect_as(port, None, password),
+        None => RedisConn::connect(port),
+    };
+    conn.and_then(|mut conn| conn.call(&["PING"])).is_ok_and(|reply| reply == "PONG" || reply.starts_with("-NOAUTH"))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
