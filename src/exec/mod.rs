@@ -4,12 +4,15 @@
 
 mod http;
 pub mod output;
+pub mod reaper;
 mod shell;
 mod spawn;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Action, JobDef};
@@ -55,10 +58,12 @@ impl Attempt<'_> {
 }
 
 /// Runs attempts. Holds what is worth reusing between them (the HTTP
-/// connection pool).
+/// connection pool) and, in a worker, the reaper that kills its jobs if it
+/// dies.
 #[derive(Debug, Clone)]
 pub struct Executor {
     http: reqwest::Client,
+    reaper: Option<Arc<reaper::Reaper>>,
 }
 
 impl Executor {
@@ -68,14 +73,25 @@ impl Executor {
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("taskq/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Executor { http })
+        Ok(Executor { http, reaper: None })
+    }
+
+    /// An executor whose shell jobs die with this process however it dies
+    /// (see `reaper.rs`): a worker's, whose jobs would otherwise run on
+    /// beside their redelivered runs.
+    pub fn with_reaper() -> anyhow::Result<Executor> {
+        let mut executor = Executor::new()?;
+        executor.reaper = Some(reaper::Reaper::start().context("cannot start the job reaper")?);
+        Ok(executor)
     }
 
     /// Runs one attempt to its end. Cancelling `kill` stops the job (SIGTERM
     /// to its process group, SIGKILL `kill_after` later) and reports it killed.
     pub async fn run(&self, attempt: &Attempt<'_>, sink: &dyn OutputSink, kill: &CancellationToken) -> Outcome {
         let outcome = match &attempt.def.action {
-            Action::Shell { shell, command } => shell::run(shell, command, attempt, sink, kill).await,
+            Action::Shell { shell, command } => {
+                shell::run(shell, command, attempt, sink, kill, self.reaper.as_deref()).await
+            }
             Action::Http(action) => http::run(&self.http, action, attempt, sink, kill).await,
         };
         sink.finish();

@@ -111,7 +111,7 @@ impl Worker {
     pub fn new(broker: Arc<dyn Broker>, config: Arc<Config>, opts: WorkerOptions) -> anyhow::Result<Worker> {
         let id = format!("{}:{}:{:04x}", hostname(), std::process::id(), rand::random::<u16>());
         let running = Arc::new(Mutex::new(HashMap::new()));
-        Ok(Worker { id, broker, config, executor: Executor::new()?, opts, running })
+        Ok(Worker { id, broker, config, executor: Executor::with_reaper()?, opts, running })
     }
 
     /// The queues this worker takes jobs from.
