@@ -116,6 +116,9 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page
     Man,
+    /// The companion a worker starts to kill its jobs if it dies (internal)
+    #[command(name = "__reap", hide = true)]
+    Reap,
 }
 
 impl Cli {

@@ -200,6 +200,18 @@ fn completions_and_man_print() {
 }
 
 #[test]
+fn the_internal_reaper_command_is_in_no_help_completion_or_man_page() {
+    let env = Env::sqlite();
+    env.run(&["--help"]).success().stdout(predicate::str::contains("__reap").not());
+    for shell in ["bash", "zsh", "fish"] {
+        env.run(&["completions", shell]).success().stdout(predicate::str::contains("__reap").not());
+    }
+    for (name, page) in taskq::commands::man_pages().unwrap() {
+        assert!(!name.contains("reap") && !String::from_utf8_lossy(&page).contains("__reap"), "{name}");
+    }
+}
+
+#[test]
 fn reading_commands_ignore_an_invalid_config_when_the_broker_is_given() {
     let env = Env::sqlite().jobs("[jobs.a]\ncommand = 5\n");
     env.run(&["list"]).success().stderr(predicate::str::contains("ignoring the invalid config (jobs.toml:2:11: "));

@@ -10,7 +10,6 @@ use taskq::config::Config;
 use taskq::exec::output::Discard;
 use taskq::exec::{Attempt, Executor};
 use taskq::job::{JobId, Outcome, RunStatus};
-use tokio_util::sync::CancellationToken;
 
 use crate::common::{Env, HttpServer};
 
@@ -30,7 +29,7 @@ async fn attempt(toml: &str, name: &str, params: &[(&str, &str)]) -> Outcome {
         scheduled_at: None,
         extra_env: &BTreeMap::new(),
     };
-    Executor::new().unwrap().run(&attempt, &Discard, &CancellationToken::new()).await
+    Executor::new().unwrap().run(&attempt, &Discard, &taskq::exec::Kill::new()).await
 }
 
 fn job(url: &str, extra: &str) -> String {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rustix::process::Signal;
 
 use crate::both;
-use crate::common::{Env, SOON, alive, wait_until};
+use crate::common::{Env, SOON, alive, reaper_of, wait_until};
 
 both!(a_worker_runs_jobs_and_status_shows_the_result, |backend| {
     let env = Env::new(backend).jobs(
@@ -76,6 +76,119 @@ command = "if [ \"$TASKQ_ATTEMPT\" = 1 ]; then echo $$ > @DIR@/first; exec sleep
     assert_eq!(env.status(&id)["attempts"], 2);
     assert_eq!(env.lines("done"), ["2"]);
 });
+
+/// Jobs whose shells start more processes, each recording every pid it
+/// starts in a file named after it: a pipeline, a sequence, and a background
+/// process detached from the shell (reparented to init, still in the group).
+const FORKING_JOBS: &str = r#"
+[jobs.quick]
+command = "true"
+
+[jobs.pipeline]
+command = "echo $$ >> @DIR@/pipeline; sh -c 'echo $$ >> @DIR@/pipeline; exec sleep 300' | sh -c 'echo $$ >> @DIR@/pipeline; exec cat'"
+
+[jobs.sequence]
+command = "echo $$ >> @DIR@/sequence; (sleep 302 & echo $! >> @DIR@/sequence); sh -c 'echo $$ >> @DIR@/sequence; exec sleep 301'; echo after"
+"#;
+
+/// The pids a job wrote to `file`.
+fn pids(env: &Env, file: &str) -> Vec<i32> {
+    env.lines(file).iter().filter_map(|l| l.trim().parse().ok()).collect()
+}
+
+/// Waits until both forking jobs run all their processes; returns their pids.
+fn forking_jobs_running(env: &Env) -> Vec<i32> {
+    wait_until(SOON, "the pipeline runs its three processes", || pids(env, "pipeline").len() == 3);
+    wait_until(SOON, "the sequence runs its three processes", || pids(env, "sequence").len() == 3);
+    let all: Vec<i32> = pids(env, "pipeline").into_iter().chain(pids(env, "sequence")).collect();
+    assert!(all.iter().all(|&p| alive(p)), "every process of the jobs runs: {all:?}");
+    all
+}
+
+// See: SPEC §4, "A dead worker's jobs die with it". The kernel clears the
+// parent-death signal on fork, so only the job's shell used to die.
+both!(a_sigkilled_workers_jobs_die_with_every_process_they_started, |backend| {
+    let env = Env::new(backend).jobs(FORKING_JOBS);
+    let worker = env.spawn(&["run", "-c", "3"]);
+    let quick = env.enqueue(&["quick"]);
+    wait_until(SOON, "the quick job succeeded", || env.state(&quick) == "succeeded");
+    env.enqueue(&["pipeline"]);
+    env.enqueue(&["sequence"]);
+    let all = forking_jobs_running(&env);
+
+    worker.signal(Signal::KILL);
+    wait_until(Duration::from_secs(2), "every process of the jobs is gone", || !all.iter().any(|&p| alive(p)));
+    // The quick job ended normally and unregistered: two jobs were killed, not three.
+    wait_until(SOON, "the reaper reports what it killed", || worker.stderr().contains("jobs=2"));
+    assert!(!env.read("sequence").contains("after"));
+});
+
+// The redelivered run starts only after the lease lapses (2s), so a run of
+// the first attempt still going then would be an overlap. The lock is held by
+// an inherited descriptor: it lasts as long as any process of a run does.
+both!(a_sigkilled_workers_job_never_overlaps_its_redelivered_run, |backend| {
+    let env = Env::new(backend).jobs(
+        r#"
+[jobs.exclusive]
+command = """
+exec 9>>@DIR@/lock
+flock -n 9 || { echo overlap >> @DIR@/overlaps; exit 1; }
+echo $TASKQ_ATTEMPT >> @DIR@/attempts
+if [ "$TASKQ_ATTEMPT" = 1 ]; then sh -c 'echo $$ > @DIR@/first; exec sleep 300' | cat; fi
+"""
+"#,
+    );
+    let id = env.enqueue(&["exclusive"]);
+    let victim = env.spawn(&["run", "--lease", "2s"]);
+    wait_until(SOON, "the first attempt runs its pipeline", || !env.read("first").trim().is_empty());
+    victim.signal(Signal::KILL);
+    let _rescuer = env.spawn(&["run", "--lease", "2s"]);
+    wait_until(SOON, "the job finished on the second worker", || {
+        matches!(env.state(&id).as_str(), "succeeded" | "failed")
+    });
+    assert_eq!(env.read("overlaps"), "", "the two runs overlapped");
+    assert_eq!(env.lines("attempts"), ["1", "2"]);
+    let s = env.status(&id);
+    assert_eq!((s["state"].as_str(), s["attempts"].as_i64()), (Some("succeeded"), Some(2)));
+});
+
+both!(a_stopped_worker_leaves_no_reaper_and_kills_nothing, |backend| {
+    let env = Env::new(backend).jobs("[jobs.quick]\ncommand = \"true\"\n");
+    // A burst worker's reaper writes on the same stderr: `run` returning at
+    // all means the reaper exited with it.
+    let id = env.enqueue(&["quick"]);
+    let burst = env.run(&["run", "--burst"]).success();
+    let log = String::from_utf8_lossy(&burst.get_output().stderr).to_string();
+    assert!(!log.contains("the worker is gone"), "{log}");
+    assert_eq!(env.state(&id), "succeeded");
+
+    let mut worker = env.spawn(&["run"]);
+    let id = env.enqueue(&["quick"]);
+    wait_until(SOON, "the job succeeded", || env.state(&id) == "succeeded");
+    let reaper = reaper_of(worker.pid()).expect("a running worker has a reaper");
+    worker.signal(Signal::TERM);
+    let status = worker.wait_timeout(SOON).expect("the worker stopped");
+    assert!(status.success(), "{}", worker.stderr());
+    wait_until(SOON, "the reaper exited with its worker", || !alive(reaper));
+    assert!(!worker.stderr().contains("the worker is gone"), "{}", worker.stderr());
+});
+
+#[test]
+fn a_killed_reaper_is_replaced_and_the_running_jobs_registered_again() {
+    let env = Env::sqlite().jobs(FORKING_JOBS);
+    let worker = env.spawn(&["run", "-c", "2"]);
+    env.enqueue(&["pipeline"]);
+    env.enqueue(&["sequence"]);
+    let all = forking_jobs_running(&env);
+    let first = reaper_of(worker.pid()).expect("a running worker has a reaper");
+    rustix::process::kill_process(rustix::process::Pid::from_raw(first).unwrap(), Signal::KILL).unwrap();
+    wait_until(SOON, "a new reaper took over", || worker.stderr().contains("a new job reaper took over"));
+    assert!(worker.stderr().contains("jobs=2"), "{}", worker.stderr());
+    assert_ne!(reaper_of(worker.pid()), Some(first));
+
+    worker.signal(Signal::KILL);
+    wait_until(Duration::from_secs(2), "every process of the jobs is gone", || !all.iter().any(|&p| alive(p)));
+}
 
 both!(a_sigtermed_workers_job_goes_back_to_its_queue_at_once, |backend| {
     let env = Env::new(backend).jobs(

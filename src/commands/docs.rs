@@ -11,8 +11,35 @@ use crate::cli::Cli;
 
 /// Writes completions for `shell`.
 pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    clap_complete::generate(shell, &mut Cli::command(), "taskq", out);
+    clap_complete::generate(shell, &mut visible(Cli::command()), "taskq", out);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `command` without its hidden subcommands (`__reap`), which clap_complete,
+/// unlike clap_mangen, would offer. clap cannot remove a subcommand, so the
+/// root is rebuilt from the parts completions render: its name, version,
+/// help texts, its own arguments, and the visible subcommands as they are.
+fn visible(command: clap::Command) -> clap::Command {
+    if !command.get_subcommands().any(clap::Command::is_hide_set) {
+        return command;
+    }
+    let mut root = clap::Command::new(command.get_name().to_string())
+        .propagate_version(command.is_propagate_version_set())
+        .args(command.get_arguments().cloned())
+        .subcommands(command.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
+    if let Some(version) = command.get_version() {
+        root = root.version(version.to_string());
+    }
+    if let Some(about) = command.get_about() {
+        root = root.about(about.clone());
+    }
+    if let Some(long_about) = command.get_long_about() {
+        root = root.long_about(long_about.clone());
+    }
+    if let Some(examples) = command.get_after_long_help() {
+        root = root.after_long_help(examples.clone());
+    }
+    root
 }
 
 /// Writes the top man page.
@@ -33,7 +60,7 @@ pub fn man_pages() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     let mut top = Vec::new();
     clap_mangen::Man::new(command.clone()).render(&mut top)?;
     pages.push(("taskq.1".to_string(), top));
-    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+    for sub in command.get_subcommands().filter(|s| s.get_name() != "help" && !s.is_hide_set()) {
         let name = format!("taskq-{}", sub.get_name());
         let mut page = Vec::new();
         clap_mangen::Man::new(sub.clone().name(name.clone()).display_name(name.clone())).render(&mut page)?;

@@ -9,7 +9,7 @@ use crate::cli::ExecArgs;
 use crate::config::{Action, parse_param_flags};
 use crate::error::{Exit, UsageError};
 use crate::exec::output::Passthrough;
-use crate::exec::{Attempt, Executor};
+use crate::exec::{Attempt, Executor, Kill};
 use crate::job::{JobId, RunStatus};
 
 pub(super) async fn run(args: ExecArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -28,7 +28,7 @@ pub(super) async fn run(args: ExecArgs, ctx: &Context) -> anyhow::Result<ExitCod
         scheduled_at: None,
         extra_env: &BTreeMap::new(),
     };
-    let outcome = executor.run(&attempt, &Passthrough, ctx.shutdown.graceful()).await;
+    let outcome = executor.run(&attempt, &Passthrough, &Kill::on(ctx.shutdown.graceful().clone())).await;
     let is_shell = matches!(def.action, Action::Shell { .. });
     if let (false, Some(error)) = (outcome.succeeded(), &outcome.error) {
         eprintln!("error: job \"{}\" {}", def.name, failure_phrase(error, outcome.http_status));

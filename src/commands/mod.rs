@@ -167,6 +167,7 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
         Command::Retry(args) => retry::run(args, &ctx).await,
         Command::Purge(args) => purge::run(args, &ctx).await,
         Command::ImportCrontab(args) => import_crontab::run(args),
+        Command::Reap => Ok(crate::exec::reaper::run()),
     }
 }
 

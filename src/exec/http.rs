@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
-use tokio_util::sync::CancellationToken;
 
 use super::output::{OUTPUT_TAIL_BYTES, OutputSink, Stream, Tail};
 use super::{Attempt, DEFAULT_HTTP_TIMEOUT};
@@ -20,7 +19,7 @@ pub(super) async fn run(
     action: &HttpAction,
     attempt: &Attempt<'_>,
     sink: &dyn OutputSink,
-    kill: &CancellationToken,
+    kill: &super::Kill,
 ) -> Outcome {
     let request = match build(client, action, attempt) {
         Ok(r) => r,

@@ -4,12 +4,15 @@
 
 mod http;
 pub mod output;
+pub mod reaper;
 mod shell;
 mod spawn;
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Action, JobDef};
@@ -54,11 +57,58 @@ impl Attempt<'_> {
     }
 }
 
+/// How an attempt is stopped from outside (a shutdown, a lost lease,
+/// `revoke --terminate`): cancelled, it sends SIGTERM to the job's group and
+/// SIGKILL the job's `kill_after` later, or sooner when the stop must be done
+/// by a deadline (a lease about to lapse).
+#[derive(Debug, Clone, Default)]
+pub struct Kill {
+    token: CancellationToken,
+    grace: Arc<OnceLock<Duration>>,
+}
+
+impl Kill {
+    pub fn new() -> Kill {
+        Kill::default()
+    }
+
+    /// Stops the job, with its own `kill_after` as the grace.
+    pub fn cancel(&self) {
+        self.token.cancel();
+    }
+
+    /// Stops the job, SIGKILL at most `grace` after SIGTERM.
+    pub fn cancel_within(&self, grace: Duration) {
+        let _ = self.grace.set(grace);
+        self.token.cancel();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    pub async fn cancelled(&self) {
+        self.token.cancelled().await;
+    }
+
+    /// A stop that comes when `token` is cancelled.
+    pub fn on(token: CancellationToken) -> Kill {
+        Kill { token, grace: Arc::default() }
+    }
+
+    /// The grace between SIGTERM and SIGKILL: `kill_after`, or less.
+    fn grace(&self, kill_after: Duration) -> Duration {
+        self.grace.get().map_or(kill_after, |g| (*g).min(kill_after))
+    }
+}
+
 /// Runs attempts. Holds what is worth reusing between them (the HTTP
-/// connection pool).
+/// connection pool) and, in a worker, the reaper that kills its jobs if it
+/// dies.
 #[derive(Debug, Clone)]
 pub struct Executor {
     http: reqwest::Client,
+    reaper: Option<Arc<reaper::Reaper>>,
 }
 
 impl Executor {
@@ -68,14 +118,25 @@ impl Executor {
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("taskq/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Executor { http })
+        Ok(Executor { http, reaper: None })
+    }
+
+    /// An executor whose shell jobs die with this process however it dies
+    /// (see `reaper.rs`): a worker's, whose jobs would otherwise run on
+    /// beside their redelivered runs.
+    pub fn with_reaper() -> anyhow::Result<Executor> {
+        let mut executor = Executor::new()?;
+        executor.reaper = Some(reaper::Reaper::start().context("cannot start the job reaper")?);
+        Ok(executor)
     }
 
     /// Runs one attempt to its end. Cancelling `kill` stops the job (SIGTERM
     /// to its process group, SIGKILL `kill_after` later) and reports it killed.
-    pub async fn run(&self, attempt: &Attempt<'_>, sink: &dyn OutputSink, kill: &CancellationToken) -> Outcome {
+    pub async fn run(&self, attempt: &Attempt<'_>, sink: &dyn OutputSink, kill: &Kill) -> Outcome {
         let outcome = match &attempt.def.action {
-            Action::Shell { shell, command } => shell::run(shell, command, attempt, sink, kill).await,
+            Action::Shell { shell, command } => {
+                shell::run(shell, command, attempt, sink, kill, self.reaper.as_deref()).await
+            }
             Action::Http(action) => http::run(&self.http, action, attempt, sink, kill).await,
         };
         sink.finish();

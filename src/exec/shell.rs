@@ -1,8 +1,9 @@
 //! Shell jobs: `SHELL -c COMMAND JOBNAME ARGS...` as the leader of its own
 //! process group, so timeouts and cleanup reach everything it started (as
-//! systemd's control-group kill does). The job dies with a SIGKILLed parent
-//! (PDEATHSIG), so a lost worker never leaves a run going on beside the
-//! redelivered one.
+//! systemd's control-group kill does). The job dies with a SIGKILLed worker
+//! (its own process by PDEATHSIG, the rest of its group by the reaper, with
+//! which it stays registered until the group is empty), so a lost worker
+//! never leaves a run going on beside the redelivered one.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -14,10 +15,10 @@ use jiff::Timestamp;
 use rustix::process::{Pid, Signal};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::unix::pipe;
-use tokio_util::sync::CancellationToken;
 
 use super::Attempt;
 use super::output::{OUTPUT_TAIL_BYTES, OutputSink, Stream, Tail};
+use super::reaper::Reaper;
 use super::spawn::{Child, ExitStatus, Spawn, spawn};
 use crate::config::template::{Template, param_var, verbatim};
 use crate::job::{Outcome, RunStatus};
@@ -34,7 +35,8 @@ pub(super) async fn run(
     command: &Template,
     attempt: &Attempt<'_>,
     sink: &dyn OutputSink,
-    kill: &CancellationToken,
+    kill: &super::Kill,
+    reaper: Option<&Reaper>,
 ) -> Outcome {
     let def = attempt.def;
     let script = command.render_shell();
@@ -59,13 +61,21 @@ pub(super) async fn run(
     vars.extend(attempt.params.iter().map(|(name, value)| (param_var(name).into(), value.into())));
     let mut args: Vec<OsString> = vec![shell.into(), "-c".into(), script.into(), def.name.as_str().into()];
     args.extend(attempt.args.iter().map(OsString::from));
-    let spec = Spawn { program: shell.into(), args, env: vars.into_iter().collect(), cwd: def.workdir.clone() };
+    let ticket = reaper.map(Reaper::ticket);
+    let spec = Spawn {
+        program: shell.into(),
+        args,
+        env: vars.into_iter().collect(),
+        cwd: def.workdir.clone(),
+        reaper: ticket.map(|t| t.fd),
+    };
 
     let started_at = Timestamp::now();
     let mut child = match spawn(&spec) {
         Ok(c) => c,
         Err(e) => return Outcome::not_started(format!("cannot start {shell}: {e}")),
     };
+    let registration = reaper.zip(ticket).map(|(r, t)| r.started(child.pid, t, child.registered));
     let group = Some(child.pid);
     let tail = Mutex::new(Tail::new(OUTPUT_TAIL_BYTES));
 
@@ -85,12 +95,16 @@ pub(super) async fn run(
             let (status, ended) = tokio::select! {
                 status = child.wait() => (status, End::Exited),
                 () = timeout => (stop(&mut child, group, def.kill_after).await, End::TimedOut),
-                () = kill.cancelled() => (stop(&mut child, group, def.kill_after).await, End::Killed),
+                () = kill.cancelled() => (stop(&mut child, group, kill.grace(def.kill_after)).await, End::Killed),
             };
             // Whatever the job left running in its group goes too.
             if let Some(group) = group {
-                clean_group(group, def.kill_after).await;
+                clean_group(group, kill.grace(def.kill_after)).await;
             }
+            // Only now is there nothing left for the reaper to kill. (If this
+            // future is dropped earlier, so is the registration, and the
+            // child's drop kills the group.)
+            drop(registration);
             (status, ended)
         };
         tokio::pin!(readers, supervise);

@@ -3,7 +3,11 @@
 //! so a busy worker's memory is neither copied nor made copy-on-write (a
 //! `fork` of the worker cost more CPU than a job running `true`), plus what
 //! `posix_spawn` cannot do: the parent-death signal that takes the job down
-//! with a SIGKILLed worker. Exits are awaited through a pidfd.
+//! with a SIGKILLed worker, and the job's registration with the worker's
+//! reaper (`reaper.rs`), written by the child before it execs: a worker that
+//! dies before that write takes the child with it (the parent-death signal),
+//! one that dies after it leaves the reaper knowing the job's group. Exits
+//! are awaited through a pidfd.
 //!
 //! The child shares the worker's memory until `execve`, so between `clone`
 //! and `execve` it makes system calls only: no allocation, no locks, no
@@ -18,6 +22,8 @@ use std::path::{Path, PathBuf};
 use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
 use tokio::io::unix::AsyncFd;
 
+use super::reaper::{RECORD_LEN, Record, write_record};
+
 /// Stack of the child between clone and exec: system calls only.
 const CHILD_STACK: usize = 64 * 1024;
 
@@ -30,6 +36,9 @@ pub(super) struct Spawn {
     /// The whole environment.
     pub env: Vec<(OsString, OsString)>,
     pub cwd: Option<PathBuf>,
+    /// The reaper's pipe, on which the child registers its process group
+    /// before it execs; `None` when nothing reaps (`taskq exec`).
+    pub reaper: Option<RawFd>,
 }
 
 /// How a process ended.
@@ -45,6 +54,8 @@ pub(super) struct Child {
     pidfd: AsyncFd<OwnedFd>,
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
+    /// Whether the child wrote its registration on the reaper's pipe.
+    pub registered: bool,
     reaped: bool,
 }
 
@@ -64,6 +75,10 @@ struct ChildArgs {
     /// The worker's process id.
     parent: libc::pid_t,
     mask: libc::sigset_t,
+    /// The reaper's pipe (close-on-exec, non-blocking), or -1.
+    reaper: RawFd,
+    /// Set by the child once its registration is written.
+    registered: bool,
 }
 
 /// Reports `errno` to the parent and exits.
@@ -81,10 +96,10 @@ unsafe fn fail(a: &ChildArgs) -> c_int {
 /// The child, from clone to exec.
 extern "C" fn child_main(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the `ChildArgs` the parent built and keeps alive until
-    // this child execs or exits (CLONE_VFORK suspends it until then). Only
-    // system calls follow.
+    // this child execs or exits (CLONE_VFORK suspends it until then), and
+    // reads only `registered`, after that. Only system calls follow.
     unsafe {
-        let a = &*arg.cast::<ChildArgs>();
+        let a = &mut *arg.cast::<ChildArgs>();
         // The worker's signal handlers must not run in here: back to defaults
         // (exec would reset them, but a signal may arrive before it).
         for sig in 1..65 {
@@ -108,6 +123,14 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         // The worker died before the line above: nobody would send the signal.
         if libc::getppid() != a.parent {
             libc::_exit(127);
+        }
+        // From here on the worker's death no longer kills whatever this
+        // process forks, so the reaper must know the group first. Its pid is
+        // its group's id. A failed write (the reaper died, or its pipe is
+        // full) is the parent's to make up for.
+        if a.reaper >= 0 {
+            let record = Record::Started(libc::getpid()).encode();
+            a.registered = libc::write(a.reaper, record.as_ptr().cast::<c_void>(), RECORD_LEN) == RECORD_LEN as isize;
         }
         if libc::dup2(a.stdin, 0) < 0 || libc::dup2(a.stdout, 1) < 0 || libc::dup2(a.stderr, 2) < 0 {
             return fail(a);
@@ -144,7 +167,8 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// Starts `spec` as the leader of a new process group, stdin `/dev/null`,
-/// stdout and stderr piped, with SIGKILL as its parent-death signal.
+/// stdout and stderr piped, with SIGKILL as its parent-death signal,
+/// registered with the reaper if `spec.reaper` says where.
 pub(super) fn spawn(spec: &Spawn) -> io::Result<Child> {
     let program = cstring(resolve(&spec.program, &spec.env)?.as_os_str())?;
     let args = spec.args.iter().map(|a| cstring(a)).collect::<io::Result<Vec<_>>>()?;
@@ -178,8 +202,9 @@ pub(super) fn spawn(spec: &Spawn) -> io::Result<Child> {
     // is handled in the child before it resets the handlers; the child
     // restores this mask right before exec. CLONE_VFORK keeps this thread,
     // and so `args`, `argv`, `envp` and `stack`, waiting until the child has
-    // exec'd or exited.
-    let pid = unsafe {
+    // exec'd or exited; the child's one write to `args` (`registered`) is
+    // done by then.
+    let (pid, registered) = unsafe {
         let mut all: libc::sigset_t = std::mem::zeroed();
         let mut mask: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&raw mut all);
@@ -195,6 +220,8 @@ pub(super) fn spawn(spec: &Spawn) -> io::Result<Child> {
             report: report_write.as_raw_fd(),
             parent: libc::getpid(),
             mask,
+            reaper: spec.reaper.unwrap_or(-1),
+            registered: false,
         };
         let pid = libc::clone(
             child_main,
@@ -207,15 +234,24 @@ pub(super) fn spawn(spec: &Spawn) -> io::Result<Child> {
         if pid < 0 {
             return Err(error);
         }
-        pid
+        (pid, args.registered)
     };
     drop((stack, out_write, err_write, report_write, stdin));
     let pid = Pid::from_raw(pid).ok_or_else(|| io::Error::other("clone returned pid 0 in the parent"))?;
+    // A child that registered but never ran the job: no caller will know its
+    // group to unregister it. Unregistered before it is reaped, while its id
+    // cannot belong to anyone else.
+    let abandon = || {
+        if let (Some(fd), true) = (spec.reaper, registered) {
+            write_record(fd, Record::Ended(pid.as_raw_nonzero().get()));
+        }
+        let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+    };
 
     let mut errno = [0u8; 4];
     let reported = rustix::io::read(&report_read, &mut errno).unwrap_or(0);
     if reported == errno.len() {
-        let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+        abandon();
         return Err(io::Error::from_raw_os_error(i32::from_ne_bytes(errno)));
     }
     let pidfd = match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::NONBLOCK)
@@ -228,12 +264,13 @@ pub(super) fn spawn(spec: &Spawn) -> io::Result<Child> {
         }) {
         Ok(fd) => fd,
         Err(e) => {
-            let _ = rustix::process::kill_process(pid, Signal::KILL);
-            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+            // It may have forked already: the whole group goes.
+            let _ = rustix::process::kill_process_group(pid, Signal::KILL);
+            abandon();
             return Err(e);
         }
     };
-    Ok(Child { pid, pidfd, stdout: Some(out_read), stderr: Some(err_read), reaped: false })
+    Ok(Child { pid, pidfd, stdout: Some(out_read), stderr: Some(err_read), registered, reaped: false })
 }
 
 impl Child {
@@ -284,6 +321,7 @@ mod tests {
             args: vec!["sh".into(), "-c".into(), script.into()],
             env: std::env::vars_os().collect(),
             cwd: None,
+            reaper: None,
         }
     }
 

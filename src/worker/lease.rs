@@ -133,7 +133,7 @@ fn stop_expiring(shared: &Shared, lease: Duration) {
                 "cannot renew the lease in time; stopping the job before it lapses, so it never runs twice"
             );
             let _ = job.reason.set(StopReason::LeaseExpiring);
-            job.kill.cancel();
+            job.kill.cancel_within(job.grace);
         }
     }
 }

@@ -34,8 +34,8 @@ use tokio_util::task::TaskTracker;
 use crate::broker::{Broker, BrokerError, LeaseToken, RunningJob, WorkerInfo};
 use crate::clock::BrokerClock;
 use crate::config::Config;
-use crate::exec::Executor;
 use crate::exec::output::LiveOutput;
+use crate::exec::{Executor, Kill};
 use crate::shutdown::Shutdown;
 pub use queues::QueueSelection;
 
@@ -82,7 +82,7 @@ enum StopReason {
 struct Running {
     /// The job's name, for heartbeats.
     job: String,
-    kill: CancellationToken,
+    kill: Kill,
     reason: Arc<OnceLock<StopReason>>,
     /// Set once the job has ended: a lost lease then no longer matters.
     finishing: Arc<AtomicBool>,
@@ -170,7 +170,7 @@ impl Worker {
             broker,
             clock,
             config,
-            executor: Executor::new()?,
+            executor: Executor::with_reaper()?,
             opts,
             running: Arc::new(Mutex::new(HashMap::new())),
             local_wake: Notify::new(),

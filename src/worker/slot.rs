@@ -8,14 +8,13 @@ use std::time::Duration;
 
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{RETRY_FIRST, RETRY_MAX, Running, Shared, StopReason, hooks, lock, outcome, retry};
 use crate::backoff::Backoff;
 use crate::broker::{AttemptResult, Finish, Lease, LeaseToken, Take};
-use crate::exec::Attempt;
 use crate::exec::output::{LiveOutput, OutputSink, Prefixed};
+use crate::exec::{Attempt, Kill};
 
 /// Starts a slot's task: it runs the job, and then each next job the broker
 /// hands over when the outcome is recorded, until there is none. `sent` is
@@ -41,7 +40,7 @@ pub(super) fn start(
 /// Runs one leased job until its outcome is recorded; returns the slot's
 /// next job if the broker handed one over, with when it was asked for.
 async fn run_one(shared: &Shared, lease: Lease, sent: Instant) -> Option<(Lease, Instant)> {
-    let kill = CancellationToken::new();
+    let kill = Kill::new();
     let reason = Arc::new(OnceLock::new());
     let finishing = Arc::new(AtomicBool::new(false));
     let token = lease.token();
@@ -99,7 +98,7 @@ fn load(shared: &Shared) {
 async fn execute(
     shared: &Shared,
     lease: &Lease,
-    kill: &CancellationToken,
+    kill: &Kill,
     reason: &OnceLock<StopReason>,
     output: &LiveOutput,
 ) -> Option<Finish> {

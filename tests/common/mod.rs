@@ -25,6 +25,17 @@ pub(crate) fn alive(pid: i32) -> bool {
     }
 }
 
+/// The job reaper a worker started: its child running `taskq __reap`.
+pub(crate) fn reaper_of(worker: i32) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let ppid: i32 = stat.rsplit(')').next()?.split_whitespace().nth(1)?.parse().ok()?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        (ppid == worker && cmdline.split(|&b| b == 0).any(|arg| arg == b"__reap") && alive(pid)).then_some(pid)
+    })
+}
+
 /// Generous deadline for things that normally take milliseconds.
 pub(crate) const SOON: std::time::Duration = std::time::Duration::from_secs(15);
 
