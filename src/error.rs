@@ -19,6 +19,8 @@ pub enum Exit {
     DataErr = 65,
     /// The broker cannot be reached or opened.
     Unavailable = 69,
+    /// `enqueue`: stored, but the id could not be printed.
+    IoErr = 74,
     /// `--timeout` reached while waiting.
     TempFail = 75,
     /// Invalid or missing config.
@@ -42,6 +44,13 @@ pub struct UsageError(pub String);
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct DataError(pub String);
+
+/// Jobs were stored but their ids could not be printed (exit 74): a caller
+/// that retries would enqueue them twice, so it must not read this as a
+/// failure to enqueue.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotPrinted(pub String);
 
 /// A `--timeout` that ran out (exit 75).
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +78,9 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
         if cause.is::<TimedOut>() {
             return Exit::TempFail;
         }
+        if cause.is::<NotPrinted>() {
+            return Exit::IoErr;
+        }
         if let Some(broker) = cause.downcast_ref::<BrokerError>() {
             return broker.exit();
         }
@@ -79,7 +91,10 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
 /// Whether the error is stdout being closed under us (`taskq list | head`):
 /// then there is nobody to tell, and taskq ends quietly, as `cat` does.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+    !err.chain().any(|c| c.is::<NotPrinted>())
+        && err
+            .chain()
+            .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 /// The lines to print for an error: `error: ` and the message with its causes

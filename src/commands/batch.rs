@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::Context;
 use crate::config::Config;
-use crate::error::{DataError, UsageError};
+use crate::error::{DataError, NotPrinted, UsageError};
 use crate::job::NewJob;
 use crate::names::QueueName;
 
@@ -63,6 +63,10 @@ pub(super) async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::
     let mut in_flight = FuturesOrdered::new();
     let (mut enqueued, mut duplicates, mut bad, mut lines) = (0u64, 0u64, 0u64, 0u64);
     let mut input_done = false;
+    // Once stdout fails (`| head -1`, a full disk), the ids go unprinted but
+    // the batch still goes in whole: stopping half-way would leave a caller
+    // unable to tell which lines are in.
+    let mut unprinted: Option<std::io::Error> = None;
     loop {
         tokio::select! {
             msg = rx.recv(), if !input_done && in_flight.len() < IN_FLIGHT => match msg {
@@ -86,7 +90,9 @@ pub(super) async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::
                 let results = result
                     .map_err(|e| anyhow::Error::new(e).context(format!("{enqueued} jobs were enqueued before this failure")))?;
                 for r in &results {
-                    writeln!(out, "{}", r.id)?;
+                    if unprinted.is_none() && let Err(e) = writeln!(out, "{}", r.id) {
+                        unprinted = Some(e);
+                    }
                     if r.duplicate { duplicates += 1 } else { enqueued += 1 }
                 }
                 progress.set_position(enqueued);
@@ -94,9 +100,21 @@ pub(super) async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::
             else => break,
         }
     }
-    out.flush()?;
+    if unprinted.is_none()
+        && let Err(e) = out.flush()
+    {
+        unprinted = Some(e);
+    }
     progress.finish_and_clear();
     let dups = if duplicates > 0 { format!(" ({duplicates} duplicates of earlier jobs)") } else { String::new() };
+    if let Some(e) = unprinted {
+        let rejected = if bad > 0 { format!("; {bad} lines were rejected") } else { String::new() };
+        return Err(NotPrinted(format!(
+            "{enqueued} jobs were enqueued{dups}, but their ids could not all be printed: {e}{rejected} \
+             (taskq list shows them)"
+        ))
+        .into());
+    }
     if bad > 0 {
         return Err(
             DataError(format!("{bad} of {lines} lines rejected; the other {enqueued} were enqueued{dups}")).into()

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::Context;
 use crate::cli::EnqueueArgs;
 use crate::config::parse_param_flags;
-use crate::error::UsageError;
+use crate::error::{NotPrinted, UsageError};
 use crate::job::{Delay, UniqueKey};
 use crate::names::QueueName;
 use crate::time::{duration_flag, parse_at};
@@ -55,11 +55,13 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
     let enqueued = enqueued
         .first()
         .ok_or_else(|| anyhow::anyhow!("internal error: the broker acknowledged no job; please report it"))?;
-    if args.json {
-        say!("{}", json!({ "id": enqueued.id.to_string(), "duplicate": enqueued.duplicate }));
+    let line = if args.json {
+        json!({ "id": enqueued.id.to_string(), "duplicate": enqueued.duplicate }).to_string()
     } else {
-        say!("{}", enqueued.id);
-    }
+        enqueued.id.to_string()
+    };
+    print_id(&line)
+        .map_err(|e| NotPrinted(format!("job {} was enqueued, but its id could not be printed: {e}", enqueued.id)))?;
     if enqueued.duplicate {
         tracing::info!(job.id = %enqueued.id, "duplicate: the key is held by an earlier job");
     }
@@ -72,4 +74,12 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
         eprintln!("error: job {} ({}) {}{why}", r.job.id, r.job.job, r.state);
     }
     Ok(super::status::outcome_exit(&records).into())
+}
+
+/// Prints an enqueued job's id line and makes sure it left the process.
+fn print_id(line: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()
 }

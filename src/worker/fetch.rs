@@ -73,16 +73,21 @@ async fn drained(shared: &Shared, tracker: &TaskTracker) -> anyhow::Result<bool>
     Ok(shared.broker.count_ready(&shared.opts.queues.all()).await? == 0)
 }
 
-/// Tracks a broker outage: one log line when it starts and one when it ends,
-/// and a capped backoff between attempts meanwhile.
+/// Tracks a broker outage: a warning when it starts, an error if it lasts
+/// (then an operator must act), one line when it ends, and a capped backoff
+/// between attempts meanwhile.
 struct Outage {
     since: Option<tokio::time::Instant>,
+    reported: bool,
     backoff: Backoff,
 }
 
+/// An outage longer than this is logged as an error.
+const LONG_OUTAGE: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl Outage {
     fn new() -> Outage {
-        Outage { since: None, backoff: Backoff::new(RETRY_FIRST, RETRY_MAX) }
+        Outage { since: None, reported: false, backoff: Backoff::new(RETRY_FIRST, RETRY_MAX) }
     }
 
     /// Records a failure; returns how long to wait, or in burst mode the
@@ -92,15 +97,23 @@ impl Outage {
             return Err(anyhow::Error::new(err.clone()));
         }
         crate::metrics::broker_error("dequeue");
-        if self.since.is_none() {
-            tracing::error!(error = %err, "broker unavailable; retrying with backoff");
-            self.since = Some(tokio::time::Instant::now());
+        match self.since {
+            None => {
+                tracing::warn!(error = %err, "broker unavailable; retrying with backoff");
+                self.since = Some(tokio::time::Instant::now());
+            }
+            Some(since) if !self.reported && since.elapsed() >= LONG_OUTAGE => {
+                tracing::error!(error = %err, "broker unavailable for 30s; still retrying");
+                self.reported = true;
+            }
+            Some(_) => {}
         }
         Ok(self.backoff.pause())
     }
 
     fn ended(&mut self) {
         self.backoff.reset();
+        self.reported = false;
         if let Some(since) = self.since.take() {
             let after = humantime::format_duration(std::time::Duration::from_secs(since.elapsed().as_secs()));
             tracing::info!(%after, "broker reachable again");
