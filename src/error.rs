@@ -91,7 +91,7 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
 /// Whether the error is stdout being closed under us (`taskq list | head`):
 /// then there is nobody to tell, and taskq ends quietly, as `cat` does.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    !err.chain().any(<(dyn std::error::Error + 'static)>::is::<NotPrinted>)
+    !err.chain().any(<dyn std::error::Error + 'static>::is::<NotPrinted>)
         && err
             .chain()
             .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
