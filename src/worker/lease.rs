@@ -56,13 +56,7 @@ pub(super) async fn renew(shared: Arc<Shared>, stop: CancellationToken) {
         }
         if Instant::now() >= next_renewal {
             let sent = Instant::now();
-            // A call that hangs must not keep the loop from stopping jobs.
-            let call = shared.broker.extend_leases(&tokens, lease);
-            let result = tokio::select! {
-                result = call => Some(result),
-                () = sleep_until_stop(&shared, lease) => None,
-            };
-            match result {
+            match bounded(&shared, shared.broker.extend_leases(&tokens, lease)).await {
                 Some(Ok(stopped)) => {
                     if failing {
                         tracing::info!("lease renewal works again");
@@ -72,32 +66,40 @@ pub(super) async fn renew(shared: Arc<Shared>, stop: CancellationToken) {
                     stop_runs(&shared, stopped);
                     next_renewal = sent + every;
                 }
-                Some(Err(e)) => {
+                failed => {
                     if !failing {
-                        tracing::warn!(error = %e, "cannot renew leases; retrying every second");
+                        let error = failed.and_then(Result::err).map_or("no answer".to_string(), |e| e.to_string());
+                        tracing::warn!(%error, "cannot renew leases; retrying every second");
                         failing = true;
                     }
                     crate::metrics::broker_error("extend_leases");
                     next_renewal = Instant::now() + TICK;
+                    continue;
                 }
-                None => next_renewal = Instant::now(),
             }
         }
-        if Instant::now() >= next_tick {
+        if Instant::now() >= next_tick && !failing {
             next_tick = Instant::now() + TICK.min(every);
-            if !failing {
-                publish_output(&shared).await;
-                let ids: Vec<JobId> = tokens.iter().map(|t| t.id).collect();
-                if let Ok(revoked) = shared.broker.revoked(&ids).await {
-                    let revoked = tokens
-                        .iter()
-                        .filter(|t| revoked.contains(&t.id))
-                        .map(|t| (t.clone(), LeaseLoss::Revoked))
-                        .collect();
-                    stop_runs(&shared, revoked);
-                }
+            bounded(&shared, publish_output(&shared)).await;
+            let ids: Vec<JobId> = tokens.iter().map(|t| t.id).collect();
+            if let Some(Ok(revoked)) = bounded(&shared, shared.broker.revoked(&ids)).await {
+                let revoked = tokens
+                    .iter()
+                    .filter(|t| revoked.contains(&t.id))
+                    .map(|t| (t.clone(), LeaseLoss::Revoked))
+                    .collect();
+                stop_runs(&shared, revoked);
             }
         }
+    }
+}
+
+/// Runs a broker call unless a job must be stopped first: a call that hangs
+/// (a silent network) must never keep the loop from stopping jobs in time.
+async fn bounded<T>(shared: &Shared, call: impl Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        result = call => Some(result),
+        () = sleep_until_stop(shared, shared.opts.lease) => None,
     }
 }
 

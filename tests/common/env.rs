@@ -107,6 +107,13 @@ impl Env {
         cmd
     }
 
+    /// Another program, in the env's dir with the env's broker settings.
+    pub(crate) fn command_for(&self, program: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.args(args).current_dir(self.dir.path()).env("TASKQ_BROKER", &self.broker).env("TASKQ_NAMESPACE", &self.ns);
+        cmd
+    }
+
     /// Runs `taskq ARGS...` to completion.
     pub(crate) fn run(&self, args: &[&str]) -> Assert {
         let mut cmd = self.command();
@@ -147,13 +154,39 @@ impl Env {
 
     /// [`Env::spawn`] with more environment variables.
     pub(crate) fn spawn_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Proc {
+        let mut cmd = self.command();
+        cmd.envs(vars.iter().copied());
+        cmd.args(args);
+        self.spawn_command(cmd)
+    }
+
+    /// `taskq ARGS...` on a host whose clock is `offset` off (`+120s`,
+    /// `-120s`), through libfaketime (Debian's faketime package).
+    pub(crate) fn skewed(&self, offset: &str, args: &[&str]) -> Command {
+        assert!(
+            Command::new("faketime").arg("-f").arg("+0s").arg("true").status().is_ok_and(|s| s.success()),
+            "the clock-skew tests need faketime: apt-get install faketime"
+        );
+        let mut cmd = self.command();
+        let taskq = cmd.get_program().to_os_string();
+        let mut skewed = Command::new("faketime");
+        skewed.arg("-f").arg(offset).arg(taskq).args(args).current_dir(self.dir.path());
+        for (key, value) in cmd.get_envs() {
+            match value {
+                Some(value) => skewed.env(key, value),
+                None => skewed.env_remove(key),
+            };
+        }
+        cmd = skewed;
+        cmd
+    }
+
+    /// Starts a prepared command in the background; stderr goes to a log file.
+    pub(crate) fn spawn_command(&self, mut cmd: Command) -> Proc {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let log = self.path(&format!("proc-{n}.log"));
         let out = self.path(&format!("proc-{n}.out"));
-        let mut cmd = self.command();
-        cmd.envs(vars.iter().copied());
-        cmd.args(args)
-            .stdin(Stdio::null())
+        cmd.stdin(Stdio::null())
             .stdout(std::fs::File::create(&out).expect("stdout file"))
             .stderr(std::fs::File::create(&log).expect("log file"));
         let child = cmd.spawn().expect("spawn taskq");
