@@ -184,6 +184,28 @@ max_concurrent = 1
     assert_eq!(done, ids.into_iter().collect::<HashSet<_>>());
 });
 
+// See: the faults issue, item 7 (a waiting job that expired consumed the
+// freed slot; the one behind it waited forever and `run --burst` exited
+// while it waited).
+both!(a_burst_run_waits_for_limited_jobs_and_none_is_stranded, |backend| {
+    let env = Env::new(backend).jobs(
+        r#"
+[jobs.exclusive]
+command = "sleep 1; echo $1 >> @DIR@/done"
+max_concurrent = 1
+"#,
+    );
+    let a = env.enqueue(&["exclusive", "a"]);
+    let b = env.enqueue(&["exclusive", "b", "--expires", "500ms"]);
+    let c = env.enqueue(&["exclusive", "c"]);
+    env.run(&["run", "--burst", "-c", "3"]).success();
+    assert_eq!(env.lines("done"), ["a", "c"], "c ran after a, though b expired waiting");
+    assert_eq!(
+        (env.state(&a), env.state(&b), env.state(&c)),
+        ("succeeded".into(), "expired".into(), "succeeded".into())
+    );
+});
+
 both!(revoke_cancels_a_queued_job_and_terminate_kills_a_running_tree, |backend| {
     let env = Env::new(backend).jobs(
         r#"

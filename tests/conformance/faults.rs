@@ -7,7 +7,7 @@ use std::time::Duration;
 use taskq::broker::{Finish, Retention, Take};
 use taskq::job::{JobState, NewJob};
 
-use super::cases::{LEASE, enqueue, get, grant, job, q, result, state, succeeded, take};
+use super::cases::{LEASE, at, enqueue, fire, get, grant, job, q, result, state, succeeded, take};
 use super::conformance;
 
 fn limited(n: u32) -> NewJob {
@@ -171,4 +171,17 @@ conformance!(the_failed_set_keeps_at_most_failed_max_jobs, |broker, env| {
     assert_eq!(bounded.finish(&lease.token(), fail, None).await.unwrap().dropped, 3);
     assert_eq!(bounded.count(&taskq::broker::Purge::Failed).await.unwrap(), 1);
     assert_eq!(state(bounded.as_ref(), id).await, JobState::Failed);
+});
+
+conformance!(a_removed_entrys_state_is_forgotten_after_its_keep_time, |broker, env| {
+    let now = broker.time().await.unwrap();
+    let mut f = fire("gone", taskq::time::truncate_ms(now), None, None);
+    f.keep_until = at(now, 1);
+    broker.fire(&f).await.unwrap();
+    assert_eq!(broker.schedules().await.unwrap().len(), 1);
+    crate::common::wait_until_async(Duration::from_secs(10), "the entry's state to be forgotten", || async {
+        broker.purge_expired_results().await.unwrap();
+        broker.schedules().await.unwrap().is_empty()
+    })
+    .await;
 });

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::common::{Env, RedisServer, SOON, wait_until};
+use crate::common::{Env, RedisConn, RedisServer, SOON, wait_until};
 
 fn stat(server: &RedisServer, name: &str) -> u64 {
     let info = server.cmd(&["INFO", "stats"]);
@@ -80,4 +80,39 @@ fn a_user_without_channel_rights_works_by_polling_without_spinning() {
     assert!(connections < 10, "an idle worker opened {connections} connections in 3 s");
     assert!(worker.stderr().matches("cannot subscribe").count() <= 1, "{}", worker.stderr());
     env.run(&["list", "--job", "mark"]).success().stdout(predicates::str::contains(&id));
+}
+
+// See: the faults issue, item 3 (NOREPLICAS and "max number of clients
+// reached" took the same path out as MISCONF).
+#[test]
+fn refused_writes_and_a_full_client_table_are_waited_out() {
+    let server = RedisServer::start();
+    let env = Env::with_broker(&server.url()).jobs("[jobs.mark]\ncommand = \"echo $1 >> @DIR@/marks\"\n");
+    let mut worker = env.spawn(&["run"]);
+    env.enqueue(&["mark", "one"]);
+    wait_until(SOON, "the first job", || env.lines("marks") == ["one"]);
+
+    // Writes refused with NOREPLICAS: as a master left without its replicas.
+    assert_eq!(server.cmd(&["CONFIG", "SET", "min-replicas-to-write", "1"]), "OK");
+    env.run(&["enqueue", "mark", "refused"]).code(69);
+    wait_until(SOON, "the worker to meet the refusal", || worker.stderr().contains("NOREPLICAS"));
+    assert_eq!(server.cmd(&["CONFIG", "SET", "min-replicas-to-write", "0"]), "OK");
+    env.enqueue(&["mark", "two"]);
+    wait_until(SOON, "a job once writes are accepted", || env.lines("marks").len() == 2);
+
+    // No room for new clients: the worker's connections dropped, its
+    // reconnects refused while this one holds the only place.
+    let outages = worker.stderr().matches("broker unavailable").count();
+    let mut admin = RedisConn::connect(server.port).unwrap();
+    assert_eq!(admin.call(&["CONFIG", "SET", "maxclients", "1"]).unwrap(), "OK");
+    for kind in ["normal", "pubsub"] {
+        admin.call(&["CLIENT", "KILL", "TYPE", kind, "SKIPME", "yes"]).unwrap();
+    }
+    wait_until(SOON, "the worker to be refused", || worker.stderr().matches("broker unavailable").count() > outages);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(worker.child.try_wait().unwrap().is_none(), "the worker exited:\n{}", worker.stderr());
+    assert_eq!(admin.call(&["CONFIG", "SET", "maxclients", "10000"]).unwrap(), "OK");
+    env.enqueue(&["mark", "three"]);
+    wait_until(SOON, "a job once clients are let in", || env.lines("marks").len() == 3);
+    assert!(!worker.stderr().contains("internal error"), "{}", worker.stderr());
 }
