@@ -180,3 +180,39 @@ fn output_into_a_closed_pipe_ends_quietly() {
     cmd.current_dir(env.root());
     assert_cmd::Command::from_std(cmd).assert().success().stderr("");
 }
+
+/// A database written by taskq's first schema version (tests/data/schema-v1.sql),
+/// with a queued and a failed job as that version stored them.
+fn write_v1_database(path: &std::path::Path, ns: &str) -> (String, String) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+    conn.execute_batch(include_str!("data/schema-v1.sql")).unwrap();
+    conn.execute("INSERT INTO taskq_meta (key, value) VALUES ('schema_version', '1')", []).unwrap();
+    let (queued, failed) = (taskq::job::JobId::new().to_string(), taskq::job::JobId::new().to_string());
+    for (id, state) in [(&queued, "queued"), (&failed, "failed")] {
+        let payload = format!(
+            r#"{{"id":"{id}","job":"mark","args":["{state}"],"queue":"default","enqueued_at":"2026-11-20T10:00:00Z","policy":{{"max_redeliveries":3,"result_ttl":86400000}}}}"#
+        );
+        conn.execute(
+            "INSERT INTO jobs (ns, id, job, queue, state, payload, attempts, enqueued_at, ready_at, max_redeliveries, result_ttl, finished_at)
+             VALUES (?1, ?2, 'mark', 'default', ?3, ?4, ?5, 1795168800000, 1795168800000, 3, 86400000, ?6)",
+            rusqlite::params![ns, id, state, payload, i32::from(state == "failed"), (state == "failed").then_some(1_795_168_900_000_i64)],
+        )
+        .unwrap();
+    }
+    (queued, failed)
+}
+
+#[test]
+fn a_database_of_the_first_schema_is_migrated_in_place_and_its_jobs_run() {
+    let env = Env::sqlite().jobs("[jobs.mark]\ncommand = \"echo $1 >> @DIR@/marks\"\n");
+    let (queued, failed) = write_v1_database(&env.path("taskq.db"), &env.ns);
+    let s = env.status(&queued);
+    assert_eq!((s["state"].as_str(), s["enqueued_at"].as_str()), (Some("queued"), Some("2026-11-20T10:00:00.000Z")));
+    env.run(&["run", "--burst"]).success();
+    assert_eq!(env.lines("marks"), ["queued"]);
+    env.run(&["retry", &failed]).success();
+    env.run(&["run", "--burst"]).success();
+    assert_eq!(env.lines("marks"), ["queued", "failed"]);
+    assert_eq!(env.state(&failed), "succeeded");
+}
