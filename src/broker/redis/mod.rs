@@ -9,6 +9,7 @@
 
 mod admin;
 mod beat;
+mod error;
 mod fields;
 mod link;
 mod wake;
@@ -31,6 +32,7 @@ use super::{
 use crate::job::{JobId, JobRecord, NewJob};
 use crate::names::QueueName;
 use crate::time::from_ms;
+use error::{check_version, classify};
 use fields::{Taken, job_args, ms, opt, record, taken};
 use link::Link;
 
@@ -148,57 +150,6 @@ impl RedisBroker {
             }
         }
     }
-}
-
-/// What a Redis error means for taskq. Connection trouble and every refusal
-/// the server may recover from (a failed save, a full memory, a failover,
-/// too many clients, a restart) are `Unavailable`: a worker waits them out.
-/// Only a reply this version cannot read is a `Protocol` error.
-fn classify(url: &BrokerUrl, e: &redis::RedisError) -> BrokerError {
-    let unavailable = |hint| BrokerError::Unavailable { url: url.to_string(), reason: e.to_string(), hint };
-    if e.kind() == redis::ErrorKind::AuthenticationFailed {
-        return unavailable("check the user and password in the broker URL");
-    }
-    match e.code() {
-        Some("NOAUTH" | "WRONGPASS") => unavailable("check the user and password in the broker URL"),
-        Some("NOPERM") => {
-            unavailable("the broker's ACL user lacks a permission taskq needs (see the README's ACL line)")
-        }
-        Some("MISCONF") => unavailable("Redis cannot save to disk and refuses writes: check its log and free disk"),
-        Some("OOM") => unavailable("Redis reached its maxmemory: free memory or raise maxmemory"),
-        Some("LOADING") => unavailable("Redis is loading its data after a restart"),
-        Some("READONLY") => unavailable("the broker URL points at a replica; point it at the master"),
-        Some("MOVED" | "ASK" | "CLUSTERDOWN" | "TRYAGAIN") => {
-            unavailable("the server is a Redis Cluster node: use a redis+cluster:// URL")
-        }
-        Some("MASTERDOWN" | "NOREPLICAS" | "BUSY") => unavailable("the server cannot serve writes now"),
-        Some(_) if e.to_string().contains("max number of clients") => {
-            unavailable("Redis reached maxclients: raise it or use fewer connections")
-        }
-        // A script error is a bug in taskq, not an outage.
-        Some(code) if code.starts_with("ERR") && e.to_string().contains("script") => {
-            BrokerError::Protocol(format!("Redis: {e}"))
-        }
-        Some(_) => unavailable("the server refused the command"),
-        None if e.kind() == redis::ErrorKind::UnexpectedReturnType || e.kind() == redis::ErrorKind::Parse => {
-            BrokerError::Protocol(format!("Redis: {e}"))
-        }
-        None => unavailable("is redis-server running? set --broker or $TASKQ_BROKER"),
-    }
-}
-
-fn check_version(url: &BrokerUrl, info: &str) -> Result<(), BrokerError> {
-    let version = info.lines().find_map(|l| l.strip_prefix("redis_version:")).unwrap_or("").trim();
-    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    if (major, minor) < (6, 2) {
-        return Err(BrokerError::Unavailable {
-            url: url.to_string(),
-            reason: format!("Redis {version} is too old"),
-            hint: "taskq needs Redis 6.2 or newer",
-        });
-    }
-    Ok(())
 }
 
 #[async_trait]

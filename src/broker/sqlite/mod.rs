@@ -14,6 +14,7 @@
 
 mod admin;
 mod beat;
+mod finish;
 mod jobs;
 mod setup;
 
@@ -260,7 +261,7 @@ impl Broker for SqliteBroker {
         let requeued = matches!(finish, Finish::Requeue);
         let (now, retention) = (self.now(), self.options.retention);
         let done =
-            self.write(move |tx, ns| jobs::finish(tx, ns, &token, &finish, next.as_ref(), now, retention)).await?;
+            self.write(move |tx, ns| finish::finish(tx, ns, &token, &finish, next.as_ref(), now, retention)).await?;
         if done.recorded && requeued {
             self.local.notify_one();
         }

@@ -1,0 +1,129 @@
+//! Ending an attempt in SQL: the outcome under the lease, its hook, its
+//! schedule entry's last outcome, the failed set's bounds, and the freed
+//! slot's next job, in the caller's `BEGIN IMMEDIATE` transaction.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::jobs::{HELD, insert, ms, ms_after, take};
+use super::{Failure, TakeFrom};
+use crate::broker::{AttemptResult, Finish, Finished, LeaseToken, Retention};
+
+/// Records how an attempt ended, with its hook and its schedule entry's
+/// last outcome, if the lease is still held; then takes the freed slot's
+/// next job. Asked again after a lost reply, it reports the outcome recorded.
+pub(super) fn finish(
+    tx: &Transaction<'_>,
+    ns: &str,
+    token: &LeaseToken,
+    finish: &Finish,
+    next: Option<&TakeFrom>,
+    now: i64,
+    retention: Retention,
+) -> Result<Finished, Failure> {
+    let id = token.id.to_string();
+    let fin = format!("{}/{}", token.worker, token.attempt);
+    let guard = params![ns, id, token.worker, token.attempt];
+    let ended = |r: &AttemptResult| now - ms(r.ended_ago);
+    let set_result = |state: &str, r: &AttemptResult, ready_at: Option<i64>, expires: Option<i64>| {
+        let finished = ended(r);
+        tx.prepare_cached(&format!(
+            "UPDATE jobs SET state = ?5, lease_until = NULL, revoke = 0, started_at = coalesce(?6, started_at),
+                 finished_at = ?7, exit_code = ?8, http_status = ?9, error = ?10, output = ?11,
+                 ready_at = coalesce(?12, ready_at), result_expires_at = ?13, output_total = ?14, fin = ?15
+             WHERE {HELD}"
+        ))?
+        .execute(params![
+            ns,
+            id,
+            token.worker,
+            token.attempt,
+            state,
+            r.duration.map(|d| finished - ms(d)),
+            finished,
+            r.exit_code,
+            r.http_status,
+            r.error,
+            r.output,
+            ready_at,
+            expires,
+            i64::try_from(r.output_total).unwrap_or(i64::MAX),
+            fin,
+        ])
+    };
+    let (job, scheduled): (Option<String>, bool) = tx
+        .prepare_cached(&format!(
+            "SELECT job, json_extract(payload, '$.scheduled_at') IS NOT NULL FROM jobs WHERE {HELD}"
+        ))?
+        .query_row(guard, |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .map_or((None, false), |(j, s)| (Some(j), s));
+    let changed = match finish {
+        Finish::Requeue => tx
+            .prepare_cached(&format!(
+                "UPDATE jobs SET state = 'queued', attempts = attempts - 1, worker = NULL,
+                     lease_until = NULL, started_at = NULL, fin = ?5
+                 WHERE {HELD}"
+            ))?
+            .execute(params![ns, id, token.worker, token.attempt, fin])?,
+        Finish::Succeeded { ignore_result: true, .. } => {
+            tx.prepare_cached(&format!("DELETE FROM jobs WHERE {HELD}"))?.execute(guard)?
+        }
+        Finish::Succeeded { result, ttl, .. } => set_result("succeeded", result, None, Some(ms_after(now, *ttl)))?,
+        Finish::Failed { result, .. } => set_result("failed", result, None, None)?,
+        Finish::Retry { result, delay } => {
+            set_result("retrying", result, Some(ms_after(ended(result), *delay).max(now)), None)?
+        }
+        Finish::Revoked { result, ttl } => set_result("revoked", result, None, Some(ms_after(now, *ttl)))?,
+    };
+    let recorded = if changed == 1 {
+        true
+    } else {
+        // this very outcome, recorded by an earlier call whose reply was lost
+        tx.prepare_cached("SELECT 1 FROM jobs WHERE ns = ?1 AND id = ?2 AND fin = ?3")?
+            .query_row(params![ns, id, fin], |_| Ok(()))
+            .optional()?
+            .is_some()
+    };
+    let mut dropped = 0;
+    if changed == 1 {
+        let hook = match finish {
+            Finish::Succeeded { hook, .. } | Finish::Failed { hook, .. } => hook.as_ref(),
+            _ => None,
+        };
+        if let Some(hook) = hook {
+            insert(tx, ns, hook, now)?;
+        }
+        if let (Some(job), true) = (&job, scheduled) {
+            match finish {
+                Finish::Succeeded { result, .. } => super::beat::schedule_outcome(tx, ns, job, true, ended(result))?,
+                Finish::Failed { result, .. } => super::beat::schedule_outcome(tx, ns, job, false, ended(result))?,
+                _ => {}
+            }
+        }
+        if matches!(finish, Finish::Failed { .. }) {
+            dropped = bound_failed(tx, ns, now, retention)?;
+        }
+    }
+    let next = match next {
+        Some(from) => take(tx, ns, from, now)?,
+        None => None,
+    };
+    Ok(Finished { recorded, dropped, next })
+}
+
+/// Keeps the failed set within its bounds: the oldest failed jobs beyond
+/// `failed_max`, or older than `failed_ttl`, are deleted (at most 100 a call).
+pub(super) fn bound_failed(tx: &Transaction<'_>, ns: &str, now: i64, retention: Retention) -> Result<u64, Failure> {
+    let max = i64::try_from(retention.failed_max).unwrap_or(i64::MAX);
+    let removed = tx
+        .prepare_cached(
+            "DELETE FROM jobs WHERE ns = ?1 AND id IN (
+                 SELECT id FROM jobs WHERE ns = ?1 AND state = 'failed'
+                 AND (finished_at < ?2 OR id NOT IN (
+                     SELECT id FROM jobs WHERE ns = ?1 AND state = 'failed'
+                     ORDER BY finished_at DESC, id DESC LIMIT ?3))
+                 ORDER BY finished_at, id LIMIT 100)",
+        )?
+        .execute(params![ns, now - ms(retention.failed_ttl), max])?;
+    Ok(removed as u64)
+}
