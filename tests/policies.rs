@@ -206,6 +206,18 @@ max_concurrent = 1
     );
 });
 
+both!(the_failed_set_keeps_failed_max_jobs_the_oldest_dropped_first, |backend| {
+    let env = Env::new(backend).jobs("[taskq]\nfailed_max = 2\n[jobs.bad]\ncommand = \"exit 3\"\n");
+    let ids: Vec<String> = (0..3).map(|i| env.enqueue(&["bad", &i.to_string()])).collect();
+    env.run(&["run", "--burst", "-c", "1"]).success();
+    let failed = env.run(&["list", "--state", "failed", "--json"]).success().get_output().stdout.clone();
+    let failed: HashSet<String> = String::from_utf8_lossy(&failed)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(failed, ids[1..].iter().cloned().collect::<HashSet<_>>(), "the first to fail was dropped");
+});
+
 both!(revoke_cancels_a_queued_job_and_terminate_kills_a_running_tree, |backend| {
     let env = Env::new(backend).jobs(
         r#"

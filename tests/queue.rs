@@ -216,3 +216,28 @@ fn a_database_of_the_first_schema_is_migrated_in_place_and_its_jobs_run() {
     assert_eq!(env.lines("marks"), ["queued", "failed"]);
     assert_eq!(env.state(&failed), "succeeded");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_file_gives_freed_pages_back() {
+    let env = Env::sqlite();
+    let broker = env.connect().await;
+    let def =
+        taskq::config::Config::parse(std::path::Path::new("jobs.toml"), "[jobs.big]\ncommand = \"true\"\n").unwrap();
+    let job = def.job("big").unwrap();
+    let jobs: Vec<_> =
+        (0..20_000).map(|i| job.new_job(vec!["x".repeat(200), i.to_string()], Default::default()).unwrap()).collect();
+    broker.enqueue(&jobs).await.unwrap();
+    let pages = |what: &str| -> i64 {
+        let conn = rusqlite::Connection::open(env.path("taskq.db")).unwrap();
+        conn.query_row(&format!("PRAGMA {what}"), [], |r| r.get(0)).unwrap()
+    };
+    let full = pages("page_count");
+    broker.purge(&taskq::broker::Purge::Queue(taskq::names::QueueName::new("default").unwrap())).await.unwrap();
+    assert!(pages("freelist_count") > full / 2, "the deleted jobs' pages are free");
+    crate::common::wait_until_async(std::time::Duration::from_secs(30), "the free pages to be given back", || async {
+        broker.purge_expired_results().await.unwrap();
+        pages("freelist_count") == 0
+    })
+    .await;
+    assert!(pages("page_count") < full / 2, "the file shrank: {} of {full} pages", pages("page_count"));
+}

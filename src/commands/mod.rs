@@ -104,7 +104,8 @@ impl Context {
     pub async fn broker(&self, config: Option<&Config>) -> anyhow::Result<Arc<dyn Broker>> {
         let url = self.broker_url(config)?;
         let ns = self.namespace(config)?;
-        Ok(broker::connect(&url, &ns).await?)
+        let retention = config.map(|c| c.settings.retention()).unwrap_or_default();
+        Ok(broker::connect_with(&url, &ns, broker::Options { retention, ..broker::Options::default() }).await?)
     }
 }
 

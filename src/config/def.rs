@@ -33,6 +33,20 @@ pub struct Settings {
     pub timezone: Option<Zone>,
     pub result_ttl: Option<Duration>,
     pub lease: Option<Duration>,
+    /// The failed set's bounds (default: `broker::Retention::default()`).
+    pub failed_max: Option<u64>,
+    pub failed_ttl: Option<Duration>,
+}
+
+impl Settings {
+    /// How much of the failed set the broker keeps.
+    pub fn retention(&self) -> crate::broker::Retention {
+        let default = crate::broker::Retention::default();
+        crate::broker::Retention {
+            failed_max: self.failed_max.unwrap_or(default.failed_max),
+            failed_ttl: self.failed_ttl.unwrap_or(default.failed_ttl),
+        }
+    }
 }
 
 /// One `[jobs.NAME]` table with `[defaults]` applied.

@@ -247,3 +247,15 @@ fn the_example_config_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs.example.toml");
     Config::load(&path).unwrap_or_else(|e| panic!("jobs.example.toml: {e:?}"));
 }
+
+#[test]
+fn the_failed_sets_bounds_are_settings_with_defaults() {
+    let c = ok("[taskq]\nfailed_max = 500\nfailed_ttl = \"30d\"\n[jobs.a]\ncommand = \"true\"\n");
+    let r = c.settings.retention();
+    assert_eq!((r.failed_max, r.failed_ttl.as_secs()), (500, 30 * 86_400));
+    assert_eq!(ok("[jobs.a]\ncommand = \"true\"\n").settings.retention(), crate::broker::Retention::default());
+    assert_eq!(
+        errors("[taskq]\nfailed_max = 0\n"),
+        [r#"jobs.toml:2:14: "failed_max" must be between 1 and 4294967295"#]
+    );
+}

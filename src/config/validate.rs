@@ -16,7 +16,7 @@ use super::{Config, JobSet};
 use crate::names::JobName;
 
 const TOP_KEYS: &[&str] = &["taskq", "defaults", "jobs"];
-const TASKQ_KEYS: &[&str] = &["broker", "namespace", "timezone", "result_ttl", "lease"];
+const TASKQ_KEYS: &[&str] = &["broker", "namespace", "timezone", "result_ttl", "lease", "failed_max", "failed_ttl"];
 
 /// Parses and validates a whole config file.
 pub(crate) fn parse(path: &Path, source: &str) -> Result<Config, Vec<ConfigError>> {
@@ -128,6 +128,10 @@ fn read_settings(diag: &mut Diagnostics<'_>, value: &Value<'_>) -> Settings {
             "timezone" => s.timezone = timezone(diag, v),
             "result_ttl" => s.result_ttl = positive_duration(diag, "result_ttl", v),
             "lease" => s.lease = positive_duration(diag, "lease", v),
+            "failed_max" => {
+                s.failed_max = raw::integer(diag, "failed_max", v, 1..=i64::from(u32::MAX)).map(|n| n as u64);
+            }
+            "failed_ttl" => s.failed_ttl = positive_duration(diag, "failed_ttl", v),
             _ => {}
         }
     }

@@ -360,8 +360,15 @@ impl Broker for SqliteBroker {
                 break;
             }
         }
-        // Gives freed pages back to the file system, a few at a time.
-        self.blocking(|conn, _| Ok(conn.execute_batch("PRAGMA incremental_vacuum(256)")?)).await?;
+        // Gives freed pages back to the file system, a few at a time. Each
+        // step of the statement frees one page: step it to the end.
+        self.blocking(|conn, _| {
+            let mut stmt = conn.prepare_cached("PRAGMA incremental_vacuum(1000)")?;
+            let mut rows = stmt.query([])?;
+            while rows.next()?.is_some() {}
+            Ok(())
+        })
+        .await?;
         Ok(total)
     }
 }
