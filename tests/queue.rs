@@ -224,8 +224,9 @@ async fn the_sqlite_file_gives_freed_pages_back() {
     let def =
         taskq::config::Config::parse(std::path::Path::new("jobs.toml"), "[jobs.big]\ncommand = \"true\"\n").unwrap();
     let job = def.job("big").unwrap();
-    let jobs: Vec<_> =
-        (0..20_000).map(|i| job.new_job(vec!["x".repeat(200), i.to_string()], Default::default()).unwrap()).collect();
+    let jobs: Vec<_> = (0..20_000)
+        .map(|i| job.new_job(vec!["x".repeat(200), i.to_string()], std::collections::BTreeMap::default()).unwrap())
+        .collect();
     broker.enqueue(&jobs).await.unwrap();
     let pages = |what: &str| -> i64 {
         let conn = rusqlite::Connection::open(env.path("taskq.db")).unwrap();
