@@ -32,6 +32,8 @@ pub use entries::{Change, Entry, diff, entries};
 
 /// The longest sleep: the clock is looked at again at least this often.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// The least pause after the broker refused a tick as early.
+const EARLY_PAUSE: Duration = Duration::from_millis(100);
 /// How long an entry's state is kept past its next tick when no beat fires
 /// it: an entry removed from every config is forgotten after that.
 const KEEP_STATE: Duration = Duration::from_secs(35 * 86_400);
@@ -53,11 +55,13 @@ pub struct Beat {
     /// A beat on its own (not `run --beat`) registers like a worker, so
     /// `inspect` shows it and its host's clock skew.
     register: bool,
+    /// Set when the broker refused a tick as early: measure the clock again.
+    early: std::sync::atomic::AtomicBool,
 }
 
 impl Beat {
     pub fn new(broker: Arc<dyn Broker>, config: Config, clock: Arc<BrokerClock>) -> Beat {
-        Beat { broker, config, clock, register: false }
+        Beat { broker, config, clock, register: false, early: std::sync::atomic::AtomicBool::new(false) }
     }
 
     /// Registers this beat in the broker's registry of live processes.
@@ -80,7 +84,8 @@ impl Beat {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         let mut next_sync = tokio::time::Instant::now();
         loop {
-            if tokio::time::Instant::now() >= next_sync && self.clock.sync().await.is_ok() {
+            let early = self.early.swap(false, std::sync::atomic::Ordering::Relaxed);
+            if (early || tokio::time::Instant::now() >= next_sync) && self.clock.sync().await.is_ok() {
                 next_sync = tokio::time::Instant::now() + crate::clock::RESYNC_EVERY;
             }
             let wait = if let Err(e) = self.round(&entries, &mut cursors, backoff.is_failing()).await {
@@ -96,7 +101,9 @@ impl Beat {
                 }
                 let cursors = cursors.as_ref().expect("a round that succeeded set the cursors");
                 let next = entries.iter().filter_map(|e| e.next_after(cursors[e.name()].at)).min();
-                next.map_or(MAX_SLEEP, |t| self.clock.until(t)).min(MAX_SLEEP)
+                let wait = next.map_or(MAX_SLEEP, |t| self.clock.until(t)).min(MAX_SLEEP);
+                // Refused as early: the clock is measured again first; never spin.
+                if self.early.load(std::sync::atomic::Ordering::Relaxed) { wait.max(EARLY_PAUSE) } else { wait }
             };
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
@@ -190,11 +197,15 @@ impl Beat {
                 );
             }
             if let Some(tick) = plan.record {
-                self.fire(entry, tick, plan.skipped, false).await?;
+                if !self.fire(entry, tick, plan.skipped, false).await? {
+                    return Ok(());
+                }
                 cursor.at = tick;
             }
             for (i, tick) in plan.run.iter().enumerate() {
-                self.fire(entry, *tick, if i == 0 { plan.skipped } else { 0 }, true).await?;
+                if !self.fire(entry, *tick, if i == 0 { plan.skipped } else { 0 }, true).await? {
+                    return Ok(());
+                }
                 cursor.at = *tick;
             }
         } else if due.missed > 0 {
@@ -203,19 +214,26 @@ impl Beat {
             let skipped = due.missed - due.recent.len() as u64;
             tracing::warn!(entry = entry.name(), late = due.missed, skipped, "firing ticks this beat was late for");
             for (i, tick) in due.recent.iter().enumerate() {
-                self.fire(entry, *tick, if i == 0 { skipped } else { 0 }, true).await?;
+                if !self.fire(entry, *tick, if i == 0 { skipped } else { 0 }, true).await? {
+                    return Ok(());
+                }
                 cursor.at = *tick;
             }
         }
         cursor.catch_up = false;
         for tick in due.on_time {
-            self.fire(entry, tick, 0, true).await?;
+            if !self.fire(entry, tick, 0, true).await? {
+                return Ok(());
+            }
             cursor.at = tick;
         }
         Ok(())
     }
 
-    async fn fire(&self, entry: &Entry, tick: Timestamp, missed: u64, run: bool) -> Result<(), BrokerError> {
+    /// Asks the broker to fire `tick`; `false` when the broker found it
+    /// early (this beat's idea of the broker's time is off: the clock is
+    /// measured again before the next round).
+    async fn fire(&self, entry: &Entry, tick: Timestamp, missed: u64, run: bool) -> Result<bool, BrokerError> {
         let job = if run { Self::run_for(entry, tick) } else { None };
         let keep_until = crate::time::add(entry.next_after(tick).unwrap_or(tick), KEEP_STATE);
         let fire = Fire {
@@ -238,8 +256,13 @@ impl Beat {
             }
             Fired::Recorded => tracing::debug!(entry = entry.name(), tick = %at, "tick recorded"),
             Fired::Already => tracing::debug!(entry = entry.name(), tick = %at, "tick handled by another beat"),
+            Fired::Early => {
+                tracing::debug!(entry = entry.name(), tick = %at, "tick not due yet by the broker's clock");
+                self.early.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Ok(false);
+            }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The run of `entry` for `tick`: the job's own parameters' defaults,
@@ -314,8 +337,9 @@ impl Beat {
     /// Keeps this beat in the registry of live processes.
     fn presence(&self, stop: CancellationToken) -> impl Future<Output = ()> + use<> {
         let id = format!("beat:{}", crate::presence::process_id());
-        let started_at = self.clock.now();
+        let started = std::time::Instant::now();
         let (broker, clock, report_id) = (self.broker.clone(), self.clock.clone(), id.clone());
+        let report_clock = clock.clone();
         let report = move || WorkerInfo {
             id: report_id.clone(),
             host: crate::presence::hostname(),
@@ -323,7 +347,7 @@ impl Beat {
             queues: Vec::new(),
             concurrency: 0,
             beat: true,
-            started_at,
+            started_at: report_clock.now() - jiff::SignedDuration::try_from(started.elapsed()).unwrap_or_default(),
             seen_at: Timestamp::UNIX_EPOCH,
             clock_offset_ms: 0,
             running: Vec::new(),

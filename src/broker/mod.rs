@@ -71,6 +71,11 @@ impl Default for Retention {
     }
 }
 
+/// A tick asked for more than this before its instant (by the broker's
+/// clock) is refused as early: a beat whose clock offset is wrong (not yet
+/// measured, or the host's clock stepped) must not claim ticks ahead of time.
+pub const EARLY_TICK: Duration = Duration::from_millis(250);
+
 /// How long a worker's heartbeat lasts: a worker silent this long is gone.
 pub const WORKER_TTL: Duration = Duration::from_secs(30);
 
@@ -120,22 +125,27 @@ pub struct Lease {
     /// The attempt this is: 1 for the first run.
     pub attempt: u32,
     pub worker: String,
+    /// The take that handed it over: names this run alone (an attempt given
+    /// back by a shutdown is counted again by the next run).
+    pub grant: String,
 }
 
 impl Lease {
-    /// What proves this worker still holds this attempt.
+    /// What proves this worker still holds this run.
     pub fn token(&self) -> LeaseToken {
-        LeaseToken { id: self.job.id, worker: self.worker.clone(), attempt: self.attempt }
+        LeaseToken { id: self.job.id, worker: self.worker.clone(), attempt: self.attempt, grant: self.grant.clone() }
     }
 }
 
-/// Identifies one attempt held by one worker; every transition of a running
-/// job checks it.
+/// Identifies one run held by one worker; every transition of a running
+/// job checks it. The grant alone is unique per run; the worker and the
+/// attempt are kept for messages and grouping.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LeaseToken {
     pub id: JobId,
     pub worker: String,
     pub attempt: u32,
+    pub grant: String,
 }
 
 /// What an attempt left behind. Its times are durations measured by the
@@ -243,6 +253,9 @@ pub struct Fire<'a> {
 pub enum Fired {
     /// The entry was at this tick or later already (another beat had it).
     Already,
+    /// The tick has not come yet by the broker's clock (the asking beat's
+    /// idea of the broker's time is off): nothing was claimed.
+    Early,
     /// Recorded without a run.
     Recorded,
     /// Not run: the previous run is still active.

@@ -39,6 +39,9 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
     job.expires = args.expires.as_deref().map(|e| duration_flag("--expires", e)).transpose()?.or(def.expires);
     if let Some(key) = &args.key {
         let window = args.unique_for.as_deref().map(|u| duration_flag("--unique-for", u)).transpose()?;
+        if window.is_some_and(|w| w.is_zero()) {
+            return Err(UsageError("--unique-for must be longer than 0s: the key is held for that long".into()).into());
+        }
         let window = window.or(def.unique_for).unwrap_or(DEFAULT_KEY_WINDOW);
         job.unique = Some(UniqueKey { key: format!("key:{key}"), window });
     }

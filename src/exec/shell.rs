@@ -15,11 +15,12 @@ use jiff::Timestamp;
 use rustix::process::{Pid, Signal};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::unix::pipe;
+use tokio::time::Instant;
 
-use super::Attempt;
 use super::output::{OUTPUT_TAIL_BYTES, OutputSink, Stream, Tail};
 use super::reaper::Reaper;
 use super::spawn::{Child, ExitStatus, Spawn, spawn};
+use super::{Attempt, Kill};
 use crate::config::template::{Template, param_var, verbatim};
 use crate::job::{Outcome, RunStatus};
 
@@ -35,7 +36,7 @@ pub(super) async fn run(
     command: &Template,
     attempt: &Attempt<'_>,
     sink: &dyn OutputSink,
-    kill: &super::Kill,
+    kill: &Kill,
     reaper: Option<&Reaper>,
 ) -> Outcome {
     let def = attempt.def;
@@ -76,7 +77,7 @@ pub(super) async fn run(
         Err(e) => return Outcome::not_started(format!("cannot start {shell}: {e}")),
     };
     let registration = reaper.zip(ticket).map(|(r, t)| r.started(child.pid, t, child.registered));
-    let group = Some(child.pid);
+    let group = child.pid;
     let tail = Mutex::new(Tail::new(OUTPUT_TAIL_BYTES));
 
     let (status, ended) = {
@@ -92,15 +93,24 @@ pub(super) async fn run(
                     None => std::future::pending().await,
                 }
             };
-            let (status, ended) = tokio::select! {
-                status = child.wait() => (status, End::Exited),
-                () = timeout => (stop(&mut child, group, def.kill_after).await, End::TimedOut),
-                () = kill.cancelled() => (stop(&mut child, group, kill.grace(def.kill_after)).await, End::Killed),
+            // One SIGKILL deadline per stop, for the main process and what is
+            // left in its group alike; a stop that must end sooner (a lease
+            // about to lapse) can only move it earlier.
+            let kill_at = |grace| Instant::now() + grace;
+            let (status, ended, deadline) = tokio::select! {
+                status = child.wait() => (status, End::Exited, kill_at(kill.grace(def.kill_after))),
+                () = timeout => {
+                    let (status, deadline) = stop(&mut child, group, kill_at(def.kill_after), kill, def.kill_after).await;
+                    (status, End::TimedOut, deadline)
+                }
+                () = kill.cancelled() => {
+                    let grace = kill.grace(def.kill_after);
+                    let (status, deadline) = stop(&mut child, group, kill_at(grace), kill, def.kill_after).await;
+                    (status, End::Killed, deadline)
+                }
             };
             // Whatever the job left running in its group goes too.
-            if let Some(group) = group {
-                clean_group(group, kill.grace(def.kill_after)).await;
-            }
+            clean_group(group, deadline, kill, def.kill_after).await;
             // Only now is there nothing left for the reaper to kill. (If this
             // future is dropped earlier, so is the registration, and the
             // child's drop kills the group.)
@@ -199,34 +209,51 @@ async fn read_into(pipe: Option<impl AsyncRead + Unpin>, stream: Stream, tail: &
     }
 }
 
-/// SIGTERM to the job's group, SIGKILL `kill_after` later; returns how the
-/// main process ended.
-async fn stop(child: &mut Child, group: Option<Pid>, kill_after: Duration) -> std::io::Result<ExitStatus> {
-    if let Some(group) = group {
-        let _ = rustix::process::kill_process_group(group, Signal::TERM);
-    }
-    if let Ok(status) = tokio::time::timeout(kill_after, child.wait()).await {
-        status
-    } else {
-        if let Some(group) = group {
-            let _ = rustix::process::kill_process_group(group, Signal::KILL);
+/// SIGTERM to the job's group; SIGKILL at `kill_at`, or sooner if a stop
+/// with a shorter grace comes meanwhile (a lease about to lapse during a
+/// timeout's grace). Returns how the main process ended and when the
+/// SIGKILL was due.
+async fn stop(
+    child: &mut Child,
+    group: Pid,
+    mut kill_at: Instant,
+    kill: &Kill,
+    kill_after: Duration,
+) -> (std::io::Result<ExitStatus>, Instant) {
+    let _ = rustix::process::kill_process_group(group, Signal::TERM);
+    let mut watching = !kill.is_cancelled();
+    loop {
+        tokio::select! {
+            status = child.wait() => return (status, kill_at),
+            () = tokio::time::sleep_until(kill_at) => break,
+            () = kill.cancelled(), if watching => {
+                watching = false;
+                kill_at = kill_at.min(Instant::now() + kill.grace(kill_after));
+            }
         }
-        child.kill();
-        child.wait().await
     }
+    let _ = rustix::process::kill_process_group(group, Signal::KILL);
+    child.kill();
+    (child.wait().await, kill_at)
 }
 
 /// Ends whatever is left in the job's process group once its main process
-/// has exited: SIGTERM, then SIGKILL `kill_after` later.
-async fn clean_group(group: Pid, kill_after: Duration) {
+/// has exited: SIGTERM, then SIGKILL at `kill_at` (or sooner, as in `stop`).
+async fn clean_group(group: Pid, mut kill_at: Instant, kill: &Kill, kill_after: Duration) {
     let alive = || rustix::process::test_kill_process_group(group).is_ok();
     if !alive() {
         return;
     }
     let _ = rustix::process::kill_process_group(group, Signal::TERM);
-    let deadline = tokio::time::Instant::now() + kill_after;
-    while alive() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(GROUP_POLL).await;
+    let mut watching = !kill.is_cancelled();
+    while alive() && Instant::now() < kill_at {
+        tokio::select! {
+            () = tokio::time::sleep(GROUP_POLL) => {}
+            () = kill.cancelled(), if watching => {
+                watching = false;
+                kill_at = kill_at.min(Instant::now() + kill.grace(kill_after));
+            }
+        }
     }
     if alive() {
         let _ = rustix::process::kill_process_group(group, Signal::KILL);

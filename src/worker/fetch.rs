@@ -26,11 +26,12 @@ pub(super) async fn run(shared: &Arc<Shared>, slots: &Arc<Semaphore>, tracker: &
         let grant = shared.grant();
         let take = Take { queues: &order, worker: &shared.id, lease: opts.lease, grant: &grant };
         // Until the broker answers, the same grant: a lost reply must not
-        // leave a job leased to this worker without its knowing.
-        let sent = tokio::time::Instant::now();
-        let taken = loop {
+        // leave a job leased to this worker without its knowing. (Asked
+        // again, the broker counts the lease from then: so does `sent`.)
+        let (taken, sent) = loop {
+            let sent = tokio::time::Instant::now();
             match shared.broker.dequeue(&take).await {
-                Ok(taken) => break taken,
+                Ok(taken) => break (taken, sent),
                 Err(e) => {
                     let delay = outage.failed(&e, opts.burst)?;
                     tokio::select! {

@@ -33,7 +33,7 @@ const TICK: Duration = Duration::from_secs(1);
 /// difference between this host's clock rate and the broker's, and for the
 /// kill itself.
 fn margin(lease: Duration) -> Duration {
-    (lease / 10).max(Duration::from_millis(200))
+    (lease / 20).max(Duration::from_millis(200))
 }
 
 pub(super) async fn renew(shared: Arc<Shared>, stop: CancellationToken) {

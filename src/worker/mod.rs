@@ -93,7 +93,8 @@ struct Running {
     /// sent (the broker counted from a later instant).
     deadline: Instant,
     /// How long the job gets between SIGTERM and SIGKILL when its lease
-    /// is about to lapse: its `kill_after`, at most a third of the lease.
+    /// is about to lapse: its `kill_after`, at most a tenth of the lease
+    /// (short, so that renewals have most of the lease to get through).
     grace: Duration,
 }
 
@@ -214,7 +215,7 @@ impl Worker {
             "worker started"
         );
         let background = CancellationToken::new();
-        let renewer = tokio::spawn(lease::renew(shared.clone(), background.clone()));
+        let renewer = tokio::spawn(vital(lease::renew(shared.clone(), background.clone())));
         let maintainer = tokio::spawn(maintain::run(shared.clone(), background.clone()));
         let presence = tokio::spawn(crate::presence::run(
             shared.broker.clone(),
@@ -236,6 +237,18 @@ impl Worker {
             Some(e) => Err(e.into()),
             None => result,
         }
+    }
+}
+
+/// Runs a loop the worker's promises rest on (lease renewal: without it,
+/// running jobs would outlive their leases). If it panics, the process
+/// aborts: its reaper kills the running jobs at once, their leases lapse and
+/// they run again elsewhere, and the service manager restarts the worker.
+async fn vital(run: impl Future<Output = ()>) {
+    use futures_util::FutureExt as _;
+    if std::panic::AssertUnwindSafe(run).catch_unwind().await.is_err() {
+        tracing::error!("internal error: lease renewal failed; stopping at once so no job outlives its lease");
+        std::process::abort();
     }
 }
 
@@ -286,8 +299,11 @@ fn queue_list(opts: &WorkerOptions) -> String {
 
 /// What this worker's heartbeats say.
 fn report(shared: Arc<Shared>) -> impl Fn() -> WorkerInfo + Send {
-    let started_at = shared.clock.now();
+    // Read on the broker's clock at each report: the first is sent only
+    // after the offset was measured.
+    let started = std::time::Instant::now();
     move || {
+        let started_at = shared.clock.now() - jiff::SignedDuration::try_from(started.elapsed()).unwrap_or_default();
         let running = lock(&shared.running)
             .iter()
             .map(|(token, r)| RunningJob { id: token.id, job: r.job.clone(), attempt: token.attempt })

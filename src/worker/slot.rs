@@ -57,7 +57,7 @@ async fn run_one(shared: &Shared, lease: Lease, sent: Instant) -> Option<(Lease,
             finishing: finishing.clone(),
             output: output.clone(),
             deadline: sent + shared.opts.lease,
-            grace: kill_after.min(shared.opts.lease / 3),
+            grace: kill_after.min(shared.opts.lease / 10),
         },
     );
     load(shared);

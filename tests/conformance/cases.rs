@@ -121,8 +121,7 @@ conformance!(running_output_is_published_only_by_the_lease_holder, |broker, env|
     let rec = get(broker.as_ref(), id).await.unwrap();
     assert_eq!((rec.state, rec.output.as_deref(), rec.output_total), (JobState::Running, Some("so far\n"), 7));
 
-    let mut stale = lease.token();
-    stale.attempt += 1;
+    let stale = LeaseToken { grant: grant(), ..lease.token() };
     broker.update_output(&[update(stale, "intruder\n", 99)]).await.unwrap();
     let rec = get(broker.as_ref(), id).await.unwrap();
     assert_eq!(rec.output.as_deref(), Some("so far\n"), "a lost lease cannot overwrite the output");
@@ -315,8 +314,7 @@ conformance!(finishing_can_take_the_next_job_in_the_same_step, |broker, env| {
     assert_eq!(state(broker.as_ref(), first).await, JobState::Succeeded);
     assert_eq!(state(broker.as_ref(), second).await, JobState::Running);
     // A lost lease records nothing, but the freed slot still gets work.
-    let mut stale = lease.token();
-    stale.attempt += 1;
+    let stale = LeaseToken { grant: grant(), ..lease.token() };
     let again = Finish::Failed { result: result(Some("late")), hook: None };
     let g = grant();
     let finished = broker.finish(&stale, again, Some(Take { grant: &g, ..next_take })).await.unwrap();
@@ -555,7 +553,7 @@ conformance!(a_hook_is_enqueued_with_the_outcome_or_not_at_all, |broker, env| {
         output: "boom\n".into(),
     });
     // A worker that lost its lease records nothing: no hook either.
-    let stale = LeaseToken { attempt: 99, ..lease.token() };
+    let stale = LeaseToken { grant: grant(), ..lease.token() };
     let late = Finish::Failed { result: result(Some("exited with code 3")), hook: Some(hook.clone()) };
     assert!(!broker.finish(&stale, late, None).await.unwrap().recorded);
     assert!(get(broker.as_ref(), hook.id).await.is_none());
@@ -622,7 +620,8 @@ conformance!(a_tick_fires_once_however_many_beats_ask, |broker, env| {
     );
 
     // With max_concurrent = 1 and the run active, the next tick is skipped.
-    take(broker.as_ref(), &["default"], "w1", LEASE).await.expect("the run");
+    take(broker.as_ref(), &["default"], "w1", Duration::from_secs(3600)).await.expect("the run");
+    env.advance(60);
     let next = job("backup", "default");
     let fired = broker.fire(&fire("backup", at(tick, 60), Some(&next), Some(1))).await.unwrap();
     assert_eq!(fired, Fired::Skipped);
@@ -634,6 +633,16 @@ conformance!(a_tick_fires_once_however_many_beats_ask, |broker, env| {
         ("backup", at(tick, 60), Some(run.id), 1, 1)
     );
     assert_eq!(s.last_skip.as_deref(), Some("previous run still active"));
+});
+
+conformance!(a_tick_asked_for_before_its_instant_is_refused, |broker, env| {
+    let now = taskq::time::truncate_ms(broker.time().await.unwrap());
+    let run = job("soon", "default");
+    assert_eq!(broker.fire(&fire("soon", at(now, 10), Some(&run), None)).await.unwrap(), Fired::Early);
+    assert!(broker.schedules().await.unwrap().is_empty(), "nothing claimed");
+    assert!(get(broker.as_ref(), run.id).await.is_none());
+    env.advance(10);
+    assert_eq!(broker.fire(&fire("soon", at(now, 10), Some(&run), None)).await.unwrap(), Fired::Enqueued(run.id));
 });
 
 conformance!(a_scheduled_runs_outcome_is_stamped_on_its_entry_as_it_is_recorded, |broker, env| {

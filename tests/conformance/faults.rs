@@ -28,10 +28,53 @@ conformance!(a_take_asked_again_after_a_lost_reply_hands_over_the_same_job, |bro
     let again = broker.dequeue(&t).await.unwrap().expect("the same job");
     assert_eq!((again.job.id, again.attempt), (first, 1), "not a second job, not a second attempt");
     assert_eq!(get(broker.as_ref(), second).await.unwrap().state, JobState::Queued);
-    // Once that job has ended, the grant hands over nothing more.
+    // Once that run has ended, its grant takes afresh.
     broker.finish(&lease.token(), succeeded(), None).await.unwrap();
-    assert!(broker.dequeue(&t).await.unwrap().is_none());
-    assert_eq!(take(broker.as_ref(), &["default"], "w", LEASE).await.map(|l| l.job.id), Some(second));
+    assert_eq!(broker.dequeue(&t).await.unwrap().map(|l| l.job.id), Some(second));
+});
+
+conformance!(a_take_asked_again_counts_the_lease_from_then, |broker, env| {
+    let id = enqueue(broker.as_ref(), &job("a", "default")).await;
+    let queues = q(&["default"]);
+    let g = grant();
+    let t = Take { queues: &queues, worker: "w", lease: Duration::from_secs(10), grant: &g };
+    broker.dequeue(&t).await.unwrap().expect("a job");
+    env.advance(8);
+    let again = broker.dequeue(&t).await.unwrap().expect("the same job");
+    env.advance(8);
+    assert!(broker.recover_expired().await.unwrap().jobs.is_empty(), "the lease runs from the second answer");
+    assert!(broker.extend_leases(&[again.token()], LEASE).await.unwrap().is_empty());
+    assert_eq!(state(broker.as_ref(), id).await, JobState::Running);
+});
+
+conformance!(a_run_given_back_and_taken_again_has_a_token_of_its_own, |broker, env| {
+    let id = enqueue(broker.as_ref(), &job("a", "default")).await;
+    let first = take(broker.as_ref(), &["default"], "w", LEASE).await.unwrap();
+    assert!(broker.finish(&first.token(), Finish::Requeue, None).await.unwrap().recorded);
+    let second = take(broker.as_ref(), &["default"], "w", LEASE).await.unwrap();
+    // Same job, same worker, same attempt number (a requeue gives it back):
+    // only the grant tells the runs apart.
+    assert_eq!((second.job.id, second.worker.as_str(), second.attempt), (id, "w", first.attempt));
+    assert_ne!(second.token(), first.token());
+    // The first run's retried requeue (its reply lost) touches the second
+    // run not at all: to it, the job is another run's now.
+    assert!(!broker.finish(&first.token(), Finish::Requeue, None).await.unwrap().recorded);
+    assert_eq!(state(broker.as_ref(), id).await, JobState::Running);
+    assert!(broker.extend_leases(&[second.token()], LEASE).await.unwrap().is_empty());
+    assert!(!broker.extend_leases(&[first.token()], LEASE).await.unwrap().is_empty(), "the first run's lease is gone");
+});
+
+conformance!(a_lapsed_lease_is_not_revived_by_a_late_renewal, |broker, env| {
+    let id = enqueue(broker.as_ref(), &job("a", "default")).await;
+    let lease = take(broker.as_ref(), &["default"], "w", Duration::from_secs(5)).await.unwrap();
+    env.advance(6);
+    // No one recovered it yet, but its lease lapsed: the stalled worker must stop.
+    assert_eq!(
+        broker.extend_leases(&[lease.token()], LEASE).await.unwrap(),
+        [(lease.token(), taskq::broker::LeaseLoss::Lost)]
+    );
+    assert_eq!(broker.recover_expired().await.unwrap().jobs.len(), 1);
+    assert_eq!(state(broker.as_ref(), id).await, JobState::Queued);
 });
 
 conformance!(a_finish_asked_again_after_a_lost_reply_is_recorded_once, |broker, env| {
@@ -184,4 +227,20 @@ conformance!(a_removed_entrys_state_is_forgotten_after_its_keep_time, |broker, e
         broker.schedules().await.unwrap().is_empty()
     })
     .await;
+});
+
+conformance!(a_take_goes_past_any_number_of_expired_jobs, |broker, env| {
+    let stale: Vec<NewJob> = (0..250)
+        .map(|_| {
+            let mut j = job("stale", "default");
+            j.expires = Some(Duration::from_secs(1));
+            j
+        })
+        .collect();
+    broker.enqueue(&stale).await.unwrap();
+    let fresh = enqueue(broker.as_ref(), &job("fresh", "default")).await;
+    env.advance(2);
+    let taken = take(broker.as_ref(), &["default"], "w", LEASE).await.expect("the fresh job, in one take");
+    assert_eq!(taken.job.id, fresh);
+    assert_eq!(state(broker.as_ref(), stale[249].id).await, JobState::Expired);
 });

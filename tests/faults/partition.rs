@@ -46,23 +46,27 @@ fn a_partitioned_worker_stops_its_job_before_another_can_take_it() {
 }
 
 #[test]
-fn a_cut_shorter_than_the_renewal_margin_costs_the_worker_nothing() {
+fn a_cut_of_two_thirds_of_the_lease_costs_the_worker_nothing() {
     let server = RedisServer::start();
     let proxy = Proxy::start(server.port);
     let env = Env::with_broker(&server.url())
-        .jobs("[jobs.long]\ncommand = \"echo $$ >> @DIR@/starts; sleep 12; echo done >> @DIR@/ends\"\n");
+        .jobs("[jobs.long]\ncommand = \"echo $$ >> @DIR@/starts; sleep 24; echo done >> @DIR@/ends\"\n");
     let worker = env.spawn_with(&["run", "--lease", "30s"], &[("TASKQ_BROKER", &proxy.url())]);
     let id = env.enqueue(&["long"]);
     wait_until(SOON, "the run to start", || env.lines("starts").len() == 1);
-    // Past a renewal (every 10 s): it fails, is retried every second, and
-    // gets through once the network is back, well before the lease lapses.
-    proxy.pause();
-    std::thread::sleep(Duration::from_secs(11));
-    proxy.resume();
+    // Another worker, ready to take the job should its lease lapse.
+    let _other = env.spawn(&["run", "--lease", "30s"]);
+    // A hard cut of 21 s: renewals fail at once and are retried every
+    // second; the job is stopped only if no renewal gets through within
+    // its lease less a short grace and margin (25.5 s).
+    proxy.refuse();
+    std::thread::sleep(Duration::from_secs(21));
+    proxy.accept_again();
     wait_until(Duration::from_secs(30), "the run to finish", || env.state(&id) == "succeeded");
-    assert_eq!(env.lines("starts").len(), 1, "the job ran once");
+    assert_eq!(env.lines("starts").len(), 1, "the job ran once:\n{}", worker.stderr());
     assert_eq!(env.status(&id)["attempts"], 1);
-    assert!(!worker.stderr().contains("stopping the job"), "{}", worker.stderr());
+    assert!(worker.stderr().contains("cannot renew leases"), "the cut was felt:\n{}", worker.stderr());
+    assert!(worker.stderr().contains("lease renewal works again"), "{}", worker.stderr());
 }
 
 #[test]

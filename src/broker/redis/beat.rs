@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
-use super::fields::{job_args, opt};
+use super::fields::{job_args, ms, opt};
 use super::{RedisBroker, SCRIPTS};
-use crate::broker::{BrokerError, Fire, Fired, ScheduleState};
+use crate::broker::{BrokerError, EARLY_TICK, Fire, Fired, ScheduleState};
 use crate::job::JobId;
 use crate::time::{from_ms, to_ms};
 
@@ -21,7 +21,8 @@ pub(super) async fn fire(b: &RedisBroker, fire: &Fire<'_>) -> Result<Fired, Brok
         .arg(fire.entry)
         .arg(to_ms(fire.keep_until))
         .arg(run.len())
-        .arg(run);
+        .arg(run)
+        .arg(ms(EARLY_TICK));
     let reply: Vec<String> = b.link.invoke(&call).await?;
     let id = || -> Result<JobId, BrokerError> {
         reply
@@ -32,6 +33,7 @@ pub(super) async fn fire(b: &RedisBroker, fire: &Fire<'_>) -> Result<Fired, Brok
     };
     Ok(match reply.first().map(String::as_str) {
         Some("already") => Fired::Already,
+        Some("early") => Fired::Early,
         Some("recorded") => Fired::Recorded,
         Some("skipped") => Fired::Skipped,
         Some("duplicate") => Fired::Duplicate(id()?),

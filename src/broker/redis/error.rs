@@ -12,7 +12,7 @@ pub(super) fn classify(url: &BrokerUrl, e: &redis::RedisError) -> BrokerError {
     if e.kind() == redis::ErrorKind::AuthenticationFailed {
         return unavailable("check the user and password in the broker URL");
     }
-    match e.code() {
+    match refusal(e) {
         Some("NOAUTH" | "WRONGPASS") => unavailable("check the user and password in the broker URL"),
         Some("NOPERM") => {
             unavailable("the broker's ACL user lacks a permission taskq needs (see the README's ACL line)")
@@ -29,15 +29,45 @@ pub(super) fn classify(url: &BrokerUrl, e: &redis::RedisError) -> BrokerError {
             unavailable("Redis reached maxclients: raise it or use fewer connections")
         }
         // A script error is a bug in taskq, not an outage.
-        Some(code) if code.starts_with("ERR") && e.to_string().contains("script") => {
-            BrokerError::Protocol(format!("Redis: {e}"))
-        }
+        Some("ERR") if e.to_string().contains("script") => BrokerError::Protocol(format!("Redis: {e}")),
         Some(_) => unavailable("the server refused the command"),
         None if e.kind() == redis::ErrorKind::UnexpectedReturnType || e.kind() == redis::ErrorKind::Parse => {
             BrokerError::Protocol(format!("Redis: {e}"))
         }
         None => unavailable("is redis-server running? set --broker or $TASKQ_BROKER"),
     }
+}
+
+/// The error code of a refusal: the reply's own, or for a refusal met
+/// inside a script on Redis 6.2 (which reports it as `ERR Error running
+/// script ... -MISCONF ...`), the code it wraps.
+pub(super) fn refusal(e: &redis::RedisError) -> Option<&'static str> {
+    const CODES: [&str; 16] = [
+        "NOAUTH",
+        "WRONGPASS",
+        "NOPERM",
+        "MISCONF",
+        "OOM",
+        "LOADING",
+        "READONLY",
+        "MOVED",
+        "ASK",
+        "CLUSTERDOWN",
+        "TRYAGAIN",
+        "MASTERDOWN",
+        "NOREPLICAS",
+        "BUSY",
+        "NOSCRIPT",
+        "ERR",
+    ];
+    let code = e.code()?;
+    if code == "ERR" {
+        let text = e.to_string();
+        let wrapped =
+            CODES[..15].iter().find(|c| text.contains(&format!("-{c} ")) || text.contains(&format!(": {c} ")));
+        return Some(wrapped.copied().unwrap_or("ERR"));
+    }
+    Some(CODES.iter().find(|c| **c == code).copied().unwrap_or("OTHER"))
 }
 
 pub(super) fn check_version(url: &BrokerUrl, info: &str) -> Result<(), BrokerError> {
@@ -86,6 +116,13 @@ mod tests {
                 other => panic!("{text}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_refusal_met_inside_a_script_on_redis_6_2_is_still_a_refusal() {
+        let e =
+            reply("ERR Error running script (call to f_1a2b): @user_script:5: -MISCONF Redis is configured to save");
+        assert!(matches!(classify(&url(), &e), BrokerError::Unavailable { hint, .. } if hint.contains("cannot save")));
     }
 
     #[test]

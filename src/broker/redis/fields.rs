@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::broker::{BrokerError, Lease};
+use crate::broker::{BrokerError, Lease, Take};
 use crate::job::{BrokerPolicy, Delay, JobRecord, JobState, NewJob, UniqueKey};
 use crate::names::{JobName, QueueName};
 use crate::time::{from_ms, to_ms};
@@ -26,8 +26,8 @@ pub(super) enum Taken {
     More,
 }
 
-/// The reply of `take()`: `{id, attempt, hash}`, nil, or 'more'.
-pub(super) fn taken(reply: redis::Value, worker: &str) -> Result<Taken, BrokerError> {
+/// The reply of `take()` for `take`: `{id, attempt, hash}`, nil, or 'more'.
+pub(super) fn taken(reply: redis::Value, take: &Take<'_>) -> Result<Taken, BrokerError> {
     match &reply {
         redis::Value::Nil => return Ok(Taken::Nothing),
         redis::Value::BulkString(b) if b == b"more" => return Ok(Taken::More),
@@ -41,7 +41,8 @@ pub(super) fn taken(reply: redis::Value, worker: &str) -> Result<Taken, BrokerEr
     let id: String = redis::from_redis_value(id).map_err(convert)?;
     let attempt: u32 = redis::from_redis_value(attempt).map_err(convert)?;
     let fields: HashMap<String, String> = redis::from_redis_value(fields).map_err(convert)?;
-    Ok(Taken::Lease(Box::new(Lease { job: request_from(&id, &fields)?, attempt, worker: worker.to_string() })))
+    let job = request_from(&id, &fields)?;
+    Ok(Taken::Lease(Box::new(Lease { job, attempt, worker: take.worker.to_string(), grant: take.grant.to_string() })))
 }
 
 /// A delay as `add()` reads it: "+ms" after now, "@ms" at that instant.

@@ -103,20 +103,10 @@ async fn manager(client: &redis::Client) -> Result<ConnectionManager, RedisError
 /// lacks a right, a script failed). Anything else may have come from the
 /// connection itself, which is then replaced.
 fn is_command_refusal(e: &RedisError) -> bool {
+    // Not READONLY: after a failover behind a name or address that stays,
+    // only a new connection reaches the new master.
     matches!(
-        e.code(),
-        Some(
-            "MISCONF"
-                | "OOM"
-                | "NOPERM"
-                | "READONLY"
-                | "LOADING"
-                | "BUSY"
-                | "NOREPLICAS"
-                | "MASTERDOWN"
-                | "NOSCRIPT"
-                | "WRONGTYPE"
-                | "EXECABORT"
-        )
+        super::error::refusal(e),
+        Some("MISCONF" | "OOM" | "NOPERM" | "LOADING" | "BUSY" | "NOREPLICAS" | "MASTERDOWN" | "NOSCRIPT")
     ) || (e.code() == Some("ERR") && e.to_string().contains("script"))
 }

@@ -143,7 +143,7 @@ impl RedisBroker {
                 call.arg(q.as_str());
             }
             let reply: redis::Value = self.link.invoke(&call).await?;
-            match taken(reply, take.worker)? {
+            match taken(reply, take)? {
                 Taken::More => {}
                 Taken::Lease(lease) => return Ok(Some(*lease)),
                 Taken::Nothing => return Ok(None),
@@ -203,14 +203,15 @@ impl Broker for RedisBroker {
         for (worker, tokens) in by_worker {
             let mut call = SCRIPTS.extend.key(self.keys.leases());
             call.arg(self.keys.prefix()).arg(self.shift()).arg(ms(lease)).arg(worker);
-            for t in tokens {
-                call.arg(t.id.to_string()).arg(t.attempt);
+            for t in &tokens {
+                call.arg(t.id.to_string()).arg(t.attempt).arg(&t.grant);
             }
-            let reply: Vec<(String, u32, String)> = self.link.invoke(&call).await?;
-            for (id, attempt, why) in reply {
+            let reply: Vec<(String, String, String)> = self.link.invoke(&call).await?;
+            for (id, grant, why) in reply {
                 let why = if why == "revoked" { LeaseLoss::Revoked } else { LeaseLoss::Lost };
-                let id = id.parse().map_err(BrokerError::Protocol)?;
-                lost.push((LeaseToken { id, worker: worker.to_string(), attempt }, why));
+                if let Some(token) = tokens.iter().find(|t| t.grant == grant && t.id.to_string() == id) {
+                    lost.push(((*token).clone(), why));
+                }
             }
         }
         Ok(lost)
@@ -259,7 +260,7 @@ impl Broker for RedisBroker {
             .arg(self.shift())
             .arg(token.id.to_string())
             .arg(&token.worker)
-            .arg(token.attempt)
+            .arg(&token.grant)
             .arg(kind)
             .arg(delay)
             .arg(ttl.max(1))
@@ -292,7 +293,7 @@ impl Broker for RedisBroker {
         let (recorded, dropped) = (int()?, int()?);
         let mut next_job = None;
         if let Some(take) = next {
-            match reply.next().map(|v| taken(v, take.worker)).transpose()? {
+            match reply.next().map(|v| taken(v, &take)).transpose()? {
                 Some(Taken::Lease(lease)) => next_job = Some(*lease),
                 Some(Taken::More) => next_job = self.take(&take).await?,
                 Some(Taken::Nothing) | None => {}
@@ -302,19 +303,15 @@ impl Broker for RedisBroker {
     }
 
     async fn update_output(&self, updates: &[OutputUpdate]) -> Result<(), BrokerError> {
-        // One call per worker id (a worker publishes only its own).
-        let mut by_worker: HashMap<&str, Vec<&OutputUpdate>> = HashMap::new();
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let mut call = SCRIPTS.output.key(self.keys.leases());
+        call.arg(self.keys.prefix());
         for u in updates {
-            by_worker.entry(u.token.worker.as_str()).or_default().push(u);
+            call.arg(u.token.id.to_string()).arg(&u.token.grant).arg(&u.output).arg(u.total);
         }
-        for (worker, updates) in by_worker {
-            let mut call = SCRIPTS.output.key(self.keys.leases());
-            call.arg(self.keys.prefix()).arg(worker);
-            for u in updates {
-                call.arg(u.token.id.to_string()).arg(u.token.attempt).arg(&u.output).arg(u.total);
-            }
-            self.link.invoke::<i64>(&call).await?;
-        }
+        self.link.invoke::<i64>(&call).await?;
         Ok(())
     }
 

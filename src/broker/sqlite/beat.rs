@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::Failure;
 use super::jobs::insert;
-use crate::broker::{Fired, ScheduleState};
+use crate::broker::{EARLY_TICK, Fired, ScheduleState};
 use crate::job::NewJob;
 use crate::time::from_ms;
 
@@ -22,6 +22,9 @@ pub(super) struct Tick {
 
 /// Handles one tick once however many beats ask (see `Broker::fire`).
 pub(super) fn fire(tx: &Transaction<'_>, ns: &str, t: &Tick, now: i64) -> Result<Fired, Failure> {
+    if t.tick > now + i64::try_from(EARLY_TICK.as_millis()).unwrap_or(i64::MAX) {
+        return Ok(Fired::Early);
+    }
     let last: Option<i64> = tx
         .query_row("SELECT last_tick FROM schedules WHERE ns = ?1 AND entry = ?2", params![ns, t.entry], |r| r.get(0))
         .optional()?;

@@ -4,7 +4,7 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::jobs::{HELD, insert, ms, ms_after, take};
+use super::jobs::{HELD, Taken, insert, ms, ms_after, take};
 use super::{Failure, TakeFrom};
 use crate::broker::{AttemptResult, Finish, Finished, LeaseToken, Retention};
 
@@ -21,21 +21,22 @@ pub(super) fn finish(
     retention: Retention,
 ) -> Result<Finished, Failure> {
     let id = token.id.to_string();
-    let fin = format!("{}/{}", token.worker, token.attempt);
-    let guard = params![ns, id, token.worker, token.attempt];
+    let fin = token.grant.clone();
+    let guard = params![ns, id, token.grant, token.attempt];
     let ended = |r: &AttemptResult| now - ms(r.ended_ago);
     let set_result = |state: &str, r: &AttemptResult, ready_at: Option<i64>, expires: Option<i64>| {
         let finished = ended(r);
         tx.prepare_cached(&format!(
             "UPDATE jobs SET state = ?5, lease_until = NULL, revoke = 0, started_at = coalesce(?6, started_at),
                  finished_at = ?7, exit_code = ?8, http_status = ?9, error = ?10, output = ?11,
-                 ready_at = coalesce(?12, ready_at), result_expires_at = ?13, output_total = ?14, fin = ?15
+                 ready_at = coalesce(?12, ready_at), result_expires_at = ?13, output_total = ?14, fin = ?15,
+                 grant_id = NULL
              WHERE {HELD}"
         ))?
         .execute(params![
             ns,
             id,
-            token.worker,
+            token.grant,
             token.attempt,
             state,
             r.duration.map(|d| finished - ms(d)),
@@ -61,10 +62,10 @@ pub(super) fn finish(
         Finish::Requeue => tx
             .prepare_cached(&format!(
                 "UPDATE jobs SET state = 'queued', attempts = attempts - 1, worker = NULL,
-                     lease_until = NULL, started_at = NULL, fin = ?5
+                     lease_until = NULL, started_at = NULL, fin = ?5, grant_id = NULL
                  WHERE {HELD}"
             ))?
-            .execute(params![ns, id, token.worker, token.attempt, fin])?,
+            .execute(params![ns, id, token.grant, token.attempt, fin])?,
         Finish::Succeeded { ignore_result: true, .. } => {
             tx.prepare_cached(&format!("DELETE FROM jobs WHERE {HELD}"))?.execute(guard)?
         }
@@ -105,7 +106,11 @@ pub(super) fn finish(
         }
     }
     let next = match next {
-        Some(from) => take(tx, ns, from, now)?,
+        // Stopped at its bound: the fetch loop takes the next one.
+        Some(from) => match take(tx, ns, from, now)? {
+            Taken::Lease(lease) => Some(*lease),
+            Taken::Nothing | Taken::More => None,
+        },
         None => None,
     };
     Ok(Finished { recorded, dropped, next })

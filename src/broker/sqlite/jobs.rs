@@ -26,9 +26,9 @@ pub(super) const PURGE_BATCH: u64 = 500;
 const HAS_SLOT: &str = "(j.max_concurrent IS NULL OR (SELECT count(*) FROM jobs r WHERE r.ns = ?1 AND r.job = j.job
     AND r.state = 'running' AND r.lease_until >= ?3) < j.max_concurrent)";
 
-/// A statement writes only while this worker holds this attempt (?1 to ?4:
-/// namespace, id, worker, attempt).
-pub(super) const HELD: &str = "ns = ?1 AND id = ?2 AND state = 'running' AND worker = ?3 AND attempts = ?4";
+/// A statement writes only while this run holds the job (?1 to ?4:
+/// namespace, id, the run's grant, its attempt).
+pub(super) const HELD: &str = "ns = ?1 AND id = ?2 AND state = 'running' AND grant_id = ?3 AND attempts = ?4";
 
 /// The columns a `JobRecord` is read from, in `record` order.
 const RECORD_COLUMNS: &str = "payload, state, attempts, ready_at, started_at, finished_at, worker, exit_code, http_status, error, output, output_total, enqueued_at, expires_at";
@@ -90,34 +90,54 @@ pub(super) fn insert(tx: &Transaction<'_>, ns: &str, job: &NewJob, now: i64) -> 
     Ok(Enqueued { id: job.id, duplicate: false })
 }
 
+/// What a take found.
+pub(super) enum Taken {
+    Lease(Box<Lease>),
+    Nothing,
+    /// It stopped at its step bound (a pile of expired jobs): ask again.
+    More,
+}
+
 /// Takes the oldest job of the first non-empty of `from.queues` and leases it
 /// to `from.worker`, marking jobs found past their expiry on the way (a job
 /// that ever started never expires). A take asked again with the same grant
 /// hands over the job it handed before.
-pub(super) fn take(tx: &Transaction<'_>, ns: &str, from: &TakeFrom, now: i64) -> Result<Option<Lease>, Failure> {
-    let lease = |(attempt, payload): (u32, String)| -> Result<Option<Lease>, Failure> {
+pub(super) fn take(tx: &Transaction<'_>, ns: &str, from: &TakeFrom, now: i64) -> Result<Taken, Failure> {
+    let lease = |(attempt, payload): (u32, String)| -> Result<Taken, Failure> {
         let job: NewJob =
             serde_json::from_str(&payload).map_err(|e| protocol(format!("unreadable job payload: {e}")))?;
-        Ok(Some(Lease { job, attempt, worker: from.worker.clone() }))
+        Ok(Taken::Lease(Box::new(Lease { job, attempt, worker: from.worker.clone(), grant: from.grant.clone() })))
     };
     if from.queues.is_empty() {
-        return Ok(None);
-    }
-    let granted: Option<(bool, u32, String)> = tx
-        .prepare_cached(
-            // Named: without statistics the planner would scan the namespace.
-            "SELECT state = 'running' AND worker = ?3, attempts, payload FROM jobs INDEXED BY jobs_grant
-             WHERE ns = ?1 AND grant_id = ?2",
-        )?
-        .query_row(params![ns, from.grant, from.worker], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    if let Some((held, attempt, payload)) = granted {
-        // This take happened already: the same job while it runs, else none.
-        return if held { lease((attempt, payload)) } else { Ok(None) };
+        return Ok(Taken::Nothing);
     }
     let until = ms_after(now, from.lease);
+    let granted: Option<(String, bool, u32, String)> = tx
+        .prepare_cached(
+            // Named: without statistics the planner would scan the namespace.
+            "SELECT id, state = 'running' AND worker = ?3, attempts, payload FROM jobs INDEXED BY jobs_grant
+             WHERE ns = ?1 AND grant_id = ?2",
+        )?
+        .query_row(params![ns, from.grant, from.worker], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    if let Some((id, held, attempt, payload)) = granted
+        && held
+    {
+        // This take happened already (its reply was lost): the same job,
+        // its lease counted from now.
+        tx.prepare_cached("UPDATE jobs SET lease_until = ?3 WHERE ns = ?1 AND id = ?2")?
+            .execute(params![ns, id, until])?;
+        return lease((attempt, payload));
+    }
+    // Bounded, to keep the write lock short behind a pile of expired jobs;
+    // the caller asks again on `More`.
+    let mut budget = BATCH;
     for queue in &from.queues {
-        for _ in 0..BATCH {
+        loop {
+            if budget == 0 {
+                return Ok(Taken::More);
+            }
+            budget -= 1;
             let next: Option<(String, Option<i64>, bool)> = tx
                 .prepare_cached(&format!(
                     "SELECT id, expires_at, ran FROM jobs j
@@ -147,7 +167,7 @@ pub(super) fn take(tx: &Transaction<'_>, ns: &str, from: &TakeFrom, now: i64) ->
             return lease(taken);
         }
     }
-    Ok(None)
+    Ok(Taken::Nothing)
 }
 
 /// Publishes running attempts' output so far, where the lease is held.
@@ -155,23 +175,29 @@ pub(super) fn update_output(tx: &Transaction<'_>, ns: &str, updates: &[OutputUpd
     let mut stmt = tx.prepare_cached(&format!("UPDATE jobs SET output = ?5, output_total = ?6 WHERE {HELD}"))?;
     for u in updates {
         let total = i64::try_from(u.total).unwrap_or(i64::MAX);
-        stmt.execute(params![ns, u.token.id.to_string(), u.token.worker, u.token.attempt, u.output, total])?;
+        stmt.execute(params![ns, u.token.id.to_string(), u.token.grant, u.token.attempt, u.output, total])?;
     }
     Ok(())
 }
 
-/// Extends held leases; reports the lost and the revoked ones.
+/// Extends held leases; reports the lost and the revoked ones. A lease that
+/// lapsed is lost even if no one recovered it yet: a run whose worker
+/// stalled past its lease is not revived beside a run that may have
+/// replaced it.
 pub(super) fn extend(
     tx: &Transaction<'_>,
     ns: &str,
     tokens: &[LeaseToken],
+    now: i64,
     until: i64,
 ) -> Result<Vec<(LeaseToken, LeaseLoss)>, Failure> {
-    let mut extend = tx.prepare_cached(&format!("UPDATE jobs SET lease_until = ?5 WHERE {HELD} RETURNING revoke"))?;
+    let mut extend = tx.prepare_cached(&format!(
+        "UPDATE jobs SET lease_until = ?5 WHERE {HELD} AND lease_until >= ?6 RETURNING revoke"
+    ))?;
     let mut out = Vec::new();
     for t in tokens {
         let revoke: Option<i64> =
-            extend.query_row(params![ns, t.id.to_string(), t.worker, t.attempt, until], |r| r.get(0)).optional()?;
+            extend.query_row(params![ns, t.id.to_string(), t.grant, t.attempt, until, now], |r| r.get(0)).optional()?;
         match revoke {
             None => out.push((t.clone(), LeaseLoss::Lost)),
             Some(1) => out.push((t.clone(), LeaseLoss::Revoked)),
@@ -218,14 +244,14 @@ pub(super) fn recover(tx: &Transaction<'_>, ns: &str, now: i64, retention: Reten
         };
         match state {
             JobState::Revoked => tx.execute(
-                "UPDATE jobs SET state = 'revoked', revoke = 0, lease_until = NULL, finished_at = ?3,
+                "UPDATE jobs SET state = 'revoked', revoke = 0, lease_until = NULL, grant_id = NULL, finished_at = ?3,
                      error = 'revoked: terminated (its worker was lost)', result_expires_at = ?3 + result_ttl
                  WHERE ns = ?1 AND id = ?2",
                 params![ns, id, now],
             )?,
             JobState::Failed => {
                 let n = tx.execute(
-                    "UPDATE jobs SET state = 'failed', lost = lost + 1, lease_until = NULL, finished_at = ?3,
+                    "UPDATE jobs SET state = 'failed', lost = lost + 1, lease_until = NULL, grant_id = NULL, finished_at = ?3,
                          error = 'worker lost: its worker stopped renewing the lease ' || (lost + 1) || ' times'
                      WHERE ns = ?1 AND id = ?2",
                     params![ns, id, now],
@@ -237,7 +263,7 @@ pub(super) fn recover(tx: &Transaction<'_>, ns: &str, now: i64, retention: Reten
                 n
             }
             _ => tx.execute(
-                "UPDATE jobs SET state = 'queued', lost = lost + 1, lease_until = NULL, worker = NULL
+                "UPDATE jobs SET state = 'queued', lost = lost + 1, lease_until = NULL, worker = NULL, grant_id = NULL
                  WHERE ns = ?1 AND id = ?2",
                 params![ns, id],
             )?,

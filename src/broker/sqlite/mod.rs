@@ -178,18 +178,25 @@ impl Broker for SqliteBroker {
     }
 
     async fn dequeue(&self, take: &Take<'_>) -> Result<Option<Lease>, BrokerError> {
-        let from = TakeFrom::from(take);
-        let empty_version = self.empty_version.clone();
-        let now = self.now();
-        self.write(move |tx, ns| {
-            let found = jobs::take(tx, ns, &from, now)?;
-            if found.is_none() {
-                let version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
-                empty_version.store(version, Ordering::SeqCst);
+        let from = Arc::new(TakeFrom::from(take));
+        loop {
+            let (from, empty_version, now) = (from.clone(), self.empty_version.clone(), self.now());
+            let taken = self
+                .write(move |tx, ns| {
+                    let taken = jobs::take(tx, ns, &from, now)?;
+                    if matches!(taken, jobs::Taken::Nothing) {
+                        let version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+                        empty_version.store(version, Ordering::SeqCst);
+                    }
+                    Ok(taken)
+                })
+                .await?;
+            match taken {
+                jobs::Taken::Lease(lease) => return Ok(Some(*lease)),
+                jobs::Taken::Nothing => return Ok(None),
+                jobs::Taken::More => {}
             }
-            Ok(found)
-        })
-        .await
+        }
     }
 
     async fn wait_for_jobs(&self, _queues: &[QueueName], timeout: Duration) -> Result<(), BrokerError> {
@@ -216,8 +223,9 @@ impl Broker for SqliteBroker {
         lease: Duration,
     ) -> Result<Vec<(LeaseToken, LeaseLoss)>, BrokerError> {
         let tokens = tokens.to_vec();
-        let until = jobs::ms_after(self.now(), lease);
-        self.write(move |tx, ns| jobs::extend(tx, ns, &tokens, until)).await
+        let now = self.now();
+        let until = jobs::ms_after(now, lease);
+        self.write(move |tx, ns| jobs::extend(tx, ns, &tokens, now, until)).await
     }
 
     async fn revoked(&self, ids: &[JobId]) -> Result<Vec<JobId>, BrokerError> {

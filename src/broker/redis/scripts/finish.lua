@@ -8,7 +8,7 @@
 -- ARGV[2]  clock shift (ms; see clock() in lib.lua)
 -- ARGV[3]  job id
 -- ARGV[4]  worker id
--- ARGV[5]  attempt
+-- ARGV[5]  grant of the run (its lease token)
 -- ARGV[6]  succeeded | failed | retrying | revoked | requeue
 -- ARGV[7]  retrying: due this long after the attempt ended (ms)
 -- ARGV[8]  succeeded, revoked: result ttl (ms)
@@ -30,17 +30,18 @@ local p, id = ARGV[1], ARGV[3]
 local now = clock(ARGV[2])
 local hook = tonumber(ARGV[21])
 local dropped = 0
-local token = ARGV[4] .. '/' .. ARGV[5]
+local token = ARGV[5]
 
 local function record()
   local jk = p .. 'job:' .. id
-  local f = redis.call('HMGET', jk, 'state', 'worker', 'attempts', 'queue', 'job', 'maxconc', 'sched', 'fin')
-  if f[1] ~= 'running' or f[2] ~= ARGV[4] or f[3] ~= ARGV[5] then
+  local f = redis.call('HMGET', jk, 'state', 'grant', 'attempts', 'queue', 'job', 'maxconc', 'sched', 'fin')
+  if f[1] ~= 'running' or f[2] ~= token then
     -- this very outcome, recorded by an earlier call whose reply was lost
     if f[8] == token then return 1 end
     return 0
   end
   redis.call('ZREM', KEYS[1], id)
+  ungrant(p, jk, token)
   release(p, now, id, f[5], tonumber(f[6]))
   local kind = ARGV[6]
   if kind == 'requeue' then

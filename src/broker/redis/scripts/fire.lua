@@ -14,11 +14,17 @@
 --          a removed entry's state does not stay forever
 -- ARGV[9]  h: entries of the run to enqueue (0: record the tick only)
 -- ARGV[10..9+h] the run, as add() in lib.lua reads it
--- returns  {"already"} (another beat had it), {"recorded"}, {"skipped"}
+-- ARGV[10+h] how early a tick may be asked for (ms)
+-- returns  {"early"} (the tick's instant is more than that ahead of the
+--          broker's clock: nothing claimed), {"already"} (another beat had
+--          it), {"recorded"}, {"skipped"}
 --          (previous run still active), {"duplicate", holder id} or
 --          {"enqueued", id}
 local p, sk = ARGV[1], KEYS[1]
 local tick, now = tonumber(ARGV[2]), clock(ARGV[3])
+if tick > now + tonumber(ARGV[#ARGV]) then
+  return {'early'}
+end
 local last = tonumber(redis.call('HGET', sk, 'last'))
 if last and last >= tick then
   return {'already'}

@@ -93,14 +93,25 @@ local function leased(jk, id)
   return {id, tonumber(redis.call('HGET', jk, 'attempts')), redis.call('HGETALL', jk)}
 end
 
+-- A run is over (finished, put back, recovered): its grant no longer hands
+-- anything over, and its key goes (a take's key lives only while its run does).
+local function ungrant(p, jk, grant)
+  if grant then
+    redis.call('DEL', p .. 'grant:' .. grant)
+    redis.call('HDEL', jk, 'grant')
+  end
+end
+
 -- take(p, leases, now, expiry, worker, grant, queues) takes the oldest job
 -- of the first non-empty queue in `queues` and leases it to `worker` until
 -- `expiry`. Jobs found past their expiry on the way are marked expired and
 -- skipped (a job that ever started never expires); a job whose kind is at
 -- its max_concurrent waits in `{ns}:blocked:<job>` until a slot frees (a
 -- lapsed lease frees its slot).
--- `grant` names this take: a caller that lost the reply asks again with the
--- same grant and gets the same job, instead of leaving it leased to nobody.
+-- `grant` names this take and the run it starts: a caller that lost the
+-- reply asks again with the same grant and gets the same job, its lease
+-- renewed from now, instead of leaving it leased to nobody. A grant whose
+-- run is over takes afresh.
 -- Returns {id, attempt, hash}, nil (nothing queued), or 'more' (the step
 -- bound was reached: call again).
 local function take(p, leases, now, expiry, worker, grant, queues)
@@ -109,11 +120,16 @@ local function take(p, leases, now, expiry, worker, grant, queues)
   local granted = redis.call('GET', gk)
   if granted then
     local jk = p .. 'job:' .. granted
-    local f = redis.call('HMGET', jk, 'state', 'worker')
-    if f[1] == 'running' and f[2] == worker then
+    local f = redis.call('HMGET', jk, 'state', 'grant', 'job', 'maxconc')
+    if f[1] == 'running' and f[2] == grant then
+      redis.call('ZADD', leases, 'XX', expiry, granted)
+      if f[4] then
+        redis.call('ZADD', p .. 'conc:' .. f[3], expiry, granted)
+      end
+      redis.call('PEXPIRE', gk, math.max(1, expiry - now))
       return leased(jk, granted)
     end
-    return nil
+    redis.call('DEL', gk)
   end
   -- bounded, to keep the script short behind a pile of expired or waiting
   -- jobs; the caller asks again on 'more'
@@ -151,7 +167,8 @@ local function take(p, leases, now, expiry, worker, grant, queues)
             redis.call('ZADD', ck, expiry, id)
           end
           redis.call('HINCRBY', jk, 'attempts', 1)
-          redis.call('HSET', jk, 'state', 'running', 'worker', worker, 'started', ms(now), 'ran', '1')
+          redis.call('HSET', jk, 'state', 'running', 'worker', worker, 'started', ms(now), 'ran', '1',
+            'grant', grant)
           redis.call('HDEL', jk, 'finished', 'exit', 'http', 'error', 'output', 'outlen', 'due', 'fin')
           redis.call('ZADD', leases, expiry, id)
           redis.call('SET', gk, id, 'PX', math.max(1, expiry - now))

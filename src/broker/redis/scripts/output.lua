@@ -1,15 +1,15 @@
 -- Publishes running attempts' output so far (for `taskq logs -f`), where
--- the worker still holds the lease.
+-- the run still holds the lease.
 -- KEYS[1]  {ns}:leases (routes the call to the namespace's slot)
 -- ARGV[1]  key prefix "{ns}:"
--- ARGV[2]  worker id
--- ARGV[3..] per attempt: job id, attempt, output tail, bytes in all
+-- ARGV[2..] per run: job id, grant (the run's lease token), output tail,
+--          bytes in all
 -- returns  how many were written
 local written = 0
-for i = 3, #ARGV, 4 do
+for i = 2, #ARGV, 4 do
   local jk = ARGV[1] .. 'job:' .. ARGV[i]
-  local f = redis.call('HMGET', jk, 'state', 'worker', 'attempts')
-  if f[1] == 'running' and f[2] == ARGV[2] and f[3] == ARGV[i + 1] then
+  local f = redis.call('HMGET', jk, 'state', 'grant')
+  if f[1] == 'running' and f[2] == ARGV[i + 1] then
     redis.call('HSET', jk, 'output', ARGV[i + 2], 'outlen', ARGV[i + 3])
     written = written + 1
   end

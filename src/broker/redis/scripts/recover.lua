@@ -17,8 +17,9 @@ local out = {}
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
   local jk = p .. 'job:' .. id
-  local f = redis.call('HMGET', jk, 'state', 'queue', 'maxred', 'revoke', 'ttl', 'job', 'maxconc', 'sched')
+  local f = redis.call('HMGET', jk, 'state', 'queue', 'maxred', 'revoke', 'ttl', 'job', 'maxconc', 'sched', 'grant')
   if f[1] == 'running' then
+    ungrant(p, jk, f[9])
     release(p, now, id, f[6], tonumber(f[7]))
     local state
     if f[4] == '1' then
