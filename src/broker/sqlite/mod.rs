@@ -143,20 +143,48 @@ impl SqliteBroker {
         self.blocking(move |conn, ns| f(conn, ns)).await
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed if it succeeds.
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed if it
+    /// succeeds. The commit is not synced to disk by itself (WAL with
+    /// `synchronous = NORMAL`): a power loss may roll back the last of these,
+    /// which are the worker's own steps (a job taken, an outcome recorded,
+    /// a lease renewed): such a job runs again, as after any lost worker.
     async fn write<T, F>(&self, f: F) -> Result<T, BrokerError>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>, &str) -> Result<T, Failure> + Send + 'static,
     {
+        self.blocking(move |conn, ns| transact(conn, ns, f)).await
+    }
+
+    /// `write`, synced to disk before it returns (`synchronous = FULL`, for
+    /// this commit): what a caller was told is stored survives power loss
+    /// (enqueue, a beat's tick, an operator's revoke, retry or purge). The
+    /// sync also makes every earlier commit durable.
+    async fn write_synced<T, F>(&self, f: F) -> Result<T, BrokerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>, &str) -> Result<T, Failure> + Send + 'static,
+    {
         self.blocking(move |conn, ns| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = f(&tx, ns)?;
-            tx.commit()?;
-            Ok(out)
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            let out = transact(conn, ns, f);
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            out
         })
         .await
     }
+}
+
+/// One `BEGIN IMMEDIATE` transaction around `f`.
+fn transact<T>(
+    conn: &mut Connection,
+    ns: &str,
+    f: impl FnOnce(&Transaction<'_>, &str) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = f(&tx, ns)?;
+    tx.commit()?;
+    Ok(out)
 }
 
 #[async_trait]
@@ -172,7 +200,8 @@ impl Broker for SqliteBroker {
     async fn enqueue(&self, jobs: &[NewJob]) -> Result<Vec<Enqueued>, BrokerError> {
         let jobs = jobs.to_vec();
         let now = self.now();
-        let out = self.write(move |tx, ns| jobs.iter().map(|job| jobs::insert(tx, ns, job, now)).collect()).await?;
+        let out =
+            self.write_synced(move |tx, ns| jobs.iter().map(|job| jobs::insert(tx, ns, job, now)).collect()).await?;
         self.local.notify_one();
         Ok(out)
     }
@@ -235,13 +264,13 @@ impl Broker for SqliteBroker {
 
     async fn revoke(&self, id: JobId, terminate: bool) -> Result<Revoke, BrokerError> {
         let now = self.now();
-        self.write(move |tx, ns| admin::revoke(tx, ns, id, terminate, now)).await
+        self.write_synced(move |tx, ns| admin::revoke(tx, ns, id, terminate, now)).await
     }
 
     async fn retry_failed(&self, ids: Option<&[JobId]>) -> Result<Vec<(JobId, Retried)>, BrokerError> {
         let ids = ids.map(<[JobId]>::to_vec);
         let now = self.now();
-        let out = self.write(move |tx, ns| admin::retry_failed(tx, ns, ids.as_deref(), now)).await?;
+        let out = self.write_synced(move |tx, ns| admin::retry_failed(tx, ns, ids.as_deref(), now)).await?;
         if out.iter().any(|(_, r)| *r == Retried::Requeued) {
             self.local.notify_one();
         }
@@ -255,7 +284,7 @@ impl Broker for SqliteBroker {
 
     async fn purge(&self, what: &Purge) -> Result<u64, BrokerError> {
         let what = what.clone();
-        self.write(move |tx, ns| admin::purge(tx, ns, &what)).await
+        self.write_synced(move |tx, ns| admin::purge(tx, ns, &what)).await
     }
 
     async fn finish(
@@ -328,7 +357,7 @@ impl Broker for SqliteBroker {
             keep_until: to_ms(fire.keep_until),
         };
         let now = self.now();
-        let fired = self.write(move |tx, ns| beat::fire(tx, ns, &tick, now)).await?;
+        let fired = self.write_synced(move |tx, ns| beat::fire(tx, ns, &tick, now)).await?;
         if matches!(fired, Fired::Enqueued(_)) {
             self.local.notify_one();
         }
