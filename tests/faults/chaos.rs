@@ -90,24 +90,26 @@ pub(crate) fn runs(env: &Env) -> HashMap<String, Vec<Run>> {
     runs
 }
 
-/// The body of a `max_concurrent = 1` job (bash) that checks the limit
-/// itself. It takes `@DIR@/lock` atomically (`ln` of a file already holding
-/// its pid fails if the lock exists, as an O_EXCL create does, but never
-/// shows an empty lock), sleeps 50 ms and lets go. A lock whose holder is
-/// alive and is a run of this job is an overlap, appended to `@DIR@/overlaps`;
-/// one whose holder is dead (a run a SIGKILL cut short), a zombie or an
-/// unrelated process that reused the pid is stale and taken over. The
-/// `[e]` in the pattern keeps grep's own command line from matching it.
-/// Before and after, it appends `ID start|end PID PPID TIME` to `@DIR@/marks`
-/// (PPID is the worker that ran it).
-pub(crate) const EXCLUSIVE: &str = r#"
-# exclusive-run (the marker other runs look for in /proc/PID/cmdline)
-marks=@DIR@/marks; lock=@DIR@/lock
+/// The body of a `max_concurrent = 1` job `name` (bash) that checks the
+/// limit itself. It takes `@DIR@/NAME.lock` atomically (`ln` of a file
+/// already holding its pid fails if the lock exists, as an O_EXCL create
+/// does, but never shows an empty lock), holds it for `hold` (a `sleep`
+/// argument) and lets go. A lock whose holder is alive and is a run of this
+/// job is an overlap, appended to `@DIR@/overlaps`; one whose holder is
+/// dead (a run a SIGKILL cut short), a zombie or an unrelated process that
+/// reused the pid is stale and taken over. The `[n]` in the pattern keeps
+/// grep's own command line from matching it. Before and after, it appends
+/// `ID start|end PID PPID TIME` to `@DIR@/marks` (PPID is the worker that ran it).
+pub(crate) fn exclusive(name: &str, hold: &str) -> String {
+    format!(
+        r#"
+# {name}-run (the marker other runs look for in /proc/PID/cmdline)
+marks=@DIR@/marks; lock=@DIR@/{name}.lock
 echo "$TASKQ_JOB_ID start $$ $PPID $EPOCHREALTIME" >> $marks
 echo $$ > $lock.$$
 until ln $lock.$$ $lock 2>/dev/null; do
     holder=$(cat $lock 2>/dev/null)
-    if [ -n "$holder" ] && [ "$holder" != $$ ] && grep -qa 'exclusiv[e]-run' /proc/$holder/cmdline 2>/dev/null; then
+    if [ -n "$holder" ] && [ "$holder" != $$ ] && grep -qa '{name}-ru[n]' /proc/$holder/cmdline 2>/dev/null; then
         echo "$TASKQ_JOB_ID overlaps $holder $EPOCHREALTIME" >> @DIR@/overlaps
         rm -f $lock.$$
         echo "$TASKQ_JOB_ID end $$ $PPID $EPOCHREALTIME" >> $marks
@@ -116,10 +118,12 @@ until ln $lock.$$ $lock 2>/dev/null; do
     rm -f $lock
 done
 rm -f $lock.$$
-sleep 0.05
+sleep {hold}
 [ "$(cat $lock 2>/dev/null)" = $$ ] && rm -f $lock
 echo "$TASKQ_JOB_ID end $$ $PPID $EPOCHREALTIME" >> $marks
-"#;
+"#
+    )
+}
 
 /// A value in kB from `/proc/PID/status` (`VmRSS`, `VmHWM`), if the process lives.
 pub(crate) fn status_kb(pid: i32, field: &str) -> Option<u64> {

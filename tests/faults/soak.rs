@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
-use super::chaos::{EXCLUSIVE, MARK, Rng, cpu_time, keep_evidence, now_secs, runs, status_kb};
+use super::chaos::{MARK, Rng, cpu_time, exclusive, keep_evidence, now_secs, runs, status_kb};
 use crate::common::env::Proc;
 use crate::common::{Env, Proxy, RedisServer, poll_until};
 
@@ -61,10 +61,21 @@ command = '''{MARK}'''
 
 [jobs.exclusive]
 max_concurrent = 1
-command = '''{EXCLUSIVE}'''
-"#
+command = '''{}'''
+
+# Longer than a lease: the partition outlasts its lease, so its worker must
+# stop it before the lease lapses, or its next run would overlap it.
+[jobs.slow]
+max_concurrent = 1
+command = '''{}'''
+"#,
+        exclusive("exclusive", "0.05"),
+        exclusive("slow", "8")
     )
 }
+
+/// The other jobs, and how many of each are enqueued a second.
+const EVERY_SECOND: [(&str, f64); 2] = [("exclusive", 1.0), ("slow", 0.1)];
 
 fn setting<T: std::str::FromStr>(var: &str, default: T) -> T {
     match std::env::var(var) {
@@ -100,6 +111,7 @@ fn timeline(load: Duration, rng: &mut Rng) -> Vec<(Duration, Event)> {
     let crash = load * 35 / 100;
     events.extend([(crash, Event::RedisStop), (crash + REDIS_DOWN, Event::RedisStart)]);
     let partition = load * 65 / 100;
+    // A pause may wait for a slow run first: the resume counts from the pause.
     events.extend([(partition, Event::Pause), (partition + PARTITION, Event::Resume)]);
     events.sort();
     events
@@ -131,27 +143,30 @@ struct Enqueued {
 /// How long the enqueuer tries one batch again before giving up on it.
 const GIVE_UP: Duration = Duration::from_secs(60);
 
-/// Enqueues `rate` short jobs a second, and one `max_concurrent = 1` job a
-/// second, until `stop`. A batch the broker refused (exit 69) is sent
+/// Enqueues `rate` short jobs a second, and the `max_concurrent = 1` jobs
+/// as `EVERY_SECOND` says, until `stop`. A batch the broker refused (exit 69) is sent
 /// again, as a careful script would; a call held up by an outage sends
 /// what fell due meanwhile in the next one, so the average rate holds.
 fn enqueue_steadily(env: &Env, rate: f64, stop: &AtomicBool) -> Enqueued {
     let began = Instant::now();
     let mut done = Enqueued::default();
-    let (mut marks, mut exclusive) = (0usize, 0usize);
+    // Jobs sent so far, by name: the marks at `rate`, the others as `EVERY_SECOND` says.
+    let mut sent: Vec<(&str, f64, usize)> = vec![("mark", rate, 0)];
+    sent.extend(EVERY_SECOND.iter().map(|&(job, per_second)| (job, per_second, 0)));
     let mut tick = 0u32;
     while !stop.load(Ordering::SeqCst) {
         let elapsed = began.elapsed().as_secs_f64();
-        let (due_marks, due_exclusive) = ((rate * elapsed) as usize, elapsed as usize + 1);
         let mut lines = String::new();
-        for _ in marks..due_marks {
-            lines.push_str("{\"job\":\"mark\"}\n");
+        let mut count = 0;
+        for (job, per_second, so_far) in &mut sent {
+            // The first of each goes at once.
+            let due = (*per_second * elapsed) as usize + 1;
+            for _ in *so_far..due {
+                lines.push_str(&format!("{{\"job\":\"{job}\"}}\n"));
+            }
+            count += due - *so_far;
+            *so_far = due;
         }
-        for _ in exclusive..due_exclusive {
-            lines.push_str("{\"job\":\"exclusive\"}\n");
-        }
-        let count = (due_marks - marks) + (due_exclusive - exclusive);
-        (marks, exclusive) = (due_marks, due_exclusive);
         if count > 0 {
             enqueue_batch(env, &lines, count, &mut done);
         }
@@ -191,6 +206,11 @@ fn enqueue_batch(env: &Env, lines: &str, count: usize, done: &mut Enqueued) {
         // Pacing the retries of a script, not waiting for anything.
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Whether a run of the slow job is alive and holds its lock.
+fn slow_run_holds_its_lock(env: &Env) -> bool {
+    env.read("slow.lock").trim().parse().is_ok_and(crate::common::alive)
 }
 
 /// Job id -> (state, attempts, error) of every job, from `taskq list`.
@@ -274,7 +294,7 @@ fn soak_steady_load_with_kills_a_redis_crash_and_a_partition() {
     let mut dead: Vec<Proc> = Vec::new();
     // (pid, time killed): pids are reused over minutes, so a kill is also matched by time.
     let mut kills: Vec<(i32, f64)> = Vec::new();
-    let mut redis_stopped = began;
+    let (mut redis_stopped, mut paused_at) = (began, began);
     let mut log: Vec<(Duration, String)> = Vec::new();
     let stop = AtomicBool::new(false);
 
@@ -327,12 +347,23 @@ fn soak_steady_load_with_kills_a_redis_crash_and_a_partition() {
                     log.push((now, format!("Redis started again on its AOF, down {:.1?}", redis_stopped.elapsed())));
                 }
                 Event::Pause => {
+                    // While a slow run holds its lock, so that the partition
+                    // outlasts a running job's lease.
+                    let holding = poll_until(Duration::from_secs(20), || slow_run_holds_its_lock(&env));
                     proxy.pause();
-                    log.push((now, "network silent (proxy paused)".into()));
+                    paused_at = Instant::now();
+                    let what = if holding { "while a slow run holds its lock" } else { "(no slow run was running)" };
+                    log.push((began.elapsed(), format!("network silent (proxy paused) {what}")));
                 }
                 Event::Resume => {
+                    if let Some(pause) = (paused_at + PARTITION).checked_duration_since(Instant::now()) {
+                        std::thread::sleep(pause);
+                    }
                     proxy.resume();
-                    log.push((now, format!("network back after {PARTITION:?} (proxy resumed)")));
+                    log.push((
+                        began.elapsed(),
+                        format!("network back after {:.1?} (proxy resumed)", paused_at.elapsed()),
+                    ));
                 }
             }
         }
@@ -389,16 +420,22 @@ fn soak_steady_load_with_kills_a_redis_crash_and_a_partition() {
     let unknown = runs.keys().filter(|id| !ids.contains(id)).count();
     let overlaps = env.lines("overlaps");
     let mut duplicated = 0;
-    let (mut cut_short, mut completed_killed, mut completed_live) = (0, 0, Vec::new());
+    let (mut cut_killed, mut cut_live, mut completed_killed, mut completed_live) = (0, 0, 0, Vec::new());
     for id in &enqueued.ids {
         let Some(job) = runs.get(id) else { continue };
         if job.len() > 1 {
             duplicated += 1;
         }
-        for run in &job[..job.len().saturating_sub(1)] {
-            let killed = kills.iter().any(|&(pid, at)| pid == run.worker && at + 1.0 >= run.started);
+        for pair in job.windows(2) {
+            let (run, next) = (&pair[0], &pair[1]);
+            // Its worker's kill ended the run if it came before the next run
+            // began (pids are reused: a kill of that pid before the run
+            // started, or after the next one began, is another story).
+            let killed =
+                kills.iter().any(|&(pid, at)| pid == run.worker && at + 1.0 >= run.started && at <= next.started);
             match (run.ended, killed) {
-                (None, _) => cut_short += 1,
+                (None, true) => cut_killed += 1,
+                (None, false) => cut_live += 1,
                 (Some(_), true) => completed_killed += 1,
                 (Some(end), false) => completed_live.push((id.clone(), end)),
             }
@@ -471,9 +508,10 @@ fn soak_steady_load_with_kills_a_redis_crash_and_a_partition() {
     );
     let _ = writeln!(
         r,
-        "- Load: {minutes} min of `mark` jobs at {rate}/s (bash: two appends 20 ms apart) and one `max_concurrent = 1` \
-         `exclusive` job a second (50 ms holding an O_EXCL-style lock file that catches overlaps); \
-         3 workers `taskq run -c 4 --lease 5s`; `max_redeliveries = 100`"
+        "- Load: {minutes} min of `mark` jobs at {rate}/s (bash: two appends 20 ms apart), one `exclusive` job a second \
+         (`max_concurrent = 1`, 50 ms holding an O_EXCL-style lock file that catches overlaps) and one `slow` job every \
+         10 s (the same, holding its own lock 8 s: longer than a lease); 3 workers `taskq run -c 4 --lease 5s`; \
+         `max_redeliveries = 100`"
     );
     let _ = writeln!(
         r,
@@ -506,8 +544,10 @@ fn soak_steady_load_with_kills_a_redis_crash_and_a_partition() {
     let _ = writeln!(
         r,
         "- Duplicated: {duplicated} jobs ran more than once (at most {most_runs} times). Of the runs followed by another: \
-         {cut_short} were cut short (no end mark), {completed_killed} completed on a worker killed before it recorded \
-         the outcome, {} completed on a worker never killed (outcome not recorded across the Redis crash or the partition)",
+         {cut_killed} were cut short by a SIGKILL of their worker (no end mark), {cut_live} were stopped by a worker \
+         still alive (its lease could not be renewed), {completed_killed} completed on a worker killed before it \
+         recorded the outcome, {} completed on a worker never killed (the outcome not recorded across the Redis crash \
+         or the partition)",
         completed_live.len()
     );
     for (id, end) in completed_live.iter().take(10) {

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
-use super::chaos::{EXCLUSIVE, MARK, Rng, cpu_time, keep_evidence, now_secs, runs};
+use super::chaos::{MARK, Rng, cpu_time, exclusive, keep_evidence, now_secs, runs};
 use crate::both;
 use crate::common::{Backend, Env, SOON, poll_until};
 
@@ -51,8 +51,9 @@ command = '''{MARK}'''
 
 [jobs.exclusive]
 max_concurrent = 1
-command = '''{EXCLUSIVE}'''
-"#
+command = '''{}'''
+"#,
+        exclusive("exclusive", "0.05")
     )
 }
 
@@ -167,17 +168,18 @@ both!(a_sigkill_storm_loses_no_job_and_never_overlaps, |backend| {
         if last.ended.is_none() {
             problems.push(format!("{id}: its last run has no end: {job:?}"));
         }
-        for run in earlier {
+        for (run, next) in earlier.iter().zip(&job[1..]) {
             // The kill of the run's worker: pids are reused, so the first
             // kill of that pid after the run started (or just before: a
-            // job writes its start mark a moment after its exec).
+            // job writes its start mark a moment after its exec), and
+            // before the next run started.
             let kill = kills
                 .iter()
-                .filter(|k| k.pid == run.worker && k.at + GRACE >= run.started)
+                .filter(|k| k.pid == run.worker && k.at + GRACE >= run.started && k.at <= next.started)
                 .map(|k| k.at)
                 .min_by(f64::total_cmp);
             let Some(kill) = kill else {
-                problems.push(format!("{id}: ran again though its worker was never killed: {job:?}"));
+                problems.push(format!("{id}: ran again though its worker was not killed meanwhile: {job:?}"));
                 continue;
             };
             match run.ended {
