@@ -1,14 +1,17 @@
 //! The soak: minutes of steady load on Redis with the faults production
 //! meets, then an account of every job. A durable redis-server (AOF, fsync
-//! on every write) sits behind a `Proxy`; three workers (`-c 4 --lease 5s`)
-//! and the enqueuer reach it only through the proxy. While jobs are
+//! on every write) sits behind proxies: each of three workers (`-c 4
+//! --lease 5s`) reaches it through a `Proxy` of its own. While jobs are
 //! enqueued at a steady rate, workers are SIGKILLed at random and restarted
 //! at once (one, the witness, is spared, so that one memory series spans
-//! the whole run), Redis crashes once and is back 2 s later, and the
-//! network goes silent once for 10 s. Then enqueuing stops, the queue
-//! drains, and the report says how many jobs were enqueued, succeeded, ran
-//! more than once, were lost and overlapped, and how much memory each
-//! worker held every 30 s.
+//! the whole run), Redis crashes once and is back 2 s later, and one worker
+//! is cut off for 10 s (its proxy paused) just after it started a run of
+//! the slow `max_concurrent = 1` job, which outlasts the lease: the other
+//! workers carry on and take the job over once its lease lapses, so the
+//! cut-off worker must have stopped its run by then or the two overlap.
+//! Then enqueuing stops, the queue drains, and the report says how many
+//! jobs were enqueued, succeeded, ran more than once, were lost and
+//! overlapped, and how much memory each worker held every 30 s.
 //!
 //! It fails if a job is lost, a `max_concurrent = 1` run overlapped
 //! another, a worker exited or spins when idle, or a worker never killed
@@ -208,9 +211,17 @@ fn enqueue_batch(env: &Env, lines: &str, count: usize, done: &mut Enqueued) {
     }
 }
 
-/// Whether a run of the slow job is alive and holds its lock.
-fn slow_run_holds_its_lock(env: &Env) -> bool {
-    env.read("slow.lock").trim().parse().is_ok_and(crate::common::alive)
+/// The worker running the slow job, if a run of it took its lock less
+/// than a second ago (so most of its 8 s are still ahead).
+fn worker_of_a_fresh_slow_run(env: &Env) -> Option<i32> {
+    let taken = std::fs::metadata(env.path("slow.lock")).and_then(|m| m.modified()).ok()?;
+    if taken.elapsed().ok()? > Duration::from_secs(1) {
+        return None;
+    }
+    let holder: i32 = env.read("slow.lock").trim().parse().ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{holder}/stat")).ok()?;
+    let parent = stat.rsplit(')').next()?.split_whitespace().nth(1)?.parse().ok()?;
+    crate::common::alive(holder).then_some(parent)
 }
 
 /// Job id -> (state, attempts, error) of every job, from `taskq list`.
@@ -277,24 +288,26 @@ fn soak_steady_load_with_kills_a_redis_crash_and_a_partition() {
     let date = jiff::Zoned::now().strftime("%Y-%m-%d %H:%M %Z").to_string();
 
     let server = RedisServer::start_durable();
-    let proxy = Proxy::start(server.port);
+    // One per worker slot, so that one worker can be cut off alone.
+    let proxies: Vec<Proxy> = (0..WORKERS).map(|_| Proxy::start(server.port)).collect();
     let info = server.cmd(&["INFO", "server"]);
     let redis_version = info.lines().find_map(|l| l.strip_prefix("redis_version:")).unwrap_or("?").trim().to_string();
-    let env = Env::with_broker(&proxy.url()).jobs(&jobs_toml());
+    let env = Env::with_broker(&server.url()).jobs(&jobs_toml());
+    let spawn = |slot: usize| env.spawn_with(&WORKER_ARGS, &[("TASKQ_BROKER", &proxies[slot].url())]);
 
     let began = Instant::now();
     let began_secs = now_secs();
     let mut series: Vec<Series> = Vec::new();
     let mut workers: Vec<(Proc, usize)> = Vec::new();
     for slot in 0..WORKERS {
-        let proc = env.spawn(&WORKER_ARGS);
+        let proc = spawn(slot);
         series.push(Series { slot, pid: proc.pid(), started: Duration::ZERO, killed: None, rss: Vec::new() });
         workers.push((proc, series.len() - 1));
     }
     let mut dead: Vec<Proc> = Vec::new();
     // (pid, time killed): pids are reused over minutes, so a kill is also matched by time.
     let mut kills: Vec<(i32, f64)> = Vec::new();
-    let (mut redis_stopped, mut paused_at) = (began, began);
+    let (mut redis_stopped, mut paused_at, mut cut_off) = (began, began, 0);
     let mut log: Vec<(Duration, String)> = Vec::new();
     let stop = AtomicBool::new(false);
 
@@ -326,7 +339,7 @@ fn soak_steady_load_with_kills_a_redis_crash_and_a_partition() {
                     kills.push((old, now_secs()));
                     victim.signal(Signal::KILL);
                     series[*s].killed = Some(now);
-                    let fresh = env.spawn(&WORKER_ARGS);
+                    let fresh = spawn(slot);
                     series.push(Series { slot, pid: fresh.pid(), started: now, killed: None, rss: Vec::new() });
                     let mut killed = std::mem::replace(victim, fresh);
                     *s = series.len() - 1;
@@ -347,22 +360,34 @@ fn soak_steady_load_with_kills_a_redis_crash_and_a_partition() {
                     log.push((now, format!("Redis started again on its AOF, down {:.1?}", redis_stopped.elapsed())));
                 }
                 Event::Pause => {
-                    // While a slow run holds its lock, so that the partition
-                    // outlasts a running job's lease.
-                    let holding = poll_until(Duration::from_secs(20), || slow_run_holds_its_lock(&env));
-                    proxy.pause();
+                    // Cut off the worker that just started a slow run.
+                    let mut running = None;
+                    poll_until(Duration::from_secs(30), || {
+                        running = worker_of_a_fresh_slow_run(&env)
+                            .and_then(|pid| workers.iter().position(|(p, _)| p.pid() == pid));
+                        running.is_some()
+                    });
+                    cut_off = running.unwrap_or(WITNESS);
+                    proxies[cut_off].pause();
                     paused_at = Instant::now();
-                    let what = if holding { "while a slow run holds its lock" } else { "(no slow run was running)" };
-                    log.push((began.elapsed(), format!("network silent (proxy paused) {what}")));
+                    let what = match running {
+                        Some(_) => "1 s at most into a run of the slow job",
+                        None => "(no slow run was starting: a partition without one)",
+                    };
+                    let pid = workers[cut_off].0.pid();
+                    log.push((
+                        began.elapsed(),
+                        format!("worker {cut_off} (pid {pid}) cut off (its proxy paused) {what}"),
+                    ));
                 }
                 Event::Resume => {
                     if let Some(pause) = (paused_at + PARTITION).checked_duration_since(Instant::now()) {
                         std::thread::sleep(pause);
                     }
-                    proxy.resume();
+                    proxies[cut_off].resume();
                     log.push((
                         began.elapsed(),
-                        format!("network back after {:.1?} (proxy resumed)", paused_at.elapsed()),
+                        format!("worker {cut_off} back after {:.1?} (its proxy resumed)", paused_at.elapsed()),
                     ));
                 }
             }
@@ -504,7 +529,7 @@ fn soak_steady_load_with_kills_a_redis_crash_and_a_partition() {
     let _ = writeln!(r, "- Revision: {revision}");
     let _ = writeln!(
         r,
-        "- Broker: Redis {redis_version} (AOF, `appendfsync always`) behind a TCP proxy that every client goes through"
+        "- Broker: Redis {redis_version} (AOF, `appendfsync always`); each worker reaches it through a TCP proxy of its own"
     );
     let _ = writeln!(
         r,
@@ -516,7 +541,8 @@ fn soak_steady_load_with_kills_a_redis_crash_and_a_partition() {
     let _ = writeln!(
         r,
         "- Faults: a SIGKILL of a random worker (not worker {WITNESS}) every 20-40 s, restarted at once; \
-         Redis SIGKILLed at 35% of the run and started again {REDIS_DOWN:?} later; the network silenced for {PARTITION:?} at 65%\n"
+         Redis SIGKILLed at 35% of the run and started again {REDIS_DOWN:?} later; at 65%, the worker that just \
+         started a `slow` run cut off for {PARTITION:?} (its proxy paused: a silent network) while the others go on\n"
     );
     let _ = writeln!(r, "## Results\n");
     let _ = writeln!(r, "| enqueued | succeeded | duplicated | lost | overlaps |");
@@ -556,6 +582,18 @@ fn soak_steady_load_with_kills_a_redis_crash_and_a_partition() {
     for id in lost.iter().take(20) {
         let (state, attempts, error) = records.get(*id).cloned().unwrap_or_default();
         let _ = writeln!(r, "  - lost: `{id}`: state {state:?}, attempts {attempts}, error {error:?}");
+    }
+    // `ID overlaps HOLDER TIME`: a run of job ID found a live run (pid HOLDER) holding the lock.
+    for line in overlaps.iter().take(10) {
+        let f: Vec<&str> = line.split(' ').collect();
+        if let [id, _, holder, time] = f[..] {
+            let at = mmss(Duration::from_secs_f64((time.parse::<f64>().unwrap_or(0.0) - began_secs).max(0.0)));
+            let worker = runs.values().flatten().find(|r| r.pid.to_string() == holder).map_or(0, |r| r.worker);
+            let _ = writeln!(
+                r,
+                "  - overlap at {at}: a run of `{id}` found pid {holder} (run by worker pid {worker}) holding the lock"
+            );
+        }
     }
     let _ = writeln!(r, "\n## Faults\n");
     let _ = writeln!(r, "| at | what |\n|---|---|");
