@@ -15,7 +15,7 @@ pub(crate) use http::HttpServer;
 pub(crate) use proxy::Proxy;
 pub(crate) use redis::RedisServer;
 pub(crate) use redis::resp::RedisConn;
-pub(crate) use wait::{wait_until, wait_until_async};
+pub(crate) use wait::{poll_until, wait_until, wait_until_async};
 
 /// Whether a process is alive (a zombie has already exited).
 pub(crate) fn alive(pid: i32) -> bool {

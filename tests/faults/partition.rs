@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use crate::common::{Env, Proxy, RedisServer, SOON, wait_until};
+use super::chaos::exclusive;
+use crate::common::{Env, Proxy, RedisServer, SOON, alive, wait_until};
 
 /// A job that must never run twice at once: a second run finds the lock
 /// held (flock dies with its holder, however it dies) and says so.
@@ -90,4 +91,31 @@ fn a_worker_survives_a_blip_and_a_partition_and_carries_on() {
     proxy.accept_again();
     wait_until(SOON, "the job queued during the partition", || env.lines("marks").len() == 3);
     assert!(worker.stderr().contains("broker reachable again"), "{}", worker.stderr());
+}
+
+// Found by the soak too (tests/faults/soak.rs, seed 1795916497884519076):
+// the lease loop's once-a-second calls (revoked jobs, live output) waited
+// out the Redis client's 10 s response timeout on a silent network, past a
+// 5 s lease. Every call of that loop is now bounded by the earliest stop.
+#[test]
+fn a_worker_cut_off_by_a_silent_network_stops_its_job_before_the_lease_lapses() {
+    let server = RedisServer::start();
+    let proxy = Proxy::start(server.port);
+    let env = Env::with_broker(&server.url()).jobs(&format!(
+        "[defaults]\nshell = \"/bin/bash\"\n[jobs.slow]\nmax_concurrent = 1\ncommand = '''{}'''\n",
+        exclusive("slow", "8")
+    ));
+    let id = env.enqueue(&["slow"]);
+    let _cut_off = env.spawn_with(&["run", "--lease", "5s"], &[("TASKQ_BROKER", &proxy.url())]);
+    let holder = || env.read("slow.lock").trim().parse::<i32>().ok().filter(|&pid| alive(pid));
+    wait_until(SOON, "the first run holds its lock", || holder().is_some());
+    let first = holder().expect("a holder");
+
+    proxy.pause();
+    let _other = env.spawn(&["run", "--lease", "5s"]);
+    wait_until(Duration::from_secs(30), "the job succeeded on the other worker", || env.state(&id) == "succeeded");
+    let overlaps = env.read("overlaps");
+    let first_alive = alive(first);
+    proxy.resume();
+    assert_eq!(overlaps, "", "the second run met the first, still running (first run alive now: {first_alive})");
 }
