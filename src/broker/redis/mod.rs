@@ -36,31 +36,41 @@ use error::{check_version, classify};
 use fields::{Taken, job_args, ms, opt, record, taken};
 use link::Link;
 
+/// The scripts, each hashed (SHA-1, for EVALSHA) on first use only: a
+/// one-shot `enqueue` process hashes its own script, not all of them.
 struct Scripts {
-    enqueue: Script,
-    dequeue: Script,
-    extend: Script,
-    finish: Script,
-    forward: Script,
-    recover: Script,
-    revoke: Script,
-    output: Script,
-    fire: Script,
-    heartbeat: Script,
-    retry_failed: Script,
-    purge: Script,
-    purge_results: Script,
+    enqueue: LazyLock<Script>,
+    dequeue: LazyLock<Script>,
+    extend: LazyLock<Script>,
+    finish: LazyLock<Script>,
+    forward: LazyLock<Script>,
+    recover: LazyLock<Script>,
+    revoke: LazyLock<Script>,
+    output: LazyLock<Script>,
+    fire: LazyLock<Script>,
+    heartbeat: LazyLock<Script>,
+    retry_failed: LazyLock<Script>,
+    purge: LazyLock<Script>,
+    purge_results: LazyLock<Script>,
 }
 
 /// A script with lib.lua (the clock and the functions scripts share)
 /// prepended.
 macro_rules! with_lib {
     ($file:literal) => {
-        Script::new(concat!(include_str!("scripts/lib.lua"), include_str!(concat!("scripts/", $file))))
+        LazyLock::new(|| {
+            Script::new(concat!(include_str!("scripts/lib.lua"), include_str!(concat!("scripts/", $file))))
+        })
     };
 }
 
-static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
+macro_rules! alone {
+    ($file:literal) => {
+        LazyLock::new(|| Script::new(include_str!(concat!("scripts/", $file))))
+    };
+}
+
+static SCRIPTS: Scripts = Scripts {
     enqueue: with_lib!("enqueue.lua"),
     dequeue: with_lib!("dequeue.lua"),
     extend: with_lib!("extend.lua"),
@@ -68,13 +78,13 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     forward: with_lib!("forward.lua"),
     recover: with_lib!("recover.lua"),
     revoke: with_lib!("revoke.lua"),
-    output: Script::new(include_str!("scripts/output.lua")),
+    output: alone!("output.lua"),
     fire: with_lib!("fire.lua"),
     heartbeat: with_lib!("heartbeat.lua"),
     retry_failed: with_lib!("retry_failed.lua"),
-    purge: Script::new(include_str!("scripts/purge.lua")),
+    purge: alone!("purge.lua"),
     purge_results: with_lib!("purge_results.lua"),
-});
+};
 
 /// Jobs per `enqueue.lua` call: large enough to amortise the round trip,
 /// small enough not to stall the server.
