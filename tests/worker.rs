@@ -349,3 +349,15 @@ fn a_worker_waits_for_a_broker_that_is_not_up_yet() {
     assert_eq!(log.matches("broker unavailable").count(), 1, "one line per state change:\n{log}");
     assert!(log.contains("broker reachable"), "{log}");
 }
+
+#[test]
+fn finished_runs_leave_no_grant_behind_in_redis() {
+    let server = crate::common::RedisServer::start();
+    let env = Env::with_broker(&server.url()).jobs("[jobs.ok]\ncommand = \"true\"\n[jobs.bad]\ncommand = \"exit 1\"\n");
+    for i in 0..20 {
+        env.enqueue(&[if i % 2 == 0 { "ok" } else { "bad" }]);
+    }
+    env.run(&["run", "--burst", "-c", "2"]).success();
+    let keys = server.cmd(&["KEYS", "*grant:*"]);
+    assert_eq!(keys, "", "a take's key lives only while its run does");
+}
