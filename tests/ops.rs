@@ -135,7 +135,7 @@ fn beat_tells_systemd_it_is_ready_and_stopping() {
 }
 
 /// `GET /metrics` on `port`: the body, or "" while nothing answers.
-fn scrape(port: u16) -> String {
+pub(crate) fn scrape(port: u16) -> String {
     let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) else { return String::new() };
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
     let mut reply = String::new();

@@ -105,8 +105,8 @@ fn beats_on_skewed_hosts_fire_each_tick_once_at_the_brokers_instant() {
 #[test]
 fn inspect_shows_a_host_whose_clock_is_off() {
     let (_server, env) = redis_env("[jobs.j]\ncommand = \"true\"\n");
-    let _fine = env.spawn(&["run"]);
-    let _off = env.spawn_command(env.skewed("+120s", &["run"]));
+    let fine = env.spawn(&["run"]);
+    let off = env.spawn_command(env.skewed("+120s", &["run"]));
     let workers = || -> Vec<serde_json::Value> {
         let out = env.run(&["inspect", "--json"]).success().get_output().stdout.clone();
         let doc: serde_json::Value = serde_json::from_slice(&out).expect("inspect --json");
@@ -119,6 +119,9 @@ fn inspect_shows_a_host_whose_clock_is_off() {
     assert!(offsets[0].0.abs() < 1000 && offsets[0].1, "{offsets:?}");
     assert!((119_000..121_000).contains(&offsets[1].0) && !offsets[1].1, "{offsets:?}");
     env.run(&["inspect"]).success().stdout(predicates::str::contains("+120.0"));
+    let warned = || off.stderr().matches("this host's clock is off the broker's").count();
+    wait_until(SOON, "the skewed worker to say so", || warned() == 1);
+    assert_eq!(fine.stderr().matches("clock is off").count(), 0, "{}", fine.stderr());
 }
 
 /// Redis's own clock.
@@ -127,4 +130,18 @@ fn redis_time(server: &RedisServer) -> Timestamp {
     let mut parts = reply.lines().map(|l| l.trim().parse::<i64>().expect("TIME"));
     let (secs, micros) = (parts.next().unwrap(), parts.next().unwrap());
     Timestamp::from_microsecond(secs * 1_000_000 + micros).unwrap()
+}
+
+#[test]
+fn the_metrics_export_how_far_the_host_is_off() {
+    let (_server, env) = redis_env("[jobs.j]\ncommand = \"true\"\n");
+    let port = crate::common::redis::free_port();
+    let _off = env.spawn_command(env.skewed("+120s", &["run", "--metrics", &format!("127.0.0.1:{port}")]));
+    let offset = || -> Option<f64> {
+        let body = crate::ops::scrape(port);
+        body.lines().find_map(|l| l.strip_prefix("taskq_clock_offset_seconds ")).and_then(|v| v.trim().parse().ok())
+    };
+    wait_until(SOON, "the clock offset in the metrics", || offset().is_some());
+    let seconds = offset().unwrap();
+    assert!((119.0..121.0).contains(&seconds), "taskq_clock_offset_seconds {seconds}");
 }
