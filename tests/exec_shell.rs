@@ -139,3 +139,9 @@ fn a_missing_shell_cannot_start() {
         .code(1)
         .stderr(predicate::str::starts_with("error: job \"a\" failed: cannot start /nonexistent/sh: "));
 }
+
+#[test]
+fn a_pipeline_whose_reader_ends_early_ends_quietly() {
+    let env = Env::sqlite().jobs("[jobs.pipe]\ncommand = \"yes | head -1\"\n");
+    env.run(&["exec", "pipe"]).success().stdout("y\n").stderr("");
+}

@@ -102,10 +102,12 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         let a = &mut *arg.cast::<ChildArgs>();
         // The worker's signal handlers must not run in here: back to defaults
         // (exec would reset them, but a signal may arrive before it).
+        // SIGPIPE too, which the Rust runtime ignores and exec would keep
+        // ignored: `yes | head -1` in a job must end quietly, as in a shell.
         for sig in 1..65 {
             let mut old: libc::sigaction = std::mem::zeroed();
             if libc::sigaction(sig, std::ptr::null(), &raw mut old) == 0
-                && old.sa_sigaction != libc::SIG_IGN
+                && (old.sa_sigaction != libc::SIG_IGN || sig == libc::SIGPIPE)
                 && old.sa_sigaction != libc::SIG_DFL
             {
                 let mut default: libc::sigaction = std::mem::zeroed();
