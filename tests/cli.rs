@@ -219,3 +219,27 @@ fn reading_commands_ignore_an_invalid_config_when_the_broker_is_given() {
     cmd.env_remove("TASKQ_BROKER").arg("list");
     assert_cmd::Command::from_std(cmd).assert().code(78);
 }
+
+// See: the hostile-input issue, item 8 (completions panicked on a closed
+// pipe or a full disk).
+#[test]
+fn completions_and_man_pages_meet_a_closed_or_full_stdout_without_panicking() {
+    let env = Env::sqlite();
+    let taskq = env!("CARGO_BIN_EXE_taskq");
+    let out = env
+        .command_for(
+            "bash",
+            &["-c", &format!("{taskq} completions bash | head -c 10 >/dev/null; echo ${{PIPESTATUS[0]}}")],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0", "a closed pipe ends quietly: {out:?}");
+    for args in [&["completions", "fish"][..], &["man"]] {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let out = env.command().args(args).stdout(full).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("error: cannot write") && stderr.contains("No space left on device"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

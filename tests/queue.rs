@@ -242,3 +242,42 @@ async fn the_sqlite_file_gives_freed_pages_back() {
     .await;
     assert!(pages("page_count") < full / 2, "the file shrank: {} of {full} pages", pages("page_count"));
 }
+
+// See: the hostile-input issue, item 3 (with umask 022 the default database
+// was readable by every user: it holds parameters and output).
+#[test]
+fn the_embedded_broker_is_private_to_its_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::sqlite().jobs("[jobs.j]\ncommand = \"true\"\n");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let mut cmd =
+        env.command_for("bash", &["-c", &format!("umask 022; exec {} enqueue j", env!("CARGO_BIN_EXE_taskq"))]);
+    cmd.env("HOME", env.root()).env_remove("TASKQ_BROKER").env_remove("XDG_DATA_HOME");
+    assert!(cmd.status().unwrap().success());
+    let dir = env.root().join(".local/share/taskq");
+    assert_eq!(mode(&dir), 0o700, "the data dir");
+    assert_eq!(mode(&dir.join("taskq.db")), 0o600, "the database");
+    for side in ["taskq.db-wal", "taskq.db-shm"] {
+        if dir.join(side).exists() {
+            assert_eq!(mode(&dir.join(side)), 0o600, "{side}");
+        }
+    }
+    // A file an earlier version left readable by others is made private.
+    std::fs::set_permissions(dir.join("taskq.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut again = env.command_for(env!("CARGO_BIN_EXE_taskq"), &["enqueue", "j"]);
+    again.env("HOME", env.root()).env_remove("TASKQ_BROKER").env_remove("XDG_DATA_HOME");
+    assert!(again.status().unwrap().success());
+    assert_eq!(mode(&dir.join("taskq.db")), 0o600);
+}
+
+#[test]
+fn a_sqlite_url_with_a_query_or_a_relative_path_is_refused() {
+    let env = Env::sqlite().jobs("[jobs.j]\ncommand = \"true\"\n");
+    env.run(&["--broker", "sqlite:///tmp/x.db?mode=ro", "enqueue", "j"])
+        .code(2)
+        .stderr(predicates::str::contains("unknown parameter \"mode\""));
+    env.run(&["--broker", "sqlite://relative/x.db", "enqueue", "j"])
+        .code(2)
+        .stderr(predicates::str::contains("write an absolute one, with three slashes: sqlite:///relative/x.db"));
+    assert!(!env.root().join("relative").exists(), "nothing was created");
+}

@@ -22,6 +22,20 @@ impl BrokerUrl {
             if path.is_empty() {
                 return Err("sqlite:// needs a path, as in sqlite:///var/lib/taskq/taskq.db".into());
             }
+            // Taken literally, these would quietly make a file of another
+            // name, or one relative to wherever the process happens to run:
+            // an empty queue beside the real one.
+            if let Some((_, query)) = path.split_once('?') {
+                let name = query.split(['=', '&']).next().unwrap_or_default();
+                return Err(format!(
+                    "unknown parameter \"{name}\" in the SQLite URL \"{text}\": taskq's SQLite URLs take none"
+                ));
+            }
+            if !path.starts_with('/') {
+                return Err(format!(
+                    "the SQLite URL \"{text}\" names a relative path: write an absolute one, with three slashes: sqlite:///{path}"
+                ));
+            }
             return Ok(BrokerUrl::Sqlite { path: PathBuf::from(path) });
         }
         if text.starts_with("redis://") || text.starts_with("rediss://") {
@@ -104,5 +118,14 @@ mod tests {
         assert!(BrokerUrl::parse("redis://h/abc").unwrap_err().contains("not a number"));
         assert!(BrokerUrl::parse("amqp://h").unwrap_err().contains("unsupported broker URL"));
         assert!(BrokerUrl::parse("sqlite://").unwrap_err().contains("needs a path"));
+        // See: the hostile-input issue, item 9 (both were taken literally).
+        assert_eq!(
+            BrokerUrl::parse("sqlite:///x.db?mode=ro").unwrap_err(),
+            "unknown parameter \"mode\" in the SQLite URL \"sqlite:///x.db?mode=ro\": taskq's SQLite URLs take none"
+        );
+        assert_eq!(
+            BrokerUrl::parse("sqlite://relative/x.db").unwrap_err(),
+            "the SQLite URL \"sqlite://relative/x.db\" names a relative path: write an absolute one, with three slashes: sqlite:///relative/x.db"
+        );
     }
 }

@@ -11,7 +11,13 @@ use crate::cli::Cli;
 
 /// Writes completions for `shell`.
 pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    clap_complete::generate(shell, &mut visible(Cli::command()), "taskq", out);
+    // Rendered to memory first: clap_complete panics on a failed write (a
+    // closed pipe, a full disk), while here the error takes the usual path.
+    let mut rendered = Vec::new();
+    clap_complete::generate(shell, &mut visible(Cli::command()), "taskq", &mut rendered);
+    out.write_all(&rendered)
+        .and_then(|()| out.flush())
+        .map_err(|e| anyhow::Error::new(e).context("cannot write the completions"))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -48,7 +54,9 @@ pub(super) fn man(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         .into_iter()
         .next()
         .ok_or_else(|| anyhow::anyhow!("internal error: no man page rendered; please report it"))?;
-    out.write_all(&page)?;
+    out.write_all(&page)
+        .and_then(|()| out.flush())
+        .map_err(|e| anyhow::Error::new(e).context("cannot write the man page"))?;
     Ok(ExitCode::SUCCESS)
 }
 

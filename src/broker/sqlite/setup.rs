@@ -48,13 +48,15 @@ pub(super) fn map_error(url: &str, e: rusqlite::Error) -> BrokerError {
 pub(super) fn open(path: &Path) -> Result<Connection, BrokerError> {
     let url = format!("sqlite://{}", path.display());
     let err = |e: rusqlite::Error| map_error(&url, e);
+    let cannot = |what: &Path, e: std::io::Error| BrokerError::Unavailable {
+        url: url.clone(),
+        reason: format!("cannot create {}: {e}", what.display()),
+        hint: "choose a writable path with --broker sqlite:///path/to/taskq.db",
+    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| BrokerError::Unavailable {
-            url: url.clone(),
-            reason: format!("cannot create {}: {e}", dir.display()),
-            hint: "choose a writable path with --broker sqlite:///path/to/taskq.db",
-        })?;
+        private_dir(dir).map_err(|e| cannot(dir, e))?;
     }
+    private_file(path).map_err(|e| cannot(path, e))?;
     let mut conn = Connection::open(path).map_err(err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
     // Setting up a new file races with other processes opening it; switching
@@ -72,6 +74,32 @@ pub(super) fn open(path: &Path) -> Result<Connection, BrokerError> {
             Err(Failure::Broker(e)) => return Err(e),
             Ok(()) => return Ok(conn),
         }
+    }
+}
+
+/// Creates the directories missing on the way to `dir`, private to this user
+/// (0700): the database holds parameters and output. Directories that exist
+/// are left as they are: they may be shared on purpose.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// Creates the database file private to this user (0600; SQLite gives its
+/// WAL and shared-memory files the same mode), or makes an existing one of
+/// this user's private if an earlier version left it readable by others.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let meta = std::fs::metadata(path)?;
+            if meta.is_file() && meta.uid() == rustix::process::geteuid().as_raw() && meta.mode() & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
     }
 }
 
