@@ -100,10 +100,12 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// The lines to print for an error: `error: ` and the message with its causes
 /// joined by `: `; a config error prints one line per problem found.
 pub fn render(err: &anyhow::Error) -> Vec<String> {
+    // One line each, whatever a quoted value holds (a newline in a queue
+    // name, an escape sequence in a parameter).
     if let Some(config) = err.downcast_ref::<ConfigErrors>() {
-        return config.iter().map(|e| format!("error: {e}")).collect();
+        return config.iter().map(|e| format!("error: {}", crate::text::one_line(&e.to_string()))).collect();
     }
-    vec![format!("error: {err:#}")]
+    vec![format!("error: {}", crate::text::one_line(&format!("{err:#}")))]
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod names;
 pub mod presence;
 pub mod shutdown;
 mod systemd;
+pub mod text;
 pub mod time;
 pub mod tls;
 pub mod worker;

@@ -1,6 +1,7 @@
 //! The integration tests: one binary (see Cargo.toml), each module a subject.
 //!
 //! - `beat`: schedules fired once per tick across beats, catch-up, reload, crontab import
+//! - `hostile`: hostile parameters, output and URLs; secrets never shown
 //! - `cli`: config discovery and errors, `check`, usage errors, generated docs
 //! - `exec_shell`, `exec_http`: the executors, through `taskq exec`
 //! - `faults`: network and Redis faults; first, the proxy and fault helpers themselves
@@ -18,6 +19,7 @@ mod conformance;
 mod exec_http;
 mod exec_shell;
 mod faults;
+mod hostile;
 mod ops;
 mod policies;
 mod queue;

@@ -1,6 +1,7 @@
 //! `taskq logs ID [-f]`: a job's captured output (the last 64 KiB); with
 //! `-f`, followed live while it runs, from any host: workers publish running
 //! jobs' output every second, with a byte count that says what is new.
+//! Control characters are shown escaped (`status --json` has the raw tail).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -45,12 +46,14 @@ pub(super) async fn run(args: LogsArgs, ctx: &Context) -> anyhow::Result<ExitCod
         if total > printed {
             let new = total - printed;
             let mut out = std::io::stdout().lock();
-            if new > tail.len() as u64 {
+            let shown = if new > tail.len() as u64 {
                 eprintln!("[{} earlier bytes were not kept]", new - tail.len() as u64);
-                out.write_all(&tail)?;
+                &tail[..]
             } else {
-                out.write_all(&tail[tail.len() - new as usize..])?;
-            }
+                &tail[tail.len() - new as usize..]
+            };
+            // Shown, not obeyed: a job's output may try to drive the terminal.
+            out.write_all(crate::text::lines(&String::from_utf8_lossy(shown)).as_bytes())?;
             out.flush()?;
             printed = total;
         }

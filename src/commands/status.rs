@@ -11,6 +11,7 @@ use crate::broker::Broker;
 use crate::cli::{StatusArgs, WaitArgs};
 use crate::error::{Exit, TimedOut, UsageError};
 use crate::job::{JobId, JobRecord, JobState};
+use crate::text::one_line;
 use crate::time::{local, rfc3339_utc};
 
 /// How much of the output tail `status` prints (the JSON has all of it).
@@ -150,14 +151,14 @@ fn print_record(r: &JobRecord) -> std::io::Result<()> {
     }
     say!("  {}", facts.join(", "));
     if !r.job.args.is_empty() {
-        say!("  args:      {}", r.job.args.join(" "));
+        say!("  args:      {}", one_line(&r.job.args.join(" ")));
     }
     for (k, v) in &r.job.params {
-        say!("  param:     {k}={v}");
+        say!("  param:     {}={}", one_line(k), one_line(v));
     }
     say!("  enqueued:  {}", local(r.enqueued_at));
     if let Some(at) = &r.job.scheduled_at {
-        say!("  scheduled: {at}");
+        say!("  scheduled: {}", one_line(at));
     }
     if let Some(due) = r.due_at {
         let label = if r.state == JobState::Retrying { "retry at:" } else { "due:" };
@@ -170,10 +171,10 @@ fn print_record(r: &JobRecord) -> std::io::Result<()> {
         say!("  finished:  {}", local(t));
     }
     if let Some(w) = &r.worker {
-        say!("  worker:    {w}");
+        say!("  worker:    {}", one_line(w));
     }
     if let Some(e) = &r.error {
-        say!("  error:     {e}");
+        say!("  error:     {}", one_line(e));
     }
     if let Some(out) = r.output.as_deref().filter(|o| !o.is_empty()) {
         let lines: Vec<&str> = out.lines().collect();
@@ -185,7 +186,7 @@ fn print_record(r: &JobRecord) -> std::io::Result<()> {
         };
         say!("  output{more}:");
         for line in shown {
-            say!("    {line}");
+            say!("    {}", one_line(line));
         }
     }
     Ok(())

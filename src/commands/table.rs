@@ -1,7 +1,11 @@
-//! Plain aligned tables for people (scripts use --json).
+//! Plain aligned tables for people (scripts use --json). Every cell is shown
+//! on one line with its control characters escaped (`crate::text`).
 
 /// The header and rows as lines, columns padded to their widest cell.
 pub(super) fn render(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
+    let rows: Vec<Vec<String>> =
+        rows.iter().map(|r| r.iter().map(|c| crate::text::one_line(c).into_owned()).collect()).collect();
+    let rows = &rows;
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

@@ -133,10 +133,12 @@ impl Prefixed {
     }
 
     fn emit(&self, line: &[u8]) {
+        // Shown, not obeyed: the job's output must not drive the terminal.
+        let line = String::from_utf8_lossy(line);
         let mut err = std::io::stderr().lock();
         let _ = err
             .write_all(self.prefix.as_bytes())
-            .and_then(|()| err.write_all(line))
+            .and_then(|()| err.write_all(crate::text::one_line(&line).as_bytes()))
             .and_then(|()| err.write_all(b"\n"));
     }
 }
