@@ -2,6 +2,8 @@
 //! parameter, an argument, a job's output or a broker URL, and what taskq
 //! makes of it.
 
+use predicates::prelude::*;
+
 use crate::common::Env;
 
 /// Control characters a terminal would obey.
@@ -52,4 +54,111 @@ fn an_error_quoting_a_value_stays_on_one_line() {
     let err = String::from_utf8_lossy(&out);
     assert!(err.lines().all(|l| l.starts_with("error: ")), "{err:?}");
     assert!(err.contains("GE\\nT"), "{err:?}");
+}
+
+// See: the hostile-input issue, item 1 (bash evaluates a value as code in
+// arithmetic, whatever its quotes: `-p 'n=a[$(touch PWNED)]'` ran).
+#[test]
+fn a_parameter_in_shell_arithmetic_must_be_an_int() {
+    let untyped = Env::sqlite().jobs("[jobs.add]\nshell = \"/bin/bash\"\ncommand = \"echo $(( {{n}} + 1 ))\"\n");
+    untyped.run(&["check"]).code(78).stderr(
+        predicates::str::contains("{{n}} stands in shell arithmetic")
+            .and(predicates::str::contains("give it type \"int\"")),
+    );
+    for command in ["(( {{n}} > 1 ))", "[[ {{n}} -eq 1 ]]", "echo ${arr[{{n}}]}", "let x={{n}}"] {
+        let env = Env::sqlite().jobs(&format!("[jobs.j]\nshell = \"/bin/bash\"\ncommand = '{command}'\n"));
+        env.run(&["check"]).code(78).stderr(predicates::str::contains("stands in shell arithmetic"));
+    }
+    let env = Env::sqlite().jobs(
+        "[jobs.add]\nshell = \"/bin/bash\"\ncommand = \"echo $(( {{n}} + 1 ))\"\nparams = { n = { type = \"int\" } }\n",
+    );
+    env.run(&["check"]).success();
+    let hostile = "n=a[$(touch @DIR@/PWNED)]".replace("@DIR@", &env.root().display().to_string());
+    env.run(&["enqueue", "add", "-p", &hostile]).code(2).stderr(
+        predicates::str::contains("parameter \"n\" of job \"add\" cannot be")
+            .and(predicates::str::contains("it must be an integer (type int)")),
+    );
+    env.run(&["exec", "add", "-p", &hostile]).code(2);
+    assert!(!env.path("PWNED").exists());
+    env.run(&["exec", "add", "-p", "n=41"]).success().stdout("42\n");
+}
+
+#[test]
+fn typed_parameters_are_checked_at_enqueue_with_the_rule_named() {
+    let env = Env::sqlite().jobs(
+        r#"
+[jobs.deploy]
+command = "echo {{env}} {{replicas}} {{id}} {{dry}} {{tag}} {{ratio}}"
+params = { env = { default = "staging", pattern = "staging|production" }, replicas = { type = "int" }, id = { type = "uuid" }, dry = { type = "bool", default = "false" }, tag = { type = "word" }, ratio = { type = "number", default = "0.5" } }
+"#,
+    );
+    let good = ["-p", "replicas=3", "-p", "id=019364e1-7c5a-7d3e-9f7e-2b1d0c4a5e6f", "-p", "tag=v1.2-rc"];
+    env.run(&[&["exec", "deploy"][..], &good].concat())
+        .success()
+        .stdout("staging 3 019364e1-7c5a-7d3e-9f7e-2b1d0c4a5e6f false v1.2-rc 0.5\n");
+    for (flag, problem) in [
+        ("env=prod", "it must match the pattern staging|production"),
+        ("replicas=three", "it must be an integer (type int)"),
+        ("dry=yes", "it must be true or false (type bool)"),
+        ("tag=a b", "it must be a word of letters, digits, '_', '.' and '-' (type word)"),
+        ("ratio=1/2", "it must be a decimal number (type number)"),
+        ("id=nope", "it must be a UUID (type uuid)"),
+    ] {
+        let name = flag.split('=').next().unwrap();
+        let mut args = vec!["enqueue", "deploy"];
+        for pair in good.chunks(2).filter(|pair| !pair[1].starts_with(&format!("{name}="))) {
+            args.extend(pair);
+        }
+        args.extend(["-p", flag]);
+        env.run(&args).code(2).stderr(
+            predicates::str::contains(format!("parameter \"{name}\" of job \"deploy\""))
+                .and(predicates::str::contains(problem)),
+        );
+    }
+    env.run(&["enqueue", "deploy", "-p", "replicas=1", "-p", "replicas=2"])
+        .code(2)
+        .stderr(predicates::str::contains("parameter \"replicas\" is given twice"));
+    let bad_default = Env::sqlite()
+        .jobs("[jobs.j]\ncommand = \"echo {{n}}\"\nparams = { n = { type = \"int\", default = \"x\" } }\n");
+    bad_default.run(&["check"]).code(78).stderr(predicates::str::contains(
+        "the default of parameter \"n\" does not fit its rule: it must be an integer",
+    ));
+    let bad_type = Env::sqlite().jobs("[jobs.j]\ncommand = \"echo {{n}}\"\nparams = { n = { type = \"integer\" } }\n");
+    bad_type.run(&["check"]).code(78).stderr(predicates::str::contains(
+        "unknown type \"integer\": use one of string, int, number, bool, word, uuid",
+    ));
+}
+
+// See: the hostile-input issue, item 2 (`..` filling a path segment sent
+// `DELETE /api/`).
+#[test]
+fn a_dot_segment_value_in_a_url_path_is_refused() {
+    let env = Env::sqlite().jobs(
+        "[jobs.del]\nhttp = { method = \"DELETE\", url = \"http://127.0.0.1:9/api/tenants/{{t}}/items/{{i}}\" }\n",
+    );
+    for (t, i) in [("..", "1"), ("1", "."), ("..", "..")] {
+        env.run(&["enqueue", "del", "-p", &format!("t={t}"), "-p", &format!("i={i}")])
+            .code(2)
+            .stderr(predicates::str::contains("fills a whole path segment of the URL"));
+    }
+    env.run(&["enqueue", "del", "-p", "t=...", "-p", "i=a..b"]).success();
+}
+
+// See: the hostile-input issue, item 6 (a NUL byte, or a value over the
+// OS's limit, was accepted and failed the job later).
+#[test]
+fn values_no_process_can_be_given_are_refused_at_enqueue() {
+    let env = Env::sqlite().jobs("[jobs.echo]\ncommand = \"echo {{x}}\"\n");
+    // Too long for one argument of this command line, so it comes by --batch.
+    let huge = format!("{{\"job\":\"echo\",\"params\":{{\"x\":\"{}\"}}}}\n", "y".repeat(200 * 1024));
+    env.run_with_input(&["enqueue", "--batch", "-"], &huge)
+        .code(65)
+        .stderr(predicates::str::contains("the OS passes at most 128 KiB"));
+    env.run_with_input(
+        &["enqueue", "--batch", "-"],
+        "{\"job\":\"echo\",\"params\":{\"x\":\"a\\u0000b\"}}\n{\"job\":\"echo\",\"params\":{\"x\":\"fine\"}}\n",
+    )
+    .code(65)
+    .stderr(predicates::str::contains("line 1:").and(predicates::str::contains("NUL byte")));
+    env.run(&["list"]).success().stdout(predicates::str::contains("echo").count(1));
 }

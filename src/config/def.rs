@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::contexts::whole_path_segments;
+use super::params::{MAX_TOTAL_BYTES, ParamRule, check_anywhere};
 use super::template::Template;
 use crate::beat::schedule::Schedule;
 use crate::job::{BrokerPolicy, JobId, NewJob, UniqueKey};
@@ -73,6 +75,8 @@ pub struct JobDef {
     pub timezone: Zone,
     /// `params`: default values.
     pub params: BTreeMap<String, String>,
+    /// `params`: the rules declared (a parameter without one is any text).
+    pub param_rules: BTreeMap<String, ParamRule>,
     /// Every parameter the job's templates use.
     pub param_names: BTreeSet<String>,
     pub max_concurrent: Option<u32>,
@@ -145,6 +149,27 @@ pub enum ParamError {
     Unknown { job: String, name: String, known: Vec<String> },
     #[error("invalid parameter \"{0}\": write it as NAME=VALUE")]
     Malformed(String),
+    #[error("parameter \"{0}\" is given twice: pass -p {0}=VALUE once")]
+    Repeated(String),
+    #[error("parameter \"{name}\" of job \"{job}\" cannot be {value}: {why}")]
+    Refused { job: String, name: String, value: String, why: String },
+    #[error("argument {index} of job \"{job}\" cannot be {value}: {why}")]
+    RefusedArg { job: String, index: usize, value: String, why: String },
+    #[error(
+        "the parameters and arguments of job \"{job}\" take {bytes} bytes; the OS passes at most {} KiB of them to a process",
+        MAX_TOTAL_BYTES / 1024
+    )]
+    TooLarge { job: String, bytes: usize },
+}
+
+/// A value as an error shows it: quoted, and cut short when long.
+fn shown(value: &str) -> String {
+    const MAX: usize = 40;
+    if value.chars().count() <= MAX {
+        return format!("{value:?}");
+    }
+    let cut: String = value.chars().take(MAX).collect();
+    format!("{cut:?}... ({} bytes)", value.len())
 }
 
 fn known_list(known: &[String]) -> String {
@@ -156,6 +181,7 @@ impl JobDef {
     /// parameters are checked (and defaults applied only at run time).
     pub fn new_job(&self, args: Vec<String>, params: BTreeMap<String, String>) -> Result<NewJob, ParamError> {
         let resolved = self.resolve_params(&params)?;
+        self.check_args(&args, &resolved)?;
         let unique = self.unique_for.map(|window| UniqueKey { key: self.default_unique_key(&args, &resolved), window });
         Ok(NewJob {
             id: JobId::new(),
@@ -183,8 +209,27 @@ impl JobDef {
         format!("job:{parts}")
     }
 
+    /// Refuses arguments no process can be passed, and a shell job whose
+    /// parameters and arguments together are more than the OS passes.
+    fn check_args(&self, args: &[String], params: &BTreeMap<String, String>) -> Result<(), ParamError> {
+        let shell = matches!(self.action, Action::Shell { .. });
+        for (i, arg) in args.iter().enumerate() {
+            if let Some(why) = check_anywhere(arg, shell) {
+                let (job, value) = (self.name.to_string(), shown(arg));
+                return Err(ParamError::RefusedArg { job, index: i + 1, value, why });
+            }
+        }
+        let bytes: usize = args.iter().chain(params.values()).map(String::len).sum();
+        if shell && bytes > MAX_TOTAL_BYTES {
+            return Err(ParamError::TooLarge { job: self.name.to_string(), bytes });
+        }
+        Ok(())
+    }
+
     /// The full set of parameter values for a run: `given` over the defaults.
-    /// Every parameter the job uses must end up with a value, and no other.
+    /// Every parameter the job uses must end up with a value, and no other;
+    /// each value must fit its rule and be one a job can be given (checked
+    /// at enqueue and again when the job starts).
     pub fn resolve_params(&self, given: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ParamError> {
         if let Some(name) = given.keys().find(|k| !self.param_names.contains(*k)) {
             return Err(ParamError::Unknown {
@@ -201,17 +246,51 @@ impl JobDef {
                 .ok_or_else(|| ParamError::Missing { job: self.name.to_string(), name: name.clone() })?;
             out.insert(name.clone(), value.clone());
         }
+        self.check_values(&out)?;
         Ok(out)
+    }
+}
+
+impl JobDef {
+    fn check_values(&self, values: &BTreeMap<String, String>) -> Result<(), ParamError> {
+        let shell = matches!(self.action, Action::Shell { .. });
+        let refused = |name: &str, value: &str, why: String| ParamError::Refused {
+            job: self.name.to_string(),
+            name: name.to_string(),
+            value: shown(value),
+            why,
+        };
+        for (name, value) in values {
+            let rule = self.param_rules.get(name);
+            if let Some(why) = check_anywhere(value, shell).or_else(|| rule.and_then(|r| r.check(value))) {
+                return Err(refused(name, value, why));
+            }
+        }
+        if let Action::Http(http) = &self.action {
+            for group in whole_path_segments(&http.url) {
+                let segment: String = group.iter().filter_map(|n| values.get(n)).map(String::as_str).collect();
+                if segment == "." || segment == ".." {
+                    let why = "it fills a whole path segment of the URL, which would resolve it to another resource"
+                        .to_string();
+                    return Err(refused(&group.join("}}{{"), &segment, why));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
 /// Parses `-p name=value` flags.
 pub fn parse_param_flags(flags: &[String]) -> Result<BTreeMap<String, String>, ParamError> {
-    flags
-        .iter()
-        .map(|flag| match flag.split_once('=') {
-            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-            _ => Err(ParamError::Malformed(flag.clone())),
-        })
-        .collect()
+    let mut out = BTreeMap::new();
+    for flag in flags {
+        let Some((k, v)) = flag.split_once('=').filter(|(k, _)| !k.is_empty()) else {
+            return Err(ParamError::Malformed(flag.clone()));
+        };
+        // Which of two values was meant cannot be known: say so.
+        if out.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(ParamError::Repeated(k.to_string()));
+        }
+    }
+    Ok(out)
 }

@@ -9,6 +9,7 @@ use toml::de::DeTable;
 use super::def::{CatchUp, HttpAction};
 use super::error::Diagnostics;
 use super::http::http;
+use super::params::ParamRule;
 use super::raw::{self, Span, Table, Value};
 use super::template::{Syntax, Template};
 use crate::beat::schedule::Schedule;
@@ -77,7 +78,7 @@ pub(super) struct Fields {
     pub(super) schedule: Field<Schedule>,
     pub(super) every: Field<Duration>,
     pub(super) timezone: Field<Zone>,
-    pub(super) params: Option<BTreeMap<String, (String, Span)>>,
+    pub(super) params: Option<BTreeMap<String, (ParamRule, Span)>>,
     pub(super) max_concurrent: Field<u32>,
     pub(super) catch_up: Field<CatchUp>,
     pub(super) result_ttl: Field<Duration>,
@@ -175,7 +176,7 @@ pub(super) fn read_fields(diag: &mut Diagnostics<'_>, t: &DeTable<'_>, in_defaul
                 );
             }
             "timezone" => f.timezone = at(&span, timezone(diag, v)),
-            "params" => f.params = raw::string_table(diag, k, v),
+            "params" => f.params = super::params::read(diag, v),
             "max_concurrent" => f.max_concurrent = at(&span, raw::integer(diag, k, v, 1..=1_000_000).map(|n| n as u32)),
             "catch_up" => {
                 f.catch_up = at(

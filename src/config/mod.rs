@@ -2,10 +2,12 @@
 //! parses, validates and resolves in one go, reporting every problem with its
 //! place; the rest of taskq only ever sees a valid `Config`.
 
+mod contexts;
 mod def;
 mod error;
 mod fields;
 mod http;
+pub mod params;
 mod raw;
 mod resolve;
 mod suggest;

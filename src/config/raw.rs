@@ -45,7 +45,7 @@ impl<'t, 'i> Table<'t, 'i> {
 }
 
 /// "expected a string" style error with the TOML type actually found.
-fn wrong_type(diag: &mut Diagnostics<'_>, key: &str, value: &Value<'_>, expected: &str) {
+pub(crate) fn wrong_type(diag: &mut Diagnostics<'_>, key: &str, value: &Value<'_>, expected: &str) {
     let found = value.get_ref().type_str();
     diag.error(&value.span(), format!("\"{key}\" must be {expected}, found {found}"));
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::contexts::arithmetic_params;
 use super::def::{
     Action, DEFAULT_KILL_AFTER, DEFAULT_MAX_REDELIVERIES, DEFAULT_RESULT_TTL, DEFAULT_RETRY_DELAY,
     DEFAULT_RETRY_DELAY_MAX, DEFAULT_SHELL, HttpBody, JobDef, RetryPolicy, Settings,
@@ -10,6 +11,7 @@ use super::def::{
 use super::error::Diagnostics;
 use super::fields::{Field, Fields};
 use super::http::json_templates;
+use super::params::ParamType;
 use super::raw::Span;
 use super::suggest::did_you_mean;
 use super::template::{Template, collect_params};
@@ -104,11 +106,29 @@ pub(super) fn resolve(
         None => {}
     }
     let mut params = BTreeMap::new();
-    for (p, (value, span)) in f.params.iter().flatten() {
+    let mut param_rules = BTreeMap::new();
+    for (p, (rule, span)) in f.params.iter().flatten() {
         if !param_names.contains(p) {
-            diag.error(span, format!("parameter \"{p}\" has a default but no template of \"{name}\" uses {{{{{p}}}}}"));
+            diag.error(span, format!("parameter \"{p}\" is declared but no template of \"{name}\" uses {{{{{p}}}}}"));
         }
-        params.insert(p.clone(), value.clone());
+        if let Some(default) = &rule.default {
+            params.insert(p.clone(), default.clone());
+        }
+        param_rules.insert(p.clone(), rule.clone());
+    }
+    if let (Some(Action::Shell { command, .. }), Some((_, span))) = (&action, &f.command) {
+        for p in arithmetic_params(command) {
+            if param_rules.get(&p).map(|r| r.kind).unwrap_or_default() != ParamType::Int {
+                diag.error(
+                    span,
+                    format!(
+                        "{{{{{p}}}}} stands in shell arithmetic ($(( )), (( )), [[ -eq ]], an array subscript, let), \
+                         where bash evaluates a value as code whatever its quotes: give it type \"int\" \
+                         (params = {{ {p} = {{ type = \"int\" }} }})"
+                    ),
+                );
+            }
+        }
     }
 
     let schedule = match (&f.schedule, &f.every) {
@@ -188,6 +208,7 @@ pub(super) fn resolve(
             .or_else(|| settings.timezone.clone())
             .unwrap_or_else(Zone::system),
         params,
+        param_rules,
         param_names,
         max_concurrent: pick(f.max_concurrent.as_ref(), d.max_concurrent.as_ref()),
         catch_up: pick(f.catch_up.as_ref(), d.catch_up.as_ref()).unwrap_or_default(),

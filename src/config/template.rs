@@ -33,6 +33,16 @@ enum Segment {
     Env(String),
 }
 
+/// A part of a template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    Literal(&'a str),
+    /// `{{name}}`.
+    Param(&'a str),
+    /// `${NAME}`.
+    Env(&'a str),
+}
+
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
@@ -97,6 +107,16 @@ impl Template {
             segments.push(Segment::Literal(literal));
         }
         Ok(Template { segments })
+    }
+
+    /// The template's parts in order, for code that must know where a
+    /// placeholder stands (`contexts.rs`).
+    pub fn pieces(&self) -> impl Iterator<Item = Piece<'_>> {
+        self.segments.iter().map(|s| match s {
+            Segment::Literal(t) => Piece::Literal(t),
+            Segment::Param(n) => Piece::Param(n),
+            Segment::Env(n) => Piece::Env(n),
+        })
     }
 
     /// The parameter names this template uses.

@@ -141,7 +141,7 @@ fn templates_and_params_are_checked() {
     );
     assert_eq!(
         errors("[jobs.a]\ncommand = \"echo {{user}}\"\nparams = { usr = \"x\" }\n"),
-        [r#"jobs.toml:3:12: parameter "usr" has a default but no template of "a" uses {{usr}}"#]
+        [r#"jobs.toml:3:12: parameter "usr" is declared but no template of "a" uses {{usr}}"#]
     );
     assert_eq!(
         errors("[jobs.a]\ncommand = \"echo {{user}}\"\nschedule = \"@daily\"\n"),

@@ -1,0 +1,225 @@
+//! Typed parameters (SPEC §1): `params = { n = { type = "int" }, target =
+//! { default = "s3", pattern = "^[a-z0-9-]+$" } }`, a plain string being a
+//! default of type `string`. Values are checked when a job is enqueued and
+//! again when it starts; what no value may hold whatever the type (a NUL
+//! byte, more than the OS passes to a process, a whole URL path segment of
+//! `.` or `..`) is refused too.
+
+use std::collections::BTreeMap;
+
+use super::error::Diagnostics;
+use super::raw::{self, Span, Table, Value};
+use toml::de::DeValue;
+
+/// The largest value the kernel passes in one argument or environment
+/// string (MAX_ARG_STRLEN, 32 pages): a shell job's parameters and
+/// arguments travel as such strings.
+pub const MAX_VALUE_BYTES: usize = 128 * 1024;
+/// The most all of a shell job's parameters and arguments may take together:
+/// half the kernel's usual 2 MiB for arguments and environment, leaving the
+/// rest to the worker's own environment.
+pub const MAX_TOTAL_BYTES: usize = 1024 * 1024;
+
+/// What a parameter's values must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParamType {
+    #[default]
+    String,
+    /// An integer: digits, an optional sign.
+    Int,
+    /// A decimal number.
+    Number,
+    /// `true` or `false`.
+    Bool,
+    /// `[A-Za-z0-9_.-]+`.
+    Word,
+    Uuid,
+}
+
+impl ParamType {
+    const ALL: [(&'static str, ParamType); 6] = [
+        ("string", ParamType::String),
+        ("int", ParamType::Int),
+        ("number", ParamType::Number),
+        ("bool", ParamType::Bool),
+        ("word", ParamType::Word),
+        ("uuid", ParamType::Uuid),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(_, t)| *t == self).map_or("string", |(n, _)| n)
+    }
+
+    fn admits(self, value: &str) -> bool {
+        match self {
+            ParamType::String => true,
+            ParamType::Int => {
+                let digits = value.strip_prefix(['-', '+']).unwrap_or(value);
+                !digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit())
+            }
+            ParamType::Number => {
+                let rest = value.strip_prefix(['-', '+']).unwrap_or(value);
+                let (whole, frac) = rest.split_once('.').unwrap_or((rest, ""));
+                !(whole.is_empty() && frac.is_empty())
+                    && rest.len() <= 40
+                    && whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+            }
+            ParamType::Bool => matches!(value, "true" | "false"),
+            ParamType::Word => {
+                !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+            }
+            ParamType::Uuid => uuid::Uuid::try_parse(value).is_ok(),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            ParamType::String => "any text",
+            ParamType::Int => "an integer",
+            ParamType::Number => "a decimal number",
+            ParamType::Bool => "true or false",
+            ParamType::Word => "a word of letters, digits, '_', '.' and '-'",
+            ParamType::Uuid => "a UUID",
+        }
+    }
+}
+
+/// One parameter's rule, and its default.
+#[derive(Debug, Clone, Default)]
+pub struct ParamRule {
+    pub kind: ParamType,
+    /// A regex the whole value must match, with the text it was written as.
+    pub pattern: Option<(regex::Regex, String)>,
+    pub default: Option<String>,
+}
+
+impl ParamRule {
+    /// Why `value` does not fit this rule, in words; `None` if it does.
+    pub fn check(&self, value: &str) -> Option<String> {
+        if !self.kind.admits(value) {
+            return Some(format!("it must be {} (type {})", self.kind.describe(), self.kind.name()));
+        }
+        match &self.pattern {
+            Some((re, text)) if !re.is_match(value) => Some(format!("it must match the pattern {text}")),
+            _ => None,
+        }
+    }
+}
+
+/// What no value may hold, whatever its rule: a NUL byte (no C string can
+/// carry one), and for a shell job more than the OS passes to a process.
+pub fn check_anywhere(value: &str, shell: bool) -> Option<String> {
+    if value.contains('\0') {
+        return Some("it holds a NUL byte, which no process can be passed".into());
+    }
+    if shell && value.len() > MAX_VALUE_BYTES {
+        return Some(format!(
+            "it is {} bytes long; the OS passes at most {} KiB in one value to a process",
+            value.len(),
+            MAX_VALUE_BYTES / 1024
+        ));
+    }
+    None
+}
+
+/// The `params` table: each entry a default (a string) or an inline table
+/// of `type`, `default` and `pattern`; with each entry's span.
+pub(super) fn read(diag: &mut Diagnostics<'_>, value: &Value<'_>) -> Option<BTreeMap<String, (ParamRule, Span)>> {
+    let DeValue::Table(table) = value.get_ref() else {
+        raw::wrong_type(diag, "params", value, "a table");
+        return None;
+    };
+    let mut out = BTreeMap::new();
+    let mut ok = true;
+    for (key, v) in table {
+        let name = key.get_ref().to_string();
+        let entry = format!("params.{name}");
+        let rule = match v.get_ref() {
+            DeValue::String(s) => Some(ParamRule { default: Some(s.to_string()), ..ParamRule::default() }),
+            DeValue::Table(t) => read_rule(diag, &entry, &Table { table: t }),
+            _ => {
+                raw::wrong_type(diag, &entry, v, "a default (a string) or a table such as { type = \"int\" }");
+                None
+            }
+        };
+        match rule {
+            Some(rule) => {
+                if let Some(default) = &rule.default
+                    && let Some(why) = rule.check(default)
+                {
+                    diag.error(&v.span(), format!("the default of parameter \"{name}\" does not fit its rule: {why}"));
+                    ok = false;
+                }
+                out.insert(name, (rule, key.span()));
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn read_rule(diag: &mut Diagnostics<'_>, entry: &str, table: &Table<'_, '_>) -> Option<ParamRule> {
+    table.check_keys(diag, &["type", "default", "pattern"], &[]);
+    let mut rule = ParamRule::default();
+    let mut ok = true;
+    for (key, v) in table.table {
+        let field = format!("{entry}.{}", key.get_ref());
+        match key.get_ref().as_ref() {
+            "type" => match raw::string(diag, &field, v) {
+                Some(name) => {
+                    if let Some((_, t)) = ParamType::ALL.iter().find(|(n, _)| *n == name) {
+                        rule.kind = *t;
+                    } else {
+                        let names: Vec<&str> = ParamType::ALL.iter().map(|(n, _)| *n).collect();
+                        diag.error(&v.span(), format!("unknown type \"{name}\": use one of {}", names.join(", ")));
+                        ok = false;
+                    }
+                }
+                None => ok = false,
+            },
+            "default" => {
+                rule.default = raw::string(diag, &field, v);
+                ok &= rule.default.is_some();
+            }
+            "pattern" => match raw::string(diag, &field, v) {
+                // Anchored: the whole value must match, not a part of it.
+                Some(text) => match regex::Regex::new(&format!("^(?:{text})$")) {
+                    Ok(re) => rule.pattern = Some((re, text)),
+                    Err(e) => {
+                        let why = e.to_string().lines().last().unwrap_or_default().trim().to_string();
+                        diag.error(&v.span(), format!("\"{field}\": invalid regular expression: {why}"));
+                        ok = false;
+                    }
+                },
+                None => ok = false,
+            },
+            _ => {}
+        }
+    }
+    ok.then_some(rule)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_admit_what_they_say() {
+        let admits = |t: ParamType, v: &str| t.admits(v);
+        assert!(admits(ParamType::Int, "-42") && admits(ParamType::Int, "7") && !admits(ParamType::Int, "a[$(x)]"));
+        assert!(!admits(ParamType::Int, "") && !admits(ParamType::Int, "1.5") && !admits(ParamType::Int, "0x10"));
+        assert!(
+            admits(ParamType::Number, "1.5") && admits(ParamType::Number, "-.5") && !admits(ParamType::Number, ".")
+        );
+        assert!(admits(ParamType::Bool, "true") && !admits(ParamType::Bool, "yes"));
+        assert!(admits(ParamType::Word, "a-b_c.d") && !admits(ParamType::Word, "a b") && !admits(ParamType::Word, ""));
+        assert!(admits(ParamType::Uuid, "019364e1-7c5a-7d3e-9f7e-2b1d0c4a5e6f") && !admits(ParamType::Uuid, "x"));
+    }
+
+    #[test]
+    fn values_no_process_can_take_are_refused_everywhere() {
+        assert!(check_anywhere("a\0b", false).unwrap().contains("NUL byte"));
+        assert!(check_anywhere(&"x".repeat(MAX_VALUE_BYTES + 1), true).unwrap().contains("128 KiB"));
+        assert_eq!(check_anywhere(&"x".repeat(MAX_VALUE_BYTES + 1), false), None, "HTTP values go in no argv");
+    }
+}
