@@ -122,6 +122,41 @@ json = {{ sku = "{{{{sku}}}}", n = 3, nested = {{ list = ["{{{{sku}}}}", true] }
     assert_eq!(server.requests().pop().unwrap().body, "id=1 2");
 }
 
+// See: the hostile-input issue, item 4 (on a 302 to another origin, an
+// `X-Api-Key = "${TOKEN}"` went along).
+#[tokio::test]
+async fn the_jobs_headers_go_only_to_its_own_origin_across_redirects() {
+    let (server, other) = (HttpServer::start(), HttpServer::start());
+    // SAFETY of set_var: this test binary's tests only read TASKQ_TEST_TOKEN.
+    unsafe { std::env::set_var("TASKQ_TEST_TOKEN", "s3cret") };
+    let call = |url: String| {
+        format!(
+            "[jobs.call]\n[jobs.call.http]\nmethod = \"POST\"\nurl = \"{url}\"\njson = {{ a = 1 }}\n\
+             headers = {{ X-Api-Key = \"${{TASKQ_TEST_TOKEN}}\", Authorization = \"Bearer ${{TASKQ_TEST_TOKEN}}\" }}\n"
+        )
+    };
+    // 307 to another origin: method and body kept, the job's headers not.
+    let out = attempt(&call(server.url(&format!("/redirect/307?to={}/echo", other.base))), "call", &[]).await;
+    assert_eq!(out.status, RunStatus::Succeeded, "{:?}", out.error);
+    let req = other.requests().pop().unwrap();
+    assert_eq!((req.method.as_str(), req.body.as_str()), ("POST", "{\"a\":1}"));
+    assert_eq!(req.headers.get("content-type").map(String::as_str), Some("application/json"));
+    assert!(!format!("{:?}", req.headers).contains("s3cret"), "{:?}", req.headers);
+    // The same origin keeps them; a 302 turns the POST into a GET without a body.
+    let out = attempt(&call(server.url("/redirect/302?to=/echo")), "call", &[]).await;
+    assert_eq!(out.status, RunStatus::Succeeded, "{:?}", out.error);
+    let req = server.requests().pop().unwrap();
+    assert_eq!((req.method.as_str(), req.body.as_str()), ("GET", ""));
+    assert_eq!(req.headers["x-api-key"], "s3cret");
+    // A loop, and a redirect away from HTTP, fail without retrying.
+    let looped = attempt(&job(&server.url("/redirect/302"), ""), "call", &[]).await;
+    assert_eq!((looped.status, looped.retryable), (RunStatus::Failed, false));
+    assert_eq!(looped.error.as_deref(), Some("more than 10 redirects"));
+    let file = attempt(&job(&server.url("/redirect/301?to=file:///etc/passwd"), ""), "call", &[]).await;
+    assert_eq!((file.status, file.retryable), (RunStatus::Failed, false));
+    assert!(file.error.as_deref().unwrap_or_default().contains("a file URL"), "{:?}", file.error);
+}
+
 #[tokio::test]
 async fn an_unset_variable_fails_before_any_request() {
     let server = HttpServer::start();

@@ -129,6 +129,24 @@ params = { env = { default = "staging", pattern = "staging|production" }, replic
     ));
 }
 
+// SPEC §1: values are checked again when the job starts, so a job queued
+// before its rule was tightened cannot slip past it.
+#[test]
+fn a_value_is_checked_again_when_the_job_starts() {
+    let env = Env::sqlite().jobs("[jobs.j]\ncommand = \"echo {{n}} > @DIR@/ran\"\n");
+    let id = env.enqueue(&["j", "-p", "n=a[$(touch PWNED)]"]);
+    env.write(
+        "jobs.toml",
+        "[jobs.j]\ncommand = \"echo $(( {{n}} + 1 )) > @DIR@/ran\"\nparams = { n = { type = \"int\" } }\n",
+    );
+    env.run(&["run", "--burst"]).success();
+    let status = env.status(&id);
+    assert_eq!(status["state"], "failed", "{status}");
+    let error = status["error"].as_str().unwrap_or_default();
+    assert!(error.contains("it must be an integer (type int)"), "{status}");
+    assert!(!env.path("ran").exists() && !env.path("PWNED").exists());
+}
+
 // See: the hostile-input issue, item 2 (`..` filling a path segment sent
 // `DELETE /api/`).
 #[test]

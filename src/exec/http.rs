@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, Url};
 
 use super::output::{OUTPUT_TAIL_BYTES, OutputSink, Stream, Tail};
-use super::{Attempt, DEFAULT_HTTP_TIMEOUT};
+use super::{Attempt, DEFAULT_HTTP_TIMEOUT, redirect};
 use crate::config::template::{url_encode, verbatim};
 use crate::config::{HttpAction, HttpBody};
 use crate::job::{Outcome, RunStatus};
@@ -21,14 +22,15 @@ pub(super) async fn run(
     sink: &dyn OutputSink,
     kill: &super::Kill,
 ) -> Outcome {
-    let request = match build(client, action, attempt) {
+    let request = match build(action, attempt) {
         Ok(r) => r,
         Err(e) => return Outcome::not_started(e),
     };
+    let limit = attempt.def.timeout.unwrap_or(DEFAULT_HTTP_TIMEOUT);
     let started_at = Timestamp::now();
     let mut tail = Tail::new(OUTPUT_TAIL_BYTES);
     let result = tokio::select! {
-        result = send(request, &mut tail, sink) => Some(result),
+        result = tokio::time::timeout(limit, send(client, request, &mut tail, sink)) => Some(result),
         () = kill.cancelled() => None,
     };
     let mut outcome = Outcome {
@@ -49,17 +51,17 @@ pub(super) async fn run(
             outcome.status = RunStatus::Killed;
             outcome.error = Some("killed".into());
         }
-        Some(Err(e)) if e.is_timeout() => {
-            let limit = humantime::format_duration(attempt.def.timeout.unwrap_or(DEFAULT_HTTP_TIMEOUT));
+        Some(Err(_elapsed)) => {
             outcome.status = RunStatus::TimedOut;
             outcome.retryable = true;
-            outcome.error = Some(format!("timed out after {limit}"));
+            outcome.error = Some(format!("timed out after {}", humantime::format_duration(limit)));
         }
-        Some(Err(e)) => {
+        Some(Ok(Err(SendError::Request(e)))) => {
             outcome.retryable = true;
             outcome.error = Some(describe(&e));
         }
-        Some(Ok((status, retry_after))) => {
+        Some(Ok(Err(SendError::Redirect(why)))) => outcome.error = Some(why),
+        Some(Ok(Ok((status, retry_after)))) => {
             outcome.http_status = Some(status.as_u16());
             let ok = match &attempt.def.success_status {
                 Some(list) => list.contains(&status.as_u16()),
@@ -79,41 +81,43 @@ pub(super) async fn run(
     outcome
 }
 
+/// A job's request, filled in, ready to send and to send again on a redirect.
+struct Prepared {
+    method: Method,
+    url: Url,
+    /// The job's own headers, sent only to its URL's origin.
+    headers: HeaderMap,
+    body: Option<Vec<u8>>,
+}
+
 /// Renders the request; an error means the job cannot start.
-fn build(
-    client: &reqwest::Client,
-    action: &HttpAction,
-    attempt: &Attempt<'_>,
-) -> Result<reqwest::RequestBuilder, String> {
+fn build(action: &HttpAction, attempt: &Attempt<'_>) -> Result<Prepared, String> {
     let env = |name: &str| std::env::var(name).ok();
     let params = attempt.params;
     let url = action.url.render(params, url_encode, &env).map_err(|e| e.to_string())?;
     // Not the URL itself in the message: it may hold a secret from ${VAR}.
-    let url = reqwest::Url::parse(&url).map_err(|e| format!("the job's url is not a valid URL once filled in: {e}"))?;
-    let timeout = attempt.def.timeout.unwrap_or(DEFAULT_HTTP_TIMEOUT);
-    let mut request = client.request(action.method.clone(), url).timeout(timeout);
-    let mut has_content_type = false;
+    let url = Url::parse(&url).map_err(|e| format!("the job's url is not a valid URL once filled in: {e}"))?;
+    let mut headers = HeaderMap::new();
     for (name, template) in &action.headers {
         let value = template.render(params, verbatim, &env).map_err(|e| format!("header {name}: {e}"))?;
         let value = HeaderValue::from_str(&value)
             .map_err(|_| format!("header {name}: the value has characters not allowed in a header"))?;
-        has_content_type |= name == CONTENT_TYPE;
-        request = request.header(name, value);
+        headers.append(name, value);
     }
-    match &action.body {
-        HttpBody::None => {}
+    let body = match &action.body {
+        HttpBody::None => None,
         HttpBody::Raw(template) => {
-            request = request.body(template.render(params, verbatim, &env).map_err(|e| e.to_string())?);
+            Some(template.render(params, verbatim, &env).map_err(|e| e.to_string())?.into_bytes())
         }
         HttpBody::Json(value) => {
             let rendered = render_json(value, params, &env).map_err(|e| e.to_string())?;
-            if !has_content_type {
-                request = request.header(CONTENT_TYPE, "application/json");
+            if !headers.contains_key(CONTENT_TYPE) {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             }
-            request = request.body(serde_json::to_vec(&rendered).map_err(|e| e.to_string())?);
+            Some(serde_json::to_vec(&rendered).map_err(|e| e.to_string())?)
         }
-    }
-    Ok(request)
+    };
+    Ok(Prepared { method: action.method.clone(), url, headers, body })
 }
 
 /// A JSON document with each string rendered as a template; values land as
@@ -139,20 +143,54 @@ fn render_json(
     })
 }
 
-/// Sends the request and reads the body into the tail.
+enum SendError {
+    Request(reqwest::Error),
+    /// A redirect loop, or one to a URL an HTTP job does not follow: not
+    /// worth retrying.
+    Redirect(String),
+}
+
+/// Sends the request, following redirects, and reads the final body into
+/// the tail.
 async fn send(
-    request: reqwest::RequestBuilder,
+    client: &reqwest::Client,
+    request: Prepared,
     tail: &mut Tail,
     sink: &dyn OutputSink,
-) -> Result<(reqwest::StatusCode, Option<Duration>), reqwest::Error> {
-    let mut response = request.send().await?;
-    let status = response.status();
-    let retry_after = response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
-    while let Some(chunk) = response.chunk().await? {
-        tail.push(&chunk);
-        sink.write(Stream::Stdout, &chunk);
+) -> Result<(reqwest::StatusCode, Option<Duration>), SendError> {
+    let Prepared { mut method, mut url, headers, mut body } = request;
+    let origin = url.clone();
+    for _ in 0..=redirect::MAX_REDIRECTS {
+        let mut builder = client.request(method.clone(), url.clone());
+        if redirect::same_origin(&origin, &url) {
+            builder = builder.headers(headers.clone());
+        } else if let Some(content_type) = body.as_ref().and(headers.get(CONTENT_TYPE)) {
+            builder = builder.header(CONTENT_TYPE, content_type.clone());
+        }
+        if let Some(bytes) = &body {
+            builder = builder.body(bytes.clone());
+        }
+        let mut response = builder.send().await.map_err(SendError::Request)?;
+        let status = response.status();
+        match redirect::next(status, response.headers(), &url, &method) {
+            Some(Ok(hop)) => {
+                if !hop.keeps_body {
+                    body = None;
+                }
+                (url, method) = (hop.url, hop.method);
+                continue;
+            }
+            Some(Err(why)) => return Err(SendError::Redirect(why)),
+            None => {}
+        }
+        let retry_after = response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+        while let Some(chunk) = response.chunk().await.map_err(SendError::Request)? {
+            tail.push(&chunk);
+            sink.write(Stream::Stdout, &chunk);
+        }
+        return Ok((status, retry_after));
     }
-    Ok((status, retry_after))
+    Err(SendError::Redirect(format!("more than {} redirects", redirect::MAX_REDIRECTS)))
 }
 
 /// `Retry-After`: delay-seconds or an HTTP-date.

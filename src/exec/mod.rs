@@ -5,6 +5,7 @@
 mod http;
 pub mod output;
 pub mod reaper;
+mod redirect;
 mod shell;
 mod spawn;
 
@@ -116,6 +117,9 @@ impl Executor {
         crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            // Followed by hand (see redirect.rs), to keep the job's headers
+            // from other origins.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("taskq/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Executor { http, reaper: None })

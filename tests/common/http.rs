@@ -3,7 +3,8 @@
 //! Routes: `/ok`; `/status/CODE[?retry_after=V]`; `/slow/MS`; `/echo` (the
 //! request back as JSON); `/flaky/N` (503 for the first N calls, then 200);
 //! `/busy/N/SECS` (503 with `Retry-After: SECS` for the first N calls, then
-//! 200); `/big/BYTES`.
+//! 200); `/redirect/CODE?to=URL` (CODE with `Location: URL`;
+//! without `to`, to itself); `/big/BYTES`.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -155,6 +156,12 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Fu
             } else {
                 respond(200, "done".into())
             }
+        }
+        ["redirect", code] => {
+            let mut r = respond(code.parse().unwrap_or(302), String::new());
+            let to = query.strip_prefix("to=").unwrap_or(&target);
+            r.headers_mut().insert("location", to.parse().expect("header"));
+            r
         }
         ["big", bytes] => respond(200, "x".repeat(bytes.parse().unwrap_or(0))),
         _ => respond(404, "no such route".into()),
