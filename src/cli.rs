@@ -140,7 +140,21 @@ impl Cli {
                 }
             }
         }
-        <Cli as Parser>::try_parse_from(args)
+        <Cli as Parser>::try_parse_from(&args).map_err(|e| match e.kind() {
+            // clap names no argument and adds a usage block; say which one.
+            clap::error::ErrorKind::InvalidUtf8 => {
+                let (n, bad) = args.iter().enumerate().skip(1).find(|(_, a)| a.to_str().is_none()).unzip();
+                let shown = bad.map(|a| crate::text::bytes_one_line(a.as_encoded_bytes())).unwrap_or_default();
+                clap::Error::raw(
+                    e.kind(),
+                    format!(
+                        "argument {} (\"{shown}\") is not valid UTF-8: taskq takes job names, arguments and parameters as UTF-8 text\n",
+                        n.unwrap_or_default()
+                    ),
+                )
+            }
+            _ => e,
+        })
     }
 }
 
@@ -240,7 +254,13 @@ pub struct EnqueueArgs {
     pub timeout: Option<String>,
 
     /// Enqueue JSON lines {"job":..., "args":[...], "params":{...}} from FILE, or - for stdin
-    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    #[arg(
+        long,
+        value_name = "FILE",
+        value_hint = ValueHint::FilePath,
+        // Each line carries its own job; options for one job would be ignored.
+        conflicts_with_all = ["params", "queue", "delay", "at", "expires", "key", "wait", "json"]
+    )]
     pub batch: Option<PathBuf>,
 
     /// Print {"id": ..., "duplicate": ...} instead of the bare id

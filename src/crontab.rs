@@ -140,7 +140,7 @@ fn entry(line: &str, system: bool) -> Result<(String, Option<String>, String), S
     } else {
         let mut fields = vec![first];
         for _ in 0..4 {
-            fields.push(take().ok_or("a schedule line needs 5 time fields and a command")?);
+            fields.push(take().ok_or_else(|| format!("{line:?}: a schedule line needs 5 time fields and a command"))?);
         }
         fields.join(" ")
     };
@@ -151,7 +151,8 @@ fn entry(line: &str, system: bool) -> Result<(String, Option<String>, String), S
     if command.is_empty() {
         return Err(if system { NO_USER } else { "the line has no command" }.into());
     }
-    Ok((schedule, user, command_of(command)?))
+    let command = command_of(command).map_err(|e| format!("command {command:?}: {e}"))?;
+    Ok((schedule, user, command))
 }
 
 /// Cron's `%` rules: `\%` is a literal `%`; an unescaped `%` starts the

@@ -18,6 +18,19 @@ pub fn lines(text: &str) -> Cow<'_, str> {
     escape(text, true)
 }
 
+/// Bytes that should be UTF-8 text but may not be (an argument, a file
+/// name), on one line: bytes that are not UTF-8 shown as `\xNN`.
+pub fn bytes_one_line(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(&one_line(chunk.valid()));
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
 fn escape(text: &str, keep_lines: bool) -> Cow<'_, str> {
     let unsafe_char = |c: char| !(keep_lines && (c == '\n' || c == '\t')) && is_unsafe(c);
     if !text.chars().any(unsafe_char) {

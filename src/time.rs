@@ -42,7 +42,7 @@ impl Zone {
     /// The zone itself, from the system database, else the bundled one.
     pub fn tz(&self) -> &TimeZone {
         self.resolved.get_or_init(|| match &self.name {
-            None => TimeZone::system(),
+            None => host_zone(),
             Some(name) => jiff::tz::db().get(name).or_else(|_| BUNDLED.get(name)).unwrap_or(TimeZone::UTC),
         })
     }
@@ -54,6 +54,28 @@ impl Zone {
             None => self.tz().iana_name().unwrap_or("local").to_string(),
         }
     }
+}
+
+/// The host's zone: $TZ, else /etc/localtime. When neither names a zone,
+/// UTC, with a warning (once) rather than silently: `TZ=Bogus/Zone` is a
+/// typo that would move every local time and schedule.
+pub fn host_zone() -> TimeZone {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    TimeZone::try_system().unwrap_or_else(|_| {
+        WARNED.call_once(|| {
+            if let Some(tz) = std::env::var_os("TZ") {
+                tracing::warn!(
+                    "TZ=\"{}\" names no time zone this host knows: using UTC; set TZ to an IANA name such as Europe/Berlin, or unset it",
+                    crate::text::bytes_one_line(tz.as_encoded_bytes())
+                );
+            } else {
+                tracing::warn!(
+                    "cannot tell this host's time zone from /etc/localtime: using UTC; set TZ to an IANA name such as Europe/Berlin"
+                );
+            }
+        });
+        TimeZone::UTC
+    })
 }
 
 /// Milliseconds since the Unix epoch, as brokers store instants.
@@ -95,7 +117,7 @@ pub fn rfc3339_utc(t: Timestamp) -> String {
 
 /// A stored instant shown in the host's zone, to the second.
 pub fn local(t: Timestamp) -> String {
-    t.to_zoned(TimeZone::system()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string()
+    t.to_zoned(host_zone()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string()
 }
 
 /// Parses a duration flag such as `--delay 30s`.
@@ -107,13 +129,29 @@ pub fn duration_flag(flag: &str, text: &str) -> Result<Duration, UsageError> {
 /// Parses `--at`: RFC 3339, or a date-time in the host's zone written
 /// `YYYY-MM-DD HH:MM[:SS]` (or with a `T`).
 pub fn parse_at(text: &str) -> Result<Timestamp, UsageError> {
-    if let Ok(t) = text.parse::<Timestamp>() {
-        return Ok(t);
+    if let Ok(pieces) = jiff::fmt::temporal::Pieces::parse(text)
+        && let (Some(time), Some(offset)) = (pieces.time(), pieces.offset())
+    {
+        let offset = offset.to_numeric_offset();
+        // RFC 3339 offsets stop at ±23:59; jiff would read up to ±25:59:59.
+        if offset.seconds().abs() >= 24 * 3600 {
+            return Err(UsageError(format!(
+                "invalid --at \"{text}\": the offset {offset} is outside -23:59..+23:59; write the time in UTC (Z) or a real offset"
+            )));
+        }
+        let civil = pieces.date().to_datetime(time);
+        // Valid RFC 3339 past the end of jiff's range (9999-12-31T23:59:59Z)
+        // means "as late as can be".
+        return Ok(offset.to_timestamp(civil).unwrap_or(if civil.year() > 0 {
+            Timestamp::MAX
+        } else {
+            Timestamp::MIN
+        }));
     }
     text.replacen(' ', "T", 1)
         .parse::<DateTime>()
         .ok()
-        .and_then(|dt| dt.to_zoned(TimeZone::system()).ok())
+        .and_then(|dt| dt.to_zoned(host_zone()).ok())
         .map(|z| z.timestamp())
         .ok_or_else(|| {
             UsageError(format!(
@@ -132,6 +170,10 @@ mod tests {
         assert!(parse_at("2026-11-22 14:30").is_ok());
         assert!(parse_at("2026-11-22T14:30:15").is_ok());
         assert!(parse_at("tomorrow").unwrap_err().0.contains("invalid --at"));
+        assert_eq!(parse_at("2026-11-22T14:30:00+01:00").unwrap().to_string(), "2026-11-22T13:30:00Z");
+        assert_eq!(parse_at("9999-12-31T23:59:59Z").unwrap(), Timestamp::MAX);
+        let err = parse_at("2027-01-01T00:00:00+25:00").unwrap_err().0;
+        assert!(err.contains("the offset +25 is outside -23:59..+23:59"), "{err}");
     }
 
     #[test]

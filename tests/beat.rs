@@ -252,7 +252,7 @@ fn import_crontab_converts_what_it_can_and_reports_the_rest() {
         stderr.lines().collect::<Vec<_>>(),
         [
             "error: line 13: @reboot is not a schedule taskq can fire: run the command from a systemd unit at boot",
-            "error: line 14: an unescaped % (cron feeds what follows to the command's stdin) cannot be converted: put the input in a file, or write \\% for a literal %",
+            "error: line 14: command \"echo \\\"weekly\\\" | mail -s report root%body\": an unescaped % (cron feeds what follows to the command's stdin) cannot be converted: put the input in a file, or write \\% for a literal %",
             "error: 2 lines not converted; the 4 other entries were",
         ]
     );

@@ -47,9 +47,29 @@ impl Schedule {
                 "cron expression \"{trimmed}\" has {fields} fields: use 5 (minute hour day month weekday) or 6 (seconds first)"
             ));
         }
+        if !normalized.starts_with('@') {
+            check_names(trimmed, &normalized)?;
+        }
         let parser = CronParser::builder().seconds(Seconds::Optional).year(Year::Disallowed).build();
         let cron = parser.parse(&normalized).map_err(|e| format!("invalid cron expression \"{trimmed}\": {e}"))?;
-        Ok(Schedule::Cron { expr: trimmed.to_string(), cron: Box::new(cron) })
+        let schedule = Schedule::Cron { expr: trimmed.to_string(), cron: Box::new(cron) };
+        if schedule.next_after(Timestamp::now(), &TimeZone::UTC).is_none() {
+            return Err(format!("cron expression \"{trimmed}\" never fires: no date matches it"));
+        }
+        Ok(schedule)
+    }
+
+    /// `every = D`, refused when its first tick would be past the last
+    /// instant taskq can represent (the year 9999).
+    pub fn every(period: Duration) -> Result<Schedule, String> {
+        let schedule = Schedule::Every(period);
+        match schedule.next_after(Timestamp::now(), &TimeZone::UTC) {
+            Some(_) => Ok(schedule),
+            None => Err(format!(
+                "\"every\" = {} never fires: its first tick would be past the year 9999",
+                humantime::format_duration(period)
+            )),
+        }
     }
 
     /// The first fire strictly after `after`, in `tz`.
@@ -99,6 +119,28 @@ impl Schedule {
     }
 }
 
+/// Names are for the month (JAN) and weekday (MON) fields: croner would take
+/// `MON` in the minute field as minute 1, which is never what was meant.
+fn check_names(expr: &str, normalized: &str) -> Result<(), String> {
+    let fields: Vec<&str> = normalized.split_whitespace().collect();
+    let labels: &[&str] = if fields.len() == 6 {
+        &["seconds", "minute", "hour", "day-of-month"]
+    } else {
+        &["minute", "hour", "day-of-month"]
+    };
+    for (field, label) in fields.iter().zip(labels) {
+        // Day of month has its own letters: L (last) and W (weekday).
+        let allowed =
+            |c: char| !c.is_ascii_alphabetic() || (*label == "day-of-month" && matches!(c, 'L' | 'l' | 'W' | 'w'));
+        if !field.chars().all(allowed) {
+            return Err(format!(
+                "cron expression \"{expr}\": the {label} field \"{field}\" holds a name; names go in the month (JAN-DEC) and weekday (SUN-SAT) fields"
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +167,21 @@ mod tests {
         );
         assert_eq!(fires("@midnight", "UTC", "2026-01-01T12:00:00Z", 1), ["2026-01-02T00:00:00+00:00"]);
         assert_eq!(fires("0 9 * * MON", "UTC", "2026-11-22T00:00:00Z", 1), ["2026-11-23T09:00:00+00:00"]);
+    }
+
+    #[test]
+    fn names_outside_month_and_weekday_and_schedules_that_never_fire_are_refused() {
+        let err = Schedule::cron("MON * * * *").unwrap_err();
+        assert!(err.contains("the minute field \"MON\" holds a name"), "{err}");
+        let err = Schedule::cron("0 JAN * * * *").unwrap_err();
+        assert!(err.contains("the minute field \"JAN\""), "{err}");
+        assert!(Schedule::cron("0 0 L * *").is_ok() && Schedule::cron("0 0 15W * *").is_ok());
+        assert!(Schedule::cron("0 0 1 JAN-MAR mon-fri").is_ok());
+        let err = Schedule::cron("0 0 30 2 *").unwrap_err();
+        assert_eq!(err, "cron expression \"0 0 30 2 *\" never fires: no date matches it");
+        let err = Schedule::every(Duration::from_secs(99_999_999_999_999 * 86_400)).unwrap_err();
+        assert!(err.contains("never fires: its first tick would be past the year 9999"), "{err}");
+        assert!(Schedule::every(Duration::from_secs(3600)).is_ok());
     }
 
     #[test]

@@ -124,21 +124,35 @@ pub(super) async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::
     Ok(ExitCode::SUCCESS)
 }
 
+/// Longer than any job's line can be (a shell job's values are at most
+/// 1 MiB in all); a longer line is refused without holding it in memory.
+const MAX_LINE_BYTES: usize = 2 << 20;
+
 /// Reads and parses lines on a thread of its own, sending chunks of jobs.
 fn read(input: Box<dyn Read + Send>, config: &Config, tx: &tokio::sync::mpsc::Sender<Parsed>) {
     let mut chunk = Vec::with_capacity(CHUNK);
-    for (index, line) in BufReader::new(input).split(b'\n').enumerate() {
-        let line = match line {
-            Ok(l) => l,
+    let mut reader = BufReader::new(input);
+    let mut line = Vec::new();
+    for index in 0.. {
+        let whole = match next_line(&mut reader, &mut line) {
+            Ok(Some(whole)) => whole,
+            Ok(None) => break,
             Err(e) => {
                 let _ = tx.blocking_send(Parsed::Unreadable(e.to_string()));
                 return;
             }
         };
-        if line.iter().all(u8::is_ascii_whitespace) {
+        // A BOM, as some Windows editors write, is not part of the first line.
+        let text = if index == 0 { line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&line) } else { &line[..] };
+        if whole && text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match parse(&line, config) {
+        let parsed = if whole {
+            parse(text, config)
+        } else {
+            Err(format!("the line is over {} MiB, more than any job can be given", MAX_LINE_BYTES >> 20))
+        };
+        match parsed {
             Ok(job) => chunk.push(job),
             Err(why) => {
                 if tx.blocking_send(Parsed::Bad { line: index + 1, why }).is_err() {
@@ -152,6 +166,40 @@ fn read(input: Box<dyn Read + Send>, config: &Config, tx: &tokio::sync::mpsc::Se
     }
     if !chunk.is_empty() {
         let _ = tx.blocking_send(Parsed::Chunk(chunk));
+    }
+}
+
+/// The next line into `line` (without its newline): `Some(true)` when whole,
+/// `Some(false)` when over `MAX_LINE_BYTES` (the rest is read and dropped),
+/// `None` at the end of input.
+fn next_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+    line.clear();
+    let mut seen = false;
+    let mut whole = true;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(seen.then_some(whole));
+        }
+        seen = true;
+        let (part, used, ended) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], i + 1, true),
+            None => (buf, buf.len(), false),
+        };
+        if whole && line.len() + part.len() <= MAX_LINE_BYTES {
+            line.extend_from_slice(part);
+        } else {
+            whole = false;
+            line.clear();
+        }
+        reader.consume(used);
+        if ended {
+            return Ok(Some(whole));
+        }
     }
 }
 

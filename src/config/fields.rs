@@ -170,7 +170,7 @@ pub(super) fn read_fields(diag: &mut Diagnostics<'_>, t: &DeTable<'_>, in_defaul
                             diag.error(&span, "\"every\" must be at least 1s");
                             None
                         } else {
-                            Some(d)
+                            Schedule::every(d).map_err(|e| diag.error(&span, e)).ok().map(|_| d)
                         }
                     }),
                 );

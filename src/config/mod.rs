@@ -75,12 +75,7 @@ impl<'a> IntoIterator for &'a JobSet {
 impl Config {
     /// Reads and validates the config at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-        let source = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors::one(format!(
-                "cannot read config {}: {e}; pass an existing file with -f or $TASKQ_CONFIG",
-                path.display()
-            ))
-        })?;
+        let source = read_source(path).map_err(ConfigErrors::one)?;
         Config::parse(path, &source)
     }
 
@@ -121,6 +116,35 @@ pub fn unknown_job<'a>(name: &str, known: impl Iterator<Item = &'a str> + Clone)
         }
     };
     UsageError(format!("unknown job \"{name}\"{hint}"))
+}
+
+/// Far above any real jobs file (a thousand jobs is ~200 KB), far below what
+/// would take the host's memory: `-f /dev/zero` is refused at once.
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
+/// The config's text: at most `MAX_CONFIG_BYTES`, and UTF-8, or an error
+/// naming the first bad byte's line and column.
+fn read_source(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let shown = path.display();
+    let cannot =
+        |e: std::io::Error| format!("cannot read config {shown}: {e}; pass an existing file with -f or $TASKQ_CONFIG");
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes)).map_err(cannot)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(format!(
+            "config {shown} is over {} MiB, far more than any jobs file: check that -f or $TASKQ_CONFIG names the right file",
+            MAX_CONFIG_BYTES >> 20
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.split(|&b| b == b'\n').count();
+        let start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&good[start..]).chars().count() + 1;
+        let byte = e.as_bytes()[good.len()];
+        format!("{shown}:{line}:{column}: byte 0x{byte:02x} is not UTF-8: save the file as UTF-8")
+    })
 }
 
 /// The places searched for jobs.toml, in order, when none is given.

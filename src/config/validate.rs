@@ -24,9 +24,13 @@ pub(crate) fn parse(path: &Path, source: &str) -> Result<Config, Vec<ConfigError
     if !syntax_errors.is_empty() {
         return Err(syntax_errors
             .iter()
-            .map(|e| ConfigError {
-                location: e.span().map(|s| Location::at(path, source, s.start)),
-                message: format!("invalid TOML: {}", e.message().trim_end_matches('\n').replace('\n', "; ")),
+            .map(|e| {
+                let what = format!("invalid TOML: {}", e.message().trim_end_matches('\n').replace('\n', "; "));
+                match e.span() {
+                    Some(s) => ConfigError { location: Some(Location::at(path, source, s.start)), message: what },
+                    // Some errors (nesting too deep) have no place: name the file at least.
+                    None => ConfigError { location: None, message: format!("{}: {what}", path.display()) },
+                }
             })
             .collect());
     }
