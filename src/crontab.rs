@@ -46,7 +46,8 @@ pub fn convert(source: &str, system: bool) -> Converted {
             continue;
         }
         if line.starts_with('#') {
-            comments.push(line.to_string());
+            // TOML comments may not hold control characters; a crontab's may.
+            comments.push(crate::text::one_line(line).into_owned());
             continue;
         }
         let problem = |reason: String| Problem { line: number, reason };
@@ -58,6 +59,7 @@ pub fn convert(source: &str, system: bool) -> Converted {
                     Err(e) => out.problems.push(problem(format!("CRON_TZ: {e}"))),
                 },
                 "MAILTO" => {
+                    let value = crate::text::one_line(&value);
                     out.toml.push_str(&format!(
                         "\n# MAILTO={value}: cron mailed each job's output there. taskq keeps output in the\n# job's result (taskq status ID); to be alerted, set on_failure = \"NAME\" on the\n# jobs below, naming a job that notifies (it sees TASKQ_TRIGGER_OUTPUT).\n"
                     ));
@@ -287,6 +289,16 @@ mod tests {
         let mut taken = HashSet::new();
         assert_eq!(unique_name("backup.sh", &mut taken), "backup");
         assert_eq!(unique_name("/other/backup.sh", &mut taken), "backup-2");
+    }
+
+    // Found by fuzzing: a control character in a crontab comment or MAILTO
+    // was copied into a TOML comment, where TOML forbids it.
+    #[test]
+    fn comments_with_control_characters_still_make_a_config_that_loads() {
+        let out = convert("#\u{1b}[2J note\u{7f}\nMAILTO=a\u{1}b\n0 3 * * * true\n", false);
+        assert_eq!(out.jobs, 1);
+        assert!(out.toml.contains("#\\e[2J note\\x7f"), "{}", out.toml);
+        crate::config::Config::parse(std::path::Path::new("x.toml"), &out.toml).unwrap();
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub mod config;
 pub mod crontab;
 pub mod error;
 pub mod exec;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod job;
 pub mod logging;
 mod metrics;

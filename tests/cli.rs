@@ -70,7 +70,16 @@ fn check_reports_every_error_with_its_place_and_exits_78() {
 fn the_example_config_checks() {
     let env = Env::sqlite();
     let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs.example.toml");
-    env.run(&["-f", example.to_str().unwrap(), "check"]).success().stdout(predicate::str::contains("nightly-backup"));
+    let example = example.to_str().unwrap();
+    env.run(&["-f", example, "check"]).success().stdout(predicate::str::contains("nightly-backup"));
+    // Its typed parameters hold.
+    env.run(&["-f", example, "enqueue", "send-welcome-email", "-p", "user_id=42"]).success();
+    env.run(&["-f", example, "enqueue", "send-welcome-email", "-p", "user_id=42;id"])
+        .code(2)
+        .stderr(predicate::str::contains("it must be an integer (type int)"));
+    env.run(&["-f", example, "exec", "rotate-logs", "-p", "keep=a[$(id)]"])
+        .code(2)
+        .stderr(predicate::str::contains("it must be an integer (type int)"));
 }
 
 #[test]

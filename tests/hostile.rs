@@ -89,7 +89,7 @@ fn typed_parameters_are_checked_at_enqueue_with_the_rule_named() {
         r#"
 [jobs.deploy]
 command = "echo {{env}} {{replicas}} {{id}} {{dry}} {{tag}} {{ratio}}"
-params = { env = { default = "staging", pattern = "staging|production" }, replicas = { type = "int" }, id = { type = "uuid" }, dry = { type = "bool", default = "false" }, tag = { type = "word" }, ratio = { type = "number", default = "0.5" } }
+params = { env = { default = "staging", pattern = "staging|production" }, replicas = { type = "int" }, id = { type = "uuid" }, dry = { type = "bool", default = false }, tag = { type = "word" }, ratio = { type = "number", default = 0.5 } }
 "#,
     );
     let good = ["-p", "replicas=3", "-p", "id=019364e1-7c5a-7d3e-9f7e-2b1d0c4a5e6f", "-p", "tag=v1.2-rc"];
@@ -179,6 +179,21 @@ fn values_no_process_can_be_given_are_refused_at_enqueue() {
     .code(65)
     .stderr(predicates::str::contains("line 1:").and(predicates::str::contains("NUL byte")));
     env.run(&["list"]).success().stdout(predicates::str::contains("echo").count(1));
+}
+
+// A value filling a header goes verbatim; one holding a line break could
+// never be sent (it cannot add a header either): refused at enqueue, not
+// accepted to fail at run time.
+#[test]
+fn a_header_value_with_a_line_break_is_refused_at_enqueue() {
+    let env = Env::sqlite().jobs(
+        "[jobs.h]\nhttp = { method = \"GET\", url = \"http://127.0.0.1:9/\", headers = { X-Tenant = \"t-{{t}}\" } }\n",
+    );
+    env.run(&["enqueue", "h", "-p", "t=a\r\nX-Evil: 1"])
+        .code(2)
+        .stderr(predicates::str::contains("it fills the x-tenant header, where control characters are not allowed"));
+    env.run(&["enqueue", "h", "-p", "t=a\tb \u{e9}"]).success();
+    env.run(&["list"]).success().stdout(predicates::str::contains(" h ").count(1));
 }
 
 // See: the hostile-input issue, item 7 (`-f /dev/zero` took gigabytes) and

@@ -1,7 +1,9 @@
 //! The integration tests: one binary (see Cargo.toml), each module a subject.
 //!
 //! - `beat`: schedules fired once per tick across beats, catch-up, reload, crontab import
-//! - `hostile`: hostile parameters, output and URLs; secrets never shown
+//! - `hostile`: hostile parameters, output and URLs
+//! - `secrets`: every command, with secrets in play: none ever shown
+//! - `fuzz`: property-based fuzzing of the parsers, and of parameters under real shells
 //! - `cli`: config discovery and errors, `check`, usage errors, generated docs
 //! - `exec_shell`, `exec_http`: the executors, through `taskq exec`
 //! - `faults`: network and Redis faults; first, the proxy and fault helpers themselves
@@ -19,8 +21,10 @@ mod conformance;
 mod exec_http;
 mod exec_shell;
 mod faults;
+mod fuzz;
 mod hostile;
 mod ops;
 mod policies;
 mod queue;
+mod secrets;
 mod worker;

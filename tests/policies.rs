@@ -300,7 +300,7 @@ command = "echo all fine"
 on_success = "alert"
 
 [jobs.alert]
-command = "echo $TASKQ_TRIGGER_JOB $TASKQ_TRIGGER_STATE $TASKQ_TRIGGER_EXIT $TASKQ_TRIGGER_ID >> @DIR@/alerts; sort $TASKQ_TRIGGER_OUTPUT >> @DIR@/alerts; echo $TASKQ_TRIGGER_OUTPUT > @DIR@/file"
+command = "echo $TASKQ_TRIGGER_JOB $TASKQ_TRIGGER_STATE $TASKQ_TRIGGER_EXIT $TASKQ_TRIGGER_ID >> @DIR@/alerts; sort $TASKQ_TRIGGER_OUTPUT >> @DIR@/alerts; echo $TASKQ_TRIGGER_OUTPUT $(stat -c %a $TASKQ_TRIGGER_OUTPUT) $TASKQ_JOB_ID > @DIR@/file"
 queue = "ops"
 "#,
     );
@@ -313,7 +313,12 @@ queue = "ops"
         [format!("main failed 3 {main}"), "on stderr".into(), "something bad happened".into()]
     );
     let file = env.read("file");
-    assert!(!std::path::Path::new(file.trim()).exists(), "the output file is removed after the hook runs");
+    let [path, mode, hook_id] = file.split_whitespace().collect::<Vec<_>>()[..] else { panic!("{file:?}") };
+    assert_eq!(mode, "600", "the output file is private: {file}");
+    // The hook's id is listed while it waits: a name made from it could be
+    // planted first (a symlink, a file of another user's) in a shared temp dir.
+    assert!(!path.contains(hook_id) && !path.contains(&main), "the output file's name is not predictable: {file}");
+    assert!(!std::path::Path::new(path).exists(), "the output file is removed after the hook runs");
 
     let good = env.enqueue(&["good"]);
     wait_until(SOON, "the success hook ran", || env.lines("alerts").len() >= 5);

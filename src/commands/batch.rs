@@ -81,7 +81,7 @@ pub(super) async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::
                 Some(Parsed::Bad { line, why }) => {
                     lines += 1;
                     bad += 1;
-                    progress.suspend(|| eprintln!("error: line {line}: {why}"));
+                    progress.suspend(|| eprintln!("error: line {line}: {}", crate::text::one_line(&why)));
                 }
                 Some(Parsed::Unreadable(e)) => return Err(UsageError(format!("cannot read --batch input: {e}")).into()),
                 None => input_done = true,
@@ -204,7 +204,7 @@ fn next_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<O
 }
 
 /// A line as a job, or why it is not one.
-fn parse(line: &[u8], config: &Config) -> Result<NewJob, String> {
+pub(crate) fn parse(line: &[u8], config: &Config) -> Result<NewJob, String> {
     let line: Line = serde_json::from_slice(line).map_err(|e| format!("invalid JSON line: {e}"))?;
     let def = config.job(&line.job).map_err(|e| e.0)?;
     let mut job = def.new_job(line.args, line.params).map_err(|e| e.to_string())?;

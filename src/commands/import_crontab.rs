@@ -23,7 +23,7 @@ pub(super) fn run(args: ImportCrontabArgs) -> anyhow::Result<ExitCode> {
     let converted = convert(&text, args.system);
     say!("{}", converted.toml.trim_end());
     for p in &converted.problems {
-        eprintln!("error: line {}: {}", p.line, p.reason);
+        eprintln!("error: line {}: {}", p.line, crate::text::one_line(&p.reason));
     }
     if !converted.problems.is_empty() {
         let n = converted.problems.len();

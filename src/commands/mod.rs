@@ -10,7 +10,7 @@ macro_rules! say {
     }};
 }
 
-mod batch;
+pub(crate) mod batch;
 mod beat;
 mod check;
 mod docs;

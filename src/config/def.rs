@@ -275,6 +275,18 @@ impl JobDef {
                     return Err(refused(&group.join("}}{{"), &segment, why));
                 }
             }
+            // A header value goes verbatim: a line break in one could only
+            // fail the request (never add a header), so say so now.
+            for (header, template) in &http.headers {
+                for name in template.params() {
+                    if let Some(value) = values.get(name)
+                        && value.chars().any(|c| c.is_ascii_control() && c != '\t')
+                    {
+                        let why = format!("it fills the {header} header, where control characters are not allowed");
+                        return Err(refused(name, value, why));
+                    }
+                }
+            }
         }
         Ok(())
     }

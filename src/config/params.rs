@@ -158,6 +158,17 @@ pub(super) fn read(diag: &mut Diagnostics<'_>, value: &Value<'_>) -> Option<BTre
     ok.then_some(out)
 }
 
+/// A default as the text a `-p` would give: `default = 14` and `default =
+/// true` read as naturally as their quoted forms.
+fn scalar(diag: &mut Diagnostics<'_>, field: &str, v: &Value<'_>) -> Option<String> {
+    match v.get_ref() {
+        DeValue::Integer(_) => raw::integer(diag, field, v, i64::MIN..=i64::MAX).map(|n| n.to_string()),
+        DeValue::Float(f) => Some(f.as_str().replace('_', "")),
+        DeValue::Boolean(b) => Some(b.to_string()),
+        _ => raw::string(diag, field, v),
+    }
+}
+
 fn read_rule(diag: &mut Diagnostics<'_>, entry: &str, table: &Table<'_, '_>) -> Option<ParamRule> {
     table.check_keys(diag, &["type", "default", "pattern"], &[]);
     let mut rule = ParamRule::default();
@@ -178,7 +189,7 @@ fn read_rule(diag: &mut Diagnostics<'_>, entry: &str, table: &Table<'_, '_>) -> 
                 None => ok = false,
             },
             "default" => {
-                rule.default = raw::string(diag, &field, v);
+                rule.default = scalar(diag, &field, v);
                 ok &= rule.default.is_some();
             }
             "pattern" => match raw::string(diag, &field, v) {

@@ -5,7 +5,7 @@
 //! in a file of its own, written on whichever host runs it.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::io::Write;
 
 use super::Shared;
 use crate::broker::{Finish, Lease};
@@ -53,45 +53,33 @@ pub(super) fn build(shared: &Shared, name: &str, trigger: Trigger) -> Option<New
 /// removed when this is dropped.
 pub(super) struct TriggerFile {
     env: BTreeMap<String, String>,
-    path: Option<PathBuf>,
+    _file: Option<tempfile::NamedTempFile>,
 }
 
 impl TriggerFile {
-    /// Writes the trigger's output tail for `job`, if it is a hook job.
+    /// Writes the trigger's output tail for `job`, if it is a hook job, to a
+    /// new file only its owner can read (output may hold anything). The name
+    /// is random and the file created exclusively: in a shared temp dir a
+    /// name anyone can predict (the job's id is listed) could be planted
+    /// first as a symlink or a file of another user's.
     pub(super) fn write(job: &NewJob) -> Result<TriggerFile, String> {
-        let Some(trigger) = &job.trigger else { return Ok(TriggerFile { env: BTreeMap::new(), path: None }) };
-        let path = std::env::temp_dir().join(format!("taskq-trigger-{}.out", job.id));
-        write_private(&path, trigger.output.as_bytes())
-            .map_err(|e| format!("cannot write the trigger's output to {}: {e}", path.display()))?;
+        let Some(trigger) = &job.trigger else { return Ok(TriggerFile { env: BTreeMap::new(), _file: None }) };
+        let cannot = |e: std::io::Error| format!("cannot write the trigger's output to a temp file: {e}");
+        let mut file = tempfile::Builder::new().prefix("taskq-trigger-").suffix(".out").tempfile().map_err(cannot)?;
+        file.write_all(trigger.output.as_bytes()).map_err(cannot)?;
         let env = BTreeMap::from([
             ("TASKQ_TRIGGER_ID".to_string(), trigger.id.to_string()),
             ("TASKQ_TRIGGER_JOB".to_string(), trigger.job.to_string()),
             ("TASKQ_TRIGGER_STATE".to_string(), trigger.state.to_string()),
             ("TASKQ_TRIGGER_EXIT".to_string(), trigger.exit_code.map(|c| c.to_string()).unwrap_or_default()),
-            ("TASKQ_TRIGGER_OUTPUT".to_string(), path.display().to_string()),
+            ("TASKQ_TRIGGER_OUTPUT".to_string(), file.path().display().to_string()),
         ]);
-        Ok(TriggerFile { env, path: Some(path) })
+        Ok(TriggerFile { env, _file: Some(file) })
     }
 
     pub(super) fn env(&self) -> &BTreeMap<String, String> {
         &self.env
     }
-}
-
-impl Drop for TriggerFile {
-    fn drop(&mut self) {
-        if let Some(path) = &self.path {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-/// Writes a file only its owner can read: output may hold anything.
-fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    file.write_all(data)
 }
 
 /// A job the broker failed as a poison job ("worker lost") triggers its

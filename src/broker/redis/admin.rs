@@ -136,8 +136,11 @@ pub(super) async fn heartbeat(b: &RedisBroker, info: &WorkerInfo) -> Result<Time
 }
 
 pub(super) async fn forget_worker(b: &RedisBroker, id: &str) -> Result<(), BrokerError> {
+    // Not MULTI: `workers` skips an id whose key is gone, so order is all that
+    // matters, and a user whose ACL lacks MULTI (see docs/security.md) must
+    // still be able to stop cleanly.
     let mut pipe = redis::pipe();
-    pipe.atomic().del(b.keys.worker(id)).zrem(b.keys.workers(), id);
+    pipe.del(b.keys.worker(id)).zrem(b.keys.workers(), id);
     b.link.pipe::<()>(&pipe).await
 }
 
