@@ -33,7 +33,7 @@ pub struct GlobalArgs {
     pub config: Option<PathBuf>,
 
     /// Broker URL: redis://[user:password@]host[:port][/db], rediss://..., or sqlite:///path/to/taskq.db
-    #[arg(long, global = true, env = "TASKQ_BROKER", value_name = "URL", value_hint = ValueHint::Url)]
+    #[arg(long, global = true, env = "TASKQ_BROKER", hide_env_values = true, value_name = "URL", value_hint = ValueHint::Url)]
     pub broker: Option<String>,
 
     /// Key prefix, so several applications can share one broker [default: taskq]
@@ -153,7 +153,30 @@ impl Cli {
                     ),
                 )
             }
-            _ => e,
+            // Help and version text stay as they are.
+            _ if !e.use_stderr() => e,
+            // An error is one line (SPEC §2): the message and clap's tip, not
+            // its usage block.
+            kind => {
+                let rendered = e.render().to_string();
+                let mut parts = rendered.lines().map(str::trim).filter(|l| {
+                    !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+                });
+                let first = parts.next().unwrap_or_default().trim_start_matches("error: ").to_string();
+                let rest: Vec<&str> = parts.collect();
+                let line = match (first.strip_suffix(':'), rest.is_empty()) {
+                    (_, true) => first,
+                    // "the following required arguments were not provided:" and a list
+                    (Some(intro), false) => format!("{intro}: {}", rest.join(", ")),
+                    (None, false) => format!("{first}; {}", rest.join("; ")),
+                };
+                let known = |name: &str| <Cli as clap::CommandFactory>::command().find_subcommand(name).is_some();
+                let help = match subcommand_at(&args).map(|at| args[at].to_string_lossy().to_string()) {
+                    Some(name) if known(&name) => format!("taskq {name} --help"),
+                    _ => "taskq --help".to_string(),
+                };
+                clap::Error::raw(kind, format!("{line} (see '{help}')\n"))
+            }
         })
     }
 }

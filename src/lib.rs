@@ -19,6 +19,7 @@ mod metrics;
 pub mod names;
 pub mod presence;
 pub mod shutdown;
+pub mod stdio;
 mod systemd;
 pub mod text;
 pub mod time;

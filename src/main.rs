@@ -7,6 +7,7 @@ use taskq::cli::Cli;
 use taskq::shutdown::Shutdown;
 
 fn main() -> ExitCode {
+    taskq::stdio::guard();
     let cli = match Cli::try_parse_args(std::env::args_os()) {
         Ok(cli) => cli,
         Err(err) => {

@@ -135,13 +135,27 @@ async fn the_jobs_headers_go_only_to_its_own_origin_across_redirects() {
              headers = {{ X-Api-Key = \"${{TASKQ_TEST_TOKEN}}\", Authorization = \"Bearer ${{TASKQ_TEST_TOKEN}}\" }}\n"
         )
     };
-    // 307 to another origin: method and body kept, the job's headers not.
-    let out = attempt(&call(server.url(&format!("/redirect/307?to={}/echo", other.base))), "call", &[]).await;
+    // 307 to another origin without a body: followed, the job's headers not sent.
+    let get = call(server.url(&format!("/redirect/307?to={}/echo", other.base)))
+        .replace("method = \"POST\"", "method = \"GET\"")
+        .replace("json = { a = 1 }\n", "");
+    let out = attempt(&get, "call", &[]).await;
     assert_eq!(out.status, RunStatus::Succeeded, "{:?}", out.error);
     let req = other.requests().pop().unwrap();
+    assert_eq!(req.method.as_str(), "GET");
+    assert!(!format!("{:?}", req.headers).contains("s3cret"), "{:?}", req.headers);
+    // With a body (which can hold a secret too): not followed, not retried.
+    let out = attempt(&call(server.url(&format!("/redirect/307?to={}/echo", other.base))), "call", &[]).await;
+    assert_eq!((out.status, out.retryable), (RunStatus::Failed, false));
+    assert!(out.error.as_deref().unwrap_or_default().contains("which would be sent the job's body"), "{:?}", out.error);
+    assert_eq!(other.requests().len(), 1, "the body never left for the other origin");
+    // 307 within the origin keeps method, body and headers.
+    let out = attempt(&call(server.url("/redirect/307?to=/echo")), "call", &[]).await;
+    assert_eq!(out.status, RunStatus::Succeeded, "{:?}", out.error);
+    let req = server.requests().pop().unwrap();
     assert_eq!((req.method.as_str(), req.body.as_str()), ("POST", "{\"a\":1}"));
     assert_eq!(req.headers.get("content-type").map(String::as_str), Some("application/json"));
-    assert!(!format!("{:?}", req.headers).contains("s3cret"), "{:?}", req.headers);
+    assert_eq!(req.headers["x-api-key"], "s3cret");
     // The same origin keeps them; a 302 turns the POST into a GET without a body.
     let out = attempt(&call(server.url("/redirect/302?to=/echo")), "call", &[]).await;
     assert_eq!(out.status, RunStatus::Succeeded, "{:?}", out.error);

@@ -83,6 +83,41 @@ fn a_parameter_in_shell_arithmetic_must_be_an_int() {
     env.run(&["exec", "add", "-p", "n=41"]).success().stdout("42\n");
 }
 
+// Beyond what `check` can see: bash reads a value as a name or a number in
+// many places, through variables too, and runs code in an array subscript
+// each time. Such a value is refused for shell jobs, as a parameter or an
+// argument, whatever the command.
+#[test]
+fn a_value_bash_would_run_in_a_subscript_is_refused_whatever_the_command() {
+    let commands = [
+        "[[ -v {{n}} ]]",
+        "printf -v {{n}} x",
+        "read -r {{n}} <<< x",
+        "declare {{n}}=1",
+        "v={{n}}; echo ${!v}",
+        "x={{n}}; echo $(( x + 1 ))",
+        "x={{n}}; [[ $x -eq 1 ]]",
+        "arr=([{{n}}]=1)",
+        "echo $(( $1 + 1 )) {{n}}",
+    ];
+    for command in commands {
+        let env = Env::sqlite().jobs(&format!("[jobs.j]\nshell = \"/bin/bash\"\ncommand = '{command}'\n"));
+        let dir = env.root().display().to_string();
+        for value in [format!("a[$(touch {dir}/PWNED)]"), format!("a[b[0]+`touch {dir}/PWNED`]")] {
+            let param = format!("n={value}");
+            env.run(&["enqueue", "j", "-p", &param]).code(2).stderr(predicates::str::contains("inside [...]"));
+            env.run(&["enqueue", "j", &value, "-p", "n=1"])
+                .code(2)
+                .stderr(predicates::str::contains("argument 1").and(predicates::str::contains("inside [...]")));
+            env.run(&["exec", "j", "-p", &param]).code(2);
+            env.run(&["exec", "j", &value, "-p", "n=1"]).code(2);
+        }
+        assert!(!env.path("PWNED").exists(), "{command}");
+        env.run(&["exec", "j", "-p", "n=[prod] costs $5"]);
+        assert!(!env.path("PWNED").exists(), "{command}");
+    }
+}
+
 #[test]
 fn typed_parameters_are_checked_at_enqueue_with_the_rule_named() {
     let env = Env::sqlite().jobs(
@@ -134,7 +169,7 @@ params = { env = { default = "staging", pattern = "staging|production" }, replic
 #[test]
 fn a_value_is_checked_again_when_the_job_starts() {
     let env = Env::sqlite().jobs("[jobs.j]\ncommand = \"echo {{n}} > @DIR@/ran\"\n");
-    let id = env.enqueue(&["j", "-p", "n=a[$(touch PWNED)]"]);
+    let id = env.enqueue(&["j", "-p", "n=x+$(touch PWNED)"]);
     env.write(
         "jobs.toml",
         "[jobs.j]\ncommand = \"echo $(( {{n}} + 1 )) > @DIR@/ran\"\nparams = { n = { type = \"int\" } }\n",
@@ -179,6 +214,15 @@ fn values_no_process_can_be_given_are_refused_at_enqueue() {
     .code(65)
     .stderr(predicates::str::contains("line 1:").and(predicates::str::contains("NUL byte")));
     env.run(&["list"]).success().stdout(predicates::str::contains("echo").count(1));
+    // A default no run could use is a config error, not a failure at every tick.
+    let nul =
+        Env::sqlite().jobs("[jobs.s]\ncommand = \"echo {{a}}\"\nevery = \"1m\"\nparams = { a = \"x\\u0000y\" }\n");
+    nul.run(&["check"])
+        .code(78)
+        .stderr(predicates::str::contains("the default of parameter \"a\" cannot be used: it holds a NUL byte"));
+    let huge = format!("[jobs.s]\ncommand = \"echo {{{{a}}}}\"\nparams = {{ a = \"{}\" }}\n", "y".repeat(200 * 1024));
+    let huge = Env::sqlite().jobs(&huge);
+    huge.run(&["check"]).code(78).stderr(predicates::str::contains("the OS passes at most 128 KiB"));
 }
 
 // A value filling a header goes verbatim; one holding a line break could
@@ -250,6 +294,27 @@ fn argument_edge_cases_get_one_clear_line() {
         String::from_utf8_lossy(&out.stderr),
         "error: argument 3 (\"caf\\xe9\") is not valid UTF-8: taskq takes job names, arguments and parameters as UTF-8 text\n"
     );
+    // Binary input ends a batch instead of being read for ever.
+    env.run(&["enqueue", "--batch", "/dev/zero"])
+        .code(2)
+        .stderr(predicates::str::contains("holds NUL bytes: the input is not text"));
+    // Usage errors are one line too: the problem, clap's tip, where help is.
+    for (args, expected) in [
+        (
+            &["enqueue", "--batch", "f", "--wait"][..],
+            "error: the argument '--batch <FILE>' cannot be used with '--wait' (see 'taskq enqueue --help')\n",
+        ),
+        (
+            &["enqueue", "--queu", "q", "x"],
+            "error: unexpected argument '--queu' found; tip: a similar argument exists: '--queue' (see 'taskq enqueue --help')\n",
+        ),
+        (
+            &["status"],
+            "error: the following required arguments were not provided: <ID>... (see 'taskq status --help')\n",
+        ),
+    ] {
+        env.run(args).code(2).stderr(expected);
+    }
     // Valid RFC 3339 at the end of time is taken; an offset past ±23:59 is not.
     let id = env.enqueue(&["x", "--at", "9999-12-31T23:59:59Z"]);
     assert_eq!(env.state(&id), "scheduled");

@@ -278,6 +278,12 @@ fn a_sqlite_url_with_a_query_or_a_relative_path_is_refused() {
         .stderr(predicates::str::contains("unknown parameter \"mode\""));
     env.run(&["--broker", "sqlite://relative/x.db", "enqueue", "j"])
         .code(2)
-        .stderr(predicates::str::contains("write an absolute one, with three slashes: sqlite:///relative/x.db"));
+        .stderr(predicates::str::contains("names a relative path (or a host, \"relative\"): write an absolute path"));
     assert!(!env.root().join("relative").exists(), "nothing was created");
+    env.run(&["--broker", "sqlite:///tmp/x.db#frag", "enqueue", "j"])
+        .code(2)
+        .stderr(predicates::str::contains("write a '#' in a file name as %23"));
+    let escaped = format!("sqlite://localhost{}/q%2Ddb", env.root().display());
+    env.run(&["--broker", &escaped, "enqueue", "j"]).success();
+    assert!(env.root().join("q-db").exists(), "percent-escapes decoded, localhost meaning this host");
 }

@@ -114,6 +114,9 @@ every = "1s"
     let jobs = ["call", "server-error", "refused", "loop", "shell-fails"];
     let mut seen = Vec::new();
 
+    for help in [&["--help"][..], &["-h"], &["list", "--help"], &["enqueue", "-h"]] {
+        run(&env, &mut seen, help);
+    }
     run_every_way(&env, &mut seen, &["check"]);
     run(&env, &mut seen, &["check", "--json"]);
     for job in jobs {
@@ -177,7 +180,9 @@ every = "1s"
     let wrong = format!("redis://:{WRONG}@127.0.0.1:{port}/0");
     let malformed = format!("redis://:{PASSWORD}@127.0.0.1:{port}x/0");
     let user = format!("redis://admin:{PASSWORD}@127.0.0.1:{port}/0");
-    for url in [&down, &wrong, &malformed, &user] {
+    let sqlite_userinfo = format!("sqlite://u:{PASSWORD}@/x.db");
+    let no_scheme = format!("redis//u:{PASSWORD}@127.0.0.1:{port}/0");
+    for url in [&down, &wrong, &malformed, &user, &sqlite_userinfo, &no_scheme] {
         let other = Env::with_broker(url).jobs(&env.read("jobs.toml"));
         for args in [&["enqueue", "call"][..], &["status", &ids[0]], &["inspect", "--json"], &["run", "--burst"]] {
             run_every_way(&other, &mut seen, args);

@@ -138,6 +138,24 @@ fn check_names(expr: &str, normalized: &str) -> Result<(), String> {
             ));
         }
     }
+    // The last two fields take only their own names: croner reads a day's
+    // name in the month field as a number (`0 0 1 MON *` fired on 1 January).
+    const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+    const DAYS: [&str; 8] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "L"];
+    let n = fields.len();
+    for (field, label, names, kind) in [
+        (fields.get(n.wrapping_sub(2)), "month", &MONTHS[..], "JAN-DEC"),
+        (fields.get(n.wrapping_sub(1)), "weekday", &DAYS[..], "SUN-SAT"),
+    ] {
+        let Some(field) = field.filter(|_| n >= 5) else { continue };
+        for word in field.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| !w.is_empty()) {
+            if !names.iter().any(|name| name.eq_ignore_ascii_case(word)) {
+                return Err(format!(
+                    "cron expression \"{expr}\": \"{word}\" is not a {label} name; the {label} field takes {kind}"
+                ));
+            }
+        }
+    }
     Ok(())
 }
 
@@ -177,6 +195,14 @@ mod tests {
         assert!(err.contains("the minute field \"JAN\""), "{err}");
         assert!(Schedule::cron("0 0 L * *").is_ok() && Schedule::cron("0 0 15W * *").is_ok());
         assert!(Schedule::cron("0 0 1 JAN-MAR mon-fri").is_ok());
+        assert!(Schedule::cron("0 0 * * 5L").is_ok() && Schedule::cron("0 0 * * FRI#2").is_ok());
+        // A name of the other field (croner took MON in the month field as 1).
+        for (expr, word, label) in
+            [("0 0 1 MON *", "MON", "month"), ("0 0 * * JAN", "JAN", "weekday"), ("* * * * MON-JAN", "JAN", "weekday")]
+        {
+            let err = Schedule::cron(expr).unwrap_err();
+            assert!(err.contains(&format!("\"{word}\" is not a {label} name")), "{err}");
+        }
         let err = Schedule::cron("0 0 30 2 *").unwrap_err();
         assert_eq!(err, "cron expression \"0 0 30 2 *\" never fires: no date matches it");
         let err = Schedule::every(Duration::from_secs(99_999_999_999_999 * 86_400)).unwrap_err();

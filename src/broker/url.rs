@@ -18,25 +18,8 @@ pub enum BrokerUrl {
 impl BrokerUrl {
     /// Parses a URL; the error says which forms are accepted.
     pub fn parse(text: &str) -> Result<BrokerUrl, String> {
-        if let Some(path) = text.strip_prefix("sqlite://") {
-            if path.is_empty() {
-                return Err("sqlite:// needs a path, as in sqlite:///var/lib/taskq/taskq.db".into());
-            }
-            // Taken literally, these would quietly make a file of another
-            // name, or one relative to wherever the process happens to run:
-            // an empty queue beside the real one.
-            if let Some((_, query)) = path.split_once('?') {
-                let name = query.split(['=', '&']).next().unwrap_or_default();
-                return Err(format!(
-                    "unknown parameter \"{name}\" in the SQLite URL \"{text}\": taskq's SQLite URLs take none"
-                ));
-            }
-            if !path.starts_with('/') {
-                return Err(format!(
-                    "the SQLite URL \"{text}\" names a relative path: write an absolute one, with three slashes: sqlite:///{path}"
-                ));
-            }
-            return Ok(BrokerUrl::Sqlite { path: PathBuf::from(path) });
+        if let Some(rest) = text.strip_prefix("sqlite://") {
+            return sqlite(text, rest);
         }
         if text.starts_with("redis://") || text.starts_with("rediss://") {
             let parsed =
@@ -67,6 +50,41 @@ impl BrokerUrl {
     }
 }
 
+/// `sqlite://` followed by `rest`: an absolute path (`sqlite:///var/lib/q.db`,
+/// or `sqlite://localhost/var/lib/q.db` as in file URLs), percent-escapes
+/// decoded. Anything that would otherwise be taken literally is refused: a
+/// file of another name, or one relative to wherever the process happens to
+/// run, would be an empty queue beside the real one.
+fn sqlite(text: &str, rest: &str) -> Result<BrokerUrl, String> {
+    let shown = redact(text);
+    if rest.is_empty() {
+        return Err("sqlite:// needs a path, as in sqlite:///var/lib/taskq/taskq.db".into());
+    }
+    if let Some((_, query)) = rest.split_once('?') {
+        let name = query.split(['=', '&', '#']).next().unwrap_or_default();
+        return Err(format!(
+            "unknown parameter \"{name}\" in the SQLite URL \"{shown}\": taskq's SQLite URLs take none"
+        ));
+    }
+    if let Some((_, fragment)) = rest.split_once('#') {
+        return Err(format!("the SQLite URL \"{shown}\" ends in \"#{fragment}\": write a '#' in a file name as %23"));
+    }
+    let path = rest.strip_prefix("localhost").filter(|p| p.starts_with('/')).unwrap_or(rest);
+    if !path.starts_with('/') {
+        let host = path.split('/').next().unwrap_or_default();
+        if host.contains('@') {
+            return Err(format!("the SQLite URL \"{shown}\" has a user or password: a SQLite file takes none"));
+        }
+        return Err(format!(
+            "the SQLite URL \"{shown}\" names a relative path (or a host, \"{host}\"): write an absolute path, with three slashes, as in sqlite:///var/lib/taskq/taskq.db"
+        ));
+    }
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .map_err(|_| format!("the SQLite URL \"{shown}\" has a percent-escape that is not UTF-8"))?;
+    Ok(BrokerUrl::Sqlite { path: PathBuf::from(decoded.as_ref()) })
+}
+
 /// The URL with any password replaced by `***`.
 fn redact(text: &str) -> String {
     match reqwest::Url::parse(text) {
@@ -75,9 +93,11 @@ fn redact(text: &str) -> String {
             url.to_string()
         }
         Ok(_) => text.to_string(),
-        // Unparseable: hide everything between "://" and "@", if there is one.
+        // Unparseable: hide everything between "://" and "@", or all before
+        // the "@" when there is no "://" (`redis//user:pw@host`).
         Err(_) => match (text.find("://"), text.rfind('@')) {
             (Some(start), Some(at)) if at > start => format!("{}***{}", &text[..start + 3], &text[at..]),
+            (_, Some(at)) => format!("***{}", &text[at..]),
             _ => text.to_string(),
         },
     }
@@ -125,7 +145,20 @@ mod tests {
         );
         assert_eq!(
             BrokerUrl::parse("sqlite://relative/x.db").unwrap_err(),
-            "the SQLite URL \"sqlite://relative/x.db\" names a relative path: write an absolute one, with three slashes: sqlite:///relative/x.db"
+            "the SQLite URL \"sqlite://relative/x.db\" names a relative path (or a host, \"relative\"): write an absolute path, with three slashes, as in sqlite:///var/lib/taskq/taskq.db"
         );
+        assert!(BrokerUrl::parse("sqlite:///x.db#frag").unwrap_err().contains("write a '#' in a file name as %23"));
+        assert_eq!(
+            BrokerUrl::parse("sqlite:///tmp/%71%23.db").unwrap(),
+            BrokerUrl::Sqlite { path: "/tmp/q#.db".into() }
+        );
+        assert_eq!(
+            BrokerUrl::parse("sqlite://localhost/tmp/q.db").unwrap(),
+            BrokerUrl::Sqlite { path: "/tmp/q.db".into() }
+        );
+        for url in ["sqlite://u:S3CRET@/x.db", "redis//u:S3CRET@h", "sqlite://u:S3CRET@localhost/x.db"] {
+            let err = BrokerUrl::parse(url).unwrap_err();
+            assert!(!err.contains("S3CRET"), "{err}");
+        }
     }
 }

@@ -59,7 +59,7 @@ pub(super) async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::
     std::thread::spawn(move || read(input, &reader_config, &tx));
 
     let progress = super::progress::counter("enqueued");
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = std::io::BufWriter::new(crate::stdio::stdout());
     let mut in_flight = FuturesOrdered::new();
     let (mut enqueued, mut duplicates, mut bad, mut lines) = (0u64, 0u64, 0u64, 0u64);
     let mut input_done = false;
@@ -193,6 +193,16 @@ fn next_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<O
         if whole && line.len() + part.len() <= MAX_LINE_BYTES {
             line.extend_from_slice(part);
         } else {
+            // Over-long and binary (`--batch /dev/zero`): no newline may ever come.
+            if part.contains(&0) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "a line over {} MiB holds NUL bytes: the input is not text (one JSON object per line)",
+                        MAX_LINE_BYTES >> 20
+                    ),
+                ));
+            }
             whole = false;
             line.clear();
         }

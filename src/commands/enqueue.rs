@@ -82,7 +82,7 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
 /// Prints an enqueued job's id line and makes sure it left the process.
 fn print_id(line: &str) -> std::io::Result<()> {
     use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::stdio::stdout();
     writeln!(out, "{line}")?;
     out.flush()
 }

@@ -45,7 +45,7 @@ pub(super) async fn run(args: LogsArgs, ctx: &Context) -> anyhow::Result<ExitCod
         let total = record.output_total.max(tail.len() as u64);
         if total > printed {
             let new = total - printed;
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::stdio::stdout();
             let shown = if new > tail.len() as u64 {
                 eprintln!("[{} earlier bytes were not kept]", new - tail.len() as u64);
                 &tail[..]

@@ -6,7 +6,7 @@
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        writeln!(std::io::stdout().lock(), $($arg)*)?
+        writeln!($crate::stdio::stdout(), $($arg)*)?
     }};
 }
 
@@ -157,8 +157,8 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::status(args, &ctx).await,
         Command::Wait(args) => status::wait(args, &ctx).await,
         Command::List(args) => list::run(args, &ctx).await,
-        Command::Completions(args) => completions(args.shell, &mut std::io::stdout().lock()),
-        Command::Man => docs::man(&mut std::io::stdout().lock()),
+        Command::Completions(args) => completions(args.shell, &mut crate::stdio::stdout()),
+        Command::Man => docs::man(&mut crate::stdio::stdout()),
         Command::Beat(args) => beat::run(args, &ctx).await,
         Command::Logs(args) => logs::run(args, &ctx).await,
         Command::History(args) => history::run(args, &ctx).await,

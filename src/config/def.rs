@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::contexts::whole_path_segments;
 use super::params::{MAX_TOTAL_BYTES, ParamRule, check_anywhere};
 use super::template::Template;
+use super::template::param_var;
 use crate::beat::schedule::Schedule;
 use crate::job::{BrokerPolicy, JobId, NewJob, UniqueKey};
 use crate::names::{JobName, QueueName};
@@ -180,8 +181,7 @@ impl JobDef {
     /// A new enqueued instance with the job's own queue and policy; the
     /// parameters are checked (and defaults applied only at run time).
     pub fn new_job(&self, args: Vec<String>, params: BTreeMap<String, String>) -> Result<NewJob, ParamError> {
-        let resolved = self.resolve_params(&params)?;
-        self.check_args(&args, &resolved)?;
+        let resolved = self.resolve_run(&args, &params)?;
         let unique = self.unique_for.map(|window| UniqueKey { key: self.default_unique_key(&args, &resolved), window });
         Ok(NewJob {
             id: JobId::new(),
@@ -214,7 +214,7 @@ impl JobDef {
     fn check_args(&self, args: &[String], params: &BTreeMap<String, String>) -> Result<(), ParamError> {
         let shell = matches!(self.action, Action::Shell { .. });
         for (i, arg) in args.iter().enumerate() {
-            if let Some(why) = check_anywhere(arg, shell) {
+            if let Some(why) = check_anywhere(arg, shell, "") {
                 let (job, value) = (self.name.to_string(), shown(arg));
                 return Err(ParamError::RefusedArg { job, index: i + 1, value, why });
             }
@@ -224,6 +224,19 @@ impl JobDef {
             return Err(ParamError::TooLarge { job: self.name.to_string(), bytes });
         }
         Ok(())
+    }
+
+    /// The parameter values for a run with `args` (see `resolve_params`),
+    /// the arguments checked too: what is checked at enqueue and again when
+    /// the job starts.
+    pub fn resolve_run(
+        &self,
+        args: &[String],
+        given: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, ParamError> {
+        let resolved = self.resolve_params(given)?;
+        self.check_args(args, &resolved)?;
+        Ok(resolved)
     }
 
     /// The full set of parameter values for a run: `given` over the defaults.
@@ -262,7 +275,8 @@ impl JobDef {
         };
         for (name, value) in values {
             let rule = self.param_rules.get(name);
-            if let Some(why) = check_anywhere(value, shell).or_else(|| rule.and_then(|r| r.check(value))) {
+            let carrier = format!("{}=", param_var(name));
+            if let Some(why) = rule.and_then(|r| r.check(value)).or_else(|| check_anywhere(value, shell, &carrier)) {
                 return Err(refused(name, value, why));
             }
         }

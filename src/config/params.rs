@@ -96,6 +96,13 @@ pub struct ParamRule {
 impl ParamRule {
     /// Why `value` does not fit this rule, in words; `None` if it does.
     pub fn check(&self, value: &str) -> Option<String> {
+        // bash reads a leading 0 as octal: `08` fails, `010` is 8.
+        if self.kind == ParamType::Int
+            && value.trim_start_matches(['-', '+']).len() > 1
+            && value.trim_start_matches(['-', '+']).starts_with('0')
+        {
+            return Some("it must be an integer without leading zeros (type int; bash reads 010 as octal 8)".into());
+        }
         if !self.kind.admits(value) {
             return Some(format!("it must be {} (type {})", self.kind.describe(), self.kind.name()));
         }
@@ -107,19 +114,49 @@ impl ParamRule {
 }
 
 /// What no value may hold, whatever its rule: a NUL byte (no C string can
-/// carry one), and for a shell job more than the OS passes to a process.
-pub fn check_anywhere(value: &str, shell: bool) -> Option<String> {
+/// carry one), and for a shell job more than the OS passes to a process or
+/// what bash would run as code. `carrier` is how the value reaches a shell
+/// job's process: `NAME=` for a parameter's environment variable, empty for
+/// an argument; the kernel's limit counts it and the closing NUL.
+pub fn check_anywhere(value: &str, shell: bool, carrier: &str) -> Option<String> {
     if value.contains('\0') {
         return Some("it holds a NUL byte, which no process can be passed".into());
     }
-    if shell && value.len() > MAX_VALUE_BYTES {
+    if shell && expands_in_subscript(value) {
+        return Some(
+            "it holds a '$' or '`' inside [...]: bash, zsh and ksh run that as code wherever a value is read as a \
+             variable name or a number (arithmetic, array subscripts, [[ -v ]], printf -v, read, ${!name}), which \
+             no quoting prevents; pass such text in a file or through an HTTP job"
+                .into(),
+        );
+    }
+    if shell && carrier.len() + value.len() + 1 > MAX_VALUE_BYTES {
         return Some(format!(
-            "it is {} bytes long; the OS passes at most {} KiB in one value to a process",
+            "it is {} bytes long; the OS passes at most {} KiB in one value to a process{}",
             value.len(),
-            MAX_VALUE_BYTES / 1024
+            MAX_VALUE_BYTES / 1024,
+            if carrier.is_empty() { String::new() } else { format!(", counting its name {carrier}") }
         ));
     }
     None
+}
+
+/// Whether `value` has a `$` or a backquote after a `[` and before the `]`
+/// that closes it: `a[$(cmd)]`, `a[${x@P}]`. A value is code to bash only
+/// as an array subscript, when something reads it as a name or a number
+/// (shown by trying every such context under bash); outside brackets, or
+/// in brackets without an expansion, it is only ever data or an error.
+fn expands_in_subscript(value: &str) -> bool {
+    let mut depth = 0usize;
+    for c in value.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            '$' | '`' if depth > 0 => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The `params` table: each entry a default (a string) or an inline table
@@ -218,6 +255,9 @@ mod tests {
     fn types_admit_what_they_say() {
         let admits = |t: ParamType, v: &str| t.admits(v);
         assert!(admits(ParamType::Int, "-42") && admits(ParamType::Int, "7") && !admits(ParamType::Int, "a[$(x)]"));
+        let int = ParamRule { kind: ParamType::Int, ..ParamRule::default() };
+        assert!(int.check("08").unwrap().contains("without leading zeros") && int.check("-010").is_some());
+        assert_eq!((int.check("0"), int.check("-0"), int.check("100")), (None, None, None));
         assert!(!admits(ParamType::Int, "") && !admits(ParamType::Int, "1.5") && !admits(ParamType::Int, "0x10"));
         assert!(
             admits(ParamType::Number, "1.5") && admits(ParamType::Number, "-.5") && !admits(ParamType::Number, ".")
@@ -229,8 +269,27 @@ mod tests {
 
     #[test]
     fn values_no_process_can_take_are_refused_everywhere() {
-        assert!(check_anywhere("a\0b", false).unwrap().contains("NUL byte"));
-        assert!(check_anywhere(&"x".repeat(MAX_VALUE_BYTES + 1), true).unwrap().contains("128 KiB"));
-        assert_eq!(check_anywhere(&"x".repeat(MAX_VALUE_BYTES + 1), false), None, "HTTP values go in no argv");
+        assert!(check_anywhere("a\0b", false, "").unwrap().contains("NUL byte"));
+        assert!(check_anywhere(&"x".repeat(MAX_VALUE_BYTES + 1), true, "").unwrap().contains("128 KiB"));
+        assert_eq!(check_anywhere(&"x".repeat(MAX_VALUE_BYTES + 1), false, ""), None, "HTTP values go in no argv");
+        // The kernel counts the closing NUL, and a parameter's variable name.
+        assert!(check_anywhere(&"x".repeat(MAX_VALUE_BYTES), true, "").is_some());
+        assert_eq!(check_anywhere(&"x".repeat(MAX_VALUE_BYTES - 1), true, ""), None);
+        let name = "TASKQ_PARAM_a=";
+        assert!(check_anywhere(&"x".repeat(MAX_VALUE_BYTES - 14), true, name).unwrap().contains("TASKQ_PARAM_a="));
+        assert_eq!(check_anywhere(&"x".repeat(MAX_VALUE_BYTES - 15), true, name), None);
+    }
+
+    // See: the hostile-input issue, item 1, and its review: every context
+    // where bash reads a value as a name or a number evaluates subscripts.
+    #[test]
+    fn an_expansion_inside_brackets_is_refused_for_shell_jobs() {
+        for bad in ["a[$(touch P)]", "a[`touch P`]", "a[${x@P}]", "a[b[1]+$(touch P)]", "x[$y"] {
+            assert!(check_anywhere(bad, true, "").unwrap().contains("inside [...]"), "{bad}");
+            assert_eq!(check_anywhere(bad, false, ""), None, "HTTP jobs run no shell: {bad}");
+        }
+        for fine in ["$(touch P)", "[prod] costs $5", "a[1]", "Deploy [v2] `now`", "$HOME/x[1]"] {
+            assert_eq!(check_anywhere(fine, true, ""), None, "{fine}");
+        }
     }
 }

@@ -11,10 +11,10 @@ use super::def::{
 use super::error::Diagnostics;
 use super::fields::{Field, Fields};
 use super::http::json_templates;
-use super::params::ParamType;
+use super::params::{ParamType, check_anywhere};
 use super::raw::Span;
 use super::suggest::did_you_mean;
-use super::template::{Template, collect_params};
+use super::template::{Template, collect_params, param_var};
 use crate::beat::schedule::Schedule;
 use crate::names::{JobName, QueueName};
 use crate::time::Zone;
@@ -112,6 +112,12 @@ pub(super) fn resolve(
             diag.error(span, format!("parameter \"{p}\" is declared but no template of \"{name}\" uses {{{{{p}}}}}"));
         }
         if let Some(default) = &rule.default {
+            // What enqueue would refuse in a value, `check` refuses in a
+            // default: a scheduled run would otherwise fail at every tick.
+            let shell = matches!(action, Some(Action::Shell { .. }));
+            if let Some(why) = check_anywhere(default, shell, &format!("{}=", param_var(p))) {
+                diag.error(span, format!("the default of parameter \"{p}\" cannot be used: {why}"));
+            }
             params.insert(p.clone(), default.clone());
         }
         param_rules.insert(p.clone(), rule.clone());

@@ -177,6 +177,15 @@ async fn send(
                 if !hop.keeps_body {
                     body = None;
                 }
+                // The body can hold a secret as much as a header can (`${TOKEN}`
+                // in `json`), and a 307/308 would re-send it: not to another origin.
+                if body.as_ref().is_some_and(|b| !b.is_empty()) && !redirect::same_origin(&origin, &hop.url) {
+                    return Err(SendError::Redirect(format!(
+                        "redirected ({status}) to another origin, {}, which would be sent the job's body; \
+                         taskq sends a job's body only to its own URL's origin: point the job at the new URL",
+                        hop.url.origin().ascii_serialization()
+                    )));
+                }
                 (url, method) = (hop.url, hop.method);
                 continue;
             }

@@ -112,7 +112,7 @@ async fn execute(
             hook: None,
         });
     };
-    let params = match def.resolve_params(&job.params) {
+    let params = match def.resolve_run(&job.args, &job.params) {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(job.id = %job.id, job.name = %job.job, error = %e, "cannot run job");

@@ -35,3 +35,23 @@ fn an_enqueue_whose_id_cannot_be_printed_exits_74_naming_it() {
     assert!(stderr.contains("was enqueued, but its id could not be printed"), "{stderr}");
     assert_eq!(env.state(id), "queued", "the job was stored");
 }
+
+// Rust's stdout reports success on a closed descriptor, and the next file
+// or socket opened would take its number: `enqueue >&-` exited 0 with the id
+// lost.
+#[test]
+fn an_enqueue_with_stdout_closed_exits_74_naming_the_id() {
+    let env = Env::redis().jobs("[jobs.mark]\ncommand = \"true\"\n");
+    let taskq = env!("CARGO_BIN_EXE_taskq");
+    let out = env.command_for("sh", &["-c", "exec \"$0\" enqueue mark >&-", taskq]).output().expect("sh");
+    assert_eq!(out.status.code(), Some(74), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("was enqueued, but its id could not be printed: stdout is closed"), "{stderr}");
+    let id = stderr.split_whitespace().find(|w| w.len() == 36 && w.contains('-')).expect("the id is named");
+    assert_eq!(env.state(id), "queued", "the job was stored, and the Redis link was not written over");
+    let out = env.command_for("sh", &["-c", "exec \"$0\" list >&-", taskq]).output().expect("sh");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stdout is closed"));
+    let out = env.command_for("sh", &["-c", "exec \"$0\" completions bash >&-", taskq]).output().expect("sh");
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
+}
