@@ -97,10 +97,8 @@ impl ParamRule {
     /// Why `value` does not fit this rule, in words; `None` if it does.
     pub fn check(&self, value: &str) -> Option<String> {
         // bash reads a leading 0 as octal: `08` fails, `010` is 8.
-        if self.kind == ParamType::Int
-            && value.trim_start_matches(['-', '+']).len() > 1
-            && value.trim_start_matches(['-', '+']).starts_with('0')
-        {
+        let digits = value.trim_start_matches(['-', '+']);
+        if self.kind == ParamType::Int && digits.len() > 1 && digits.starts_with('0') {
             return Some("it must be an integer without leading zeros (type int; bash reads 010 as octal 8)".into());
         }
         if !self.kind.admits(value) {

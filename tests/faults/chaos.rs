@@ -90,6 +90,27 @@ pub(crate) fn runs(env: &Env) -> HashMap<String, Vec<Run>> {
     runs
 }
 
+/// The jobs both chaos runs use: `mark`, and `exclusive` with
+/// `max_concurrent = 1`, under bash and never failed as "worker lost"
+/// however often killed; `more` adds a run's own jobs.
+pub(crate) fn jobs_toml(more: &str) -> String {
+    format!(
+        r#"
+[defaults]
+shell = "/bin/bash"
+max_redeliveries = 100
+
+[jobs.mark]
+command = '''{MARK}'''
+
+[jobs.exclusive]
+max_concurrent = 1
+command = '''{}'''
+{more}"#,
+        exclusive("exclusive", "0.05")
+    )
+}
+
 /// The body of a `max_concurrent = 1` job `name` (bash) that checks the
 /// limit itself. It takes `@DIR@/NAME.lock` atomically (`ln` of a file
 /// already holding its pid fails if the lock exists, as an O_EXCL create

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
-use super::chaos::{MARK, Rng, cpu_time, exclusive, keep_evidence, now_secs, runs, status_kb};
+use super::chaos::{Rng, cpu_time, exclusive, jobs_toml, keep_evidence, now_secs, runs, status_kb};
 use crate::common::env::Proc;
 use crate::common::{Env, Proxy, RedisServer, poll_until};
 
@@ -51,30 +51,11 @@ const RSS_GROWTH_MAX: f64 = 0.20;
 /// Most CPU an idle worker may use.
 const IDLE_CPU_MAX: f64 = 0.20;
 
-fn jobs_toml() -> String {
-    format!(
-        r#"
-[defaults]
-shell = "/bin/bash"
-# The soak counts losses; a job killed three times must not fail as "worker lost".
-max_redeliveries = 100
-
-[jobs.mark]
-command = '''{MARK}'''
-
-[jobs.exclusive]
-max_concurrent = 1
-command = '''{}'''
-
-# Longer than a lease: the partition outlasts its lease, so its worker must
-# stop it before the lease lapses, or its next run would overlap it.
-[jobs.slow]
-max_concurrent = 1
-command = '''{}'''
-"#,
-        exclusive("exclusive", "0.05"),
-        exclusive("slow", "8")
-    )
+/// The chaos jobs and `slow`, longer than a lease: the partition outlasts
+/// its lease, so its worker must stop it before the lease lapses, or its
+/// next run would overlap it.
+fn soak_jobs() -> String {
+    jobs_toml(&format!("\n[jobs.slow]\nmax_concurrent = 1\ncommand = '''{}'''\n", exclusive("slow", "8")))
 }
 
 /// The other jobs, and how many of each are enqueued a second.
@@ -292,7 +273,7 @@ fn soak_steady_load_with_kills_a_redis_crash_and_a_partition() {
     let proxies: Vec<Proxy> = (0..WORKERS).map(|_| Proxy::start(server.port)).collect();
     let info = server.cmd(&["INFO", "server"]);
     let redis_version = info.lines().find_map(|l| l.strip_prefix("redis_version:")).unwrap_or("?").trim().to_string();
-    let env = Env::with_broker(&server.url()).jobs(&jobs_toml());
+    let env = Env::with_broker(&server.url()).jobs(&soak_jobs());
     let spawn = |slot: usize| env.spawn_with(&WORKER_ARGS, &[("TASKQ_BROKER", &proxies[slot].url())]);
 
     let began = Instant::now();

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
-use super::chaos::{MARK, Rng, cpu_time, exclusive, keep_evidence, now_secs, runs};
+use super::chaos::{Rng, cpu_time, jobs_toml, keep_evidence, now_secs, runs};
 use crate::both;
 use crate::common::{Backend, Env, SOON, poll_until};
 
@@ -37,25 +37,6 @@ const WORKER_ARGS: [&str; 5] = ["run", "-c", "4", "--lease", "2s"];
 const GRACE: f64 = 1.0;
 /// Ample for the drain after the storm: a few seconds of work and a lease.
 const DRAIN: Duration = Duration::from_secs(60);
-
-fn jobs_toml() -> String {
-    format!(
-        r#"
-[defaults]
-shell = "/bin/bash"
-# Kills must never fail a job as "worker lost".
-max_redeliveries = 100
-
-[jobs.mark]
-command = '''{MARK}'''
-
-[jobs.exclusive]
-max_concurrent = 1
-command = '''{}'''
-"#,
-        exclusive("exclusive", "0.05")
-    )
-}
 
 /// Whether every job has run to its end at least once.
 fn every_job_ended(env: &Env, ids: &[String]) -> bool {
@@ -101,7 +82,7 @@ both!(a_sigkill_storm_loses_no_job_and_never_overlaps, |backend| {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let began = Instant::now();
     let (mut rng, seed) = Rng::from_env("TASKQ_STORM_SEED");
-    let env = Env::new(backend).jobs(&jobs_toml());
+    let env = Env::new(backend).jobs(&jobs_toml(""));
     let batch: String = (0..JOBS)
         .map(|i| if i % EXCLUSIVE_EVERY == 0 { "{\"job\":\"exclusive\"}\n" } else { "{\"job\":\"mark\"}\n" })
         .collect();
