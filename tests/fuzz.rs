@@ -6,7 +6,7 @@
 //! (docs/security.md).
 //!
 //! The shell target runs real shells: a parameter value, whatever it holds,
-//! reaches the command as exactly that value under dash and bash.
+//! reaches the command as exactly that value under dash, bash and zsh.
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -238,7 +238,7 @@ const CONTEXTS: &[(&str, Option<(&str, &str)>)] = &[
 proptest! {
     #![proptest_config(cases(24))]
 
-    // A value is data under dash and bash in every quoting context: the
+    // A value is data under dash, bash and zsh in every quoting context: the
     // command prints exactly the value and nothing else ran.
     #[test]
     fn a_value_is_only_ever_a_value_under_real_shells(
@@ -246,7 +246,7 @@ proptest! {
         context in prop::sample::select(CONTEXTS),
     ) {
         let (command, printed) = context;
-        for shell in ["/bin/sh", "/bin/bash"] {
+        for shell in ["/bin/sh", "/bin/bash", "/bin/zsh"] {
             let env = Env::sqlite().jobs(&format!("[jobs.j]\nshell = \"{shell}\"\ncommand = \'\'\'{command}\'\'\'\n"));
             let out = env.run(&["exec", "j", "-p", &format!("x={value}")]).get_output().clone();
             prop_assert!(!env.path("PWNED").exists(), "{} ran code from the value {:?} in {}", shell, value, command);

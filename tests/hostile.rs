@@ -83,6 +83,32 @@ fn a_parameter_in_shell_arithmetic_must_be_an_int() {
     env.run(&["exec", "add", "-p", "n=41"]).success().stdout("42\n");
 }
 
+// See: the hostile-input issue's review (`sh -c 'echo {{n}}'` with
+// `n=x; touch PWNED` ran the touch under dash: the inner shell parses what
+// the outer one expanded).
+#[test]
+fn a_parameter_in_text_another_shell_parses_needs_a_type() {
+    for command in ["sh -c 'echo {{n}}'", "eval echo {{n}}", "ssh web1 ls {{n}}", "bash -o pipefail -c \"echo {{n}}\""]
+    {
+        let env = Env::sqlite().jobs(&format!("[jobs.j]\ncommand = '''{command}'''\n"));
+        env.run(&["check"]).code(78).stderr(
+            predicates::str::contains("{{n}} stands in text another shell parses")
+                .and(predicates::str::contains("sh -c 'echo \"$1\"' sh {{n}}")),
+        );
+    }
+    // The safe form: the value as an argument of the inner shell.
+    let env = Env::sqlite().jobs("[jobs.j]\ncommand = '''sh -c 'printf \"[%s]\" \"$1\"' sh {{n}}'''\n");
+    env.run(&["check"]).success();
+    env.run(&["exec", "j", "-p", "n=x; touch PWNED"]).success().stdout("[x; touch PWNED]");
+    assert!(!env.path("PWNED").exists());
+    // Or a type that holds no syntax.
+    let typed =
+        Env::sqlite().jobs("[jobs.j]\ncommand = \"sh -c 'echo {{n}}'\"\nparams = { n = { type = \"word\" } }\n");
+    typed.run(&["check"]).success();
+    typed.run(&["exec", "j", "-p", "n=x; touch PWNED"]).code(2);
+    typed.run(&["exec", "j", "-p", "n=v1.2"]).success().stdout("v1.2\n");
+}
+
 // Beyond what `check` can see: bash reads a value as a name or a number in
 // many places, through variables too, and runs code in an array subscript
 // each time. Such a value is refused for shell jobs, as a parameter or an

@@ -262,12 +262,14 @@ fn the_embedded_broker_is_private_to_its_user() {
             assert_eq!(mode(&dir.join(side)), 0o600, "{side}");
         }
     }
-    // A file an earlier version left readable by others is made private.
+    // A file and a data dir an earlier version left readable by others are made private.
     std::fs::set_permissions(dir.join("taskq.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut again = env.command_for(env!("CARGO_BIN_EXE_taskq"), &["enqueue", "j"]);
     again.env("HOME", env.root()).env_remove("TASKQ_BROKER").env_remove("XDG_DATA_HOME");
     assert!(again.status().unwrap().success());
     assert_eq!(mode(&dir.join("taskq.db")), 0o600);
+    assert_eq!(mode(&dir), 0o700);
 }
 
 #[test]

@@ -39,14 +39,26 @@ impl BrokerUrl {
         ))
     }
 
-    /// The embedded default: taskq.db in the user's data dir.
+    /// The embedded default: taskq.db in the user's data dir. That dir is
+    /// taskq's own, so one an earlier version left readable by others is
+    /// made private (0700); a dir named in a URL is the user's, left as it is.
     pub fn default_sqlite() -> Result<BrokerUrl, BrokerError> {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
         let dirs = directories::ProjectDirs::from("", "", "taskq").ok_or_else(|| BrokerError::Unavailable {
             url: "sqlite (default)".into(),
             reason: "no home directory to keep taskq.db in".into(),
             hint: "set --broker sqlite:///path/to/taskq.db or $TASKQ_BROKER",
         })?;
-        Ok(BrokerUrl::Sqlite { path: dirs.data_dir().join("taskq.db") })
+        let dir = dirs.data_dir();
+        if let Ok(meta) = std::fs::symlink_metadata(dir)
+            && meta.is_dir()
+            && meta.uid() == rustix::process::geteuid().as_raw()
+            && meta.mode() & 0o077 != 0
+        {
+            // Best effort: the database file itself is 0600 regardless.
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+        Ok(BrokerUrl::Sqlite { path: dir.join("taskq.db") })
     }
 }
 

@@ -41,7 +41,13 @@ const ARITH_COMPARISONS: [&str; 6] = ["-eq", "-ne", "-lt", "-le", "-gt", "-ge"];
 
 /// The parameters a shell command uses in arithmetic contexts.
 pub(super) fn arithmetic_params(command: &Template) -> BTreeSet<String> {
-    // The command with each parameter as a marker no shell syntax contains.
+    let (text, params) = marked(command);
+    params.into_iter().filter(|(at, _)| in_arithmetic(&text, *at)).map(|(_, name)| name).collect()
+}
+
+/// A shell command's text with each parameter as [`MARKER`], which no shell
+/// syntax contains, and where each one is.
+pub(super) fn marked(command: &Template) -> (String, Vec<(usize, String)>) {
     let mut text = String::new();
     let mut params = Vec::new();
     for piece in command.pieces() {
@@ -49,13 +55,15 @@ pub(super) fn arithmetic_params(command: &Template) -> BTreeSet<String> {
             Piece::Literal(s) => text.push_str(s),
             Piece::Param(name) => {
                 params.push((text.len(), name.to_string()));
-                text.push('\u{0}');
+                text.push(MARKER);
             }
             Piece::Env(_) => text.push('X'),
         }
     }
-    params.into_iter().filter(|(at, _)| in_arithmetic(&text, *at)).map(|(_, name)| name).collect()
+    (text, params)
 }
+
+pub(super) const MARKER: char = '\u{0}';
 
 fn in_arithmetic(text: &str, at: usize) -> bool {
     let (before, after) = text.split_at(at);

@@ -5,6 +5,7 @@
 mod contexts;
 mod def;
 mod error;
+mod evaluated;
 mod fields;
 mod http;
 pub mod params;

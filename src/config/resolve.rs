@@ -9,6 +9,7 @@ use super::def::{
     DEFAULT_RETRY_DELAY_MAX, DEFAULT_SHELL, HttpBody, JobDef, RetryPolicy, Settings,
 };
 use super::error::Diagnostics;
+use super::evaluated::evaluated_params;
 use super::fields::{Field, Fields};
 use super::http::json_templates;
 use super::params::{ParamType, check_anywhere};
@@ -123,6 +124,18 @@ pub(super) fn resolve(
         param_rules.insert(p.clone(), rule.clone());
     }
     if let (Some(Action::Shell { command, .. }), Some((_, span))) = (&action, &f.command) {
+        for p in evaluated_params(command) {
+            if param_rules.get(&p).is_none_or(|r| r.kind == ParamType::String && r.pattern.is_none()) {
+                diag.error(
+                    span,
+                    format!(
+                        "{{{{{p}}}}} stands in text another shell parses (sh -c, eval, ssh, su -c), where the value \
+                         becomes code: pass it as an argument instead (sh -c 'echo \"$1\"' sh {{{{{p}}}}}), or give \
+                         it a type or a pattern"
+                    ),
+                );
+            }
+        }
         for p in arithmetic_params(command) {
             if param_rules.get(&p).map(|r| r.kind).unwrap_or_default() != ParamType::Int {
                 diag.error(
