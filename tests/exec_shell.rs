@@ -47,7 +47,7 @@ command = "echo {{x}} > @DIR@/plain; echo \"[{{x}}]\" > @DIR@/double; echo '<{{x
     );
     env.write("victim", "still here");
     for value in
-        ["'; rm -f @DIR@/victim; echo '", "$(rm -f @DIR@/victim)", "`rm -f @DIR@/victim`", "\"; rm -f @DIR@/victim; \""]
+        ["'; rm -f @DIR@/victim; echo '", "\"; rm -f @DIR@/victim; \"", "$HOME * ~ \\$x", "a\nb; rm -f @DIR@/victim"]
     {
         let value = value.replace("@DIR@", &env.root().display().to_string());
         env.run(&["exec", "echo", "-p", &format!("x={value}")]).success();
@@ -55,6 +55,12 @@ command = "echo {{x}} > @DIR@/plain; echo \"[{{x}}]\" > @DIR@/double; echo '<{{x
         assert_eq!(env.read("plain"), format!("{value}\n"));
         assert_eq!(env.read("double"), format!("[{value}]\n"));
         assert_eq!(env.read("single"), format!("<{value}>\n"));
+    }
+    // Substitution syntax is refused outright for shell jobs (docs/security.md).
+    for value in ["$(rm -f @DIR@/victim)", "`rm -f @DIR@/victim`"] {
+        let value = value.replace("@DIR@", &env.root().display().to_string());
+        env.run(&["exec", "echo", "-p", &format!("x={value}")]).code(2);
+        assert_eq!(env.read("victim"), "still here", "value {value:?} ran as shell code");
     }
 }
 

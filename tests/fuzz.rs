@@ -251,8 +251,9 @@ proptest! {
             let out = env.run(&["exec", "j", "-p", &format!("x={value}")]).get_output().clone();
             prop_assert!(!env.path("PWNED").exists(), "{} ran code from the value {:?} in {}", shell, value, command);
             // Refused for shell jobs: what bash would run as a subscript.
-            let refused = out.status.code() == Some(2) && String::from_utf8_lossy(&out.stderr).contains("inside [...]");
-            prop_assert!(!refused || value.contains('['), "refused without a bracket: {:?}", value);
+            let refused = out.status.code() == Some(2) && String::from_utf8_lossy(&out.stderr).contains("whatever the quoting");
+            let substitution = value.contains("$(") || value.contains("${") || value.contains('`');
+            prop_assert_eq!(refused, substitution, "refused or not: {:?}", value);
             if let Some((before, after)) = printed.filter(|_| !refused) {
                 let stdout = String::from_utf8_lossy(&out.stdout);
                 prop_assert_eq!(stdout.as_ref(), format!("{before}{value}{after}"), "{} ran {}", shell, command);

@@ -109,37 +109,50 @@ fn a_parameter_in_text_another_shell_parses_needs_a_type() {
     typed.run(&["exec", "j", "-p", "n=v1.2"]).success().stdout("v1.2\n");
 }
 
-// Beyond what `check` can see: bash reads a value as a name or a number in
-// many places, through variables too, and runs code in an array subscript
-// each time. Such a value is refused for shell jobs, as a parameter or an
-// argument, whatever the command.
+// Beyond what `check` can see: bash and zsh evaluate a value wherever it is
+// read as a name or a number, through variables, joined values and scripts
+// too (both reviews of the hostile-input issue ran code each of these
+// ways). A value holding substitution syntax is refused for shell jobs, as
+// a parameter or an argument, whatever the command.
 #[test]
-fn a_value_bash_would_run_in_a_subscript_is_refused_whatever_the_command() {
+fn a_value_with_substitution_syntax_is_refused_whatever_the_command() {
     let commands = [
-        "[[ -v {{n}} ]]",
-        "printf -v {{n}} x",
-        "read -r {{n}} <<< x",
-        "declare {{n}}=1",
-        "v={{n}}; echo ${!v}",
-        "x={{n}}; echo $(( x + 1 ))",
-        "x={{n}}; [[ $x -eq 1 ]]",
-        "arr=([{{n}}]=1)",
-        "echo $(( $1 + 1 )) {{n}}",
+        ("/bin/bash", "[[ -v {{n}} ]]"),
+        ("/bin/bash", "printf -v {{n}} x"),
+        ("/bin/bash", "read -r {{n}} <<< x"),
+        ("/bin/bash", "declare {{n}}=1"),
+        ("/bin/bash", "v={{n}}; echo ${!v}"),
+        ("/bin/bash", "x={{n}}; echo $(( x + 1 ))"),
+        ("/bin/bash", "x={{n}}; [[ $x -eq 1 ]]"),
+        ("/bin/bash", "arr=([{{n}}]=1)"),
+        ("/bin/bash", "x={{m}}{{n}}; echo $(( x ))"),
+        ("/bin/bash", "x=\"a[$1]\"; echo $(( x )) {{n}} {{m}}"),
+        ("/bin/bash", "echo {{n}} {{m}} >/dev/null; x=\"a[$TASKQ_PARAM_n]\"; echo $(( x ))"),
+        ("/bin/zsh", "typeset -A seen; k={{n}}; (( seen[$k]++ )); echo {{m}}"),
     ];
-    for command in commands {
-        let env = Env::sqlite().jobs(&format!("[jobs.j]\nshell = \"/bin/bash\"\ncommand = '{command}'\n"));
+    for (shell, command) in commands {
+        let env = Env::sqlite().jobs(&format!("[jobs.j]\nshell = \"{shell}\"\ncommand = '{command}'\n"));
         let dir = env.root().display().to_string();
-        for value in [format!("a[$(touch {dir}/PWNED)]"), format!("a[b[0]+`touch {dir}/PWNED`]")] {
+        let values = [
+            format!("a[$(touch {dir}/PWNED)]"),
+            format!("$(touch {dir}/PWNED)]"),
+            format!("`touch {dir}/PWNED`"),
+            format!("${{x:-$(touch {dir}/PWNED)}}"),
+        ];
+        let m: &[&str] = if command.contains("{{m}}") { &["-p", "m=1"] } else { &[] };
+        let refused = || predicates::str::contains("whatever the quoting");
+        for value in values {
             let param = format!("n={value}");
-            env.run(&["enqueue", "j", "-p", &param]).code(2).stderr(predicates::str::contains("inside [...]"));
-            env.run(&["enqueue", "j", &value, "-p", "n=1"])
-                .code(2)
-                .stderr(predicates::str::contains("argument 1").and(predicates::str::contains("inside [...]")));
-            env.run(&["exec", "j", "-p", &param]).code(2);
-            env.run(&["exec", "j", &value, "-p", "n=1"]).code(2);
+            for verb in ["enqueue", "exec"] {
+                env.run(&[&[verb, "j", "-p", &param][..], m].concat()).code(2).stderr(refused());
+                env.run(&[&[verb, "j", &value, "-p", "n=1"][..], m].concat())
+                    .code(2)
+                    .stderr(predicates::str::contains("argument 1").and(refused()));
+            }
         }
         assert!(!env.path("PWNED").exists(), "{command}");
-        env.run(&["exec", "j", "-p", "n=[prod] costs $5"]);
+        let m: &[&str] = if command.contains("{{m}}") { &["-p", "m=a["] } else { &[] };
+        env.run(&[&["exec", "j", "-p", "n=[prod] costs $5"][..], m].concat());
         assert!(!env.path("PWNED").exists(), "{command}");
     }
 }
@@ -195,7 +208,7 @@ params = { env = { default = "staging", pattern = "staging|production" }, replic
 #[test]
 fn a_value_is_checked_again_when_the_job_starts() {
     let env = Env::sqlite().jobs("[jobs.j]\ncommand = \"echo {{n}} > @DIR@/ran\"\n");
-    let id = env.enqueue(&["j", "-p", "n=x+$(touch PWNED)"]);
+    let id = env.enqueue(&["j", "-p", "n=x; touch PWNED"]);
     env.write(
         "jobs.toml",
         "[jobs.j]\ncommand = \"echo $(( {{n}} + 1 )) > @DIR@/ran\"\nparams = { n = { type = \"int\" } }\n",
@@ -221,6 +234,13 @@ fn a_dot_segment_value_in_a_url_path_is_refused() {
             .stderr(predicates::str::contains("fills a whole path segment of the URL"));
     }
     env.run(&["enqueue", "del", "-p", "t=...", "-p", "i=a..b"]).success();
+    // A default that does it would fail every run: a config error instead.
+    let defaulted = Env::sqlite().jobs(
+        "[jobs.del]\nhttp = { method = \"GET\", url = \"http://127.0.0.1:9/x/{{p}}/y\" }\nparams = { p = \"..\" }\nschedule = \"* * * * *\"\n",
+    );
+    defaulted.run(&["check"]).code(78).stderr(predicates::str::contains(
+        "the default of parameter \"p\" cannot be used: it fills a whole path segment of the URL",
+    ));
 }
 
 // See: the hostile-input issue, item 6 (a NUL byte, or a value over the
@@ -263,6 +283,10 @@ fn a_header_value_with_a_line_break_is_refused_at_enqueue() {
         .code(2)
         .stderr(predicates::str::contains("it fills the x-tenant header, where control characters are not allowed"));
     env.run(&["enqueue", "h", "-p", "t=a\tb \u{e9}"]).success();
+    let defaulted = Env::sqlite().jobs(
+        "[jobs.h]\nhttp = { method = \"GET\", url = \"http://127.0.0.1:9/\", headers = { X-Tenant = \"{{t}}\" } }\nparams = { t = \"a\\nb\" }\n",
+    );
+    defaulted.run(&["check"]).code(78).stderr(predicates::str::contains("it fills the x-tenant header"));
     env.run(&["list"]).success().stdout(predicates::str::contains(" h ").count(1));
 }
 
@@ -322,8 +346,14 @@ fn argument_edge_cases_get_one_clear_line() {
     );
     // Binary input ends a batch instead of being read for ever.
     env.run(&["enqueue", "--batch", "/dev/zero"])
-        .code(2)
-        .stderr(predicates::str::contains("holds NUL bytes: the input is not text"));
+        .code(65)
+        .stderr(predicates::str::contains("line 1: it holds a NUL byte: the input is not text"));
+    // What came before binary goes in, and is counted.
+    env.write("mixed", "{\"job\":\"x\"}\n{\"job\":\"x\"}\n\0\0\0");
+    env.run(&["enqueue", "--batch", "mixed"]).code(65).stderr(
+        predicates::str::contains("line 3: it holds a NUL byte")
+            .and(predicates::str::contains("the 2 jobs before it were enqueued")),
+    );
     // Usage errors are one line too: the problem, clap's tip, where help is.
     for (args, expected) in [
         (

@@ -288,4 +288,10 @@ fn a_sqlite_url_with_a_query_or_a_relative_path_is_refused() {
     let escaped = format!("sqlite://localhost{}/q%2Ddb", env.root().display());
     env.run(&["--broker", &escaped, "enqueue", "j"]).success();
     assert!(env.root().join("q-db").exists(), "percent-escapes decoded, localhost meaning this host");
+    // A typo in a directory is not a new, empty queue somewhere.
+    let typo = format!("sqlite://{}/nodir/x.db", env.root().display());
+    env.run(&["--broker", &typo, "enqueue", "j"])
+        .code(69)
+        .stderr(predicates::str::contains("nodir does not exist; create it, or correct the path"));
+    assert!(!env.root().join("nodir").exists());
 }

@@ -39,17 +39,24 @@ impl BrokerUrl {
         ))
     }
 
-    /// The embedded default: taskq.db in the user's data dir. That dir is
-    /// taskq's own, so one an earlier version left readable by others is
-    /// made private (0700); a dir named in a URL is the user's, left as it is.
+    /// The embedded default: taskq.db in the user's data dir, created
+    /// private to the user (0700: the database holds parameters and output)
+    /// when missing. That dir is taskq's own, so one an earlier version left
+    /// readable by others is made private too; a dir named in a URL is the
+    /// user's, left as it is.
     pub fn default_sqlite() -> Result<BrokerUrl, BrokerError> {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
         let dirs = directories::ProjectDirs::from("", "", "taskq").ok_or_else(|| BrokerError::Unavailable {
             url: "sqlite (default)".into(),
             reason: "no home directory to keep taskq.db in".into(),
             hint: "set --broker sqlite:///path/to/taskq.db or $TASKQ_BROKER",
         })?;
         let dir = dirs.data_dir();
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| BrokerError::Unavailable {
+            url: format!("sqlite://{}", dir.join("taskq.db").display()),
+            reason: format!("cannot create {}: {e}", dir.display()),
+            hint: "choose a writable path with --broker sqlite:///path/to/taskq.db",
+        })?;
         if let Ok(meta) = std::fs::symlink_metadata(dir)
             && meta.is_dir()
             && meta.uid() == rustix::process::geteuid().as_raw()
@@ -73,9 +80,11 @@ fn sqlite(text: &str, rest: &str) -> Result<BrokerUrl, String> {
         return Err("sqlite:// needs a path, as in sqlite:///var/lib/taskq/taskq.db".into());
     }
     if let Some((_, query)) = rest.split_once('?') {
+        // Named, not shown: a value may be a password put there by mistake.
         let name = query.split(['=', '&', '#']).next().unwrap_or_default();
+        let shown = shown.split('?').next().unwrap_or_default();
         return Err(format!(
-            "unknown parameter \"{name}\" in the SQLite URL \"{shown}\": taskq's SQLite URLs take none"
+            "unknown parameter \"{name}\" in the SQLite URL \"{shown}?...\": taskq's SQLite URLs take none"
         ));
     }
     if let Some((_, fragment)) = rest.split_once('#') {
@@ -102,6 +111,12 @@ fn redact(text: &str) -> String {
     match reqwest::Url::parse(text) {
         Ok(mut url) if url.password().is_some() => {
             let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        // An unescaped '@' in a password makes the part before it read as
+        // the user name (`redis://u@pw@host`): hide it all.
+        Ok(mut url) if url.username().contains("%40") => {
+            let _ = url.set_username("***");
             url.to_string()
         }
         Ok(_) => text.to_string(),
@@ -139,6 +154,8 @@ mod tests {
         let url = BrokerUrl::parse("redis://app:hunter2@10.0.0.5:6379/2").unwrap();
         assert_eq!(url.to_string(), "redis://app:***@10.0.0.5:6379/2");
         assert_eq!(format!("{url:?}"), "redis://app:***@10.0.0.5:6379/2");
+        let url = BrokerUrl::parse("redis://u@hunter2@10.0.0.5:6379/2").unwrap();
+        assert_eq!(url.to_string(), "redis://***@10.0.0.5:6379/2");
         let err = BrokerUrl::parse("redis://:hunter2@host:port/x").unwrap_err();
         assert!(!err.contains("hunter2"), "{err}");
     }
@@ -153,7 +170,7 @@ mod tests {
         // See: the hostile-input issue, item 9 (both were taken literally).
         assert_eq!(
             BrokerUrl::parse("sqlite:///x.db?mode=ro").unwrap_err(),
-            "unknown parameter \"mode\" in the SQLite URL \"sqlite:///x.db?mode=ro\": taskq's SQLite URLs take none"
+            "unknown parameter \"mode\" in the SQLite URL \"sqlite:///x.db?...\": taskq's SQLite URLs take none"
         );
         assert_eq!(
             BrokerUrl::parse("sqlite://relative/x.db").unwrap_err(),
@@ -168,7 +185,12 @@ mod tests {
             BrokerUrl::parse("sqlite://localhost/tmp/q.db").unwrap(),
             BrokerUrl::Sqlite { path: "/tmp/q.db".into() }
         );
-        for url in ["sqlite://u:S3CRET@/x.db", "redis//u:S3CRET@h", "sqlite://u:S3CRET@localhost/x.db"] {
+        for url in [
+            "sqlite://u:S3CRET@/x.db",
+            "redis//u:S3CRET@h",
+            "sqlite://u:S3CRET@localhost/x.db",
+            "sqlite:///x.db?password=S3CRET",
+        ] {
             let err = BrokerUrl::parse(url).unwrap_err();
             assert!(!err.contains("S3CRET"), "{err}");
         }

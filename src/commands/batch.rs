@@ -63,6 +63,7 @@ pub(super) async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::
     let mut in_flight = FuturesOrdered::new();
     let (mut enqueued, mut duplicates, mut bad, mut lines) = (0u64, 0u64, 0u64, 0u64);
     let mut input_done = false;
+    let mut unreadable: Option<String> = None;
     // Once stdout fails (`| head -1`, a full disk), the ids go unprinted but
     // the batch still goes in whole: stopping half-way would leave a caller
     // unable to tell which lines are in.
@@ -83,7 +84,11 @@ pub(super) async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::
                     bad += 1;
                     progress.suspend(|| eprintln!("error: line {line}: {}", crate::text::one_line(&why)));
                 }
-                Some(Parsed::Unreadable(e)) => return Err(UsageError(format!("cannot read --batch input: {e}")).into()),
+                // What was read before goes in whole, then the error is told.
+                Some(Parsed::Unreadable(e)) => {
+                    unreadable = Some(e);
+                    input_done = true;
+                }
                 None => input_done = true,
             },
             Some((_, result)) = in_flight.next() => {
@@ -115,6 +120,13 @@ pub(super) async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::
         ))
         .into());
     }
+    if let Some(e) = unreadable {
+        let rejected = if bad > 0 { format!(", {bad} lines rejected") } else { String::new() };
+        return Err(DataError(format!(
+            "cannot read --batch input: {e}; the {enqueued} jobs before it were enqueued{dups}{rejected}"
+        ))
+        .into());
+    }
     if bad > 0 {
         return Err(
             DataError(format!("{bad} of {lines} lines rejected; the other {enqueued} were enqueued{dups}")).into()
@@ -138,7 +150,10 @@ fn read(input: Box<dyn Read + Send>, config: &Config, tx: &tokio::sync::mpsc::Se
             Ok(Some(whole)) => whole,
             Ok(None) => break,
             Err(e) => {
-                let _ = tx.blocking_send(Parsed::Unreadable(e.to_string()));
+                if !chunk.is_empty() {
+                    let _ = tx.blocking_send(Parsed::Chunk(std::mem::take(&mut chunk)));
+                }
+                let _ = tx.blocking_send(Parsed::Unreadable(format!("line {}: {e}", index + 1)));
                 return;
             }
         };
@@ -190,19 +205,17 @@ fn next_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<O
             Some(i) => (&buf[..i], i + 1, true),
             None => (buf, buf.len(), false),
         };
+        // A JSON line never holds a raw NUL: this is binary (`--batch
+        // /dev/zero`), where no newline may ever come.
+        if part.contains(&0) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "it holds a NUL byte: the input is not text (one JSON object per line)",
+            ));
+        }
         if whole && line.len() + part.len() <= MAX_LINE_BYTES {
             line.extend_from_slice(part);
         } else {
-            // Over-long and binary (`--batch /dev/zero`): no newline may ever come.
-            if part.contains(&0) {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!(
-                        "a line over {} MiB holds NUL bytes: the input is not text (one JSON object per line)",
-                        MAX_LINE_BYTES >> 20
-                    ),
-                ));
-            }
             whole = false;
             line.clear();
         }

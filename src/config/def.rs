@@ -265,23 +265,39 @@ impl JobDef {
 }
 
 impl JobDef {
+    fn refused(&self, name: &str, value: &str, why: String) -> ParamError {
+        ParamError::Refused { job: self.name.to_string(), name: name.to_string(), value: shown(value), why }
+    }
+
     fn check_values(&self, values: &BTreeMap<String, String>) -> Result<(), ParamError> {
         let shell = matches!(self.action, Action::Shell { .. });
-        let refused = |name: &str, value: &str, why: String| ParamError::Refused {
-            job: self.name.to_string(),
-            name: name.to_string(),
-            value: shown(value),
-            why,
-        };
         for (name, value) in values {
             let rule = self.param_rules.get(name);
             let carrier = format!("{}=", param_var(name));
             if let Some(why) = rule.and_then(|r| r.check(value)).or_else(|| check_anywhere(value, shell, &carrier)) {
-                return Err(refused(name, value, why));
+                return Err(self.refused(name, value, why));
             }
         }
+        self.check_http_values(values)
+    }
+
+    /// The defaults, where they decide a run alone: an HTTP job's URL path
+    /// segment or header that no run could send. (What any value is checked
+    /// for, the config loader checks in each default.)
+    pub(super) fn check_defaults(&self) -> Result<(), ParamError> {
+        self.check_http_values(&self.params)
+    }
+
+    /// What an HTTP job cannot send: a whole path segment of `.` or `..`
+    /// (judged once every part of it has a value), a control character in
+    /// a header.
+    fn check_http_values(&self, values: &BTreeMap<String, String>) -> Result<(), ParamError> {
+        let refused = |name: &str, value: &str, why: String| self.refused(name, value, why);
         if let Action::Http(http) = &self.action {
             for group in whole_path_segments(&http.url) {
+                if !group.iter().all(|n| values.contains_key(n)) {
+                    continue;
+                }
                 let segment: String = group.iter().filter_map(|n| values.get(n)).map(String::as_str).collect();
                 if segment == "." || segment == ".." {
                     let why = "it fills a whole path segment of the URL, which would resolve it to another resource"

@@ -55,7 +55,7 @@ impl ParamType {
             ParamType::String => true,
             ParamType::Int => {
                 let digits = value.strip_prefix(['-', '+']).unwrap_or(value);
-                !digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit())
+                !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && value.parse::<i64>().is_ok()
             }
             ParamType::Number => {
                 let rest = value.strip_prefix(['-', '+']).unwrap_or(value);
@@ -101,6 +101,11 @@ impl ParamRule {
         if self.kind == ParamType::Int && digits.len() > 1 && digits.starts_with('0') {
             return Some("it must be an integer without leading zeros (type int; bash reads 010 as octal 8)".into());
         }
+        let all_digits = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+        if self.kind == ParamType::Int && all_digits && value.parse::<i64>().is_err() {
+            let (min, max) = (i64::MIN, i64::MAX);
+            return Some(format!("it must be an integer from {min} to {max} (type int; shells count in 64 bits)"));
+        }
         if !self.kind.admits(value) {
             return Some(format!("it must be {} (type {})", self.kind.describe(), self.kind.name()));
         }
@@ -120,13 +125,8 @@ pub fn check_anywhere(value: &str, shell: bool, carrier: &str) -> Option<String>
     if value.contains('\0') {
         return Some("it holds a NUL byte, which no process can be passed".into());
     }
-    if shell && expands_in_subscript(value) {
-        return Some(
-            "it holds a '$' or '`' inside [...]: bash, zsh and ksh run that as code wherever a value is read as a \
-             variable name or a number (arithmetic, array subscripts, [[ -v ]], printf -v, read, ${!name}), which \
-             no quoting prevents; pass such text in a file or through an HTTP job"
-                .into(),
-        );
+    if shell && runs_commands(value) {
+        return Some(SUBSTITUTION.into());
     }
     if shell && carrier.len() + value.len() + 1 > MAX_VALUE_BYTES {
         return Some(format!(
@@ -139,22 +139,21 @@ pub fn check_anywhere(value: &str, shell: bool, carrier: &str) -> Option<String>
     None
 }
 
-/// Whether `value` has a `$` or a backquote after a `[` and before the `]`
-/// that closes it: `a[$(cmd)]`, `a[${x@P}]`. A value is code to bash only
-/// as an array subscript, when something reads it as a name or a number
-/// (shown by trying every such context under bash); outside brackets, or
-/// in brackets without an expansion, it is only ever data or an error.
-fn expands_in_subscript(value: &str) -> bool {
-    let mut depth = 0usize;
-    for c in value.chars() {
-        match c {
-            '[' => depth += 1,
-            ']' => depth = depth.saturating_sub(1),
-            '$' | '`' if depth > 0 => return true,
-            _ => {}
-        }
-    }
-    false
+/// Why a shell job refuses a value holding shell substitution syntax.
+const SUBSTITUTION: &str = "it holds \"$(\", \"${\" or a backquote, which a shell runs as a command wherever it \
+     evaluates a value (arithmetic, array subscripts, eval, a script that does), whatever the quoting; pass such \
+     text in a file or through an HTTP job";
+
+/// Whether `value` holds command or parameter substitution syntax. Quoting
+/// keeps a value from being parsed where taskq places it, but bash and zsh
+/// evaluate a value again wherever it is read as a number or a name
+/// (`$(( x ))`, `a[$x]`, `[[ -v $x ]]`, `${!x}`), however it got into `x`:
+/// joined from two values, passed to a script, written `a[$1]` by the
+/// command itself. Those evaluations run code only through `$(...)`,
+/// `${...}` (`${x@P}`) or backquotes, so a value without them is data in
+/// every context (shown by trying each under bash and zsh).
+fn runs_commands(value: &str) -> bool {
+    value.contains("$(") || value.contains("${") || value.contains('`')
 }
 
 /// The `params` table: each entry a default (a string) or an inline table
@@ -256,6 +255,8 @@ mod tests {
         let int = ParamRule { kind: ParamType::Int, ..ParamRule::default() };
         assert!(int.check("08").unwrap().contains("without leading zeros") && int.check("-010").is_some());
         assert_eq!((int.check("0"), int.check("-0"), int.check("100")), (None, None, None));
+        assert_eq!(int.check("9223372036854775807"), None);
+        assert!(int.check("9223372036854775808").unwrap().contains("from -9223372036854775808 to"));
         assert!(!admits(ParamType::Int, "") && !admits(ParamType::Int, "1.5") && !admits(ParamType::Int, "0x10"));
         assert!(
             admits(ParamType::Number, "1.5") && admits(ParamType::Number, "-.5") && !admits(ParamType::Number, ".")
@@ -278,15 +279,16 @@ mod tests {
         assert_eq!(check_anywhere(&"x".repeat(MAX_VALUE_BYTES - 15), true, name), None);
     }
 
-    // See: the hostile-input issue, item 1, and its review: every context
-    // where bash reads a value as a name or a number evaluates subscripts.
+    // See: the hostile-input issue, item 1, and its two reviews: bash and
+    // zsh evaluate a value wherever it is read as a name or a number, through
+    // variables, joined values and scripts alike.
     #[test]
-    fn an_expansion_inside_brackets_is_refused_for_shell_jobs() {
-        for bad in ["a[$(touch P)]", "a[`touch P`]", "a[${x@P}]", "a[b[1]+$(touch P)]", "x[$y"] {
-            assert!(check_anywhere(bad, true, "").unwrap().contains("inside [...]"), "{bad}");
+    fn substitution_syntax_is_refused_for_shell_jobs() {
+        for bad in ["a[$(touch P)]", "a[`touch P`]", "a[${x@P}]", "$(touch P)]", "x${IFS}y", "Deploy [v2] `now`"] {
+            assert!(check_anywhere(bad, true, "").unwrap().contains("whatever the quoting"), "{bad}");
             assert_eq!(check_anywhere(bad, false, ""), None, "HTTP jobs run no shell: {bad}");
         }
-        for fine in ["$(touch P)", "[prod] costs $5", "a[1]", "Deploy [v2] `now`", "$HOME/x[1]"] {
+        for fine in ["a[", "[prod] costs $5", "a[1]", "a[$x]", "$HOME/x[1]", "50% off; rm -rf / | tee $x"] {
             assert_eq!(check_anywhere(fine, true, ""), None, "{fine}");
         }
     }

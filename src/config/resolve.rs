@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::ParamError;
 use super::contexts::arithmetic_params;
 use super::def::{
     Action, DEFAULT_KILL_AFTER, DEFAULT_MAX_REDELIVERIES, DEFAULT_RESULT_TTL, DEFAULT_RETRY_DELAY,
@@ -203,7 +204,7 @@ pub(super) fn resolve(
         diag.error(span, "\"retry_delay_max\" is shorter than \"retry_delay\"");
     }
 
-    Some(JobDef {
+    let def = JobDef {
         name: name.clone(),
         action: action?,
         workdir: if is_http { None } else { pick(f.workdir.as_ref(), d.workdir.as_ref()).map(Into::into) },
@@ -237,5 +238,12 @@ pub(super) fn resolve(
         ignore_result: pick(f.ignore_result.as_ref(), d.ignore_result.as_ref()).unwrap_or(false),
         max_redeliveries: pick(f.max_redeliveries.as_ref(), d.max_redeliveries.as_ref())
             .unwrap_or(DEFAULT_MAX_REDELIVERIES),
-    })
+    };
+    // A default no run could send fails every scheduled run: say so now.
+    if let Err(ParamError::Refused { name: param, why, .. }) = def.check_defaults()
+        && let Some((_, span)) = f.params.as_ref().and_then(|p| p.get(param.split("}}").next().unwrap_or_default()))
+    {
+        diag.error(span, format!("the default of parameter \"{param}\" cannot be used: {why}"));
+    }
+    Some(def)
 }

@@ -44,7 +44,9 @@ pub(super) fn map_error(url: &str, e: rusqlite::Error) -> BrokerError {
     }
 }
 
-/// Opens (creating when missing) the database at `path`.
+/// Opens (creating when missing) the database at `path`, in a directory that
+/// exists: a typo in a directory would otherwise start an empty queue there.
+/// (The default data dir is created with the default URL, `BrokerUrl::default_sqlite`.)
 pub(super) fn open(path: &Path) -> Result<Connection, BrokerError> {
     let url = format!("sqlite://{}", path.display());
     let err = |e: rusqlite::Error| map_error(&url, e);
@@ -53,8 +55,12 @@ pub(super) fn open(path: &Path) -> Result<Connection, BrokerError> {
         reason: format!("cannot create {}: {e}", what.display()),
         hint: "choose a writable path with --broker sqlite:///path/to/taskq.db",
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        private_dir(dir).map_err(|e| cannot(dir, e))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+        return Err(BrokerError::Unavailable {
+            url: url.clone(),
+            reason: format!("the directory {} does not exist", dir.display()),
+            hint: "create it, or correct the path in the broker URL",
+        });
     }
     private_file(path).map_err(|e| cannot(path, e))?;
     let mut conn = Connection::open(path).map_err(err)?;
@@ -75,14 +81,6 @@ pub(super) fn open(path: &Path) -> Result<Connection, BrokerError> {
             Ok(()) => return Ok(conn),
         }
     }
-}
-
-/// Creates the directories missing on the way to `dir`, private to this user
-/// (0700): the database holds parameters and output. Directories that exist
-/// are left as they are: they may be shared on purpose.
-fn private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 /// Creates the database file private to this user (0600; SQLite gives its
