@@ -92,7 +92,7 @@ fn a_parameter_in_text_another_shell_parses_needs_a_type() {
     {
         let env = Env::sqlite().jobs(&format!("[jobs.j]\ncommand = '''{command}'''\n"));
         env.run(&["check"]).code(78).stderr(
-            predicates::str::contains("{{n}} stands in text another shell parses")
+            predicates::str::contains("{{n}} stands in text run as code")
                 .and(predicates::str::contains("sh -c 'echo \"$1\"' sh {{n}}")),
         );
     }
@@ -155,6 +155,13 @@ fn a_value_with_substitution_syntax_is_refused_whatever_the_command() {
         env.run(&[&["exec", "j", "-p", "n=[prod] costs $5"][..], m].concat());
         assert!(!env.path("PWNED").exists(), "{command}");
     }
+    // The third review: one value ending in "$", the next completing it.
+    let env = Env::sqlite().jobs("[jobs.j]\nshell = \"/bin/bash\"\ncommand = 'x={{a}}{{b}}; echo $(( x ))'\n");
+    let b = format!("b=(touch {}/PWNED)]", env.root().display());
+    env.run(&["exec", "j", "-p", "a=a[$", "-p", &b])
+        .code(2)
+        .stderr(predicates::str::contains("parameter \"a\"").and(predicates::str::contains("ends in \"$\"")));
+    assert!(!env.path("PWNED").exists());
 }
 
 #[test]

@@ -140,7 +140,8 @@ pub fn check_anywhere(value: &str, shell: bool, carrier: &str) -> Option<String>
 }
 
 /// Why a shell job refuses a value holding shell substitution syntax.
-const SUBSTITUTION: &str = "it holds \"$(\", \"${\" or a backquote, which a shell runs as a command wherever it \
+const SUBSTITUTION: &str = "it holds \"$(\", \"${\" or a backquote, or ends in \"$\" (which the next value \
+     could complete), which a shell runs as a command wherever it \
      evaluates a value (arithmetic, array subscripts, eval, a script that does), whatever the quoting; pass such \
      text in a file or through an HTTP job";
 
@@ -150,10 +151,11 @@ const SUBSTITUTION: &str = "it holds \"$(\", \"${\" or a backquote, which a shel
 /// (`$(( x ))`, `a[$x]`, `[[ -v $x ]]`, `${!x}`), however it got into `x`:
 /// joined from two values, passed to a script, written `a[$1]` by the
 /// command itself. Those evaluations run code only through `$(...)`,
-/// `${...}` (`${x@P}`) or backquotes, so a value without them is data in
+/// `${...}` (`${x@P}`) or backquotes, so a value without them, and without
+/// a trailing `$` that a following value's `(` would complete, is data in
 /// every context (shown by trying each under bash and zsh).
 fn runs_commands(value: &str) -> bool {
-    value.contains("$(") || value.contains("${") || value.contains('`')
+    value.contains("$(") || value.contains("${") || value.contains('`') || value.ends_with('$')
 }
 
 /// The `params` table: each entry a default (a string) or an inline table
@@ -284,7 +286,8 @@ mod tests {
     // variables, joined values and scripts alike.
     #[test]
     fn substitution_syntax_is_refused_for_shell_jobs() {
-        for bad in ["a[$(touch P)]", "a[`touch P`]", "a[${x@P}]", "$(touch P)]", "x${IFS}y", "Deploy [v2] `now`"] {
+        for bad in ["a[$(touch P)]", "a[`touch P`]", "a[${x@P}]", "$(touch P)]", "x${IFS}y", "Deploy [v2] `now`", "a[$"]
+        {
             assert!(check_anywhere(bad, true, "").unwrap().contains("whatever the quoting"), "{bad}");
             assert_eq!(check_anywhere(bad, false, ""), None, "HTTP jobs run no shell: {bad}");
         }

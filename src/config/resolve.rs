@@ -130,8 +130,8 @@ pub(super) fn resolve(
                 diag.error(
                     span,
                     format!(
-                        "{{{{{p}}}}} stands in text another shell parses (sh -c, eval, ssh, su -c), where the value \
-                         becomes code: pass it as an argument instead (sh -c 'echo \"$1\"' sh {{{{{p}}}}}), or give \
+                        "{{{{{p}}}}} stands in text run as code (a -c script, eval, ssh, a program fed to an \
+                         interpreter, a command's name), where the value becomes code: pass it as an argument instead (sh -c 'echo \"$1\"' sh {{{{{p}}}}}), or give \
                          it a type or a pattern"
                     ),
                 );
