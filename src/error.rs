@@ -40,6 +40,19 @@ impl From<Exit> for ExitCode {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// What a command was asked to do did not happen: a job failed, could not
+/// be revoked or retried (exit 1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Failed(pub String);
+
+/// Ids the broker does not know: one wording for every command.
+pub fn unknown_ids<T: std::fmt::Display>(ids: &[T]) -> UsageError {
+    let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let what = if list.len() == 1 { "unknown job id" } else { "unknown job ids" };
+    UsageError(format!("{what} {}: not in this broker and namespace (or its result expired)", list.join(", ")))
+}
+
 /// Input data that cannot be used (exit 65).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -56,12 +69,6 @@ pub struct NotPrinted(pub String);
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct TimedOut(pub String);
-
-/// Builds a [`UsageError`] from a format string.
-#[macro_export]
-macro_rules! usage {
-    ($($arg:tt)*) => { $crate::error::UsageError(format!($($arg)*)) };
-}
 
 /// The exit code for an error: the first cause in the chain that decides one.
 pub fn exit_code(err: &anyhow::Error) -> Exit {
@@ -80,6 +87,9 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
         }
         if cause.is::<NotPrinted>() {
             return Exit::IoErr;
+        }
+        if cause.is::<Failed>() {
+            return Exit::Failure;
         }
         if let Some(broker) = cause.downcast_ref::<BrokerError>() {
             return broker.exit();
@@ -111,6 +121,16 @@ pub fn render(err: &anyhow::Error) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_ids_have_one_wording() {
+        assert_eq!(
+            unknown_ids(&["a"]).to_string(),
+            "unknown job id a: not in this broker and namespace (or its result expired)"
+        );
+        assert!(unknown_ids(&["a", "b"]).to_string().starts_with("unknown job ids a, b: "));
+        assert_eq!(exit_code(&anyhow::Error::new(Failed("job x failed".into()))), Exit::Failure);
+    }
 
     #[test]
     fn exit_code_walks_the_chain() {

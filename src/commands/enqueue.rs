@@ -74,9 +74,9 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
     let records = super::status::wait_for(broker.as_ref(), &[enqueued.id], timeout).await?;
     if let Some(r) = records.first().filter(|r| r.state != crate::job::JobState::Succeeded) {
         let why = r.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
-        eprintln!("error: job {} ({}) {}{why}", r.job.id, r.job.job, r.state);
+        return Err(crate::error::Failed(format!("job {} ({}) {}{why}", r.job.id, r.job.job, r.state)).into());
     }
-    Ok(super::status::outcome_exit(&records).into())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints an enqueued job's id line and makes sure it left the process.

@@ -25,10 +25,7 @@ pub(super) async fn run(args: LogsArgs, ctx: &Context) -> anyhow::Result<ExitCod
     loop {
         let Some(record) = broker.get(&[id]).await?.pop().flatten() else {
             if first {
-                return Err(UsageError(format!(
-                    "unknown job id {id}: not in this broker and namespace (or its result expired)"
-                ))
-                .into());
+                return Err(crate::error::unknown_ids(&[id]).into());
             }
             return Ok(ExitCode::SUCCESS);
         };

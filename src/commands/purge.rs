@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use super::Context;
 use crate::broker::Purge;
 use crate::cli::PurgeArgs;
-use crate::error::{Exit, UsageError};
+use crate::error::UsageError;
 use crate::names::QueueName;
 
 pub(super) async fn run(args: PurgeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -36,8 +36,7 @@ pub(super) async fn run(args: PurgeArgs, ctx: &Context) -> anyhow::Result<ExitCo
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer)?;
         if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            eprintln!("nothing deleted");
-            return Ok(Exit::Failure.into());
+            return Err(crate::error::Failed("nothing deleted: not confirmed".into()).into());
         }
     }
     let spinner = super::progress::spinner("purging");

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use super::Context;
 use crate::broker::Retried;
 use crate::cli::RetryArgs;
-use crate::error::{Exit, UsageError};
+use crate::error::{Failed, UsageError, unknown_ids};
 use crate::job::JobId;
 
 pub(super) async fn run(args: RetryArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -16,21 +16,19 @@ pub(super) async fn run(args: RetryArgs, ctx: &Context) -> anyhow::Result<ExitCo
     if args.all_failed && results.is_empty() {
         eprintln!("no failed jobs");
     }
-    let (mut unknown, mut refused) = (Vec::new(), false);
+    let (mut unknown, mut refused) = (Vec::new(), Vec::new());
     for (id, retried) in results {
         match retried {
             Retried::Requeued => say!("requeued {id}"),
-            Retried::NotFailed(state) => {
-                eprintln!("error: job {id} is {state}, not failed; only failed jobs can be retried");
-                refused = true;
-            }
-            Retried::Unknown => unknown.push(id.to_string()),
+            Retried::NotFailed(state) => refused.push(format!("job {id} is {state}")),
+            Retried::Unknown => unknown.push(id),
         }
     }
     if !unknown.is_empty() {
-        return Err(
-            UsageError(format!("unknown job ids {}: not in this broker and namespace", unknown.join(", "))).into()
-        );
+        return Err(unknown_ids(&unknown).into());
     }
-    Ok(if refused { Exit::Failure.into() } else { ExitCode::SUCCESS })
+    if !refused.is_empty() {
+        return Err(Failed(format!("{}, not failed; only failed jobs can be retried", refused.join(", "))).into());
+    }
+    Ok(ExitCode::SUCCESS)
 }

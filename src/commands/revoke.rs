@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::Context;
 use crate::broker::Revoke;
 use crate::cli::RevokeArgs;
-use crate::error::{Exit, UsageError};
+use crate::error::{Failed, UsageError, unknown_ids};
 use crate::job::{JobId, JobState};
 
 /// How long `--terminate` waits for the kill to be recorded: a live worker
@@ -26,14 +26,12 @@ pub(super) async fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<ExitC
             Ok(ExitCode::SUCCESS)
         }
         Revoke::Running { worker } => {
-            eprintln!("error: job {id} is running on worker {worker}; pass --terminate to kill it");
-            Ok(Exit::Failure.into())
+            Err(Failed(format!("job {id} is running on worker {worker}; pass --terminate to kill it")).into())
         }
         Revoke::Final(state) => {
-            eprintln!("error: job {id} has already {}; there is nothing to revoke", ended(state));
-            Ok(Exit::Failure.into())
+            Err(Failed(format!("job {id} has already {}; there is nothing to revoke", ended(state))).into())
         }
-        Revoke::Unknown => Err(UsageError(format!("unknown job id {id}: not in this broker and namespace")).into()),
+        Revoke::Unknown => Err(unknown_ids(&[id]).into()),
         Revoke::Terminating { worker } => {
             let spinner = super::progress::spinner("waiting for the job to be killed");
             let deadline = tokio::time::Instant::now() + TERMINATE_WAIT;
@@ -47,17 +45,16 @@ pub(super) async fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<ExitC
                     }
                     Some(state) if state.is_final() => {
                         spinner.finish_and_clear();
-                        eprintln!("error: job {id} {} before it could be killed", ended(state));
-                        return Ok(Exit::Failure.into());
+                        return Err(Failed(format!("job {id} {} before it could be killed", ended(state))).into());
                     }
                     _ => {}
                 }
                 if tokio::time::Instant::now() >= deadline {
                     spinner.finish_and_clear();
-                    eprintln!(
-                        "error: job {id} is still running: worker {worker} will kill it when it next checks, or, if it is gone, once its lease lapses"
-                    );
-                    return Ok(Exit::Failure.into());
+                    return Err(Failed(format!(
+                        "job {id} is still running: worker {worker} will kill it when it next checks, or, if it is gone, once its lease lapses"
+                    ))
+                    .into());
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::Context;
 use crate::broker::Broker;
 use crate::cli::{StatusArgs, WaitArgs};
-use crate::error::{Exit, TimedOut, UsageError};
+use crate::error::{Exit, TimedOut, UsageError, unknown_ids};
 use crate::job::{JobId, JobRecord, JobState};
 use crate::text::one_line;
 use crate::time::{local, rfc3339_utc};
@@ -53,7 +53,7 @@ pub(super) async fn wait(args: WaitArgs, ctx: &Context) -> anyhow::Result<ExitCo
 }
 
 /// Exit 0 when every job succeeded, 1 when any failed, was revoked or expired.
-pub(super) fn outcome_exit(records: &[JobRecord]) -> Exit {
+fn outcome_exit(records: &[JobRecord]) -> Exit {
     if records.iter().all(|r| r.state == JobState::Succeeded) { Exit::Success } else { Exit::Failure }
 }
 
@@ -98,14 +98,6 @@ fn parse_ids(ids: &[String]) -> Result<Vec<JobId>, UsageError> {
     ids.iter().map(|s| s.parse::<JobId>().map_err(UsageError)).collect()
 }
 
-fn unknown_ids(ids: &[String]) -> UsageError {
-    let what = if ids.len() == 1 {
-        format!("unknown job id {}", ids[0])
-    } else {
-        format!("unknown job ids {}", ids.join(", "))
-    };
-    UsageError(format!("{what}: not in this broker and namespace (or its result expired)"))
-}
 
 /// SPEC §9's JSON object for a job.
 pub(super) fn record_json(r: &JobRecord) -> serde_json::Value {
