@@ -52,11 +52,8 @@ pub async fn run(
 
 /// This host's name, for process ids and reports.
 pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_string())
+    let name = rustix::system::uname().nodename().to_string_lossy().trim().to_string();
+    if name.is_empty() { "localhost".to_string() } else { name }
 }
 
 /// An id for a worker or beat process: host, pid and a random suffix.
