@@ -25,8 +25,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags every command accepts.
+/// Flags every command accepts, under a heading of their own in each
+/// command's help.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The jobs file [default: ./jobs.toml, then ~/.config/taskq/jobs.toml, then /etc/taskq/jobs.toml]
     #[arg(short = 'f', long = "config", global = true, env = "TASKQ_CONFIG", value_name = "FILE", value_hint = ValueHint::FilePath)]
