@@ -306,7 +306,8 @@ queue = "ops"
     );
     let main = env.enqueue(&["main"]);
     let _worker = env.spawn(&["run"]);
-    wait_until(SOON, "the alert ran", || env.lines("alerts").len() >= 3);
+    // `file` is the hook's last write.
+    wait_until(SOON, "the alert ran", || env.lines("alerts").len() >= 3 && env.read("file").ends_with('\n'));
     assert_eq!(env.state(&main), "failed");
     assert_eq!(
         env.lines("alerts"),
@@ -318,7 +319,7 @@ queue = "ops"
     // The hook's id is listed while it waits: a name made from it could be
     // planted first (a symlink, a file of another user's) in a shared temp dir.
     assert!(!path.contains(hook_id) && !path.contains(&main), "the output file's name is not predictable: {file}");
-    assert!(!std::path::Path::new(path).exists(), "the output file is removed after the hook runs");
+    wait_until(SOON, "the output file to be removed after the hook runs", || !std::path::Path::new(path).exists());
 
     let good = env.enqueue(&["good"]);
     wait_until(SOON, "the success hook ran", || env.lines("alerts").len() >= 5);

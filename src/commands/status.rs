@@ -98,7 +98,6 @@ fn parse_ids(ids: &[String]) -> Result<Vec<JobId>, UsageError> {
     ids.iter().map(|s| s.parse::<JobId>().map_err(UsageError)).collect()
 }
 
-
 /// SPEC §9's JSON object for a job.
 pub(super) fn record_json(r: &JobRecord) -> serde_json::Value {
     let t = |t: Option<Timestamp>| t.map(rfc3339_utc);
