@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::beat::schedule::Schedule;
+use crate::schedule::Schedule;
 use crate::time::Zone;
 
 /// The converted entries, and the lines that could not be.

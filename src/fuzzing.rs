@@ -15,9 +15,9 @@ use std::sync::LazyLock;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use crate::beat::schedule::Schedule;
 use crate::config::Config;
 use crate::config::template::{Syntax, Template, url_encode, verbatim};
+use crate::schedule::Schedule;
 
 /// An error message says something. (It may quote the input, control
 /// characters and all: every place that prints one escapes it, see text.rs.)

@@ -173,6 +173,12 @@ pub struct UniqueKey {
     pub window: Duration,
 }
 
+/// Default `result_ttl`: the broker keeps a finished job's record this long.
+pub const DEFAULT_RESULT_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Default `max_redeliveries`: a job whose worker is lost this often fails
+/// as a poison job.
+pub const DEFAULT_MAX_REDELIVERIES: u32 = 3;
+
 /// The parts of a job's policy the broker enforces without jobs.toml.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokerPolicy {
@@ -187,9 +193,9 @@ pub struct BrokerPolicy {
 impl Default for BrokerPolicy {
     fn default() -> Self {
         BrokerPolicy {
-            max_redeliveries: crate::config::DEFAULT_MAX_REDELIVERIES,
+            max_redeliveries: DEFAULT_MAX_REDELIVERIES,
             max_concurrent: None,
-            result_ttl: crate::config::DEFAULT_RESULT_TTL,
+            result_ttl: DEFAULT_RESULT_TTL,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod crontab;
 pub mod error;
 pub mod exec;
+pub mod exit;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod job;
@@ -18,6 +19,7 @@ pub mod logging;
 mod metrics;
 pub mod names;
 pub mod presence;
+pub mod schedule;
 pub mod shutdown;
 pub mod stdio;
 mod systemd;

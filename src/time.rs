@@ -8,7 +8,7 @@ use jiff::civil::DateTime;
 use jiff::tz::{TimeZone, TimeZoneDatabase};
 use jiff::{Timestamp, Zoned};
 
-use crate::error::UsageError;
+use crate::exit::UsageError;
 
 /// The time zone database compiled into taskq: checking a name there costs no
 /// file system walk.

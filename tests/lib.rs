@@ -1,5 +1,6 @@
 //! The integration tests: one binary (see Cargo.toml), each module a subject.
 //!
+//! - `architecture`: the modules of src/ depend on each other without a cycle
 //! - `beat`: schedules fired once per tick across beats, catch-up, reload, crontab import
 //! - `hostile`: hostile parameters, output and URLs
 //! - `secrets`: every command, with secrets in play: none ever shown
@@ -15,6 +16,7 @@
 
 mod common;
 
+mod architecture;
 mod beat;
 mod cli;
 mod conformance;

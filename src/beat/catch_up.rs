@@ -7,8 +7,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::schedule::Schedule;
 use crate::config::CatchUp;
+use crate::schedule::Schedule;
 
 /// A tick at most this late is on time, not missed: it fires whatever
 /// `catch_up` says (a beat waking a little late, or just starting).

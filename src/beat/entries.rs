@@ -5,8 +5,8 @@
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
 
-use super::schedule::Schedule;
 use crate::config::{Config, JobDef};
+use crate::schedule::Schedule;
 
 /// A scheduled job.
 #[derive(Debug, Clone)]

@@ -7,8 +7,8 @@ use std::fmt;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::schedule::Schedule;
 use crate::broker::ScheduleState;
+use crate::schedule::Schedule;
 
 /// Something wrong with a schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,6 @@
 pub mod catch_up;
 mod entries;
 pub mod health;
-pub mod schedule;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

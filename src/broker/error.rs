@@ -1,6 +1,6 @@
 //! Broker errors are kinds callers branch on, never message text.
 
-use crate::error::Exit;
+use crate::exit::Exit;
 
 /// What went wrong talking to a broker.
 #[derive(Debug, Clone, thiserror::Error)]

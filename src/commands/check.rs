@@ -34,7 +34,7 @@ fn job_json(job: &JobDef, now: Timestamp) -> serde_json::Value {
         "queue": job.queue.as_str(),
         "timeout": job.timeout.map(|t| humantime::format_duration(t).to_string()),
         "retries": job.retry.retries,
-        "schedule": job.schedule.as_ref().map(super::super::beat::schedule::Schedule::describe),
+        "schedule": job.schedule.as_ref().map(crate::schedule::Schedule::describe),
         "timezone": job.schedule.as_ref().map(|_| zone_name(job)),
         "next": next,
     })

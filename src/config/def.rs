@@ -10,21 +10,18 @@ use super::contexts::whole_path_segments;
 use super::params::{MAX_TOTAL_BYTES, ParamRule, check_anywhere};
 use super::template::Template;
 use super::template::param_var;
-use crate::beat::schedule::Schedule;
 use crate::job::{BrokerPolicy, JobId, NewJob, UniqueKey};
 use crate::names::{JobName, QueueName};
+use crate::schedule::Schedule;
 use crate::time::Zone;
 
 /// Default `kill_after`: how long SIGTERM has before SIGKILL.
 pub const DEFAULT_KILL_AFTER: Duration = Duration::from_secs(10);
-/// Default `result_ttl`.
-pub const DEFAULT_RESULT_TTL: Duration = Duration::from_secs(24 * 3600);
+pub use crate::job::{DEFAULT_MAX_REDELIVERIES, DEFAULT_RESULT_TTL};
 /// Default `retry_delay`.
 pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(10);
 /// Default `retry_delay_max`.
 pub const DEFAULT_RETRY_DELAY_MAX: Duration = Duration::from_secs(3600);
-/// Default `max_redeliveries`.
-pub const DEFAULT_MAX_REDELIVERIES: u32 = 3;
 /// Default shell.
 pub const DEFAULT_SHELL: &str = "/bin/sh";
 

@@ -12,8 +12,8 @@ use super::http::http;
 use super::params::ParamRule;
 use super::raw::{self, Span, Table, Value};
 use super::template::{Syntax, Template};
-use crate::beat::schedule::Schedule;
 use crate::names::QueueName;
+use crate::schedule::Schedule;
 use crate::time::Zone;
 
 pub(super) const JOB_KEYS: &[&str] = &[

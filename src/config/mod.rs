@@ -22,7 +22,7 @@ pub use def::*;
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use suggest::did_you_mean;
 
-use crate::error::UsageError;
+use crate::exit::UsageError;
 use crate::names::QueueName;
 
 /// A loaded, valid jobs.toml.

@@ -17,8 +17,8 @@ use super::params::{ParamType, check_anywhere};
 use super::raw::Span;
 use super::suggest::did_you_mean;
 use super::template::{Template, collect_params, param_var};
-use crate::beat::schedule::Schedule;
 use crate::names::{JobName, QueueName};
+use crate::schedule::Schedule;
 use crate::time::Zone;
 
 /// The first of the job's value and the default's.
