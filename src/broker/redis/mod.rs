@@ -12,6 +12,8 @@ mod beat;
 mod error;
 mod fields;
 mod link;
+mod reads;
+mod transitions;
 mod wake;
 
 use std::collections::HashMap;
@@ -27,13 +29,13 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use super::keys::Keys;
 use super::{
     Broker, BrokerError, BrokerUrl, Enqueued, Finish, Finished, Fire, Fired, Forwarded, Lease, LeaseLoss, LeaseToken,
-    ListFilter, Options, OutputUpdate, Purge, Recovered, Recovery, Retried, Revoke, ScheduleState, Take, WorkerInfo,
+    ListFilter, Options, OutputUpdate, Purge, Recovery, Retried, Revoke, ScheduleState, Take, WorkerInfo,
 };
 use crate::job::{JobId, JobRecord, NewJob};
 use crate::names::QueueName;
 use crate::time::from_ms;
 use error::{check_version, classify};
-use fields::{Taken, job_args, ms, opt, record, taken};
+use fields::{Taken, job_args, ms, taken};
 use link::Link;
 
 /// The scripts, each hashed (SHA-1, for EVALSHA) on first use only: a
@@ -253,153 +255,27 @@ impl Broker for RedisBroker {
         finish: Finish,
         next: Option<Take<'_>>,
     ) -> Result<Finished, BrokerError> {
-        let none = super::AttemptResult::default();
-        let (kind, delay, ttl, delete, result, hook) = match &finish {
-            Finish::Succeeded { result, ttl, ignore_result, hook } => {
-                ("succeeded", 0, ms(*ttl), *ignore_result, result, hook.as_ref())
-            }
-            Finish::Failed { result, hook } => ("failed", 0, 0, false, result, hook.as_ref()),
-            Finish::Retry { result, delay } => ("retrying", ms(*delay), 0, false, result, None),
-            Finish::Revoked { result, ttl } => ("revoked", 0, ms(*ttl), false, result, None),
-            Finish::Requeue => ("requeue", 0, 0, false, &none, None),
-        };
-        let hook = hook.map(job_args).transpose()?.unwrap_or_default();
-        let retention = self.options.retention;
-        let mut call = SCRIPTS.finish.key(self.keys.leases());
-        call.arg(self.keys.prefix())
-            .arg(self.shift())
-            .arg(token.id.to_string())
-            .arg(&token.worker)
-            .arg(&token.grant)
-            .arg(kind)
-            .arg(delay)
-            .arg(ttl.max(1))
-            .arg(if delete { "1" } else { "0" })
-            .arg(opt(result.duration.map(ms)))
-            .arg(ms(result.ended_ago))
-            .arg(opt(result.exit_code))
-            .arg(opt(result.http_status))
-            .arg(result.error.clone().unwrap_or_default())
-            .arg(&result.output)
-            .arg(result.output_total)
-            .arg(next.map_or(0, |t| ms(t.lease)))
-            .arg(next.map_or("", |t| t.grant))
-            .arg(retention.failed_max)
-            .arg(ms(retention.failed_ttl));
-        call.arg(hook.len()).arg(hook);
-        for q in next.map_or(&[][..], |t| t.queues) {
-            call.arg(q.as_str());
-        }
-        let reply: Vec<redis::Value> = self.link.invoke(&call).await?;
-        let mut reply = reply.into_iter();
-        let mut int = || -> Result<u64, BrokerError> {
-            reply
-                .next()
-                .map(redis::from_redis_value)
-                .transpose()
-                .map_err(|e| BrokerError::Protocol(format!("finish: {e}")))
-                .map(Option::unwrap_or_default)
-        };
-        let (recorded, dropped) = (int()?, int()?);
-        let mut next_job = None;
-        if let Some(take) = next {
-            match reply.next().map(|v| taken(v, &take)).transpose()? {
-                Some(Taken::Lease(lease)) => next_job = Some(*lease),
-                Some(Taken::More) => next_job = self.take(&take).await?,
-                Some(Taken::Nothing) | None => {}
-            }
-        }
-        Ok(Finished { recorded: recorded == 1, dropped, next: next_job })
+        transitions::finish(self, token, finish, next).await
     }
 
     async fn update_output(&self, updates: &[OutputUpdate]) -> Result<(), BrokerError> {
-        if updates.is_empty() {
-            return Ok(());
-        }
-        let mut call = SCRIPTS.output.key(self.keys.leases());
-        call.arg(self.keys.prefix());
-        for u in updates {
-            call.arg(u.token.id.to_string()).arg(&u.token.grant).arg(&u.output).arg(u.total);
-        }
-        self.link.invoke::<i64>(&call).await?;
-        Ok(())
+        transitions::update_output(self, updates).await
     }
 
     async fn forward_due(&self) -> Result<Forwarded, BrokerError> {
-        let mut total = 0;
-        loop {
-            let mut call = SCRIPTS.forward.key(self.keys.delayed());
-            call.arg(self.keys.prefix()).arg(self.shift());
-            let (moved, next, now): (usize, String, i64) = self.link.invoke(&call).await?;
-            total += moved;
-            let next_due = next.parse::<f64>().ok().map(|ms| from_ms(ms as i64));
-            if next_due.is_none_or(|t| t > from_ms(now)) {
-                return Ok(Forwarded { moved: total, next_due });
-            }
-        }
+        transitions::forward_due(self).await
     }
 
     async fn recover_expired(&self) -> Result<Recovery, BrokerError> {
-        let retention = self.options.retention;
-        let mut call = SCRIPTS.recover.key(self.keys.leases());
-        call.arg(self.keys.prefix()).arg(self.shift()).arg(retention.failed_max).arg(ms(retention.failed_ttl));
-        let reply: Vec<redis::Value> = self.link.invoke(&call).await?;
-        let protocol = |e: redis::ParsingError| BrokerError::Protocol(format!("recover: {e}"));
-        let mut reply = reply.into_iter();
-        let dropped: u64 = reply.next().map(redis::from_redis_value).transpose().map_err(protocol)?.unwrap_or(0);
-        let mut jobs = Vec::new();
-        while let (Some(id), Some(state)) = (reply.next(), reply.next()) {
-            let id: String = redis::from_redis_value(id).map_err(protocol)?;
-            let state: String = redis::from_redis_value(state).map_err(protocol)?;
-            jobs.push(Recovered {
-                id: id.parse().map_err(BrokerError::Protocol)?,
-                state: state.parse().map_err(BrokerError::Protocol)?,
-            });
-        }
-        Ok(Recovery { jobs, dropped })
+        transitions::recover_expired(self).await
     }
 
     async fn get(&self, ids: &[JobId]) -> Result<Vec<Option<JobRecord>>, BrokerError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipe = redis::pipe();
-        for id in ids {
-            pipe.hgetall(self.keys.job(&id.to_string()));
-        }
-        let hashes: Vec<HashMap<String, String>> = self.link.pipe(&pipe).await?;
-        ids.iter().zip(hashes).map(|(id, h)| record(&id.to_string(), h)).collect()
+        reads::get(self, ids).await
     }
 
     async fn list(&self, filter: &ListFilter) -> Result<Vec<JobRecord>, BrokerError> {
-        const PAGE: isize = 200;
-        let mut out = Vec::new();
-        let mut start = 0isize;
-        while out.len() < filter.limit {
-            let ids: Vec<String> = self
-                .link
-                .query(redis::cmd("ZREVRANGE").arg(self.keys.index()).arg(start).arg(start + PAGE - 1))
-                .await?;
-            if ids.is_empty() {
-                break;
-            }
-            start += PAGE;
-            let mut pipe = redis::pipe();
-            for id in &ids {
-                pipe.hgetall(self.keys.job(id));
-            }
-            let hashes: Vec<HashMap<String, String>> = self.link.pipe(&pipe).await?;
-            for rec in ids.iter().zip(hashes).map(|(id, h)| record(id, h)) {
-                let Some(rec) = rec? else { continue };
-                let keep = filter.state.is_none_or(|s| s == rec.state)
-                    && filter.queue.as_ref().is_none_or(|q| *q == rec.job.queue)
-                    && filter.job.as_ref().is_none_or(|j| *j == rec.job.job);
-                if keep && out.len() < filter.limit {
-                    out.push(rec);
-                }
-            }
-        }
-        Ok(out)
+        reads::list(self, filter).await
     }
 
     async fn count_ready(&self, queues: &[QueueName]) -> Result<u64, BrokerError> {

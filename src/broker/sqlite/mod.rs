@@ -14,6 +14,7 @@
 
 mod admin;
 mod beat;
+mod conn;
 mod finish;
 mod jobs;
 mod setup;
@@ -25,7 +26,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::Connection;
 use tokio::sync::Notify;
 
 use super::{
@@ -36,27 +37,10 @@ use crate::job::{JobId, JobRecord, JobState, NewJob};
 use crate::names::QueueName;
 use crate::time::{from_ms, to_ms};
 
+use conn::Failure;
+
 /// How often an idle worker looks for other processes' writes.
 const POLL_INTERVAL: Duration = Duration::from_millis(40);
-
-/// A failure inside a database call: SQLite's (given the URL at the edge) or
-/// the broker's own (unreadable data, a file that is not a taskq database).
-enum Failure {
-    Sql(rusqlite::Error),
-    Broker(BrokerError),
-}
-
-impl From<rusqlite::Error> for Failure {
-    fn from(e: rusqlite::Error) -> Self {
-        Failure::Sql(e)
-    }
-}
-
-impl From<BrokerError> for Failure {
-    fn from(e: BrokerError) -> Self {
-        Failure::Broker(e)
-    }
-}
 
 /// A take, owned for the blocking pool.
 struct TakeFrom {
@@ -114,77 +98,6 @@ impl SqliteBroker {
     fn now(&self) -> i64 {
         to_ms(Timestamp::now()) + self.options.shift.ms()
     }
-
-    /// Runs `f` on the connection in the blocking pool.
-    async fn blocking<T, F>(&self, f: F) -> Result<T, BrokerError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection, &str) -> Result<T, Failure> + Send + 'static,
-    {
-        let (conn, ns, url) = (self.conn.clone(), self.ns.clone(), self.url());
-        let result = tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            f(&mut guard, &ns)
-        })
-        .await
-        .map_err(|e| BrokerError::Protocol(format!("a database call panicked: {e}")))?;
-        result.map_err(|failure| match failure {
-            Failure::Sql(e) => setup::map_error(&url, e),
-            Failure::Broker(e) => e,
-        })
-    }
-
-    /// Reads outside a transaction.
-    async fn read<T, F>(&self, f: F) -> Result<T, BrokerError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection, &str) -> Result<T, Failure> + Send + 'static,
-    {
-        self.blocking(move |conn, ns| f(conn, ns)).await
-    }
-
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed if it
-    /// succeeds. The commit is not synced to disk by itself (WAL with
-    /// `synchronous = NORMAL`): a power loss may roll back the last of these,
-    /// which are the worker's own steps (a job taken, an outcome recorded,
-    /// a lease renewed): such a job runs again, as after any lost worker.
-    async fn write<T, F>(&self, f: F) -> Result<T, BrokerError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Transaction<'_>, &str) -> Result<T, Failure> + Send + 'static,
-    {
-        self.blocking(move |conn, ns| transact(conn, ns, f)).await
-    }
-
-    /// `write`, synced to disk before it returns (`synchronous = FULL`, for
-    /// this commit): what a caller was told is stored survives power loss
-    /// (enqueue, a beat's tick, an operator's revoke, retry or purge). The
-    /// sync also makes every earlier commit durable.
-    async fn write_synced<T, F>(&self, f: F) -> Result<T, BrokerError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Transaction<'_>, &str) -> Result<T, Failure> + Send + 'static,
-    {
-        self.blocking(move |conn, ns| {
-            conn.pragma_update(None, "synchronous", "FULL")?;
-            let out = transact(conn, ns, f);
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-            out
-        })
-        .await
-    }
-}
-
-/// One `BEGIN IMMEDIATE` transaction around `f`.
-fn transact<T>(
-    conn: &mut Connection,
-    ns: &str,
-    f: impl FnOnce(&Transaction<'_>, &str) -> Result<T, Failure>,
-) -> Result<T, Failure> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let out = f(&tx, ns)?;
-    tx.commit()?;
-    Ok(out)
 }
 
 #[async_trait]

@@ -2,7 +2,8 @@
 //! and completions and man pages are rendered from [`Cli::command`]; nothing
 //! here validates beyond what clap can express (see `config` and `commands`).
 
-use std::ffi::OsString;
+mod parse;
+
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum, ValueHint};
@@ -121,81 +122,6 @@ pub enum Command {
     /// The companion a worker starts to kill its jobs if it dies (internal)
     #[command(name = "__reap", hide = true)]
     Reap,
-}
-
-impl Cli {
-    /// Parses a command line. `taskq logs ID -f` follows, like `tail -f`,
-    /// although `-f` is the global `--config`: after `logs`, a bare `-f`
-    /// is read as `--follow` (clap cannot give one short flag two meanings).
-    pub fn try_parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
-    where
-        I: IntoIterator<Item = T>,
-        T: Into<OsString>,
-    {
-        let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-        if let Some(at) = subcommand_at(&args)
-            && args[at] == "logs"
-        {
-            for arg in args[at + 1..].iter_mut().take_while(|a| *a != "--") {
-                if arg == "-f" {
-                    *arg = "--follow".into();
-                }
-            }
-        }
-        <Cli as Parser>::try_parse_from(&args).map_err(|e| match e.kind() {
-            // clap names no argument and adds a usage block; say which one.
-            clap::error::ErrorKind::InvalidUtf8 => {
-                let (n, bad) = args.iter().enumerate().skip(1).find(|(_, a)| a.to_str().is_none()).unzip();
-                let shown = bad.map(|a| crate::text::bytes_one_line(a.as_encoded_bytes())).unwrap_or_default();
-                clap::Error::raw(
-                    e.kind(),
-                    format!(
-                        "argument {} (\"{shown}\") is not valid UTF-8: taskq takes job names, arguments and parameters as UTF-8 text\n",
-                        n.unwrap_or_default()
-                    ),
-                )
-            }
-            // Help and version text stay as they are.
-            _ if !e.use_stderr() => e,
-            // An error is one line (SPEC §2): the message and clap's tip, not
-            // its usage block.
-            kind => {
-                let rendered = e.render().to_string();
-                let mut parts = rendered.lines().map(str::trim).filter(|l| {
-                    !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
-                });
-                let first = parts.next().unwrap_or_default().trim_start_matches("error: ").to_string();
-                let rest: Vec<&str> = parts.collect();
-                let line = match (first.strip_suffix(':'), rest.is_empty()) {
-                    (_, true) => first,
-                    // "the following required arguments were not provided:" and a list
-                    (Some(intro), false) => format!("{intro}: {}", rest.join(", ")),
-                    (None, false) => format!("{first}; {}", rest.join("; ")),
-                };
-                let known = |name: &str| <Cli as clap::CommandFactory>::command().find_subcommand(name).is_some();
-                let help = match subcommand_at(&args).map(|at| args[at].to_string_lossy().to_string()) {
-                    Some(name) if known(&name) => format!("taskq {name} --help"),
-                    _ => "taskq --help".to_string(),
-                };
-                clap::Error::raw(kind, format!("{line} (see '{help}')\n"))
-            }
-        })
-    }
-}
-
-/// Where the subcommand's name is: the first argument that is neither a
-/// flag nor the value of a global flag.
-fn subcommand_at(args: &[OsString]) -> Option<usize> {
-    const TAKES_VALUE: [&str; 6] = ["-f", "--config", "--broker", "--namespace", "--color", "--log-format"];
-    let mut i = 1;
-    while i < args.len() {
-        let arg = args[i].to_string_lossy();
-        if !arg.starts_with('-') {
-            return Some(i);
-        }
-        i += if TAKES_VALUE.contains(&arg.as_ref()) { 2 } else { 1 };
-    }
-    None
 }
 
 impl Command {
@@ -498,40 +424,4 @@ pub struct ImportCrontabArgs {
 pub struct CompletionsArgs {
     /// The shell to print completions for
     pub shell: clap_complete::Shell,
-}
-
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    use super::{Cli, Command};
-
-    #[test]
-    fn the_command_tree_is_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    fn logs(line: &str) -> (Option<String>, bool, String) {
-        let cli = Cli::try_parse_args(line.split(' ')).expect("parses");
-        let Command::Logs(args) = cli.command else { panic!("not logs: {line}") };
-        (cli.global.config.map(|p| p.display().to_string()), args.follow, args.id)
-    }
-
-    #[test]
-    fn dash_f_after_logs_follows_and_before_it_names_the_config() {
-        for (line, want) in [
-            ("taskq logs ID -f", (None, true, "ID")),
-            ("taskq logs -f ID", (None, true, "ID")),
-            ("taskq logs ID -F", (None, true, "ID")),
-            ("taskq logs ID", (None, false, "ID")),
-            ("taskq -f logs logs ID", (Some("logs"), false, "ID")),
-            ("taskq -f j.toml logs ID -f", (Some("j.toml"), true, "ID")),
-            ("taskq --broker x -v logs ID --config j.toml -f", (Some("j.toml"), true, "ID")),
-        ] {
-            let (config, follow, id) = logs(line);
-            assert_eq!((config.as_deref(), follow, id.as_str()), want, "{line}");
-        }
-        let cli = Cli::try_parse_args("taskq -f x.toml check".split(' ')).expect("parses");
-        assert_eq!(cli.global.config.map(|p| p.display().to_string()).as_deref(), Some("x.toml"));
-    }
 }
