@@ -7,8 +7,9 @@ use std::time::Duration;
 use taskq::broker::{Finish, Retention, Take};
 use taskq::job::{JobState, NewJob};
 
-use super::cases::{LEASE, at, enqueue, fire, get, grant, job, q, result, state, succeeded, take};
+use super::cases::{LEASE, at, enqueue, get, grant, job, q, result, state, succeeded, take};
 use super::conformance;
+use super::operations::fire;
 
 fn limited(n: u32) -> NewJob {
     let mut j = job("exclusive", "default");

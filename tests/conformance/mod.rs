@@ -1,11 +1,13 @@
 //! The broker contract, once, run against every backend. Each case seeds
 //! jobs, calls transitions, moves the broker's clock on where time must pass
 //! (`env.advance`: no sleeping), and asserts what every record says
-//! afterwards. `faults` holds the contract's answers to lost replies,
+//! afterwards. `cases` covers a job's run, `operations` what surrounds it;
+//! `faults` holds the contract's answers to lost replies,
 //! shutdowns and stranded concurrency slots.
 
 mod cases;
 mod faults;
+mod operations;
 
 /// Stamps a case for each backend: `conformance!(name, |broker, env| { ... })`.
 macro_rules! conformance {
