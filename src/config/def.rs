@@ -115,7 +115,7 @@ pub struct HttpAction {
 pub enum HttpBody {
     None,
     /// A JSON document whose strings are templates.
-    Json(serde_json::Value),
+    Json(super::http::JsonTemplate),
     Raw(Template),
 }
 

@@ -82,8 +82,8 @@ pub(super) fn http(diag: &mut Diagnostics<'_>, v: &Value<'_>) -> Option<HttpActi
         }
         (Some(j), None) => {
             if let Some(value) = raw::json(diag, j) {
-                match json_templates(&value) {
-                    Ok(_) => HttpBody::Json(value),
+                match JsonTemplate::parse(&value) {
+                    Ok(template) => HttpBody::Json(template),
                     Err(e) => {
                         diag.error(&j.span(), format!("\"json\": {e}"));
                         ok = false;
@@ -109,18 +109,51 @@ pub(super) fn http(diag: &mut Diagnostics<'_>, v: &Value<'_>) -> Option<HttpActi
     ok.then_some(HttpAction { method, url, headers, body })
 }
 
-/// Every template among a JSON document's strings.
-pub(crate) fn json_templates(value: &serde_json::Value) -> Result<Vec<Template>, String> {
-    let mut out = Vec::new();
-    fn walk(v: &serde_json::Value, out: &mut Vec<Template>) -> Result<(), String> {
-        match v {
-            serde_json::Value::String(s) => out.push(Template::parse(s, Syntax::ParamsAndEnv)?),
-            serde_json::Value::Array(items) => items.iter().try_for_each(|i| walk(i, out))?,
-            serde_json::Value::Object(map) => map.values().try_for_each(|i| walk(i, out))?,
-            _ => {}
-        }
-        Ok(())
+/// A `json` body: a JSON document whose strings are templates, parsed once
+/// when the config loads.
+#[derive(Debug, Clone)]
+pub enum JsonTemplate {
+    String(Template),
+    Array(Vec<JsonTemplate>),
+    Object(Vec<(String, JsonTemplate)>),
+    /// A number, a boolean or null: sent as it is.
+    Literal(serde_json::Value),
+}
+
+impl JsonTemplate {
+    pub(crate) fn parse(value: &serde_json::Value) -> Result<JsonTemplate, String> {
+        use serde_json::Value as J;
+        Ok(match value {
+            J::String(s) => JsonTemplate::String(Template::parse(s, Syntax::ParamsAndEnv)?),
+            J::Array(items) => JsonTemplate::Array(items.iter().map(JsonTemplate::parse).collect::<Result<_, _>>()?),
+            J::Object(map) => JsonTemplate::Object(
+                map.iter().map(|(k, v)| Ok((k.clone(), JsonTemplate::parse(v)?))).collect::<Result<_, String>>()?,
+            ),
+            other => JsonTemplate::Literal(other.clone()),
+        })
     }
-    walk(value, &mut out)?;
-    Ok(out)
+
+    /// Every template among the document's strings.
+    pub fn templates(&self) -> Vec<&Template> {
+        match self {
+            JsonTemplate::String(t) => vec![t],
+            JsonTemplate::Array(items) => items.iter().flat_map(JsonTemplate::templates).collect(),
+            JsonTemplate::Object(entries) => entries.iter().flat_map(|(_, v)| v.templates()).collect(),
+            JsonTemplate::Literal(_) => Vec::new(),
+        }
+    }
+
+    /// The document with each string rendered by `render`; values land as
+    /// JSON strings, escaped by serialization.
+    pub fn render<E>(&self, render: &dyn Fn(&Template) -> Result<String, E>) -> Result<serde_json::Value, E> {
+        use serde_json::Value as J;
+        Ok(match self {
+            JsonTemplate::String(t) => J::String(render(t)?),
+            JsonTemplate::Array(items) => J::Array(items.iter().map(|i| i.render(render)).collect::<Result<_, _>>()?),
+            JsonTemplate::Object(entries) => {
+                J::Object(entries.iter().map(|(k, v)| Ok((k.clone(), v.render(render)?))).collect::<Result<_, E>>()?)
+            }
+            JsonTemplate::Literal(v) => v.clone(),
+        })
+    }
 }

@@ -12,7 +12,6 @@ use super::def::{
 use super::error::Diagnostics;
 use super::evaluated::evaluated_params;
 use super::fields::{Field, Fields};
-use super::http::json_templates;
 use super::params::{ParamType, check_anywhere};
 use super::raw::Span;
 use super::suggest::did_you_mean;
@@ -98,8 +97,8 @@ pub(super) fn resolve(
             match &h.body {
                 HttpBody::Raw(t) => collect_params(t, &mut param_names),
                 HttpBody::Json(j) => {
-                    for t in json_templates(j).unwrap_or_default() {
-                        collect_params(&t, &mut param_names);
+                    for t in j.templates() {
+                        collect_params(t, &mut param_names);
                     }
                 }
                 HttpBody::None => {}

@@ -2,7 +2,6 @@
 //! body kept as the output tail. Failures are classed retryable as an HTTP
 //! client should: connect errors, timeouts, 408, 429 and 5xx.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -110,7 +109,7 @@ fn build(action: &HttpAction, attempt: &Attempt<'_>) -> Result<Prepared, String>
             Some(template.render(params, verbatim, &env).map_err(|e| e.to_string())?.into_bytes())
         }
         HttpBody::Json(value) => {
-            let rendered = render_json(value, params, &env).map_err(|e| e.to_string())?;
+            let rendered = value.render(&|t| t.render(params, verbatim, &env)).map_err(|e| e.to_string())?;
             if !headers.contains_key(CONTENT_TYPE) {
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             }
@@ -118,29 +117,6 @@ fn build(action: &HttpAction, attempt: &Attempt<'_>) -> Result<Prepared, String>
         }
     };
     Ok(Prepared { method: action.method.clone(), url, headers, body })
-}
-
-/// A JSON document with each string rendered as a template; values land as
-/// JSON strings, escaped by serialization.
-fn render_json(
-    value: &serde_json::Value,
-    params: &BTreeMap<String, String>,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<serde_json::Value, crate::config::template::RenderError> {
-    use crate::config::template::{Syntax, Template};
-    use serde_json::Value as J;
-    Ok(match value {
-        J::String(s) => {
-            let template =
-                Template::parse(s, Syntax::ParamsAndEnv).expect("JSON body templates are validated at config load");
-            J::String(template.render(params, verbatim, env)?)
-        }
-        J::Array(items) => J::Array(items.iter().map(|i| render_json(i, params, env)).collect::<Result<_, _>>()?),
-        J::Object(map) => {
-            J::Object(map.iter().map(|(k, v)| Ok((k.clone(), render_json(v, params, env)?))).collect::<Result<_, _>>()?)
-        }
-        other => other.clone(),
-    })
 }
 
 enum SendError {
