@@ -5,13 +5,12 @@
 
 use std::process::ExitCode;
 
-use serde_json::json;
-
+use super::views::{InspectView, QueueView, ScheduleView, WorkerView};
 use super::{Context, table};
 use crate::beat::entries;
 use crate::beat::health::alerts;
 use crate::cli::InspectArgs;
-use crate::time::{local, rfc3339, rfc3339_utc};
+use crate::time::local;
 
 pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
@@ -23,49 +22,25 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
     }
     let workers = broker.workers().await?;
     let states = broker.schedules().await?;
-    let schedules: Vec<_> = entries(&config)
-        .into_iter()
-        .map(|e| {
-            let state = states.iter().find(|s| s.entry == e.name());
-            let next = e.schedule.next_after(now, e.tz());
-            let alerts: Vec<String> = alerts(state, &e.schedule, e.tz(), now).iter().map(ToString::to_string).collect();
-            (e, state.cloned(), next, alerts)
-        })
-        .collect();
+    let view = InspectView {
+        queues: queues.into_iter().map(|(name, ready)| QueueView { name, ready }).collect(),
+        workers: workers.iter().map(WorkerView::from).collect(),
+        schedules: entries(&config)
+            .iter()
+            .map(|e| {
+                let state = states.iter().find(|s| s.entry == e.name());
+                let next = e.schedule.next_after(now, e.tz());
+                let alerts = alerts(state, &e.schedule, e.tz(), now).iter().map(ToString::to_string).collect();
+                ScheduleView::new(e, state, next.as_ref(), alerts)
+            })
+            .collect(),
+    };
     if args.json {
-        let doc = json!({
-            "queues": queues.iter().map(|(q, n)| json!({ "name": q, "ready": n })).collect::<Vec<_>>(),
-            "workers": workers.iter().map(|w| json!({
-                "id": w.id,
-                "host": w.host,
-                "pid": w.pid,
-                "queues": w.queues,
-                "concurrency": w.concurrency,
-                "beat": w.beat,
-                "started_at": rfc3339_utc(w.started_at),
-                "seen_at": rfc3339_utc(w.seen_at),
-                "clock_offset_ms": w.clock_offset_ms,
-                "clock_ok": clock_ok(w.clock_offset_ms),
-                "running": w.running.iter().map(|r| json!({ "id": r.id.to_string(), "job": r.job, "attempt": r.attempt })).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-            "schedules": schedules.iter().map(|(e, s, next, alerts)| json!({
-                "name": e.name(),
-                "schedule": e.schedule.describe(),
-                "last_tick": s.as_ref().map(|s| rfc3339_utc(s.last_tick)),
-                "last_job": s.as_ref().and_then(|s| s.last_job).map(|id| id.to_string()),
-                "fired": s.as_ref().map_or(0, |s| s.fired),
-                "skipped": s.as_ref().map_or(0, |s| s.skipped),
-                "last_skip": s.as_ref().and_then(|s| s.last_skip.clone()),
-                "last_success": s.as_ref().and_then(|s| s.last_success).map(rfc3339_utc),
-                "last_failure": s.as_ref().and_then(|s| s.last_failure).map(rfc3339_utc),
-                "next": next.as_ref().map(rfc3339),
-                "alerts": alerts,
-            })).collect::<Vec<_>>(),
-        });
-        say!("{doc}");
+        say!("{}", serde_json::to_string(&view)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let rows: Vec<Vec<String>> = queues.iter().map(|(q, n)| vec![q.clone(), n.to_string()]).collect();
+    let InspectView { queues, workers, schedules } = view;
+    let rows: Vec<Vec<String>> = queues.iter().map(|q| vec![q.name.clone(), q.ready.to_string()]).collect();
     for line in table::render(&["QUEUE", "READY"], &rows) {
         say!("{line}");
     }
@@ -82,7 +57,7 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
                     w.id.clone(),
                     if w.concurrency == 0 { "(beat)".into() } else { w.queues.join(",") },
                     format!("{}/{}", w.running.len(), w.concurrency),
-                    if clock_ok(w.clock_offset_ms) { "ok".into() } else { format!("{offset} OFF") },
+                    if w.clock_ok { "ok".into() } else { format!("{offset} OFF") },
                     if running.is_empty() { "-".into() } else { running.join(", ") },
                 ]
             })
@@ -95,19 +70,20 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
         say!();
         let rows: Vec<Vec<String>> = schedules
             .iter()
-            .map(|(e, s, next, alerts)| {
+            .map(|s| {
+                let when = |t: &Option<String>| t.as_deref().map_or("-".into(), local_of);
                 vec![
-                    e.name().to_string(),
-                    e.schedule.describe(),
-                    s.as_ref().map_or("-".into(), |s| local(s.last_tick)),
-                    next.as_ref().map_or("-".into(), |n| local(n.timestamp())),
-                    s.as_ref().map_or("0".into(), |s| s.fired.to_string()),
-                    s.as_ref().map_or("0".into(), |s| match &s.last_skip {
+                    s.name.clone(),
+                    s.schedule.clone(),
+                    when(&s.last_tick),
+                    when(&s.next),
+                    s.fired.to_string(),
+                    match &s.last_skip {
                         Some(why) if s.skipped > 0 => format!("{} ({why})", s.skipped),
                         _ => s.skipped.to_string(),
-                    }),
-                    s.as_ref().and_then(|s| s.last_success).map_or("-".into(), local),
-                    if alerts.is_empty() { "-".into() } else { alerts.join("; ") },
+                    },
+                    when(&s.last_success),
+                    if s.alerts.is_empty() { "-".into() } else { s.alerts.join("; ") },
                 ]
             })
             .collect();
@@ -119,7 +95,7 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-/// Whether a host's clock is within `SKEW_WARNING` of the broker's.
-fn clock_ok(offset_ms: i64) -> bool {
-    offset_ms.unsigned_abs() <= crate::clock::SKEW_WARNING.as_millis() as u64
+/// An RFC 3339 instant of a view, in the local zone as the tables show them.
+fn local_of(text: &str) -> String {
+    text.parse::<jiff::Timestamp>().map_or_else(|_| text.to_string(), local)
 }

@@ -28,6 +28,7 @@ mod revoke;
 mod run;
 mod status;
 mod table;
+mod views;
 
 use std::process::ExitCode;
 use std::sync::Arc;

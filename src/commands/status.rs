@@ -3,16 +3,13 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use jiff::Timestamp;
-use serde_json::json;
-
 use super::Context;
 use crate::broker::Broker;
 use crate::cli::{StatusArgs, WaitArgs};
 use crate::error::{Exit, TimedOut, UsageError, unknown_ids};
 use crate::job::{JobId, JobRecord, JobState};
 use crate::text::one_line;
-use crate::time::{local, rfc3339_utc};
+use crate::time::local;
 
 /// How much of the output tail `status` prints (the JSON has all of it).
 const OUTPUT_LINES: usize = 20;
@@ -99,32 +96,10 @@ fn parse_ids(ids: &[String]) -> Result<Vec<JobId>, UsageError> {
 }
 
 /// SPEC §9's JSON object for a job.
-pub(super) fn record_json(r: &JobRecord) -> serde_json::Value {
-    let t = |t: Option<Timestamp>| t.map(rfc3339_utc);
-    json!({
-        "id": r.job.id.to_string(),
-        "job": r.job.job.as_str(),
-        "state": r.state.as_str(),
-        "queue": r.job.queue.as_str(),
-        "args": r.job.args,
-        "params": r.job.params,
-        "attempts": r.attempts,
-        "enqueued_at": rfc3339_utc(r.enqueued_at),
-        "due_at": t(r.due_at),
-        "expires_at": t(r.expires_at),
-        "started_at": t(r.started_at),
-        "finished_at": t(r.finished_at),
-        "duration_ms": match (r.started_at, r.finished_at) {
-            (Some(start), Some(end)) if end >= start => Some(end.duration_since(start).as_millis()),
-            _ => None,
-        },
-        "scheduled_at": r.job.scheduled_at,
-        "exit_code": r.exit_code,
-        "http_status": r.http_status,
-        "worker": r.worker,
-        "error": r.error,
-        "output": r.output,
-    })
+/// SPEC §9's JSON object for a job.
+pub(super) fn record_json(r: &JobRecord) -> String {
+    // Serializing plain strings and numbers cannot fail.
+    serde_json::to_string(&super::views::JobView::from(r)).unwrap_or_default()
 }
 
 fn print_record(r: &JobRecord) -> std::io::Result<()> {

@@ -1,0 +1,161 @@
+//! What `status`, `wait`, `list`, `history` and `inspect` show, as types:
+//! `--json` serializes them (SPEC §9) and the text views read the same
+//! fields, so the two cannot drift apart.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::beat::Entry;
+use crate::broker::{ScheduleState, WorkerInfo};
+use crate::job::JobRecord;
+use crate::time::{rfc3339, rfc3339_utc};
+
+/// One job, as `--json` prints it.
+#[derive(Debug, Serialize)]
+pub(super) struct JobView<'a> {
+    pub id: String,
+    pub job: &'a str,
+    pub state: &'a str,
+    pub queue: &'a str,
+    pub args: &'a [String],
+    pub params: &'a BTreeMap<String, String>,
+    pub attempts: u32,
+    pub enqueued_at: String,
+    pub due_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub duration_ms: Option<u128>,
+    pub scheduled_at: Option<&'a str>,
+    pub exit_code: Option<i32>,
+    pub http_status: Option<u16>,
+    pub worker: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub output: Option<&'a str>,
+}
+
+impl<'a> From<&'a JobRecord> for JobView<'a> {
+    fn from(r: &'a JobRecord) -> Self {
+        JobView {
+            id: r.job.id.to_string(),
+            job: r.job.job.as_str(),
+            state: r.state.as_str(),
+            queue: r.job.queue.as_str(),
+            args: &r.job.args,
+            params: &r.job.params,
+            attempts: r.attempts,
+            enqueued_at: rfc3339_utc(r.enqueued_at),
+            due_at: r.due_at.map(rfc3339_utc),
+            expires_at: r.expires_at.map(rfc3339_utc),
+            started_at: r.started_at.map(rfc3339_utc),
+            finished_at: r.finished_at.map(rfc3339_utc),
+            duration_ms: match (r.started_at, r.finished_at) {
+                (Some(start), Some(end)) if end >= start => Some(end.duration_since(start).as_millis() as u128),
+                _ => None,
+            },
+            scheduled_at: r.job.scheduled_at.as_deref(),
+            exit_code: r.exit_code,
+            http_status: r.http_status,
+            worker: r.worker.as_deref(),
+            error: r.error.as_deref(),
+            output: r.output.as_deref(),
+        }
+    }
+}
+
+/// `inspect`: queues, live workers and beats, schedules.
+#[derive(Debug, Serialize)]
+pub(super) struct InspectView {
+    pub queues: Vec<QueueView>,
+    pub workers: Vec<WorkerView>,
+    pub schedules: Vec<ScheduleView>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct QueueView {
+    pub name: String,
+    pub ready: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct WorkerView {
+    pub id: String,
+    pub host: String,
+    pub pid: u32,
+    pub queues: Vec<String>,
+    pub concurrency: usize,
+    pub beat: bool,
+    pub started_at: String,
+    pub seen_at: String,
+    pub clock_offset_ms: i64,
+    pub clock_ok: bool,
+    pub running: Vec<RunningView>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct RunningView {
+    pub id: String,
+    pub job: String,
+    pub attempt: u32,
+}
+
+impl From<&WorkerInfo> for WorkerView {
+    fn from(w: &WorkerInfo) -> Self {
+        WorkerView {
+            id: w.id.clone(),
+            host: w.host.clone(),
+            pid: w.pid,
+            queues: w.queues.clone(),
+            concurrency: w.concurrency,
+            beat: w.beat,
+            started_at: rfc3339_utc(w.started_at),
+            seen_at: rfc3339_utc(w.seen_at),
+            clock_offset_ms: w.clock_offset_ms,
+            clock_ok: w.clock_offset_ms.unsigned_abs() <= crate::clock::SKEW_WARNING.as_millis() as u64,
+            running: w
+                .running
+                .iter()
+                .map(|r| RunningView { id: r.id.to_string(), job: r.job.clone(), attempt: r.attempt })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct ScheduleView {
+    pub name: String,
+    pub schedule: String,
+    pub last_tick: Option<String>,
+    pub last_job: Option<String>,
+    pub fired: u64,
+    pub skipped: u64,
+    pub last_skip: Option<String>,
+    pub last_success: Option<String>,
+    pub last_failure: Option<String>,
+    pub next: Option<String>,
+    pub alerts: Vec<String>,
+}
+
+impl ScheduleView {
+    pub(super) fn new(
+        entry: &Entry,
+        state: Option<&ScheduleState>,
+        next: Option<&jiff::Zoned>,
+        alerts: Vec<String>,
+    ) -> Self {
+        ScheduleView {
+            name: entry.name().to_string(),
+            schedule: entry.schedule.describe(),
+            last_tick: state.map(|s| rfc3339_utc(s.last_tick)),
+            last_job: state.and_then(|s| s.last_job).map(|id| id.to_string()),
+            fired: state.map_or(0, |s| s.fired),
+            skipped: state.map_or(0, |s| s.skipped),
+            last_skip: state.and_then(|s| s.last_skip.clone()),
+            last_success: state.and_then(|s| s.last_success).map(rfc3339_utc),
+            last_failure: state.and_then(|s| s.last_failure).map(rfc3339_utc),
+            next: next.map(rfc3339),
+            alerts,
+        }
+    }
+}
