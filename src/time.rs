@@ -120,12 +120,6 @@ pub fn local(t: Timestamp) -> String {
     t.to_zoned(host_zone()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string()
 }
 
-/// Parses a duration flag such as `--delay 30s`.
-pub fn duration_flag(flag: &str, text: &str) -> Result<Duration, UsageError> {
-    humantime::parse_duration(text)
-        .map_err(|e| UsageError(format!("invalid {flag} \"{text}\": {e} (use e.g. 90s, 5m, 1h30m)")))
-}
-
 /// Parses `--at`: RFC 3339, or a date-time in the host's zone written
 /// `YYYY-MM-DD HH:MM[:SS]` (or with a `T`).
 pub fn parse_at(text: &str) -> Result<Timestamp, UsageError> {

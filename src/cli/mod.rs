@@ -5,8 +5,26 @@
 mod parse;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum, ValueHint};
+use jiff::Timestamp;
+
+use crate::job::{JobId, JobState};
+use crate::names::QueueName;
+
+/// `--delay 30s` and the other durations (humantime's forms).
+fn duration_arg(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e} (use e.g. 90s, 5m, 1h30m)"))
+}
+
+fn at_arg(text: &str) -> Result<Timestamp, String> {
+    crate::time::parse_at(text).map_err(|e| e.0)
+}
+
+fn queue_arg(text: &str) -> Result<QueueName, String> {
+    QueueName::new(text)
+}
 
 /// A job runner and cron replacement: shell and HTTP jobs from a TOML file,
 /// queued in Redis or an embedded SQLite file.
@@ -173,36 +191,36 @@ pub struct EnqueueArgs {
     pub params: ParamArgs,
 
     /// Put the job on this queue instead of the job's own
-    #[arg(long, value_name = "QUEUE")]
-    pub queue: Option<String>,
+    #[arg(long, value_name = "QUEUE", value_parser = queue_arg)]
+    pub queue: Option<QueueName>,
 
     /// Run no earlier than this long from now (e.g. 30s, 5m)
-    #[arg(long, value_name = "DURATION", conflicts_with = "at")]
-    pub delay: Option<String>,
+    #[arg(long, value_name = "DURATION", conflicts_with = "at", value_parser = duration_arg)]
+    pub delay: Option<Duration>,
 
     /// Run no earlier than this time: RFC 3339, or a local "YYYY-MM-DD HH:MM[:SS]"
-    #[arg(long, value_name = "TIME")]
-    pub at: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = at_arg)]
+    pub at: Option<Timestamp>,
 
     /// Drop the job as expired if it has not started this long after it became due
-    #[arg(long, value_name = "DURATION")]
-    pub expires: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub expires: Option<Duration>,
 
     /// Idempotency key: a second enqueue with the same key returns the first job's id
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
 
     /// How long the key is held [default: the job's unique_for, else 1h]
-    #[arg(long, value_name = "DURATION", requires = "key")]
-    pub unique_for: Option<String>,
+    #[arg(long, value_name = "DURATION", requires = "key", value_parser = duration_arg)]
+    pub unique_for: Option<Duration>,
 
     /// Wait for the job to finish and exit with its outcome
     #[arg(long)]
     pub wait: bool,
 
     /// With --wait: give up after this long (exit 75)
-    #[arg(long, value_name = "DURATION", requires = "wait")]
-    pub timeout: Option<String>,
+    #[arg(long, value_name = "DURATION", requires = "wait", value_parser = duration_arg)]
+    pub timeout: Option<Duration>,
 
     /// Enqueue JSON lines {"job":..., "args":[...], "params":{...}} from FILE, or - for stdin
     #[arg(
@@ -232,12 +250,12 @@ pub struct RunArgs {
     pub concurrency: Option<usize>,
 
     /// How long a job's lease lasts; renewed every third of it [default: 30s]
-    #[arg(long, value_name = "DURATION")]
-    pub lease: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub lease: Option<Duration>,
 
     /// On SIGTERM or SIGINT, how long running jobs may take to finish
-    #[arg(long, value_name = "DURATION", default_value = "30s")]
-    pub shutdown_timeout: String,
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration_arg)]
+    pub shutdown_timeout: Duration,
 
     /// Also run the scheduler in this process
     #[arg(long)]
@@ -286,7 +304,7 @@ pub struct ExecArgs {
 pub struct StatusArgs {
     /// Job ids, as `enqueue` printed them
     #[arg(required = true, value_name = "ID")]
-    pub ids: Vec<String>,
+    pub ids: Vec<JobId>,
 
     /// Print JSON (one object per id, as JSON lines)
     #[arg(long)]
@@ -298,11 +316,11 @@ pub struct StatusArgs {
 pub struct WaitArgs {
     /// Job ids, as `enqueue` printed them
     #[arg(required = true, value_name = "ID")]
-    pub ids: Vec<String>,
+    pub ids: Vec<JobId>,
 
     /// Give up after this long (exit 75)
-    #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub timeout: Option<Duration>,
 
     /// Print JSON (one object per id, as JSON lines)
     #[arg(long)]
@@ -313,7 +331,7 @@ pub struct WaitArgs {
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// The job id
-    pub id: String,
+    pub id: JobId,
 
     /// Follow a running job's output live until it ends (`-f` after `logs`
     /// means this too; elsewhere it is --config)
@@ -341,11 +359,11 @@ pub struct HistoryArgs {
 pub struct ListArgs {
     /// Only jobs in this state: scheduled, queued, running, retrying, succeeded, failed, revoked, expired
     #[arg(long, value_name = "STATE")]
-    pub state: Option<String>,
+    pub state: Option<JobState>,
 
     /// Only jobs on this queue
-    #[arg(long, value_name = "QUEUE")]
-    pub queue: Option<String>,
+    #[arg(long, value_name = "QUEUE", value_parser = queue_arg)]
+    pub queue: Option<QueueName>,
 
     /// Only runs of this job
     #[arg(long, value_name = "NAME")]
@@ -372,7 +390,7 @@ pub struct InspectArgs {
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
     /// The job id
-    pub id: String,
+    pub id: JobId,
 
     /// Also kill the job if it is running
     #[arg(long)]
@@ -384,7 +402,7 @@ pub struct RevokeArgs {
 pub struct RetryArgs {
     /// Failed job ids
     #[arg(required_unless_present = "all_failed", conflicts_with = "all_failed", value_name = "ID")]
-    pub ids: Vec<String>,
+    pub ids: Vec<JobId>,
 
     /// Requeue every failed job
     #[arg(long)]
@@ -395,8 +413,8 @@ pub struct RetryArgs {
 #[derive(Debug, Args)]
 pub struct PurgeArgs {
     /// Delete the jobs queued on this queue
-    #[arg(long, value_name = "QUEUE", conflicts_with = "failed")]
-    pub queue: Option<String>,
+    #[arg(long, value_name = "QUEUE", conflicts_with = "failed", value_parser = queue_arg)]
+    pub queue: Option<QueueName>,
 
     /// Delete the failed jobs
     #[arg(long)]

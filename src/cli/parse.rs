@@ -38,6 +38,11 @@ impl Cli {
                     ),
                 )
             }
+            // A value a typed argument refused: the reason our parser gave,
+            // naming the flag and the value as taskq's own errors do.
+            clap::error::ErrorKind::ValueValidation => {
+                clap::Error::raw(e.kind(), format!("{}\n", crate::text::one_line(&invalid_value(&e))))
+            }
             // Help and version text stay as they are.
             _ if !e.use_stderr() => e,
             // An error is one line (SPEC §2): the message and clap's tip, not
@@ -63,6 +68,27 @@ impl Cli {
                 clap::Error::raw(kind, format!("{line} (see '{help}')\n"))
             }
         })
+    }
+}
+
+/// `invalid --delay "soon": <why>`, `--queue: invalid queue name ...`, or
+/// for an argument without a flag (an id) the reason alone.
+fn invalid_value(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let context = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let arg = context(ContextKind::InvalidArg);
+    let flag = arg.split([' ', '=']).next().unwrap_or_default().to_string();
+    let value = context(ContextKind::InvalidValue);
+    let why = std::error::Error::source(e).map_or_else(|| e.to_string(), ToString::to_string);
+    if !flag.starts_with('-') || why.contains(&flag) {
+        why
+    } else if why.starts_with("invalid ") || why.starts_with("unknown ") {
+        format!("{flag}: {why}")
+    } else {
+        format!("invalid {flag} \"{value}\": {why}")
     }
 }
 
@@ -102,10 +128,13 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    const ID: &str = "019364e1-7c5a-7d3e-9f7e-2b1d0c4a5e6f";
+
     fn logs(line: &str) -> (Option<String>, bool, String) {
+        let line = line.replace("ID", ID);
         let cli = Cli::try_parse_args(line.split(' ')).expect("parses");
         let Command::Logs(args) = cli.command else { panic!("not logs: {line}") };
-        (cli.global.config.map(|p| p.display().to_string()), args.follow, args.id)
+        (cli.global.config.map(|p| p.display().to_string()), args.follow, args.id.to_string())
     }
 
     #[test]
@@ -120,7 +149,7 @@ mod tests {
             ("taskq --broker x -v logs ID --config j.toml -f", (Some("j.toml"), true, "ID")),
         ] {
             let (config, follow, id) = logs(line);
-            assert_eq!((config.as_deref(), follow, id.as_str()), want, "{line}");
+            assert_eq!((config.as_deref(), follow, id.as_str()), (want.0, want.1, ID), "{line}");
         }
         let cli = Cli::try_parse_args("taskq -f x.toml check".split(' ')).expect("parses");
         assert_eq!(cli.global.config.map(|p| p.display().to_string()).as_deref(), Some("x.toml"));

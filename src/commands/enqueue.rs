@@ -11,8 +11,6 @@ use crate::cli::EnqueueArgs;
 use crate::config::parse_param_flags;
 use crate::error::{NotPrinted, UsageError};
 use crate::job::{Delay, UniqueKey};
-use crate::names::QueueName;
-use crate::time::{duration_flag, parse_at};
 
 /// The window of a `--key` when neither `--unique-for` nor the job sets one.
 const DEFAULT_KEY_WINDOW: Duration = Duration::from_secs(3600);
@@ -27,25 +25,25 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
     let given = parse_param_flags(&args.params.params).map_err(|e| UsageError(e.to_string()))?;
     let mut job = def.new_job(args.args.clone(), given).map_err(|e| UsageError(e.to_string()))?;
     if let Some(q) = &args.queue {
-        job.queue = QueueName::new(q).map_err(|e| UsageError(format!("--queue: {e}")))?;
+        job.queue = q.clone();
     }
     // A delay is added to the broker's clock, never this host's.
     job.delay = match (&args.delay, &args.at) {
-        (Some(d), _) => Some(Delay::For(duration_flag("--delay", d)?)),
-        (None, Some(at)) => Some(Delay::Until(parse_at(at)?)),
+        (Some(d), _) => Some(Delay::For(*d)),
+        (None, Some(at)) => Some(Delay::Until(*at)),
         (None, None) => None,
     };
     // Expiry counts from when the job becomes due.
-    job.expires = args.expires.as_deref().map(|e| duration_flag("--expires", e)).transpose()?.or(def.expires);
+    job.expires = args.expires.or(def.expires);
     if let Some(key) = &args.key {
-        let window = args.unique_for.as_deref().map(|u| duration_flag("--unique-for", u)).transpose()?;
+        let window = args.unique_for;
         if window.is_some_and(|w| w.is_zero()) {
             return Err(UsageError("--unique-for must be longer than 0s: the key is held for that long".into()).into());
         }
         let window = window.or(def.unique_for).unwrap_or(DEFAULT_KEY_WINDOW);
         job.unique = Some(UniqueKey { key: format!("key:{key}"), window });
     }
-    let timeout = args.timeout.as_deref().map(|t| duration_flag("--timeout", t)).transpose()?;
+    let timeout = args.timeout;
     if args.wait && def.ignore_result {
         return Err(UsageError(format!(
             "cannot --wait for \"{name}\": it has ignore_result = true, so its result is deleted when it finishes"

@@ -7,18 +7,13 @@ use super::{Context, table};
 use crate::broker::ListFilter;
 use crate::cli::ListArgs;
 use crate::error::UsageError;
-use crate::names::{JobName, QueueName};
+use crate::names::JobName;
 use crate::time::local;
 
 pub(super) async fn run(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let filter = ListFilter {
-        state: args.state.as_deref().map(str::parse).transpose().map_err(|e| UsageError(format!("--state: {e}")))?,
-        queue: args
-            .queue
-            .as_deref()
-            .map(QueueName::new)
-            .transpose()
-            .map_err(|e| UsageError(format!("--queue: {e}")))?,
+        state: args.state,
+        queue: args.queue,
         job: args.job.as_deref().map(JobName::new).transpose().map_err(|e| UsageError(format!("--job: {e}")))?,
         limit: args.limit,
     };

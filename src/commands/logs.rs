@@ -9,14 +9,12 @@ use std::time::Duration;
 
 use super::Context;
 use crate::cli::LogsArgs;
-use crate::error::UsageError;
-use crate::job::JobId;
 
 /// How often `-f` looks for new output.
 const FOLLOW_EVERY: Duration = Duration::from_millis(500);
 
 pub(super) async fn run(args: LogsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let id: JobId = args.id.parse().map_err(UsageError)?;
+    let id = args.id;
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
     let mut printed = 0u64;

@@ -8,11 +8,10 @@ use super::Context;
 use crate::broker::Purge;
 use crate::cli::PurgeArgs;
 use crate::error::UsageError;
-use crate::names::QueueName;
 
 pub(super) async fn run(args: PurgeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let what = match (&args.queue, args.failed) {
-        (Some(q), false) => Purge::Queue(QueueName::new(q).map_err(|e| UsageError(format!("--queue: {e}")))?),
+        (Some(q), false) => Purge::Queue(q.clone()),
         (None, true) => Purge::Failed,
         _ => return Err(UsageError("say what to purge: --queue QUEUE or --failed".into()).into()),
     };

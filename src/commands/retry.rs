@@ -5,11 +5,10 @@ use std::process::ExitCode;
 use super::Context;
 use crate::broker::Retried;
 use crate::cli::RetryArgs;
-use crate::error::{Failed, UsageError, unknown_ids};
-use crate::job::JobId;
+use crate::error::{Failed, unknown_ids};
 
 pub(super) async fn run(args: RetryArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let ids: Vec<JobId> = args.ids.iter().map(|s| s.parse().map_err(UsageError)).collect::<Result<_, _>>()?;
+    let ids = args.ids;
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
     let results = broker.retry_failed(if args.all_failed { None } else { Some(&ids) }).await?;

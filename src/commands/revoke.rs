@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::Context;
 use crate::broker::Revoke;
 use crate::cli::RevokeArgs;
-use crate::error::{Failed, UsageError, unknown_ids};
-use crate::job::{JobId, JobState};
+use crate::error::{Failed, unknown_ids};
+use crate::job::JobState;
 
 /// How long `--terminate` waits for the kill to be recorded: a live worker
 /// acts within a second (plus the job's kill_after); a dead one's lease must
@@ -17,7 +17,7 @@ use crate::job::{JobId, JobState};
 const TERMINATE_WAIT: Duration = Duration::from_secs(120);
 
 pub(super) async fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let id: JobId = args.id.parse().map_err(UsageError)?;
+    let id = args.id;
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
     match broker.revoke(id, args.terminate).await? {

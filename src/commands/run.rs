@@ -15,7 +15,6 @@ use crate::cli::RunArgs;
 use crate::clock::BrokerClock;
 use crate::error::UsageError;
 use crate::shutdown::Shutdown;
-use crate::time::duration_flag;
 use crate::worker::{QueueSelection, Worker, WorkerOptions};
 use crate::{metrics, systemd};
 
@@ -33,14 +32,11 @@ pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
     };
-    let lease = match &args.lease {
-        Some(l) => duration_flag("--lease", l)?,
-        None => config.settings.lease.unwrap_or(DEFAULT_LEASE),
-    };
+    let lease = args.lease.or(config.settings.lease).unwrap_or(DEFAULT_LEASE);
     if lease < Duration::from_secs(1) {
         return Err(UsageError("--lease must be at least 1s".into()).into());
     }
-    let shutdown_timeout = duration_flag("--shutdown-timeout", &args.shutdown_timeout)?;
+    let shutdown_timeout = args.shutdown_timeout;
     // Served from the start, so that a bad address is found before the broker
     // is waited for.
     if let Some(addr) = &args.metrics {

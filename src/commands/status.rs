@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::Context;
 use crate::broker::Broker;
 use crate::cli::{StatusArgs, WaitArgs};
-use crate::error::{Exit, TimedOut, UsageError, unknown_ids};
+use crate::error::{Exit, TimedOut, unknown_ids};
 use crate::job::{JobId, JobRecord, JobState};
 use crate::text::one_line;
 use crate::time::local;
@@ -15,7 +15,7 @@ use crate::time::local;
 const OUTPUT_LINES: usize = 20;
 
 pub(super) async fn status(args: StatusArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let ids = parse_ids(&args.ids)?;
+    let ids = args.ids;
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
     let records = broker.get(&ids).await?;
@@ -34,8 +34,7 @@ pub(super) async fn status(args: StatusArgs, ctx: &Context) -> anyhow::Result<Ex
 }
 
 pub(super) async fn wait(args: WaitArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let ids = parse_ids(&args.ids)?;
-    let timeout = args.timeout.as_deref().map(|t| crate::time::duration_flag("--timeout", t)).transpose()?;
+    let (ids, timeout) = (args.ids, args.timeout);
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
     let records = wait_for(broker.as_ref(), &ids, timeout).await?;
@@ -89,10 +88,6 @@ pub(super) async fn wait_for(
         tokio::time::sleep(pause).await;
         poll = (poll * 2).min(Duration::from_millis(200));
     }
-}
-
-fn parse_ids(ids: &[String]) -> Result<Vec<JobId>, UsageError> {
-    ids.iter().map(|s| s.parse::<JobId>().map_err(UsageError)).collect()
 }
 
 /// SPEC §9's JSON object for a job.
