@@ -264,8 +264,9 @@ fn import_crontab_converts_what_it_can_and_reports_the_rest() {
     let job = |name: &str| config.job(name).unwrap_or_else(|e| panic!("{e}:\n{toml}"));
     let backup = job("backup");
     assert_eq!(backup.schedule.as_ref().unwrap().describe(), "30 2 * * *");
-    assert!(matches!(&backup.action, taskq::config::Action::Shell { shell, .. } if shell == "/bin/bash"));
-    assert_eq!(backup.env.keys().collect::<Vec<_>>(), ["PATH"]);
+    let taskq::config::Action::Shell(shell) = &backup.action else { panic!("backup is a shell job") };
+    assert_eq!(shell.shell, "/bin/bash");
+    assert_eq!(shell.env.keys().collect::<Vec<_>>(), ["PATH"]);
     assert_eq!(job("sync-inventory").schedule.as_ref().unwrap().describe(), "*/15 9-17 * * mon-fri");
     assert_eq!(job("backup-2").schedule.as_ref().unwrap().describe(), "@hourly");
     let monthly = job("date");

@@ -54,17 +54,10 @@ impl Settings {
 pub struct JobDef {
     pub name: JobName,
     pub action: Action,
-    pub workdir: Option<PathBuf>,
-    /// `env`, values still holding their `${VAR}`s.
-    pub env: BTreeMap<String, Template>,
     pub queue: QueueName,
     pub timeout: Option<Duration>,
     pub kill_after: Duration,
     pub retry: RetryPolicy,
-    /// Exit codes that count as success for a shell job.
-    pub success_exit: Vec<i32>,
-    /// HTTP statuses that count as success; `None` is any 2xx.
-    pub success_status: Option<Vec<u16>>,
     pub unique_for: Option<Duration>,
     pub expires: Option<Duration>,
     pub on_failure: Option<JobName>,
@@ -87,15 +80,29 @@ pub struct JobDef {
 /// What a job does.
 #[derive(Debug, Clone)]
 pub enum Action {
-    Shell { shell: String, command: Template },
+    Shell(ShellAction),
     Http(HttpAction),
+}
+
+/// A shell job: what it runs, where, and what counts as success.
+#[derive(Debug, Clone)]
+pub struct ShellAction {
+    pub shell: String,
+    pub command: Template,
+    pub workdir: Option<PathBuf>,
+    /// `env`, values still holding their `${VAR}`s.
+    pub env: BTreeMap<String, Template>,
+    /// Exit codes that count as success.
+    pub success_exit: Vec<i32>,
+    /// `retry_on_exit`: retry only on these exit codes (`None`: any failure).
+    pub retry_on_exit: Option<Vec<i32>>,
 }
 
 impl Action {
     /// `shell` or `http`, as `check` prints it.
     pub fn kind(&self) -> &'static str {
         match self {
-            Action::Shell { .. } => "shell",
+            Action::Shell(_) => "shell",
             Action::Http(_) => "http",
         }
     }
@@ -108,6 +115,8 @@ pub struct HttpAction {
     pub url: Template,
     pub headers: Vec<(reqwest::header::HeaderName, Template)>,
     pub body: HttpBody,
+    /// `success_status`: statuses that count as success; `None` is any 2xx.
+    pub success_status: Option<Vec<u16>>,
 }
 
 /// An HTTP job's request body.
@@ -119,14 +128,13 @@ pub enum HttpBody {
     Raw(Template),
 }
 
-/// `retries`, `retry_delay`, `retry_delay_max`, `retry_jitter`, `retry_on_exit`.
+/// `retries`, `retry_delay`, `retry_delay_max`, `retry_jitter`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     pub retries: u32,
     pub delay: Duration,
     pub delay_max: Duration,
     pub jitter: bool,
-    pub on_exit: Option<Vec<i32>>,
 }
 
 /// `catch_up`: what to do with ticks missed while no beat ran.
@@ -209,7 +217,7 @@ impl JobDef {
     /// Refuses arguments no process can be passed, and a shell job whose
     /// parameters and arguments together are more than the OS passes.
     fn check_args(&self, args: &[String], params: &BTreeMap<String, String>) -> Result<(), ParamError> {
-        let shell = matches!(self.action, Action::Shell { .. });
+        let shell = matches!(self.action, Action::Shell(_));
         for (i, arg) in args.iter().enumerate() {
             if let Some(why) = check_anywhere(arg, shell, "") {
                 let (job, value) = (self.name.to_string(), shown(arg));
@@ -267,7 +275,7 @@ impl JobDef {
     }
 
     fn check_values(&self, values: &BTreeMap<String, String>) -> Result<(), ParamError> {
-        let shell = matches!(self.action, Action::Shell { .. });
+        let shell = matches!(self.action, Action::Shell(_));
         for (name, value) in values {
             let rule = self.param_rules.get(name);
             let carrier = format!("{}=", param_var(name));

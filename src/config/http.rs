@@ -106,7 +106,7 @@ pub(super) fn http(diag: &mut Diagnostics<'_>, v: &Value<'_>) -> Option<HttpActi
         (None, None) => HttpBody::None,
     };
     let url = url?;
-    ok.then_some(HttpAction { method, url, headers, body })
+    ok.then_some(HttpAction { method, url, headers, body, success_status: None })
 }
 
 /// A `json` body: a JSON document whose strings are templates, parsed once

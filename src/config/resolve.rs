@@ -7,7 +7,7 @@ use super::ParamError;
 use super::contexts::arithmetic_params;
 use super::def::{
     Action, DEFAULT_KILL_AFTER, DEFAULT_MAX_REDELIVERIES, DEFAULT_RESULT_TTL, DEFAULT_RETRY_DELAY,
-    DEFAULT_RETRY_DELAY_MAX, DEFAULT_SHELL, HttpBody, JobDef, RetryPolicy, Settings,
+    DEFAULT_RETRY_DELAY_MAX, DEFAULT_SHELL, HttpAction, HttpBody, JobDef, RetryPolicy, Settings, ShellAction,
 };
 use super::error::Diagnostics;
 use super::evaluated::evaluated_params;
@@ -38,7 +38,14 @@ pub(super) fn resolve(
     let action = match (&f.command, &f.http) {
         (Some((command, _)), None) => {
             let shell = pick(f.shell.as_ref(), d.shell.as_ref()).unwrap_or_else(|| DEFAULT_SHELL.to_string());
-            Some(Action::Shell { shell, command: command.clone() })
+            Some(Action::Shell(ShellAction {
+                shell,
+                command: command.clone(),
+                workdir: None,
+                env: BTreeMap::new(),
+                success_exit: vec![0],
+                retry_on_exit: None,
+            }))
         }
         (None, Some((http, _))) => Some(Action::Http(http.clone())),
         (Some(_), Some((_, span))) => {
@@ -90,7 +97,7 @@ pub(super) fn resolve(
 
     let mut param_names = BTreeSet::new();
     match &action {
-        Some(Action::Shell { command, .. }) => collect_params(command, &mut param_names),
+        Some(Action::Shell(shell)) => collect_params(&shell.command, &mut param_names),
         Some(Action::Http(h)) => {
             collect_params(&h.url, &mut param_names);
             h.headers.iter().for_each(|(_, t)| collect_params(t, &mut param_names));
@@ -115,7 +122,7 @@ pub(super) fn resolve(
         if let Some(default) = &rule.default {
             // What enqueue would refuse in a value, `check` refuses in a
             // default: a scheduled run would otherwise fail at every tick.
-            let shell = matches!(action, Some(Action::Shell { .. }));
+            let shell = matches!(action, Some(Action::Shell(_)));
             if let Some(why) = check_anywhere(default, shell, &format!("{}=", param_var(p))) {
                 diag.error(span, format!("the default of parameter \"{p}\" cannot be used: {why}"));
             }
@@ -123,7 +130,7 @@ pub(super) fn resolve(
         }
         param_rules.insert(p.clone(), rule.clone());
     }
-    if let (Some(Action::Shell { command, .. }), Some((_, span))) = (&action, &f.command) {
+    if let (Some(Action::Shell(ShellAction { command, .. })), Some((_, span))) = (&action, &f.command) {
         for p in evaluated_params(command) {
             if param_rules.get(&p).is_none_or(|r| r.kind == ParamType::String && r.pattern.is_none()) {
                 diag.error(
@@ -195,7 +202,6 @@ pub(super) fn resolve(
         delay: pick(f.retry_delay.as_ref(), d.retry_delay.as_ref()).unwrap_or(DEFAULT_RETRY_DELAY),
         delay_max: pick(f.retry_delay_max.as_ref(), d.retry_delay_max.as_ref()).unwrap_or(DEFAULT_RETRY_DELAY_MAX),
         jitter: pick(f.retry_jitter.as_ref(), d.retry_jitter.as_ref()).unwrap_or(false),
-        on_exit: if is_http { None } else { pick(f.retry_on_exit.as_ref(), d.retry_on_exit.as_ref()) },
     };
     if retry.delay_max < retry.delay
         && let Some((_, span)) = f.retry_delay_max.as_ref().or(d.retry_delay_max.as_ref())
@@ -203,21 +209,28 @@ pub(super) fn resolve(
         diag.error(span, "\"retry_delay_max\" is shorter than \"retry_delay\"");
     }
 
+    // Each kind's own settings go into its action; the other kind's were
+    // reported above (or, from [defaults], do not apply).
+    let action = match action? {
+        Action::Shell(shell) => Action::Shell(ShellAction {
+            workdir: pick(f.workdir.as_ref(), d.workdir.as_ref()).map(Into::into),
+            env,
+            success_exit: pick(f.success_exit.as_ref(), d.success_exit.as_ref()).unwrap_or_else(|| vec![0]),
+            retry_on_exit: pick(f.retry_on_exit.as_ref(), d.retry_on_exit.as_ref()),
+            ..shell
+        }),
+        Action::Http(http) => Action::Http(HttpAction {
+            success_status: pick(f.success_status.as_ref(), d.success_status.as_ref()),
+            ..http
+        }),
+    };
     let def = JobDef {
         name: name.clone(),
-        action: action?,
-        workdir: if is_http { None } else { pick(f.workdir.as_ref(), d.workdir.as_ref()).map(Into::into) },
-        env,
+        action,
         queue: pick(f.queue.as_ref(), d.queue.as_ref()).unwrap_or_else(QueueName::default_queue),
         timeout: pick(f.timeout.as_ref(), d.timeout.as_ref()),
         kill_after: pick(f.kill_after.as_ref(), d.kill_after.as_ref()).unwrap_or(DEFAULT_KILL_AFTER),
         retry,
-        success_exit: if is_http {
-            vec![0]
-        } else {
-            pick(f.success_exit.as_ref(), d.success_exit.as_ref()).unwrap_or_else(|| vec![0])
-        },
-        success_status: if is_http { pick(f.success_status.as_ref(), d.success_status.as_ref()) } else { None },
         unique_for: pick(f.unique_for.as_ref(), d.unique_for.as_ref()),
         expires: pick(f.expires.as_ref(), d.expires.as_ref()),
         on_failure,

@@ -210,7 +210,8 @@ fn defaults_are_inherited_and_restricted() {
     );
     let a = config.job("a").unwrap();
     assert_eq!((a.queue.as_str(), a.retry.retries), ("low", 2));
-    assert_eq!(a.env.keys().collect::<Vec<_>>(), ["A", "B"]);
+    let super::Action::Shell(shell) = &a.action else { panic!("a shell job") };
+    assert_eq!(shell.env.keys().collect::<Vec<_>>(), ["A", "B"]);
     assert_eq!(config.job("b").unwrap().queue.as_str(), "high");
     let queues: Vec<String> = config.queues().iter().map(std::string::ToString::to_string).collect();
     assert_eq!(queues, ["default", "high", "low"]);

@@ -62,7 +62,7 @@ pub(super) async fn run(
         Some(Ok(Err(SendError::Redirect(why)))) => outcome.error = Some(why),
         Some(Ok(Ok((status, retry_after)))) => {
             outcome.http_status = Some(status.as_u16());
-            let ok = match &attempt.def.success_status {
+            let ok = match &action.success_status {
                 Some(list) => list.contains(&status.as_u16()),
                 None => status.is_success(),
             };

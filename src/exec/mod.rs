@@ -138,9 +138,7 @@ impl Executor {
     /// to its process group, SIGKILL `kill_after` later) and reports it killed.
     pub async fn run(&self, attempt: &Attempt<'_>, sink: &dyn OutputSink, kill: &Kill) -> Outcome {
         let outcome = match &attempt.def.action {
-            Action::Shell { shell, command } => {
-                shell::run(shell, command, attempt, sink, kill, self.reaper.as_deref()).await
-            }
+            Action::Shell(action) => shell::run(action, attempt, sink, kill, self.reaper.as_deref()).await,
             Action::Http(action) => http::run(&self.http, action, attempt, sink, kill).await,
         };
         sink.finish();

@@ -21,7 +21,8 @@ use super::output::{OUTPUT_TAIL_BYTES, OutputSink, Stream, Tail};
 use super::reaper::Reaper;
 use super::spawn::{Child, ExitStatus, Spawn, spawn};
 use super::{Attempt, Kill};
-use crate::config::template::{Template, param_var, verbatim};
+use crate::config::ShellAction;
+use crate::config::template::{param_var, verbatim};
 use crate::job::{Outcome, RunStatus};
 
 /// How long output may keep arriving after the job's group is gone (from a
@@ -32,24 +33,24 @@ const DRAIN_GRACE: Duration = Duration::from_secs(2);
 const GROUP_POLL: Duration = Duration::from_millis(20);
 
 pub(super) async fn run(
-    shell: &str,
-    command: &Template,
+    action: &ShellAction,
     attempt: &Attempt<'_>,
     sink: &dyn OutputSink,
     kill: &Kill,
     reaper: Option<&Reaper>,
 ) -> Outcome {
     let def = attempt.def;
-    let script = command.render_shell();
+    let shell = action.shell.as_str();
+    let script = action.command.render_shell();
     let worker_env = |name: &str| std::env::var(name).ok();
     let mut env = BTreeMap::new();
-    for (name, value) in &def.env {
+    for (name, value) in &action.env {
         match value.render(&BTreeMap::new(), verbatim, &worker_env) {
             Ok(v) => env.insert(name.clone(), v),
             Err(e) => return Outcome::not_started(format!("env.{name}: {e}")),
         };
     }
-    if let Some(dir) = &def.workdir
+    if let Some(dir) = &action.workdir
         && !dir.is_dir()
     {
         return Outcome::not_started(format!("workdir {} does not exist or is not a directory", dir.display()));
@@ -67,7 +68,7 @@ pub(super) async fn run(
         program: shell.into(),
         args,
         env: vars.into_iter().collect(),
-        cwd: def.workdir.clone(),
+        cwd: action.workdir.clone(),
         reaper: ticket.map(|t| t.fd),
     };
 
@@ -134,7 +135,7 @@ pub(super) async fn run(
     let finished_at = Timestamp::now();
     let tail = tail.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     let output_total = tail.total();
-    let mut outcome = outcome(attempt, status, ended, tail.into_bytes(), started_at, finished_at);
+    let mut outcome = outcome(action, attempt, status, ended, tail.into_bytes(), started_at, finished_at);
     outcome.output_total = output_total;
     outcome
 }
@@ -147,6 +148,7 @@ enum End {
 }
 
 fn outcome(
+    action: &ShellAction,
     attempt: &Attempt<'_>,
     status: std::io::Result<ExitStatus>,
     ended: End,
@@ -167,13 +169,13 @@ fn outcome(
         (End::Killed, _) => (RunStatus::Killed, Some("killed".to_string())),
         (End::Exited, Err(e)) => (RunStatus::Failed, Some(format!("lost track of the job's process: {e}"))),
         (End::Exited, Ok(_)) => match (exit_code, signal) {
-            (Some(code), _) if def.success_exit.contains(&code) => (RunStatus::Succeeded, None),
+            (Some(code), _) if action.success_exit.contains(&code) => (RunStatus::Succeeded, None),
             (Some(code), _) => (RunStatus::Failed, Some(format!("exited with code {code}"))),
             (None, Some(sig)) => (RunStatus::Failed, Some(format!("killed by signal {sig}"))),
             (None, None) => (RunStatus::Failed, Some("ended without an exit status".to_string())),
         },
     };
-    let retryable = match (run_status, &def.retry.on_exit) {
+    let retryable = match (run_status, &action.retry_on_exit) {
         (RunStatus::TimedOut, _) | (RunStatus::Failed, None) => true,
         (RunStatus::Failed, Some(codes)) => exit_code.is_some_and(|c| codes.contains(&c)),
         _ => false,

@@ -57,13 +57,7 @@ mod tests {
     use crate::job::RunStatus;
 
     fn policy(jitter: bool) -> RetryPolicy {
-        RetryPolicy {
-            retries: 5,
-            delay: Duration::from_secs(10),
-            delay_max: Duration::from_secs(60),
-            jitter,
-            on_exit: None,
-        }
+        RetryPolicy { retries: 5, delay: Duration::from_secs(10), delay_max: Duration::from_secs(60), jitter }
     }
 
     #[test]
