@@ -28,7 +28,7 @@ const DURATION_BUCKETS: [f64; 14] =
 
 /// How an attempt ended, as the `outcome` label says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
+pub(crate) enum Ending {
     Succeeded,
     Failed,
     /// Failed, to run again.
@@ -38,14 +38,14 @@ pub(crate) enum Outcome {
     Requeued,
 }
 
-impl Outcome {
+impl Ending {
     fn as_str(self) -> &'static str {
         match self {
-            Outcome::Succeeded => "succeeded",
-            Outcome::Failed => "failed",
-            Outcome::Retried => "retried",
-            Outcome::Revoked => "revoked",
-            Outcome::Requeued => "requeued",
+            Ending::Succeeded => "succeeded",
+            Ending::Failed => "failed",
+            Ending::Retried => "retried",
+            Ending::Revoked => "revoked",
+            Ending::Requeued => "requeued",
         }
     }
 }
@@ -118,7 +118,7 @@ pub(crate) fn broker_error(what: &'static str) {
 }
 
 /// An attempt this process ran ended.
-pub(crate) fn job_ended(job: &str, outcome: Outcome, took: Option<Duration>) {
+pub(crate) fn job_ended(job: &str, outcome: Ending, took: Option<Duration>) {
     counter!("taskq_jobs_finished_total", "job" => job.to_string(), "outcome" => outcome.as_str()).increment(1);
     if let Some(took) = took {
         histogram!("taskq_job_duration_seconds", "job" => job.to_string()).record(took.as_secs_f64());

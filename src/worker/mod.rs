@@ -12,11 +12,11 @@
 //! Broker errors never end a worker: every call is retried with backoff
 //! (`run --burst` exits 69 instead, as one-shot commands do).
 
+mod ended;
 mod fetch;
 mod hooks;
 mod lease;
 mod maintain;
-mod outcome;
 pub mod queues;
 pub mod retry;
 mod slot;

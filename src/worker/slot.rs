@@ -10,7 +10,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
-use super::{RETRY_FIRST, RETRY_MAX, Running, Shared, StopReason, hooks, lock, outcome, retry};
+use super::{RETRY_FIRST, RETRY_MAX, Running, Shared, StopReason, ended, hooks, lock, retry};
 use crate::backoff::Backoff;
 use crate::broker::{AttemptResult, Finish, Lease, LeaseToken, Take};
 use crate::exec::output::{LiveOutput, OutputSink, Prefixed};
@@ -75,10 +75,10 @@ async fn run_one(shared: &Shared, lease: Lease, sent: Instant) -> Option<(Lease,
     });
     let next = match finish {
         Some(finish) => {
-            let ended_as = outcome::Ended::of(&finish);
+            let ended_as = ended::Ended::of(&finish);
             let (recorded, next) = record(shared, &token, finish, ended, take).await;
             if recorded {
-                outcome::observe(&lease.job, ended_as);
+                ended::observe(&lease.job, ended_as);
             }
             next
         }

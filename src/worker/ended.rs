@@ -11,18 +11,18 @@ use crate::metrics;
 /// How an attempt ended, kept from its `Finish` (which `record` consumes).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Ended {
-    outcome: metrics::Outcome,
+    outcome: metrics::Ending,
     took: Option<Duration>,
 }
 
 impl Ended {
     pub(super) fn of(finish: &Finish) -> Ended {
         let (outcome, result) = match finish {
-            Finish::Succeeded { result, .. } => (metrics::Outcome::Succeeded, Some(result)),
-            Finish::Failed { result, .. } => (metrics::Outcome::Failed, Some(result)),
-            Finish::Retry { result, .. } => (metrics::Outcome::Retried, Some(result)),
-            Finish::Revoked { result, .. } => (metrics::Outcome::Revoked, Some(result)),
-            Finish::Requeue => (metrics::Outcome::Requeued, None),
+            Finish::Succeeded { result, .. } => (metrics::Ending::Succeeded, Some(result)),
+            Finish::Failed { result, .. } => (metrics::Ending::Failed, Some(result)),
+            Finish::Retry { result, .. } => (metrics::Ending::Retried, Some(result)),
+            Finish::Revoked { result, .. } => (metrics::Ending::Revoked, Some(result)),
+            Finish::Requeue => (metrics::Ending::Requeued, None),
         };
         Ended { outcome, took: result.and_then(|r| r.duration) }
     }
