@@ -29,7 +29,11 @@ async fn attempt(toml: &str, name: &str, params: &[(&str, &str)]) -> Outcome {
         scheduled_at: None,
         extra_env: &BTreeMap::new(),
     };
-    Executor::new().unwrap().run(&attempt, &Discard, &taskq::exec::Kill::new()).await
+    // The `${VAR}`s these jobs read, without touching the process's
+    // environment that other test threads read.
+    let vars = |name: &str| (name == "TASKQ_TEST_TOKEN").then(|| "s3cret".to_string());
+    let executor = Executor::new().unwrap().with_vars(std::sync::Arc::new(vars));
+    executor.run(&attempt, &Discard, &taskq::exec::Kill::new()).await
 }
 
 fn job(url: &str, extra: &str) -> String {
@@ -86,8 +90,6 @@ async fn retry_after_is_read() {
 #[tokio::test]
 async fn requests_are_rendered_safely() {
     let server = HttpServer::start();
-    // SAFETY of set_var: this test binary's tests only read TASKQ_TEST_TOKEN.
-    unsafe { std::env::set_var("TASKQ_TEST_TOKEN", "s3cret") };
     let toml = format!(
         r#"
 [jobs.call]
@@ -127,8 +129,6 @@ json = {{ sku = "{{{{sku}}}}", n = 3, nested = {{ list = ["{{{{sku}}}}", true] }
 #[tokio::test]
 async fn the_jobs_headers_go_only_to_its_own_origin_across_redirects() {
     let (server, other) = (HttpServer::start(), HttpServer::start());
-    // SAFETY of set_var: this test binary's tests only read TASKQ_TEST_TOKEN.
-    unsafe { std::env::set_var("TASKQ_TEST_TOKEN", "s3cret") };
     let call = |url: String| {
         format!(
             "[jobs.call]\n[jobs.call.http]\nmethod = \"POST\"\nurl = \"{url}\"\njson = {{ a = 1 }}\n\

@@ -18,10 +18,11 @@ pub(super) async fn run(
     client: &reqwest::Client,
     action: &HttpAction,
     attempt: &Attempt<'_>,
+    vars: &(dyn Fn(&str) -> Option<String> + Send + Sync),
     sink: &dyn OutputSink,
     kill: &super::Kill,
 ) -> Outcome {
-    let request = match build(action, attempt) {
+    let request = match build(action, attempt, vars) {
         Ok(r) => r,
         Err(e) => return Outcome::not_started(e),
     };
@@ -90,8 +91,12 @@ struct Prepared {
 }
 
 /// Renders the request; an error means the job cannot start.
-fn build(action: &HttpAction, attempt: &Attempt<'_>) -> Result<Prepared, String> {
-    let env = |name: &str| std::env::var(name).ok();
+fn build(
+    action: &HttpAction,
+    attempt: &Attempt<'_>,
+    vars: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+) -> Result<Prepared, String> {
+    let env = |name: &str| vars(name);
     let params = attempt.params;
     let url = action.url.render(params, url_encode, &env).map_err(|e| e.to_string())?;
     // Not the URL itself in the message: it may hold a secret from ${VAR}.

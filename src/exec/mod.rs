@@ -106,11 +106,23 @@ impl Kill {
 /// Runs attempts. Holds what is worth reusing between them (the HTTP
 /// connection pool) and, in a worker, the reaper that kills its jobs if it
 /// dies.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Executor {
     http: reqwest::Client,
     reaper: Option<Arc<reaper::Reaper>>,
+    vars: Vars,
 }
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor").field("http", &self.http).field("reaper", &self.reaper).finish_non_exhaustive()
+    }
+}
+
+/// Where `${VAR}` is read from: the worker's environment, or for tests a
+/// table of their own (setting the process's environment while other
+/// threads read it is undefined behaviour).
+pub type Vars = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 impl Executor {
     pub fn new() -> anyhow::Result<Executor> {
@@ -122,7 +134,14 @@ impl Executor {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("taskq/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Executor { http, reaper: None })
+        Ok(Executor { http, reaper: None, vars: Arc::new(|name| std::env::var(name).ok()) })
+    }
+
+    /// This executor reading `${VAR}` from `vars` instead of the environment.
+    #[must_use]
+    pub fn with_vars(mut self, vars: Vars) -> Executor {
+        self.vars = vars;
+        self
     }
 
     /// An executor whose shell jobs die with this process however it dies
@@ -138,8 +157,8 @@ impl Executor {
     /// to its process group, SIGKILL `kill_after` later) and reports it killed.
     pub async fn run(&self, attempt: &Attempt<'_>, sink: &dyn OutputSink, kill: &Kill) -> Outcome {
         let outcome = match &attempt.def.action {
-            Action::Shell(action) => shell::run(action, attempt, sink, kill, self.reaper.as_deref()).await,
-            Action::Http(action) => http::run(&self.http, action, attempt, sink, kill).await,
+            Action::Shell(action) => shell::run(action, attempt, &*self.vars, sink, kill, self.reaper.as_deref()).await,
+            Action::Http(action) => http::run(&self.http, action, attempt, &*self.vars, sink, kill).await,
         };
         sink.finish();
         outcome

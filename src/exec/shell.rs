@@ -35,6 +35,7 @@ const GROUP_POLL: Duration = Duration::from_millis(20);
 pub(super) async fn run(
     action: &ShellAction,
     attempt: &Attempt<'_>,
+    vars: &(dyn Fn(&str) -> Option<String> + Send + Sync),
     sink: &dyn OutputSink,
     kill: &Kill,
     reaper: Option<&Reaper>,
@@ -42,7 +43,7 @@ pub(super) async fn run(
     let def = attempt.def;
     let shell = action.shell.as_str();
     let script = action.command.render_shell();
-    let worker_env = |name: &str| std::env::var(name).ok();
+    let worker_env = |name: &str| vars(name);
     let mut env = BTreeMap::new();
     for (name, value) in &action.env {
         match value.render(&BTreeMap::new(), verbatim, &worker_env) {
