@@ -12,6 +12,14 @@
 //! The child shares the worker's memory until `execve`, so between `clone`
 //! and `execve` it makes system calls only: no allocation, no locks, no
 //! unwinding. Everything it needs is prepared before the clone.
+//!
+//! Linux only (`clone`, `PR_SET_PDEATHSIG`, pidfds), as taskq's workers are.
+//! The parent-death signal follows the *thread* that cloned, not the
+//! process: jobs are spawned on the async runtime's own threads, which live
+//! as long as the worker, never from `spawn_blocking`, whose idle threads
+//! exit and would take their jobs with them. (Whether this earns its keep
+//! over `std::process::Command` with `process_group(0)` is measured in
+//! BENCHMARKS.md when the performance work comes; docs/architecture.md.)
 
 use std::ffi::{CString, OsStr, OsString, c_char, c_int, c_void};
 use std::io;
@@ -194,10 +202,10 @@ pub(super) fn spawn(spec: &Spawn) -> io::Result<Child> {
     let (report_read, report_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
 
     let mut stack = vec![0u8; CHILD_STACK];
-    // SAFETY: one past the end of the allocation, rounded down to 16 bytes;
-    // the stack grows down from there.
-    let top = unsafe { stack.as_mut_ptr().add(CHILD_STACK) };
-    let top = (top as usize & !15) as *mut c_void;
+    // One past the end of the allocation, rounded down to 16 bytes: the
+    // stack grows down from there.
+    let top = stack.as_mut_ptr_range().end;
+    let top = top.wrapping_sub(top as usize % 16).cast::<c_void>();
 
     // SAFETY: plain libc calls on valid, initialised memory. All signals stay
     // blocked in this thread across the clone (as posix_spawn does), so none
