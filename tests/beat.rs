@@ -49,17 +49,15 @@ both!(two_beats_fire_each_tick_exactly_once, |backend| {
     let env = Env::new(backend).jobs(EVERY_SECOND);
     let a = env.spawn(&["beat"]);
     let b = env.spawn(&["beat"]);
-    wait_until(SOON, "the first tick fired", || !ticks(&env).is_empty());
-    let start = Instant::now();
-    wait_for(Duration::from_secs(6));
+    wait_until(SOON, "seven ticks fired", || ticks(&env).len() >= 7);
     drop((a, b));
-    let elapsed = start.elapsed().as_secs_f64();
     let ticks = ticks(&env);
     let distinct: BTreeSet<i64> = ticks.iter().copied().collect();
     assert_eq!(distinct.len(), ticks.len(), "a tick fired twice: {ticks:?}");
     assert_eq!(gaps(&ticks), 0, "a tick was lost: {ticks:?}");
-    let fired_in_window = ticks.len() as f64 - 1.0;
-    assert!((fired_in_window - elapsed).abs() <= 1.5, "{} ticks in {elapsed:.1}s", ticks.len());
+    // Each second once, none ahead of its time (EARLY_TICK is 250 ms).
+    let now = jiff::Timestamp::now().as_second();
+    assert!(ticks.last().is_some_and(|&last| last <= now), "a tick fired before its second: {ticks:?} at {now}");
     let scheduled = env.run(&["list", "--json", "--limit", "1"]).success().get_output().stdout.clone();
     let at =
         serde_json::from_slice::<serde_json::Value>(&scheduled).unwrap()["scheduled_at"].as_str().unwrap().to_string();

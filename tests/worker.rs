@@ -330,7 +330,10 @@ fn a_job_printing_100_mb_keeps_the_worker_small() {
     let status = std::fs::read_to_string(format!("/proc/{}/status", worker.pid())).unwrap();
     let peak_kb: u64 =
         status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap().trim().trim_end_matches(" kB").parse().unwrap();
-    assert!(peak_kb < 60_000, "worker peak RSS {peak_kb} kB after a job printed 100 MB");
+    // Not a performance bound: a worker that held the output would have
+    // needed more than the 100 MB printed; one keeping a 64 KiB tail, a
+    // fraction of it.
+    assert!(peak_kb * 1024 < 100_000_000 / 2, "worker peak RSS {peak_kb} kB after a job printed 100 MB");
     let output = env.status(&id)["output"].as_str().unwrap().to_string();
     assert_eq!(output.len(), 64 * 1024, "only the last 64 KiB are kept");
     assert!(output.ends_with("xxx\nthe end\n"));
