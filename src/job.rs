@@ -277,14 +277,10 @@ pub enum RunStatus {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub status: RunStatus,
-    pub exit_code: Option<i32>,
-    /// The signal that ended a shell job's main process.
-    pub signal: Option<i32>,
-    pub http_status: Option<u16>,
+    /// What the attempt's kind of job reported.
+    pub detail: Detail,
     /// Whether this kind of failure may be retried (the job's retries decide whether it is).
     pub retryable: bool,
-    /// An HTTP `Retry-After`, replacing the computed backoff.
-    pub retry_after: Option<Duration>,
     /// Why it failed, in words.
     pub error: Option<String>,
     /// The last `OUTPUT_TAIL_BYTES` of output.
@@ -295,23 +291,49 @@ pub struct Outcome {
     pub finished_at: Timestamp,
 }
 
+/// What an attempt reported, by the kind of job: a field of one kind
+/// cannot be set on the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// It never started (or never reached a process or a server).
+    None,
+    /// A shell job's main process: its exit code, or the signal that ended it.
+    Shell { exit_code: Option<i32>, signal: Option<i32> },
+    /// An HTTP job's response status, and a `Retry-After` that replaces the
+    /// computed backoff.
+    Http { status: Option<u16>, retry_after: Option<Duration> },
+}
+
 impl Outcome {
     /// An attempt that never started.
     pub fn not_started(error: impl Into<String>) -> Outcome {
         let now = Timestamp::now();
         Outcome {
             status: RunStatus::NotStarted,
-            exit_code: None,
-            signal: None,
-            http_status: None,
+            detail: Detail::None,
             retryable: false,
-            retry_after: None,
             error: Some(error.into()),
             output: Vec::new(),
             output_total: 0,
             started_at: now,
             finished_at: now,
         }
+    }
+
+    pub fn exit_code(&self) -> Option<i32> {
+        if let Detail::Shell { exit_code, .. } = self.detail { exit_code } else { None }
+    }
+
+    pub fn signal(&self) -> Option<i32> {
+        if let Detail::Shell { signal, .. } = self.detail { signal } else { None }
+    }
+
+    pub fn http_status(&self) -> Option<u16> {
+        if let Detail::Http { status, .. } = self.detail { status } else { None }
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        if let Detail::Http { retry_after, .. } = self.detail { retry_after } else { None }
     }
 
     pub fn succeeded(&self) -> bool {

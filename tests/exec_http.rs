@@ -44,7 +44,7 @@ fn job(url: &str, extra: &str) -> String {
 async fn success_is_any_2xx_or_the_listed_statuses() {
     let server = HttpServer::start();
     let ok = attempt(&job(&server.url("/ok"), ""), "call", &[]).await;
-    assert_eq!((ok.status, ok.http_status), (RunStatus::Succeeded, Some(200)));
+    assert_eq!((ok.status, ok.http_status()), (RunStatus::Succeeded, Some(200)));
     assert_eq!(ok.output, b"ok");
     let created = attempt(&job(&server.url("/status/201"), ""), "call", &[]).await;
     assert_eq!(created.status, RunStatus::Succeeded);
@@ -62,13 +62,13 @@ async fn retryable_failures_are_connect_errors_timeouts_408_429_and_5xx() {
     {
         let out = attempt(&job(&server.url(&format!("/status/{code}")), ""), "call", &[]).await;
         assert_eq!(out.status, RunStatus::Failed, "status {code}");
-        assert_eq!(out.http_status, Some(code), "status {code}");
+        assert_eq!(out.http_status(), Some(code), "status {code}");
         assert_eq!(out.retryable, retryable, "status {code}");
         assert!(out.error.as_deref().unwrap().starts_with(&format!("HTTP status {code}")), "{:?}", out.error);
     }
     let port = crate::common::redis::free_port();
     let refused = attempt(&job(&format!("http://127.0.0.1:{port}/x"), ""), "call", &[]).await;
-    assert_eq!((refused.status, refused.retryable, refused.http_status), (RunStatus::Failed, true, None));
+    assert_eq!((refused.status, refused.retryable, refused.http_status()), (RunStatus::Failed, true, None));
     assert!(refused.error.as_deref().unwrap().starts_with("connection failed"), "{:?}", refused.error);
 
     let slow = attempt(&job(&server.url("/slow/5000"), "timeout = \"300ms\""), "call", &[]).await;
@@ -80,11 +80,11 @@ async fn retryable_failures_are_connect_errors_timeouts_408_429_and_5xx() {
 async fn retry_after_is_read() {
     let server = HttpServer::start();
     let out = attempt(&job(&server.url("/status/503?retry_after=2"), ""), "call", &[]).await;
-    assert_eq!(out.retry_after, Some(Duration::from_secs(2)));
+    assert_eq!(out.retry_after(), Some(Duration::from_secs(2)));
     let dated =
         attempt(&job(&server.url("/status/429?retry_after=Wed,%2021%20Oct%202015%2007:28:00%20GMT"), ""), "call", &[])
             .await;
-    assert_eq!(dated.retry_after, Some(Duration::ZERO));
+    assert_eq!(dated.retry_after(), Some(Duration::ZERO));
 }
 
 #[tokio::test]

@@ -31,15 +31,15 @@ pub(super) async fn run(args: ExecArgs, ctx: &Context) -> anyhow::Result<ExitCod
     let outcome = executor.run(&attempt, &Passthrough, &Kill::on(ctx.shutdown.graceful().clone())).await;
     let is_shell = matches!(def.action, Action::Shell { .. });
     if let (false, Some(error)) = (outcome.succeeded(), &outcome.error) {
-        eprintln!("error: job \"{}\" {}", def.name, failure_phrase(error, outcome.http_status));
+        eprintln!("error: job \"{}\" {}", def.name, failure_phrase(error, outcome.http_status()));
     }
     Ok(match outcome.status {
-        RunStatus::Succeeded if is_shell => ExitCode::from(outcome.exit_code.unwrap_or(0).clamp(0, 255) as u8),
+        RunStatus::Succeeded if is_shell => ExitCode::from(outcome.exit_code().unwrap_or(0).clamp(0, 255) as u8),
         RunStatus::Succeeded => ExitCode::SUCCESS,
         RunStatus::TimedOut => Exit::Timeout.into(),
         RunStatus::Killed => ExitCode::from(130),
-        RunStatus::Failed if is_shell && (outcome.exit_code.is_some() || outcome.signal.is_some()) => {
-            match (outcome.exit_code, outcome.signal) {
+        RunStatus::Failed if is_shell && (outcome.exit_code().is_some() || outcome.signal().is_some()) => {
+            match (outcome.exit_code(), outcome.signal()) {
                 (Some(code), _) => ExitCode::from(code.clamp(0, 255) as u8),
                 (None, sig) => ExitCode::from((128 + sig.unwrap_or(0)).clamp(0, 255) as u8),
             }

@@ -12,7 +12,7 @@ use super::output::{OUTPUT_TAIL_BYTES, OutputSink, Stream, Tail};
 use super::{Attempt, DEFAULT_HTTP_TIMEOUT, redirect};
 use crate::config::template::{url_encode, verbatim};
 use crate::config::{HttpAction, HttpBody};
-use crate::job::{Outcome, RunStatus};
+use crate::job::{Detail, Outcome, RunStatus};
 
 pub(super) async fn run(
     client: &reqwest::Client,
@@ -35,11 +35,8 @@ pub(super) async fn run(
     };
     let mut outcome = Outcome {
         status: RunStatus::Failed,
-        exit_code: None,
-        signal: None,
-        http_status: None,
+        detail: Detail::Http { status: None, retry_after: None },
         retryable: false,
-        retry_after: None,
         error: None,
         output: Vec::new(),
         output_total: 0,
@@ -62,7 +59,7 @@ pub(super) async fn run(
         }
         Some(Ok(Err(SendError::Redirect(why)))) => outcome.error = Some(why),
         Some(Ok(Ok((status, retry_after)))) => {
-            outcome.http_status = Some(status.as_u16());
+            outcome.detail = Detail::Http { status: Some(status.as_u16()), retry_after: None };
             let ok = match &action.success_status {
                 Some(list) => list.contains(&status.as_u16()),
                 None => status.is_success(),
@@ -71,7 +68,7 @@ pub(super) async fn run(
                 outcome.status = RunStatus::Succeeded;
             } else {
                 outcome.retryable = matches!(status.as_u16(), 408 | 429 | 500..=599);
-                outcome.retry_after = retry_after;
+                outcome.detail = Detail::Http { status: Some(status.as_u16()), retry_after };
                 outcome.error = Some(format!("HTTP status {status}"));
             }
         }

@@ -23,7 +23,7 @@ use super::spawn::{Child, ExitStatus, Spawn, spawn};
 use super::{Attempt, Kill};
 use crate::config::ShellAction;
 use crate::config::template::{param_var, verbatim};
-use crate::job::{Outcome, RunStatus};
+use crate::job::{Detail, Outcome, RunStatus};
 
 /// How long output may keep arriving after the job's group is gone (from a
 /// process that left the group with setsid) before reading stops.
@@ -183,11 +183,8 @@ fn outcome(
     };
     Outcome {
         status: run_status,
-        exit_code,
-        signal,
-        http_status: None,
+        detail: Detail::Shell { exit_code, signal },
         retryable,
-        retry_after: None,
         error,
         output,
         output_total: 0,

@@ -16,7 +16,7 @@ pub fn decide(def: &JobDef, attempt: u32, outcome: &Outcome) -> Finish {
         return Finish::Succeeded { result, ttl: def.result_ttl, ignore_result: def.ignore_result, hook: None };
     }
     if outcome.retryable && attempt <= def.retry.retries {
-        let delay = backoff(&def.retry, attempt, outcome.retry_after);
+        let delay = backoff(&def.retry, attempt, outcome.retry_after());
         return Finish::Retry { result, delay };
     }
     Finish::Failed { result, hook: None }
@@ -27,8 +27,8 @@ pub fn result_of(outcome: &Outcome) -> AttemptResult {
     AttemptResult {
         duration: (outcome.status != RunStatus::NotStarted).then(|| outcome.duration()),
         ended_ago: Duration::ZERO,
-        exit_code: outcome.exit_code,
-        http_status: outcome.http_status,
+        exit_code: outcome.exit_code(),
+        http_status: outcome.http_status(),
         error: outcome.error.clone(),
         output: String::from_utf8_lossy(&outcome.output).into_owned(),
         output_total: outcome.output_total,
