@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::broker::{Broker, BrokerError};
+use crate::broker::{Broker, BrokerError, ClockShift};
 
 /// How often the offset is measured again.
 pub const RESYNC_EVERY: Duration = Duration::from_secs(60);
@@ -23,6 +23,8 @@ const SAMPLES: usize = 3;
 /// The broker's clock, read on this host.
 pub struct BrokerClock {
     broker: Arc<dyn Broker>,
+    /// The host's clock: the system's, or a test's simulated one.
+    host: ClockShift,
     /// Broker minus host, in ms; written by `sync`.
     offset_ms: AtomicI64,
     /// Whether the host is currently reported as off (to log once per change).
@@ -32,12 +34,17 @@ pub struct BrokerClock {
 impl BrokerClock {
     /// A clock that assumes no offset until `sync` measures one.
     pub fn new(broker: Arc<dyn Broker>) -> Arc<BrokerClock> {
-        Arc::new(BrokerClock { broker, offset_ms: AtomicI64::new(0), warned: AtomicBool::new(false) })
+        Self::on_host_clock(broker, ClockShift::default())
+    }
+
+    /// A clock whose host time is `host` (a test's simulated clock).
+    pub fn on_host_clock(broker: Arc<dyn Broker>, host: ClockShift) -> Arc<BrokerClock> {
+        Arc::new(BrokerClock { broker, host, offset_ms: AtomicI64::new(0), warned: AtomicBool::new(false) })
     }
 
     /// The broker's time now.
     pub fn now(&self) -> Timestamp {
-        Timestamp::now() + SignedDuration::from_millis(self.offset_ms.load(Ordering::Relaxed))
+        self.host.now() + SignedDuration::from_millis(self.offset_ms.load(Ordering::Relaxed))
     }
 
     /// How far this host's clock is from the broker's (host minus broker).
@@ -56,7 +63,7 @@ impl BrokerClock {
     pub async fn sync(&self) -> Result<(), BrokerError> {
         let mut best: Option<(Duration, i64)> = None;
         for _ in 0..SAMPLES {
-            let (sent, local) = (Instant::now(), Timestamp::now());
+            let (sent, local) = (Instant::now(), self.host.now());
             let remote = self.broker.time().await?;
             let rtt = sent.elapsed();
             let middle = local + SignedDuration::try_from(rtt / 2).unwrap_or_default();

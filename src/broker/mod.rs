@@ -84,18 +84,48 @@ pub const WORKER_TTL: Duration = Duration::from_secs(30);
 /// An amount added to the broker's clock by every transition. Zero outside
 /// tests: there the broker's clock (Redis `TIME`, the SQLite host's clock)
 /// judges every lease, delay, expiry and TTL, whatever the caller's clock says.
+/// A test moves it on by hand (`advance`), or lets it follow tokio's clock
+/// (`following_tokio`), which a paused runtime moves only when every task
+/// waits: beat then runs days of ticks in milliseconds, deterministically.
 #[derive(Debug, Clone, Default)]
-pub struct ClockShift(Arc<AtomicI64>);
+pub struct ClockShift(Arc<Shift>);
+
+#[derive(Debug, Default)]
+struct Shift {
+    by_ms: AtomicI64,
+    /// The simulated start, and tokio's instant at that start.
+    follows: Option<(Timestamp, tokio::time::Instant)>,
+}
 
 impl ClockShift {
-    /// Moves the broker's clock forward by `by` (the shifts add up).
-    pub fn advance(&self, by: Duration) {
-        self.0.fetch_add(i64::try_from(by.as_millis()).unwrap_or(i64::MAX), Ordering::SeqCst);
+    /// A clock that reads `start` now and then runs as tokio's clock does
+    /// (in a runtime with paused time: `#[tokio::test(start_paused = true)]`).
+    /// Made inside the runtime.
+    pub fn following_tokio(start: Timestamp) -> ClockShift {
+        ClockShift(Arc::new(Shift { by_ms: AtomicI64::new(0), follows: Some((start, tokio::time::Instant::now())) }))
     }
 
-    /// The shift in milliseconds.
+    /// Moves the broker's clock forward by `by` (the shifts add up).
+    pub fn advance(&self, by: Duration) {
+        self.0.by_ms.fetch_add(i64::try_from(by.as_millis()).unwrap_or(i64::MAX), Ordering::SeqCst);
+    }
+
+    /// The time on this clock: the host's, shifted.
+    pub fn now(&self) -> Timestamp {
+        let base = match self.0.follows {
+            Some((start, at)) => crate::time::add(start, at.elapsed()),
+            None => Timestamp::now(),
+        };
+        base + jiff::SignedDuration::from_millis(self.0.by_ms.load(Ordering::SeqCst))
+    }
+
+    /// How far this clock is ahead of the host's, in milliseconds: what
+    /// a broker whose clock is not the host's (Redis) adds to its own.
     pub(crate) fn ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
+        match self.0.follows {
+            Some(_) => crate::time::to_ms(self.now()) - crate::time::to_ms(Timestamp::now()),
+            None => self.0.by_ms.load(Ordering::SeqCst),
+        }
     }
 }
 

@@ -164,3 +164,20 @@ impl Executor {
         outcome
     }
 }
+
+/// Starts `argv` (the program first) with the job spawner, as a job's shell
+/// is started, and waits for its exit code: for the spawner benchmark
+/// (benches/spawn.rs), which sets it beside `std::process::Command`.
+#[doc(hidden)]
+pub async fn spawn_and_wait(argv: &[&str]) -> std::io::Result<Option<i32>> {
+    let program = argv.first().ok_or_else(|| std::io::Error::other("no program"))?;
+    let spec = spawn::Spawn {
+        program: program.into(),
+        args: argv.iter().map(Into::into).collect(),
+        env: std::env::vars_os().collect(),
+        cwd: None,
+        reaper: None,
+    };
+    let mut child = spawn::spawn(&spec)?;
+    Ok(child.wait().await?.code)
+}

@@ -271,6 +271,23 @@ conformance!(a_tick_fires_once_however_many_beats_ask, |broker, env| {
     assert_eq!(s.last_skip.as_deref(), Some("previous run still active"));
 });
 
+conformance!(missed_ticks_a_fire_reports_are_counted_as_skipped, |broker, _env| {
+    let tick = taskq::time::truncate_ms(broker.time().await.unwrap());
+    // catch_up = "skip" after an outage: the latest missed tick is recorded
+    // without a run, and the ones before it are counted.
+    let recorded = Fire { missed: 4, ..fire("nightly", at(tick, -120), None, None) };
+    assert_eq!(broker.fire(&recorded).await.unwrap(), Fired::Recorded);
+    // catch_up = "once": the latest runs, the others are counted.
+    let run = job("nightly", "default");
+    assert_eq!(
+        broker.fire(&Fire { missed: 2, ..fire("nightly", at(tick, -60), Some(&run), None) }).await.unwrap(),
+        Fired::Enqueued(run.id)
+    );
+    let s = &broker.schedules().await.unwrap()[0];
+    assert_eq!((s.last_tick, s.last_job, s.fired, s.skipped), (at(tick, -60), Some(run.id), 1, 6));
+    assert_eq!(s.last_skip.as_deref(), Some("no beat ran at the time"));
+});
+
 conformance!(a_tick_asked_for_before_its_instant_is_refused, |broker, env| {
     let now = taskq::time::truncate_ms(broker.time().await.unwrap());
     let run = job("soon", "default");

@@ -96,7 +96,7 @@ impl SqliteBroker {
 
     /// The broker's clock: this host's (shifted in tests), in ms.
     fn now(&self) -> i64 {
-        to_ms(Timestamp::now()) + self.options.shift.ms()
+        to_ms(self.options.shift.now())
     }
 }
 

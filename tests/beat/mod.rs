@@ -1,5 +1,6 @@
 //! Beat end to end: exactly one run per tick across beats, surviving beats,
-//! restarts, catch-up, reload, and crontab import.
+//! restarts, catch-up, reload, and crontab import; `simulated` runs beat
+//! over days of simulated time.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -9,6 +10,8 @@ use rustix::process::Signal;
 
 use crate::both;
 use crate::common::{Env, SOON, wait_until};
+
+mod simulated;
 
 const EVERY_SECOND: &str = r#"
 [jobs.tick]
@@ -86,6 +89,8 @@ both!(the_schedule_keeps_firing_when_one_beat_stops_and_a_restart_does_not_doubl
 
 /// Runs a beat until it fired, stops it for `down`, runs it again until it
 /// fired twice more; returns the ticks and the entry's inspect record.
+/// (Every `catch_up` policy, and DST, run on simulated time in `simulated`;
+/// this is the end-to-end case, binary and Redis.)
 fn outage(env: &Env, down: Duration) -> (Vec<i64>, serde_json::Value) {
     let beat = env.spawn(&["beat"]);
     wait_until(SOON, "two ticks fired", || ticks(env).len() >= 2);
@@ -99,14 +104,6 @@ fn outage(env: &Env, down: Duration) -> (Vec<i64>, serde_json::Value) {
 }
 
 #[test]
-fn catch_up_all_runs_every_missed_tick() {
-    let env = Env::redis().jobs(&format!("{EVERY_SECOND}catch_up = \"all\"\n"));
-    let (ticks, entry) = outage(&env, Duration::from_secs(4));
-    assert_eq!(gaps(&ticks), 0, "every missed tick ran: {ticks:?}");
-    assert_eq!(entry["skipped"], 0);
-}
-
-#[test]
 fn catch_up_once_runs_the_latest_missed_tick_once() {
     let env = Env::redis().jobs(&format!("{EVERY_SECOND}catch_up = \"once\"\n"));
     let (ticks, entry) = outage(&env, Duration::from_secs(4));
@@ -115,14 +112,6 @@ fn catch_up_once_runs_the_latest_missed_tick_once() {
     assert_eq!(gaps(&ticks), skipped, "all but the latest missed tick were skipped: {ticks:?}");
     assert_eq!(entry["last_skip"], "no beat ran at the time");
 }
-
-both!(catch_up_skip_runs_no_missed_tick_and_counts_them, |backend| {
-    let env = Env::new(backend).jobs(EVERY_SECOND);
-    let (ticks, entry) = outage(&env, Duration::from_secs(4));
-    let skipped = entry["skipped"].as_i64().unwrap();
-    assert!(skipped >= 2, "{entry}");
-    assert_eq!(gaps(&ticks), skipped, "{ticks:?}");
-});
 
 #[test]
 fn sighup_reloads_and_reconciles_by_name() {
