@@ -17,9 +17,10 @@
 //! The parent-death signal follows the *thread* that cloned, not the
 //! process: jobs are spawned on the async runtime's own threads, which live
 //! as long as the worker, never from `spawn_blocking`, whose idle threads
-//! exit and would take their jobs with them. (Whether this earns its keep
-//! over `std::process::Command` with `process_group(0)` is measured in
-//! BENCHMARKS.md when the performance work comes; docs/architecture.md.)
+//! exit and would take their jobs with them. Measured beside
+//! `std::process::Command` in BENCHMARKS.md (benches/spawn.rs): as fast as
+//! its posix_spawn path, which cannot set the parent-death signal, and far
+//! faster than its `pre_exec` path, which forks.
 
 use std::ffi::{CString, OsStr, OsString, c_char, c_int, c_void};
 use std::io;
