@@ -93,7 +93,7 @@ fn a_worker_survives_a_blip_and_a_partition_and_carries_on() {
     assert!(worker.stderr().contains("broker reachable again"), "{}", worker.stderr());
 }
 
-// Found by the soak too (tests/faults/soak.rs, seed 1795916497884519076):
+// Found by the soak too (tests/faults/soak/, seed 1795916497884519076):
 // the lease loop's once-a-second calls (revoked jobs, live output) waited
 // out the Redis client's 10 s response timeout on a silent network, past a
 // 5 s lease. Every call of that loop is now bounded by the earliest stop.
