@@ -43,7 +43,8 @@ impl Way {
                 // SAFETY: prctl is async-signal-safe; nothing else runs in the child.
                 unsafe {
                     cmd.pre_exec(|| {
-                        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0 as libc::c_ulong) != 0 {
+                        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0 as libc::c_ulong) != 0
+                        {
                             return Err(std::io::Error::last_os_error());
                         }
                         Ok(())
@@ -66,11 +67,8 @@ fn std_command() -> Command {
 fn xargs_rate(n: usize) -> f64 {
     let input: String = (0..n).map(|_| "x\n").collect();
     let start = Instant::now();
-    let mut child = Command::new("xargs")
-        .args(["-P", "1", "-n", "1", "true"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("xargs");
+    let mut child =
+        Command::new("xargs").args(["-P", "1", "-n", "1", "true"]).stdin(Stdio::piped()).spawn().expect("xargs");
     std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), input.as_bytes()).expect("write");
     drop(child.stdin.take());
     assert!(child.wait().expect("xargs").success());

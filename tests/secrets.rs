@@ -200,25 +200,13 @@ every = "1s"
     assert_no_secret(&seen);
 }
 
-/// The least-privilege Redis user docs/security.md gives, for namespace `ns`.
-fn documented_acl(ns: &str, password: &str) -> Vec<String> {
-    let doc = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/security.md"))
-        .expect("docs/security.md");
-    let line = doc.lines().find(|l| l.starts_with("ACL SETUSER taskq ")).expect("the ACL line in docs/security.md");
-    line.replace("{taskq}", &format!("{{{ns}}}"))
-        .replace("CHANGE-ME", password)
-        .split_whitespace()
-        .map(String::from)
-        .collect()
-}
-
 // docs/security.md: workers, beat and every command need no more than the
 // documented user: Redis denies it nothing (its ACL LOG stays empty).
 #[test]
 fn the_documented_least_privilege_user_is_enough() {
     let redis = RedisServer::start();
     let probe = Env::with_broker("redis://unused");
-    let acl = documented_acl(&probe.ns, "pw");
+    let acl = crate::common::redis::documented_acl("taskq", &probe.ns, "pw");
     let acl: Vec<&str> = acl.iter().map(String::as_str).collect();
     assert_eq!(redis.cmd(&acl), "OK");
     // Another namespace's keys are out of its reach.

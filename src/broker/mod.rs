@@ -22,7 +22,7 @@ use jiff::Timestamp;
 
 pub use error::BrokerError;
 pub use types::*;
-pub use url::BrokerUrl;
+pub use url::{BrokerUrl, Node, RedisUrl, TlsFiles, Topology};
 
 use crate::job::{JobId, JobRecord, NewJob};
 use crate::names::QueueName;

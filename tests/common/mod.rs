@@ -1,13 +1,18 @@
 //! Test support: real services (redis-server, an HTTP server), the real
 //! binary in a temp dir, waiting with deadlines, and faults: a controllable
-//! TCP proxy and Redis-side failures.
+//! TCP proxy and Redis-side failures. For the scale suite (tests/scale), also
+//! a Redis Cluster, a Sentinel set-up and a TLS redis-server, each with its
+//! failover or refusal.
 
 #![allow(dead_code)]
 
+pub(crate) mod cluster;
 pub(crate) mod env;
 pub(crate) mod http;
 pub(crate) mod proxy;
 pub(crate) mod redis;
+pub(crate) mod sentinel;
+pub(crate) mod tls;
 pub(crate) mod wait;
 
 pub(crate) use env::{Backend, Env};

@@ -2,9 +2,10 @@
 //! when dropped (also when the test panics), and the faults a test can
 //! play on it: a crash and restart on the same data, a password flip,
 //! MISCONF, killed clients, and a user without channel rights. Network
-//! faults between client and server belong to `proxy.rs`.
+//! faults between client and server belong to `proxy.rs`. The cluster,
+//! sentinel and TLS helpers build on `try_start`, `on_a_free_port` and `wait_for`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -22,6 +23,8 @@ pub(crate) struct RedisServer {
     pub port: u16,
     /// Arguments after the common ones; `start_again` passes them again.
     extra: Vec<String>,
+    /// A config file in `dir`, passed first (sentinels need one to rewrite).
+    conf: Option<PathBuf>,
     /// Replaced by `start_again`; killed by `stop` and on drop.
     child: Mutex<Child>,
     /// The default user's password as the server has it now, for `cmd`:
@@ -45,25 +48,33 @@ impl RedisServer {
 
     /// Starts a server on `port` (which must be free).
     pub(crate) fn start_on(port: u16) -> RedisServer {
-        Self::try_start(port, &[]).unwrap_or_else(|| panic!("could not start redis-server on port {port}"))
+        Self::try_start(port, None, &[]).unwrap_or_else(|| panic!("could not start redis-server on port {port}"))
     }
 
     /// Starts a server with extra `redis-server` arguments (e.g. a password).
     pub(crate) fn start_with(extra: &[&str]) -> RedisServer {
-        for _ in 0..20 {
-            if let Some(server) = Self::try_start(free_port(), extra) {
-                return server;
-            }
-        }
-        panic!("could not start redis-server on a free port");
+        on_a_free_port(|port| Self::try_start(port, None, extra))
     }
 
-    fn try_start(port: u16, extra: &[&str]) -> Option<RedisServer> {
+    /// Starts a server whose config file says `conf` (written to its dir
+    /// and passed first, as `redis-server <file> --sentinel` needs), then `extra`.
+    pub(crate) fn start_with_conf(conf: &str, extra: &[&str]) -> RedisServer {
+        on_a_free_port(|port| Self::try_start(port, Some(conf), extra))
+    }
+
+    /// Starts a server on `port` with an optional config file's text and
+    /// extra arguments; `None` if it exits first (a port taken, here or in `extra`).
+    pub(crate) fn try_start(port: u16, conf: Option<&str>, extra: &[&str]) -> Option<RedisServer> {
         let dir = tempfile::tempdir().expect("temp dir");
+        let conf = conf.map(|text| {
+            let path = dir.path().join("redis.conf");
+            std::fs::write(&path, text).expect("write redis.conf");
+            path
+        });
         let extra: Vec<String> = extra.iter().map(ToString::to_string).collect();
         let password = startup_password(&extra);
-        let child = spawn(port, dir.path(), &extra, password.as_deref())?;
-        Some(RedisServer { port, extra, child: Mutex::new(child), password: Mutex::new(password), dir })
+        let child = spawn(port, dir.path(), conf.as_deref(), &extra, password.as_deref())?;
+        Some(RedisServer { port, extra, conf, child: Mutex::new(child), password: Mutex::new(password), dir })
     }
 
     /// `redis://127.0.0.1:PORT/0`.
@@ -88,6 +99,11 @@ impl RedisServer {
         let _ = child.wait();
     }
 
+    /// Whether the server process is running (not yet stopped or crashed).
+    pub(crate) fn running(&self) -> bool {
+        matches!(lock(&self.child).try_wait(), Ok(None))
+    }
+
     /// After `stop`: starts the server again on the same port and data dir,
     /// with the startup arguments (settings made at run time, such as
     /// `set_password` or users, are gone), and returns once it has loaded its data.
@@ -95,7 +111,7 @@ impl RedisServer {
         let mut child = lock(&self.child);
         assert!(matches!(child.try_wait(), Ok(Some(_))), "start_again needs a stopped server");
         let password = startup_password(&self.extra);
-        *child = spawn(self.port, self.dir(), &self.extra, password.as_deref())
+        *child = spawn(self.port, self.dir(), self.conf.as_deref(), &self.extra, password.as_deref())
             .unwrap_or_else(|| panic!("could not restart redis-server on port {} (taken meanwhile?)", self.port));
         *lock(&self.password) = password;
     }
@@ -109,12 +125,19 @@ impl RedisServer {
     /// Sends one command as the default user (with the current password)
     /// and returns the reply as text (see `RedisConn::reply`); panics if the server cannot be reached.
     pub(crate) fn cmd(&self, args: &[&str]) -> String {
+        self.try_cmd(args).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `cmd` that returns a failure to connect or read, described, instead
+    /// of panicking: for polling a server that may drop connections (as
+    /// sentinels make a promoted replica do).
+    pub(crate) fn try_cmd(&self, args: &[&str]) -> Result<String, String> {
         let password = lock(&self.password).clone();
         let conn = match &password {
             Some(password) => RedisConn::connect_as(self.port, None, password),
             None => RedisConn::connect(self.port),
         };
-        conn.and_then(|mut conn| conn.call(args)).unwrap_or_else(|e| panic!("redis {args:?}: {e}"))
+        conn.and_then(|mut conn| conn.call(args)).map_err(|e| format!("redis {args:?} on port {}: {e}", self.port))
     }
 
     /// Sends one command as `user`; the reply as text (`-NOPERM ...` for a denied one).
@@ -194,9 +217,11 @@ impl Drop for RedisServer {
     }
 }
 
-/// Runs redis-server on `port` with `dir` and waits until it serves; `None` if it exits first (port taken).
-fn spawn(port: u16, dir: &Path, extra: &[String], password: Option<&str>) -> Option<Child> {
+/// Runs redis-server on `port` with `dir` (and `conf` first, if any) and
+/// waits until it serves; `None` if it exits first (port taken).
+fn spawn(port: u16, dir: &Path, conf: Option<&Path>, extra: &[String], password: Option<&str>) -> Option<Child> {
     let mut child = Command::new("redis-server")
+        .args(conf)
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
         .args(["--dir", dir.to_str().expect("utf-8 temp dir")])
         .args(extra)
@@ -209,7 +234,7 @@ fn spawn(port: u16, dir: &Path, extra: &[String], password: Option<&str>) -> Opt
         if let Ok(Some(_)) = child.try_wait() {
             return None;
         }
-        if serves(port, password) {
+        if serves(port, child.id(), password) {
             return Some(child);
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -224,21 +249,64 @@ fn startup_password(extra: &[String]) -> Option<String> {
     extra.iter().skip_while(|arg| *arg != "--requirepass").nth(1).cloned()
 }
 
+/// The first `Some` that `attempt` gives on a free port, of 20 tries: each
+/// port was free when picked, but another process may take it meanwhile.
+pub(crate) fn on_a_free_port<T>(mut attempt: impl FnMut(u16) -> Option<T>) -> T {
+    (0..20).find_map(|_| attempt(free_port())).unwrap_or_else(|| panic!("could not start redis-server on a free port"))
+}
+
+/// Polls `check` until it gives `Ok`; after `timeout`, panics naming `what`
+/// and the last reason `check` gave, so a failure shows the state it stuck in.
+pub(crate) fn wait_for(timeout: Duration, what: &str, mut check: impl FnMut() -> Result<(), String>) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match check() {
+            Ok(()) => return,
+            Err(why) => assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}: {why}"),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A loopback port free right now (another process may take it before use).
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
-/// Whether the server answers PING with its data loaded (not `-LOADING`).
-/// `-NOAUTH` counts: a server started with a password we were not told.
-fn serves(port: u16, password: Option<&str>) -> bool {
+/// Whether the server answers PING with its data loaded (not `-LOADING`)
+/// and is process `pid`: not another one holding the port this one found
+/// taken, which it is about to exit for. `-NOAUTH` counts: a server started
+/// with a password we were not told (its pid unchecked).
+fn serves(port: u16, pid: u32, password: Option<&str>) -> bool {
     let conn = match password {
         Some(password) => RedisConn::connect_as(port, None, password),
         None => RedisConn::connect(port),
     };
-    conn.and_then(|mut conn| conn.call(&["PING"])).is_ok_and(|reply| reply == "PONG" || reply.starts_with("-NOAUTH"))
+    conn.and_then(|mut conn| {
+        let pong = conn.call(&["PING"])?;
+        if pong != "PONG" {
+            return Ok(pong.starts_with("-NOAUTH"));
+        }
+        let info = conn.call(&["INFO", "server"])?;
+        Ok(info.lines().any(|line| line == format!("process_id:{pid}")))
+    })
+    .unwrap_or(false)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The least-privilege Redis user docs/security.md gives, named `user`,
+/// for namespace `ns`: the `ACL SETUSER` command's words.
+pub(crate) fn documented_acl(user: &str, ns: &str, password: &str) -> Vec<String> {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/security.md"))
+        .expect("docs/security.md");
+    let line = doc.lines().find(|l| l.starts_with("ACL SETUSER taskq ")).expect("the ACL line in docs/security.md");
+    let line = line.replacen("ACL SETUSER taskq ", &format!("ACL SETUSER {user} "), 1);
+    line.replace("{taskq}", &format!("{{{ns}}}"))
+        .replace("CHANGE-ME", password)
+        .split_whitespace()
+        .map(String::from)
+        .collect()
 }

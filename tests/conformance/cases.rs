@@ -110,6 +110,24 @@ conformance!(enqueue_take_and_succeed, |broker, env| {
     assert_eq!(broker.count_ready(&q(&["default"])).await.unwrap(), 0);
 });
 
+// The outcome and its hook job travel to the broker encoded (finish.lua
+// takes them as JSON): every character comes back as it was sent.
+conformance!(an_outcome_and_its_hook_job_are_stored_verbatim, |broker, env| {
+    let odd = "\"quoted\" \\ back\\slash \u{0} \u{1b}[2J\r\n\t é 😀 \u{202e} {\"json\":[1]}";
+    let id = enqueue(broker.as_ref(), &job("x", "default")).await;
+    let lease = take(broker.as_ref(), &["default"], "w", LEASE).await.unwrap();
+    let mut hook = job("on_failure", "hooks");
+    hook.args = vec![odd.into(), String::new()];
+    hook.params.insert("p".into(), odd.into());
+    let result = AttemptResult { exit_code: Some(-9), http_status: Some(503), output: odd.into(), ..result(Some(odd)) };
+    let fail = Finish::Failed { result, hook: Some(hook.clone()) };
+    assert!(broker.finish(&lease.token(), fail, None).await.unwrap().recorded);
+    let rec = get(broker.as_ref(), id).await.unwrap();
+    assert_eq!((rec.state, rec.exit_code, rec.http_status), (JobState::Failed, Some(-9), Some(503)));
+    assert_eq!((rec.error.as_deref(), rec.output.as_deref()), (Some(odd), Some(odd)));
+    assert_eq!(get(broker.as_ref(), hook.id).await.expect("the hook job").job, hook);
+});
+
 conformance!(running_output_is_published_only_by_the_lease_holder, |broker, env| {
     let id = enqueue(broker.as_ref(), &job("x", "default")).await;
     let lease = take(broker.as_ref(), &["default"], "w1", LEASE).await.expect("a job");

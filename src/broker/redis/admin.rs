@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use jiff::Timestamp;
 
+use super::call::BULK_BATCH;
 use super::fields::ms;
 use super::{RedisBroker, SCRIPTS};
 use crate::broker::{Broker, BrokerError, Purge, Retried, Revoke, WORKER_TTL, WorkerInfo};
@@ -26,8 +27,8 @@ pub(super) async fn revoked(b: &RedisBroker, ids: &[JobId]) -> Result<Vec<JobId>
 }
 
 pub(super) async fn revoke(b: &RedisBroker, id: JobId, terminate: bool) -> Result<Revoke, BrokerError> {
-    let mut call = SCRIPTS.revoke.key(b.keys.index());
-    call.arg(b.keys.prefix()).arg(id.to_string()).arg(b.shift()).arg(if terminate { "1" } else { "0" });
+    let mut call = b.script(&SCRIPTS.revoke, b.keys.index());
+    call.arg(id.to_string()).arg(if terminate { "1" } else { "0" });
     let reply: Vec<String> = b.link.invoke(&call).await?;
     let second = || reply.get(1).cloned().unwrap_or_default();
     Ok(match reply.first().map(String::as_str) {
@@ -40,15 +41,14 @@ pub(super) async fn revoke(b: &RedisBroker, id: JobId, terminate: bool) -> Resul
 }
 
 pub(super) async fn retry_failed(b: &RedisBroker, ids: Option<&[JobId]>) -> Result<Vec<(JobId, Retried)>, BrokerError> {
+    let mut call = b.script(&SCRIPTS.retry_failed, b.keys.failed());
+    call.arg(if ids.is_some() { "ids" } else { "all" });
+    for id in ids.unwrap_or_default() {
+        call.arg(id.to_string());
+    }
     let mut out = Vec::new();
-    loop {
-        let mut call = SCRIPTS.retry_failed.key(b.keys.failed());
-        call.arg(b.keys.prefix()).arg(if ids.is_some() { "ids" } else { "all" });
-        for id in ids.unwrap_or_default() {
-            call.arg(id.to_string());
-        }
-        let reply: Vec<(String, String)> = b.link.invoke(&call).await?;
-        let batch = reply.len();
+    b.drain(&call, |reply: Vec<(String, String)>| {
+        let full = reply.len() as u64 == BULK_BATCH;
         for (id, state) in reply {
             let retried = match state.as_str() {
                 "requeued" => Retried::Requeued,
@@ -57,11 +57,11 @@ pub(super) async fn retry_failed(b: &RedisBroker, ids: Option<&[JobId]>) -> Resu
             };
             out.push((id.parse().map_err(BrokerError::Protocol)?, retried));
         }
-        // "all" goes 1000 at a time; ids go at once.
-        if ids.is_some() || batch < 1000 {
-            return Ok(out);
-        }
-    }
+        // "all" goes BULK_BATCH at a time; ids go at once.
+        Ok(ids.is_none() && full)
+    })
+    .await?;
+    Ok(out)
 }
 
 pub(super) async fn count(b: &RedisBroker, what: &Purge) -> Result<u64, BrokerError> {
@@ -76,16 +76,15 @@ pub(super) async fn purge(b: &RedisBroker, what: &Purge) -> Result<u64, BrokerEr
         Purge::Failed => (b.keys.failed(), "failed"),
         Purge::Queue(q) => (b.keys.pending(q.as_str()), "queue"),
     };
+    let mut call = b.script(&SCRIPTS.purge, key);
+    call.arg(kind);
     let mut total = 0;
-    loop {
-        let mut call = SCRIPTS.purge.key(&key);
-        call.arg(b.keys.prefix()).arg(kind);
-        let n: u64 = b.link.invoke(&call).await?;
+    b.drain(&call, |n: u64| {
         total += n;
-        if n < 1000 {
-            return Ok(total);
-        }
-    }
+        Ok(n == BULK_BATCH)
+    })
+    .await?;
+    Ok(total)
 }
 
 /// Jobs a worker on `queues` has yet to run: queued, due but not yet
@@ -129,8 +128,8 @@ pub(super) async fn count_ready(b: &RedisBroker, queues: &[QueueName]) -> Result
 
 pub(super) async fn heartbeat(b: &RedisBroker, info: &WorkerInfo) -> Result<Timestamp, BrokerError> {
     let json = serde_json::to_string(info).map_err(|e| BrokerError::Protocol(e.to_string()))?;
-    let mut call = SCRIPTS.heartbeat.key(b.keys.workers());
-    call.arg(b.keys.prefix()).arg(b.shift()).arg(ms(WORKER_TTL)).arg(&info.id).arg(json);
+    let mut call = b.script(&SCRIPTS.heartbeat, b.keys.workers());
+    call.arg(ms(WORKER_TTL)).arg(&info.id).arg(json);
     let now: i64 = b.link.invoke(&call).await?;
     Ok(from_ms(now))
 }

@@ -11,10 +11,8 @@ use crate::time::{from_ms, to_ms};
 
 pub(super) async fn fire(b: &RedisBroker, fire: &Fire<'_>) -> Result<Fired, BrokerError> {
     let run = fire.run.map(job_args).transpose()?.unwrap_or_default();
-    let mut call = SCRIPTS.fire.key(b.keys.schedule(fire.entry));
-    call.arg(b.keys.prefix())
-        .arg(to_ms(fire.tick))
-        .arg(b.shift())
+    let mut call = b.script(&SCRIPTS.fire, b.keys.schedule(fire.entry));
+    call.arg(to_ms(fire.tick))
         .arg(fire.spec)
         .arg(fire.missed)
         .arg(opt(fire.max_concurrent))

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::broker::{BrokerError, Lease, Take};
-use crate::job::{BrokerPolicy, Delay, JobRecord, JobState, NewJob, UniqueKey};
+use crate::job::{BrokerPolicy, DEFAULT_MAX_REDELIVERIES, Delay, JobRecord, JobState, NewJob, UniqueKey};
 use crate::names::{JobName, QueueName};
 use crate::time::{from_ms, to_ms};
 
@@ -159,7 +159,7 @@ fn request_from(id: &str, fields: &HashMap<String, String>) -> Result<NewJob, Br
         scheduled_at: get("sched").cloned(),
         trigger: from_json(fields, id, "trigger")?,
         policy: BrokerPolicy {
-            max_redeliveries: int("maxred")?.unwrap_or(3).max(0) as u32,
+            max_redeliveries: int("maxred")?.map_or(DEFAULT_MAX_REDELIVERIES, |n| n.max(0) as u32),
             max_concurrent: int("maxconc")?.map(|n| n.max(1) as u32),
             result_ttl: Duration::from_millis(int("ttl")?.unwrap_or(0).max(0) as u64),
         },

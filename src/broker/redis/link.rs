@@ -1,52 +1,47 @@
-//! The connection commands go over: a multiplexed `ConnectionManager`, which
-//! reconnects by itself after a dropped connection, replaced by a new one
-//! when it cannot recover on its own. A manager whose reconnect was refused
+//! The connection commands go over: a multiplexed `ConnectionManager`
+//! (or the cluster client's connection), which reconnects by itself after a
+//! dropped connection, replaced by a new one when it cannot recover on its
+//! own (for Sentinel, a new one asks the Sentinels for the master again). A manager whose reconnect was refused
 //! (a changed password, too many clients) keeps returning that refusal
 //! forever, and a connection that stopped answering (a silent network) only
 //! times out: both need a fresh manager once the broker is back.
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, Pipeline, RedisError, ScriptInvocation};
 use tokio::sync::Mutex;
 
 use super::classify;
+use super::target::{Conn, Target};
 use crate::broker::{BrokerError, BrokerUrl};
 
-/// How long a connection attempt may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a reply may take: every script is bounded to a few
-/// milliseconds of work, so a silent connection is noticed after this.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A self-healing connection to one Redis server.
+/// A self-healing connection to a Redis deployment.
 pub(super) struct Link {
-    client: redis::Client,
+    target: Arc<Target>,
     url: BrokerUrl,
-    /// The manager in use and its generation; `None` after a failure it
+    /// The connection in use and its generation; `None` after a failure it
     /// cannot recover from: the next call connects anew. Tokio's mutex,
     /// held across the reconnect so concurrent callers wait for one.
-    current: Mutex<(u64, Option<ConnectionManager>)>,
+    current: Mutex<(u64, Option<Conn>)>,
 }
 
 impl Link {
-    pub(super) async fn connect(client: redis::Client, url: BrokerUrl) -> Result<Link, BrokerError> {
-        let manager = manager(&client).await.map_err(|e| classify(&url, &e))?;
-        Ok(Link { client, url, current: Mutex::new((0, Some(manager))) })
+    pub(super) async fn connect(target: Target, url: BrokerUrl) -> Result<Link, BrokerError> {
+        let conn = target.connect().await.map_err(|e| classify(&url, &e))?;
+        Ok(Link { target: Arc::new(target), url, current: Mutex::new((0, Some(conn))) })
     }
 
-    pub(super) fn client(&self) -> &redis::Client {
-        &self.client
+    pub(super) fn target(&self) -> &Arc<Target> {
+        &self.target
     }
 
-    /// The manager to use, connecting anew if the last one was given up.
-    async fn conn(&self) -> Result<(u64, ConnectionManager), BrokerError> {
+    /// The connection to use, connecting anew if the last one was given up.
+    async fn conn(&self) -> Result<(u64, Conn), BrokerError> {
         let mut current = self.current.lock().await;
         if let Some(conn) = &current.1 {
             return Ok((current.0, conn.clone()));
         }
-        let conn = manager(&self.client).await.map_err(|e| classify(&self.url, &e))?;
+        let conn = self.target.connect().await.map_err(|e| classify(&self.url, &e))?;
         current.0 += 1;
         current.1 = Some(conn.clone());
         Ok((current.0, conn))
@@ -87,15 +82,6 @@ impl Link {
             Err(e) => Err(self.failed(generation, &e).await),
         }
     }
-}
-
-async fn manager(client: &redis::Client) -> Result<ConnectionManager, RedisError> {
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(CONNECT_TIMEOUT))
-        .set_response_timeout(Some(RESPONSE_TIMEOUT))
-        .set_number_of_retries(1)
-        .set_max_delay(Duration::from_millis(500));
-    ConnectionManager::new_with_config(client.clone(), config).await
 }
 
 /// Whether a healthy connection carried this error: the server answered

@@ -9,10 +9,12 @@
 
 mod admin;
 mod beat;
+mod call;
 mod error;
 mod fields;
 mod link;
 mod reads;
+mod target;
 mod transitions;
 mod wake;
 
@@ -34,6 +36,7 @@ use super::{
 use crate::job::{JobId, JobRecord, NewJob};
 use crate::names::QueueName;
 use crate::time::from_ms;
+use call::BULK_BATCH;
 use error::{check_version, classify};
 use fields::{Taken, job_args, ms, taken};
 use link::Link;
@@ -84,7 +87,7 @@ static SCRIPTS: Scripts = Scripts {
     fire: with_lib!("fire.lua"),
     heartbeat: with_lib!("heartbeat.lua"),
     retry_failed: with_lib!("retry_failed.lua"),
-    purge: alone!("purge.lua"),
+    purge: with_lib!("purge.lua"),
     purge_results: with_lib!("purge_results.lua"),
 };
 
@@ -109,15 +112,29 @@ pub(super) struct RedisBroker {
 
 impl RedisBroker {
     pub(super) async fn connect(url: &BrokerUrl, ns: &str, options: Options) -> Result<RedisBroker, BrokerError> {
-        let BrokerUrl::Redis { url: raw } = url else {
+        let BrokerUrl::Redis { url: parsed, .. } = url else {
             return Err(BrokerError::Protocol("internal error: not a Redis URL".into()));
         };
         crate::tls::install_crypto_provider();
-        let client = redis::Client::open(raw.as_str()).map_err(|e| classify(url, &e))?;
-        let link = Link::connect(client, url.clone()).await?;
+        let target = target::Target::new(parsed).map_err(|reason| BrokerError::Unavailable {
+            url: url.to_string(),
+            reason,
+            hint: "check the URL's ca=, cert= and key= files",
+        })?;
+        let link = Link::connect(target, url.clone()).await?;
         // A connection is not enough: authentication and the version must do.
-        let info: String = link.query(redis::cmd("INFO").arg("server")).await?;
-        check_version(url, &info)?;
+        // A cluster client asks every master and answers with a map of them.
+        let info: redis::Value = link.query(redis::cmd("INFO").arg("server")).await?;
+        let texts: Vec<String> = match info {
+            redis::Value::Map(nodes) => nodes.into_iter().map(|(_, text)| text).collect(),
+            one => vec![one],
+        }
+        .into_iter()
+        .map(|v| redis::from_redis_value(v).map_err(|e| BrokerError::Protocol(format!("INFO: {e}"))))
+        .collect::<Result<_, _>>()?;
+        for text in &texts {
+            check_version(url, text)?;
+        }
         let stop = CancellationToken::new();
         Ok(RedisBroker {
             link,
@@ -140,27 +157,30 @@ impl RedisBroker {
     /// backing off while the server refuses, so callers never wait on it.
     fn subscribe(&self) {
         self.subscriber.get_or_init(|| {
-            let client = self.link.client().clone();
+            let target = self.link.target().clone();
             let (channel, wake, stop) = (self.keys.wake(), self.wake.clone(), self.subscriber_stop.clone());
-            tokio::spawn(wake::listen(client, channel, wake, stop));
+            tokio::spawn(wake::listen(target, channel, wake, stop));
         });
     }
 
     /// Runs `take` until the script stops asking to be called again.
     async fn take(&self, take: &Take<'_>) -> Result<Option<Lease>, BrokerError> {
-        loop {
-            let mut call = SCRIPTS.dequeue.key(self.keys.leases());
-            call.arg(self.keys.prefix()).arg(self.shift()).arg(ms(take.lease)).arg(take.worker).arg(take.grant);
-            for q in take.queues {
-                call.arg(q.as_str());
-            }
-            let reply: redis::Value = self.link.invoke(&call).await?;
-            match taken(reply, take)? {
-                Taken::More => {}
-                Taken::Lease(lease) => return Ok(Some(*lease)),
-                Taken::Nothing => return Ok(None),
-            }
+        let mut call = self.script(&SCRIPTS.dequeue, self.keys.leases());
+        call.arg(ms(take.lease)).arg(take.worker).arg(take.grant);
+        for q in take.queues {
+            call.arg(q.as_str());
         }
+        let mut lease = None;
+        self.drain(&call, |reply| match taken(reply, take)? {
+            Taken::More => Ok(true),
+            Taken::Lease(found) => {
+                lease = Some(*found);
+                Ok(false)
+            }
+            Taken::Nothing => Ok(false),
+        })
+        .await?;
+        Ok(lease)
     }
 }
 
@@ -178,8 +198,7 @@ impl Broker for RedisBroker {
     async fn enqueue(&self, jobs: &[NewJob]) -> Result<Vec<Enqueued>, BrokerError> {
         let mut out = Vec::with_capacity(jobs.len());
         for chunk in jobs.chunks(ENQUEUE_CHUNK) {
-            let mut call = SCRIPTS.enqueue.key(self.keys.index());
-            call.arg(self.keys.prefix()).arg(self.shift());
+            let mut call = self.script(&SCRIPTS.enqueue, self.keys.index());
             for job in chunk {
                 call.arg(job_args(job)?);
             }
@@ -213,8 +232,8 @@ impl Broker for RedisBroker {
             by_worker.entry(t.worker.as_str()).or_default().push(t);
         }
         for (worker, tokens) in by_worker {
-            let mut call = SCRIPTS.extend.key(self.keys.leases());
-            call.arg(self.keys.prefix()).arg(self.shift()).arg(ms(lease)).arg(worker);
+            let mut call = self.script(&SCRIPTS.extend, self.keys.leases());
+            call.arg(ms(lease)).arg(worker);
             for t in &tokens {
                 call.arg(t.id.to_string()).arg(t.attempt).arg(&t.grant);
             }
@@ -303,15 +322,13 @@ impl Broker for RedisBroker {
     }
 
     async fn purge_expired_results(&self) -> Result<u64, BrokerError> {
+        let call = self.script(&SCRIPTS.purge_results, self.keys.done());
         let mut total = 0;
-        loop {
-            let mut call = SCRIPTS.purge_results.key(self.keys.done());
-            call.arg(self.keys.prefix()).arg(self.shift());
-            let n: u64 = self.link.invoke(&call).await?;
+        self.drain(&call, |n: u64| {
             total += n;
-            if n < 1000 {
-                return Ok(total);
-            }
-        }
+            Ok(n == BULK_BATCH)
+        })
+        .await?;
+        Ok(total)
     }
 }

@@ -12,16 +12,20 @@ use futures_util::StreamExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::target::Target;
 use crate::backoff::Backoff;
 
 /// Subscribes to `channel` and forwards its messages to `wake` until `stop`,
 /// resubscribing after a lost connection or a refusal, and waking once after
 /// each (messages may have been missed meanwhile).
-pub(super) async fn listen(client: redis::Client, channel: String, wake: Arc<Notify>, stop: CancellationToken) {
+pub(super) async fn listen(target: Arc<Target>, channel: String, wake: Arc<Notify>, stop: CancellationToken) {
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
     let mut failing = false;
+    let mut attempts = 0;
     loop {
+        attempts += 1;
         let attempt = async {
+            let client = target.subscriber(attempts).await?;
             let mut ps = client.get_async_pubsub().await?;
             ps.subscribe(&channel).await?;
             Ok::<_, redis::RedisError>(ps)

@@ -4,13 +4,18 @@
 use std::fmt;
 use std::path::PathBuf;
 
+mod redis;
+
+pub use redis::{Node, RedisUrl, TlsFiles, Topology};
+
 use super::BrokerError;
 
 /// Where the queue lives.
 #[derive(Clone, PartialEq, Eq)]
 pub enum BrokerUrl {
-    /// `redis://` or `rediss://`, kept whole for the client.
-    Redis { url: String },
+    /// One Redis server, a cluster or a Sentinel-managed master; `text` is
+    /// the URL as given, for messages (shown with its password hidden).
+    Redis { url: RedisUrl, text: String },
     /// `sqlite:///path/to/taskq.db`.
     Sqlite { path: PathBuf },
 }
@@ -21,20 +26,12 @@ impl BrokerUrl {
         if let Some(rest) = text.strip_prefix("sqlite://") {
             return sqlite(text, rest);
         }
-        if text.starts_with("redis://") || text.starts_with("rediss://") {
-            let parsed =
-                reqwest::Url::parse(text).map_err(|e| format!("invalid Redis URL \"{}\": {e}", redact(text)))?;
-            if parsed.host_str().is_none_or(str::is_empty) {
-                return Err(format!("invalid Redis URL \"{}\": it names no host", redact(text)));
-            }
-            let db = parsed.path().trim_start_matches('/');
-            if !db.is_empty() && db.parse::<u32>().is_err() {
-                return Err(format!("invalid Redis URL \"{}\": the database \"{db}\" is not a number", redact(text)));
-            }
-            return Ok(BrokerUrl::Redis { url: text.to_string() });
+        if text.starts_with("redis") && text.split_once("://").is_some_and(|(scheme, _)| scheme.starts_with("redis")) {
+            let url = RedisUrl::parse(text, &redact(text))?;
+            return Ok(BrokerUrl::Redis { url, text: text.to_string() });
         }
         Err(format!(
-            "unsupported broker URL \"{}\": use redis://host:port/db, rediss://... or sqlite:///path/to/taskq.db",
+            "unsupported broker URL \"{}\": use redis://host:port/db, rediss://..., redis+cluster://h1:p1,h2:p2/, redis+sentinel://s1,s2/MASTER or sqlite:///path/to/taskq.db",
             redact(text)
         ))
     }
@@ -133,7 +130,7 @@ fn redact(text: &str) -> String {
 impl fmt::Display for BrokerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BrokerUrl::Redis { url } => f.write_str(&redact(url)),
+            BrokerUrl::Redis { text, .. } => f.write_str(&redact(text)),
             BrokerUrl::Sqlite { path } => write!(f, "sqlite://{}", path.display()),
         }
     }

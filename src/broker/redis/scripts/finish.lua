@@ -4,33 +4,30 @@
 -- job for the slot it freed. Asked again after a lost reply, it reports the
 -- outcome recorded and hands over the same next job. (lib.lua is prepended.)
 -- KEYS[1]  {ns}:leases
--- ARGV[1]  key prefix "{ns}:"
--- ARGV[2]  clock shift (ms; see clock() in lib.lua)
--- ARGV[3]  job id
--- ARGV[4]  worker id
--- ARGV[5]  grant of the run (its lease token)
--- ARGV[6]  succeeded | failed | retrying | revoked | requeue
--- ARGV[7]  retrying: due this long after the attempt ended (ms)
--- ARGV[8]  succeeded, revoked: result ttl (ms)
--- ARGV[9]  succeeded: "1" to delete the record (ignore_result)
--- ARGV[10] how long the attempt ran (ms; "" = it never started)
--- ARGV[11] how long ago it ended (ms)
--- ARGV[12..15] exit code, http status, error, output ("" = none)
--- ARGV[16] output bytes in all
--- ARGV[17] lease (ms) for the next job
--- ARGV[18] grant of the next take
--- ARGV[19] failed_max, ARGV[20] failed_ttl (ms): the failed set's bounds
--- ARGV[21] h: how many entries the hook job takes (0: no hook)
--- ARGV[22..21+h] the hook job, as add() in lib.lua reads it
--- ARGV[22+h..] queues to take the next job from, in order (none: take none)
+-- ARGV[1..3] prefix, clock shift, bounds: as every script (see lib.lua)
+-- ARGV[4]  what to record and take, as a JSON object (FinishArg in
+--          transitions.rs); a field left out is none:
+--          id, worker      the job and the worker that ran it
+--          grant           grant of the run (its lease token)
+--          kind            succeeded | failed | retrying | revoked | requeue
+--          delay           retrying: due this long after the attempt ended (ms)
+--          ttl             succeeded, revoked: result ttl (ms)
+--          delete          succeeded: true to delete the record (ignore_result)
+--          ran             how long the attempt ran (ms; none: never started)
+--          ended_ago       how long ago it ended (ms)
+--          exit, http, error, output   what it left ("" or none: nothing)
+--          outlen          output bytes in all
+--          failed_max, failed_ttl (ms)   the failed set's bounds
+--          hook            the hook job, as add() in lib.lua reads it
+--          next            the next take: {lease (ms), grant, queues in the
+--                          order to try them} (none: take none)
 -- returns  {1 recorded or 0 lease lost (nothing written), failed jobs
 --          dropped to keep the failed set bounded, the next job as take()
 --          returns it}
-local p, id = ARGV[1], ARGV[3]
+local p, o = ARGV[1], cjson.decode(ARGV[4])
 local now = clock(ARGV[2])
-local hook = tonumber(ARGV[21])
+local id, token = o.id, o.grant
 local dropped = 0
-local token = ARGV[5]
 
 local function record()
   local jk = p .. 'job:' .. id
@@ -43,7 +40,7 @@ local function record()
   redis.call('ZREM', KEYS[1], id)
   ungrant(p, jk, token)
   release(p, now, id, f[5], tonumber(f[6]))
-  local kind = ARGV[6]
+  local kind = o.kind
   if kind == 'requeue' then
     -- a worker shutting down: front of the line, the attempt not counted
     redis.call('HSET', jk, 'state', 'queued', 'fin', token)
@@ -53,42 +50,41 @@ local function record()
     wake(p, f[4])
     return 1
   end
-  if hook > 0 then
+  if o.hook then
     local acc = accumulator()
-    add(p, now, ARGV, 22, acc)
+    add(p, now, o.hook, 1, acc)
     flush(p, acc)
   end
-  local finished = now - tonumber(ARGV[11])
+  local finished = now - o.ended_ago
   if f[7] and (kind == 'succeeded' or kind == 'failed') then
     schedule_outcome(p, f[5], kind == 'succeeded', finished)
   end
-  if kind == 'succeeded' and ARGV[9] == '1' then
+  if kind == 'succeeded' and o.delete then
     redis.call('DEL', jk)
     redis.call('ZREM', p .. 'index', id)
     return 1
   end
   redis.call('HSET', jk, 'state', kind, 'finished', ms(finished), 'fin', token)
   redis.call('HDEL', jk, 'revoke')
-  if ARGV[10] ~= '' then
-    redis.call('HSET', jk, 'started', ms(finished - tonumber(ARGV[10])))
+  if o.ran then
+    redis.call('HSET', jk, 'started', ms(finished - o.ran))
   end
-  local names = {'exit', 'http', 'error', 'output'}
-  for j, name in ipairs(names) do
-    local v = ARGV[11 + j]
-    if v ~= '' then
+  for _, name in ipairs({'exit', 'http', 'error', 'output'}) do
+    local v = o[name]
+    if v and v ~= '' then
       redis.call('HSET', jk, name, v)
     else
       redis.call('HDEL', jk, name)
     end
   end
-  redis.call('HSET', jk, 'outlen', ARGV[16])
+  redis.call('HSET', jk, 'outlen', o.outlen)
   if kind == 'succeeded' or kind == 'revoked' then
-    redis.call('PEXPIRE', jk, ARGV[8])
-    redis.call('ZADD', p .. 'done', now + tonumber(ARGV[8]), id)
+    redis.call('PEXPIRE', jk, o.ttl)
+    redis.call('ZADD', p .. 'done', now + o.ttl, id)
   elseif kind == 'failed' then
-    dropped = add_failed(p, now, id, tonumber(ARGV[19]), tonumber(ARGV[20]))
+    dropped = add_failed(p, now, id, o.failed_max, o.failed_ttl)
   elseif kind == 'retrying' then
-    local due = ms(math.max(now, finished + tonumber(ARGV[7])))
+    local due = ms(math.max(now, finished + o.delay))
     redis.call('HSET', jk, 'due', due)
     redis.call('ZADD', p .. 'delayed', due, id)
   end
@@ -96,8 +92,5 @@ local function record()
 end
 
 local recorded = record()
-local queues = {}
-for i = 22 + hook, #ARGV do
-  queues[#queues + 1] = ARGV[i]
-end
-return {recorded, dropped, take(p, KEYS[1], now, now + tonumber(ARGV[17]), ARGV[4], ARGV[18], queues)}
+local nxt = o.next
+return {recorded, dropped, nxt and take(p, KEYS[1], now, now + nxt.lease, o.worker, nxt.grant, nxt.queues)}

@@ -3,25 +3,24 @@
 -- the run is enqueued, or skipped when its job is at max_concurrent.
 -- (lib.lua is prepended.)
 -- KEYS[1]  {ns}:schedule:<entry>
--- ARGV[1]  key prefix "{ns}:"
--- ARGV[2]  tick (ms)
--- ARGV[3]  clock shift (ms; see clock() in lib.lua)
--- ARGV[4]  spec: the schedule and zone the tick was computed with
--- ARGV[5]  missed ticks before this one, to count as skipped
--- ARGV[6]  max_concurrent of the job ("" = none)
--- ARGV[7]  the job's name (whose running runs count against the limit)
--- ARGV[8]  when the entry's state may be forgotten if no tick comes (ms):
+-- ARGV[1..3] prefix, clock shift, bounds: as every script (see lib.lua)
+-- ARGV[4]  tick (ms)
+-- ARGV[5]  spec: the schedule and zone the tick was computed with
+-- ARGV[6]  missed ticks before this one, to count as skipped
+-- ARGV[7]  max_concurrent of the job ("" = none)
+-- ARGV[8]  the job's name (whose running runs count against the limit)
+-- ARGV[9]  when the entry's state may be forgotten if no tick comes (ms):
 --          a removed entry's state does not stay forever
--- ARGV[9]  h: entries of the run to enqueue (0: record the tick only)
--- ARGV[10..9+h] the run, as add() in lib.lua reads it
--- ARGV[10+h] how early a tick may be asked for (ms)
+-- ARGV[10] h: entries of the run to enqueue (0: record the tick only)
+-- ARGV[11..10+h] the run, as add() in lib.lua reads it
+-- ARGV[11+h] how early a tick may be asked for (ms)
 -- returns  {"early"} (the tick's instant is more than that ahead of the
 --          broker's clock: nothing claimed), {"already"} (another beat had
 --          it), {"recorded"}, {"skipped"}
 --          (previous run still active), {"duplicate", holder id} or
 --          {"enqueued", id}
 local p, sk = ARGV[1], KEYS[1]
-local tick, now = tonumber(ARGV[2]), clock(ARGV[3])
+local tick, now = tonumber(ARGV[4]), clock(ARGV[2])
 if tick > now + tonumber(ARGV[#ARGV]) then
   return {'early'}
 end
@@ -29,20 +28,20 @@ local last = tonumber(redis.call('HGET', sk, 'last'))
 if last and last >= tick then
   return {'already'}
 end
-redis.call('HSET', sk, 'last', ARGV[2], 'spec', ARGV[4])
+redis.call('HSET', sk, 'last', ARGV[4], 'spec', ARGV[5])
 redis.call('SADD', p .. 'schedules', sk)
-redis.call('PEXPIREAT', sk, ARGV[8])
-if tonumber(ARGV[5]) > 0 then
-  redis.call('HINCRBY', sk, 'skipped', ARGV[5])
+redis.call('PEXPIREAT', sk, ARGV[9])
+if tonumber(ARGV[6]) > 0 then
+  redis.call('HINCRBY', sk, 'skipped', ARGV[6])
   redis.call('HSET', sk, 'last_skip', 'no beat ran at the time')
 end
-local h = tonumber(ARGV[9])
+local h = tonumber(ARGV[10])
 if h == 0 then
   return {'recorded'}
 end
-local limit = tonumber(ARGV[6])
+local limit = tonumber(ARGV[7])
 if limit then
-  local ck = p .. 'conc:' .. ARGV[7]
+  local ck = p .. 'conc:' .. ARGV[8]
   redis.call('ZREMRANGEBYSCORE', ck, '-inf', '(' .. ms(now))
   if redis.call('ZCARD', ck) >= limit then
     redis.call('HINCRBY', sk, 'skipped', 1)
@@ -51,7 +50,7 @@ if limit then
   end
 end
 local acc = accumulator()
-local _, id, dup = add(p, now, ARGV, 10, acc)
+local _, id, dup = add(p, now, ARGV, 11, acc)
 if dup == 1 then
   return {'duplicate', id}
 end

@@ -1,13 +1,12 @@
 -- Moves scheduled and retrying jobs that are due to their queues.
 -- (lib.lua is prepended.)
 -- KEYS[1]  {ns}:delayed
--- ARGV[1]  key prefix "{ns}:"
--- ARGV[2]  clock shift (ms; see clock() in lib.lua)
--- returns  {moved, next due (ms) or nil, now (ms)}; at most 100 per call,
---          so a next due not after now means: call again
+-- ARGV[1..3] prefix, clock shift, bounds: as every script (see lib.lua)
+-- returns  {moved, next due (ms) or "", now (ms)}; at most bound.move_batch
+--          per call, so a next due not after now means: call again
 local p = ARGV[1]
 local now = clock(ARGV[2])
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ms(now), 'LIMIT', 0, 100)
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ms(now), 'LIMIT', 0, bound.move_batch)
 local woken = {}
 local moved = 0
 for _, id in ipairs(ids) do

@@ -1,5 +1,23 @@
--- Shared by the scripts (prepended to each). p is the key prefix "{ns}:"
--- throughout.
+-- Shared by the scripts (prepended to each but output.lua). p is the key
+-- prefix "{ns}:" throughout.
+--
+-- Every script takes the same three arguments first; RedisBroker::script
+-- (src/broker/redis/call.rs) adds them:
+-- ARGV[1]  key prefix "{ns}:"
+-- ARGV[2]  clock shift (ms; see clock())
+-- ARGV[3]  bounds, JSON: how much one call may do, and the defaults for a
+--          job hash that lacks the field. Each is a Rust constant (call.rs
+--          says why that size), so a caller that calls again after a full
+--          batch compares with the same number:
+--          take_steps         queue entries one take() looks at ('more' after)
+--          unblock_steps      waiting entries one unblock() pops
+--          move_batch         jobs forward.lua and recover.lua move per call
+--          bulk_batch         jobs purge.lua, purge_results.lua and
+--                             retry_failed.lua ("all") handle per call
+--          failed_drop_batch  failed jobs one add_failed() drops
+--          result_ttl         ms a result is kept if its hash has no 'ttl'
+--          max_redeliveries   if its hash has no 'maxred'
+local bound = cjson.decode(ARGV[3])
 
 -- The broker's clock in ms: the server's TIME, plus a shift only tests set
 -- (ClockShift). Every lease, due time, expiry and TTL is judged by it, never
@@ -34,7 +52,7 @@ local function unblock(p, now, name, limit)
   local free = limit - redis.call('ZCARD', ck)
   local bk = p .. 'blocked:' .. name
   -- bounded, to keep the script short behind a pile of stale entries
-  for _ = 1, 1000 do
+  for _ = 1, bound.unblock_steps do
     if free <= 0 then return end
     local waiting = redis.call('LPOP', bk)
     if not waiting then return end
@@ -70,14 +88,16 @@ end
 
 -- Puts a job in the failed set, which is bounded (failed_max entries,
 -- failed_ttl ms; Sidekiq's dead set rule): the oldest beyond either bound
--- are deleted. Returns how many were dropped (at most 100 per call).
+-- are deleted. Returns how many were dropped (at most
+-- bound.failed_drop_batch per call).
 local function add_failed(p, now, id, max, ttl)
   local fk = p .. 'failed'
+  local most = bound.failed_drop_batch
   redis.call('ZADD', fk, now, id)
-  local old = redis.call('ZRANGEBYSCORE', fk, '-inf', '(' .. ms(now - ttl), 'LIMIT', 0, 100)
+  local old = redis.call('ZRANGEBYSCORE', fk, '-inf', '(' .. ms(now - ttl), 'LIMIT', 0, most)
   local over = redis.call('ZCARD', fk) - #old - max
   if over > 0 then
-    local more = redis.call('ZRANGE', fk, #old, #old + math.min(over, 100 - #old) - 1)
+    local more = redis.call('ZRANGE', fk, #old, #old + math.min(over, most - #old) - 1)
     for _, x in ipairs(more) do old[#old + 1] = x end
   end
   for _, x in ipairs(old) do
@@ -112,8 +132,10 @@ end
 -- reply asks again with the same grant and gets the same job, its lease
 -- renewed from now, instead of leaving it leased to nobody. A grant whose
 -- run is over takes afresh.
--- Returns {id, attempt, hash}, nil (nothing queued), or 'more' (the step
--- bound was reached: call again).
+-- A job that expires here keeps its record for its 'ttl' (bound.result_ttl
+-- if its hash has none).
+-- Returns {id, attempt, hash}, nil (nothing queued), or 'more' (it looked at
+-- bound.take_steps entries: call again).
 local function take(p, leases, now, expiry, worker, grant, queues)
   if #queues == 0 then return nil end
   local gk = p .. 'grant:' .. grant
@@ -133,7 +155,7 @@ local function take(p, leases, now, expiry, worker, grant, queues)
   end
   -- bounded, to keep the script short behind a pile of expired or waiting
   -- jobs; the caller asks again on 'more'
-  local budget = 200
+  local budget = bound.take_steps
   for _, q in ipairs(queues) do
     local pk = p .. 'pending:' .. q
     while true do
@@ -149,7 +171,7 @@ local function take(p, leases, now, expiry, worker, grant, queues)
         -- a stale entry (revoked, deleted): dropped, its slot passed on
         if limit then unblock(p, now, f[5], limit) end
       elseif f[2] and not f[3] and tonumber(f[2]) <= now then
-        local ttl = tonumber(f[4]) or 86400000
+        local ttl = tonumber(f[4]) or bound.result_ttl
         redis.call('HSET', jk, 'state', 'expired', 'finished', ms(now),
           'error', 'expired: not started before its expiry')
         redis.call('PEXPIRE', jk, ttl)

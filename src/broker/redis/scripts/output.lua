@@ -1,12 +1,13 @@
 -- Publishes running attempts' output so far (for `taskq logs -f`), where
 -- the run still holds the lease.
 -- KEYS[1]  {ns}:leases (routes the call to the namespace's slot)
--- ARGV[1]  key prefix "{ns}:"
--- ARGV[2..] per run: job id, grant (the run's lease token), output tail,
+-- ARGV[1..3] prefix, clock shift, bounds: as every script (see lib.lua,
+--          not prepended here: only the prefix is read)
+-- ARGV[4..] per run: job id, grant (the run's lease token), output tail,
 --          bytes in all
 -- returns  how many were written
 local written = 0
-for i = 2, #ARGV, 4 do
+for i = 4, #ARGV, 4 do
   local jk = ARGV[1] .. 'job:' .. ARGV[i]
   local f = redis.call('HMGET', jk, 'state', 'grant')
   if f[1] == 'running' and f[2] == ARGV[i + 1] then

@@ -1,17 +1,18 @@
--- Deletes failed jobs, or the jobs queued on one queue, up to 1000 a call.
+-- Deletes failed jobs, or the jobs queued on one queue, up to
+-- bound.bulk_batch a call. (lib.lua is prepended.)
 -- KEYS[1]  {ns}:failed, or {ns}:pending:<queue>
--- ARGV[1]  key prefix "{ns}:"
--- ARGV[2]  "failed" or "queue"
--- returns  how many were deleted (1000: call again)
+-- ARGV[1..3] prefix, clock shift, bounds: as every script (see lib.lua)
+-- ARGV[4]  "failed" or "queue"
+-- returns  how many were deleted (bound.bulk_batch: call again)
 local p = ARGV[1]
 local ids
-if ARGV[2] == 'failed' then
-  ids = redis.call('ZRANGE', KEYS[1], 0, 999)
+if ARGV[4] == 'failed' then
+  ids = redis.call('ZRANGE', KEYS[1], 0, bound.bulk_batch - 1)
   if #ids > 0 then
     redis.call('ZREM', KEYS[1], unpack(ids))
   end
 else
-  ids = redis.call('RPOP', KEYS[1], 1000) or {}
+  ids = redis.call('RPOP', KEYS[1], bound.bulk_batch) or {}
 end
 for _, id in ipairs(ids) do
   redis.call('DEL', p .. 'job:' .. id)

@@ -3,15 +3,14 @@
 -- one whose termination was asked for (revoke --terminate) is revoked.
 -- (lib.lua is prepended.)
 -- KEYS[1]  {ns}:leases
--- ARGV[1]  key prefix "{ns}:"
--- ARGV[2]  clock shift (ms; see clock() in lib.lua)
--- ARGV[3]  failed_max, ARGV[4] failed_ttl (ms): the failed set's bounds
+-- ARGV[1..3] prefix, clock shift, bounds: as every script (see lib.lua)
+-- ARGV[4]  failed_max, ARGV[5] failed_ttl (ms): the failed set's bounds
 -- returns  {failed jobs dropped to keep the failed set bounded, then pairs:
---          id, new state ("queued", "failed" or "revoked")}; at most 100
---          jobs per call
+--          id, new state ("queued", "failed" or "revoked")}; at most
+--          bound.move_batch jobs per call
 local p = ARGV[1]
 local now = clock(ARGV[2])
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ms(now), 'LIMIT', 0, 100)
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ms(now), 'LIMIT', 0, bound.move_batch)
 local dropped = 0
 local out = {}
 for _, id in ipairs(ids) do
@@ -24,18 +23,18 @@ for _, id in ipairs(ids) do
     local state
     if f[4] == '1' then
       state = 'revoked'
-      local ttl = tonumber(f[5]) or 86400000
+      local ttl = tonumber(f[5]) or bound.result_ttl
       redis.call('HSET', jk, 'state', 'revoked', 'finished', ms(now), 'error', 'revoked: terminated (its worker was lost)')
       redis.call('HDEL', jk, 'revoke')
       redis.call('PEXPIRE', jk, ttl)
       redis.call('ZADD', p .. 'done', now + ttl, id)
     else
       local lost = redis.call('HINCRBY', jk, 'lost', 1)
-      if lost >= (tonumber(f[3]) or 3) then
+      if lost >= (tonumber(f[3]) or bound.max_redeliveries) then
         state = 'failed'
         redis.call('HSET', jk, 'state', 'failed', 'finished', ms(now),
           'error', 'worker lost: its worker stopped renewing the lease ' .. lost .. ' times')
-        dropped = dropped + add_failed(p, now, id, tonumber(ARGV[3]), tonumber(ARGV[4]))
+        dropped = dropped + add_failed(p, now, id, tonumber(ARGV[4]), tonumber(ARGV[5]))
         if f[8] then schedule_outcome(p, f[6], false, now) end
       else
         state = 'queued'

@@ -1,17 +1,18 @@
 -- Requeues failed jobs, attempts reset; the last error and output stay in
 -- the record until the next attempt starts. (lib.lua is prepended.)
 -- KEYS[1]  {ns}:failed
--- ARGV[1]  key prefix "{ns}:"
--- ARGV[2]  "all": up to 1000 jobs of the failed set; "ids": the ids below
--- ARGV[3..] job ids
+-- ARGV[1..3] prefix, clock shift, bounds: as every script (see lib.lua)
+-- ARGV[4]  "all": up to bound.bulk_batch jobs of the failed set (that
+--          many: call again); "ids": the ids below
+-- ARGV[5..] job ids
 -- returns  pairs: id, "requeued", or its state when not failed ("unknown"
 --          when there is no such job)
 local p = ARGV[1]
 local ids = {}
-if ARGV[2] == 'all' then
-  ids = redis.call('ZRANGE', KEYS[1], 0, 999)
+if ARGV[4] == 'all' then
+  ids = redis.call('ZRANGE', KEYS[1], 0, bound.bulk_batch - 1)
 else
-  for i = 3, #ARGV do
+  for i = 5, #ARGV do
     ids[#ids + 1] = ARGV[i]
   end
 end

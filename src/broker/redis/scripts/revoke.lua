@@ -2,14 +2,13 @@
 -- running one, with terminate, flags it for its worker to kill.
 -- (lib.lua is prepended.)
 -- KEYS[1]  {ns}:index
--- ARGV[1]  key prefix "{ns}:"
--- ARGV[2]  job id
--- ARGV[3]  clock shift (ms; see clock() in lib.lua)
--- ARGV[4]  "1": terminate a running job
+-- ARGV[1..3] prefix, clock shift, bounds: as every script (see lib.lua)
+-- ARGV[4]  job id
+-- ARGV[5]  "1": terminate a running job
 -- returns  {"revoked"}, {"terminating", worker}, {"running", worker},
 --          {"final", state}, or {"unknown"}
-local p, id = ARGV[1], ARGV[2]
-local now = clock(ARGV[3])
+local p, id = ARGV[1], ARGV[4]
+local now = clock(ARGV[2])
 local jk = p .. 'job:' .. id
 local f = redis.call('HMGET', jk, 'state', 'queue', 'ttl', 'job', 'worker', 'maxconc')
 local state = f[1]
@@ -17,7 +16,7 @@ if not state then
   return {'unknown'}
 end
 if state == 'running' then
-  if ARGV[4] ~= '1' then
+  if ARGV[5] ~= '1' then
     return {'running', f[5] or ''}
   end
   redis.call('HSET', jk, 'revoke', '1')
@@ -33,7 +32,7 @@ elseif state == 'scheduled' or state == 'retrying' then
 else
   return {'final', state}
 end
-local ttl = tonumber(f[3]) or 86400000
+local ttl = tonumber(f[3]) or bound.result_ttl
 redis.call('HSET', jk, 'state', 'revoked', 'finished', ms(now), 'error', 'revoked')
 redis.call('HDEL', jk, 'due')
 redis.call('PEXPIRE', jk, ttl)

@@ -1,0 +1,20 @@
+//! The scale-out tests: taskq on a Redis Cluster, under Sentinel and over
+//! TLS. A test binary of its own (see Cargo.toml), as each test starts
+//! several redis-server processes and some wait through failovers: CI runs
+//! it as a step apart, with `cargo test --test scale`.
+//!
+//! - `harness`: the cluster, sentinel and TLS helpers themselves (tests/common)
+//! - `conformance`: the broker contract on each of them
+//! - `failover`: a master killed during a run of 2,000 jobs, on a cluster and under Sentinel
+//! - `tls`: a worker and beat over TLS as the least-privileged user; wrong TLS settings
+
+// Shared with the main test binary, whose helpers this one mostly leaves unused.
+#[path = "../common/mod.rs"]
+#[allow(unused_imports)]
+mod common;
+
+mod conformance;
+mod failover;
+mod harness;
+mod shared;
+mod tls;
