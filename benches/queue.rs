@@ -234,7 +234,8 @@ fn start_latency(dir: &Path, broker: &str, ns: &str, n: usize) -> (f64, f64, u64
     let rss = rss_kb(worker.id());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let url = taskq::broker::BrokerUrl::parse(broker).expect("url");
-    let client = rt.block_on(taskq::broker::connect(&url, ns)).expect("connect");
+    let ns = taskq::names::Namespace::new(ns).expect("namespace");
+    let client = rt.block_on(taskq::broker::connect(&url, &ns)).expect("connect");
     let config = taskq::config::Config::parse(Path::new("jobs.toml"), JOBS).expect("config");
     let def = config.job("noop").expect("noop");
     let mut times = Vec::with_capacity(n);

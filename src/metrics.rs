@@ -50,11 +50,8 @@ impl Ending {
     }
 }
 
-/// Parses `--metrics ADDR` and starts serving it.
-pub(crate) fn serve(addr: &str) -> anyhow::Result<()> {
-    let socket: SocketAddr = addr.parse().map_err(|_| {
-        UsageError(format!("--metrics {addr:?}: not an address; give an IP and port such as 127.0.0.1:9108"))
-    })?;
+/// Starts serving `--metrics ADDR`.
+pub(crate) fn serve(socket: SocketAddr) -> anyhow::Result<()> {
     PrometheusBuilder::new()
         .with_http_listener(socket)
         .set_buckets_for_metric(Matcher::Full("taskq_job_duration_seconds".into()), &DURATION_BUCKETS)

@@ -76,6 +76,20 @@ name_type!(
     "queue"
 );
 
+name_type!(
+    /// A namespace: part of every broker key, so several applications can
+    /// share one broker.
+    Namespace,
+    "namespace"
+);
+
+impl Namespace {
+    /// The namespace when none is configured.
+    pub fn default_namespace() -> Namespace {
+        Namespace("taskq".to_string())
+    }
+}
+
 impl QueueName {
     /// The queue jobs go to when nothing says otherwise.
     pub fn default_queue() -> QueueName {

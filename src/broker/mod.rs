@@ -25,29 +25,19 @@ pub use types::*;
 pub use url::{BrokerUrl, Node, RedisUrl, TlsFiles, Topology};
 
 use crate::job::{JobId, JobRecord, NewJob};
-use crate::names::QueueName;
-
-/// The namespace when none is configured.
-pub const DEFAULT_NAMESPACE: &str = "taskq";
-
-/// Checks a namespace: it is part of every key, so it has the name rules.
-pub fn validate_namespace(ns: &str) -> Result<(), String> {
-    QueueName::new(ns).map(|_| ()).map_err(|_| {
-        format!("invalid namespace \"{ns}\": use letters, digits, '_', '.' and '-', starting with a letter or digit")
-    })
-}
+use crate::names::{Namespace, QueueName};
 
 /// Connects to the broker at `url`, under namespace `ns`.
-pub async fn connect(url: &BrokerUrl, ns: &str) -> Result<Arc<dyn Broker>, BrokerError> {
+pub async fn connect(url: &BrokerUrl, ns: &Namespace) -> Result<Arc<dyn Broker>, BrokerError> {
     connect_with(url, ns, Options::default()).await
 }
 
 /// Connects with `options` (the failed set's bounds, and for tests a
 /// shifted clock).
-pub async fn connect_with(url: &BrokerUrl, ns: &str, options: Options) -> Result<Arc<dyn Broker>, BrokerError> {
+pub async fn connect_with(url: &BrokerUrl, ns: &Namespace, options: Options) -> Result<Arc<dyn Broker>, BrokerError> {
     match url {
-        BrokerUrl::Redis { .. } => Ok(Arc::new(redis::RedisBroker::connect(url, ns, options).await?)),
-        BrokerUrl::Sqlite { path } => Ok(Arc::new(sqlite::SqliteBroker::open(path, ns, options).await?)),
+        BrokerUrl::Redis { .. } => Ok(Arc::new(redis::RedisBroker::connect(url, ns.as_str(), options).await?)),
+        BrokerUrl::Sqlite { path } => Ok(Arc::new(sqlite::SqliteBroker::open(path, ns.as_str(), options).await?)),
     }
 }
 

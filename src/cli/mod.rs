@@ -4,6 +4,7 @@
 
 mod parse;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -11,7 +12,8 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum, ValueHint};
 use jiff::Timestamp;
 
 use crate::job::{JobId, JobState};
-use crate::names::QueueName;
+use crate::names::{Namespace, QueueName};
+use crate::worker::QueueSelection;
 
 /// `--delay 30s` and the other durations (humantime's forms).
 fn duration_arg(text: &str) -> Result<Duration, String> {
@@ -58,8 +60,8 @@ pub struct GlobalArgs {
     pub broker: Option<String>,
 
     /// Key prefix, so several applications can share one broker [default: taskq]
-    #[arg(long, global = true, env = "TASKQ_NAMESPACE", value_name = "NS")]
-    pub namespace: Option<String>,
+    #[arg(long, global = true, env = "TASKQ_NAMESPACE", value_name = "NS", value_parser = Namespace::new)]
+    pub namespace: Option<Namespace>,
 
     /// Log more (repeat for more detail)
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
@@ -242,8 +244,8 @@ pub struct EnqueueArgs {
 pub struct RunArgs {
     /// Queues to serve: strict order "high,default", or weighted "high:6,default:3"
     /// [default: every queue jobs.toml names, plus default]
-    #[arg(short = 'Q', long = "queues", value_name = "QUEUES")]
-    pub queues: Option<String>,
+    #[arg(short = 'Q', long = "queues", value_name = "QUEUES", value_parser = QueueSelection::parse)]
+    pub queues: Option<QueueSelection>,
 
     /// How many jobs to run at once [default: the number of CPUs]
     #[arg(short = 'c', long, value_name = "N")]
@@ -266,8 +268,8 @@ pub struct RunArgs {
     pub burst: bool,
 
     /// Serve Prometheus metrics on this address, e.g. 127.0.0.1:9108
-    #[arg(long, value_name = "ADDR")]
-    pub metrics: Option<String>,
+    #[arg(long, value_name = "ADDR", value_parser = socket_address)]
+    pub metrics: Option<SocketAddr>,
 
     /// Echo each job's output on stderr, each line prefixed with its id
     #[arg(long)]
@@ -282,8 +284,8 @@ pub struct BeatArgs {
     pub dry_run: bool,
 
     /// Serve Prometheus metrics on this address, e.g. 127.0.0.1:9108
-    #[arg(long, value_name = "ADDR")]
-    pub metrics: Option<String>,
+    #[arg(long, value_name = "ADDR", value_parser = socket_address)]
+    pub metrics: Option<SocketAddr>,
 }
 
 /// `taskq exec`.
@@ -442,4 +444,9 @@ pub struct ImportCrontabArgs {
 pub struct CompletionsArgs {
     /// The shell to print completions for
     pub shell: clap_complete::Shell,
+}
+
+/// `--metrics`: an IP and a port (a name would need a lookup at start).
+fn socket_address(text: &str) -> Result<SocketAddr, String> {
+    text.parse().map_err(|_| "not an address; give an IP and port such as 127.0.0.1:9108".to_string())
 }

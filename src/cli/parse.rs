@@ -97,22 +97,24 @@ fn invalid_value(e: &clap::Error) -> String {
 fn subcommand_at(args: &[OsString]) -> Option<usize> {
     // The global flags that take a value, as clap defines them.
     let command = <Cli as clap::CommandFactory>::command();
-    let takes_value: Vec<String> = command
-        .get_arguments()
-        .filter(|a| a.is_global_set() && a.get_action().takes_values())
-        .flat_map(|a| {
-            let short = a.get_short().map(|c| format!("-{c}"));
-            let long = a.get_long().map(|l| format!("--{l}"));
-            short.into_iter().chain(long)
-        })
-        .collect();
+    let globals: Vec<&clap::Arg> =
+        command.get_arguments().filter(|a| a.is_global_set() && a.get_action().takes_values()).collect();
+    let long: Vec<&str> = globals.iter().filter_map(|a| a.get_long()).collect();
+    let short: Vec<char> = globals.iter().filter_map(|a| a.get_short()).collect();
     let mut i = 1;
     while i < args.len() {
         let arg = args[i].to_string_lossy();
-        if !arg.starts_with('-') {
+        let next_is_value = if let Some(name) = arg.strip_prefix("--") {
+            // `--config=j.toml` carries its value.
+            !name.contains('=') && long.contains(&name)
+        } else if let Some(cluster) = arg.strip_prefix('-') {
+            // `-vf j.toml`: a value-taking flag last in a cluster takes the
+            // next argument; anywhere else (`-fj.toml`) the rest is its value.
+            cluster.chars().position(|c| short.contains(&c)).is_some_and(|at| at + 1 == cluster.chars().count())
+        } else {
             return Some(i);
-        }
-        i += if takes_value.iter().any(|t| *t == arg) { 2 } else { 1 };
+        };
+        i += if next_is_value { 2 } else { 1 };
     }
     None
 }
@@ -147,6 +149,9 @@ mod tests {
             ("taskq -f logs logs ID", (Some("logs"), false, "ID")),
             ("taskq -f j.toml logs ID -f", (Some("j.toml"), true, "ID")),
             ("taskq --broker x -v logs ID --config j.toml -f", (Some("j.toml"), true, "ID")),
+            ("taskq -vf j.toml logs ID -f", (Some("j.toml"), true, "ID")),
+            ("taskq -fj.toml logs ID -f", (Some("j.toml"), true, "ID")),
+            ("taskq --config=j.toml logs ID -f", (Some("j.toml"), true, "ID")),
         ] {
             let (config, follow, id) = logs(line);
             assert_eq!((config.as_deref(), follow, id.as_str()), (want.0, want.1, ID), "{line}");

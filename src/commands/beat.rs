@@ -21,7 +21,7 @@ pub(super) async fn run(args: BeatArgs, ctx: &Context) -> anyhow::Result<ExitCod
         }
         return dry_run(&config, ctx).await;
     }
-    if let Some(addr) = &args.metrics {
+    if let Some(addr) = args.metrics {
         crate::metrics::serve(addr)?;
     }
     let Some(broker) = ctx.broker_waiting(&config, true).await? else {

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use super::status::record_json;
+use super::views::JobView;
 use super::{Context, table};
 use crate::broker::ListFilter;
 use crate::cli::ListArgs;
@@ -33,13 +34,14 @@ pub(super) async fn run(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCod
     let rows: Vec<Vec<String>> = records
         .iter()
         .map(|r| {
+            let v = JobView::from(r);
             vec![
-                r.job.id.to_string(),
-                r.job.job.to_string(),
-                r.state.to_string(),
-                r.job.queue.to_string(),
-                r.attempts.to_string(),
-                local(r.enqueued_at),
+                v.id,
+                v.job.to_string(),
+                v.state.to_string(),
+                v.queue.to_string(),
+                v.attempts.to_string(),
+                local(v.enqueued_at),
             ]
         })
         .collect();

@@ -37,6 +37,7 @@ use crate::broker::{self, Broker, BrokerUrl};
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{Config, ConfigErrors};
 use crate::error::UsageError;
+use crate::names::Namespace;
 use crate::shutdown::Shutdown;
 
 pub use docs::{completions, man_pages};
@@ -90,21 +91,18 @@ impl Context {
     }
 
     /// The namespace: --namespace or $TASKQ_NAMESPACE, then [taskq], then "taskq".
-    pub fn namespace(&self, config: Option<&Config>) -> anyhow::Result<String> {
-        let ns = self
-            .global
+    pub fn namespace(&self, config: Option<&Config>) -> Namespace {
+        self.global
             .namespace
             .clone()
             .or_else(|| config.and_then(|c| c.settings.namespace.clone()))
-            .unwrap_or_else(|| broker::DEFAULT_NAMESPACE.to_string());
-        broker::validate_namespace(&ns).map_err(|e| UsageError(format!("--namespace: {e}")))?;
-        Ok(ns)
+            .unwrap_or_else(Namespace::default_namespace)
     }
 
     /// Connects to the broker the flags and config point at.
     pub async fn broker(&self, config: Option<&Config>) -> anyhow::Result<Arc<dyn Broker>> {
         let url = self.broker_url(config)?;
-        let ns = self.namespace(config)?;
+        let ns = self.namespace(config);
         let retention = config.map(|c| c.settings.retention()).unwrap_or_default();
         Ok(broker::connect_with(&url, &ns, broker::Options { retention, ..broker::Options::default() }).await?)
     }

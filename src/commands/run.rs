@@ -23,10 +23,7 @@ pub(super) const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
 pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = Arc::new(ctx.config()?);
-    let queues = match &args.queues {
-        Some(q) => QueueSelection::parse(q)?,
-        None => QueueSelection::Strict(config.queues()),
-    };
+    let queues = args.queues.clone().unwrap_or_else(|| QueueSelection::Strict(config.queues()));
     let concurrency = match args.concurrency {
         Some(0) => return Err(UsageError("-c must be at least 1".into()).into()),
         Some(n) => n,
@@ -39,7 +36,7 @@ pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode
     let shutdown_timeout = args.shutdown_timeout;
     // Served from the start, so that a bad address is found before the broker
     // is waited for.
-    if let Some(addr) = &args.metrics {
+    if let Some(addr) = args.metrics {
         metrics::serve(addr)?;
     }
     let opts = WorkerOptions {

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::Context;
+use super::views::JobView;
 use crate::broker::Broker;
 use crate::cli::{StatusArgs, WaitArgs};
 use crate::error::{Exit, TimedOut, unknown_ids};
@@ -91,53 +92,52 @@ pub(super) async fn wait_for(
 }
 
 /// SPEC §9's JSON object for a job.
-/// SPEC §9's JSON object for a job.
 pub(super) fn record_json(r: &JobRecord) -> String {
     // Serializing plain strings and numbers cannot fail.
-    serde_json::to_string(&super::views::JobView::from(r)).unwrap_or_default()
+    serde_json::to_string(&JobView::from(r)).unwrap_or_default()
 }
 
 fn print_record(r: &JobRecord) -> std::io::Result<()> {
-    say!("{}  {}  {}", r.job.id, r.job.job, r.state);
-    let mut facts = vec![format!("queue {}", r.job.queue), format!("attempts {}", r.attempts)];
-    if let Some(code) = r.exit_code {
+    let v = JobView::from(r);
+    say!("{}  {}  {}", v.id, v.job, v.state);
+    let mut facts = vec![format!("queue {}", v.queue), format!("attempts {}", v.attempts)];
+    if let Some(code) = v.exit_code {
         facts.push(format!("exit code {code}"));
     }
-    if let Some(status) = r.http_status {
+    if let Some(status) = v.http_status {
         facts.push(format!("HTTP {status}"));
     }
-    if let (Some(start), Some(end)) = (r.started_at, r.finished_at) {
-        let took = end.duration_since(start).unsigned_abs();
-        facts.push(format!("took {}", humantime::format_duration(Duration::from_millis(took.as_millis() as u64))));
+    if let Some(ms) = v.duration_ms {
+        facts.push(format!("took {}", humantime::format_duration(Duration::from_millis(ms as u64))));
     }
     say!("  {}", facts.join(", "));
-    if !r.job.args.is_empty() {
-        say!("  args:      {}", one_line(&r.job.args.join(" ")));
+    if !v.args.is_empty() {
+        say!("  args:      {}", one_line(&v.args.join(" ")));
     }
-    for (k, v) in &r.job.params {
-        say!("  param:     {}={}", one_line(k), one_line(v));
+    for (name, value) in v.params {
+        say!("  param:     {}={}", one_line(name), one_line(value));
     }
-    say!("  enqueued:  {}", local(r.enqueued_at));
-    if let Some(at) = &r.job.scheduled_at {
+    say!("  enqueued:  {}", local(v.enqueued_at));
+    if let Some(at) = v.scheduled_at {
         say!("  scheduled: {}", one_line(at));
     }
-    if let Some(due) = r.due_at {
-        let label = if r.state == JobState::Retrying { "retry at:" } else { "due:" };
+    if let Some(due) = v.due_at {
+        let label = if v.state == JobState::Retrying { "retry at:" } else { "due:" };
         say!("  {label:<10} {}", local(due));
     }
-    if let Some(t) = r.started_at {
+    if let Some(t) = v.started_at {
         say!("  started:   {}", local(t));
     }
-    if let Some(t) = r.finished_at {
+    if let Some(t) = v.finished_at {
         say!("  finished:  {}", local(t));
     }
-    if let Some(w) = &r.worker {
+    if let Some(w) = v.worker {
         say!("  worker:    {}", one_line(w));
     }
-    if let Some(e) = &r.error {
+    if let Some(e) = v.error {
         say!("  error:     {}", one_line(e));
     }
-    if let Some(out) = r.output.as_deref().filter(|o| !o.is_empty()) {
+    if let Some(out) = v.output.filter(|o| !o.is_empty()) {
         let lines: Vec<&str> = out.lines().collect();
         let shown = &lines[lines.len().saturating_sub(OUTPUT_LINES)..];
         let more = if shown.len() < lines.len() {

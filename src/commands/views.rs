@@ -4,28 +4,35 @@
 
 use std::collections::BTreeMap;
 
+use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::beat::Entry;
 use crate::broker::{ScheduleState, WorkerInfo};
-use crate::job::JobRecord;
+use crate::job::{JobRecord, JobState};
 use crate::time::{rfc3339, rfc3339_utc};
 
-/// One job, as `--json` prints it.
+/// One job: `--json` prints it (instants in UTC), the text views read it
+/// (instants in the host's zone).
 #[derive(Debug, Serialize)]
 pub(super) struct JobView<'a> {
     pub id: String,
     pub job: &'a str,
-    pub state: &'a str,
+    pub state: JobState,
     pub queue: &'a str,
     pub args: &'a [String],
     pub params: &'a BTreeMap<String, String>,
     pub attempts: u32,
-    pub enqueued_at: String,
-    pub due_at: Option<String>,
-    pub expires_at: Option<String>,
-    pub started_at: Option<String>,
-    pub finished_at: Option<String>,
+    #[serde(serialize_with = "utc")]
+    pub enqueued_at: Timestamp,
+    #[serde(serialize_with = "utc_or_null")]
+    pub due_at: Option<Timestamp>,
+    #[serde(serialize_with = "utc_or_null")]
+    pub expires_at: Option<Timestamp>,
+    #[serde(serialize_with = "utc_or_null")]
+    pub started_at: Option<Timestamp>,
+    #[serde(serialize_with = "utc_or_null")]
+    pub finished_at: Option<Timestamp>,
     pub duration_ms: Option<u128>,
     pub scheduled_at: Option<&'a str>,
     pub exit_code: Option<i32>,
@@ -35,21 +42,33 @@ pub(super) struct JobView<'a> {
     pub output: Option<&'a str>,
 }
 
+fn utc<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339_utc(*t))
+}
+
+#[allow(clippy::ref_option)] // serde hands the field over by reference
+fn utc_or_null<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&rfc3339_utc(*t)),
+        None => s.serialize_none(),
+    }
+}
+
 impl<'a> From<&'a JobRecord> for JobView<'a> {
     fn from(r: &'a JobRecord) -> Self {
         JobView {
             id: r.job.id.to_string(),
             job: r.job.job.as_str(),
-            state: r.state.as_str(),
+            state: r.state,
             queue: r.job.queue.as_str(),
             args: &r.job.args,
             params: &r.job.params,
             attempts: r.attempts,
-            enqueued_at: rfc3339_utc(r.enqueued_at),
-            due_at: r.due_at.map(rfc3339_utc),
-            expires_at: r.expires_at.map(rfc3339_utc),
-            started_at: r.started_at.map(rfc3339_utc),
-            finished_at: r.finished_at.map(rfc3339_utc),
+            enqueued_at: r.enqueued_at,
+            due_at: r.due_at,
+            expires_at: r.expires_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
             duration_ms: match (r.started_at, r.finished_at) {
                 (Some(start), Some(end)) if end >= start => Some(end.duration_since(start).as_millis() as u128),
                 _ => None,

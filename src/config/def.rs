@@ -29,7 +29,7 @@ pub const DEFAULT_SHELL: &str = "/bin/sh";
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub broker: Option<String>,
-    pub namespace: Option<String>,
+    pub namespace: Option<crate::names::Namespace>,
     pub timezone: Option<Zone>,
     pub result_ttl: Option<Duration>,
     pub lease: Option<Duration>,

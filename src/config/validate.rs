@@ -121,8 +121,8 @@ fn read_settings(diag: &mut Diagnostics<'_>, value: &Value<'_>) -> Settings {
             "broker" => s.broker = raw::string(diag, "broker", v),
             "namespace" => {
                 s.namespace =
-                    raw::string(diag, "namespace", v).and_then(|ns| match crate::broker::validate_namespace(&ns) {
-                        Ok(()) => Some(ns),
+                    raw::string(diag, "namespace", v).and_then(|ns| match crate::names::Namespace::new(&ns) {
+                        Ok(ns) => Some(ns),
                         Err(e) => {
                             diag.error(&v.span(), e);
                             None

@@ -99,6 +99,14 @@ impl Outage {
         }
         crate::metrics::broker_error("dequeue");
         match self.since {
+            // Not an outage: a bug (a SQL error, a reply this version cannot
+            // read). Kept apart from outages in the log, at error level, and
+            // still retried with backoff: one odd reply during a failover
+            // must not end a worker, and a lasting one is plain to see.
+            None if !err.is_unavailable() => {
+                tracing::error!(error = %err, "the broker failed in a way that is not an outage; retrying with backoff");
+                self.since = Some(tokio::time::Instant::now());
+            }
             None => {
                 tracing::warn!(error = %err, "broker unavailable; retrying with backoff");
                 self.since = Some(tokio::time::Instant::now());

@@ -2,7 +2,6 @@
 //! first non-empty queue in order), `-Q high:6,default:3` weighted (a queue
 //! picked at random in proportion to its weight, skipping empty ones).
 
-use crate::error::UsageError;
 use crate::names::QueueName;
 
 /// The queues a worker serves and how it picks among them.
@@ -14,8 +13,8 @@ pub enum QueueSelection {
 
 impl QueueSelection {
     /// Parses a `-Q` value.
-    pub fn parse(text: &str) -> Result<QueueSelection, UsageError> {
-        let bad = |why: String| UsageError(format!("invalid -Q \"{text}\": {why}"));
+    pub fn parse(text: &str) -> Result<QueueSelection, String> {
+        let bad = |why: String| why;
         let mut strict = Vec::new();
         let mut weighted = Vec::new();
         for part in text.split(',').map(str::trim) {
@@ -109,8 +108,8 @@ mod tests {
 
     #[test]
     fn bad_values_are_explained() {
-        assert!(QueueSelection::parse("a:1,b").unwrap_err().0.contains("give every queue a weight"));
-        assert!(QueueSelection::parse("a:0").unwrap_err().0.contains("above 0"));
-        assert!(QueueSelection::parse("a,,b").unwrap_err().0.contains("empty queue name"));
+        assert!(QueueSelection::parse("a:1,b").unwrap_err().contains("give every queue a weight"));
+        assert!(QueueSelection::parse("a:0").unwrap_err().contains("above 0"));
+        assert!(QueueSelection::parse("a,,b").unwrap_err().contains("empty queue name"));
     }
 }

@@ -191,7 +191,8 @@ impl Env {
     pub(crate) async fn connect_with(&self, retention: taskq::broker::Retention) -> Arc<dyn taskq::broker::Broker> {
         let url = taskq::broker::BrokerUrl::parse(&self.broker).expect("broker url");
         let options = taskq::broker::Options { retention, shift: self.clock.clone() };
-        taskq::broker::connect_with(&url, &self.ns, options).await.expect("connect to broker")
+        let ns = taskq::names::Namespace::new(&self.ns).expect("namespace");
+        taskq::broker::connect_with(&url, &ns, options).await.expect("connect to broker")
     }
 
     /// Moves the broker's clock (for this env's library connections) on.

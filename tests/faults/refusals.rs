@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::common::{Env, RedisConn, RedisServer, SOON, wait_until};
+use crate::common::{Env, RedisConn, RedisServer, SOON, poll_until, wait_until};
 
 fn stat(server: &RedisServer, name: &str) -> u64 {
     let info = server.cmd(&["INFO", "stats"]);
@@ -108,7 +108,10 @@ fn refused_writes_and_a_full_client_table_are_waited_out() {
     for kind in ["normal", "pubsub"] {
         admin.call(&["CLIENT", "KILL", "TYPE", kind, "SKIPME", "yes"]).unwrap();
     }
-    wait_until(SOON, "the worker to be refused", || worker.stderr().matches("broker unavailable").count() > outages);
+    // Within the client's 10 s response timeout of a call caught by the kill, and a backoff.
+    let refused =
+        poll_until(Duration::from_secs(30), || worker.stderr().matches("broker unavailable").count() > outages);
+    assert!(refused, "the worker was not refused:\n{}", worker.stderr());
     std::thread::sleep(Duration::from_secs(1));
     assert!(worker.child.try_wait().unwrap().is_none(), "the worker exited:\n{}", worker.stderr());
     assert_eq!(admin.call(&["CONFIG", "SET", "maxclients", "10000"]).unwrap(), "OK");

@@ -1,7 +1,8 @@
 //! The scale-out tests: taskq on a Redis Cluster, under Sentinel and over
-//! TLS. A test binary of its own (see Cargo.toml), as each test starts
-//! several redis-server processes and some wait through failovers: CI runs
-//! it as a step apart, with `cargo test --test scale`.
+//! TLS. A test binary of its own (see Cargo.toml): one cluster, one
+//! Sentinel set and one TLS server serve all its conformance cases
+//! (`shared.rs`), so they start once per run. `scripts/test` runs it with the
+//! rest (about 20 s); `cargo test --test scale` runs it alone.
 //!
 //! - `harness`: the cluster, sentinel and TLS helpers themselves (tests/common)
 //! - `conformance`: the broker contract on each of them

@@ -157,3 +157,35 @@ fn schema_version(conn: &Connection) -> rusqlite::Result<Option<i64>> {
     conn.query_row("SELECT CAST(value AS INTEGER) FROM taskq_meta WHERE key = 'schema_version'", [], |r| r.get(0))
         .optional()
 }
+
+#[cfg(test)]
+mod classification {
+    use super::*;
+
+    fn error_of(sql: &str) -> BrokerError {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)").unwrap();
+        map_error("sqlite:///x.db", conn.execute_batch(sql).unwrap_err())
+    }
+
+    #[test]
+    fn a_constraint_or_a_wrong_statement_is_a_bug_not_an_outage() {
+        for sql in ["INSERT INTO t (id, v) VALUES (1, NULL)", "SELECT nope FROM t", "INSERT INTO nowhere VALUES (1)"] {
+            let e = error_of(sql);
+            assert!(matches!(e, BrokerError::Protocol(_)), "{sql}: {e:?}");
+            assert!(!e.is_unavailable());
+        }
+    }
+
+    #[test]
+    fn a_busy_database_is_an_outage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("CREATE TABLE t (id INTEGER); BEGIN IMMEDIATE; INSERT INTO t VALUES (1);").unwrap();
+        let other = Connection::open(&path).unwrap();
+        other.busy_timeout(Duration::from_millis(10)).unwrap();
+        let e = map_error("sqlite:///q.db", other.execute_batch("BEGIN IMMEDIATE").unwrap_err());
+        assert!(e.is_unavailable(), "{e:?}");
+    }
+}
