@@ -34,13 +34,46 @@ fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
         let code = text.split("#[cfg(test)]").next().unwrap_or_default();
         let used = deps.entry(module.clone()).or_default();
         for (at, _) in code.match_indices("crate::") {
-            let name: String = code[at + 7..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
-            if !name.is_empty() && name != module {
-                used.insert(name);
+            for name in named_modules(&code[at + "crate::".len()..]) {
+                if name != module {
+                    used.insert(name);
+                }
             }
         }
     }
     deps
+}
+
+/// The top-level modules a path after `crate::` names: one (`job::JobId`),
+/// or each of a group (`{exit::Exit, job::{JobId, JobState}}`).
+fn named_modules(path: &str) -> Vec<String> {
+    let ident =
+        |s: &str| -> String { s.trim_start().chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect() };
+    let Some(group) = path.strip_prefix('{') else {
+        return vec![ident(path)].into_iter().filter(|n| !n.is_empty()).collect();
+    };
+    // The group's items at depth one, up to its closing brace.
+    let (mut depth, mut names, mut item_start) = (1, Vec::new(), true);
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 1 => break,
+            '}' => depth -= 1,
+            ',' if depth == 1 => item_start = true,
+            c if item_start && !c.is_whitespace() => {
+                names.push(ident(&group[i..]));
+                item_start = false;
+            }
+            _ => {}
+        }
+    }
+    names.into_iter().filter(|n| !n.is_empty()).collect()
+}
+
+#[test]
+fn grouped_paths_count_each_module() {
+    assert_eq!(named_modules("job::JobId;"), ["job"]);
+    assert_eq!(named_modules("{exit::Exit, job::{JobId, JobState},\n    names::QueueName};"), ["exit", "job", "names"]);
 }
 
 #[test]

@@ -36,6 +36,11 @@ use super::reaper::{RECORD_LEN, Record, write_record};
 /// Stack of the child between clone and exec: system calls only.
 const CHILD_STACK: usize = 64 * 1024;
 
+/// The child's stack is made of these, so that it is 16-byte aligned.
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+struct StackUnit([u8; 16]);
+
 /// What to run.
 pub(super) struct Spawn {
     /// The program: a path, or a name looked up in `$PATH`.
@@ -202,11 +207,10 @@ pub(super) fn spawn(spec: &Spawn) -> io::Result<Child> {
     let (err_read, err_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
     let (report_read, report_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
 
-    let mut stack = vec![0u8; CHILD_STACK];
-    // One past the end of the allocation, rounded down to 16 bytes: the
-    // stack grows down from there.
-    let top = stack.as_mut_ptr_range().end;
-    let top = top.wrapping_sub(top as usize % 16).cast::<c_void>();
+    // In 16-byte units, so one past its end is 16-byte aligned as the ABI
+    // wants a stack's top: the stack grows down from there.
+    let mut stack = vec![StackUnit([0; 16]); CHILD_STACK / 16];
+    let top = stack.as_mut_ptr_range().end.cast::<c_void>();
 
     // SAFETY: plain libc calls on valid, initialised memory. All signals stay
     // blocked in this thread across the clone (as posix_spawn does), so none
