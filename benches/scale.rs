@@ -10,7 +10,7 @@
 //! the others of its run.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code, unused_imports, unreachable_pub)]
+#[allow(unused_imports, unreachable_pub)]
 mod common;
 
 use std::process::{Command, Stdio};
