@@ -55,3 +55,20 @@ fn an_enqueue_with_stdout_closed_exits_74_naming_the_id() {
     let out = env.command_for("sh", &["-c", "exec \"$0\" completions bash >&-", taskq]).output().expect("sh");
     assert_ne!(out.status.code(), Some(0), "{out:?}");
 }
+
+// Python's subprocess.DEVNULL and Go's exec.Cmd give a child /dev/null
+// opened for reading and writing, as Rust's runtime fills a closed stdout:
+// taskq took it for closed and exited 74, so a caller retried a job that was
+// stored. Output asked to be discarded is discarded.
+#[test]
+fn an_enqueue_whose_stdout_is_dev_null_read_write_succeeds() {
+    let env = Env::sqlite().jobs("[jobs.mark]\ncommand = \"true\"\n");
+    let taskq = env!("CARGO_BIN_EXE_taskq");
+    for redirect in ["1<>/dev/null", ">/dev/null"] {
+        let script = format!("exec \"$0\" enqueue mark {redirect}");
+        let out = env.command_for("sh", &["-c", &script, taskq]).output().expect("sh");
+        assert_eq!(out.status.code(), Some(0), "{redirect}: {out:?}");
+    }
+    let listed = env.run(&["list", "--json"]).success().get_output().stdout.clone();
+    assert_eq!(String::from_utf8_lossy(&listed).lines().count(), 2);
+}
