@@ -117,6 +117,39 @@ impl RedisCluster {
         self.nodes.iter().for_each(RedisServer::stop);
     }
 
+    /// Moves `slot` to another master while clients use it, as a resharding
+    /// does (`CLUSTER SETSLOT ... IMPORTING/MIGRATING`, `MIGRATE` of its keys a
+    /// batch at a time, then `SETSLOT ... NODE` on every master); returns the
+    /// port of the master that serves it now.
+    pub(crate) fn move_slot(&self, slot: u16) -> u16 {
+        let view = self.view();
+        let from = Node::master_of(&view, slot);
+        let to = view.iter().find(|n| n.is_master() && !n.failing() && n.id != from.id).expect("another master");
+        let slot_text = slot.to_string();
+        let on = |port: u16, args: &[&str]| {
+            let reply = self.node(port).cmd(args);
+            assert!(!reply.starts_with('-'), "{args:?} on {port}: {reply}");
+            reply
+        };
+        on(to.port, &["CLUSTER", "SETSLOT", &slot_text, "IMPORTING", &from.id]);
+        on(from.port, &["CLUSTER", "SETSLOT", &slot_text, "MIGRATING", &to.id]);
+        let to_port = to.port.to_string();
+        loop {
+            let keys = on(from.port, &["CLUSTER", "GETKEYSINSLOT", &slot_text, "10"]);
+            let keys: Vec<&str> = keys.lines().filter(|k| !k.is_empty()).collect();
+            if keys.is_empty() {
+                break;
+            }
+            let mut args = vec!["MIGRATE", "127.0.0.1", &to_port, "", "0", "5000", "KEYS"];
+            args.extend(keys);
+            on(from.port, &args);
+        }
+        for master in view.iter().filter(|n| n.is_master() && !n.failing()) {
+            on(master.port, &["CLUSTER", "SETSLOT", &slot_text, "NODE", &to.id]);
+        }
+        to.port
+    }
+
     /// `kill_master_of_slot(0)`.
     pub(crate) fn kill_a_master(&self) -> u16 {
         self.kill_master_of_slot(0)
