@@ -57,6 +57,7 @@ struct Scripts {
     retry_failed: LazyLock<Script>,
     purge: LazyLock<Script>,
     purge_results: LazyLock<Script>,
+    time: LazyLock<Script>,
 }
 
 /// A script with lib.lua (the clock and the functions scripts share)
@@ -89,6 +90,7 @@ static SCRIPTS: Scripts = Scripts {
     retry_failed: with_lib!("retry_failed.lua"),
     purge: with_lib!("purge.lua"),
     purge_results: with_lib!("purge_results.lua"),
+    time: alone!("time.lua"),
 };
 
 /// Jobs per `enqueue.lua` call: large enough to amortise the round trip,
@@ -191,7 +193,7 @@ impl Broker for RedisBroker {
     }
 
     async fn time(&self) -> Result<Timestamp, BrokerError> {
-        let (secs, micros): (i64, i64) = self.link.query(&redis::cmd("TIME")).await?;
+        let (secs, micros): (i64, i64) = self.link.invoke(&SCRIPTS.time.key(self.keys.workers())).await?;
         Ok(from_ms(secs * 1000 + micros / 1000 + self.shift()))
     }
 
