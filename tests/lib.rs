@@ -5,6 +5,7 @@
 //! - `hostile`: hostile parameters, output and URLs
 //! - `secrets`: every command, with secrets in play: none ever shown
 //! - `fuzz`: property-based fuzzing of the parsers, and of parameters under real shells
+//! - `declared_keys`: the Redis scripts name only keys given in KEYS (a ratchet until they all do)
 //! - `cli`: config discovery and errors, `check`, usage errors, generated docs
 //! - `exec_shell`, `exec_http`: the executors, through `taskq exec`
 //! - `faults`: network and Redis faults; first, the proxy and fault helpers themselves
@@ -20,6 +21,7 @@ mod architecture;
 mod beat;
 mod cli;
 mod conformance;
+mod declared_keys;
 mod exec_http;
 mod exec_shell;
 mod faults;
