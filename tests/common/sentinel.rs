@@ -103,6 +103,18 @@ impl RedisSentinel {
         new
     }
 
+    /// A graceful failover (`SENTINEL FAILOVER`): the master stays up and is
+    /// made a replica of the one promoted. Returns the new master's port once
+    /// every sentinel reports it with the failover over.
+    pub(crate) fn fail_over(&self) -> u16 {
+        let old = self.master_port();
+        let new = self.servers.iter().find(|server| server.port != old).expect("a replica").port;
+        let reply = self.sentinels[0].cmd(&["SENTINEL", "FAILOVER", &self.name]);
+        assert_eq!(reply, "OK", "SENTINEL FAILOVER");
+        wait_for(CONVERGE, &format!("the sentinels to promote {new} in place of {old}"), || self.agree(new, None));
+        new
+    }
+
     /// Stops every server and sentinel (for a set shared by a whole test
     /// binary, which no drop stops).
     pub(crate) fn stop_all(&self) {

@@ -9,9 +9,11 @@
 use std::sync::Arc;
 
 use redis::{Cmd, FromRedisValue, Pipeline, RedisError, ScriptInvocation};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::classify;
+use super::switches::{self, Current, Failover};
 use super::target::{Conn, Target};
 use crate::broker::{BrokerError, BrokerUrl};
 
@@ -22,13 +24,26 @@ pub(super) struct Link {
     /// The connection in use and its generation; `None` after a failure it
     /// cannot recover from: the next call connects anew. Tokio's mutex,
     /// held across the reconnect so concurrent callers wait for one.
-    current: Mutex<(u64, Option<Conn>)>,
+    current: Current,
+    /// A Sentinel failover under way (`switches.rs`).
+    failover: Arc<Failover>,
+    /// Stops the switch follower with the link.
+    _follower: DropGuard,
 }
 
 impl Link {
     pub(super) async fn connect(target: Target, url: BrokerUrl) -> Result<Link, BrokerError> {
         let conn = target.connect().await.map_err(|e| classify(&url, &e))?;
-        Ok(Link { target: Arc::new(target), url, current: Mutex::new((0, Some(conn))) })
+        let (target, current) = (Arc::new(target), Arc::new(Mutex::new((0, Some(conn)))));
+        let failover = Failover::new();
+        let stop = CancellationToken::new();
+        tokio::spawn(switches::follow(target.clone(), current.clone(), failover.clone(), stop.clone()));
+        Ok(Link { target, url, current, failover, _follower: stop.drop_guard() })
+    }
+
+    /// Changes when the Sentinels switch the master: a subscription moves too.
+    pub(super) fn switches(&self) -> watch::Receiver<u64> {
+        self.failover.switches()
     }
 
     pub(super) fn target(&self) -> &Arc<Target> {
@@ -37,6 +52,7 @@ impl Link {
 
     /// The connection to use, connecting anew if the last one was given up.
     async fn conn(&self) -> Result<(u64, Conn), BrokerError> {
+        self.failover.wait().await;
         let mut current = self.current.lock().await;
         if let Some(conn) = &current.1 {
             return Ok((current.0, conn.clone()));

@@ -14,6 +14,7 @@ mod error;
 mod fields;
 mod link;
 mod reads;
+mod switches;
 mod target;
 mod transitions;
 mod wake;
@@ -159,9 +160,9 @@ impl RedisBroker {
     /// backing off while the server refuses, so callers never wait on it.
     fn subscribe(&self) {
         self.subscriber.get_or_init(|| {
-            let target = self.link.target().clone();
+            let (target, switches) = (self.link.target().clone(), self.link.switches());
             let (channel, wake, stop) = (self.keys.wake(), self.wake.clone(), self.subscriber_stop.clone());
-            tokio::spawn(wake::listen(target, channel, wake, stop));
+            tokio::spawn(wake::listen(target, switches, channel, wake, stop));
         });
     }
 

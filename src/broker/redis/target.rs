@@ -31,7 +31,26 @@ pub(super) enum Target {
     /// The cluster client, and a plain client per seed node for the
     /// wake-up subscription (a PUBLISH reaches every node of a cluster).
     Cluster(redis::cluster::ClusterClient, Vec<redis::Client>),
-    Sentinel(Mutex<SentinelClient>),
+    Sentinel(SentinelTarget),
+}
+
+/// Makes a client for a data node at a given address.
+pub(super) type NodeClient = Box<dyn Fn(&Node) -> Result<redis::Client, String> + Send + Sync>;
+
+/// A master behind Sentinels.
+pub(super) struct SentinelTarget {
+    /// Asks the Sentinels for the master.
+    pub client: Mutex<SentinelClient>,
+    /// The master's name the Sentinels know.
+    pub master: String,
+    /// One client per Sentinel, to hear each one's failover events.
+    pub sentinels: Vec<redis::Client>,
+    /// A client for a data node at an address of our choosing, with the
+    /// URL's credentials, database and TLS.
+    pub node: NodeClient,
+    /// Set from a failover's `+promoted-slave` until the Sentinels report the
+    /// new master themselves (`+switch-master`).
+    pub promoted: std::sync::Mutex<Option<Node>>,
 }
 
 /// A connection commands go over.
@@ -72,6 +91,24 @@ impl Target {
                 Target::Cluster(cluster, nodes.iter().map(client).collect::<Result<_, _>>()?)
             }
             Topology::Sentinel { sentinels, master } => {
+                let sentinel_client = |node: &Node| -> Result<redis::Client, String> {
+                    let info = connection_info(node, url.tls.is_some(), RedisConnectionInfo::default())?;
+                    match &certs {
+                        Some(certs) => redis::Client::build_with_tls(info, certs.clone()),
+                        None => redis::Client::open(info),
+                    }
+                    .map_err(|e| e.to_string())
+                };
+                let each: Vec<redis::Client> = sentinels.iter().map(sentinel_client).collect::<Result<_, _>>()?;
+                let (tls, settings, node_certs) = (url.tls.is_some(), redis.clone(), certs.clone());
+                let node = Box::new(move |node: &Node| -> Result<redis::Client, String> {
+                    let info = connection_info(node, tls, settings.clone())?;
+                    match &node_certs {
+                        Some(certs) => redis::Client::build_with_tls(info, certs.clone()),
+                        None => redis::Client::open(info),
+                    }
+                    .map_err(|e| e.to_string())
+                });
                 let addrs = sentinels.iter().map(|n| addr(n, url.tls.is_some()));
                 let mut builder =
                     SentinelClientBuilder::new(addrs, master, SentinelServerType::Master).map_err(|e| e.to_string())?;
@@ -89,7 +126,13 @@ impl Target {
                         .set_client_to_sentinel_tls_mode(redis::TlsMode::Secure)
                         .set_client_to_sentinel_certificates(certs.clone());
                 }
-                Target::Sentinel(Mutex::new(builder.build().map_err(|e| e.to_string())?))
+                Target::Sentinel(SentinelTarget {
+                    client: Mutex::new(builder.build().map_err(|e| e.to_string())?),
+                    master: master.clone(),
+                    sentinels: each,
+                    node,
+                    promoted: std::sync::Mutex::new(None),
+                })
             }
         })
     }
@@ -99,10 +142,7 @@ impl Target {
         match self {
             Target::Single(client) => Ok(Conn::Single(manager(client).await?)),
             Target::Cluster(cluster, _) => Ok(Conn::Cluster(cluster.get_async_connection().await?)),
-            Target::Sentinel(sentinel) => {
-                let client = sentinel.lock().await.async_get_client().await?;
-                Ok(Conn::Single(manager(&client).await?))
-            }
+            Target::Sentinel(s) => Ok(Conn::Single(manager(&s.master_client().await?).await?)),
         }
     }
 
@@ -112,7 +152,20 @@ impl Target {
         match self {
             Target::Single(client) => Ok(client.clone()),
             Target::Cluster(_, seeds) => Ok(seeds[attempt % seeds.len()].clone()),
-            Target::Sentinel(sentinel) => sentinel.lock().await.async_get_client().await,
+            Target::Sentinel(s) => s.master_client().await,
+        }
+    }
+}
+
+impl SentinelTarget {
+    /// A client for the master: the one a failover promoted, while the
+    /// Sentinels do not report it yet, else the one they report.
+    async fn master_client(&self) -> RedisResult<redis::Client> {
+        let promoted = self.promoted.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        match promoted {
+            Some(node) => (self.node)(&node)
+                .map_err(|e| redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "client", e))),
+            None => self.client.lock().await.async_get_client().await,
         }
     }
 }

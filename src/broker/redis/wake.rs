@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::target::Target;
@@ -18,7 +18,13 @@ use crate::backoff::Backoff;
 /// Subscribes to `channel` and forwards its messages to `wake` until `stop`,
 /// resubscribing after a lost connection or a refusal, and waking once after
 /// each (messages may have been missed meanwhile).
-pub(super) async fn listen(target: Arc<Target>, channel: String, wake: Arc<Notify>, stop: CancellationToken) {
+pub(super) async fn listen(
+    target: Arc<Target>,
+    mut switches: watch::Receiver<u64>,
+    channel: String,
+    wake: Arc<Notify>,
+    stop: CancellationToken,
+) {
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
     let mut failing = false;
     let mut attempts = 0;
@@ -50,6 +56,8 @@ pub(super) async fn listen(target: Arc<Target>, channel: String, wake: Arc<Notif
                             Some(_) => wake.notify_one(),
                             None => break,
                         },
+                        // The Sentinels switched the master: subscribe there.
+                        () = switched(&mut switches) => break,
                     }
                 }
                 tracing::warn!("lost the wake-up subscription; resubscribing");
@@ -68,5 +76,12 @@ pub(super) async fn listen(target: Arc<Target>, channel: String, wake: Arc<Notif
             () = stop.cancelled() => return,
             () = tokio::time::sleep(backoff.pause()) => {}
         }
+    }
+}
+
+/// Resolves when the master has been switched; never, where nothing switches.
+async fn switched(switches: &mut watch::Receiver<u64>) {
+    if switches.changed().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
