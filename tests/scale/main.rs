@@ -7,6 +7,7 @@
 //! - `harness`: the cluster, sentinel and TLS helpers themselves (tests/common)
 //! - `conformance`: the broker contract on each of them
 //! - `failover`: a master killed during a run of 2,000 jobs, on a cluster and under Sentinel; a resharding
+//! - `mistakes`: a URL at the wrong kind of server
 //! - `tls`: a worker and beat over TLS as the least-privileged user; wrong TLS settings
 
 // Shared with the main test binary, whose helpers this one mostly leaves unused.
@@ -17,5 +18,6 @@ mod common;
 mod conformance;
 mod failover;
 mod harness;
+mod mistakes;
 mod shared;
 mod tls;

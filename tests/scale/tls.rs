@@ -42,9 +42,17 @@ fn wrong_tls_settings_are_named() {
     Env::with_broker(&system_roots)
         .run(&["list"])
         .code(69)
-        .stderr(predicate::str::contains("cannot reach the broker").and(predicate::str::contains("certificate")));
-    // The server asks for a client certificate.
-    Env::with_broker(&tls.url()).run(&["list"]).code(69);
+        .stderr(predicate::str::contains("the server's certificate is not signed by the CA in ca="));
+    Env::with_broker(&tls.url())
+        .run(&["list"])
+        .code(69)
+        .stderr(predicate::str::contains("the server asks for a client certificate: add cert= and key="));
+    let key = tls.certs().client_key().display().to_string();
+    let not_a_ca = format!("rediss://127.0.0.1:{}/0?ca={key}", tls.tls_port());
+    Env::with_broker(&not_a_ca)
+        .run(&["list"])
+        .code(69)
+        .stderr(predicate::str::contains(format!("the CA file (ca=) {key} holds no PEM certificate")));
     let missing = tls.url().replace("ca=", "ca=/nonexistent");
     Env::with_broker(&missing)
         .run(&["list"])

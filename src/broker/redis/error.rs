@@ -12,6 +12,9 @@ pub(super) fn classify(url: &BrokerUrl, e: &redis::RedisError) -> BrokerError {
     if e.kind() == redis::ErrorKind::AuthenticationFailed {
         return unavailable("check the user and password in the broker URL");
     }
+    if let Some(hint) = setup_hint(&e.to_string()) {
+        return unavailable(hint);
+    }
     match refusal(e) {
         Some("NOAUTH" | "WRONGPASS") => unavailable("check the user and password in the broker URL"),
         Some("NOPERM") => {
@@ -36,6 +39,28 @@ pub(super) fn classify(url: &BrokerUrl, e: &redis::RedisError) -> BrokerError {
         }
         None => unavailable("is redis-server running? set --broker or $TASKQ_BROKER"),
     }
+}
+
+/// What to do about a mistake in the set-up that the client library reports
+/// in its own words (TLS files, Sentinel and cluster addresses).
+fn setup_hint(text: &str) -> Option<&'static str> {
+    const HINTS: [(&str, &str); 8] = [
+        (
+            "UnknownIssuer",
+            "the server's certificate is not signed by the CA in ca= (or, without ca=, by the system's roots)",
+        ),
+        ("CertificateRequired", "the server asks for a client certificate: add cert= and key= to the URL"),
+        ("KeyMismatch", "the client certificate (cert=) and key (key=) do not belong together"),
+        ("UnsupportedCertVersion", "a certificate is X.509 v1: make a v3 one (openssl x509 -req with -extfile)"),
+        ("NotValidForName", "the server's certificate does not name the host in the URL"),
+        ("MasterNameNotFoundBySentinel", "the Sentinels watch no master of that name: check the name after the hosts"),
+        (
+            "does not point to a sentinel",
+            "a host in the URL is not a Sentinel: give the Sentinels' addresses (port 26379)",
+        ),
+        ("cluster support disabled", "the server is not a Redis Cluster node: use a redis:// URL"),
+    ];
+    HINTS.iter().find(|(needle, _)| text.contains(needle)).map(|(_, hint)| *hint)
 }
 
 /// The error code of a refusal: the reply's own, or for a refusal met

@@ -124,19 +124,38 @@ impl RedisBroker {
             reason,
             hint: "check the URL's ca=, cert= and key= files",
         })?;
-        let link = Link::connect(target, url.clone()).await?;
+        // Something that is not Redis at that address answers with what the
+        // client cannot read: that is the address's fault, not a bug.
+        let not_redis = |e: BrokerError| match e {
+            BrokerError::Protocol(_) => BrokerError::Unavailable {
+                url: url.to_string(),
+                reason: "the server does not answer as Redis does".into(),
+                hint: "check the host and port in the broker URL",
+            },
+            other => other,
+        };
+        let link = Link::connect(target, url.clone()).await.map_err(not_redis)?;
         // A connection is not enough: authentication and the version must do.
         // A cluster client asks every master and answers with a map of them.
-        let info: redis::Value = link.query(redis::cmd("INFO").arg("server")).await?;
+        let info: redis::Value = link.query(redis::cmd("INFO").arg("server")).await.map_err(not_redis)?;
         let texts: Vec<String> = match info {
             redis::Value::Map(nodes) => nodes.into_iter().map(|(_, text)| text).collect(),
             one => vec![one],
         }
         .into_iter()
-        .map(|v| redis::from_redis_value(v).map_err(|e| BrokerError::Protocol(format!("INFO: {e}"))))
+        .map(|v| redis::from_redis_value(v).map_err(|e| not_redis(BrokerError::Protocol(format!("INFO: {e}")))))
         .collect::<Result<_, _>>()?;
         for text in &texts {
             check_version(url, text)?;
+            // A plain URL at a cluster node works until the first failover
+            // or resharding moves the namespace's slot: refused from the start.
+            if !matches!(parsed.topology, crate::broker::Topology::Cluster(_)) && text.contains("redis_mode:cluster") {
+                return Err(BrokerError::Unavailable {
+                    url: url.to_string(),
+                    reason: "the server is a Redis Cluster node".into(),
+                    hint: "use a redis+cluster:// URL naming some of its nodes",
+                });
+            }
         }
         let stop = CancellationToken::new();
         Ok(RedisBroker {

@@ -208,6 +208,11 @@ fn certificates(files: &TlsFiles) -> Result<TlsCertificates, String> {
         std::fs::read(path).map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))
     };
     let root_cert = files.ca.as_deref().map(|p| read("CA file (ca=)", p)).transpose()?;
+    if let (Some(pem), Some(path)) = (&root_cert, &files.ca)
+        && !String::from_utf8_lossy(pem).contains("-----BEGIN CERTIFICATE-----")
+    {
+        return Err(format!("the CA file (ca=) {} holds no PEM certificate", path.display()));
+    }
     let client_tls = match &files.client {
         Some((cert, key)) => Some(redis::ClientTlsConfig {
             client_cert: read("client certificate (cert=)", cert)?,

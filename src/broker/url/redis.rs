@@ -171,10 +171,14 @@ fn tls_files(query: &str, tls: bool) -> Result<Option<TlsFiles>, String> {
             }
             Ok(PathBuf::from(value))
         };
+        let once = |slot: &Option<PathBuf>| match slot {
+            Some(_) => Err(format!("{name}= is given twice")),
+            None => path(),
+        };
         match name {
-            "ca" => files.ca = Some(path()?),
-            "cert" => cert = Some(path()?),
-            "key" => key = Some(path()?),
+            "ca" => files.ca = Some(once(&files.ca)?),
+            "cert" => cert = Some(once(&cert)?),
+            "key" => key = Some(once(&key)?),
             // Named, not shown: a value may be a secret put there by mistake.
             _ => {
                 return Err(format!(
@@ -261,6 +265,7 @@ mod tests {
         assert!(parse("rediss://h?cert=/c.pem").unwrap_err().contains("needs both cert= and key="));
         assert!(parse("redis://h?ca=/ca.pem").unwrap_err().contains("is a TLS setting: use rediss://"));
         assert!(parse("rediss://h?ca=ca.pem").unwrap_err().contains("not an absolute path"));
+        assert!(parse("rediss://h?ca=/a.pem&ca=/b.pem").unwrap_err().contains("ca= is given twice"));
     }
 
     #[test]
