@@ -70,18 +70,7 @@ fn main() {
         assert!(Instant::now() < deadline, "the replica did not connect");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let ping = std::process::Command::new("redis-benchmark")
-        .args(["-p", &of, "-q", "-n", "100000", "-t", "ping"])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .split(['\r', '\n'])
-                .rfind(|l| l.contains("per second"))
-                .unwrap_or_default()
-                .trim()
-                .to_string()
-        })
-        .unwrap_or_default();
+    let ping = master.benchmark("ping");
     println!("Machine: redis-benchmark {ping}\n");
     println!("| | one client, median | 8 clients, writes/s |");
     println!("|---|---|---|");

@@ -25,18 +25,7 @@ fn main() {
     let http = HttpServer::start();
     let single = RedisServer::start();
     let cluster = RedisCluster::start();
-    let set = std::process::Command::new("redis-benchmark")
-        .args(["-p", &single.port.to_string(), "-q", "-n", "100000", "-t", "set"])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .split(['\r', '\n'])
-                .rfind(|l| l.contains("per second"))
-                .unwrap_or_default()
-                .trim()
-                .to_string()
-        })
-        .unwrap_or_default();
+    let set = single.benchmark("set");
     println!("Machine: redis-benchmark {set}; {jobs} jobs per row\n");
     println!("| broker | queues | enqueue --batch, jobs/s | no-op HTTP jobs, 2 workers × 32, jobs/s |");
     println!("|---|---|---|---|");

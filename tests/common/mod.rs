@@ -67,3 +67,29 @@ macro_rules! both {
         }
     };
 }
+
+/// Stamps one case of the broker contract once per deployment:
+/// `broker_case!(name, |broker, env| { ... }, sqlite => Env::sqlite(), ...)`
+/// gives `name::sqlite` and so on, each with a fresh env and a connection to it.
+#[macro_export]
+macro_rules! broker_case {
+    ($name:ident, |$broker:ident, $env:ident| $body:block, $($variant:ident => $make:expr),+) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($broker: std::sync::Arc<dyn taskq::broker::Broker>, $env: &$crate::common::Env) {
+                let _ = $env;
+                $body
+            }
+
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $variant() {
+                    let env = $make;
+                    body(env.connect().await, &env).await
+                }
+            )+
+        }
+    };
+}

@@ -87,6 +87,18 @@ impl RedisServer {
         format!("redis://{user}:{password}@127.0.0.1:{}/0", self.port)
     }
 
+    /// `redis-benchmark -t TEST` against this server, 100,000 requests: its
+    /// summary line ("SET: 104166.67 requests per second, ..."), for the
+    /// benchmarks' machine limits; empty if redis-benchmark is missing.
+    pub(crate) fn benchmark(&self, test: &str) -> String {
+        let out = Command::new("redis-benchmark")
+            .args(["-p", &self.port.to_string(), "-q", "-n", "100000", "-t", test])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        out.split(['\r', '\n']).rfind(|l| l.contains("per second")).unwrap_or_default().trim().to_string()
+    }
+
     /// The server's data directory.
     pub(crate) fn dir(&self) -> &Path {
         self.dir.path()

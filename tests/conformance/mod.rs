@@ -12,27 +12,10 @@ mod operations;
 /// Stamps a case for each backend: `conformance!(name, |broker, env| { ... })`.
 macro_rules! conformance {
     ($name:ident, |$broker:ident, $env:ident| $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn body($broker: std::sync::Arc<dyn taskq::broker::Broker>, $env: &crate::common::Env) {
-                let _ = $env;
-                $body
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let env = crate::common::Env::sqlite();
-                body(env.connect().await, &env).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn redis() {
-                let env = crate::common::Env::redis();
-                body(env.connect().await, &env).await
-            }
-        }
+        $crate::broker_case!($name, |$broker, $env| $body,
+            sqlite => $crate::common::Env::sqlite(),
+            redis => $crate::common::Env::redis()
+        );
     };
 }
 pub(crate) use conformance;

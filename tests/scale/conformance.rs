@@ -15,33 +15,11 @@ use crate::common::Env;
 /// SQLite and Redis.
 macro_rules! conformance {
     ($name:ident, |$broker:ident, $env:ident| $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn body($broker: std::sync::Arc<dyn taskq::broker::Broker>, $env: &crate::common::Env) {
-                let _ = $env;
-                $body
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn cluster() {
-                let env = crate::conformance::on_cluster();
-                body(env.connect().await, &env).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sentinel() {
-                let env = crate::conformance::on_sentinel();
-                body(env.connect().await, &env).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn tls_acl() {
-                let env = crate::conformance::on_tls_as_least_privileged_user();
-                body(env.connect().await, &env).await
-            }
-        }
+        $crate::broker_case!($name, |$broker, $env| $body,
+            cluster => $crate::conformance::on_cluster(),
+            sentinel => $crate::conformance::on_sentinel(),
+            tls_acl => $crate::conformance::on_tls_as_least_privileged_user()
+        );
     };
 }
 pub(crate) use conformance;
