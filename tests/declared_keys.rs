@@ -1,8 +1,9 @@
 //! Redis's rule for scripts: every key a script touches is given to it in
 //! KEYS (Redis Cluster routes and guards a script by them; servers and
 //! proxies that enforce the rule refuse anything else). The rule as the
-//! scripts keep it: a key argument of `redis.call` is written `KEYS[n]`, or
-//! `K.name` for a table `K` built from KEYS at the script's top.
+//! scripts keep it: a key argument of `redis.call` is written `KEYS[n]`,
+//! `K.name` for a table `K` built from KEYS, or the name of a local set
+//! from KEYS (`local JOBS = KEYS[2]`).
 //!
 //! The scripts do not keep it yet: they build most key names from a prefix
 //! (docs/cluster-layout.md, step 1, changes that). Until then the test holds
@@ -25,6 +26,11 @@ fn key_positions(cmd: &str) -> Option<&'static [usize]> {
 /// The places in `script` where a key is not written as declared:
 /// (line, the command, the key's text).
 fn undeclared(script: &str) -> Vec<(usize, String, String)> {
+    let aliases: Vec<&str> = script
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("local ")?.split_once(" = KEYS["))
+        .map(|(name, _)| name.trim())
+        .collect();
     let mut found = Vec::new();
     for (n, line) in script.lines().enumerate() {
         let code = line.split("--").next().unwrap_or_default();
@@ -37,7 +43,7 @@ fn undeclared(script: &str) -> Vec<(usize, String, String)> {
                 None => args.iter().skip(1).collect(),
             };
             for key in keys {
-                if !is_declared(key) {
+                if !is_declared(key) && !aliases.contains(&key.trim()) {
                     found.push((n + 1, cmd.clone(), key.clone()));
                 }
             }
@@ -93,6 +99,8 @@ fn split_args(text: &str) -> Vec<String> {
 fn the_checker_tells_declared_keys_from_built_ones() {
     let script = "\
 local K = {pending = KEYS[1]}
+local JOBS = KEYS[4]
+redis.call('HGET', JOBS, id)
 redis.call('RPUSH', K.pending, id)
 redis.call('HSET', KEYS[2], 'state', 'queued')
 redis.call('HMGET', p .. 'job:' .. id, 'state') -- built from a prefix
@@ -102,7 +110,7 @@ local t = redis.call('TIME')
 redis.call('ZADD', leases, expiry, id)
 ";
     let found: Vec<(usize, String)> = undeclared(script).into_iter().map(|(n, cmd, _)| (n, cmd)).collect();
-    assert_eq!(found, [(4, "HMGET".into()), (5, "DEL".into()), (8, "ZADD".into())]);
+    assert_eq!(found, [(6, "HMGET".into()), (7, "DEL".into()), (10, "ZADD".into())]);
     assert_eq!(split_args("'HSET', jk, f(a, b), 'x,y')"), ["'HSET'", "jk", "f(a, b)", "'x,y'"]);
 }
 
@@ -110,18 +118,18 @@ redis.call('ZADD', leases, expiry, id)
 /// one, today. A script whose count goes up breaks the rule further; one
 /// whose count goes down takes this list down with it.
 const UNDECLARED_TODAY: &[(&str, usize)] = &[
-    ("extend.lua", 3),
-    ("finish.lua", 17),
+    ("extend.lua", 2),
+    ("finish.lua", 4),
     ("fire.lua", 12),
-    ("forward.lua", 4),
+    ("forward.lua", 1),
     ("heartbeat.lua", 1),
-    ("lib.lua", 50),
-    ("output.lua", 2),
-    ("purge.lua", 2),
-    ("purge_results.lua", 2),
-    ("recover.lua", 10),
-    ("retry_failed.lua", 4),
-    ("revoke.lua", 9),
+    ("lib.lua", 35),
+    ("migrate.lua", 2),
+    ("purge.lua", 1),
+    ("purge_results.lua", 1),
+    ("recover.lua", 2),
+    ("retry_failed.lua", 1),
+    ("revoke.lua", 4),
 ];
 
 #[test]

@@ -13,6 +13,7 @@
 //! - `queue`: `enqueue`, `--batch`, `status`, `wait`, `list` with the binary
 //! - `worker`: `taskq run` end to end: leases, redelivery, shutdown, draining
 //! - `ops`: history, logs, systemd notifications, metrics, schedule health
+//! - `upgrade`: a Redis namespace of the earlier key layout converted on first connection
 //! - `policies`: retries, the failed set, uniqueness, expiry, limits, revoke, hooks
 
 mod common;
@@ -31,4 +32,5 @@ mod ops;
 mod policies;
 mod queue;
 mod secrets;
+mod upgrade;
 mod worker;

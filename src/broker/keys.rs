@@ -8,7 +8,7 @@
 //!
 //! | key                     | type   | holds                                         |
 //! |-------------------------|--------|-----------------------------------------------|
-//! | `{ns}:job:<id>`         | HASH   | request fields, state, attempts, lost, result |
+//! | `{ns}:jobs`             | HASH   | per job id: its fields (request, state, attempts, lost, result), packed |
 //! | `{ns}:pending:<queue>`  | LIST   | queued ids; LPUSH to enqueue, RPOP to take    |
 //! | `{ns}:delayed`          | ZSET   | scheduled and retrying ids by due time (ms)   |
 //! | `{ns}:leases`           | ZSET   | running ids by lease expiry (ms)              |
@@ -25,6 +25,7 @@
 //! | `{ns}:schedules`        | SET    | the keys of every schedule entry's state      |
 //! | `{ns}:workers`          | ZSET   | live worker ids by last heartbeat (ms)        |
 //! | `{ns}:worker:<id>`      | STRING | a worker's last heartbeat (JSON, PX ttl)      |
+//! | `{ns}:layout`           | STRING | the key layout's version (layout.rs)          |
 //! | `{ns}:wake`             | pubsub | a queue name, published when it gains a job   |
 
 /// The key prefix of namespace `ns`: `{ns}:`.
@@ -47,8 +48,12 @@ impl Keys {
         &self.prefix
     }
 
-    pub(super) fn job(&self, id: &str) -> String {
-        format!("{}job:{id}", self.prefix)
+    pub(super) fn layout(&self) -> String {
+        format!("{}layout", self.prefix)
+    }
+
+    pub(super) fn jobs(&self) -> String {
+        format!("{}jobs", self.prefix)
     }
 
     pub(super) fn pending(&self, queue: &str) -> String {
@@ -112,7 +117,7 @@ mod tests {
     fn keys_share_the_namespace_hash_tag() {
         let k = Keys::new("app");
         assert_eq!(k.pending("mail"), "{app}:pending:mail");
-        assert_eq!(k.job("1"), "{app}:job:1");
+        assert_eq!(k.jobs(), "{app}:jobs");
         assert_eq!(k.leases(), "{app}:leases");
         assert_eq!(k.wake(), "{app}:wake");
     }

@@ -18,12 +18,14 @@ pub(super) async fn revoked(b: &RedisBroker, ids: &[JobId]) -> Result<Vec<JobId>
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut pipe = redis::pipe();
-    for id in ids {
-        pipe.hget(b.keys.job(&id.to_string()), "revoke");
-    }
-    let flags: Vec<Option<String>> = b.link.pipe(&pipe).await?;
-    Ok(ids.iter().zip(flags).filter(|(_, f)| f.as_deref() == Some("1")).map(|(id, _)| *id).collect())
+    let names: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let records = super::reads::fields_of(b, &names).await?;
+    Ok(ids
+        .iter()
+        .zip(records)
+        .filter(|(_, r)| r.get("revoke").map(String::as_str) == Some("1"))
+        .map(|(id, _)| *id)
+        .collect())
 }
 
 pub(super) async fn revoke(b: &RedisBroker, id: JobId, terminate: bool) -> Result<Revoke, BrokerError> {
@@ -116,12 +118,8 @@ pub(super) async fn count_ready(b: &RedisBroker, queues: &[QueueName]) -> Result
         if ids.is_empty() {
             continue;
         }
-        let mut pipe = redis::pipe();
-        for id in ids {
-            pipe.hget(b.keys.job(id), "queue");
-        }
-        let owners: Vec<Option<String>> = b.link.pipe(&pipe).await?;
-        owned += owners.iter().flatten().filter(|q| mine.contains(q.as_str())).count() as u64;
+        let records = super::reads::fields_of(b, ids).await?;
+        owned += records.iter().filter_map(|r| r.get("queue")).filter(|q| mine.contains(q.as_str())).count() as u64;
     }
     Ok(lengths.iter().sum::<u64>() + owned)
 }

@@ -46,7 +46,7 @@ pub(super) const BULK_BATCH: u64 = 1000;
 /// worker's `finish` stalls on deleting thousands at once.
 pub(super) const FAILED_DROP_BATCH: u32 = 100;
 
-/// ARGV[3] of every script: the bounds above and the defaults for a job hash
+/// ARGV[3] of every script: the bounds above and the defaults for a job record
 /// that lacks its own (`ttl`, `maxred`), as JSON `lib.lua` decodes. Made once.
 static BOUNDS: LazyLock<String> = LazyLock::new(|| {
     serde_json::json!({
@@ -63,10 +63,11 @@ static BOUNDS: LazyLock<String> = LazyLock::new(|| {
 
 impl RedisBroker {
     /// A call of `script` on `key` with what every script takes first: the
-    /// key prefix, the clock shift and the bounds. The caller adds the rest.
+    /// job records' key (KEYS[2]), the key prefix, the clock shift and the
+    /// bounds. The caller adds the rest.
     pub(super) fn script(&self, script: &'static Script, key: impl ToRedisArgs) -> ScriptInvocation<'static> {
         let mut call = script.key(key);
-        call.arg(self.keys.prefix()).arg(self.shift()).arg(BOUNDS.as_str());
+        call.key(self.keys.jobs()).arg(self.keys.prefix()).arg(self.shift()).arg(BOUNDS.as_str());
         call
     }
 

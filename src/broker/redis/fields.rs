@@ -1,5 +1,5 @@
-//! A job in Redis: the hash fields its request is stored as (small values,
-//! so Redis keeps each job hash in its compact encoding), the encoding the
+//! A job in Redis: the fields its request is stored as (the scripts pack a
+//! job's fields into one field of `{ns}:jobs`, lib.lua), the encoding the
 //! scripts' `add()` reads, and the way back to `NewJob` and `JobRecord`.
 
 use std::collections::HashMap;

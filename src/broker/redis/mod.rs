@@ -12,6 +12,7 @@ mod beat;
 mod call;
 mod error;
 mod fields;
+mod layout;
 mod link;
 mod reads;
 mod switches;
@@ -59,6 +60,8 @@ struct Scripts {
     purge: LazyLock<Script>,
     purge_results: LazyLock<Script>,
     time: LazyLock<Script>,
+    read: LazyLock<Script>,
+    migrate: LazyLock<Script>,
 }
 
 /// A script with lib.lua (the clock and the functions scripts share)
@@ -85,13 +88,15 @@ static SCRIPTS: Scripts = Scripts {
     forward: with_lib!("forward.lua"),
     recover: with_lib!("recover.lua"),
     revoke: with_lib!("revoke.lua"),
-    output: alone!("output.lua"),
+    output: with_lib!("output.lua"),
     fire: with_lib!("fire.lua"),
     heartbeat: with_lib!("heartbeat.lua"),
     retry_failed: with_lib!("retry_failed.lua"),
     purge: with_lib!("purge.lua"),
     purge_results: with_lib!("purge_results.lua"),
     time: alone!("time.lua"),
+    read: with_lib!("read.lua"),
+    migrate: with_lib!("migrate.lua"),
 };
 
 /// Jobs per `enqueue.lua` call: large enough to amortise the round trip,
@@ -158,7 +163,7 @@ impl RedisBroker {
             }
         }
         let stop = CancellationToken::new();
-        Ok(RedisBroker {
+        let broker = RedisBroker {
             link,
             keys: Keys::new(ns),
             url: url.clone(),
@@ -167,7 +172,9 @@ impl RedisBroker {
             subscriber: std::sync::OnceLock::new(),
             _subscriber: stop.clone().drop_guard(),
             subscriber_stop: stop,
-        })
+        };
+        layout::ensure(&broker).await?;
+        Ok(broker)
     }
 
     /// The clock shift every script takes (zero outside tests).

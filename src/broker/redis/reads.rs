@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use super::RedisBroker;
 use super::fields::record;
+use super::{RedisBroker, SCRIPTS};
 use crate::broker::{BrokerError, ListFilter};
 use crate::job::{JobId, JobRecord};
 
@@ -11,12 +11,18 @@ pub(super) async fn get(b: &RedisBroker, ids: &[JobId]) -> Result<Vec<Option<Job
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut pipe = redis::pipe();
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let fields = fields_of(b, &ids).await?;
+    ids.iter().zip(fields).map(|(id, h)| record(id, h)).collect()
+}
+
+/// The fields of each job's record (empty for a job that is gone).
+pub(super) async fn fields_of(b: &RedisBroker, ids: &[String]) -> Result<Vec<HashMap<String, String>>, BrokerError> {
+    let mut call = b.script(&SCRIPTS.read, b.keys.done());
     for id in ids {
-        pipe.hgetall(b.keys.job(&id.to_string()));
+        call.arg(id);
     }
-    let hashes: Vec<HashMap<String, String>> = b.link.pipe(&pipe).await?;
-    ids.iter().zip(hashes).map(|(id, h)| record(&id.to_string(), h)).collect()
+    b.link.invoke(&call).await
 }
 
 pub(super) async fn list(b: &RedisBroker, filter: &ListFilter) -> Result<Vec<JobRecord>, BrokerError> {
@@ -30,12 +36,8 @@ pub(super) async fn list(b: &RedisBroker, filter: &ListFilter) -> Result<Vec<Job
             break;
         }
         start += PAGE;
-        let mut pipe = redis::pipe();
-        for id in &ids {
-            pipe.hgetall(b.keys.job(id));
-        }
-        let hashes: Vec<HashMap<String, String>> = b.link.pipe(&pipe).await?;
-        for rec in ids.iter().zip(hashes).map(|(id, h)| record(id, h)) {
+        let fields = fields_of(b, &ids).await?;
+        for rec in ids.iter().zip(fields).map(|(id, h)| record(id, h)) {
             let Some(rec) = rec? else { continue };
             let keep = filter.state.is_none_or(|s| s == rec.state)
                 && filter.queue.as_ref().is_none_or(|q| *q == rec.job.queue)

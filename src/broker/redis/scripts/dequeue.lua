@@ -7,7 +7,7 @@
 -- ARGV[6]  grant: names this take (asked again after a lost reply, it
 --          returns the same job)
 -- ARGV[7..] queue names, in the order to try them
--- returns  {id, attempt, the job hash as field/value pairs}, nil, or 'more'
+-- returns  {id, attempt, the job's fields as field/value pairs}, nil, or 'more'
 --          (it looked at bound.take_steps entries: call again)
 local queues = {}
 for i = 7, #ARGV do

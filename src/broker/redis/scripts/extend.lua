@@ -14,7 +14,7 @@ local expiry = now + tonumber(ARGV[4])
 local out = {}
 for i = 6, #ARGV, 3 do
   local id, grant = ARGV[i], ARGV[i + 2]
-  local f = redis.call('HMGET', ARGV[1] .. 'job:' .. id, 'state', 'grant', 'revoke', 'job', 'maxconc')
+  local f = rec_hmget(id, 'state', 'grant', 'revoke', 'job', 'maxconc')
   local held = tonumber(redis.call('ZSCORE', KEYS[1], id))
   if f[1] == 'running' and f[2] == grant and held and held >= now then
     redis.call('ZADD', KEYS[1], 'XX', expiry, id)

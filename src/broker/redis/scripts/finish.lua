@@ -30,8 +30,8 @@ local id, token = o.id, o.grant
 local dropped = 0
 
 local function record()
-  local jk = p .. 'job:' .. id
-  local f = redis.call('HMGET', jk, 'state', 'grant', 'attempts', 'queue', 'job', 'maxconc', 'sched', 'fin')
+  local jk = id
+  local f = rec_hmget(jk, 'state', 'grant', 'attempts', 'queue', 'job', 'maxconc', 'sched', 'fin')
   if f[1] ~= 'running' or f[2] ~= token then
     -- this very outcome, recorded by an earlier call whose reply was lost
     if f[8] == token then return 1 end
@@ -43,9 +43,9 @@ local function record()
   local kind = o.kind
   if kind == 'requeue' then
     -- a worker shutting down: front of the line, the attempt not counted
-    redis.call('HSET', jk, 'state', 'queued', 'fin', token)
-    redis.call('HINCRBY', jk, 'attempts', -1)
-    redis.call('HDEL', jk, 'worker', 'started')
+    rec_hset(jk, 'state', 'queued', 'fin', token)
+    rec_hincrby(jk, 'attempts', -1)
+    rec_hdel(jk, 'worker', 'started')
     redis.call('RPUSH', p .. 'pending:' .. f[4], id)
     wake(p, f[4])
     return 1
@@ -60,32 +60,31 @@ local function record()
     schedule_outcome(p, f[5], kind == 'succeeded', finished)
   end
   if kind == 'succeeded' and o.delete then
-    redis.call('DEL', jk)
+    rec_del(jk)
     redis.call('ZREM', p .. 'index', id)
     return 1
   end
-  redis.call('HSET', jk, 'state', kind, 'finished', ms(finished), 'fin', token)
-  redis.call('HDEL', jk, 'revoke')
+  rec_hset(jk, 'state', kind, 'finished', ms(finished), 'fin', token)
+  rec_hdel(jk, 'revoke')
   if o.ran then
-    redis.call('HSET', jk, 'started', ms(finished - o.ran))
+    rec_hset(jk, 'started', ms(finished - o.ran))
   end
   for _, name in ipairs({'exit', 'http', 'error', 'output'}) do
     local v = o[name]
     if v and v ~= '' then
-      redis.call('HSET', jk, name, v)
+      rec_hset(jk, name, v)
     else
-      redis.call('HDEL', jk, name)
+      rec_hdel(jk, name)
     end
   end
-  redis.call('HSET', jk, 'outlen', o.outlen)
+  rec_hset(jk, 'outlen', o.outlen)
   if kind == 'succeeded' or kind == 'revoked' then
-    redis.call('PEXPIRE', jk, o.ttl)
     redis.call('ZADD', p .. 'done', now + o.ttl, id)
   elseif kind == 'failed' then
     dropped = add_failed(p, now, id, o.failed_max, o.failed_ttl)
   elseif kind == 'retrying' then
     local due = ms(math.max(now, finished + o.delay))
-    redis.call('HSET', jk, 'due', due)
+    rec_hset(jk, 'due', due)
     redis.call('ZADD', p .. 'delayed', due, id)
   end
   return 1

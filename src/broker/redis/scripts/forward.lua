@@ -11,11 +11,11 @@ local woken = {}
 local moved = 0
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
-  local jk = p .. 'job:' .. id
-  local f = redis.call('HMGET', jk, 'state', 'queue')
+  local jk = id
+  local f = rec_hmget(jk, 'state', 'queue')
   if f[1] == 'scheduled' or f[1] == 'retrying' then
-    redis.call('HSET', jk, 'state', 'queued')
-    redis.call('HDEL', jk, 'due')
+    rec_hset(jk, 'state', 'queued')
+    rec_hdel(jk, 'due')
     redis.call('LPUSH', p .. 'pending:' .. f[2], id)
     woken[f[2]] = true
     moved = moved + 1

@@ -6,7 +6,7 @@
 -- ARGV[1]  key prefix "{ns}:"
 -- ARGV[2]  clock shift (ms; see clock())
 -- ARGV[3]  bounds, JSON: how much one call may do, and the defaults for a
---          job hash that lacks the field. Each is a Rust constant (call.rs
+--          job record that lacks the field. Each is a Rust constant (call.rs
 --          says why that size), so a caller that calls again after a full
 --          batch compares with the same number:
 --          take_steps         queue entries one take() looks at ('more' after)
@@ -15,9 +15,82 @@
 --          bulk_batch         jobs purge.lua, purge_results.lua and
 --                             retry_failed.lua ("all") handle per call
 --          failed_drop_batch  failed jobs one add_failed() drops
---          result_ttl         ms a result is kept if its hash has no 'ttl'
---          max_redeliveries   if its hash has no 'maxred'
+--          result_ttl         ms a result is kept if its record has no 'ttl'
+--          max_redeliveries   if its record has no 'maxred'
 local bound = cjson.decode(ARGV[3])
+
+-- Job records: one field of the hash KEYS[2] ({ns}:jobs) per job, its id,
+-- holding the job's fields packed (cmsgpack). Every script is given that
+-- key, so no script builds a job's key name (Redis's rule: every key in
+-- KEYS). These mirror the hash commands a record once was: a missing field
+-- reads as false, as HMGET's nil does in Lua.
+local JOBS = KEYS[2]
+
+local function rec_load(id)
+  local packed = redis.call('HGET', JOBS, id)
+  if packed then return cmsgpack.unpack(packed) end
+  return nil
+end
+
+local function rec_save(id, r)
+  redis.call('HSET', JOBS, id, cmsgpack.pack(r))
+end
+
+local function rec_hmget(id, ...)
+  local r = rec_load(id) or {}
+  local out = {}
+  for i, name in ipairs({...}) do
+    local v = r[name]
+    if v == nil then out[i] = false else out[i] = v end
+  end
+  return out
+end
+
+local function rec_hget(id, name)
+  return rec_hmget(id, name)[1]
+end
+
+local function rec_hset(id, ...)
+  local r = rec_load(id) or {}
+  local args = {...}
+  for i = 1, #args, 2 do
+    local v = args[i + 1]
+    -- ms instants are past 14 digits, where tostring would write an exponent
+    if type(v) == 'number' and v == math.floor(v) then v = string.format('%d', v) end
+    r[args[i]] = tostring(v)
+  end
+  rec_save(id, r)
+end
+
+local function rec_hdel(id, ...)
+  local r = rec_load(id)
+  if not r then return end
+  for _, name in ipairs({...}) do r[name] = nil end
+  rec_save(id, r)
+end
+
+local function rec_hincrby(id, name, by)
+  local r = rec_load(id) or {}
+  local v = (tonumber(r[name]) or 0) + tonumber(by)
+  r[name] = string.format('%d', v)
+  rec_save(id, r)
+  return v
+end
+
+-- The record as HGETALL gave it: field, value, field, value...
+local function rec_hgetall(id)
+  local r = rec_load(id) or {}
+  local out = {}
+  for k, v in pairs(r) do
+    out[#out + 1] = k
+    out[#out + 1] = v
+  end
+  return out
+end
+
+local function rec_del(id)
+  redis.call('HDEL', JOBS, id)
+end
 
 -- The broker's clock in ms: the server's TIME, plus a shift only tests set
 -- (ClockShift). Every lease, due time, expiry and TTL is judged by it, never
@@ -56,7 +129,7 @@ local function unblock(p, now, name, limit)
     if free <= 0 then return end
     local waiting = redis.call('LPOP', bk)
     if not waiting then return end
-    local f = redis.call('HMGET', p .. 'job:' .. waiting, 'state', 'queue')
+    local f = rec_hmget(waiting, 'state', 'queue')
     if f[1] == 'queued' then
       redis.call('RPUSH', p .. 'pending:' .. f[2], waiting)
       wake(p, f[2])
@@ -66,7 +139,7 @@ local function unblock(p, now, name, limit)
 end
 
 -- Frees the concurrency slot a job of a limited kind held (`name`, `limit`
--- from its hash; no limit: nothing to do) and lets the next waiting job go.
+-- from its record; no limit: nothing to do) and lets the next waiting job go.
 local function release(p, now, id, name, limit)
   if not limit then return end
   redis.call('ZREM', p .. 'conc:' .. name, id)
@@ -103,14 +176,14 @@ local function add_failed(p, now, id, max, ttl)
   for _, x in ipairs(old) do
     redis.call('ZREM', fk, x)
     redis.call('ZREM', p .. 'index', x)
-    redis.call('DEL', p .. 'job:' .. x)
+    rec_del(x)
   end
   return #old
 end
 
--- The lease reply of take(): {id, attempt, the job hash as field/value pairs}.
+-- The lease reply of take(): {id, attempt, the job's fields as field/value pairs}.
 local function leased(jk, id)
-  return {id, tonumber(redis.call('HGET', jk, 'attempts')), redis.call('HGETALL', jk)}
+  return {id, tonumber(rec_hget(jk, 'attempts')), rec_hgetall(jk)}
 end
 
 -- A run is over (finished, put back, recovered): its grant no longer hands
@@ -118,7 +191,7 @@ end
 local function ungrant(p, jk, grant)
   if grant then
     redis.call('DEL', p .. 'grant:' .. grant)
-    redis.call('HDEL', jk, 'grant')
+    rec_hdel(jk, 'grant')
   end
 end
 
@@ -133,7 +206,7 @@ end
 -- renewed from now, instead of leaving it leased to nobody. A grant whose
 -- run is over takes afresh.
 -- A job that expires here keeps its record for its 'ttl' (bound.result_ttl
--- if its hash has none).
+-- if its record has none).
 -- Returns {id, attempt, hash}, nil (nothing queued), or 'more' (it looked at
 -- bound.take_steps entries: call again).
 local function take(p, leases, now, expiry, worker, grant, queues)
@@ -141,8 +214,8 @@ local function take(p, leases, now, expiry, worker, grant, queues)
   local gk = p .. 'grant:' .. grant
   local granted = redis.call('GET', gk)
   if granted then
-    local jk = p .. 'job:' .. granted
-    local f = redis.call('HMGET', jk, 'state', 'grant', 'job', 'maxconc')
+    local jk = granted
+    local f = rec_hmget(jk, 'state', 'grant', 'job', 'maxconc')
     if f[1] == 'running' and f[2] == grant then
       redis.call('ZADD', leases, 'XX', expiry, granted)
       if f[4] then
@@ -163,8 +236,8 @@ local function take(p, leases, now, expiry, worker, grant, queues)
       budget = budget - 1
       local id = redis.call('RPOP', pk)
       if not id then break end
-      local jk = p .. 'job:' .. id
-      local f = redis.call('HMGET', jk, 'state', 'exp', 'ran', 'ttl', 'job', 'maxconc')
+      local jk = id
+      local f = rec_hmget(jk, 'state', 'exp', 'ran', 'ttl', 'job', 'maxconc')
       local limit = tonumber(f[6])
       local ck = p .. 'conc:' .. (f[5] or '')
       if f[1] ~= 'queued' then
@@ -172,9 +245,8 @@ local function take(p, leases, now, expiry, worker, grant, queues)
         if limit then unblock(p, now, f[5], limit) end
       elseif f[2] and not f[3] and tonumber(f[2]) <= now then
         local ttl = tonumber(f[4]) or bound.result_ttl
-        redis.call('HSET', jk, 'state', 'expired', 'finished', ms(now),
+        rec_hset(jk, 'state', 'expired', 'finished', ms(now),
           'error', 'expired: not started before its expiry')
-        redis.call('PEXPIRE', jk, ttl)
         redis.call('ZADD', p .. 'done', now + ttl, id)
         if limit then unblock(p, now, f[5], limit) end
       else
@@ -188,10 +260,10 @@ local function take(p, leases, now, expiry, worker, grant, queues)
           if limit then
             redis.call('ZADD', ck, expiry, id)
           end
-          redis.call('HINCRBY', jk, 'attempts', 1)
-          redis.call('HSET', jk, 'state', 'running', 'worker', worker, 'started', ms(now), 'ran', '1',
+          rec_hincrby(jk, 'attempts', 1)
+          rec_hset(jk, 'state', 'running', 'worker', worker, 'started', ms(now), 'ran', '1',
             'grant', grant)
-          redis.call('HDEL', jk, 'finished', 'exit', 'http', 'error', 'output', 'outlen', 'due', 'fin')
+          rec_hdel(jk, 'finished', 'exit', 'http', 'error', 'output', 'outlen', 'due', 'fin')
           redis.call('ZADD', leases, expiry, id)
           redis.call('SET', gk, id, 'PX', math.max(1, expiry - now))
           return leased(jk, id)
@@ -228,20 +300,20 @@ local function add(p, now, argv, i, acc)
   elseif sign == '@' then
     due = math.max(now, tonumber(string.sub(delay, 2)))
   end
-  local jk = p .. 'job:' .. id
+  local jk = id
   local enq = ms(now)
   if due > now then
-    redis.call('HSET', jk, 'state', 'scheduled', 'queue', q, 'enq', enq, 'attempts', '0', 'lost', '0',
+    rec_hset(jk, 'state', 'scheduled', 'queue', q, 'enq', enq, 'attempts', '0', 'lost', '0',
       'due', ms(due), unpack(argv, first, after - 1))
     redis.call('ZADD', p .. 'delayed', due, id)
   else
-    redis.call('HSET', jk, 'state', 'queued', 'queue', q, 'enq', enq, 'attempts', '0', 'lost', '0',
+    rec_hset(jk, 'state', 'queued', 'queue', q, 'enq', enq, 'attempts', '0', 'lost', '0',
       unpack(argv, first, after - 1))
     acc.push[q] = acc.push[q] or {}
     table.insert(acc.push[q], id)
   end
   if expires ~= '' then
-    redis.call('HSET', jk, 'exp', ms(due + tonumber(expires)))
+    rec_hset(jk, 'exp', ms(due + tonumber(expires)))
   end
   acc.seen[q] = true
   acc.index[#acc.index + 1] = enq

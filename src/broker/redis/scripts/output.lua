@@ -8,10 +8,10 @@
 -- returns  how many were written
 local written = 0
 for i = 4, #ARGV, 4 do
-  local jk = ARGV[1] .. 'job:' .. ARGV[i]
-  local f = redis.call('HMGET', jk, 'state', 'grant')
+  local jk = ARGV[i]
+  local f = rec_hmget(jk, 'state', 'grant')
   if f[1] == 'running' and f[2] == ARGV[i + 1] then
-    redis.call('HSET', jk, 'output', ARGV[i + 2], 'outlen', ARGV[i + 3])
+    rec_hset(jk, 'output', ARGV[i + 2], 'outlen', ARGV[i + 3])
     written = written + 1
   end
 end

@@ -15,7 +15,7 @@ else
   ids = redis.call('RPOP', KEYS[1], bound.bulk_batch) or {}
 end
 for _, id in ipairs(ids) do
-  redis.call('DEL', p .. 'job:' .. id)
+  rec_del(id)
   redis.call('ZREM', p .. 'index', id)
 end
 return #ids

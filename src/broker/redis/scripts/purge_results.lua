@@ -9,6 +9,6 @@ local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ms(clock(ARGV[2])), 'LI
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
   redis.call('ZREM', p .. 'index', id)
-  redis.call('DEL', p .. 'job:' .. id)
+  rec_del(id)
 end
 return #ids

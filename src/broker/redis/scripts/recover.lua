@@ -15,8 +15,8 @@ local dropped = 0
 local out = {}
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
-  local jk = p .. 'job:' .. id
-  local f = redis.call('HMGET', jk, 'state', 'queue', 'maxred', 'revoke', 'ttl', 'job', 'maxconc', 'sched', 'grant')
+  local jk = id
+  local f = rec_hmget(jk, 'state', 'queue', 'maxred', 'revoke', 'ttl', 'job', 'maxconc', 'sched', 'grant')
   if f[1] == 'running' then
     ungrant(p, jk, f[9])
     release(p, now, id, f[6], tonumber(f[7]))
@@ -24,22 +24,21 @@ for _, id in ipairs(ids) do
     if f[4] == '1' then
       state = 'revoked'
       local ttl = tonumber(f[5]) or bound.result_ttl
-      redis.call('HSET', jk, 'state', 'revoked', 'finished', ms(now), 'error', 'revoked: terminated (its worker was lost)')
-      redis.call('HDEL', jk, 'revoke')
-      redis.call('PEXPIRE', jk, ttl)
+      rec_hset(jk, 'state', 'revoked', 'finished', ms(now), 'error', 'revoked: terminated (its worker was lost)')
+      rec_hdel(jk, 'revoke')
       redis.call('ZADD', p .. 'done', now + ttl, id)
     else
-      local lost = redis.call('HINCRBY', jk, 'lost', 1)
+      local lost = rec_hincrby(jk, 'lost', 1)
       if lost >= (tonumber(f[3]) or bound.max_redeliveries) then
         state = 'failed'
-        redis.call('HSET', jk, 'state', 'failed', 'finished', ms(now),
+        rec_hset(jk, 'state', 'failed', 'finished', ms(now),
           'error', 'worker lost: its worker stopped renewing the lease ' .. lost .. ' times')
         dropped = dropped + add_failed(p, now, id, tonumber(ARGV[4]), tonumber(ARGV[5]))
         if f[8] then schedule_outcome(p, f[6], false, now) end
       else
         state = 'queued'
-        redis.call('HSET', jk, 'state', 'queued')
-        redis.call('HDEL', jk, 'worker')
+        rec_hset(jk, 'state', 'queued')
+        rec_hdel(jk, 'worker')
         redis.call('RPUSH', p .. 'pending:' .. f[2], id)
         wake(p, f[2])
       end

@@ -19,13 +19,13 @@ end
 local out = {}
 local woken = {}
 for _, id in ipairs(ids) do
-  local jk = p .. 'job:' .. id
-  local f = redis.call('HMGET', jk, 'state', 'queue')
+  local jk = id
+  local f = rec_hmget(jk, 'state', 'queue')
   out[#out + 1] = id
   if f[1] == 'failed' then
     redis.call('ZREM', KEYS[1], id)
-    redis.call('HSET', jk, 'state', 'queued', 'attempts', '0', 'lost', '0')
-    redis.call('HDEL', jk, 'worker', 'due', 'finished', 'started')
+    rec_hset(jk, 'state', 'queued', 'attempts', '0', 'lost', '0')
+    rec_hdel(jk, 'worker', 'due', 'finished', 'started')
     redis.call('LPUSH', p .. 'pending:' .. f[2], id)
     woken[f[2]] = true
     out[#out + 1] = 'requeued'

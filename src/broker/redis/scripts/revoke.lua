@@ -9,8 +9,8 @@
 --          {"final", state}, or {"unknown"}
 local p, id = ARGV[1], ARGV[4]
 local now = clock(ARGV[2])
-local jk = p .. 'job:' .. id
-local f = redis.call('HMGET', jk, 'state', 'queue', 'ttl', 'job', 'worker', 'maxconc')
+local jk = id
+local f = rec_hmget(jk, 'state', 'queue', 'ttl', 'job', 'worker', 'maxconc')
 local state = f[1]
 if not state then
   return {'unknown'}
@@ -19,7 +19,7 @@ if state == 'running' then
   if ARGV[5] ~= '1' then
     return {'running', f[5] or ''}
   end
-  redis.call('HSET', jk, 'revoke', '1')
+  rec_hset(jk, 'revoke', '1')
   return {'terminating', f[5] or ''}
 end
 if state == 'queued' then
@@ -33,8 +33,7 @@ else
   return {'final', state}
 end
 local ttl = tonumber(f[3]) or bound.result_ttl
-redis.call('HSET', jk, 'state', 'revoked', 'finished', ms(now), 'error', 'revoked')
-redis.call('HDEL', jk, 'due')
-redis.call('PEXPIRE', jk, ttl)
+rec_hset(jk, 'state', 'revoked', 'finished', ms(now), 'error', 'revoked')
+rec_hdel(jk, 'due')
 redis.call('ZADD', p .. 'done', now + ttl, id)
 return {'revoked'}
