@@ -20,7 +20,7 @@
 //! | `{ns}:conc:<job>`       | ZSET   | running ids of a limited job, by lease expiry |
 //! | `{ns}:blocked:<job>`    | LIST   | queued ids waiting for a concurrency slot     |
 //! | `{ns}:limited`          | SET    | job names that have had jobs waiting for slots|
-//! | `{ns}:grant:<grant>`    | STRING | the id a take handed over (PX the lease)      |
+//! | `{ns}:grants`           | HASH   | per grant of a run under way, the id it took  |
 //! | `{ns}:schedule:<entry>` | HASH   | beat: last tick, spec, fired/skipped counts   |
 //! | `{ns}:schedules`        | SET    | the keys of every schedule entry's state      |
 //! | `{ns}:workers`          | ZSET   | live worker ids by last heartbeat (ms)        |
@@ -50,6 +50,10 @@ impl Keys {
 
     pub(super) fn layout(&self) -> String {
         format!("{}layout", self.prefix)
+    }
+
+    pub(super) fn grants(&self) -> String {
+        format!("{}grants", self.prefix)
     }
 
     pub(super) fn jobs(&self) -> String {

@@ -21,7 +21,6 @@ for i = 6, #ARGV, 3 do
     if f[5] then
       redis.call('ZADD', ARGV[1] .. 'conc:' .. f[4], expiry, id)
     end
-    redis.call('PEXPIRE', ARGV[1] .. 'grant:' .. grant, ARGV[4])
     if f[3] == '1' then
       out[#out + 1] = id
       out[#out + 1] = grant

@@ -25,6 +25,8 @@ local bound = cjson.decode(ARGV[3])
 -- KEYS). These mirror the hash commands a record once was: a missing field
 -- reads as false, as HMGET's nil does in Lua.
 local JOBS = KEYS[2]
+-- KEYS[3] ({ns}:grants): per grant of a run under way, the job it took.
+local GRANTS = KEYS[3]
 
 local function rec_load(id)
   local packed = redis.call('HGET', JOBS, id)
@@ -190,7 +192,7 @@ end
 -- anything over, and its key goes (a take's key lives only while its run does).
 local function ungrant(p, jk, grant)
   if grant then
-    redis.call('DEL', p .. 'grant:' .. grant)
+    redis.call('HDEL', GRANTS, grant)
     rec_hdel(jk, 'grant')
   end
 end
@@ -211,8 +213,7 @@ end
 -- bound.take_steps entries: call again).
 local function take(p, leases, now, expiry, worker, grant, queues)
   if #queues == 0 then return nil end
-  local gk = p .. 'grant:' .. grant
-  local granted = redis.call('GET', gk)
+  local granted = redis.call('HGET', GRANTS, grant)
   if granted then
     local jk = granted
     local f = rec_hmget(jk, 'state', 'grant', 'job', 'maxconc')
@@ -221,10 +222,9 @@ local function take(p, leases, now, expiry, worker, grant, queues)
       if f[4] then
         redis.call('ZADD', p .. 'conc:' .. f[3], expiry, granted)
       end
-      redis.call('PEXPIRE', gk, math.max(1, expiry - now))
       return leased(jk, granted)
     end
-    redis.call('DEL', gk)
+    redis.call('HDEL', GRANTS, grant)
   end
   -- bounded, to keep the script short behind a pile of expired or waiting
   -- jobs; the caller asks again on 'more'
@@ -265,7 +265,7 @@ local function take(p, leases, now, expiry, worker, grant, queues)
             'grant', grant)
           rec_hdel(jk, 'finished', 'exit', 'http', 'error', 'output', 'outlen', 'due', 'fin')
           redis.call('ZADD', leases, expiry, id)
-          redis.call('SET', gk, id, 'PX', math.max(1, expiry - now))
+          redis.call('HSET', GRANTS, grant, id)
           return leased(jk, id)
         end
       end
