@@ -25,9 +25,10 @@ fn key_positions(cmd: &str) -> Option<&'static [usize]> {
 
 /// The places in `script` where a key is not written as declared:
 /// (line, the command, the key's text).
-fn undeclared(script: &str) -> Vec<(usize, String, String)> {
-    let aliases: Vec<&str> = script
+fn undeclared(script: &str, prepended: &str) -> Vec<(usize, String, String)> {
+    let aliases: Vec<&str> = prepended
         .lines()
+        .chain(script.lines())
         .filter_map(|l| l.trim().strip_prefix("local ")?.split_once(" = KEYS["))
         .map(|(name, _)| name.trim())
         .collect();
@@ -109,7 +110,7 @@ redis.pcall('PUBLISH', p .. 'wake', q)
 local t = redis.call('TIME')
 redis.call('ZADD', leases, expiry, id)
 ";
-    let found: Vec<(usize, String)> = undeclared(script).into_iter().map(|(n, cmd, _)| (n, cmd)).collect();
+    let found: Vec<(usize, String)> = undeclared(script, "").into_iter().map(|(n, cmd, _)| (n, cmd)).collect();
     assert_eq!(found, [(6, "HMGET".into()), (7, "DEL".into()), (10, "ZADD".into())]);
     assert_eq!(split_args("'HSET', jk, f(a, b), 'x,y')"), ["'HSET'", "jk", "f(a, b)", "'x,y'"]);
 }
@@ -120,11 +121,14 @@ redis.call('ZADD', leases, expiry, id)
 const UNDECLARED_TODAY: &[(&str, usize)] = &[
     ("extend.lua", 1),
     ("finish.lua", 4),
-    ("fire.lua", 12),
+    ("fire.lua", 2),
     ("forward.lua", 1),
     ("heartbeat.lua", 1),
-    ("lib.lua", 30),
+    ("lib.lua", 29),
+    // One-time conversions of the earlier layout's keys (layout.rs): they
+    // stay, as the keys they read were built by the scripts that wrote them.
     ("migrate.lua", 2),
+    ("migrate_entries.lua", 2),
     ("purge.lua", 1),
     ("purge_results.lua", 1),
     ("recover.lua", 2),
@@ -135,11 +139,13 @@ const UNDECLARED_TODAY: &[(&str, usize)] = &[
 #[test]
 fn no_script_builds_more_keys_than_it_did() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/broker/redis/scripts");
+    // lib.lua is prepended to the scripts: its locals from KEYS are theirs.
+    let lib = std::fs::read_to_string(dir.join("lib.lua")).expect("lib.lua");
     let mut counts = BTreeMap::new();
     for entry in std::fs::read_dir(&dir).expect("the scripts' folder").flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
         let text = std::fs::read_to_string(entry.path()).expect("a script");
-        let n = undeclared(&text).len();
+        let n = undeclared(&text, &lib).len();
         if n > 0 {
             counts.insert(name, n);
         }

@@ -21,8 +21,7 @@
 //! | `{ns}:blocked:<job>`    | LIST   | queued ids waiting for a concurrency slot     |
 //! | `{ns}:limited`          | SET    | job names that have had jobs waiting for slots|
 //! | `{ns}:grants`           | HASH   | per grant of a run under way, the id it took  |
-//! | `{ns}:schedule:<entry>` | HASH   | beat: last tick, spec, fired/skipped counts   |
-//! | `{ns}:schedules`        | SET    | the keys of every schedule entry's state      |
+//! | `{ns}:entries`          | HASH   | beat: per entry, last tick, spec, counts, packed |
 //! | `{ns}:workers`          | ZSET   | live worker ids by last heartbeat (ms)        |
 //! | `{ns}:worker:<id>`      | STRING | a worker's last heartbeat (JSON, PX ttl)      |
 //! | `{ns}:layout`           | STRING | the key layout's version (layout.rs)          |
@@ -92,11 +91,12 @@ impl Keys {
         format!("{}limited", self.prefix)
     }
 
-    pub(super) fn schedule(&self, entry: &str) -> String {
-        format!("{}schedule:{entry}", self.prefix)
+    pub(super) fn entries(&self) -> String {
+        format!("{}entries", self.prefix)
     }
 
-    pub(super) fn schedules(&self) -> String {
+    /// The set of the layout before version 2 (`layout.rs` converts it).
+    pub(super) fn old_schedules(&self) -> String {
         format!("{}schedules", self.prefix)
     }
 

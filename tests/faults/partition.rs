@@ -80,8 +80,11 @@ fn a_worker_survives_a_blip_and_a_partition_and_carries_on() {
     wait_until(SOON, "the first job", || env.lines("marks") == ["before"]);
 
     proxy.drop_all();
-    env.enqueue(&["mark", "after-blip"]);
+    let after_blip = env.enqueue(&["mark", "after-blip"]);
     wait_until(SOON, "a job after a blip", || env.lines("marks").len() == 2);
+    // Its outcome recorded too: the cut below must meet an idle worker
+    // looking for work, not a slot still recording (which logs otherwise).
+    wait_until(SOON, "the job's outcome recorded", || env.state(&after_blip) == "succeeded");
 
     proxy.refuse();
     env.enqueue(&["mark", "during"]);

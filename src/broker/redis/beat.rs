@@ -1,5 +1,5 @@
-//! Beat's state in Redis: ticks claimed by `fire.lua`, entries listed from
-//! the `{ns}:schedules` set.
+//! Beat's state in Redis: ticks claimed by `fire.lua`, entries listed by
+//! `schedules.lua`, both on `{ns}:entries`.
 
 use std::collections::HashMap;
 
@@ -11,7 +11,7 @@ use crate::time::{from_ms, to_ms};
 
 pub(super) async fn fire(b: &RedisBroker, fire: &Fire<'_>) -> Result<Fired, BrokerError> {
     let run = fire.run.map(job_args).transpose()?.unwrap_or_default();
-    let mut call = b.script(&SCRIPTS.fire, b.keys.schedule(fire.entry));
+    let mut call = b.script(&SCRIPTS.fire, b.keys.entries());
     call.arg(to_ms(fire.tick))
         .arg(fire.spec)
         .arg(fire.missed)
@@ -41,27 +41,14 @@ pub(super) async fn fire(b: &RedisBroker, fire: &Fire<'_>) -> Result<Fired, Brok
 }
 
 pub(super) async fn schedules(b: &RedisBroker) -> Result<Vec<ScheduleState>, BrokerError> {
-    let keys: Vec<String> = b.link.query(redis::cmd("SMEMBERS").arg(b.keys.schedules())).await?;
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut pipe = redis::pipe();
-    for key in &keys {
-        pipe.hgetall(key);
-    }
-    let hashes: Vec<HashMap<String, String>> = b.link.pipe(&pipe).await?;
-    let prefix = b.keys.schedule("");
+    let entries: Vec<(String, HashMap<String, String>)> =
+        b.link.invoke(&b.script(&SCRIPTS.schedules, b.keys.entries())).await?;
     let mut out = Vec::new();
-    let mut gone = Vec::new();
-    for (key, fields) in keys.iter().zip(hashes) {
-        let Some(last) = fields.get("last").and_then(|v| v.parse::<i64>().ok()) else {
-            // its state expired: the entry was removed long ago
-            gone.push(key.clone());
-            continue;
-        };
+    for (entry, fields) in entries {
+        let Some(last) = fields.get("last").and_then(|v| v.parse::<i64>().ok()) else { continue };
         let count = |k: &str| fields.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         out.push(ScheduleState {
-            entry: key.strip_prefix(&prefix).unwrap_or(key).to_string(),
+            entry,
             spec: fields.get("spec").cloned().unwrap_or_default(),
             last_tick: from_ms(last),
             last_job: fields.get("job").and_then(|v| v.parse().ok()),
@@ -71,9 +58,6 @@ pub(super) async fn schedules(b: &RedisBroker) -> Result<Vec<ScheduleState>, Bro
             last_success: fields.get("ok").and_then(|v| v.parse().ok()).map(from_ms),
             last_failure: fields.get("fail").and_then(|v| v.parse().ok()).map(from_ms),
         });
-    }
-    if !gone.is_empty() {
-        b.link.query::<()>(redis::cmd("SREM").arg(b.keys.schedules()).arg(gone)).await?;
     }
     out.sort_by(|a, b| a.entry.cmp(&b.entry));
     Ok(out)

@@ -63,11 +63,17 @@ static BOUNDS: LazyLock<String> = LazyLock::new(|| {
 
 impl RedisBroker {
     /// A call of `script` on `key` with what every script takes first: the
-    /// job records' key (KEYS[2]) and the grants' (KEYS[3]), the key prefix, the clock shift and the
+    /// job records' key (KEYS[2]), the grants' (KEYS[3]) and beat's entries'
+    /// (KEYS[4]), the key prefix, the clock shift and the
     /// bounds. The caller adds the rest.
     pub(super) fn script(&self, script: &'static Script, key: impl ToRedisArgs) -> ScriptInvocation<'static> {
         let mut call = script.key(key);
-        call.key(self.keys.jobs()).key(self.keys.grants()).arg(self.keys.prefix()).arg(self.shift()).arg(BOUNDS.as_str());
+        call.key(self.keys.jobs())
+            .key(self.keys.grants())
+            .key(self.keys.entries())
+            .arg(self.keys.prefix())
+            .arg(self.shift())
+            .arg(BOUNDS.as_str());
         call
     }
 

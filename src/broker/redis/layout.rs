@@ -1,5 +1,6 @@
 //! The key layout a namespace is in. Version 2 keeps job records as fields
-//! of one hash (`{ns}:jobs`) instead of a hash per job; a namespace written
+//! of one hash (`{ns}:jobs`) instead of a hash per job, and beat's state of
+//! each entry as a field of `{ns}:entries`; a namespace written
 //! by an earlier taskq is converted by the first process that connects, in
 //! bounded steps, then marked. Stop every older taskq process first: one
 //! still running would go on writing records the new layout does not read.
@@ -28,6 +29,7 @@ pub(super) async fn ensure(b: &RedisBroker) -> Result<(), BrokerError> {
         call = b.script(&SCRIPTS.migrate, b.keys.index());
         call.arg(from);
     }
+    let _: i64 = b.link.invoke(&b.script(&SCRIPTS.migrate_entries, b.keys.old_schedules())).await?;
     let _: () = b.link.query(redis::cmd("SET").arg(b.keys.layout()).arg(LAYOUT)).await?;
     Ok(())
 }

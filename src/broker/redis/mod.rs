@@ -62,6 +62,8 @@ struct Scripts {
     time: LazyLock<Script>,
     read: LazyLock<Script>,
     migrate: LazyLock<Script>,
+    migrate_entries: LazyLock<Script>,
+    schedules: LazyLock<Script>,
 }
 
 /// A script with lib.lua (the clock and the functions scripts share)
@@ -97,6 +99,8 @@ static SCRIPTS: Scripts = Scripts {
     time: alone!("time.lua"),
     read: with_lib!("read.lua"),
     migrate: with_lib!("migrate.lua"),
+    migrate_entries: with_lib!("migrate_entries.lua"),
+    schedules: with_lib!("schedules.lua"),
 };
 
 /// Jobs per `enqueue.lua` call: large enough to amortise the round trip,

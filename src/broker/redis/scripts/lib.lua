@@ -27,15 +27,28 @@ local bound = cjson.decode(ARGV[3])
 local JOBS = KEYS[2]
 -- KEYS[3] ({ns}:grants): per grant of a run under way, the job it took.
 local GRANTS = KEYS[3]
+-- KEYS[4] ({ns}:entries): per schedule entry, beat's state of it, packed
+-- as job records are: last tick, spec, last job, fired and skipped counts,
+-- the last skip's reason, the last success and failure (ok, fail), and
+-- until when it is kept (keep) if no tick comes.
+local ENTRIES = KEYS[4]
 
-local function rec_load(id)
-  local packed = redis.call('HGET', JOBS, id)
+local function packed_load(hash, field)
+  local packed = redis.call('HGET', hash, field)
   if packed then return cmsgpack.unpack(packed) end
   return nil
 end
 
+local function packed_save(hash, field, r)
+  redis.call('HSET', hash, field, cmsgpack.pack(r))
+end
+
+local function rec_load(id)
+  return packed_load(JOBS, id)
+end
+
 local function rec_save(id, r)
-  redis.call('HSET', JOBS, id, cmsgpack.pack(r))
+  packed_save(JOBS, id, r)
 end
 
 local function rec_hmget(id, ...)
@@ -152,12 +165,13 @@ end
 -- man's switch of inspect and the metrics), unless a later one is there; an
 -- entry no beat ever handled is left alone.
 local function schedule_outcome(p, name, ok, at)
-  local sk = p .. 'schedule:' .. name
-  if redis.call('EXISTS', sk) == 0 then return end
+  local s = packed_load(ENTRIES, name)
+  if not s then return end
   local field = ok and 'ok' or 'fail'
-  local cur = tonumber(redis.call('HGET', sk, field))
+  local cur = tonumber(s[field])
   if not cur or cur < at then
-    redis.call('HSET', sk, field, ms(at))
+    s[field] = ms(at)
+    packed_save(ENTRIES, name, s)
   end
 end
 
