@@ -87,6 +87,10 @@ impl Keys {
         format!("{}blocked:{job}", self.prefix)
     }
 
+    pub(super) fn queues(&self) -> String {
+        format!("{}queues", self.prefix)
+    }
+
     pub(super) fn limited(&self) -> String {
         format!("{}limited", self.prefix)
     }

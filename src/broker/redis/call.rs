@@ -63,17 +63,26 @@ static BOUNDS: LazyLock<String> = LazyLock::new(|| {
 
 impl RedisBroker {
     /// A call of `script` on `key` with what every script takes first: the
-    /// job records' key (KEYS[2]), the grants' (KEYS[3]) and beat's entries'
-    /// (KEYS[4]), the key prefix, the clock shift and the
-    /// bounds. The caller adds the rest.
+    /// namespace's fixed keys (KEYS[2..11], in the order lib.lua names them),
+    /// the key prefix, the clock shift and the bounds. The caller adds the rest.
     pub(super) fn script(&self, script: &'static Script, key: impl ToRedisArgs) -> ScriptInvocation<'static> {
         let mut call = script.key(key);
-        call.key(self.keys.jobs())
-            .key(self.keys.grants())
-            .key(self.keys.entries())
-            .arg(self.keys.prefix())
-            .arg(self.shift())
-            .arg(BOUNDS.as_str());
+        let k = &self.keys;
+        for fixed in [
+            k.jobs(),
+            k.grants(),
+            k.entries(),
+            k.index(),
+            k.done(),
+            k.delayed(),
+            k.leases(),
+            k.failed(),
+            k.queues(),
+            k.limited(),
+        ] {
+            call.key(fixed);
+        }
+        call.arg(k.prefix()).arg(self.shift()).arg(BOUNDS.as_str());
         call
     }
 

@@ -61,7 +61,7 @@ local function record()
   end
   if kind == 'succeeded' and o.delete then
     rec_del(jk)
-    redis.call('ZREM', p .. 'index', id)
+    redis.call('ZREM', INDEX, id)
     return 1
   end
   rec_hset(jk, 'state', kind, 'finished', ms(finished), 'fin', token)
@@ -79,13 +79,13 @@ local function record()
   end
   rec_hset(jk, 'outlen', o.outlen)
   if kind == 'succeeded' or kind == 'revoked' then
-    redis.call('ZADD', p .. 'done', now + o.ttl, id)
+    redis.call('ZADD', DONE, now + o.ttl, id)
   elseif kind == 'failed' then
     dropped = add_failed(p, now, id, o.failed_max, o.failed_ttl)
   elseif kind == 'retrying' then
     local due = ms(math.max(now, finished + o.delay))
     rec_hset(jk, 'due', due)
-    redis.call('ZADD', p .. 'delayed', due, id)
+    redis.call('ZADD', DELAYED, due, id)
   end
   return 1
 end

@@ -32,6 +32,14 @@ local GRANTS = KEYS[3]
 -- the last skip's reason, the last success and failure (ok, fail), and
 -- until when it is kept (keep) if no tick comes.
 local ENTRIES = KEYS[4]
+-- KEYS[5..11]: the namespace's sets, as src/broker/keys.rs lists them.
+local INDEX = KEYS[5]
+local DONE = KEYS[6]
+local DELAYED = KEYS[7]
+local LEASES = KEYS[8]
+local FAILED = KEYS[9]
+local QUEUES = KEYS[10]
+local LIMITED = KEYS[11]
 
 local function packed_load(hash, field)
   local packed = redis.call('HGET', hash, field)
@@ -180,7 +188,7 @@ end
 -- are deleted. Returns how many were dropped (at most
 -- bound.failed_drop_batch per call).
 local function add_failed(p, now, id, max, ttl)
-  local fk = p .. 'failed'
+  local fk = FAILED
   local most = bound.failed_drop_batch
   redis.call('ZADD', fk, now, id)
   local old = redis.call('ZRANGEBYSCORE', fk, '-inf', '(' .. ms(now - ttl), 'LIMIT', 0, most)
@@ -191,7 +199,7 @@ local function add_failed(p, now, id, max, ttl)
   end
   for _, x in ipairs(old) do
     redis.call('ZREM', fk, x)
-    redis.call('ZREM', p .. 'index', x)
+    redis.call('ZREM', INDEX, x)
     rec_del(x)
   end
   return #old
@@ -261,7 +269,7 @@ local function take(p, leases, now, expiry, worker, grant, queues)
         local ttl = tonumber(f[4]) or bound.result_ttl
         rec_hset(jk, 'state', 'expired', 'finished', ms(now),
           'error', 'expired: not started before its expiry')
-        redis.call('ZADD', p .. 'done', now + ttl, id)
+        redis.call('ZADD', DONE, now + ttl, id)
         if limit then unblock(p, now, f[5], limit) end
       else
         if limit then
@@ -269,7 +277,7 @@ local function take(p, leases, now, expiry, worker, grant, queues)
         end
         if limit and redis.call('ZCARD', ck) >= limit then
           redis.call('RPUSH', p .. 'blocked:' .. f[5], id)
-          redis.call('SADD', p .. 'limited', f[5])
+          redis.call('SADD', LIMITED, f[5])
         else
           if limit then
             redis.call('ZADD', ck, expiry, id)
@@ -319,7 +327,7 @@ local function add(p, now, argv, i, acc)
   if due > now then
     rec_hset(jk, 'state', 'scheduled', 'queue', q, 'enq', enq, 'attempts', '0', 'lost', '0',
       'due', ms(due), unpack(argv, first, after - 1))
-    redis.call('ZADD', p .. 'delayed', due, id)
+    redis.call('ZADD', DELAYED, due, id)
   else
     rec_hset(jk, 'state', 'queued', 'queue', q, 'enq', enq, 'attempts', '0', 'lost', '0',
       unpack(argv, first, after - 1))
@@ -342,10 +350,10 @@ end
 -- Writes what add() batched: one ZADD, and one LPUSH and wake-up per queue.
 local function flush(p, acc)
   if #acc.index > 0 then
-    redis.call('ZADD', p .. 'index', unpack(acc.index))
+    redis.call('ZADD', INDEX, unpack(acc.index))
   end
   for q in pairs(acc.seen) do
-    redis.call('SADD', p .. 'queues', q)
+    redis.call('SADD', QUEUES, q)
   end
   for q, ids in pairs(acc.push) do
     -- LPUSH pushes in argument order, so the first id stays first out (RPOP)

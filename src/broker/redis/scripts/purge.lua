@@ -16,6 +16,6 @@ else
 end
 for _, id in ipairs(ids) do
   rec_del(id)
-  redis.call('ZREM', p .. 'index', id)
+  redis.call('ZREM', INDEX, id)
 end
 return #ids

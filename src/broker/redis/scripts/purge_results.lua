@@ -8,7 +8,7 @@ local p = ARGV[1]
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ms(clock(ARGV[2])), 'LIMIT', 0, bound.bulk_batch)
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
-  redis.call('ZREM', p .. 'index', id)
+  redis.call('ZREM', INDEX, id)
   rec_del(id)
 end
 return #ids

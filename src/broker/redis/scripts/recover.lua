@@ -26,7 +26,7 @@ for _, id in ipairs(ids) do
       local ttl = tonumber(f[5]) or bound.result_ttl
       rec_hset(jk, 'state', 'revoked', 'finished', ms(now), 'error', 'revoked: terminated (its worker was lost)')
       rec_hdel(jk, 'revoke')
-      redis.call('ZADD', p .. 'done', now + ttl, id)
+      redis.call('ZADD', DONE, now + ttl, id)
     else
       local lost = rec_hincrby(jk, 'lost', 1)
       if lost >= (tonumber(f[3]) or bound.max_redeliveries) then

@@ -28,12 +28,12 @@ if state == 'queued' then
   -- it may have been let back in line for a freed slot: pass the slot on
   if f[6] then unblock(p, now, f[4], tonumber(f[6])) end
 elseif state == 'scheduled' or state == 'retrying' then
-  redis.call('ZREM', p .. 'delayed', id)
+  redis.call('ZREM', DELAYED, id)
 else
   return {'final', state}
 end
 local ttl = tonumber(f[3]) or bound.result_ttl
 rec_hset(jk, 'state', 'revoked', 'finished', ms(now), 'error', 'revoked')
 rec_hdel(jk, 'due')
-redis.call('ZADD', p .. 'done', now + ttl, id)
+redis.call('ZADD', DONE, now + ttl, id)
 return {'revoked'}
