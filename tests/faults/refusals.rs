@@ -89,16 +89,20 @@ fn refused_writes_and_a_full_client_table_are_waited_out() {
     let server = RedisServer::start();
     let env = Env::with_broker(&server.url()).jobs("[jobs.mark]\ncommand = \"echo $1 >> @DIR@/marks\"\n");
     let mut worker = env.spawn(&["run"]);
-    env.enqueue(&["mark", "one"]);
+    let one = env.enqueue(&["mark", "one"]);
     wait_until(SOON, "the first job", || env.lines("marks") == ["one"]);
+    // Each fault below must meet an idle worker looking for work, the one
+    // that logs the outage, not a slot still recording an outcome.
+    wait_until(SOON, "its outcome recorded", || env.state(&one) == "succeeded");
 
     // Writes refused with NOREPLICAS: as a master left without its replicas.
     assert_eq!(server.cmd(&["CONFIG", "SET", "min-replicas-to-write", "1"]), "OK");
     env.run(&["enqueue", "mark", "refused"]).code(69);
     wait_until(SOON, "the worker to meet the refusal", || worker.stderr().contains("NOREPLICAS"));
     assert_eq!(server.cmd(&["CONFIG", "SET", "min-replicas-to-write", "0"]), "OK");
-    env.enqueue(&["mark", "two"]);
+    let two = env.enqueue(&["mark", "two"]);
     wait_until(SOON, "a job once writes are accepted", || env.lines("marks").len() == 2);
+    wait_until(SOON, "its outcome recorded", || env.state(&two) == "succeeded");
 
     // No room for new clients: the worker's connections dropped, its
     // reconnects refused while this one holds the only place.

@@ -127,7 +127,7 @@ pub(super) async fn count_ready(b: &RedisBroker, queues: &[QueueName]) -> Result
 pub(super) async fn heartbeat(b: &RedisBroker, info: &WorkerInfo) -> Result<Timestamp, BrokerError> {
     let json = serde_json::to_string(info).map_err(|e| BrokerError::Protocol(e.to_string()))?;
     let mut call = b.script(&SCRIPTS.heartbeat, b.keys.workers());
-    call.arg(ms(WORKER_TTL)).arg(&info.id).arg(json);
+    call.key(b.keys.worker(&info.id)).arg(ms(WORKER_TTL)).arg(&info.id).arg(json);
     let now: i64 = b.link.invoke(&call).await?;
     Ok(from_ms(now))
 }
