@@ -100,15 +100,26 @@ local function rec_hincrby(id, name, by)
   return v
 end
 
--- The record as HGETALL gave it: field, value, field, value...
-local function rec_hgetall(id)
-  local r = rec_load(id) or {}
+-- A table of fields as HGETALL lists a hash: field, value, field, value...
+local function flat(r)
   local out = {}
   for k, v in pairs(r) do
     out[#out + 1] = k
     out[#out + 1] = v
   end
   return out
+end
+
+-- HGETALL's list back to a table of fields.
+local function unflat(list)
+  local r = {}
+  for i = 1, #list, 2 do r[list[i]] = list[i + 1] end
+  return r
+end
+
+-- The record as HGETALL gave it.
+local function rec_hgetall(id)
+  return flat(rec_load(id) or {})
 end
 
 local function rec_del(id)

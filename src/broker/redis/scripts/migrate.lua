@@ -13,9 +13,7 @@ for _, id in ipairs(ids) do
   local old = p .. 'job:' .. id
   local fields = redis.call('HGETALL', old)
   if #fields > 0 then
-    local r = {}
-    for i = 1, #fields, 2 do r[fields[i]] = fields[i + 1] end
-    redis.call('HSET', KEYS[2], id, cmsgpack.pack(r))
+    redis.call('HSET', KEYS[2], id, cmsgpack.pack(unflat(fields)))
     redis.call('DEL', old)
   end
 end

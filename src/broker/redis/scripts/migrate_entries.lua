@@ -16,9 +16,7 @@ local n = 0
 for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local fields = redis.call('HGETALL', key)
   if #fields > 0 then
-    local s = {}
-    for i = 1, #fields, 2 do s[fields[i]] = fields[i + 1] end
-    packed_save(ENTRIES, string.sub(key, #p + #'schedule:' + 1), s)
+    packed_save(ENTRIES, string.sub(key, #p + #'schedule:' + 1), unflat(fields))
     n = n + 1
   end
   redis.call('DEL', key)

@@ -12,12 +12,7 @@ for i = 1, #all, 2 do
   if tonumber(s.keep) and tonumber(s.keep) < now then
     redis.call('HDEL', ENTRIES, all[i])
   else
-    local pairs_of = {}
-    for k, v in pairs(s) do
-      pairs_of[#pairs_of + 1] = k
-      pairs_of[#pairs_of + 1] = v
-    end
-    out[#out + 1] = {all[i], pairs_of}
+    out[#out + 1] = {all[i], flat(s)}
   end
 end
 return out
