@@ -5,7 +5,8 @@
 //! machine's limit in the same run, `redis-benchmark` SET against one server.
 //!
 //! Not a test: `cargo bench --bench scale [-- --quick]`; paste the table
-//! into BENCHMARKS.md. On a machine of few cores the cluster's six servers,
+//! into BENCHMARKS.md. `TASKQ_BENCH_BIN=path` measures another taskq binary
+//! (an earlier build, to compare). On a machine of few cores the cluster's six servers,
 //! the workers and the HTTP server share them, so compare each figure with
 //! the others of its run.
 

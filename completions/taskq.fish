@@ -69,7 +69,7 @@ complete -c taskq -n "__fish_taskq_using_subcommand check" -s q -l quiet -d 'Log
 complete -c taskq -n "__fish_taskq_using_subcommand check" -s h -l help -d 'Print help'
 complete -c taskq -n "__fish_taskq_using_subcommand check" -s V -l version -d 'Print version'
 complete -c taskq -n "__fish_taskq_using_subcommand enqueue" -s p -l param -d 'Set the job parameter NAME (used as {{NAME}} in jobs.toml)' -r
-complete -c taskq -n "__fish_taskq_using_subcommand enqueue" -l queue -d 'Put the job on this queue instead of the job\'s own' -r
+complete -c taskq -n "__fish_taskq_using_subcommand enqueue" -l queue -d 'Put the job on this queue instead of the job\'s own (not for a job with max_concurrent, whose runs are counted on its own queue)' -r
 complete -c taskq -n "__fish_taskq_using_subcommand enqueue" -l delay -d 'Run no earlier than this long from now (e.g. 30s, 5m)' -r
 complete -c taskq -n "__fish_taskq_using_subcommand enqueue" -l at -d 'Run no earlier than this time: RFC 3339, or a local "YYYY-MM-DD HH:MM[:SS]"' -r
 complete -c taskq -n "__fish_taskq_using_subcommand enqueue" -l expires -d 'Drop the job as expired if it has not started this long after it became due' -r

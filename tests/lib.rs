@@ -5,7 +5,7 @@
 //! - `hostile`: hostile parameters, output and URLs
 //! - `secrets`: every command, with secrets in play: none ever shown
 //! - `fuzz`: property-based fuzzing of the parsers, and of parameters under real shells
-//! - `declared_keys`: the Redis scripts name only keys given in KEYS (a ratchet until they all do)
+//! - `declared_keys`: the Redis scripts name only keys given in KEYS
 //! - `cli`: config discovery and errors, `check`, usage errors, generated docs
 //! - `exec_shell`, `exec_http`: the executors, through `taskq exec`
 //! - `faults`: network and Redis faults; first, the proxy and fault helpers themselves
@@ -13,7 +13,8 @@
 //! - `queue`: `enqueue`, `--batch`, `status`, `wait`, `list` with the binary
 //! - `worker`: `taskq run` end to end: leases, redelivery, shutdown, draining
 //! - `ops`: history, logs, systemd notifications, metrics, schedule health
-//! - `upgrade`: a Redis namespace of the earlier key layout converted on first connection
+//! - `upgrade`: a Redis namespace of an earlier key layout moved on first connection
+//! - `cross_slot`: on Redis, what spans queues (unique keys, hook jobs) survives a crash between its steps
 //! - `policies`: retries, the failed set, uniqueness, expiry, limits, revoke, hooks
 
 mod common;
@@ -22,6 +23,7 @@ mod architecture;
 mod beat;
 mod cli;
 mod conformance;
+mod cross_slot;
 mod declared_keys;
 mod exec_http;
 mod exec_shell;

@@ -218,6 +218,51 @@ both!(the_failed_set_keeps_failed_max_jobs_the_oldest_dropped_first, |backend| {
     assert_eq!(failed, ids[1..].iter().cloned().collect::<HashSet<_>>(), "the first to fail was dropped");
 });
 
+// Each queue keeps its own failed set (on Redis, in the queue's slot); the
+// bound is the namespace's, kept across queues by maintenance.
+both!(the_failed_bound_holds_across_queues, |backend| {
+    let env = Env::new(backend).jobs(
+        "[taskq]\nfailed_max = 2\n[jobs.bad]\ncommand = \"exit 3\"\n[jobs.worse]\ncommand = \"exit 4\"\nqueue = \"other\"\n",
+    );
+    let ids = [env.enqueue(&["bad", "1"]), env.enqueue(&["worse", "2"]), env.enqueue(&["bad", "3"])];
+    let _worker = env.spawn(&["run", "-c", "1", "-Q", "default,other"]);
+    let listed = |state: &[&str]| -> HashSet<String> {
+        let out = env.run(&[&["list", "--json"], state].concat()).success().get_output().stdout.clone();
+        String::from_utf8_lossy(&out)
+            .lines()
+            .filter_map(|l| Some(serde_json::from_str::<serde_json::Value>(l).ok()?["id"].as_str()?.to_string()))
+            .collect()
+    };
+    // Every job failed, and one of the three was dropped.
+    wait_until(SOON, "the failed set to keep two of three", || {
+        let failed = listed(&["--state", "failed"]);
+        failed.len() == 2 && listed(&[]) == failed
+    });
+    let kept = listed(&["--state", "failed"]);
+    assert!(!kept.contains(&ids[0]) || !kept.contains(&ids[2]), "the bound holds over both queues: {kept:?}");
+});
+
+// A limited job's runs are counted on its own queue (on Redis, in that
+// queue's slot): putting one on another queue would split its count, so it
+// is refused, by `enqueue --queue` and by a `--batch` line alike.
+both!(a_limited_job_is_enqueued_on_its_own_queue_only, |backend| {
+    let env = Env::new(backend).jobs("[jobs.exclusive]\ncommand = \"true\"\nmax_concurrent = 1\nqueue = \"locks\"\n");
+    let out = env.run(&["enqueue", "exclusive", "--queue", "other"]).code(2).get_output().clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("job exclusive has max_concurrent = 1, which is kept on its own queue (locks)")
+            && err.contains("jobs.toml"),
+        "{err}"
+    );
+    env.enqueue(&["exclusive", "--queue", "locks"]);
+    env.write("lines.jsonl", "{\"job\": \"exclusive\", \"queue\": \"other\"}\n{\"job\": \"exclusive\"}\n");
+    let out = env.run(&["enqueue", "--batch", "lines.jsonl"]).failure().get_output().clone();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1: job exclusive has max_concurrent = 1"));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1, "the good line went in");
+    let listed = env.run(&["list", "--queue", "other", "--json"]).success().get_output().stdout.clone();
+    assert!(listed.is_empty(), "nothing went to the other queue");
+});
+
 both!(revoke_cancels_a_queued_job_and_terminate_kills_a_running_tree, |backend| {
     let env = Env::new(backend).jobs(
         r#"

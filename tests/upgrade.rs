@@ -1,48 +1,99 @@
-//! A Redis namespace written by an earlier taskq (a hash per job,
-//! `{ns}:job:<id>`, and per schedule entry) is converted by the first process
-//! of this one that connects: its jobs are all there, whole, and run, and
-//! beat's counts go on.
+//! A Redis namespace written by an earlier taskq is moved to this layout by
+//! the first process of this one that connects: its jobs are all there,
+//! whole, in their order, and run; a delayed job keeps its time; beat's
+//! counts go on. Two earlier layouts: every key under `{ns}:` with each job
+//! a field of `{ns}:jobs` (version 2), and before that a hash per job and
+//! per schedule entry (version 1).
 
 use crate::common::{Env, RedisConn, SOON, wait_until};
 
-#[test]
-fn jobs_stored_in_the_earlier_layout_are_converted_and_run() {
-    let env = Env::redis().jobs(
-        "[jobs.mark]\ncommand = \"echo $1 $2 >> @DIR@/marks\"\n[jobs.nightly]\ncommand = \"true\"\nschedule = \"0 3 * * *\"\n",
-    );
+const JOBS: &str = "\
+[jobs.mark]
+command = \"echo $1 $2 >> @DIR@/marks\"
+[jobs.later]
+command = \"echo later >> @DIR@/marks\"
+[jobs.nightly]
+command = \"true\"
+schedule = \"0 3 * * *\"
+";
+
+/// The earlier layout's keys for what this layout holds in queue `default`:
+/// the same structures under the namespace's tag (what version 2 kept).
+const TO_VERSION_2: &str = "\
+for _, name in ipairs({'jobs', 'index', 'delayed', 'done', 'failed', 'leases', 'entries'}) do
+  local from = ARGV[2] .. name
+  if redis.call('EXISTS', from) == 1 then redis.call('RENAME', from, ARGV[1] .. name) end
+end
+if redis.call('EXISTS', ARGV[2] .. 'pending') == 1 then
+  redis.call('RENAME', ARGV[2] .. 'pending', ARGV[1] .. 'pending:default')
+end
+redis.call('DEL', ARGV[2] .. 'known')
+redis.call('SET', ARGV[1] .. 'layout', '2')
+return 1";
+
+/// Version 2 back to version 1: a hash per job and per entry, no marker.
+const TO_VERSION_1: &str = "\
+local jobs = redis.call('HGETALL', ARGV[1] .. 'jobs')
+for i = 1, #jobs, 2 do
+  for k, v in pairs(cmsgpack.unpack(jobs[i + 1])) do redis.call('HSET', ARGV[1] .. 'job:' .. jobs[i], k, v) end
+end
+local entries = redis.call('HGETALL', ARGV[1] .. 'entries')
+for i = 1, #entries, 2 do
+  local key = ARGV[1] .. 'schedule:' .. entries[i]
+  for k, v in pairs(cmsgpack.unpack(entries[i + 1])) do redis.call('HSET', key, k, v) end
+  redis.call('SADD', ARGV[1] .. 'schedules', key)
+end
+redis.call('DEL', ARGV[1] .. 'jobs', ARGV[1] .. 'entries', ARGV[1] .. 'layout')
+return 1";
+
+/// Enqueues three jobs and a delayed one, records a beat state, and turns
+/// the namespace back into layout `version`; returns the three ids.
+fn written_by_an_earlier_taskq(env: &Env, version: u8) -> (RedisConn, Vec<String>) {
     let ids: Vec<String> = (0..3).map(|i| env.enqueue(&["mark", &format!("job{i}"), "x y"])).collect();
-    let ns = env.ns.clone();
+    env.enqueue(&["later", "--delay", "2s"]);
     let port: u16 = env.broker.trim_start_matches("redis://127.0.0.1:").trim_end_matches("/0").parse().expect("port");
     let mut redis = RedisConn::connect(port).expect("connect");
-    // Back to the earlier layout: each record as a hash of its own, no marker.
-    for id in &ids {
-        let unpack = "local r = cmsgpack.unpack(redis.call('HGET', KEYS[1], ARGV[1])) \
-                      for k, v in pairs(r) do redis.call('HSET', KEYS[2], k, v) end \
-                      redis.call('HDEL', KEYS[1], ARGV[1]) return 1";
-        let (jobs, old) = (format!("{{{ns}}}:jobs"), format!("{{{ns}}}:job:{id}"));
-        assert_eq!(redis.call(&["EVAL", unpack, "2", &jobs, &old, id]).expect("eval"), "1");
+    let (ns, queue) = (format!("{{{}}}:", env.ns), format!("{{{}/default}}:", env.ns));
+    // Beat's state of an entry, as the earlier layouts kept it.
+    let state = "return redis.call('HSET', KEYS[1], 'nightly', cmsgpack.pack({last = '1795921200000', \
+                 spec = '0 3 * * * UTC', fired = '7', skipped = '2'}))";
+    assert_eq!(redis.call(&["EVAL", state, "1", &format!("{queue}entries")]).expect("eval"), "1");
+    assert_eq!(redis.call(&["EVAL", TO_VERSION_2, "0", &ns, &queue]).expect("eval"), "1");
+    if version == 1 {
+        assert_eq!(redis.call(&["EVAL", TO_VERSION_1, "0", &ns]).expect("eval"), "1");
+        assert_eq!(redis.call(&["EXISTS", &format!("{ns}job:{}", ids[1])]).expect("exists"), "1");
     }
-    // Beat's state of an entry, as a hash of its own listed in a set.
-    let old = format!("{{{ns}}}:schedule:nightly");
-    let hset = ["HSET", &old, "last", "1795921200000", "spec", "0 3 * * * UTC", "fired", "7", "skipped", "2"];
-    assert_eq!(redis.call(&hset).expect("hset"), "4");
-    assert_eq!(redis.call(&["PEXPIRE", &old, "86400000"]).expect("pexpire"), "1");
-    assert_eq!(redis.call(&["SADD", &format!("{{{ns}}}:schedules"), &old]).expect("sadd"), "1");
-    assert_eq!(redis.call(&["DEL", &format!("{{{ns}}}:layout")]).expect("del"), "1");
+    assert_eq!(redis.call(&["EXISTS", &format!("{queue}jobs")]).expect("exists"), "0");
+    (redis, ids)
+}
 
-    assert_eq!(env.state(&ids[0]), "queued", "the first process converts, then reads");
-    assert_eq!(redis.call(&["EXISTS", &format!("{{{ns}}}:job:{}", ids[1])]).expect("exists"), "0");
-    assert_eq!(redis.call(&["EXISTS", &old]).expect("exists"), "0");
+fn moved_and_run(version: u8) {
+    let env = Env::redis().jobs(JOBS);
+    let (mut redis, ids) = written_by_an_earlier_taskq(&env, version);
+    assert_eq!(env.state(&ids[0]), "queued", "the first process moves, then reads");
+    let ns = format!("{{{}}}:", env.ns);
+    for gone in ["jobs", "index", "delayed", "pending:default", &format!("job:{}", ids[1])] {
+        assert_eq!(redis.call(&["EXISTS", &format!("{ns}{gone}")]).expect("exists"), "0", "{gone} left behind");
+    }
     let inspect: serde_json::Value =
         serde_json::from_slice(&env.run(&["inspect", "--json"]).success().get_output().stdout).expect("json");
     let entry = &inspect["schedules"][0];
     assert_eq!(
         (entry["name"].as_str(), entry["fired"].as_u64(), entry["skipped"].as_u64()),
-        (Some("nightly"), Some(7), Some(2))
+        (Some("nightly"), Some(7), Some(2)),
+        "beat's counts are read where they were"
     );
-    let _worker = env.spawn(&["run"]);
-    wait_until(SOON, "the three jobs to run", || env.lines("marks").len() == 3);
-    let mut marks = env.lines("marks");
-    marks.sort();
-    assert_eq!(marks, ["job0 x y", "job1 x y", "job2 x y"]);
+    let _worker = env.spawn(&["run", "-c", "1"]);
+    wait_until(SOON, "the four jobs to run", || env.lines("marks").len() == 4);
+    assert_eq!(env.lines("marks"), ["job0 x y", "job1 x y", "job2 x y", "later"], "in their order, the delayed last");
+}
+
+#[test]
+fn jobs_stored_in_the_layout_with_one_slot_per_namespace_are_moved_to_their_queues_and_run() {
+    moved_and_run(2);
+}
+
+#[test]
+fn jobs_stored_as_a_hash_each_are_moved_to_their_queues_and_run() {
+    moved_and_run(1);
 }

@@ -237,6 +237,7 @@ impl Beat {
         let keep_until = crate::time::add(entry.next_after(tick).unwrap_or(tick), KEEP_STATE);
         let fire = Fire {
             entry: entry.name(),
+            queue: &entry.def.queue,
             spec: &entry.spec,
             tick,
             missed,

@@ -1,107 +1,65 @@
-//! Redis key names: the one place they are spelled out. Every key of a
-//! namespace shares the hash tag `{ns}`, so any script may touch any of them
-//! and the layout works unchanged on Redis Cluster (one slot per namespace:
-//! cross-queue atomicity, for uniqueness and concurrency limits, over
-//! spreading one namespace across shards; scale out with namespaces).
+//! Redis key names: the one place they are spelled out
+//! (docs/cluster-layout.md has the design and what spans slots).
 //!
-//! The Lua scripts build the same names from the prefix, as listed here:
+//! Each queue has its own hash tag, `{ns/queue}` (a name cannot hold `/`),
+//! so a cluster spreads a namespace's queues over its masters; everything a
+//! job's transition touches is in its queue's slot, so every script runs in
+//! one slot and is given every key it touches in KEYS:
 //!
-//! | key                     | type   | holds                                         |
-//! |-------------------------|--------|-----------------------------------------------|
-//! | `{ns}:jobs`             | HASH   | per job id: its fields (request, state, attempts, lost, result), packed |
-//! | `{ns}:pending:<queue>`  | LIST   | queued ids; LPUSH to enqueue, RPOP to take    |
-//! | `{ns}:delayed`          | ZSET   | scheduled and retrying ids by due time (ms)   |
-//! | `{ns}:leases`           | ZSET   | running ids by lease expiry (ms)              |
-//! | `{ns}:failed`           | ZSET   | failed ids by failure time (ms)               |
-//! | `{ns}:index`            | ZSET   | every live id by enqueue time (ms), for list  |
-//! | `{ns}:done`             | ZSET   | finished ids by result expiry (ms)            |
-//! | `{ns}:unique:<key>`     | STRING | the id holding an idempotency key (PX window) |
-//! | `{ns}:queues`           | SET    | queue names seen                              |
-//! | `{ns}:conc:<job>`       | ZSET   | running ids of a limited job, by lease expiry |
-//! | `{ns}:blocked:<job>`    | LIST   | queued ids waiting for a concurrency slot     |
-//! | `{ns}:limited`          | SET    | job names that have had jobs waiting for slots|
-//! | `{ns}:grants`           | HASH   | per grant of a run under way, the id it took  |
-//! | `{ns}:entries`          | HASH   | beat: per entry, last tick, spec, counts, packed |
-//! | `{ns}:workers`          | ZSET   | live worker ids by last heartbeat (ms)        |
-//! | `{ns}:worker:<id>`      | STRING | a worker's last heartbeat (JSON, PX ttl)      |
-//! | `{ns}:layout`           | STRING | the key layout's version (layout.rs)          |
-//! | `{ns}:wake`             | pubsub | a queue name, published when it gains a job   |
+//! | key                    | type   | holds                                          |
+//! |------------------------|--------|------------------------------------------------|
+//! | `{ns/q}:pending`       | LIST   | queued ids; LPUSH to enqueue, RPOP to take     |
+//! | `{ns/q}:jobs`          | HASH   | per job id: its fields (request, state, attempts, result), packed |
+//! | `{ns/q}:grants`        | HASH   | per grant of a run under way, the id it took   |
+//! | `{ns/q}:entries`       | HASH   | beat: per entry whose job runs on q, its state, packed |
+//! | `{ns/q}:index`         | ZSET   | every live id by enqueue time (ms), for list   |
+//! | `{ns/q}:done`          | ZSET   | finished ids by result expiry (ms)             |
+//! | `{ns/q}:delayed`       | ZSET   | scheduled and retrying ids by due time (ms)    |
+//! | `{ns/q}:leases`        | ZSET   | running ids by lease expiry (ms)               |
+//! | `{ns/q}:failed`        | ZSET   | failed ids by failure time (ms)                |
+//! | `{ns/q}:running`       | HASH   | per limited job name, its runs and their lease expiry, packed |
+//! | `{ns/q}:blocked`       | ZSET   | `<job>\0<seq>`: ids waiting for a slot (score 0, FIFO per job by lex) |
+//! | `{ns/q}:outbox`        | LIST   | hook jobs an outcome triggered, to enqueue on their own queue |
+//! | `{ns/q}:known`         | STRING | set once the queue is in `{ns}:queues`         |
+//! | `{ns}:queues`          | SET    | every queue name used                          |
+//! | `{ns}:unique:<key>`    | STRING | who holds an idempotency key (PX window)       |
+//! | `{ns}:workers`         | ZSET   | live worker ids by last heartbeat (ms)         |
+//! | `{ns}:worker:<id>`     | STRING | a worker's last heartbeat (JSON, PX ttl)       |
+//! | `{ns}:layout`          | STRING | the key layout's version (layout.rs)           |
+//! | `{ns}:wake`            | pubsub | a queue name, published when it gains a job    |
 
-/// The key prefix of namespace `ns`: `{ns}:`.
-pub(super) fn prefix(ns: &str) -> String {
-    format!("{{{ns}}}:")
-}
-
-/// The keys of one namespace.
+/// The keys of one namespace: its own (`{ns}:…`) and its queues'.
 #[derive(Debug, Clone)]
 pub(super) struct Keys {
+    ns: String,
     prefix: String,
 }
 
 impl Keys {
     pub(super) fn new(ns: &str) -> Keys {
-        Keys { prefix: prefix(ns) }
+        Keys { ns: ns.to_string(), prefix: format!("{{{ns}}}:") }
     }
 
+    /// The namespace's own prefix, `{ns}:`.
     pub(super) fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// The keys of queue `q`.
+    pub(super) fn queue(&self, q: &str) -> QueueKeys {
+        QueueKeys { prefix: format!("{{{}/{q}}}:", self.ns) }
     }
 
     pub(super) fn layout(&self) -> String {
         format!("{}layout", self.prefix)
     }
 
-    pub(super) fn grants(&self) -> String {
-        format!("{}grants", self.prefix)
-    }
-
-    pub(super) fn jobs(&self) -> String {
-        format!("{}jobs", self.prefix)
-    }
-
-    pub(super) fn pending(&self, queue: &str) -> String {
-        format!("{}pending:{queue}", self.prefix)
-    }
-
-    pub(super) fn delayed(&self) -> String {
-        format!("{}delayed", self.prefix)
-    }
-
-    pub(super) fn leases(&self) -> String {
-        format!("{}leases", self.prefix)
-    }
-
-    pub(super) fn failed(&self) -> String {
-        format!("{}failed", self.prefix)
-    }
-
-    pub(super) fn index(&self) -> String {
-        format!("{}index", self.prefix)
-    }
-
-    pub(super) fn done(&self) -> String {
-        format!("{}done", self.prefix)
-    }
-
-    pub(super) fn blocked(&self, job: &str) -> String {
-        format!("{}blocked:{job}", self.prefix)
-    }
-
     pub(super) fn queues(&self) -> String {
         format!("{}queues", self.prefix)
     }
 
-    pub(super) fn limited(&self) -> String {
-        format!("{}limited", self.prefix)
-    }
-
-    pub(super) fn entries(&self) -> String {
-        format!("{}entries", self.prefix)
-    }
-
-    /// The set of the layout before version 2 (`layout.rs` converts it).
-    pub(super) fn old_schedules(&self) -> String {
-        format!("{}schedules", self.prefix)
+    pub(super) fn unique(&self, key: &str) -> String {
+        format!("{}unique:{key}", self.prefix)
     }
 
     pub(super) fn workers(&self) -> String {
@@ -115,6 +73,42 @@ impl Keys {
     pub(super) fn wake(&self) -> String {
         format!("{}wake", self.prefix)
     }
+
+    // The layout before version 3 (layout.rs moves it): every key under
+    // `{ns}:`, the per-queue sets shared by the namespace.
+
+    pub(super) fn old(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    pub(super) fn old_pending(&self, queue: &str) -> String {
+        format!("{}pending:{queue}", self.prefix)
+    }
+}
+
+/// The keys of one queue, all in its slot.
+#[derive(Debug, Clone)]
+pub(super) struct QueueKeys {
+    prefix: String,
+}
+
+/// The keys every queue script is given, in this order: lib.lua names them
+/// (KEYS[1..]) the same way.
+pub(super) const QUEUE_KEYS: [&str; 13] = [
+    "pending", "jobs", "grants", "entries", "index", "done", "delayed", "leases", "failed", "running", "blocked",
+    "outbox", "known",
+];
+
+impl QueueKeys {
+    pub(super) fn key(&self, name: &str) -> String {
+        debug_assert!(QUEUE_KEYS.contains(&name), "{name} is not a queue key");
+        format!("{}{name}", self.prefix)
+    }
+
+    /// Every key of the queue, in the order of `QUEUE_KEYS`.
+    pub(super) fn all(&self) -> impl Iterator<Item = String> + '_ {
+        QUEUE_KEYS.iter().map(|name| format!("{}{name}", self.prefix))
+    }
 }
 
 #[cfg(test)]
@@ -122,11 +116,12 @@ mod tests {
     use super::Keys;
 
     #[test]
-    fn keys_share_the_namespace_hash_tag() {
+    fn each_queue_has_its_own_hash_tag_and_the_namespace_one() {
         let k = Keys::new("app");
-        assert_eq!(k.pending("mail"), "{app}:pending:mail");
-        assert_eq!(k.jobs(), "{app}:jobs");
-        assert_eq!(k.leases(), "{app}:leases");
+        assert_eq!(k.queue("mail").key("pending"), "{app/mail}:pending");
+        assert_eq!(k.queue("mail").all().nth(1).as_deref(), Some("{app/mail}:jobs"));
+        assert_eq!(k.workers(), "{app}:workers");
+        assert_eq!(k.unique("k1"), "{app}:unique:k1");
         assert_eq!(k.wake(), "{app}:wake");
     }
 }

@@ -153,9 +153,9 @@ pub trait Broker: Send + Sync {
         lease: Duration,
     ) -> Result<Vec<(LeaseToken, LeaseLoss)>, BrokerError>;
 
-    /// Which of these jobs `revoke --terminate` asked to stop (a cheap read,
+    /// Which of these runs `revoke --terminate` asked to stop (a cheap read,
     /// checked more often than leases are renewed).
-    async fn revoked(&self, ids: &[JobId]) -> Result<Vec<JobId>, BrokerError>;
+    async fn revoked(&self, runs: &[LeaseToken]) -> Result<Vec<JobId>, BrokerError>;
 
     /// Cancels a job that has not started; a running one is flagged for its
     /// worker to kill when `terminate`, else left alone.

@@ -45,7 +45,13 @@ pub struct Lease {
 impl Lease {
     /// What proves this worker still holds this run.
     pub fn token(&self) -> LeaseToken {
-        LeaseToken { id: self.job.id, worker: self.worker.clone(), attempt: self.attempt, grant: self.grant.clone() }
+        LeaseToken {
+            id: self.job.id,
+            queue: self.job.queue.clone(),
+            worker: self.worker.clone(),
+            attempt: self.attempt,
+            grant: self.grant.clone(),
+        }
     }
 }
 
@@ -55,6 +61,8 @@ impl Lease {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LeaseToken {
     pub id: JobId,
+    /// The job's queue (where a broker that keeps queues apart finds it).
+    pub queue: QueueName,
     pub worker: String,
     pub attempt: u32,
     pub grant: String,
@@ -144,6 +152,8 @@ pub enum Retried {
 pub struct Fire<'a> {
     /// The entry: the scheduled job's name.
     pub entry: &'a str,
+    /// The queue the job runs on (the run's, when there is one).
+    pub queue: &'a QueueName,
     /// The schedule and zone the tick was computed with; stored, so a
     /// changed schedule is noticed.
     pub spec: &'a str,

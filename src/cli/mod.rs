@@ -192,7 +192,8 @@ pub struct EnqueueArgs {
     #[command(flatten)]
     pub params: ParamArgs,
 
-    /// Put the job on this queue instead of the job's own
+    /// Put the job on this queue instead of the job's own (not for a job
+    /// with max_concurrent, whose runs are counted on its own queue)
     #[arg(long, value_name = "QUEUE", value_parser = queue_arg)]
     pub queue: Option<QueueName>,
 

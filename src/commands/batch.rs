@@ -232,7 +232,7 @@ pub(crate) fn parse(line: &[u8], config: &Config) -> Result<NewJob, String> {
     let def = config.job(&line.job).map_err(|e| e.0)?;
     let mut job = def.new_job(line.args, line.params).map_err(|e| e.to_string())?;
     if let Some(q) = line.queue {
-        job.queue = QueueName::new(&q)?;
+        def.move_to(&mut job, QueueName::new(&q)?)?;
     }
     Ok(job)
 }

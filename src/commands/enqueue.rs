@@ -25,7 +25,7 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
     let given = parse_param_flags(&args.params.params).map_err(|e| UsageError(e.to_string()))?;
     let mut job = def.new_job(args.args.clone(), given).map_err(|e| UsageError(e.to_string()))?;
     if let Some(q) = &args.queue {
-        job.queue = q.clone();
+        def.move_to(&mut job, q.clone()).map_err(UsageError)?;
     }
     // A delay is added to the broker's clock, never this host's.
     job.delay = match (&args.delay, &args.at) {

@@ -207,6 +207,20 @@ impl JobDef {
         })
     }
 
+    /// Moves `job` to `queue`, unless the job has `max_concurrent`: its
+    /// runs are counted on its own queue (on Redis, in that queue's slot),
+    /// so that the limit holds across every worker.
+    pub fn move_to(&self, job: &mut NewJob, queue: QueueName) -> Result<(), String> {
+        if let Some(n) = self.max_concurrent.filter(|_| queue != self.queue) {
+            return Err(format!(
+                "job {} has max_concurrent = {n}, which is kept on its own queue ({}): drop the queue given, or change the job's queue in jobs.toml",
+                self.name, self.queue
+            ));
+        }
+        job.queue = queue;
+        Ok(())
+    }
+
     /// The idempotency key without `--key`: job name, args and parameters
     /// (the queue is not part of it).
     pub fn default_unique_key(&self, args: &[String], resolved: &BTreeMap<String, String>) -> String {

@@ -47,7 +47,7 @@ pub(super) async fn run(shared: &Arc<Shared>, slots: &Arc<Semaphore>, tracker: &
             continue;
         }
         drop(permit);
-        if opts.burst && drained(shared, tracker).await? {
+        if opts.burst && drained(shared, slots).await? {
             tracing::info!("queues drained");
             return Ok(());
         }
@@ -65,9 +65,11 @@ pub(super) async fn run(shared: &Arc<Shared>, slots: &Arc<Semaphore>, tracker: &
 }
 
 /// Burst mode: nothing queued, due or waiting for a slot on our queues, and
-/// no slot busy here (a busy slot may still take more jobs).
-async fn drained(shared: &Shared, tracker: &TaskTracker) -> anyhow::Result<bool> {
-    if !tracker.is_empty() {
+/// no slot busy here (a busy slot may still take more jobs). A slot gives
+/// its permit back before it wakes this loop (its task may still be ending,
+/// so the tracker would say busy and the loop would sleep a second).
+async fn drained(shared: &Shared, slots: &Semaphore) -> anyhow::Result<bool> {
+    if slots.available_permits() < shared.opts.concurrency.max(1) {
         return Ok(false);
     }
     shared.broker.forward_due().await?;

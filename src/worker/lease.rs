@@ -23,7 +23,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Shared, StopReason, lock};
 use crate::broker::{LeaseLoss, LeaseToken, OutputUpdate};
-use crate::job::JobId;
 
 /// How often running jobs are checked for `revoke --terminate`, and failed
 /// renewals retried.
@@ -81,8 +80,7 @@ pub(super) async fn renew(shared: Arc<Shared>, stop: CancellationToken) {
         if Instant::now() >= next_tick && !failing {
             next_tick = Instant::now() + TICK.min(every);
             bounded(&shared, publish_output(&shared)).await;
-            let ids: Vec<JobId> = tokens.iter().map(|t| t.id).collect();
-            if let Some(Ok(revoked)) = bounded(&shared, shared.broker.revoked(&ids)).await {
+            if let Some(Ok(revoked)) = bounded(&shared, shared.broker.revoked(&tokens)).await {
                 let revoked = tokens
                     .iter()
                     .filter(|t| revoked.contains(&t.id))

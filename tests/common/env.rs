@@ -93,7 +93,8 @@ impl Env {
 
     /// The binary, set up to run in this env.
     pub(crate) fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_taskq"));
+        let mut cmd =
+            Command::new(std::env::var_os("TASKQ_BENCH_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_taskq").into()));
         cmd.current_dir(self.dir.path());
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("TASKQ_") || key.to_string_lossy().starts_with("XDG_") {

@@ -317,6 +317,7 @@ pub(crate) fn documented_acl(user: &str, ns: &str, password: &str) -> Vec<String
     let line = doc.lines().find(|l| l.starts_with("ACL SETUSER taskq ")).expect("the ACL line in docs/security.md");
     let line = line.replacen("ACL SETUSER taskq ", &format!("ACL SETUSER {user} "), 1);
     line.replace("{taskq}", &format!("{{{ns}}}"))
+        .replace("{taskq/", &format!("{{{ns}/"))
         .replace("CHANGE-ME", password)
         .split_whitespace()
         .map(String::from)

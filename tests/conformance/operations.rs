@@ -125,9 +125,10 @@ conformance!(revoke_cancels_what_has_not_started_and_terminates_on_request, |bro
     let running = enqueue(broker.as_ref(), &job("c", "default")).await;
     let lease = take(broker.as_ref(), &["default"], "w1", LEASE).await.unwrap();
     assert_eq!(broker.revoke(running, false).await.unwrap(), Revoke::Running { worker: "w1".into() });
-    assert!(broker.revoked(&[running]).await.unwrap().is_empty());
+    assert!(broker.revoked(&[lease.token()]).await.unwrap().is_empty());
     assert_eq!(broker.revoke(running, true).await.unwrap(), Revoke::Terminating { worker: "w1".into() });
-    assert_eq!(broker.revoked(&[running, queued]).await.unwrap(), [running]);
+    let not_running = LeaseToken { id: queued, ..lease.token() };
+    assert_eq!(broker.revoked(&[lease.token(), not_running]).await.unwrap(), [running]);
     assert_eq!(broker.extend_leases(&[lease.token()], LEASE).await.unwrap(), [(lease.token(), LeaseLoss::Revoked)]);
     let killed = Finish::Revoked { result: result(Some("revoked")), ttl: Duration::from_secs(60) };
     assert!(broker.finish(&lease.token(), killed, None).await.unwrap().recorded);
@@ -237,7 +238,17 @@ pub(super) fn fire<'a>(
     run: Option<&'a NewJob>,
     max_concurrent: Option<u32>,
 ) -> Fire<'a> {
-    Fire { entry, spec: "every 1m", tick, missed: 0, run, max_concurrent, keep_until: at(tick, 86_400) }
+    static DEFAULT: std::sync::LazyLock<QueueName> = std::sync::LazyLock::new(QueueName::default_queue);
+    Fire {
+        entry,
+        queue: run.map_or(&DEFAULT, |r| &r.queue),
+        spec: "every 1m",
+        tick,
+        missed: 0,
+        run,
+        max_concurrent,
+        keep_until: at(tick, 86_400),
+    }
 }
 
 conformance!(a_tick_fires_once_however_many_beats_ask, |broker, env| {

@@ -8,6 +8,7 @@
 //! - `conformance`: the broker contract on each of them
 //! - `failover`: a master killed during a run of 2,000 jobs, on a cluster and under Sentinel; a resharding
 //! - `mistakes`: a URL at the wrong kind of server
+//! - `spread`: one namespace's queues on every master of a cluster
 //! - `tls`: a worker and beat over TLS as the least-privileged user; wrong TLS settings
 
 // Shared with the main test binary, whose helpers this one mostly leaves unused.
@@ -20,4 +21,5 @@ mod failover;
 mod harness;
 mod mistakes;
 mod shared;
+mod spread;
 mod tls;

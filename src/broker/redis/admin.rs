@@ -1,35 +1,50 @@
-//! Operators' transitions in Redis: revoke, retry of failed jobs, purge;
-//! what a burst worker counts as work; and the live workers' registry
-//! (`{ns}:workers`, `{ns}:worker:<id>`).
+//! Operators' transitions in Redis: revoke, retry of failed jobs, purge
+//! (and the failed set's bound across queues); what a burst worker counts
+//! as work; and the live workers' registry (`{ns}:workers`,
+//! `{ns}:worker:<id>`).
 
-use std::collections::HashSet;
+use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
 use super::call::BULK_BATCH;
 use super::fields::ms;
-use super::{RedisBroker, SCRIPTS};
-use crate::broker::{Broker, BrokerError, Purge, Retried, Revoke, WORKER_TTL, WorkerInfo};
+use super::{RedisBroker, SCRIPTS, queues};
+use crate::broker::{Broker, BrokerError, LeaseToken, Purge, Retried, Revoke, WORKER_TTL, WorkerInfo};
 use crate::job::JobId;
 use crate::names::QueueName;
 use crate::time::{from_ms, to_ms};
 
-pub(super) async fn revoked(b: &RedisBroker, ids: &[JobId]) -> Result<Vec<JobId>, BrokerError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+pub(super) async fn revoked(b: &RedisBroker, runs: &[LeaseToken]) -> Result<Vec<JobId>, BrokerError> {
+    let mut by_queue: BTreeMap<&str, Vec<&LeaseToken>> = BTreeMap::new();
+    for t in runs {
+        by_queue.entry(t.queue.as_str()).or_default().push(t);
     }
-    let names: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    let records = super::reads::fields_of(b, &names).await?;
-    Ok(ids
-        .iter()
-        .zip(records)
-        .filter(|(_, r)| r.get("revoke").map(String::as_str) == Some("1"))
-        .map(|(id, _)| *id)
-        .collect())
+    let mut out = Vec::new();
+    for (queue, runs) in by_queue {
+        let ids: Vec<String> = runs.iter().map(|t| t.id.to_string()).collect();
+        let names: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let records = super::reads::fields_in(b, queue, &names).await?;
+        out.extend(
+            runs.iter()
+                .zip(records)
+                .filter(|(_, r)| r.get("revoke").map(String::as_str) == Some("1"))
+                .map(|(t, _)| t.id),
+        );
+    }
+    Ok(out)
 }
 
 pub(super) async fn revoke(b: &RedisBroker, id: JobId, terminate: bool) -> Result<Revoke, BrokerError> {
-    let mut call = b.script(&SCRIPTS.revoke, b.keys.index());
+    match queues::locate(b, &[id.to_string()]).await?.pop().flatten() {
+        Some(queue) => revoke_in(b, &queue, id, terminate).await,
+        None => Ok(Revoke::Unknown),
+    }
+}
+
+pub(super) async fn revoke_in(b: &RedisBroker, queue: &str, id: JobId, terminate: bool) -> Result<Revoke, BrokerError> {
+    b.wake.touched(queue);
+    let mut call = b.script(&SCRIPTS.revoke, queue);
     call.arg(id.to_string()).arg(if terminate { "1" } else { "0" });
     let reply: Vec<String> = b.link.invoke(&call).await?;
     let second = || reply.get(1).cloned().unwrap_or_default();
@@ -43,50 +58,124 @@ pub(super) async fn revoke(b: &RedisBroker, id: JobId, terminate: bool) -> Resul
 }
 
 pub(super) async fn retry_failed(b: &RedisBroker, ids: Option<&[JobId]>) -> Result<Vec<(JobId, Retried)>, BrokerError> {
-    let mut call = b.script(&SCRIPTS.retry_failed, b.keys.failed());
-    call.arg(if ids.is_some() { "ids" } else { "all" });
-    for id in ids.unwrap_or_default() {
-        call.arg(id.to_string());
-    }
     let mut out = Vec::new();
-    b.drain(&call, |reply: Vec<(String, String)>| {
-        let full = reply.len() as u64 == BULK_BATCH;
-        for (id, state) in reply {
+    let Some(ids) = ids else {
+        for queue in b.queues.all(b).await? {
+            b.wake.touched(&queue);
+            let mut call = b.script(&SCRIPTS.retry_failed, &queue);
+            call.arg("all");
+            b.drain(&call, |reply: Vec<(String, String)>| {
+                let full = reply.len() as u64 == BULK_BATCH;
+                out.extend(retried(reply)?);
+                Ok(full)
+            })
+            .await?;
+        }
+        return Ok(out);
+    };
+    let names: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let mut answers = std::collections::HashMap::new();
+    for (queue, share) in queues::group(b, &names).await? {
+        b.wake.touched(&queue);
+        let mut call = b.script(&SCRIPTS.retry_failed, &queue);
+        call.arg("ids");
+        for (_, id) in &share {
+            call.arg(id);
+        }
+        answers.extend(retried(b.link.invoke(&call).await?)?);
+    }
+    // in the order asked
+    Ok(ids.iter().map(|id| (*id, answers.remove(id).unwrap_or(Retried::Unknown))).collect())
+}
+
+/// retry_failed.lua's reply, read.
+fn retried(reply: Vec<(String, String)>) -> Result<Vec<(JobId, Retried)>, BrokerError> {
+    reply
+        .into_iter()
+        .map(|(id, state)| {
             let retried = match state.as_str() {
                 "requeued" => Retried::Requeued,
                 "unknown" => Retried::Unknown,
                 other => Retried::NotFailed(other.parse().map_err(BrokerError::Protocol)?),
             };
-            out.push((id.parse().map_err(BrokerError::Protocol)?, retried));
-        }
-        // "all" goes BULK_BATCH at a time; ids go at once.
-        Ok(ids.is_none() && full)
-    })
-    .await?;
-    Ok(out)
+            Ok((id.parse().map_err(BrokerError::Protocol)?, retried))
+        })
+        .collect()
 }
 
 pub(super) async fn count(b: &RedisBroker, what: &Purge) -> Result<u64, BrokerError> {
     match what {
-        Purge::Failed => b.link.query(redis::cmd("ZCARD").arg(b.keys.failed())).await,
-        Purge::Queue(q) => b.link.query(redis::cmd("LLEN").arg(b.keys.pending(q.as_str()))).await,
+        Purge::Failed => {
+            let mut total = 0;
+            for queue in b.queues.all(b).await? {
+                total += b.link.query::<u64>(redis::cmd("ZCARD").arg(b.keys.queue(&queue).key("failed"))).await?;
+            }
+            Ok(total)
+        }
+        Purge::Queue(q) => {
+            let keys = b.keys.queue(q.as_str());
+            let mut pipe = redis::pipe();
+            pipe.llen(keys.key("pending")).zcard(keys.key("blocked"));
+            let (pending, waiting): (u64, u64) = b.link.pipe(&pipe).await?;
+            Ok(pending + waiting)
+        }
     }
 }
 
 pub(super) async fn purge(b: &RedisBroker, what: &Purge) -> Result<u64, BrokerError> {
-    let (key, kind) = match what {
-        Purge::Failed => (b.keys.failed(), "failed"),
-        Purge::Queue(q) => (b.keys.pending(q.as_str()), "queue"),
+    let (queues, kind) = match what {
+        Purge::Failed => (b.queues.all(b).await?, "failed"),
+        Purge::Queue(q) => (vec![q.to_string()], "queue"),
     };
-    let mut call = b.script(&SCRIPTS.purge, key);
-    call.arg(kind);
     let mut total = 0;
-    b.drain(&call, |n: u64| {
-        total += n;
-        Ok(n == BULK_BATCH)
-    })
-    .await?;
+    for queue in queues {
+        let mut call = b.script(&SCRIPTS.purge, &queue);
+        call.arg(kind);
+        b.drain(&call, |n: u64| {
+            total += n;
+            Ok(n == BULK_BATCH)
+        })
+        .await?;
+    }
     Ok(total)
+}
+
+/// Keeps the namespace's failed jobs within `max` across its queues (each
+/// queue keeps its own within it as jobs fail): the oldest beyond it go,
+/// whichever queue holds them. `sizes`: each queue's failed count. Each job
+/// chosen is deleted only if it is still failed since the same instant, so
+/// workers trimming at once do not each take their share. Returns how many
+/// went.
+pub(super) async fn trim_failed(b: &RedisBroker, sizes: &[(String, u64)], max: u64) -> Result<u64, BrokerError> {
+    let over = sizes.iter().map(|(_, n)| n).sum::<u64>().saturating_sub(max).min(BULK_BATCH);
+    if over == 0 {
+        return Ok(0);
+    }
+    // The `over` oldest across queues: each queue's oldest `over`, merged.
+    let mut oldest: Vec<(f64, &str, String)> = Vec::new();
+    for (q, _) in sizes.iter().filter(|(_, n)| *n > 0) {
+        let scored: Vec<(String, f64)> = b
+            .link
+            .query(redis::cmd("ZRANGE").arg(b.keys.queue(q).key("failed")).arg(0).arg(over - 1).arg("WITHSCORES"))
+            .await?;
+        oldest.extend(scored.into_iter().map(|(id, at)| (at, q.as_str(), id)));
+    }
+    oldest.sort_by(|a, b| a.0.total_cmp(&b.0));
+    oldest.truncate(over as usize);
+    let mut per_queue: BTreeMap<&str, Vec<(String, f64)>> = BTreeMap::new();
+    for (at, q, id) in oldest {
+        per_queue.entry(q).or_default().push((id, at));
+    }
+    let mut dropped = 0;
+    for (q, jobs) in per_queue {
+        let mut call = b.script(&SCRIPTS.purge, q);
+        call.arg("these");
+        for (id, at) in jobs {
+            call.arg(id).arg(at);
+        }
+        dropped += b.link.invoke::<u64>(&call).await?;
+    }
+    Ok(dropped)
 }
 
 /// Jobs a worker on `queues` has yet to run: queued, due but not yet
@@ -96,38 +185,22 @@ pub(super) async fn count_ready(b: &RedisBroker, queues: &[QueueName]) -> Result
     if queues.is_empty() {
         return Ok(0);
     }
-    let mine: HashSet<&str> = queues.iter().map(QueueName::as_str).collect();
     let now = to_ms(b.time().await?);
-    let mut pipe = redis::pipe();
+    let mut total = 0;
     for q in queues {
-        pipe.llen(b.keys.pending(q.as_str()));
+        let keys = b.keys.queue(q.as_str());
+        let mut pipe = redis::pipe();
+        pipe.llen(keys.key("pending")).zcount(keys.key("delayed"), "-inf", now).zcard(keys.key("blocked"));
+        let (pending, due, waiting): (u64, u64, u64) = b.link.pipe(&pipe).await?;
+        total += pending + due + waiting;
     }
-    let lengths: Vec<u64> = b.link.pipe(&pipe).await?;
-    let due: Vec<String> = b
-        .link
-        .query(redis::cmd("ZRANGEBYSCORE").arg(b.keys.delayed()).arg("-inf").arg(now).arg("LIMIT").arg(0).arg(1000))
-        .await?;
-    let limited: Vec<String> = b.link.query(redis::cmd("SMEMBERS").arg(b.keys.limited())).await?;
-    let mut waiting = Vec::new();
-    for job in &limited {
-        let ids: Vec<String> = b.link.query(redis::cmd("LRANGE").arg(b.keys.blocked(job)).arg(0).arg(999)).await?;
-        waiting.extend(ids);
-    }
-    let mut owned = 0;
-    for ids in [&due, &waiting] {
-        if ids.is_empty() {
-            continue;
-        }
-        let records = super::reads::fields_of(b, ids).await?;
-        owned += records.iter().filter_map(|r| r.get("queue")).filter(|q| mine.contains(q.as_str())).count() as u64;
-    }
-    Ok(lengths.iter().sum::<u64>() + owned)
+    Ok(total)
 }
 
 pub(super) async fn heartbeat(b: &RedisBroker, info: &WorkerInfo) -> Result<Timestamp, BrokerError> {
     let json = serde_json::to_string(info).map_err(|e| BrokerError::Protocol(e.to_string()))?;
-    let mut call = b.script(&SCRIPTS.heartbeat, b.keys.workers());
-    call.key(b.keys.worker(&info.id)).arg(ms(WORKER_TTL)).arg(&info.id).arg(json);
+    let mut call = b.ns_script(&SCRIPTS.heartbeat, &[b.keys.workers(), b.keys.worker(&info.id)]);
+    call.arg(ms(WORKER_TTL)).arg(&info.id).arg(json);
     let now: i64 = b.link.invoke(&call).await?;
     Ok(from_ms(now))
 }

@@ -5,7 +5,7 @@
 
 use std::sync::LazyLock;
 
-use redis::{FromRedisValue, Script, ScriptInvocation, ToRedisArgs};
+use redis::{FromRedisValue, Script, ScriptInvocation};
 
 use super::RedisBroker;
 use super::fields::ms;
@@ -22,7 +22,7 @@ use crate::job::{DEFAULT_MAX_REDELIVERIES, DEFAULT_RESULT_TTL};
 /// and a second call is rarely needed.
 pub(super) const TAKE_STEPS: u32 = 200;
 
-/// Entries of a job's waiting list (`{ns}:blocked:<job>`) one freed
+/// Entries of a job's waiting line (in `{ns/q}:blocked`) one freed
 /// concurrency slot pops at most (`unblock` in lib.lua). The first pop
 /// usually finds a queued job; the bound matters only behind a pile of
 /// stale entries (1000 take 1.2 ms), and the next freed slot carries on.
@@ -62,27 +62,27 @@ static BOUNDS: LazyLock<String> = LazyLock::new(|| {
 });
 
 impl RedisBroker {
-    /// A call of `script` on `key` with what every script takes first: the
-    /// namespace's fixed keys (KEYS[2..11], in the order lib.lua names them),
-    /// the key prefix, the clock shift and the bounds. The caller adds the rest.
-    pub(super) fn script(&self, script: &'static Script, key: impl ToRedisArgs) -> ScriptInvocation<'static> {
-        let mut call = script.key(key);
-        let k = &self.keys;
-        for fixed in [
-            k.jobs(),
-            k.grants(),
-            k.entries(),
-            k.index(),
-            k.done(),
-            k.delayed(),
-            k.leases(),
-            k.failed(),
-            k.queues(),
-            k.limited(),
-        ] {
-            call.key(fixed);
+    /// A call of a queue's `script` (common.lua and lib.lua prepended) with
+    /// what each takes first: every key of the queue (KEYS, in the order
+    /// lib.lua names them), the wake-up channel, the clock shift, the
+    /// bounds and the queue's name. The caller adds the rest.
+    pub(super) fn script(&self, script: &'static Script, queue: &str) -> ScriptInvocation<'static> {
+        let mut call = script.prepare_invoke();
+        for key in self.keys.queue(queue).all() {
+            call.key(key);
         }
-        call.arg(k.prefix()).arg(self.shift()).arg(BOUNDS.as_str());
+        call.arg(self.keys.wake()).arg(self.shift()).arg(BOUNDS.as_str()).arg(queue);
+        call
+    }
+
+    /// A call of a namespace's `script` (common.lua prepended) on `keys`,
+    /// with the clock shift first; the caller adds the rest.
+    pub(super) fn ns_script(&self, script: &'static Script, keys: &[String]) -> ScriptInvocation<'static> {
+        let mut call = script.prepare_invoke();
+        for key in keys {
+            call.key(key);
+        }
+        call.arg(self.shift());
         call
     }
 

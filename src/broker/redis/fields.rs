@@ -1,5 +1,5 @@
 //! A job in Redis: the fields its request is stored as (the scripts pack a
-//! job's fields into one field of `{ns}:jobs`, lib.lua), the encoding the
+//! job's fields into one field of `{ns/q}:jobs`, lib.lua), the encoding the
 //! scripts' `add()` reads, and the way back to `NewJob` and `JobRecord`.
 
 use std::collections::HashMap;
@@ -64,24 +64,37 @@ fn delay_from(text: &str) -> Option<Delay> {
     }
 }
 
-/// A job as `add()` in lib.lua reads it: id, queue, delay, expires, unique
-/// key and window, then the count and the pairs of its request fields.
+/// A job as `add()` in lib.lua reads it: id, delay, expires, then the
+/// count and the pairs of its request fields (its queue is the script's,
+/// its unique key claimed apart: `unique.rs`).
 pub(super) fn job_args(job: &NewJob) -> Result<Vec<String>, BrokerError> {
     let fields = request_fields(job)?;
-    let mut args = vec![
-        job.id.to_string(),
-        job.queue.to_string(),
-        delay_arg(job.delay),
-        opt(job.expires.map(ms)),
-        job.unique.as_ref().map(|u| u.key.clone()).unwrap_or_default(),
-        job.unique.as_ref().map_or(0, |u| ms(u.window)).to_string(),
-        fields.len().to_string(),
-    ];
+    let mut args = vec![job.id.to_string(), delay_arg(job.delay), opt(job.expires.map(ms)), fields.len().to_string()];
     for (name, value) in fields {
         args.push(name.to_string());
         args.push(value);
     }
     Ok(args)
+}
+
+/// A hook job as an outbox holds it (`outbox.rs`): its id and request
+/// fields, queue included, as JSON.
+pub(super) fn outbox_entry(job: &NewJob) -> Result<String, BrokerError> {
+    let mut fields: HashMap<&str, String> = request_fields(job)?.into_iter().collect();
+    fields.insert("queue", job.queue.to_string());
+    to_json(&serde_json::json!({ "id": job.id.to_string(), "fields": fields }))
+}
+
+/// The hook job an outbox entry holds.
+pub(super) fn from_outbox(entry: &str) -> Result<NewJob, BrokerError> {
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        id: String,
+        fields: HashMap<String, String>,
+    }
+    let entry: Entry =
+        serde_json::from_str(entry).map_err(|e| BrokerError::Protocol(format!("an outbox entry: {e}")))?;
+    request_from(&entry.id, &entry.fields)
 }
 
 /// A job's request as hash fields beyond the ones the scripts set (state,

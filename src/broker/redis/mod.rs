@@ -1,8 +1,11 @@
 //! The Redis broker. Each transition is one Lua script (scripts/*.lua, named
 //! like the `Broker` method; lib.lua holds what several share), so it is
-//! atomic and guarded by the lease. Keys are listed in `keys.rs`; how a job
-//! is stored in `fields.rs`; the connection that heals itself in `link.rs`.
-//! Idle workers wait on the pub/sub subscription in `wake.rs`: no polling.
+//! atomic and guarded by the lease. A script works on one queue (its keys
+//! share the queue's slot, `keys.rs`); what spans queues (the registry of
+//! queues, unique keys, hook jobs, the failed set's bound) is done in steps
+//! that are safe to repeat (`queues.rs`, `unique.rs`, `outbox.rs`). How a
+//! job is stored is in `fields.rs`; the connection that heals itself in
+//! `link.rs`. Idle workers wait on the pub/sub subscription in `wake.rs`.
 //!
 //! Every script reads the server's clock (`TIME`), so every host judges
 //! leases, due times and expiry by one clock.
@@ -14,10 +17,13 @@ mod error;
 mod fields;
 mod layout;
 mod link;
+mod outbox;
+mod queues;
 mod reads;
 mod switches;
 mod target;
 mod transitions;
+mod unique;
 mod wake;
 
 use std::collections::HashMap;
@@ -27,7 +33,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use redis::Script;
-use tokio::sync::Notify;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::keys::Keys;
@@ -40,7 +45,7 @@ use crate::names::QueueName;
 use crate::time::from_ms;
 use call::BULK_BATCH;
 use error::{check_version, classify};
-use fields::{Taken, job_args, ms, taken};
+use fields::{Taken, ms, taken};
 use link::Link;
 
 /// The scripts, each hashed (SHA-1, for EVALSHA) on first use only: a
@@ -64,21 +69,35 @@ struct Scripts {
     migrate: LazyLock<Script>,
     migrate_entries: LazyLock<Script>,
     schedules: LazyLock<Script>,
+    claim: LazyLock<Script>,
+    settle: LazyLock<Script>,
+    export: LazyLock<Script>,
+    import: LazyLock<Script>,
+    drop: LazyLock<Script>,
+    old_entries: LazyLock<Script>,
+    renew: LazyLock<Script>,
 }
 
-/// A script with lib.lua (the clock and the functions scripts share)
-/// prepended.
+/// A queue's script: common.lua (the clock) and lib.lua (the queue's keys
+/// and the functions its scripts share) prepended.
 macro_rules! with_lib {
     ($file:literal) => {
         LazyLock::new(|| {
-            Script::new(concat!(include_str!("scripts/lib.lua"), include_str!(concat!("scripts/", $file))))
+            Script::new(concat!(
+                include_str!("scripts/common.lua"),
+                include_str!("scripts/lib.lua"),
+                include_str!(concat!("scripts/", $file))
+            ))
         })
     };
 }
 
-macro_rules! alone {
+/// A script of the namespace's slot: common.lua prepended.
+macro_rules! with_common {
     ($file:literal) => {
-        LazyLock::new(|| Script::new(include_str!(concat!("scripts/", $file))))
+        LazyLock::new(|| {
+            Script::new(concat!(include_str!("scripts/common.lua"), include_str!(concat!("scripts/", $file))))
+        })
     };
 }
 
@@ -92,20 +111,23 @@ static SCRIPTS: Scripts = Scripts {
     revoke: with_lib!("revoke.lua"),
     output: with_lib!("output.lua"),
     fire: with_lib!("fire.lua"),
-    heartbeat: with_lib!("heartbeat.lua"),
+    heartbeat: with_common!("heartbeat.lua"),
     retry_failed: with_lib!("retry_failed.lua"),
     purge: with_lib!("purge.lua"),
     purge_results: with_lib!("purge_results.lua"),
-    time: alone!("time.lua"),
+    time: with_common!("time.lua"),
     read: with_lib!("read.lua"),
-    migrate: with_lib!("migrate.lua"),
-    migrate_entries: with_lib!("migrate_entries.lua"),
+    migrate: with_common!("migrate.lua"),
+    migrate_entries: with_common!("migrate_entries.lua"),
     schedules: with_lib!("schedules.lua"),
+    claim: with_common!("claim.lua"),
+    settle: with_common!("settle.lua"),
+    export: with_common!("export.lua"),
+    import: with_lib!("import.lua"),
+    drop: with_common!("drop.lua"),
+    old_entries: with_common!("old_entries.lua"),
+    renew: with_common!("renew.lua"),
 };
-
-/// Jobs per `enqueue.lua` call: large enough to amortise the round trip,
-/// small enough not to stall the server.
-const ENQUEUE_CHUNK: usize = 1000;
 
 /// A namespace on a Redis server.
 pub(super) struct RedisBroker {
@@ -113,13 +135,22 @@ pub(super) struct RedisBroker {
     keys: Keys,
     url: BrokerUrl,
     options: Options,
-    /// Signalled by the wake-up subscriber.
-    wake: Arc<Notify>,
+    /// What the wake-up subscriber heard.
+    wake: Arc<wake::Wakes>,
     /// Started by the first `wait_for_jobs`.
     subscriber: std::sync::OnceLock<()>,
     /// Stops the subscriber when the broker is dropped.
     _subscriber: DropGuard,
     subscriber_stop: CancellationToken,
+    /// The queues this process knows of (`queues.rs`).
+    queues: queues::Known,
+    /// Per grant whose take may have lost its reply, the queue it asked:
+    /// asked again, that queue is asked first, so the job it may have
+    /// taken is handed over instead of leased to nobody.
+    asked: std::sync::Mutex<HashMap<String, String>>,
+    /// Whether beat's state kept by taskq before 0.2 may be left to move
+    /// (`beat.rs`); set by `layout.rs`.
+    old_entries: std::sync::atomic::AtomicBool,
 }
 
 impl RedisBroker {
@@ -172,10 +203,13 @@ impl RedisBroker {
             keys: Keys::new(ns),
             url: url.clone(),
             options,
-            wake: Arc::new(Notify::new()),
+            wake: Arc::default(),
             subscriber: std::sync::OnceLock::new(),
             _subscriber: stop.clone().drop_guard(),
             subscriber_stop: stop,
+            queues: queues::Known::default(),
+            asked: std::sync::Mutex::default(),
+            old_entries: std::sync::atomic::AtomicBool::new(false),
         };
         layout::ensure(&broker).await?;
         Ok(broker)
@@ -196,25 +230,61 @@ impl RedisBroker {
         });
     }
 
-    /// Runs `take` until the script stops asking to be called again.
+    /// Takes a job from the first queue of `take` that has one, in order
+    /// (one script call per queue: each is its own slot), skipping the
+    /// queues found empty lately (`wake.rs`).
     async fn take(&self, take: &Take<'_>) -> Result<Option<Lease>, BrokerError> {
-        let mut call = self.script(&SCRIPTS.dequeue, self.keys.leases());
-        call.arg(ms(take.lease)).arg(take.worker).arg(take.grant);
-        for q in take.queues {
-            call.arg(q.as_str());
+        self.subscribe();
+        let mut order: Vec<&str> =
+            take.queues.iter().map(QueueName::as_str).filter(|q| self.wake.may_have_jobs(q)).collect();
+        let asked = lock(&self.asked).get(take.grant).cloned();
+        if let Some(at) = order.iter().position(|q| Some(*q) == asked.as_deref()) {
+            let q = order.remove(at);
+            order.insert(0, q);
         }
-        let mut lease = None;
-        self.drain(&call, |reply| match taken(reply, take)? {
-            Taken::More => Ok(true),
-            Taken::Lease(found) => {
-                lease = Some(*found);
-                Ok(false)
-            }
-            Taken::Nothing => Ok(false),
-        })
-        .await?;
-        Ok(lease)
+        self.take_in(&order, take).await
     }
+
+    /// Takes a job from the first of `queues` that has one.
+    async fn take_in(&self, queues: &[&str], take: &Take<'_>) -> Result<Option<Lease>, BrokerError> {
+        for q in queues {
+            self.queues.serve(q);
+            let stamp = self.wake.before(q);
+            {
+                let mut asked = lock(&self.asked);
+                // grants given up on (a worker that stopped retrying) go too
+                if asked.len() >= 10_000 {
+                    asked.clear();
+                }
+                asked.insert(take.grant.to_string(), (*q).to_string());
+            }
+            let mut call = self.script(&SCRIPTS.dequeue, q);
+            call.arg(ms(take.lease)).arg(take.worker).arg(take.grant);
+            let mut lease = None;
+            self.drain(&call, |reply| match taken(reply, take)? {
+                Taken::More => Ok(true),
+                Taken::Lease(found) => {
+                    lease = Some(*found);
+                    Ok(false)
+                }
+                Taken::Nothing => Ok(false),
+            })
+            .await?;
+            if lease.is_some() {
+                lock(&self.asked).remove(take.grant);
+                return Ok(lease);
+            }
+            self.wake.found_empty(q, &stamp);
+        }
+        lock(&self.asked).remove(take.grant);
+        Ok(None)
+    }
+}
+
+/// A std mutex's guard; a panic elsewhere while it was held changes nothing
+/// here (the maps stay consistent between statements).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[async_trait]
@@ -224,23 +294,13 @@ impl Broker for RedisBroker {
     }
 
     async fn time(&self) -> Result<Timestamp, BrokerError> {
-        let (secs, micros): (i64, i64) = self.link.invoke(&SCRIPTS.time.key(self.keys.workers())).await?;
+        let (secs, micros): (i64, i64) =
+            self.link.invoke(&self.ns_script(&SCRIPTS.time, &[self.keys.workers()])).await?;
         Ok(from_ms(secs * 1000 + micros / 1000 + self.shift()))
     }
 
     async fn enqueue(&self, jobs: &[NewJob]) -> Result<Vec<Enqueued>, BrokerError> {
-        let mut out = Vec::with_capacity(jobs.len());
-        for chunk in jobs.chunks(ENQUEUE_CHUNK) {
-            let mut call = self.script(&SCRIPTS.enqueue, self.keys.index());
-            for job in chunk {
-                call.arg(job_args(job)?);
-            }
-            let reply: Vec<(String, u8)> = self.link.invoke(&call).await?;
-            for (id, dup) in reply {
-                out.push(Enqueued { id: id.parse().map_err(BrokerError::Protocol)?, duplicate: dup == 1 });
-            }
-        }
-        Ok(out)
+        unique::enqueue(self, jobs).await
     }
 
     async fn dequeue(&self, take: &Take<'_>) -> Result<Option<Lease>, BrokerError> {
@@ -259,13 +319,13 @@ impl Broker for RedisBroker {
         lease: Duration,
     ) -> Result<Vec<(LeaseToken, LeaseLoss)>, BrokerError> {
         let mut lost = Vec::new();
-        // One script call per worker id (a worker holds only its own).
-        let mut by_worker: HashMap<&str, Vec<&LeaseToken>> = HashMap::new();
+        // One script call per queue and worker id (a worker holds only its own).
+        let mut by_run: HashMap<(&str, &str), Vec<&LeaseToken>> = HashMap::new();
         for t in tokens {
-            by_worker.entry(t.worker.as_str()).or_default().push(t);
+            by_run.entry((t.queue.as_str(), t.worker.as_str())).or_default().push(t);
         }
-        for (worker, tokens) in by_worker {
-            let mut call = self.script(&SCRIPTS.extend, self.keys.leases());
+        for ((queue, worker), tokens) in by_run {
+            let mut call = self.script(&SCRIPTS.extend, queue);
             call.arg(ms(lease)).arg(worker);
             for t in &tokens {
                 call.arg(t.id.to_string()).arg(t.attempt).arg(&t.grant);
@@ -281,8 +341,8 @@ impl Broker for RedisBroker {
         Ok(lost)
     }
 
-    async fn revoked(&self, ids: &[JobId]) -> Result<Vec<JobId>, BrokerError> {
-        admin::revoked(self, ids).await
+    async fn revoked(&self, runs: &[LeaseToken]) -> Result<Vec<JobId>, BrokerError> {
+        admin::revoked(self, runs).await
     }
 
     async fn revoke(&self, id: JobId, terminate: bool) -> Result<Revoke, BrokerError> {
@@ -355,13 +415,15 @@ impl Broker for RedisBroker {
     }
 
     async fn purge_expired_results(&self) -> Result<u64, BrokerError> {
-        let call = self.script(&SCRIPTS.purge_results, self.keys.done());
         let mut total = 0;
-        self.drain(&call, |n: u64| {
-            total += n;
-            Ok(n == BULK_BATCH)
-        })
-        .await?;
+        for q in self.queues.all(self).await? {
+            let call = self.script(&SCRIPTS.purge_results, &q);
+            self.drain(&call, |n: u64| {
+                total += n;
+                Ok(n == BULK_BATCH)
+            })
+            .await?;
+        }
         Ok(total)
     }
 }

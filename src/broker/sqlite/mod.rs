@@ -170,8 +170,8 @@ impl Broker for SqliteBroker {
         self.write(move |tx, ns| jobs::extend(tx, ns, &tokens, now, until)).await
     }
 
-    async fn revoked(&self, ids: &[JobId]) -> Result<Vec<JobId>, BrokerError> {
-        let ids = ids.to_vec();
+    async fn revoked(&self, runs: &[LeaseToken]) -> Result<Vec<JobId>, BrokerError> {
+        let ids: Vec<JobId> = runs.iter().map(|t| t.id).collect();
         self.read(move |conn, ns| admin::revoked(conn, ns, &ids)).await
     }
 

@@ -1,27 +1,29 @@
 -- Beat: handles one tick of a schedule entry, once however many beats ask.
 -- The tick is claimed only if it is later than the entry's last one; then
--- the run is enqueued, or skipped when its job is at max_concurrent.
--- (lib.lua is prepended.)
--- KEYS[1]  {ns}:entries (KEYS[4] too; the entry's state is the field ARGV[8])
--- ARGV[1..3] prefix, clock shift, bounds: as every script (see lib.lua)
--- ARGV[4]  tick (ms)
--- ARGV[5]  spec: the schedule and zone the tick was computed with
--- ARGV[6]  missed ticks before this one, to count as skipped
--- ARGV[7]  max_concurrent of the job ("" = none)
--- ARGV[8]  the entry: the job's name (whose running runs count against the limit)
--- ARGV[9]  when the entry's state may be forgotten if no tick comes (ms):
+-- the run is enqueued, or skipped when its job is at max_concurrent. The
+-- entry's state is kept in the slot of the queue its job runs on.
+-- (common.lua and lib.lua are prepended; KEYS and ARGV[1..4] as lib.lua
+-- says.)
+-- ARGV[5]  tick (ms)
+-- ARGV[6]  spec: the schedule and zone the tick was computed with
+-- ARGV[7]  missed ticks before this one, to count as skipped
+-- ARGV[8]  max_concurrent of the job ("" = none)
+-- ARGV[9]  the entry: the job's name (whose running runs count against the limit)
+-- ARGV[10] when the entry's state may be forgotten if no tick comes (ms):
 --          a removed entry's state does not stay forever (schedules.lua)
--- ARGV[10] h: entries of the run to enqueue (0: record the tick only)
--- ARGV[11..10+h] the run, as add() in lib.lua reads it
--- ARGV[11+h] how early a tick may be asked for (ms)
+-- ARGV[11] the id holding the run's unique key, claimed by another
+--          enqueue ("" none): the tick is recorded as a duplicate
+-- ARGV[12] how early a tick may be asked for (ms)
+-- ARGV[13] h: entries of the run to enqueue (0: record the tick only)
+-- ARGV[14..13+h] the run, as add() in lib.lua reads it
 -- returns  {"early"} (the tick's instant is more than that ahead of the
 --          broker's clock: nothing claimed), {"already"} (another beat had
---          it), {"recorded"}, {"skipped"}
---          (previous run still active), {"duplicate", holder id} or
---          {"enqueued", id}
-local p, entry = ARGV[1], ARGV[8]
-local tick, now = tonumber(ARGV[4]), clock(ARGV[2])
-if tick > now + tonumber(ARGV[#ARGV]) then
+--          it), {"recorded"}, {"skipped"} (previous run still active),
+--          {"duplicate", holder id} or {"enqueued", id, 1 if the queue is
+--          known to the namespace}
+local entry = ARGV[9]
+local tick, now = tonumber(ARGV[5]), clock(ARGV[2])
+if tick > now + tonumber(ARGV[12]) then
   return {'early'}
 end
 local s = packed_load(ENTRIES, entry) or {}
@@ -29,38 +31,34 @@ local last = tonumber(s.last)
 if last and last >= tick then
   return {'already'}
 end
-s.last, s.spec, s.keep = ARGV[4], ARGV[5], ARGV[9]
+s.last, s.spec, s.keep = ARGV[5], ARGV[6], ARGV[10]
 local function count(name, by)
   s[name] = string.format('%d', (tonumber(s[name]) or 0) + by)
 end
-if tonumber(ARGV[6]) > 0 then
-  count('skipped', tonumber(ARGV[6]))
+if tonumber(ARGV[7]) > 0 then
+  count('skipped', tonumber(ARGV[7]))
   s.last_skip = 'no beat ran at the time'
 end
-local h = tonumber(ARGV[10])
+local h = tonumber(ARGV[13])
 if h == 0 then
   packed_save(ENTRIES, entry, s)
   return {'recorded'}
 end
-local limit = tonumber(ARGV[7])
-if limit then
-  local ck = p .. 'conc:' .. entry
-  redis.call('ZREMRANGEBYSCORE', ck, '-inf', '(' .. ms(now))
-  if redis.call('ZCARD', ck) >= limit then
-    count('skipped', 1)
-    s.last_skip = 'previous run still active'
-    packed_save(ENTRIES, entry, s)
-    return {'skipped'}
-  end
+local limit = tonumber(ARGV[8])
+if limit and select(2, running(entry, now)) >= limit then
+  count('skipped', 1)
+  s.last_skip = 'previous run still active'
+  packed_save(ENTRIES, entry, s)
+  return {'skipped'}
+end
+if ARGV[11] ~= '' then
+  packed_save(ENTRIES, entry, s)
+  return {'duplicate', ARGV[11]}
 end
 local acc = accumulator()
-local _, id, dup = add(p, now, ARGV, 11, acc)
-if dup == 1 then
-  packed_save(ENTRIES, entry, s)
-  return {'duplicate', id}
-end
-flush(p, acc)
+local _, id = add(now, ARGV, 14, acc)
+local known = flush(acc)
 s.job = id
 count('fired', 1)
 packed_save(ENTRIES, entry, s)
-return {'enqueued', id}
+return {'enqueued', id, known}

@@ -1,14 +1,17 @@
 -- Converts job records of the layout before version 2 (a hash per job,
--- {ns}:job:<id>) into fields of {ns}:jobs, a batch of the index at a time.
--- Those keys are built here, undeclared: a one-time step on a server that
--- ran the old layout, which itself built them. (lib.lua is prepended.)
+-- {ns}:job:<id>) into fields of {ns}:jobs, a batch of the index at a time;
+-- layout.rs then moves them to their queues. Those keys are built here,
+-- undeclared: a one-time step on a server that ran the old layout, which
+-- itself built them. (common.lua is prepended.)
 -- KEYS[1]  {ns}:index: every live job's id
 -- KEYS[2]  {ns}:jobs
--- ARGV[1..3] as every script (see lib.lua)
--- ARGV[4]  rank in the index to start at
+-- ARGV[1]  clock shift (unused)
+-- ARGV[2]  the key prefix, {ns}:
+-- ARGV[3]  rank in the index to start at
+-- ARGV[4]  how many to convert
 -- returns  the rank to go on from, or -1 when the index is done
-local p, from = ARGV[1], tonumber(ARGV[4])
-local ids = redis.call('ZRANGE', KEYS[1], from, from + bound.bulk_batch - 1)
+local p, from, batch = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local ids = redis.call('ZRANGE', KEYS[1], from, from + batch - 1)
 for _, id in ipairs(ids) do
   local old = p .. 'job:' .. id
   local fields = redis.call('HGETALL', old)
@@ -17,5 +20,5 @@ for _, id in ipairs(ids) do
     redis.call('DEL', old)
   end
 end
-if #ids < bound.bulk_batch then return -1 end
+if #ids < batch then return -1 end
 return from + #ids

@@ -1,8 +1,7 @@
--- Beat's state of every schedule entry; a state kept past its 'keep' (no
--- tick came: the entry was removed from every config) is forgotten here.
--- (lib.lua is prepended.)
--- KEYS[1]  {ns}:entries (KEYS[4] too)
--- ARGV[1..3] as every script (see lib.lua)
+-- Beat's state of the schedule entries whose job runs on the queue; a state
+-- kept past its 'keep' (no tick came: the entry was removed from every
+-- config) is forgotten here.
+-- (common.lua and lib.lua are prepended; KEYS and ARGV[1..4] as lib.lua says.)
 -- returns  per entry: its name, then its state's fields as field/value pairs
 local now = clock(ARGV[2])
 local out = {}

@@ -1,0 +1,58 @@
+//! Hook jobs (`on_success`, `on_failure`) on their way to their queue. The
+//! outcome that triggers one is recorded in its job's queue slot, and the
+//! hook may belong to another queue (another slot): so `finish.lua` puts it
+//! in the queue's outbox in the same atomic step, stamped with the time,
+//! and the worker that finished enqueues it right after, then removes it. A
+//! worker lost in between leaves it there, and maintenance enqueues it once
+//! it is older than `LEFT_FOR`. Enqueued twice (a worker killed between the
+//! enqueue and the removal), a hook goes in once while its record exists,
+//! as an enqueue by a known id leaves the job as it is; only one that
+//! already ran and left no record (`ignore_result`) could run again.
+
+use std::time::Duration;
+
+use super::fields::{from_outbox, ms};
+use super::{RedisBroker, unique};
+use crate::broker::BrokerError;
+use crate::job::NewJob;
+
+/// Entries looked at per round.
+const BATCH: isize = 100;
+
+/// How long an entry is left to the worker that made it before maintenance
+/// enqueues it: far longer than that worker's next two round trips.
+pub(super) const LEFT_FOR: Duration = Duration::from_secs(10);
+
+/// Enqueues the hook job `finish.lua` put in `queue`'s outbox as `entry`,
+/// then removes the entry.
+pub(super) async fn deliver(b: &RedisBroker, queue: &str, entry: &str, hook: &NewJob) -> Result<(), BrokerError> {
+    unique::enqueue(b, std::slice::from_ref(hook)).await?;
+    let _: i64 = b.link.query(redis::cmd("LREM").arg(b.keys.queue(queue).key("outbox")).arg(1).arg(entry)).await?;
+    Ok(())
+}
+
+/// Enqueues the hook jobs left in `queue`'s outbox for longer than
+/// `LEFT_FOR` by the broker's clock `now` (ms); returns how many.
+pub(super) async fn drain(b: &RedisBroker, queue: &str, now: i64) -> Result<u64, BrokerError> {
+    let outbox = b.keys.queue(queue).key("outbox");
+    let before = now - ms(LEFT_FOR) as i64;
+    let mut moved = 0;
+    let entries: Vec<String> = b.link.query(redis::cmd("LRANGE").arg(&outbox).arg(0).arg(BATCH - 1)).await?;
+    for entry in &entries {
+        let (at, job) = entry.split_once(' ').unwrap_or(("0", entry));
+        if at.parse::<i64>().unwrap_or(0) >= before {
+            continue;
+        }
+        match from_outbox(job) {
+            Ok(job) => {
+                unique::enqueue(b, std::slice::from_ref(&job)).await?;
+                moved += 1;
+            }
+            // Written by this code, so never expected; kept, it would be
+            // read again every round.
+            Err(e) => tracing::error!(queue, error = %e, "dropping an unreadable hook job from the outbox"),
+        }
+        let _: i64 = b.link.query(redis::cmd("LREM").arg(&outbox).arg(1).arg(entry)).await?;
+    }
+    Ok(moved)
+}
