@@ -12,23 +12,38 @@ const JOBS: &str = "\
 command = \"echo $1 $2 >> @DIR@/marks\"
 [jobs.later]
 command = \"echo later >> @DIR@/marks\"
+queue = \"later\"
+[jobs.broken]
+command = \"exit 3\"
+queue = \"later\"
 [jobs.nightly]
 command = \"true\"
 schedule = \"0 3 * * *\"
 ";
 
-/// The earlier layout's keys for what this layout holds in queue `default`:
-/// the same structures under the namespace's tag (what version 2 kept).
+/// The earlier layout's keys for what this layout holds in the queues
+/// given: the same structures under the namespace's tag, merged (what
+/// version 2 kept).
 const TO_VERSION_2: &str = "\
-for _, name in ipairs({'jobs', 'index', 'delayed', 'done', 'failed', 'leases', 'entries'}) do
-  local from = ARGV[2] .. name
-  if redis.call('EXISTS', from) == 1 then redis.call('RENAME', from, ARGV[1] .. name) end
+for q = 2, #ARGV do
+  local from = '{' .. ARGV[1] .. '/' .. ARGV[q] .. '}:'
+  local to = '{' .. ARGV[1] .. '}:'
+  for _, name in ipairs({'jobs', 'entries'}) do
+    local all = redis.call('HGETALL', from .. name)
+    for i = 1, #all, 2 do redis.call('HSET', to .. name, all[i], all[i + 1]) end
+    redis.call('DEL', from .. name)
+  end
+  for _, name in ipairs({'index', 'delayed', 'done', 'failed', 'leases'}) do
+    local all = redis.call('ZRANGE', from .. name, 0, -1, 'WITHSCORES')
+    for i = 1, #all, 2 do redis.call('ZADD', to .. name, all[i + 1], all[i]) end
+    redis.call('DEL', from .. name)
+  end
+  if redis.call('EXISTS', from .. 'pending') == 1 then
+    redis.call('RENAME', from .. 'pending', to .. 'pending:' .. ARGV[q])
+  end
+  redis.call('DEL', from .. 'known')
 end
-if redis.call('EXISTS', ARGV[2] .. 'pending') == 1 then
-  redis.call('RENAME', ARGV[2] .. 'pending', ARGV[1] .. 'pending:default')
-end
-redis.call('DEL', ARGV[2] .. 'known')
-redis.call('SET', ARGV[1] .. 'layout', '2')
+redis.call('SET', '{' .. ARGV[1] .. '}:layout', '2')
 return 1";
 
 /// Version 2 back to version 1: a hash per job and per entry, no marker.
@@ -46,9 +61,13 @@ end
 redis.call('DEL', ARGV[1] .. 'jobs', ARGV[1] .. 'entries', ARGV[1] .. 'layout')
 return 1";
 
-/// Enqueues three jobs and a delayed one, records a beat state, and turns
-/// the namespace back into layout `version`; returns the three ids.
-fn written_by_an_earlier_taskq(env: &Env, version: u8) -> (RedisConn, Vec<String>) {
+/// Enqueues three jobs and a delayed one on another queue, leaves a failed
+/// one there, records a beat state, and turns the namespace back into
+/// layout `version`; returns the three ids and the failed one's.
+fn written_by_an_earlier_taskq(env: &Env, version: u8) -> (RedisConn, Vec<String>, String) {
+    let broken = env.enqueue(&["broken"]);
+    env.run(&["run", "--burst", "-Q", "later"]).success();
+    assert_eq!(env.state(&broken), "failed");
     let ids: Vec<String> = (0..3).map(|i| env.enqueue(&["mark", &format!("job{i}"), "x y"])).collect();
     env.enqueue(&["later", "--delay", "2s"]);
     let port: u16 = env.broker.trim_start_matches("redis://127.0.0.1:").trim_end_matches("/0").parse().expect("port");
@@ -58,18 +77,18 @@ fn written_by_an_earlier_taskq(env: &Env, version: u8) -> (RedisConn, Vec<String
     let state = "return redis.call('HSET', KEYS[1], 'nightly', cmsgpack.pack({last = '1795921200000', \
                  spec = '0 3 * * * UTC', fired = '7', skipped = '2'}))";
     assert_eq!(redis.call(&["EVAL", state, "1", &format!("{queue}entries")]).expect("eval"), "1");
-    assert_eq!(redis.call(&["EVAL", TO_VERSION_2, "0", &ns, &queue]).expect("eval"), "1");
+    assert_eq!(redis.call(&["EVAL", TO_VERSION_2, "0", &env.ns, "default", "later"]).expect("eval"), "1");
     if version == 1 {
         assert_eq!(redis.call(&["EVAL", TO_VERSION_1, "0", &ns]).expect("eval"), "1");
         assert_eq!(redis.call(&["EXISTS", &format!("{ns}job:{}", ids[1])]).expect("exists"), "1");
     }
     assert_eq!(redis.call(&["EXISTS", &format!("{queue}jobs")]).expect("exists"), "0");
-    (redis, ids)
+    (redis, ids, broken)
 }
 
 fn moved_and_run(version: u8) {
     let env = Env::redis().jobs(JOBS);
-    let (mut redis, ids) = written_by_an_earlier_taskq(&env, version);
+    let (mut redis, ids, broken) = written_by_an_earlier_taskq(&env, version);
     assert_eq!(env.state(&ids[0]), "queued", "the first process moves, then reads");
     let ns = format!("{{{}}}:", env.ns);
     for gone in ["jobs", "index", "delayed", "pending:default", &format!("job:{}", ids[1])] {
@@ -83,9 +102,25 @@ fn moved_and_run(version: u8) {
         (Some("nightly"), Some(7), Some(2)),
         "beat's counts are read where they were"
     );
-    let _worker = env.spawn(&["run", "-c", "1"]);
+    let failed =
+        env.run(&["list", "--state", "failed", "--queue", "later", "--json"]).success().get_output().stdout.clone();
+    assert!(String::from_utf8_lossy(&failed).contains(&broken), "the failed job is in its queue's failed set");
+    let _worker = env.spawn(&["run", "-c", "1", "-Q", "default,later"]);
     wait_until(SOON, "the four jobs to run", || env.lines("marks").len() == 4);
     assert_eq!(env.lines("marks"), ["job0 x y", "job1 x y", "job2 x y", "later"], "in their order, the delayed last");
+}
+
+/// A namespace a newer taskq moved on is not this version's to read.
+#[test]
+fn a_namespace_in_a_newer_layout_is_refused() {
+    let env = Env::redis().jobs(JOBS);
+    env.enqueue(&["mark", "a", "b"]);
+    let port: u16 = env.broker.trim_start_matches("redis://127.0.0.1:").trim_end_matches("/0").parse().expect("port");
+    let mut redis = RedisConn::connect(port).expect("connect");
+    assert_eq!(redis.call(&["SET", &format!("{{{}}}:layout", env.ns), "4"]).expect("set"), "OK");
+    let out = env.run(&["list"]).code(69).get_output().stderr.clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(err.contains("key layout 4, written by a newer taskq") && err.contains("upgrade taskq"), "{err}");
 }
 
 #[test]

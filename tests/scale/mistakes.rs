@@ -17,6 +17,10 @@ fn a_url_at_the_wrong_kind_of_server_is_named() {
     let cluster = crate::shared::cluster();
     let node = cluster.ports()[0];
     refused(&format!("redis://127.0.0.1:{node}/0"), "the server is a Redis Cluster node; use a redis+cluster:// URL");
+    refused(
+        &format!("redis+cluster://nobody:wrong@127.0.0.1:{node}/"),
+        "check the user and password in the broker URL",
+    );
     let sentinel = crate::shared::sentinel();
     let data = sentinel.master_port();
     refused(&format!("redis+cluster://127.0.0.1:{data}/"), "use a redis:// URL");

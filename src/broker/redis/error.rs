@@ -44,7 +44,10 @@ pub(super) fn classify(url: &BrokerUrl, e: &redis::RedisError) -> BrokerError {
 /// What to do about a mistake in the set-up that the client library reports
 /// in its own words (TLS files, Sentinel and cluster addresses).
 fn setup_hint(text: &str) -> Option<&'static str> {
-    const HINTS: [(&str, &str); 8] = [
+    const HINTS: [(&str, &str); 10] = [
+        // A cluster client reports a refused login inside its own error.
+        ("Password authentication failed", "check the user and password in the broker URL"),
+        ("invalid username-password pair", "check the user and password in the broker URL"),
         (
             "UnknownIssuer",
             "the server's certificate is not signed by the CA in ca= (or, without ca=, by the system's roots)",

@@ -23,6 +23,7 @@ use crate::broker::BrokerError;
 
 /// The layout this version writes.
 const LAYOUT: &str = "3";
+const LAYOUT_VERSION: u32 = 3;
 
 /// Jobs moved per step.
 const MOVE: usize = 200;
@@ -32,12 +33,26 @@ pub(super) async fn ensure(b: &RedisBroker) -> Result<(), BrokerError> {
     let mut pipe = redis::pipe();
     pipe.get(b.keys.layout()).exists(b.keys.old("entries"));
     let (marked, mut old_entries): (Option<String>, bool) = b.link.pipe(&pipe).await?;
+    refuse_newer(b, marked.as_deref())?;
     if marked.as_deref() != Some(LAYOUT) {
         move_under_lock(b).await?;
         old_entries = b.link.query::<bool>(redis::cmd("EXISTS").arg(b.keys.old("entries"))).await?;
     }
     b.old_entries.store(old_entries, std::sync::atomic::Ordering::Relaxed);
     Ok(())
+}
+
+/// A namespace a newer taskq wrote is not this version's to read, or to
+/// move back.
+fn refuse_newer(b: &RedisBroker, marked: Option<&str>) -> Result<(), BrokerError> {
+    match marked {
+        Some(m) if m.parse::<u32>().map_or(true, |v| v > LAYOUT_VERSION) => Err(BrokerError::Unavailable {
+            url: b.url.to_string(),
+            reason: format!("the namespace is in key layout {m}, written by a newer taskq"),
+            hint: "upgrade taskq on this host to the version the other hosts run",
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// How long the move's lock lasts unless renewed (it is, at every step).
@@ -52,6 +67,7 @@ async fn move_under_lock(b: &RedisBroker) -> Result<(), BrokerError> {
     let token = crate::job::JobId::new().to_string();
     loop {
         let marked: Option<String> = b.link.query(redis::cmd("GET").arg(b.keys.layout())).await?;
+        refuse_newer(b, marked.as_deref())?;
         if marked.as_deref() == Some(LAYOUT) {
             return Ok(());
         }
