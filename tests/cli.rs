@@ -31,6 +31,36 @@ fn check_lists_jobs_and_next_fires() {
 }
 
 #[test]
+fn check_lists_workflows_and_enqueueing_one_says_it_is_not_built_yet() {
+    let env = Env::sqlite().jobs(&format!(
+        "{VALID}
+[jobs.merge]
+command = \"true\"
+[workflows.nightly-report]
+steps = [{{ group = [\"backup\", \"ping\"] }}, \"merge\"]
+on_failure = \"merge\"
+"
+    ));
+    env.run(&["check"])
+        .success()
+        .stdout(predicate::str::contains("3 jobs, 2 scheduled, 1 workflow"))
+        .stdout(predicate::str::contains("workflow nightly-report: {backup, ping} → merge (on failure: merge)"));
+    let out = env.run(&["check", "--json"]).success().get_output().stdout.clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        doc["workflows"],
+        serde_json::json!([{
+            "name": "nightly-report",
+            "steps": [{"group": [{"job": "backup"}, {"job": "ping"}]}, {"job": "merge"}],
+            "on_failure": "merge",
+        }])
+    );
+    env.run(&["enqueue", "nightly-report"])
+        .code(2)
+        .stderr("error: \"nightly-report\" is a workflow: enqueueing a workflow is not implemented yet\n");
+}
+
+#[test]
 fn check_json_has_rfc3339_fires_in_the_schedule_zone() {
     let env = Env::sqlite().jobs(VALID);
     let out = env.run(&["check", "--json"]).success().get_output().stdout.clone();

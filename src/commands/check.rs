@@ -7,7 +7,8 @@ use serde_json::json;
 
 use super::{Context, table};
 use crate::cli::CheckArgs;
-use crate::config::{Config, JobDef};
+use crate::config::{Config, JobDef, Member, Step, WorkflowDef};
+use crate::names::JobName;
 use crate::time::rfc3339;
 
 /// How many upcoming fires `check` shows per schedule.
@@ -18,7 +19,8 @@ pub(super) fn run(args: CheckArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let now = Timestamp::now();
     if args.json {
         let jobs: Vec<_> = config.jobs.iter().map(|j| job_json(j, now)).collect();
-        say!("{}", json!({ "config": config.path.display().to_string(), "jobs": jobs }));
+        let workflows: Vec<_> = config.workflows.iter().map(workflow_json).collect();
+        say!("{}", json!({ "config": config.path.display().to_string(), "jobs": jobs, "workflows": workflows }));
     } else {
         print_table(&config, now)?;
     }
@@ -40,13 +42,51 @@ fn job_json(job: &JobDef, now: Timestamp) -> serde_json::Value {
     })
 }
 
+fn workflow_json(w: &WorkflowDef) -> serde_json::Value {
+    let steps: Vec<serde_json::Value> = w
+        .steps
+        .iter()
+        .map(|s| match s {
+            Step::Job(j) => json!({ "job": j.as_str() }),
+            Step::Group(members) => json!({ "group": members.iter().map(member_json).collect::<Vec<_>>() }),
+            Step::Map { job, param, max_items } => {
+                json!({ "map": job.as_str(), "param": param, "max_items": max_items })
+            }
+            Step::Workflow(name) => json!({ "workflow": name.as_str() }),
+        })
+        .collect();
+    json!({ "name": w.name.as_str(), "steps": steps, "on_failure": w.on_failure.as_ref().map(JobName::as_str) })
+}
+
+fn member_json(m: &Member) -> serde_json::Value {
+    match m {
+        Member::Job(j) => json!({ "job": j.as_str() }),
+        Member::Workflow(w) => json!({ "workflow": w.as_str() }),
+    }
+}
+
 fn zone_name(job: &JobDef) -> String {
     job.timezone.name()
 }
 
 fn print_table(config: &Config, now: Timestamp) -> std::io::Result<()> {
     let scheduled = config.jobs.iter().filter(|j| j.schedule.is_some()).count();
-    say!("{}: {} jobs, {} scheduled", config.path.display(), config.jobs.len(), scheduled);
+    let workflows = match config.workflows.len() {
+        0 => String::new(),
+        1 => ", 1 workflow".to_string(),
+        n => format!(", {n} workflows"),
+    };
+    say!("{}: {} jobs, {} scheduled{workflows}", config.path.display(), config.jobs.len(), scheduled);
+    print_jobs(config, now)?;
+    for w in &config.workflows {
+        let steps: Vec<String> = w.steps.iter().map(Step::describe).collect();
+        let on_failure = w.on_failure.as_ref().map(|j| format!(" (on failure: {j})")).unwrap_or_default();
+        say!("workflow {}: {}{on_failure}", w.name, steps.join(" → "));
+    }
+    Ok(())
+}
+
+fn print_jobs(config: &Config, now: Timestamp) -> std::io::Result<()> {
     if config.jobs.is_empty() {
         return Ok(());
     }

@@ -21,6 +21,11 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
         return super::batch::run(path, &config, ctx).await;
     }
     let name = args.job.as_deref().ok_or_else(|| UsageError("name a job to enqueue, or pass --batch FILE".into()))?;
+    if config.workflow(name).is_some() {
+        return Err(
+            UsageError(format!("\"{name}\" is a workflow: enqueueing a workflow is not implemented yet")).into()
+        );
+    }
     let def = config.job(name)?;
     let given = parse_param_flags(&args.params.params).map_err(|e| UsageError(e.to_string()))?;
     let mut job = def.new_job(args.args.clone(), given).map_err(|e| UsageError(e.to_string()))?;

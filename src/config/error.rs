@@ -87,6 +87,10 @@ impl<'a> Diagnostics<'a> {
         self.errors.push(ConfigError { location, message: message.into() });
     }
 
+    pub(crate) fn error_count(&self) -> usize {
+        self.errors.len()
+    }
+
     pub(crate) fn has_errors(&self) -> bool {
         !self.errors.is_empty()
     }

@@ -14,6 +14,7 @@ mod resolve;
 mod suggest;
 pub mod template;
 mod validate;
+mod workflow;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 pub use def::*;
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use suggest::did_you_mean;
+pub use workflow::{DEFAULT_MAX_ITEMS, Member, Step, WorkflowDef};
 
 use crate::exit::UsageError;
 use crate::names::QueueName;
@@ -32,6 +34,8 @@ pub struct Config {
     pub path: PathBuf,
     pub settings: Settings,
     pub jobs: JobSet,
+    /// In file order.
+    pub workflows: Vec<WorkflowDef>,
 }
 
 /// The jobs of a config, in file order, found by name.
@@ -94,6 +98,11 @@ impl Config {
     /// The job named `name`, or a usage error suggesting near names.
     pub fn job(&self, name: &str) -> Result<&JobDef, UsageError> {
         self.jobs.get(name).ok_or_else(|| unknown_job(name, self.jobs.iter().map(|j| j.name.as_str())))
+    }
+
+    /// The workflow named `name`.
+    pub fn workflow(&self, name: &str) -> Option<&WorkflowDef> {
+        self.workflows.iter().find(|w| w.name.as_str() == name)
     }
 
     /// Every queue the config names, plus `default`, sorted.

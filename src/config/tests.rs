@@ -260,3 +260,81 @@ fn the_failed_sets_bounds_are_settings_with_defaults() {
         [r#"jobs.toml:2:14: "failed_max" must be between 1 and 4294967295"#]
     );
 }
+
+const WORKFLOW_JOBS: &str = "\
+[jobs.export]
+command = \"true\"
+[jobs.merge]
+command = \"true\"
+[jobs.validate]
+command = \"echo {{order}}\"
+params = { order = { pattern = \"[0-9]+\" } }
+[jobs.alert]
+command = \"true\"
+";
+
+#[test]
+fn workflows_are_read_with_every_kind_of_step() {
+    let config = ok(&format!(
+        "{WORKFLOW_JOBS}
+[workflows.nightly]
+steps = [{{ group = [\"export\", {{ workflow = \"refresh\" }}] }}, \"merge\", {{ map = \"validate\", param = \"order\", max_items = 50 }}]
+on_failure = \"alert\"
+[workflows.refresh]
+steps = [\"export\", {{ workflow = \"tail\" }}]
+[workflows.tail]
+steps = [\"merge\"]
+"
+    ));
+    let nightly = config.workflow("nightly").expect("nightly");
+    let described: Vec<String> = nightly.steps.iter().map(super::Step::describe).collect();
+    assert_eq!(described, ["{export, workflow refresh}", "merge", "map(validate over order)"]);
+    assert_eq!(nightly.on_failure.as_ref().map(crate::names::JobName::as_str), Some("alert"));
+    assert!(matches!(nightly.steps[2], super::Step::Map { max_items: 50, .. }));
+    assert_eq!(config.workflows.len(), 3);
+}
+
+#[test]
+fn a_workflows_mistakes_are_each_placed() {
+    let got = errors(&format!(
+        "{WORKFLOW_JOBS}
+[workflows.a]
+steps = [\"exprot\", {{ group = [] }}, {{ map = \"merge\", param = \"order\" }}, {{ workflow = \"nope\" }}, \"b\"]
+[workflows.b]
+steps = []
+[workflows.c]
+steps = [{{ map = \"validate\" }}, {{ grup = [\"merge\"] }}]
+on_failure = \"validate\"
+schedule = \"0 6 * * *\"
+[workflows.export]
+steps = [\"merge\"]
+"
+    ));
+    let want = [
+        r#"jobs.toml:12:10: a step names an unknown job "exprot" (did you mean "export"?)"#,
+        "jobs.toml:12:30: an empty group runs nothing: name its jobs, or drop the step",
+        r#"jobs.toml:12:61: job "merge" has no parameter "order" to map over (it takes none)"#,
+        r#"jobs.toml:12:85: "workflow" names an unknown workflow "nope""#,
+        r#"jobs.toml:12:95: "b" is a workflow: write { workflow = "b" }"#,
+        r#"jobs.toml:14:9: workflow "b" has no steps: list its jobs in order"#,
+        r#"jobs.toml:16:10: a map step needs "param": the parameter of "validate" each line fills"#,
+        r#"jobs.toml:16:32: a step table needs "group", "map" or "workflow": e.g. { group = ["a", "b"] }"#,
+        r#"jobs.toml:17:14: "on_failure" names job "validate", whose parameter "order" has no default: a hook job runs with its params defaults only"#,
+        r#"jobs.toml:18:12: "schedule" on a workflow is not built yet: schedule a job that enqueues it meanwhile"#,
+        r#"jobs.toml:19:12: "export" is both a job and a workflow: `taskq enqueue export` must name one; rename one of them"#,
+    ];
+    assert_eq!(got, want);
+}
+
+#[test]
+fn workflows_that_include_each_other_are_refused() {
+    let got = errors(&format!(
+        "{WORKFLOW_JOBS}
+[workflows.a]
+steps = [\"export\", {{ workflow = \"b\" }}]
+[workflows.b]
+steps = [{{ group = [\"merge\", {{ workflow = \"a\" }}] }}]
+"
+    ));
+    assert_eq!(got, [r#"jobs.toml:11:12: workflow "a" includes itself: a → b → a"#]);
+}

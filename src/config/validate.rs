@@ -1,4 +1,5 @@
-//! Turns the parsed TOML tree into `Settings` and `JobDef`s, reporting every
+//! Turns the parsed TOML tree into `Settings`, `JobDef`s and `WorkflowDef`s
+//! (workflow.rs), reporting every
 //! problem at its place. Reading is in two steps: each table's keys become
 //! `Fields` (fields.rs: types checked), then `[defaults]` and a job's fields
 //! are merged and checked against each other (resolve.rs).
@@ -15,7 +16,7 @@ use super::resolve::resolve;
 use super::{Config, JobSet};
 use crate::names::JobName;
 
-const TOP_KEYS: &[&str] = &["taskq", "defaults", "jobs"];
+const TOP_KEYS: &[&str] = &["taskq", "defaults", "jobs", "workflows"];
 const TASKQ_KEYS: &[&str] = &["broker", "namespace", "timezone", "result_ttl", "lease", "failed_max", "failed_ttl"];
 
 /// Parses and validates a whole config file.
@@ -102,10 +103,14 @@ pub(crate) fn parse(path: &Path, source: &str) -> Result<Config, Vec<ConfigError
             }
         }
     }
+    let workflows = match top.get("workflows") {
+        Some(v) => super::workflow::read(&mut diag, v, &jobs),
+        None => Vec::new(),
+    };
     if diag.has_errors() {
         return Err(diag.into_errors());
     }
-    Ok(Config { path: path.to_path_buf(), settings, jobs: JobSet::new(jobs) })
+    Ok(Config { path: path.to_path_buf(), settings, jobs: JobSet::new(jobs), workflows })
 }
 
 fn read_settings(diag: &mut Diagnostics<'_>, value: &Value<'_>) -> Settings {

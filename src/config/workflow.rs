@@ -1,0 +1,342 @@
+//! `[workflows.NAME]`: steps run one after another, each a job, a group of
+//! jobs (and workflows) run at once, a `map` of one job over the lines of
+//! the previous step's output, or a whole workflow (SPEC §7). Read after
+//! the jobs, as every step names them; every mistake is reported at its
+//! place: an unknown job or workflow, an empty group, a `map` whose job
+//! takes no such parameter, workflows that include each other.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use toml::de::{DeTable, DeValue};
+
+use super::def::JobDef;
+use super::error::Diagnostics;
+use super::raw::{self, Span, Table, Value};
+use super::suggest::did_you_mean;
+use crate::names::JobName;
+
+const WORKFLOW_KEYS: &[&str] = &["steps", "on_failure", "schedule", "every", "timezone"];
+
+/// A `map` step's default bound on how many runs one output may make.
+pub const DEFAULT_MAX_ITEMS: u32 = 10_000;
+
+/// A workflow as jobs.toml defines it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkflowDef {
+    pub name: JobName,
+    pub steps: Vec<Step>,
+    /// Enqueued when the workflow fails.
+    pub on_failure: Option<JobName>,
+}
+
+/// One step of a workflow.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Job(JobName),
+    /// Run at once; the step is over when every one succeeded.
+    Group(Vec<Member>),
+    /// `job` once per line (or JSON array item) of the previous step's
+    /// output, the line given as parameter `param`.
+    Map {
+        job: JobName,
+        param: String,
+        max_items: u32,
+    },
+    Workflow(JobName),
+}
+
+/// What a group runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Member {
+    Job(JobName),
+    Workflow(JobName),
+}
+
+impl Step {
+    /// The step in a line: `a`, `{a, b}`, `map(a over p)`, `workflow x`.
+    pub fn describe(&self) -> String {
+        match self {
+            Step::Job(j) => j.to_string(),
+            Step::Group(members) => {
+                format!("{{{}}}", members.iter().map(Member::describe).collect::<Vec<_>>().join(", "))
+            }
+            Step::Map { job, param, .. } => format!("map({job} over {param})"),
+            Step::Workflow(w) => format!("workflow {w}"),
+        }
+    }
+}
+
+impl Member {
+    fn describe(&self) -> String {
+        match self {
+            Member::Job(j) => j.to_string(),
+            Member::Workflow(w) => format!("workflow {w}"),
+        }
+    }
+}
+
+/// A workflow's table, read but not yet checked against the others.
+struct Raw<'t, 'i> {
+    name: JobName,
+    span: Span,
+    table: &'t DeTable<'i>,
+}
+
+/// Reads `[workflows]`: every workflow checked against `jobs` and the other
+/// workflows.
+pub(super) fn read(diag: &mut Diagnostics<'_>, value: &Value<'_>, jobs: &[JobDef]) -> Vec<WorkflowDef> {
+    let DeValue::Table(all) = value.get_ref() else {
+        diag.error(&value.span(), "\"workflows\" must be a table: write [workflows.NAME] sections");
+        return Vec::new();
+    };
+    let mut raws = Vec::new();
+    for (key, value) in all {
+        let name = match JobName::new(key.get_ref()) {
+            Ok(n) => n,
+            Err(e) => {
+                diag.error(&key.span(), e);
+                continue;
+            }
+        };
+        let DeValue::Table(table) = value.get_ref() else {
+            diag.error(&value.span(), format!("workflow \"{name}\" must be a table: write [workflows.{name}]"));
+            continue;
+        };
+        if jobs.iter().any(|j| j.name == name) {
+            diag.error(
+                &key.span(),
+                format!(
+                    "\"{name}\" is both a job and a workflow: `taskq enqueue {name}` must name one; rename one of them"
+                ),
+            );
+            continue;
+        }
+        raws.push(Raw { name, span: key.span(), table });
+    }
+    let names: BTreeSet<&str> = raws.iter().map(|r| r.name.as_str()).collect();
+    let known = Known { jobs, workflows: &names };
+    let mut out = Vec::new();
+    for raw in &raws {
+        if let Some(def) = read_one(diag, raw, &known) {
+            out.push(def);
+        }
+    }
+    if let Some((name, span, cycle)) = find_cycle(&out, &raws) {
+        diag.error(&span, format!("workflow \"{name}\" includes itself: {}", cycle.join(" → ")));
+    }
+    out
+}
+
+/// The names a step may use.
+struct Known<'a> {
+    jobs: &'a [JobDef],
+    workflows: &'a BTreeSet<&'a str>,
+}
+
+impl Known<'_> {
+    fn job(&self, diag: &mut Diagnostics<'_>, value: &Value<'_>, what: &str) -> Option<JobName> {
+        let name = raw::string(diag, what, value)?;
+        if let Some(def) = self.jobs.iter().find(|j| j.name.as_str() == name) {
+            return Some(def.name.clone());
+        }
+        if self.workflows.contains(name.as_str()) {
+            diag.error(&value.span(), format!("\"{name}\" is a workflow: write {{ workflow = \"{name}\" }}"));
+            return None;
+        }
+        let hint = did_you_mean(&name, self.jobs.iter().map(|j| j.name.as_str()))
+            .map(|s| format!(" (did you mean \"{s}\"?)"))
+            .unwrap_or_default();
+        diag.error(&value.span(), format!("{what} names an unknown job \"{name}\"{hint}"));
+        None
+    }
+
+    fn workflow(&self, diag: &mut Diagnostics<'_>, value: &Value<'_>) -> Option<JobName> {
+        let name = raw::string(diag, "workflow", value)?;
+        if self.workflows.contains(name.as_str()) {
+            return JobName::new(&name).ok();
+        }
+        let hint = did_you_mean(&name, self.workflows.iter().copied())
+            .map(|s| format!(" (did you mean \"{s}\"?)"))
+            .unwrap_or_default();
+        diag.error(&value.span(), format!("\"workflow\" names an unknown workflow \"{name}\"{hint}"));
+        None
+    }
+}
+
+fn read_one(diag: &mut Diagnostics<'_>, raw: &Raw<'_, '_>, known: &Known<'_>) -> Option<WorkflowDef> {
+    let table = Table { table: raw.table };
+    table.check_keys(diag, WORKFLOW_KEYS, &[]);
+    for key in ["schedule", "every", "timezone"] {
+        if let Some(v) = table.get(key) {
+            diag.error(
+                &v.span(),
+                format!("\"{key}\" on a workflow is not built yet: schedule a job that enqueues it meanwhile"),
+            );
+        }
+    }
+    let on_failure = table.get("on_failure").and_then(|v| {
+        let job = known.job(diag, v, "\"on_failure\"")?;
+        let def = known.jobs.iter().find(|j| j.name == job)?;
+        if let Some(param) = def.param_names.iter().find(|p| !def.params.contains_key(*p)) {
+            diag.error(
+                &v.span(),
+                format!("\"on_failure\" names job \"{job}\", whose parameter \"{param}\" has no default: a hook job runs with its params defaults only"),
+            );
+            return None;
+        }
+        Some(job)
+    });
+    let Some(steps) = table.get("steps") else {
+        diag.error(&raw.span, format!("workflow \"{}\" has no \"steps\": list its jobs in order", raw.name));
+        return None;
+    };
+    let DeValue::Array(items) = steps.get_ref() else {
+        raw::wrong_type(diag, "steps", steps, "an array of steps");
+        return None;
+    };
+    if items.is_empty() {
+        diag.error(&steps.span(), format!("workflow \"{}\" has no steps: list its jobs in order", raw.name));
+        return None;
+    }
+    let errors_before = diag.error_count();
+    let steps: Vec<Step> = items.iter().filter_map(|item| read_step(diag, item, known)).collect();
+    (diag.error_count() == errors_before).then(|| WorkflowDef { name: raw.name.clone(), steps, on_failure })
+}
+
+fn read_step(diag: &mut Diagnostics<'_>, item: &Value<'_>, known: &Known<'_>) -> Option<Step> {
+    match item.get_ref() {
+        DeValue::String(_) => known.job(diag, item, "a step").map(Step::Job),
+        DeValue::Table(t) => {
+            let table = Table { table: t };
+            if let Some(group) = table.get("group") {
+                table.check_keys(diag, &["group"], &[]);
+                read_group(diag, group, known).map(Step::Group)
+            } else if let Some(job) = table.get("map") {
+                table.check_keys(diag, &["map", "param", "max_items"], &[]);
+                read_map(diag, item, &table, job, known)
+            } else if let Some(w) = table.get("workflow") {
+                table.check_keys(diag, &["workflow"], &[]);
+                known.workflow(diag, w).map(Step::Workflow)
+            } else {
+                diag.error(
+                    &item.span(),
+                    "a step table needs \"group\", \"map\" or \"workflow\": e.g. { group = [\"a\", \"b\"] }",
+                );
+                None
+            }
+        }
+        _ => {
+            raw::wrong_type(
+                diag,
+                "a step",
+                item,
+                "a job name or a table ({ group = [...] }, { map = ... }, { workflow = ... })",
+            );
+            None
+        }
+    }
+}
+
+fn read_group(diag: &mut Diagnostics<'_>, group: &Value<'_>, known: &Known<'_>) -> Option<Vec<Member>> {
+    let DeValue::Array(items) = group.get_ref() else {
+        raw::wrong_type(diag, "group", group, "an array of jobs and { workflow = ... }");
+        return None;
+    };
+    if items.is_empty() {
+        diag.error(&group.span(), "an empty group runs nothing: name its jobs, or drop the step");
+        return None;
+    }
+    let mut members = Vec::new();
+    let mut ok = true;
+    for item in items {
+        let member = match item.get_ref() {
+            DeValue::Table(t) => match t.get("workflow") {
+                Some(w) if t.len() == 1 => known.workflow(diag, w).map(Member::Workflow),
+                _ => {
+                    diag.error(&item.span(), "a group holds job names and { workflow = \"NAME\" } only");
+                    None
+                }
+            },
+            _ => known.job(diag, item, "a group").map(Member::Job),
+        };
+        match member {
+            Some(m) => members.push(m),
+            None => ok = false,
+        }
+    }
+    ok.then_some(members)
+}
+
+fn read_map(
+    diag: &mut Diagnostics<'_>,
+    item: &Value<'_>,
+    table: &Table<'_, '_>,
+    job: &Value<'_>,
+    known: &Known<'_>,
+) -> Option<Step> {
+    let job = known.job(diag, job, "\"map\"")?;
+    let Some(param) = table.get("param") else {
+        diag.error(&item.span(), format!("a map step needs \"param\": the parameter of \"{job}\" each line fills"));
+        return None;
+    };
+    let param_name = raw::string(diag, "param", param)?;
+    let def = known.jobs.iter().find(|j| j.name == job)?;
+    if !def.param_names.contains(&param_name) {
+        let takes = if def.param_names.is_empty() {
+            "it takes none".to_string()
+        } else {
+            format!("its parameters: {}", def.param_names.iter().cloned().collect::<Vec<_>>().join(", "))
+        };
+        diag.error(&param.span(), format!("job \"{job}\" has no parameter \"{param_name}\" to map over ({takes})"));
+        return None;
+    }
+    let max_items = match table.get("max_items") {
+        Some(v) => u32::try_from(raw::integer(diag, "max_items", v, 1..=1_000_000)?).ok()?,
+        None => DEFAULT_MAX_ITEMS,
+    };
+    Some(Step::Map { job, param: param_name, max_items })
+}
+
+/// The first workflow that includes itself, through its steps or groups:
+/// its name, place and the chain of names.
+fn find_cycle(defs: &[WorkflowDef], raws: &[Raw<'_, '_>]) -> Option<(String, Span, Vec<String>)> {
+    let uses: BTreeMap<&str, Vec<&str>> = defs
+        .iter()
+        .map(|d| {
+            let mut used = Vec::new();
+            for step in &d.steps {
+                match step {
+                    Step::Workflow(w) => used.push(w.as_str()),
+                    Step::Group(members) => used.extend(members.iter().filter_map(|m| match m {
+                        Member::Workflow(w) => Some(w.as_str()),
+                        Member::Job(_) => None,
+                    })),
+                    Step::Job(_) | Step::Map { .. } => {}
+                }
+            }
+            (d.name.as_str(), used)
+        })
+        .collect();
+    fn walk<'a>(at: &'a str, uses: &BTreeMap<&'a str, Vec<&'a str>>, path: &mut Vec<&'a str>) -> Option<Vec<String>> {
+        if let Some(from) = path.iter().position(|p| *p == at) {
+            let mut cycle: Vec<String> = path[from..].iter().map(|s| (*s).to_string()).collect();
+            cycle.push(at.to_string());
+            return Some(cycle);
+        }
+        path.push(at);
+        for next in uses.get(at).into_iter().flatten() {
+            if let Some(cycle) = walk(next, uses, path) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        None
+    }
+    for d in defs {
+        if let Some(cycle) = walk(d.name.as_str(), &uses, &mut Vec::new()) {
+            let span = raws.iter().find(|r| r.name.as_str() == cycle[0]).map_or(0..0, |r| r.span.clone());
+            return Some((cycle[0].clone(), span, cycle));
+        }
+    }
+    None
+}
