@@ -21,6 +21,13 @@ impl JobId {
     pub fn new() -> JobId {
         JobId(uuid::Uuid::now_v7())
     }
+
+    /// The id of what `parent` makes under `name` (a workflow run's step
+    /// job): the same every time (a UUIDv5), so making it again finds the
+    /// one made before instead of a second.
+    pub fn derived(parent: JobId, name: &str) -> JobId {
+        JobId(uuid::Uuid::new_v5(&parent.0, name.as_bytes()))
+    }
 }
 
 impl Default for JobId {
@@ -135,6 +142,9 @@ pub struct NewJob {
     /// For a hook job (`on_failure`, `on_success`): the run that triggered it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trigger: Option<Trigger>,
+    /// For a job a workflow's step launched: which run and step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<WorkflowStep>,
     /// Policy the broker itself applies, copied from the job's definition at enqueue.
     #[serde(default)]
     pub policy: BrokerPolicy,
@@ -163,6 +173,16 @@ pub struct Trigger {
     /// The trigger's output tail.
     #[serde(default)]
     pub output: String,
+}
+
+/// Where a job stands in a workflow run (src/workflow/).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowStep {
+    /// The run: its id, and its workflow's name.
+    pub run: JobId,
+    pub workflow: JobName,
+    /// The step's place in the workflow, from 0.
+    pub step: u32,
 }
 
 /// An idempotency key held for `window`.

@@ -27,6 +27,7 @@ pub mod text;
 pub mod time;
 pub mod tls;
 pub mod worker;
+pub mod workflow;
 
 use std::process::ExitCode;
 

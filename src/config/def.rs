@@ -199,6 +199,7 @@ impl JobDef {
             unique,
             scheduled_at: None,
             trigger: None,
+            workflow: None,
             policy: BrokerPolicy {
                 max_redeliveries: self.max_redeliveries,
                 max_concurrent: self.max_concurrent,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use taskq::broker::{AttemptResult, Broker, Finish, Lease, LeaseLoss, LeaseToken, ListFilter, OutputUpdate, Take};
-use taskq::job::{BrokerPolicy, Delay, JobId, JobRecord, JobState, NewJob};
+use taskq::job::{BrokerPolicy, Delay, JobId, JobRecord, JobState, NewJob, WorkflowStep};
 use taskq::names::{JobName, QueueName};
 
 use super::conformance;
@@ -26,6 +26,7 @@ pub(super) fn job(name: &str, queue: &str) -> NewJob {
         unique: None,
         scheduled_at: None,
         trigger: None,
+        workflow: None,
         policy: BrokerPolicy::default(),
     }
 }
@@ -119,6 +120,9 @@ conformance!(an_outcome_and_its_hook_job_are_stored_verbatim, |broker, env| {
     let mut hook = job("on_failure", "hooks");
     hook.args = vec![odd.into(), String::new()];
     hook.params.insert("p".into(), odd.into());
+    // as a workflow's step job carries its run
+    hook.workflow =
+        Some(WorkflowStep { run: JobId::new(), workflow: JobName::new("nightly-report").unwrap(), step: 2 });
     let result = AttemptResult { exit_code: Some(-9), http_status: Some(503), output: odd.into(), ..result(Some(odd)) };
     let fail = Finish::Failed { result, hook: Some(hook.clone()) };
     assert!(broker.finish(&lease.token(), fail, None).await.unwrap().recorded);

@@ -135,6 +135,9 @@ fn request_fields(job: &NewJob) -> Result<Vec<(&'static str, String)>, BrokerErr
     if let Some(t) = &job.trigger {
         f.push(("trigger", to_json(t)?));
     }
+    if let Some(w) = &job.workflow {
+        f.push(("wf", to_json(w)?));
+    }
     Ok(f)
 }
 
@@ -171,6 +174,7 @@ fn request_from(id: &str, fields: &HashMap<String, String>) -> Result<NewJob, Br
         },
         scheduled_at: get("sched").cloned(),
         trigger: from_json(fields, id, "trigger")?,
+        workflow: from_json(fields, id, "wf")?,
         policy: BrokerPolicy {
             max_redeliveries: int("maxred")?.map_or(DEFAULT_MAX_REDELIVERIES, |n| n.max(0) as u32),
             max_concurrent: int("maxconc")?.map(|n| n.max(1) as u32),
