@@ -138,15 +138,18 @@ pub(super) async fn finish(
     if let Some(take) = next {
         let rest: Vec<&str> =
             take.queues.iter().map(QueueName::as_str).filter(|q| *q != queue && b.wake.may_have_jobs(q)).collect();
-        // (a take that found nothing ends the reply: Lua drops a last nil)
-        let here = if took_here { reply.next().map_or(Ok(Taken::Nothing), |v| taken(v, &take))? } else { Taken::More };
-        next_job = match here {
-            Taken::Lease(lease) => Some(*lease),
-            Taken::More => b.take(&take).await?,
-            Taken::Nothing => {
-                b.wake.found_empty(queue, &stamp);
-                b.take_in(&rest, &take).await?
+        next_job = if took_here {
+            // (a take that found nothing ends the reply: Lua drops a last nil)
+            match reply.next().map_or(Ok(Taken::Nothing), |v| taken(v, &take))? {
+                Taken::Lease(lease) => Some(*lease),
+                Taken::More => b.take(&take).await?,
+                Taken::Nothing => {
+                    b.wake.found_empty(queue, &stamp);
+                    b.take_in(&rest, &take).await?
+                }
             }
+        } else {
+            b.take(&take).await?
         };
     }
     Ok(Finished { recorded: recorded == 1, dropped, next: next_job })

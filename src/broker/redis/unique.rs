@@ -98,7 +98,8 @@ pub(super) async fn claim(b: &RedisBroker, jobs: &[&NewJob]) -> Result<Vec<Optio
                     let jobs_key = b.keys.queue(queue).key("jobs");
                     let there: bool = b.link.query(redis::cmd("HEXISTS").arg(jobs_key).arg(&holder.id)).await?;
                     if there {
-                        // its enqueuer died before confirming: confirmed here
+                        // its job is in: confirmed here too (its enqueuer is
+                        // about to, or died before it could; either way once)
                         out[*i] = Some(holder.id.parse().map_err(BrokerError::Protocol)?);
                         settle_keys(b, &[(k, holder.id.as_str())], "confirm").await?;
                     } else if now - at > super::fields::ms(CLAIM_GRACE) as i64 {
