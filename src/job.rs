@@ -23,10 +23,17 @@ impl JobId {
     }
 
     /// The id of what `parent` makes under `name` (a workflow run's step
-    /// job): the same every time (a UUIDv5), so making it again finds the
-    /// one made before instead of a second.
+    /// job): the same every time, so making it again finds the one made
+    /// before instead of a second. Still a UUIDv7, of the parent's instant
+    /// (ids sort by creation, near enough), its random bits a hash of the
+    /// parent and the name (from a UUIDv5).
     pub fn derived(parent: JobId, name: &str) -> JobId {
-        JobId(uuid::Uuid::new_v5(&parent.0, name.as_bytes()))
+        let hash = uuid::Uuid::new_v5(&parent.0, name.as_bytes()).into_bytes();
+        let mut bytes = parent.0.into_bytes();
+        bytes[6..].copy_from_slice(&hash[6..]);
+        bytes[6] = (bytes[6] & 0x0f) | 0x70; // version 7
+        bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 9562 variant
+        JobId(uuid::Uuid::from_bytes(bytes))
     }
 }
 

@@ -58,6 +58,9 @@ on_failure = \"merge\"
     env.run(&["enqueue", "nightly-report"])
         .code(2)
         .stderr("error: \"nightly-report\" is a workflow: enqueueing a workflow is not implemented yet\n");
+    env.run(&["exec", "nightly-report"])
+        .code(2)
+        .stderr("error: \"nightly-report\" is a workflow, not a job: this takes a job\n");
 }
 
 #[test]

@@ -95,8 +95,12 @@ impl Config {
         Config::load(&discover_path(explicit)?)
     }
 
-    /// The job named `name`, or a usage error suggesting near names.
+    /// The job named `name`, or a usage error suggesting near names (or
+    /// saying it is a workflow).
     pub fn job(&self, name: &str) -> Result<&JobDef, UsageError> {
+        if self.workflow(name).is_some() {
+            return Err(UsageError(format!("\"{name}\" is a workflow, not a job: this takes a job")));
+        }
         self.jobs.get(name).ok_or_else(|| unknown_job(name, self.jobs.iter().map(|j| j.name.as_str())))
     }
 

@@ -318,7 +318,7 @@ steps = [\"merge\"]
         r#"jobs.toml:12:95: "b" is a workflow: write { workflow = "b" }"#,
         r#"jobs.toml:14:9: workflow "b" has no steps: list its jobs in order"#,
         r#"jobs.toml:16:10: a map step needs "param": the parameter of "validate" each line fills"#,
-        r#"jobs.toml:16:32: a step table needs "group", "map" or "workflow": e.g. { group = ["a", "b"] }"#,
+        r#"jobs.toml:16:34: unknown key "grup" (did you mean "group"?)"#,
         r#"jobs.toml:17:14: "on_failure" names job "validate", whose parameter "order" has no default: a hook job runs with its params defaults only"#,
         r#"jobs.toml:18:12: "schedule" on a workflow is not built yet: schedule a job that enqueues it meanwhile"#,
         r#"jobs.toml:19:12: "export" is both a job and a workflow: `taskq enqueue export` must name one; rename one of them"#,
@@ -337,4 +337,60 @@ steps = [{{ group = [\"merge\", {{ workflow = \"a\" }}] }}]
 "
     ));
     assert_eq!(got, [r#"jobs.toml:11:12: workflow "a" includes itself: a → b → a"#]);
+}
+
+#[test]
+fn a_workflows_steps_are_told_apart_from_jobs_and_each_other() {
+    let got = errors(&format!(
+        "{WORKFLOW_JOBS}
+[workflows.w]
+steps = [{{ map = \"validate\", param = \"order\" }}, {{ workflow = \"merge\" }}, {{ group = [\"merge\"], workflow = \"w2\" }}]
+on_failure = \"w2\"
+[workflows.w2]
+steps = [{{ group = [1] }}]
+[workflows.\"bad name\"]
+steps = [\"merge\"]
+"
+    ));
+    assert_eq!(
+        got,
+        [
+            "jobs.toml:12:10: a map step runs over the output of the step before it: put a step that prints the items first",
+            r#"jobs.toml:12:62: "merge" is a job: write "merge" as the step"#,
+            "jobs.toml:12:73: a step is one of { group = ... }, { map = ... } or { workflow = ... }: split it in steps",
+            r#"jobs.toml:13:14: "w2" is a workflow: "on_failure" takes a job"#,
+            r#"jobs.toml:15:21: "a group member" must be a string, found integer"#,
+            r#"jobs.toml:16:12: invalid workflow name "bad name": use letters, digits, '_', '.' and '-', starting with a letter or digit"#,
+        ]
+    );
+}
+
+#[test]
+fn deep_and_diamond_nesting_is_checked_at_once() {
+    // 40 levels, each including both workflows of the next: 2^40 paths.
+    let mut src = String::from("[jobs.a]\ncommand = \"true\"\n");
+    for i in 0..40 {
+        let next = if i == 39 {
+            "\"a\"".to_string()
+        } else {
+            format!("{{ workflow = \"l{}x\" }}, {{ workflow = \"l{}y\" }}", i + 1, i + 1)
+        };
+        for side in ["x", "y"] {
+            src.push_str(&format!("[workflows.l{i}{side}]\nsteps = [{{ group = [{next}] }}]\n"));
+        }
+    }
+    assert_eq!(ok(&src).workflows.len(), 80);
+    // A chain far deeper than a call stack would hold.
+    let mut chain = String::from("[jobs.a]\ncommand = \"true\"\n");
+    for i in 0..20_000 {
+        chain.push_str(&format!("[workflows.c{i}]\nsteps = [{{ workflow = \"c{}\" }}]\n", i + 1));
+    }
+    chain.push_str("[workflows.c20000]\nsteps = [{ workflow = \"c0\" }]\n");
+    let got = errors(&chain);
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].ends_with("workflow \"c0\" includes itself: c0 → c1 → c2 → … 19996 more … → c19999 → c20000 → c0"),
+        "{}",
+        got[0]
+    );
 }

@@ -94,7 +94,8 @@ pub(super) fn read(diag: &mut Diagnostics<'_>, value: &Value<'_>, jobs: &[JobDef
         let name = match JobName::new(key.get_ref()) {
             Ok(n) => n,
             Err(e) => {
-                diag.error(&key.span(), e);
+                // a workflow is named by the rules of a job's name
+                diag.error(&key.span(), e.replacen("job name", "workflow name", 1));
                 continue;
             }
         };
@@ -121,7 +122,12 @@ pub(super) fn read(diag: &mut Diagnostics<'_>, value: &Value<'_>, jobs: &[JobDef
             out.push(def);
         }
     }
-    if let Some((name, span, cycle)) = find_cycle(&out, &raws) {
+    if let Some((name, span, mut cycle)) = find_cycle(&out, &raws) {
+        // a long chain told by its ends
+        if cycle.len() > 8 {
+            let more = format!("… {} more …", cycle.len() - 6);
+            cycle.splice(3..cycle.len() - 3, [more]);
+        }
         diag.error(&span, format!("workflow \"{name}\" includes itself: {}", cycle.join(" → ")));
     }
     out
@@ -134,13 +140,20 @@ struct Known<'a> {
 }
 
 impl Known<'_> {
+    /// A job's name where `what` (a step, a group member, `on_failure`,
+    /// `map`) needs one; a workflow's name there is told apart.
     fn job(&self, diag: &mut Diagnostics<'_>, value: &Value<'_>, what: &str) -> Option<JobName> {
         let name = raw::string(diag, what, value)?;
         if let Some(def) = self.jobs.iter().find(|j| j.name.as_str() == name) {
             return Some(def.name.clone());
         }
         if self.workflows.contains(name.as_str()) {
-            diag.error(&value.span(), format!("\"{name}\" is a workflow: write {{ workflow = \"{name}\" }}"));
+            let fix = if what == "a step" || what == "a group member" {
+                format!("write {{ workflow = \"{name}\" }}")
+            } else {
+                format!("{what} takes a job")
+            };
+            diag.error(&value.span(), format!("\"{name}\" is a workflow: {fix}"));
             return None;
         }
         let hint = did_you_mean(&name, self.jobs.iter().map(|j| j.name.as_str()))
@@ -154,6 +167,10 @@ impl Known<'_> {
         let name = raw::string(diag, "workflow", value)?;
         if self.workflows.contains(name.as_str()) {
             return JobName::new(&name).ok();
+        }
+        if self.jobs.iter().any(|j| j.name.as_str() == name) {
+            diag.error(&value.span(), format!("\"{name}\" is a job: write \"{name}\" as the step"));
+            return None;
         }
         let hint = did_you_mean(&name, self.workflows.iter().copied())
             .map(|s| format!(" (did you mean \"{s}\"?)"))
@@ -200,6 +217,12 @@ fn read_one(diag: &mut Diagnostics<'_>, raw: &Raw<'_, '_>, known: &Known<'_>) ->
     }
     let errors_before = diag.error_count();
     let steps: Vec<Step> = items.iter().filter_map(|item| read_step(diag, item, known)).collect();
+    if let (Some(Step::Map { .. }), Some(first)) = (steps.first(), items.first()) {
+        diag.error(
+            &first.span(),
+            "a map step runs over the output of the step before it: put a step that prints the items first",
+        );
+    }
     (diag.error_count() == errors_before).then(|| WorkflowDef { name: raw.name.clone(), steps, on_failure })
 }
 
@@ -208,7 +231,14 @@ fn read_step(diag: &mut Diagnostics<'_>, item: &Value<'_>, known: &Known<'_>) ->
         DeValue::String(_) => known.job(diag, item, "a step").map(Step::Job),
         DeValue::Table(t) => {
             let table = Table { table: t };
-            if let Some(group) = table.get("group") {
+            let kinds = ["group", "map", "workflow"].iter().filter(|k| table.get(k).is_some()).count();
+            if kinds > 1 {
+                diag.error(
+                    &item.span(),
+                    "a step is one of { group = ... }, { map = ... } or { workflow = ... }: split it in steps",
+                );
+                None
+            } else if let Some(group) = table.get("group") {
                 table.check_keys(diag, &["group"], &[]);
                 read_group(diag, group, known).map(Step::Group)
             } else if let Some(job) = table.get("map") {
@@ -218,10 +248,14 @@ fn read_step(diag: &mut Diagnostics<'_>, item: &Value<'_>, known: &Known<'_>) ->
                 table.check_keys(diag, &["workflow"], &[]);
                 known.workflow(diag, w).map(Step::Workflow)
             } else {
-                diag.error(
-                    &item.span(),
-                    "a step table needs \"group\", \"map\" or \"workflow\": e.g. { group = [\"a\", \"b\"] }",
-                );
+                let before = diag.error_count();
+                table.check_keys(diag, &["group", "map", "workflow"], &[]);
+                if diag.error_count() == before {
+                    diag.error(
+                        &item.span(),
+                        "a step table needs \"group\", \"map\" or \"workflow\": e.g. { group = [\"a\", \"b\"] }",
+                    );
+                }
                 None
             }
         }
@@ -257,7 +291,7 @@ fn read_group(diag: &mut Diagnostics<'_>, group: &Value<'_>, known: &Known<'_>) 
                     None
                 }
             },
-            _ => known.job(diag, item, "a group").map(Member::Job),
+            _ => known.job(diag, item, "a group member").map(Member::Job),
         };
         match member {
             Some(m) => members.push(m),
@@ -317,25 +351,34 @@ fn find_cycle(defs: &[WorkflowDef], raws: &[Raw<'_, '_>]) -> Option<(String, Spa
             (d.name.as_str(), used)
         })
         .collect();
-    fn walk<'a>(at: &'a str, uses: &BTreeMap<&'a str, Vec<&'a str>>, path: &mut Vec<&'a str>) -> Option<Vec<String>> {
-        if let Some(from) = path.iter().position(|p| *p == at) {
-            let mut cycle: Vec<String> = path[from..].iter().map(|s| (*s).to_string()).collect();
-            cycle.push(at.to_string());
-            return Some(cycle);
-        }
-        path.push(at);
-        for next in uses.get(at).into_iter().flatten() {
-            if let Some(cycle) = walk(next, uses, path) {
-                return Some(cycle);
-            }
-        }
-        path.pop();
-        None
-    }
+    // One depth-first pass, with a stack of its own (a file may nest
+    // workflows tens of thousands deep): each workflow is entered once,
+    // so a long or diamond-shaped nesting costs its size.
+    let mut done: BTreeSet<&str> = BTreeSet::new();
     for d in defs {
-        if let Some(cycle) = walk(d.name.as_str(), &uses, &mut Vec::new()) {
-            let span = raws.iter().find(|r| r.name.as_str() == cycle[0]).map_or(0..0, |r| r.span.clone());
-            return Some((cycle[0].clone(), span, cycle));
+        let mut path: Vec<(&str, usize)> = vec![(d.name.as_str(), 0)];
+        while let Some((at, next)) = path.last().copied() {
+            if done.contains(at) {
+                path.pop();
+                continue;
+            }
+            let Some(child) = uses.get(at).and_then(|u| u.get(next)).copied() else {
+                done.insert(at);
+                path.pop();
+                continue;
+            };
+            if let Some(last) = path.last_mut() {
+                last.1 += 1;
+            }
+            if let Some(from) = path.iter().position(|(p, _)| *p == child) {
+                let mut cycle: Vec<String> = path[from..].iter().map(|(p, _)| (*p).to_string()).collect();
+                cycle.push(child.to_string());
+                let span = raws.iter().find(|r| r.name.as_str() == cycle[0]).map_or(0..0, |r| r.span.clone());
+                return Some((cycle[0].clone(), span, cycle));
+            }
+            if !done.contains(child) {
+                path.push((child, 0));
+            }
         }
     }
     None

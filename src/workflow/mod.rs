@@ -20,16 +20,21 @@ pub struct StepResult {
     pub params: BTreeMap<String, String>,
     /// Its output tail: stdout for a shell job, the body for an HTTP job.
     pub output: String,
+    /// The output was longer than the tail kept (a `map` cannot read it).
+    #[serde(skip)]
+    pub truncated: bool,
 }
 
 /// What launching a step makes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Launch {
     Job(Box<NewJob>),
-    /// A nested workflow's run, counted as one job of the step.
+    /// A nested workflow's run, counted as one job of the step; it gets
+    /// the parameters the outer run was given.
     Run {
         id: JobId,
         workflow: JobName,
+        params: BTreeMap<String, String>,
     },
 }
 
@@ -47,24 +52,32 @@ pub fn prev_outputs(results: &[StepResult]) -> String {
     results.iter().filter_map(|r| serde_json::to_string(r).ok()).map(|line| line + "\n").collect()
 }
 
-/// The items a `map` step runs its job over: each non-empty line of the
-/// previous step's outputs, or each item of an output that is a JSON array
-/// (strings as they are, other values as JSON). More than `max` is an error
-/// naming the count.
+/// The items a `map` step runs its job over: each line of the previous
+/// step's outputs, or each item of an output that is a JSON array (strings
+/// as they are, other values as JSON), trimmed, the empty ones (and JSON
+/// nulls) left out. An output cut to its tail, or more than `max` items,
+/// is an error saying which. No items: the step launches nothing and is
+/// over at once.
 pub fn map_items(results: &[StepResult], max: u32) -> Result<Vec<String>, String> {
     let mut items = Vec::new();
     for r in results {
+        if r.truncated {
+            return Err(format!(
+                "the output of {} ({}) was longer than the tail kept, so a map cannot read all of it: print fewer or shorter items",
+                r.job, r.id
+            ));
+        }
         let text = r.output.trim();
         match serde_json::from_str::<Vec<serde_json::Value>>(text) {
-            Ok(array) if text.starts_with('[') => {
-                items.extend(array.into_iter().map(|v| match v {
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                }));
-            }
-            _ => items.extend(r.output.lines().map(str::trim_end).filter(|l| !l.is_empty()).map(str::to_string)),
+            Ok(array) if text.starts_with('[') => items.extend(array.into_iter().filter_map(|v| match v {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) => Some(s.trim().to_string()),
+                other => Some(other.to_string()),
+            })),
+            _ => items.extend(r.output.lines().map(|l| l.trim().to_string())),
         }
     }
+    items.retain(|i| !i.is_empty());
     if items.len() > max as usize {
         return Err(format!(
             "the previous step's output holds {} items, more than this map's max_items ({max}): raise max_items or print fewer",
@@ -74,12 +87,22 @@ pub fn map_items(results: &[StepResult], max: u32) -> Result<Vec<String>, String
     Ok(items)
 }
 
-/// Whether every job the workflow may run gets each parameter it needs
-/// without a default from `given` (a `map` step's own parameter comes from
-/// its items). An error names the step, the job and the parameter.
+/// Whether `given` suits every job the workflow may run: each parameter a
+/// job needs without a default is given (a `map` step's own parameter comes
+/// from its items), each value given fits the rules of every job that
+/// declares it, and no name is given that no job declares. An error names
+/// the step, the job and the parameter.
 pub fn check_params(config: &Config, wf: &WorkflowDef, given: &BTreeMap<String, String>) -> Result<(), String> {
     let mut seen = Vec::new();
-    check_params_in(config, wf, given, &mut seen)
+    let mut declared = std::collections::BTreeSet::new();
+    check_params_in(config, wf, given, &mut seen, &mut declared)?;
+    if let Some(name) = given.keys().find(|k| !declared.contains(k.as_str())) {
+        return Err(format!(
+            "workflow \"{}\" has no step whose job takes parameter \"{name}\": drop -p {name}",
+            wf.name
+        ));
+    }
+    Ok(())
 }
 
 fn check_params_in<'c>(
@@ -87,6 +110,7 @@ fn check_params_in<'c>(
     wf: &'c WorkflowDef,
     given: &BTreeMap<String, String>,
     seen: &mut Vec<&'c str>,
+    declared: &mut std::collections::BTreeSet<&'c str>,
 ) -> Result<(), String> {
     if seen.contains(&wf.name.as_str()) {
         return Ok(());
@@ -105,24 +129,28 @@ fn check_params_in<'c>(
                 (j, w, m)
             }),
         };
+        let at = || format!("workflow \"{}\", step {} ({})", wf.name, i + 1, step.describe());
         for job in jobs {
             let Some(def) = config.jobs.get(job.as_str()) else { continue };
+            declared.extend(def.param_names.iter().map(String::as_str).filter(|p| Some(*p) != mapped));
             let missing = def
                 .param_names
                 .iter()
                 .find(|p| !def.params.contains_key(*p) && !given.contains_key(*p) && Some(p.as_str()) != mapped);
             if let Some(p) = missing {
-                return Err(format!(
-                    "workflow \"{}\", step {} ({}): job \"{job}\" needs parameter \"{p}\": pass -p {p}=VALUE",
-                    wf.name,
-                    i + 1,
-                    step.describe()
-                ));
+                return Err(format!("{}: job \"{job}\" needs parameter \"{p}\": pass -p {p}=VALUE", at()));
+            }
+            // The values, by the job's own rules (a map's own parameter is
+            // checked item by item when the step launches).
+            if mapped.is_none() {
+                let mine = given.iter().filter(|(k, _)| def.param_names.contains(*k));
+                def.new_job(Vec::new(), mine.map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .map_err(|e| format!("{}: job \"{job}\": {e}", at()))?;
             }
         }
         for w in workflows {
             if let Some(inner) = config.workflow(w.as_str()) {
-                check_params_in(config, inner, given, seen)?;
+                check_params_in(config, inner, given, seen, declared)?;
             }
         }
     }
@@ -155,11 +183,16 @@ pub fn launch(
         let mut job = def.new_job(Vec::new(), given).map_err(|e| format!("job \"{name}\": {e}"))?;
         job.id = JobId::derived(run, &format!("{step}/{member}/{item}"));
         job.workflow = Some(tag.clone());
+        // The derived id already makes launching again harmless; a unique
+        // key could instead answer with another run's job, which this run
+        // would wait for in vain.
+        job.unique = None;
         Ok(Launch::Job(Box::new(job)))
     };
     let nested = |w: &JobName, member: usize| Launch::Run {
         id: JobId::derived(run, &format!("{step}/{member}/run")),
         workflow: w.clone(),
+        params: params.clone(),
     };
     match s {
         Step::Job(name) => Ok(vec![job(name, 0, 0, None)?]),

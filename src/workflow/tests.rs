@@ -19,10 +19,14 @@ command = "echo {{batch}}"
 params = { batch = {} }
 [jobs.notify]
 command = "true"
+unique_for = "1h"
+[jobs.count]
+command = "echo {{n}}"
+params = { n = { type = "int", default = 1 } }
 [workflows.refresh]
 steps = ["notify"]
 [workflows.bulk]
-steps = ["list-orders", { map = "validate", param = "order", max_items = 3 }, "charge", { group = ["notify", { workflow = "refresh" }] }]
+steps = ["list-orders", { map = "validate", param = "order", max_items = 3 }, "charge", { group = ["notify", { workflow = "refresh" }] }, "count"]
 "#;
 
 fn config() -> Config {
@@ -30,7 +34,13 @@ fn config() -> Config {
 }
 
 fn result(job: &str, output: &str) -> StepResult {
-    StepResult { job: JobName::new(job).unwrap(), id: JobId::new(), params: BTreeMap::new(), output: output.into() }
+    StepResult {
+        job: JobName::new(job).unwrap(),
+        id: JobId::new(),
+        params: BTreeMap::new(),
+        output: output.into(),
+        truncated: false,
+    }
 }
 
 fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -39,8 +49,15 @@ fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 #[test]
 fn a_map_runs_over_lines_or_a_json_arrays_items_within_its_bound() {
-    assert_eq!(map_items(&[result("a", "1\n\n2\r\n"), result("b", "3")], 10).unwrap(), ["1", "2", "3"]);
-    assert_eq!(map_items(&[result("a", " [\"x y\", 7, {\"k\": 1}]\n")], 10).unwrap(), ["x y", "7", "{\"k\":1}"]);
+    assert_eq!(map_items(&[result("a", "1\n\n 2\r\n"), result("b", "3")], 10).unwrap(), ["1", "2", "3"]);
+    assert_eq!(
+        map_items(&[result("a", " [\"x y\", 7, {\"k\": 1}, null, \" \"]\n")], 10).unwrap(),
+        ["x y", "7", "{\"k\":1}"]
+    );
+    assert!(map_items(&[result("a", "\n \n")], 10).unwrap().is_empty(), "no items: nothing to launch");
+    let cut = StepResult { truncated: true, ..result("list-orders", "12\n13\n") };
+    let err = map_items(&[cut], 10).unwrap_err();
+    assert!(err.contains("was longer than the tail kept, so a map cannot read all of it"), "{err}");
     assert_eq!(
         map_items(&[result("a", "[not json\n")], 10).unwrap(),
         ["[not json"],
@@ -69,9 +86,12 @@ fn each_step_launches_its_jobs_with_ids_derived_from_the_run() {
     assert_ne!(launch(&config, wf, JobId::new(), 1, &given, &prev).unwrap()[0].id(), mapped[0].id(), "another run");
 
     let group = launch(&config, wf, run, 3, &given, &[]).unwrap();
-    assert!(matches!(&group[0], Launch::Job(j) if j.job.as_str() == "notify"));
-    assert!(matches!(&group[1], Launch::Run { workflow, .. } if workflow.as_str() == "refresh"));
-    assert!(launch(&config, wf, run, 4, &given, &[]).unwrap_err().contains("has no step 5"));
+    let Launch::Job(notify) = &group[0] else { panic!("a job") };
+    assert_eq!((notify.job.as_str(), notify.unique.is_none()), ("notify", true), "its id, not a unique key, dedups");
+    assert!(
+        matches!(&group[1], Launch::Run { workflow, params, .. } if workflow.as_str() == "refresh" && *params == given)
+    );
+    assert!(launch(&config, wf, run, 5, &given, &[]).unwrap_err().contains("has no step 6"));
 }
 
 #[test]
@@ -93,6 +113,12 @@ fn a_parameter_a_step_needs_is_asked_for_at_enqueue_naming_the_step() {
         "workflow \"bulk\", step 3 (charge): job \"charge\" needs parameter \"batch\": pass -p batch=VALUE"
     );
     assert!(check_params(&config, wf, &params(&[("batch", "b")])).is_ok(), "map's own parameter comes from its items");
+    let err = check_params(&config, wf, &params(&[("batch", "b"), ("n", "many")])).unwrap_err();
+    assert!(err.starts_with("workflow \"bulk\", step 5 (count): job \"count\": "), "values checked at enqueue: {err}");
+    let err = check_params(&config, wf, &params(&[("batch", "b"), ("order", "1")])).unwrap_err();
+    assert_eq!(err, "workflow \"bulk\" has no step whose job takes parameter \"order\": drop -p order");
+    let err = check_params(&config, wf, &params(&[("batch", "b"), ("typo", "1")])).unwrap_err();
+    assert!(err.contains("parameter \"typo\""), "{err}");
 }
 
 #[test]
@@ -105,4 +131,16 @@ fn the_previous_steps_results_are_json_lines() {
     assert_eq!(lines[0]["id"], r.id.to_string());
     assert_eq!(lines[0]["output"], "1\n2\n");
     assert_eq!(lines[0]["params"], serde_json::json!({}));
+}
+
+#[test]
+fn a_derived_id_is_a_uuidv7_of_its_runs_instant() {
+    let run = JobId::new();
+    let a = JobId::derived(run, "0/0/0");
+    assert_eq!(a, JobId::derived(run, "0/0/0"));
+    assert_ne!(a, JobId::derived(run, "0/0/1"));
+    let (text, parent) = (a.to_string(), run.to_string());
+    assert_eq!(&text[..13], &parent[..13], "the run's instant: {text} of {parent}");
+    assert_eq!(&text[14..15], "7", "version 7: {text}");
+    assert!(matches!(&text[19..20], "8" | "9" | "a" | "b"), "RFC 9562 variant: {text}");
 }
