@@ -187,8 +187,8 @@ impl RedisBroker {
         .collect::<Result<_, _>>()?;
         for text in &texts {
             check_version(url, text)?;
-            // A plain URL at a cluster node works until the first failover
-            // or resharding moves the namespace's slot: refused from the start.
+            // A plain URL at a cluster node reaches only the slots that node
+            // holds (a queue elsewhere answers MOVED): refused from the start.
             if !matches!(parsed.topology, crate::broker::Topology::Cluster(_)) && text.contains("redis_mode:cluster") {
                 return Err(BrokerError::Unavailable {
                     url: url.to_string(),
