@@ -27,6 +27,7 @@ async fn attempt(toml: &str, name: &str, params: &[(&str, &str)]) -> Outcome {
         number: 1,
         queue: &def.queue,
         scheduled_at: None,
+        workflow_run: None,
         extra_env: &BTreeMap::new(),
     };
     // The `${VAR}`s these jobs read, without touching the process's

@@ -364,3 +364,20 @@ fn finished_runs_leave_no_grant_behind_in_redis() {
     let keys = server.cmd(&["KEYS", "*grant:*"]);
     assert_eq!(keys, "", "a take's key lives only while its run does");
 }
+
+// A job a workflow's step launched knows its run (SPEC §7).
+both!(a_workflow_steps_job_sees_its_run_id, |backend| {
+    let env = Env::new(backend).jobs(
+        "[jobs.step]\ncommand = \"echo ${TASKQ_WORKFLOW_ID:-none} >> @DIR@/runs\"\n[jobs.alone]\ncommand = \"echo ${TASKQ_WORKFLOW_ID:-none} >> @DIR@/runs\"\n",
+    );
+    let config = taskq::config::Config::load(&env.path("jobs.toml")).expect("config");
+    let run = taskq::job::JobId::new();
+    let mut job = config.job("step").unwrap().new_job(Vec::new(), std::collections::BTreeMap::new()).unwrap();
+    job.workflow =
+        Some(taskq::job::WorkflowStep { run, workflow: taskq::names::JobName::new("pipeline").unwrap(), step: 0 });
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async { env.connect().await.enqueue(&[job]).await.expect("enqueue") });
+    env.enqueue(&["alone"]);
+    env.run(&["run", "--burst", "-c", "1"]).success();
+    assert_eq!(env.lines("runs"), [run.to_string(), "none".to_string()]);
+});

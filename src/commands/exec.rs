@@ -26,6 +26,7 @@ pub(super) async fn run(args: ExecArgs, ctx: &Context) -> anyhow::Result<ExitCod
         number: 1,
         queue: &def.queue,
         scheduled_at: None,
+        workflow_run: None,
         extra_env: &BTreeMap::new(),
     };
     let outcome = executor.run(&attempt, &Passthrough, &Kill::on(ctx.shutdown.graceful().clone())).await;

@@ -37,6 +37,8 @@ pub struct Attempt<'a> {
     pub queue: &'a QueueName,
     /// For scheduled runs: the tick, RFC 3339 with offset.
     pub scheduled_at: Option<&'a str>,
+    /// For a workflow step's job: the run's id (`TASKQ_WORKFLOW_ID`).
+    pub workflow_run: Option<JobId>,
     /// Extra variables for the job's environment (hooks' `TASKQ_TRIGGER_*`).
     pub extra_env: &'a BTreeMap<String, String>,
 }
@@ -52,6 +54,9 @@ impl Attempt<'_> {
         ];
         if let Some(at) = self.scheduled_at {
             vars.push(("TASKQ_SCHEDULED_AT".to_string(), at.to_string()));
+        }
+        if let Some(run) = self.workflow_run {
+            vars.push(("TASKQ_WORKFLOW_ID".to_string(), run.to_string()));
         }
         vars.extend(self.extra_env.iter().map(|(k, v)| (k.clone(), v.clone())));
         vars

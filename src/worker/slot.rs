@@ -136,6 +136,7 @@ async fn execute(
         number: lease.attempt,
         queue: &job.queue,
         scheduled_at: job.scheduled_at.as_deref(),
+        workflow_run: job.workflow.as_ref().map(|w| w.run),
         extra_env: trigger.env(),
     };
     tracing::info!(job.id = %job.id, job.name = %job.job, attempt = lease.attempt, "job started");
