@@ -27,6 +27,7 @@
 //! | `{ns}:worker:<id>`     | STRING | a worker's last heartbeat (JSON, PX ttl)       |
 //! | `{ns}:layout`          | STRING | the key layout's version (layout.rs)           |
 //! | `{ns}:wake`            | pubsub | a queue name, published when it gains a job    |
+//! | `{ns/_runs}:…`         |        | workflow runs, in one slot (`_` cannot start a queue's name): `RUN_KEYS`, runs.lua says what each holds |
 
 /// The keys of one namespace: its own (`{ns}:…`) and its queues'.
 #[derive(Debug, Clone)]
@@ -70,6 +71,12 @@ impl Keys {
         format!("{}worker:{id}", self.prefix)
     }
 
+    /// The keys of the namespace's workflow runs, in the order of
+    /// `RUN_KEYS` (runs.lua's KEYS).
+    pub(super) fn runs(&self) -> Vec<String> {
+        RUN_KEYS.iter().map(|name| format!("{{{}/_runs}}:{name}", self.ns)).collect()
+    }
+
     pub(super) fn wake(&self) -> String {
         format!("{}wake", self.prefix)
     }
@@ -98,6 +105,9 @@ pub(super) const QUEUE_KEYS: [&str; 13] = [
     "pending", "jobs", "grants", "entries", "index", "done", "delayed", "leases", "failed", "running", "blocked",
     "outbox", "known",
 ];
+
+/// The keys of the namespace's workflow runs, as runs.lua names them.
+pub(super) const RUN_KEYS: [&str; 7] = ["runs", "heads", "steps", "members", "open", "index", "expiry"];
 
 impl QueueKeys {
     pub(super) fn key(&self, name: &str) -> String {

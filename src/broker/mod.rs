@@ -9,6 +9,7 @@
 mod error;
 mod keys;
 mod redis;
+mod runs;
 mod sqlite;
 mod types;
 mod url;
@@ -21,11 +22,13 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 pub use error::BrokerError;
+pub use runs::{NewRun, RunRecord, RunState, StepReport};
 pub use types::*;
 pub use url::{BrokerUrl, Node, RedisUrl, TlsFiles, Topology};
 
 use crate::job::{JobId, JobRecord, NewJob};
 use crate::names::{Namespace, QueueName};
+use crate::workflow::StepResult;
 
 /// Connects to the broker at `url`, under namespace `ns`.
 pub async fn connect(url: &BrokerUrl, ns: &Namespace) -> Result<Arc<dyn Broker>, BrokerError> {
@@ -220,6 +223,43 @@ pub trait Broker: Send + Sync {
     /// The live workers, by id.
     async fn workers(&self) -> Result<Vec<WorkerInfo>, BrokerError>;
 
-    /// Deletes results past their TTL; returns how many.
+    /// Deletes results past their TTL (and runs past theirs); returns how
+    /// many jobs.
     async fn purge_expired_results(&self) -> Result<u64, BrokerError>;
+
+    // Workflow runs (runs.rs has the state machine). Each call is atomic
+    // and safe to repeat. A job carrying `workflow` reports its final
+    // outcome to its run inside `finish` (Redis: through the queue's
+    // outbox, applied before `finish` returns, or by maintenance).
+
+    /// Stores a new run, `running` at step 0; false if `run.id` exists.
+    async fn start_run(&self, run: &NewRun) -> Result<bool, BrokerError>;
+
+    /// Records how a member of a step ended (once per id), and moves the
+    /// run on. A report for an unknown run is dropped.
+    async fn advance(&self, report: &StepReport) -> Result<(), BrokerError>;
+
+    /// Records the ids step `step` launched, unless it has some already or
+    /// the run is not at that step, and moves the run on.
+    async fn launched(&self, run: JobId, step: u32, ids: &[JobId]) -> Result<(), BrokerError>;
+
+    /// The runs `ids`, `None` for unknown or expired ones.
+    async fn get_runs(&self, ids: &[JobId]) -> Result<Vec<Option<RunRecord>>, BrokerError>;
+
+    /// The succeeded members' results of step `step`, in launch order.
+    async fn step_results(&self, run: JobId, step: u32) -> Result<Vec<StepResult>, BrokerError>;
+
+    /// Stops a running run (`revoked`); returns the record, `None` if unknown.
+    async fn revoke_run(&self, id: JobId) -> Result<Option<RunRecord>, BrokerError>;
+
+    /// Marks an ended run's follow-ups done: it is kept for its ttl, then
+    /// deleted.
+    async fn settle_run(&self, id: JobId) -> Result<(), BrokerError>;
+
+    /// Runs not settled that no call touched for `idle`, for maintenance to
+    /// follow up (marked touched now, so that one worker takes each).
+    async fn open_runs(&self, idle: Duration, limit: usize) -> Result<Vec<JobId>, BrokerError>;
+
+    /// The runs, newest first, at most `limit`.
+    async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, BrokerError>;
 }

@@ -9,8 +9,9 @@ use serde_json::json;
 use super::Context;
 use crate::cli::EnqueueArgs;
 use crate::config::parse_param_flags;
+use crate::config::{Config, WorkflowDef};
 use crate::error::{NotPrinted, UsageError};
-use crate::job::{Delay, UniqueKey};
+use crate::job::{Delay, JobId, UniqueKey};
 
 /// The window of a `--key` when neither `--unique-for` nor the job sets one.
 const DEFAULT_KEY_WINDOW: Duration = Duration::from_secs(3600);
@@ -21,10 +22,8 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
         return super::batch::run(path, &config, ctx).await;
     }
     let name = args.job.as_deref().ok_or_else(|| UsageError("name a job to enqueue, or pass --batch FILE".into()))?;
-    if config.workflow(name).is_some() {
-        return Err(
-            UsageError(format!("\"{name}\" is a workflow: enqueueing a workflow is not implemented yet")).into()
-        );
+    if let Some(wf) = config.workflow(name) {
+        return run_workflow(&args, &config, wf, ctx).await;
     }
     let def = config.job(name)?;
     let given = parse_param_flags(&args.params.params).map_err(|e| UsageError(e.to_string()))?;
@@ -78,6 +77,45 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
     if let Some(r) = records.first().filter(|r| r.state != crate::job::JobState::Succeeded) {
         let why = r.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
         return Err(crate::error::Failed(format!("job {} ({}) {}{why}", r.job.id, r.job.job, r.state)).into());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `enqueue WORKFLOW`: starts a run and launches its first step; prints
+/// the run's id, and with `--wait` waits for the whole run.
+async fn run_workflow(
+    args: &EnqueueArgs,
+    config: &Config,
+    wf: &WorkflowDef,
+    ctx: &Context,
+) -> anyhow::Result<ExitCode> {
+    let name = &wf.name;
+    let refused = [
+        (!args.args.is_empty(), "positional arguments (pass -p NAME=VALUE)"),
+        (args.queue.is_some(), "--queue (each step's job goes to its own queue)"),
+        (args.delay.is_some() || args.at.is_some(), "--delay and --at"),
+        (args.expires.is_some(), "--expires"),
+        (args.key.is_some(), "--key"),
+    ];
+    if let Some((_, what)) = refused.iter().find(|(given, _)| *given) {
+        return Err(UsageError(format!("\"{name}\" is a workflow: it takes no {what}")).into());
+    }
+    let given = parse_param_flags(&args.params.params).map_err(|e| UsageError(e.to_string()))?;
+    crate::workflow::check_params(config, wf, &given).map_err(UsageError)?;
+    let broker = ctx.broker(Some(config)).await?;
+    let id = JobId::new();
+    crate::workflow::drive::start(broker.as_ref(), config, wf, id, given, None).await?;
+    let line = if args.json { json!({ "id": id.to_string(), "duplicate": false }).to_string() } else { id.to_string() };
+    print_id(&line)
+        .map_err(|e| NotPrinted(format!("workflow run {id} was started, but its id could not be printed: {e}")))?;
+    if !args.wait {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let run = super::status::wait_for_runs(broker.as_ref(), &[id], args.timeout).await?;
+    if let Some(r) = run.first().filter(|r| r.state != crate::broker::RunState::Succeeded) {
+        let view = super::views::RunView::from(r);
+        let why = view.error.map(|e| format!(": {e}")).unwrap_or_default();
+        return Err(crate::error::Failed(format!("workflow run {id} ({name}) {}{why}", r.state)).into());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,11 +1,12 @@
-//! `taskq status` and `taskq wait`: one job's record, for people or scripts.
+//! `taskq status` and `taskq wait`: one job's record (or a workflow run's),
+//! for people or scripts.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use super::Context;
-use super::views::JobView;
-use crate::broker::Broker;
+use super::views::{JobView, RunView};
+use crate::broker::{Broker, RunRecord, RunState};
 use crate::cli::{StatusArgs, WaitArgs};
 use crate::error::{Exit, TimedOut, unknown_ids};
 use crate::job::{JobId, JobRecord, JobState};
@@ -25,7 +26,11 @@ pub(super) async fn status(args: StatusArgs, ctx: &Context) -> anyhow::Result<Ex
         match record {
             Some(r) if args.json => say!("{}", record_json(r)),
             Some(r) => print_record(r)?,
-            None => unknown.push(id.to_string()),
+            None => match broker.get_runs(&[*id]).await?.pop().flatten() {
+                Some(run) if args.json => say!("{}", run_json(&run)),
+                Some(run) => print_run(&run)?,
+                None => unknown.push(id.to_string()),
+            },
         }
     }
     if unknown.is_empty() {
@@ -38,20 +43,129 @@ pub(super) async fn wait(args: WaitArgs, ctx: &Context) -> anyhow::Result<ExitCo
     let (ids, timeout) = (args.ids, args.timeout);
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
-    let records = wait_for(broker.as_ref(), &ids, timeout).await?;
-    for r in &records {
-        if args.json {
-            say!("{}", record_json(r));
-        } else {
-            say!("{}  {}  {}", r.job.id, r.job.job, r.state);
+    let ended = wait_for_any(broker.as_ref(), &ids, timeout).await?;
+    for e in &ended {
+        match (e, args.json) {
+            (Ended::Job(r), true) => say!("{}", record_json(r)),
+            (Ended::Job(r), false) => say!("{}  {}  {}", r.job.id, r.job.job, r.state),
+            (Ended::Run(r), true) => say!("{}", run_json(r)),
+            (Ended::Run(r), false) => say!("{}  {}  {}", r.run.id, r.run.def.name, r.state),
         }
     }
-    Ok(outcome_exit(&records).into())
+    let ok = ended.iter().all(|e| match e {
+        Ended::Job(r) => r.state == JobState::Succeeded,
+        Ended::Run(r) => r.state == RunState::Succeeded,
+    });
+    Ok(if ok { Exit::Success } else { Exit::Failure }.into())
 }
 
-/// Exit 0 when every job succeeded, 1 when any failed, was revoked or expired.
-fn outcome_exit(records: &[JobRecord]) -> Exit {
-    if records.iter().all(|r| r.state == JobState::Succeeded) { Exit::Success } else { Exit::Failure }
+/// A job or a workflow run that ended.
+pub(super) enum Ended {
+    Job(JobRecord),
+    Run(RunRecord),
+}
+
+/// `wait_for`, where an id may also be a workflow run's: polls until each
+/// job and run ended.
+pub(super) async fn wait_for_any(
+    broker: &dyn Broker,
+    ids: &[JobId],
+    timeout: Option<Duration>,
+) -> anyhow::Result<Vec<Ended>> {
+    let records = broker.get(ids).await?;
+    let runs: Vec<JobId> = ids.iter().zip(&records).filter(|(_, r)| r.is_none()).map(|(id, _)| *id).collect();
+    if runs.is_empty() {
+        return Ok(wait_for(broker, ids, timeout).await?.into_iter().map(Ended::Job).collect());
+    }
+    let found = broker.get_runs(&runs).await?;
+    let unknown: Vec<String> =
+        runs.iter().zip(&found).filter(|(_, r)| r.is_none()).map(|(id, _)| id.to_string()).collect();
+    if !unknown.is_empty() {
+        return Err(unknown_ids(&unknown).into());
+    }
+    let started = tokio::time::Instant::now();
+    let jobs: Vec<JobId> = ids.iter().filter(|id| !runs.contains(id)).copied().collect();
+    let job_records = wait_for(broker, &jobs, timeout).await?;
+    let left = timeout.map(|t| t.saturating_sub(started.elapsed()));
+    let run_records = wait_for_runs(broker, &runs, left).await?;
+    let (mut jobs_iter, mut runs_iter) = (job_records.into_iter(), run_records.into_iter());
+    Ok(ids
+        .iter()
+        .filter_map(
+            |id| {
+                if runs.contains(id) { runs_iter.next().map(Ended::Run) } else { jobs_iter.next().map(Ended::Job) }
+            },
+        )
+        .collect())
+}
+
+/// Polls until every run ended; `TimedOut` after `timeout`.
+pub(super) async fn wait_for_runs(
+    broker: &dyn Broker,
+    ids: &[JobId],
+    timeout: Option<Duration>,
+) -> anyhow::Result<Vec<RunRecord>> {
+    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let mut poll = Duration::from_millis(10);
+    loop {
+        let found = broker.get_runs(ids).await?;
+        let unknown: Vec<String> =
+            ids.iter().zip(&found).filter(|(_, r)| r.is_none()).map(|(id, _)| id.to_string()).collect();
+        if !unknown.is_empty() {
+            return Err(unknown_ids(&unknown).into());
+        }
+        let runs: Vec<RunRecord> = found.into_iter().flatten().collect();
+        let left = runs.iter().filter(|r| !r.state.is_final()).count();
+        if left == 0 {
+            return Ok(runs);
+        }
+        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            return Err(TimedOut(format!(
+                "--timeout reached with {left} of {} workflow runs not finished",
+                runs.len()
+            ))
+            .into());
+        }
+        let pause = deadline.map_or(poll, |d| poll.min(d.saturating_duration_since(tokio::time::Instant::now())));
+        tokio::time::sleep(pause).await;
+        poll = (poll * 2).min(Duration::from_millis(200));
+    }
+}
+
+/// SPEC §9's JSON object for a workflow run, holding its steps.
+pub(super) fn run_json(r: &RunRecord) -> String {
+    serde_json::to_string(&RunView::from(r)).unwrap_or_default()
+}
+
+fn print_run(r: &RunRecord) -> std::io::Result<()> {
+    let v = RunView::from(r);
+    say!("{}  {}  {}", v.id, v.workflow, v.state);
+    say!("  workflow run, {} steps", v.steps.len());
+    for (name, value) in v.params {
+        say!("  param:     {}={}", one_line(name), one_line(value));
+    }
+    say!("  enqueued:  {}", local(v.enqueued_at));
+    if let Some(t) = v.finished_at {
+        say!("  finished:  {}", local(t));
+    }
+    if let Some(e) = &v.error {
+        say!("  error:     {}", one_line(e));
+    }
+    for step in &v.steps {
+        let count = if step.jobs.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} of {} succeeded)", step.succeeded, step.jobs.len())
+        };
+        say!("  step {}: {}  {}{count}", step.step, one_line(&step.name), step.state);
+        for id in step.jobs.iter().take(OUTPUT_LINES) {
+            say!("    {id}");
+        }
+        if step.jobs.len() > OUTPUT_LINES {
+            say!("    ... and {} more (taskq status --json ID lists them all)", step.jobs.len() - OUTPUT_LINES);
+        }
+    }
+    Ok(())
 }
 
 /// Polls until every job is final; `TimedOut` after `timeout`. An id the

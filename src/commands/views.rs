@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::beat::Entry;
-use crate::broker::{ScheduleState, WorkerInfo};
+use crate::broker::{RunRecord, RunState, ScheduleState, WorkerInfo};
 use crate::job::{JobRecord, JobState};
 use crate::time::{rfc3339, rfc3339_utc};
 
@@ -175,6 +175,90 @@ impl ScheduleView {
             last_failure: state.and_then(|s| s.last_failure).map(rfc3339_utc),
             next: next.map(rfc3339),
             alerts,
+        }
+    }
+}
+
+/// One workflow run: `status`, `wait` and `list` print it beside jobs, with
+/// the fields a job's object has (those that mean nothing for a run are
+/// null) and its steps.
+#[derive(Debug, Serialize)]
+pub(super) struct RunView<'a> {
+    pub id: String,
+    pub job: &'a str,
+    pub workflow: &'a str,
+    pub state: RunState,
+    pub queue: Option<&'a str>,
+    pub params: &'a BTreeMap<String, String>,
+    pub attempts: Option<u32>,
+    #[serde(serialize_with = "utc")]
+    pub enqueued_at: Timestamp,
+    #[serde(serialize_with = "utc")]
+    pub started_at: Timestamp,
+    #[serde(serialize_with = "utc_or_null")]
+    pub finished_at: Option<Timestamp>,
+    pub exit_code: Option<i32>,
+    pub http_status: Option<u16>,
+    pub worker: Option<&'a str>,
+    pub error: Option<String>,
+    pub output: Option<&'a str>,
+    pub steps: Vec<StepView>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct StepView {
+    /// From 1, as `check` and error messages count steps.
+    pub step: u32,
+    pub name: String,
+    pub state: &'static str,
+    pub jobs: Vec<String>,
+    pub succeeded: u32,
+}
+
+impl<'a> From<&'a RunRecord> for RunView<'a> {
+    fn from(r: &'a RunRecord) -> Self {
+        let steps = r
+            .run
+            .def
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let s = u32::try_from(i).unwrap_or(u32::MAX);
+                StepView {
+                    step: s + 1,
+                    name: step.describe(),
+                    state: r.step_state(s),
+                    jobs: r.ids(s).iter().map(ToString::to_string).collect(),
+                    succeeded: r.done.get(i).copied().unwrap_or(0),
+                }
+            })
+            .collect();
+        let error = r.cause.as_ref().map(|c| {
+            if c.job == r.run.def.name && c.id == crate::job::JobId::derived(r.run.id, &format!("{}/launch", c.step)) {
+                // the step could not start: the output says why
+                return format!("step {} could not start: {}", c.step + 1, crate::text::one_line(&c.output));
+            }
+            let exit = c.exit_code.map(|e| format!(" (exit code {e})")).unwrap_or_default();
+            format!("step {}: {} {} {}{exit}", c.step + 1, c.job, c.id, c.state)
+        });
+        RunView {
+            id: r.run.id.to_string(),
+            job: r.run.def.name.as_str(),
+            workflow: r.run.def.name.as_str(),
+            state: r.state,
+            queue: None,
+            params: &r.run.params,
+            attempts: None,
+            enqueued_at: r.enqueued_at,
+            started_at: r.enqueued_at,
+            finished_at: r.finished_at,
+            exit_code: r.cause.as_ref().and_then(|c| c.exit_code),
+            http_status: None,
+            worker: None,
+            error,
+            output: None,
+            steps,
         }
     }
 }

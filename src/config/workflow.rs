@@ -20,8 +20,9 @@ const WORKFLOW_KEYS: &[&str] = &["steps", "on_failure", "schedule", "every", "ti
 /// A `map` step's default bound on how many runs one output may make.
 pub const DEFAULT_MAX_ITEMS: u32 = 10_000;
 
-/// A workflow as jobs.toml defines it.
-#[derive(Debug, Clone, PartialEq)]
+/// A workflow as jobs.toml defines it. A run keeps a copy (serialized), so
+/// that a deploy editing the workflow does not shift a running one's steps.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkflowDef {
     pub name: JobName,
     pub steps: Vec<Step>,
@@ -30,7 +31,8 @@ pub struct WorkflowDef {
 }
 
 /// One step of a workflow.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Step {
     Job(JobName),
     /// Run at once; the step is over when every one succeeded.
@@ -46,7 +48,8 @@ pub enum Step {
 }
 
 /// What a group runs.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Member {
     Job(JobName),
     Workflow(JobName),

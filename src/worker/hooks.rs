@@ -53,7 +53,7 @@ pub(super) fn build(shared: &Shared, name: &str, trigger: Trigger) -> Option<New
 /// removed when this is dropped.
 pub(super) struct TriggerFile {
     env: BTreeMap<String, String>,
-    _file: Option<tempfile::NamedTempFile>,
+    files: Vec<tempfile::NamedTempFile>,
 }
 
 impl TriggerFile {
@@ -62,19 +62,34 @@ impl TriggerFile {
     /// is random and the file created exclusively: in a shared temp dir a
     /// name anyone can predict (the job's id is listed) could be planted
     /// first as a symlink or a file of another user's.
-    pub(super) fn write(job: &NewJob) -> Result<TriggerFile, String> {
-        let Some(trigger) = &job.trigger else { return Ok(TriggerFile { env: BTreeMap::new(), _file: None }) };
-        let cannot = |e: std::io::Error| format!("cannot write the trigger's output to a temp file: {e}");
-        let mut file = tempfile::Builder::new().prefix("taskq-trigger-").suffix(".out").tempfile().map_err(cannot)?;
-        file.write_all(trigger.output.as_bytes()).map_err(cannot)?;
-        let env = BTreeMap::from([
+    /// With `prev` (a workflow step's job), the previous step's results go
+    /// in a file of the same kind, named by `TASKQ_PREV_OUTPUTS`.
+    pub(super) fn write(job: &NewJob, prev: Option<&str>) -> Result<TriggerFile, String> {
+        let mut out = TriggerFile { env: BTreeMap::new(), files: Vec::new() };
+        if let Some(prev) = prev {
+            let path = out.file("taskq-prev-", prev, "the previous step's results")?;
+            out.env.insert("TASKQ_PREV_OUTPUTS".to_string(), path);
+        }
+        let Some(trigger) = &job.trigger else { return Ok(out) };
+        let path = out.file("taskq-trigger-", &trigger.output, "the trigger's output")?;
+        out.env.extend([
             ("TASKQ_TRIGGER_ID".to_string(), trigger.id.to_string()),
             ("TASKQ_TRIGGER_JOB".to_string(), trigger.job.to_string()),
             ("TASKQ_TRIGGER_STATE".to_string(), trigger.state.to_string()),
             ("TASKQ_TRIGGER_EXIT".to_string(), trigger.exit_code.map(|c| c.to_string()).unwrap_or_default()),
-            ("TASKQ_TRIGGER_OUTPUT".to_string(), file.path().display().to_string()),
+            ("TASKQ_TRIGGER_OUTPUT".to_string(), path),
         ]);
-        Ok(TriggerFile { env, _file: Some(file) })
+        Ok(out)
+    }
+
+    /// A new private file holding `text`; returns its path.
+    fn file(&mut self, prefix: &str, text: &str, what: &str) -> Result<String, String> {
+        let cannot = |e: std::io::Error| format!("cannot write {what} to a temp file: {e}");
+        let mut file = tempfile::Builder::new().prefix(prefix).suffix(".out").tempfile().map_err(cannot)?;
+        file.write_all(text.as_bytes()).map_err(cannot)?;
+        let path = file.path().display().to_string();
+        self.files.push(file);
+        Ok(path)
     }
 
     pub(super) fn env(&self) -> &BTreeMap<String, String> {

@@ -18,10 +18,14 @@ use crate::job::JobState;
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 /// How often expired results are dropped.
 const PURGE_EVERY: Duration = Duration::from_secs(30);
+/// How long a workflow run is left to whoever touched it last before
+/// maintenance follows it up (its caller may be lost), and how often.
+const RUNS_IDLE: Duration = Duration::from_secs(10);
 
 pub(super) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     let broker = &shared.broker;
     let mut next_purge = Instant::now();
+    let mut next_runs = Instant::now();
     loop {
         let mut sleep = MAX_SLEEP;
         match broker.forward_due().await {
@@ -56,6 +60,10 @@ pub(super) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
             }
             Err(e) => tracing::debug!(error = %e, "cannot recover lost jobs"),
         }
+        if Instant::now() >= next_runs {
+            follow_up_runs(&shared).await;
+            next_runs = Instant::now() + RUNS_IDLE;
+        }
         if Instant::now() >= next_purge {
             match broker.purge_expired_results().await {
                 Ok(0) => {}
@@ -67,6 +75,22 @@ pub(super) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
         tokio::select! {
             () = tokio::time::sleep(sleep) => {}
             () = stop.cancelled() => return,
+        }
+    }
+}
+
+/// Moves on the workflow runs no one touched for `RUNS_IDLE`.
+async fn follow_up_runs(shared: &Shared) {
+    let ids = match shared.broker.open_runs(RUNS_IDLE, 100).await {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot list open workflow runs");
+            return;
+        }
+    };
+    for id in ids {
+        if let Err(e) = crate::workflow::drive::follow_up(&*shared.broker, &shared.config, id, true).await {
+            tracing::debug!(run = %id, error = %e, "cannot move a workflow run on");
         }
     }
 }

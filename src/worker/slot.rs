@@ -76,9 +76,19 @@ async fn run_one(shared: &Shared, lease: Lease, sent: Instant) -> Option<(Lease,
     let next = match finish {
         Some(finish) => {
             let ended_as = ended::Ended::of(&finish);
+            let last = matches!(finish, Finish::Succeeded { .. } | Finish::Failed { .. } | Finish::Revoked { .. });
             let (recorded, next) = record(shared, &token, finish, ended, take).await;
             if recorded {
                 ended::observe(&lease.job, ended_as);
+                if let (true, Some(step)) = (last, &lease.job.workflow) {
+                    // Its outcome reached the run with it: launch what follows.
+                    // Not done now, maintenance does it later.
+                    if let Err(e) =
+                        crate::workflow::drive::follow_up(&*shared.broker, &shared.config, step.run, false).await
+                    {
+                        tracing::warn!(run = %step.run, error = %e, "workflow left for maintenance to move on");
+                    }
+                }
             }
             next
         }
@@ -120,8 +130,19 @@ async fn execute(
             return Some(hooks::attach(shared, def, lease, Finish::Failed { result, hook: None }));
         }
     };
+    // A workflow step's job reads the step before's results from a file.
+    let prev = match &job.workflow {
+        Some(step) if step.step > 0 => match crate::workflow::drive::prev_results(&*shared.broker, step).await {
+            Ok(results) => Some(crate::workflow::prev_outputs(&results)),
+            Err(e) => {
+                tracing::warn!(job.id = %job.id, error = %e, "cannot read the previous step's results; requeued");
+                return Some(Finish::Requeue);
+            }
+        },
+        _ => None,
+    };
     // A hook job reads its trigger's output tail from a file of its own.
-    let trigger = match hooks::TriggerFile::write(job) {
+    let trigger = match hooks::TriggerFile::write(job, prev.as_deref()) {
         Ok(t) => t,
         Err(e) => {
             let result = AttemptResult { error: Some(e), ..AttemptResult::default() };

@@ -2,7 +2,7 @@
 //! share: what a step launches, with ids derived from the run so that
 //! launching a step again makes nothing new; the items a `map` step fans
 //! out over; and the previous step's results as its jobs read them
-//! (`TASKQ_PREV_OUTPUTS`). Nothing here touches a broker.
+//! (`TASKQ_PREV_OUTPUTS`). `drive` moves runs along on a broker.
 
 use std::collections::BTreeMap;
 
@@ -212,6 +212,8 @@ pub fn launch(
             .collect(),
     }
 }
+
+pub mod drive;
 
 #[cfg(test)]
 mod tests;

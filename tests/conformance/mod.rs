@@ -8,6 +8,7 @@
 mod cases;
 mod faults;
 mod operations;
+mod runs;
 
 /// Stamps a case for each backend: `conformance!(name, |broker, env| { ... })`.
 macro_rules! conformance {

@@ -20,6 +20,7 @@ mod link;
 mod outbox;
 mod queues;
 mod reads;
+mod runs;
 mod switches;
 mod target;
 mod transitions;
@@ -38,11 +39,13 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use super::keys::Keys;
 use super::{
     Broker, BrokerError, BrokerUrl, Enqueued, Finish, Finished, Fire, Fired, Forwarded, Lease, LeaseLoss, LeaseToken,
-    ListFilter, Options, OutputUpdate, Purge, Recovery, Retried, Revoke, ScheduleState, Take, WorkerInfo,
+    ListFilter, NewRun, Options, OutputUpdate, Purge, Recovery, Retried, Revoke, RunRecord, ScheduleState, StepReport,
+    Take, WorkerInfo,
 };
 use crate::job::{JobId, JobRecord, NewJob};
 use crate::names::QueueName;
 use crate::time::from_ms;
+use crate::workflow::StepResult;
 use call::BULK_BATCH;
 use error::{check_version, classify};
 use fields::{Taken, ms, taken};
@@ -76,6 +79,7 @@ struct Scripts {
     drop: LazyLock<Script>,
     old_entries: LazyLock<Script>,
     renew: LazyLock<Script>,
+    runs: LazyLock<Script>,
 }
 
 /// A queue's script: common.lua (the clock) and lib.lua (the queue's keys
@@ -127,6 +131,7 @@ static SCRIPTS: Scripts = Scripts {
     drop: with_common!("drop.lua"),
     old_entries: with_common!("old_entries.lua"),
     renew: with_common!("renew.lua"),
+    runs: with_common!("runs.lua"),
 };
 
 /// A namespace on a Redis server.
@@ -424,6 +429,43 @@ impl Broker for RedisBroker {
             })
             .await?;
         }
+        runs::purge(self).await?;
         Ok(total)
+    }
+
+    async fn start_run(&self, run: &NewRun) -> Result<bool, BrokerError> {
+        runs::start(self, run).await
+    }
+
+    async fn advance(&self, report: &StepReport) -> Result<(), BrokerError> {
+        runs::advance(self, report).await
+    }
+
+    async fn launched(&self, run: JobId, step: u32, ids: &[JobId]) -> Result<(), BrokerError> {
+        runs::launched(self, run, step, ids).await
+    }
+
+    async fn get_runs(&self, ids: &[JobId]) -> Result<Vec<Option<RunRecord>>, BrokerError> {
+        runs::get(self, ids).await
+    }
+
+    async fn step_results(&self, run: JobId, step: u32) -> Result<Vec<StepResult>, BrokerError> {
+        runs::results(self, run, step).await
+    }
+
+    async fn revoke_run(&self, id: JobId) -> Result<Option<RunRecord>, BrokerError> {
+        runs::revoke(self, id).await
+    }
+
+    async fn settle_run(&self, id: JobId) -> Result<(), BrokerError> {
+        runs::settle(self, id).await
+    }
+
+    async fn open_runs(&self, idle: Duration, limit: usize) -> Result<Vec<JobId>, BrokerError> {
+        runs::open(self, idle, limit).await
+    }
+
+    async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, BrokerError> {
+        runs::list(self, limit).await
     }
 }

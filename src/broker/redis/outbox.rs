@@ -1,4 +1,6 @@
-//! Hook jobs (`on_success`, `on_failure`) on their way to their queue. The
+//! Hook jobs (`on_success`, `on_failure`) on their way to their queue, and
+//! workflow step jobs' outcomes on their way to their run (entries marked
+//! `@`, runs.rs). The
 //! outcome that triggers one is recorded in its job's queue slot, and the
 //! hook may belong to another queue (another slot): so `finish.lua` puts it
 //! in the queue's outbox in the same atomic step, stamped with the time,
@@ -31,6 +33,16 @@ pub(super) async fn deliver(b: &RedisBroker, queue: &str, entry: &str, hook: &Ne
     Ok(())
 }
 
+/// Applies the step job's outcome `finish.lua` put in `queue`'s outbox as
+/// `entry` (stamp, then `@` and the report) to its run, then removes the entry.
+pub(super) async fn report(b: &RedisBroker, queue: &str, entry: &str) -> Result<(), BrokerError> {
+    if let Some((_, json)) = entry.split_once(" @") {
+        super::runs::advance_json(b, json).await?;
+    }
+    let _: i64 = b.link.query(redis::cmd("LREM").arg(b.keys.queue(queue).key("outbox")).arg(1).arg(entry)).await?;
+    Ok(())
+}
+
 /// Enqueues the hook jobs left in `queue`'s outbox for longer than
 /// `LEFT_FOR` by the broker's clock `now` (ms); returns how many.
 pub(super) async fn drain(b: &RedisBroker, queue: &str, now: i64) -> Result<u64, BrokerError> {
@@ -41,6 +53,11 @@ pub(super) async fn drain(b: &RedisBroker, queue: &str, now: i64) -> Result<u64,
     for entry in &entries {
         let (at, job) = entry.split_once(' ').unwrap_or(("0", entry));
         if at.parse::<i64>().unwrap_or(0) >= before {
+            continue;
+        }
+        if job.starts_with('@') {
+            report(b, queue, entry).await?;
+            moved += 1;
             continue;
         }
         match from_outbox(job) {

@@ -121,17 +121,26 @@ pub(super) async fn finish(
             .map(Option::unwrap_or_default)
     };
     let (recorded, dropped) = (int()?, int()?);
-    let entry: String = reply
-        .next()
-        .map(redis::from_redis_value)
-        .transpose()
-        .map_err(|e| BrokerError::Protocol(format!("finish: {e}")))?
-        .unwrap_or_default();
+    let mut text = || -> Result<String, BrokerError> {
+        reply
+            .next()
+            .map(redis::from_redis_value)
+            .transpose()
+            .map_err(|e| BrokerError::Protocol(format!("finish: {e}")))
+            .map(Option::unwrap_or_default)
+    };
+    let (entry, report) = (text()?, text()?);
     if let (false, Some(hook)) = (entry.is_empty(), hook) {
         // The outcome is recorded: a hook that cannot go in now stays in the
         // outbox for maintenance.
         if let Err(error) = outbox::deliver(b, queue, &entry, hook).await {
             tracing::warn!(%error, queue, "hook job left in the outbox for maintenance");
+        }
+    }
+    if !report.is_empty() {
+        // Likewise a step job's outcome, on its way to its run.
+        if let Err(error) = outbox::report(b, queue, &report).await {
+            tracing::warn!(%error, queue, "a workflow step's outcome left in the outbox for maintenance");
         }
     }
     let mut next_job = None;

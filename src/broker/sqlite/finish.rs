@@ -6,7 +6,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::jobs::{HELD, Taken, insert, ms, ms_after, take};
 use super::{Failure, TakeFrom};
-use crate::broker::{AttemptResult, Finish, Finished, LeaseToken, Retention};
+use crate::broker::{AttemptResult, BrokerError, Finish, Finished, LeaseToken, Retention, StepReport};
+use crate::job::{JobState, NewJob};
 
 /// Records how an attempt ended, with its hook and its schedule entry's
 /// last outcome, if the lease is still held; then takes the freed slot's
@@ -51,13 +52,15 @@ pub(super) fn finish(
             fin,
         ])
     };
-    let (job, scheduled): (Option<String>, bool) = tx
+    let (job, scheduled, workflow): (Option<String>, bool, Option<String>) = tx
         .prepare_cached(&format!(
-            "SELECT job, json_extract(payload, '$.scheduled_at') IS NOT NULL FROM jobs WHERE {HELD}"
+            "SELECT job, json_extract(payload, '$.scheduled_at') IS NOT NULL,
+                    CASE WHEN json_extract(payload, '$.workflow') IS NOT NULL THEN payload END
+             FROM jobs WHERE {HELD}"
         ))?
-        .query_row(guard, |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(guard, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?
-        .map_or((None, false), |(j, s)| (Some(j), s));
+        .map_or((None, false, None), |(j, s, w)| (Some(j), s, w));
     let changed = match finish {
         Finish::Requeue => tx
             .prepare_cached(&format!(
@@ -104,6 +107,10 @@ pub(super) fn finish(
         if matches!(finish, Finish::Failed { .. }) {
             dropped = bound_failed(tx, ns, now, retention)?;
         }
+        if let Some(payload) = workflow {
+            // The run moves on in this same transaction (SPEC §7).
+            report_to_run(tx, ns, &payload, finish, now)?;
+        }
     }
     let next = match next {
         // Stopped at its bound: the fetch loop takes the next one.
@@ -114,6 +121,31 @@ pub(super) fn finish(
         None => None,
     };
     Ok(Finished { recorded, dropped, next })
+}
+
+/// Reports a final outcome of a workflow's step job to its run.
+fn report_to_run(tx: &Transaction<'_>, ns: &str, payload: &str, finish: &Finish, now: i64) -> Result<(), Failure> {
+    let (state, result) = match finish {
+        Finish::Succeeded { result, .. } => (JobState::Succeeded, result),
+        Finish::Failed { result, .. } => (JobState::Failed, result),
+        Finish::Revoked { result, .. } => (JobState::Revoked, result),
+        Finish::Retry { .. } | Finish::Requeue => return Ok(()),
+    };
+    let job: NewJob = serde_json::from_str(payload)
+        .map_err(|e| Failure::Broker(BrokerError::Protocol(format!("a job's stored request: {e}"))))?;
+    let Some(step) = job.workflow else { return Ok(()) };
+    let report = StepReport {
+        run: step.run,
+        step: step.step,
+        id: job.id,
+        job: job.job,
+        state,
+        params: job.params,
+        output: result.output.clone(),
+        truncated: result.output_total > result.output.len() as u64,
+        exit_code: result.exit_code,
+    };
+    super::runs::advance(tx, ns, &report, now)
 }
 
 /// Keeps the failed set within its bounds: the oldest failed jobs beyond

@@ -17,6 +17,7 @@ mod beat;
 mod conn;
 mod finish;
 mod jobs;
+mod runs;
 mod setup;
 
 use std::path::{Path, PathBuf};
@@ -31,11 +32,13 @@ use tokio::sync::Notify;
 
 use super::{
     Broker, BrokerError, Enqueued, Finish, Finished, Fire, Fired, Forwarded, Lease, LeaseLoss, LeaseToken, ListFilter,
-    Options, OutputUpdate, Purge, Recovery, Retried, Revoke, ScheduleState, Take, WorkerInfo,
+    NewRun, Options, OutputUpdate, Purge, Recovery, Retried, Revoke, RunRecord, ScheduleState, StepReport, Take,
+    WorkerInfo,
 };
 use crate::job::{JobId, JobRecord, JobState, NewJob};
 use crate::names::QueueName;
 use crate::time::{from_ms, to_ms};
+use crate::workflow::StepResult;
 
 use conn::Failure;
 
@@ -310,6 +313,8 @@ impl Broker for SqliteBroker {
                 break;
             }
         }
+        let now = self.now();
+        self.write(move |tx, ns| runs::purge_expired(tx, ns, now)).await?;
         // Gives freed pages back to the file system, a few at a time. Each
         // step of the statement frees one page: step it to the end.
         self.blocking(|conn, _| {
@@ -320,5 +325,49 @@ impl Broker for SqliteBroker {
         })
         .await?;
         Ok(total)
+    }
+
+    async fn start_run(&self, run: &NewRun) -> Result<bool, BrokerError> {
+        let (run, now) = (run.clone(), self.now());
+        self.write_synced(move |tx, ns| runs::start(tx, ns, &run, now)).await
+    }
+
+    async fn advance(&self, report: &StepReport) -> Result<(), BrokerError> {
+        let (report, now) = (report.clone(), self.now());
+        self.write(move |tx, ns| runs::advance(tx, ns, &report, now)).await
+    }
+
+    async fn launched(&self, run: JobId, step: u32, ids: &[JobId]) -> Result<(), BrokerError> {
+        let (ids, now) = (ids.to_vec(), self.now());
+        self.write_synced(move |tx, ns| runs::launched(tx, ns, run, step, &ids, now)).await
+    }
+
+    async fn get_runs(&self, ids: &[JobId]) -> Result<Vec<Option<RunRecord>>, BrokerError> {
+        let ids = ids.to_vec();
+        self.read(move |conn, ns| runs::get(conn, ns, &ids)).await
+    }
+
+    async fn step_results(&self, run: JobId, step: u32) -> Result<Vec<StepResult>, BrokerError> {
+        self.read(move |conn, ns| runs::results(conn, ns, run, step)).await
+    }
+
+    async fn revoke_run(&self, id: JobId) -> Result<Option<RunRecord>, BrokerError> {
+        let now = self.now();
+        self.write_synced(move |tx, ns| runs::revoke(tx, ns, id, now)).await
+    }
+
+    async fn settle_run(&self, id: JobId) -> Result<(), BrokerError> {
+        let now = self.now();
+        self.write(move |tx, ns| runs::settle(tx, ns, id, now)).await
+    }
+
+    async fn open_runs(&self, idle: Duration, limit: usize) -> Result<Vec<JobId>, BrokerError> {
+        let now = self.now();
+        let before = now - jobs::ms(idle);
+        self.write(move |tx, ns| runs::open(tx, ns, before, now, limit)).await
+    }
+
+    async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, BrokerError> {
+        self.read(move |conn, ns| runs::list(conn, ns, limit)).await
     }
 }

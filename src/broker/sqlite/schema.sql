@@ -1,4 +1,4 @@
--- taskq's embedded broker, schema version 2 (setup.rs migrates version 1). One file may hold several
+-- taskq's embedded broker, schema version 3 (setup.rs migrates versions 1 and 2). One file may hold several
 -- namespaces; every row carries its namespace.
 
 CREATE TABLE IF NOT EXISTS taskq_meta (
@@ -80,3 +80,47 @@ CREATE TABLE IF NOT EXISTS workers (
     expires_at INTEGER NOT NULL,  -- ms: its last heartbeat plus WORKER_TTL
     PRIMARY KEY (ns, id)
 ) WITHOUT ROWID;
+
+-- Workflow runs (src/broker/runs.rs has the state machine). Version 3.
+CREATE TABLE IF NOT EXISTS runs (
+    ns          TEXT    NOT NULL,
+    id          TEXT    NOT NULL,
+    head        TEXT    NOT NULL,  -- the NewRun as JSON: workflow copy, params, parent, ttl
+    state       TEXT    NOT NULL,  -- running, succeeded, failed, revoked
+    step        INTEGER NOT NULL DEFAULT 0,  -- the first step not yet complete
+    steps       INTEGER NOT NULL,  -- how many steps the workflow has
+    enqueued_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    cause       TEXT,              -- the StepReport that failed it, as JSON
+    settled     INTEGER NOT NULL DEFAULT 0,  -- 1: its follow-ups are done
+    touched_at  INTEGER NOT NULL,  -- ms: its last change or follow-up
+    expires_at  INTEGER,           -- settled: deleted after this
+    PRIMARY KEY (ns, id)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS runs_open ON runs (ns, settled, touched_at);
+CREATE INDEX IF NOT EXISTS runs_enqueued ON runs (ns, enqueued_at);
+CREATE INDEX IF NOT EXISTS runs_expiry ON runs (ns, expires_at) WHERE expires_at IS NOT NULL;
+
+-- The ids each launched step of a run holds.
+CREATE TABLE IF NOT EXISTS run_steps (
+    ns   TEXT    NOT NULL,
+    run  TEXT    NOT NULL,
+    step INTEGER NOT NULL,
+    ids  TEXT    NOT NULL,  -- JSON array, in launch order
+    need INTEGER NOT NULL,  -- how many
+    PRIMARY KEY (ns, run, step)
+) WITHOUT ROWID;
+
+-- How each member of a run's steps ended (a StepReport), once per id.
+CREATE TABLE IF NOT EXISTS run_members (
+    ns     TEXT    NOT NULL,
+    run    TEXT    NOT NULL,
+    id     TEXT    NOT NULL,
+    step   INTEGER NOT NULL,
+    state  TEXT    NOT NULL,
+    report TEXT    NOT NULL,
+    PRIMARY KEY (ns, run, id)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS run_members_step ON run_members (ns, run, step, state);

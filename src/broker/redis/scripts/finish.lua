@@ -24,16 +24,30 @@
 -- returns  {1 recorded or 0 lease lost (nothing written), failed jobs
 --          dropped to keep the failed set bounded, the outbox entry made
 --          for the hook job ("" none: the caller enqueues it, then removes
---          the entry), the next job as take() returns it}
+--          the entry), the outbox entry made for a workflow's step job's
+--          final outcome ("" none: the caller applies it to its run, then
+--          removes the entry), the next job as take() returns it}
 local o = cjson.decode(ARGV[5])
 local now = clock(ARGV[2])
 local id, token = o.id, o.grant
 local dropped = 0
 local entry = ''
+local report = ''
+
+-- A workflow's step job's final outcome, for its run (runs.lua's advance),
+-- as a StepReport in JSON: marked '@' in the outbox.
+local function report_for(f, kind)
+  local wf = cjson.decode(f[9])
+  local r = {run = wf.run, step = wf.step, id = id, job = f[5], state = kind, output = o.output or '',
+    truncated = (tonumber(o.outlen) or 0) > #(o.output or '')}
+  if f[10] then r.params = cjson.decode(f[10]) end
+  if o.exit then r.exit_code = o.exit end
+  return ms(now) .. ' @' .. cjson.encode(r)
+end
 
 local function record()
   local jk = id
-  local f = rec_hmget(jk, 'state', 'grant', 'attempts', 'queue', 'job', 'maxconc', 'sched', 'fin')
+  local f = rec_hmget(jk, 'state', 'grant', 'attempts', 'queue', 'job', 'maxconc', 'sched', 'fin', 'wf', 'params')
   if f[1] ~= 'running' or f[2] ~= token then
     -- this very outcome, recorded by an earlier call whose reply was lost
     if f[8] == token then return 1 end
@@ -56,6 +70,10 @@ local function record()
     -- stamped, so that maintenance leaves a fresh one to this worker
     entry = ms(now) .. ' ' .. o.hook
     redis.call('RPUSH', OUTBOX, entry)
+  end
+  if f[9] and (kind == 'succeeded' or kind == 'failed' or kind == 'revoked') then
+    report = report_for(f, kind)
+    redis.call('RPUSH', OUTBOX, report)
   end
   local finished = now - o.ended_ago
   if f[7] and (kind == 'succeeded' or kind == 'failed') then
@@ -94,4 +112,4 @@ end
 
 local recorded = record()
 local nxt = o.next
-return {recorded, dropped, entry, nxt and take(now, now + nxt.lease, o.worker, nxt.grant)}
+return {recorded, dropped, entry, report, nxt and take(now, now + nxt.lease, o.worker, nxt.grant)}
