@@ -381,7 +381,7 @@ _taskq() {
             return 0
             ;;
         taskq__subcmd__enqueue)
-            opts="-p -f -v -q -h -V --param --queue --delay --at --expires --key --unique-for --wait --timeout --batch --json --config --broker --namespace --verbose --quiet --color --log-format --help --version"
+            opts="-p -f -v -q -h -V --param --queue --delay --at --expires --key --unique-for --wait --timeout --batch --then --json --config --broker --namespace --verbose --quiet --color --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -436,6 +436,10 @@ _taskq() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
                     fi
+                    return 0
+                    ;;
+                --then)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --config)

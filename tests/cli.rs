@@ -31,7 +31,7 @@ fn check_lists_jobs_and_next_fires() {
 }
 
 #[test]
-fn check_lists_workflows_and_enqueueing_one_says_it_is_not_built_yet() {
+fn check_lists_workflows_and_commands_that_take_a_job_refuse_one() {
     let env = Env::sqlite().jobs(&format!(
         "{VALID}
 [jobs.merge]
@@ -55,9 +55,6 @@ on_failure = \"merge\"
             "on_failure": "merge",
         }])
     );
-    env.run(&["enqueue", "nightly-report"])
-        .code(2)
-        .stderr("error: \"nightly-report\" is a workflow: enqueueing a workflow is not implemented yet\n");
     env.run(&["exec", "nightly-report"])
         .code(2)
         .stderr("error: \"nightly-report\" is a workflow, not a job: this takes a job\n");

@@ -16,6 +16,7 @@
 //! - `upgrade`: a Redis namespace of an earlier key layout moved on first connection
 //! - `cross_slot`: on Redis, what spans queues (unique keys, hook jobs) survives a crash between its steps
 //! - `policies`: retries, the failed set, uniqueness, expiry, limits, revoke, hooks
+//! - `workflows`: chains, groups and chords, `map`, failure, revoke and `--batch --then` with real workers
 
 mod common;
 
@@ -36,3 +37,4 @@ mod queue;
 mod secrets;
 mod upgrade;
 mod worker;
+mod workflows;

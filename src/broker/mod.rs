@@ -27,7 +27,7 @@ pub use types::*;
 pub use url::{BrokerUrl, Node, RedisUrl, TlsFiles, Topology};
 
 use crate::job::{JobId, JobRecord, NewJob};
-use crate::names::{Namespace, QueueName};
+use crate::names::{JobName, Namespace, QueueName};
 use crate::workflow::StepResult;
 
 /// Connects to the broker at `url`, under namespace `ns`.
@@ -260,6 +260,6 @@ pub trait Broker: Send + Sync {
     /// follow up (marked touched now, so that one worker takes each).
     async fn open_runs(&self, idle: Duration, limit: usize) -> Result<Vec<JobId>, BrokerError>;
 
-    /// The runs, newest first, at most `limit`.
-    async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, BrokerError>;
+    /// The runs (of `workflow` only, if given), newest first, at most `limit`.
+    async fn list_runs(&self, workflow: Option<&JobName>, limit: usize) -> Result<Vec<RunRecord>, BrokerError>;
 }

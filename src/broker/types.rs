@@ -281,6 +281,9 @@ pub struct Recovery {
     pub jobs: Vec<Recovered>,
     /// Failed jobs deleted to keep the failed set within its bounds.
     pub dropped: u64,
+    /// Workflow runs that outcomes a lost worker left behind moved on: to
+    /// follow up now (Redis; SQLite moves runs with the outcome).
+    pub runs: Vec<JobId>,
 }
 
 /// A job whose worker was lost, found by `recover_expired`.

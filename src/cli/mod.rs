@@ -235,6 +235,11 @@ pub struct EnqueueArgs {
     )]
     pub batch: Option<PathBuf>,
 
+    /// With --batch: run this job once after every job of the batch succeeded,
+    /// with their results in $TASKQ_PREV_OUTPUTS (the batch goes in whole or not at all)
+    #[arg(long, value_name = "JOB", requires = "batch")]
+    pub then: Option<String>,
+
     /// Print {"id": ..., "duplicate": ...} instead of the bare id
     #[arg(long)]
     pub json: bool,

@@ -45,14 +45,7 @@ enum Parsed {
 const IN_FLIGHT: usize = 2;
 
 pub(super) async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let input: Box<dyn Read + Send> = if path.as_os_str() == "-" {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(
-            std::fs::File::open(path)
-                .map_err(|e| UsageError(format!("cannot read --batch {}: {e}", path.display())))?,
-        )
-    };
+    let input = open(path)?;
     let broker = ctx.broker(Some(config)).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel(IN_FLIGHT * 2);
     let reader_config = config.clone();
@@ -134,6 +127,108 @@ pub(super) async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::
     }
     tracing::info!("enqueued {enqueued} jobs{dups}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `enqueue --batch FILE --then JOB`: an ad-hoc chord. The whole batch is
+/// read and checked first (one bad line and nothing goes in: JOB must wait
+/// for exactly the jobs given), then a workflow run of two steps starts,
+/// its first step the batch's jobs, its second JOB; the jobs' ids are
+/// printed as `--batch` prints them, the run's id on stderr.
+pub(super) async fn run_then(path: &Path, then: &str, config: &Config, ctx: &Context) -> anyhow::Result<ExitCode> {
+    if config.workflow(then).is_some() {
+        return Err(UsageError(format!("--then {then}: a workflow cannot follow a batch yet; name a job")).into());
+    }
+    let callback = config.job(then)?;
+    callback
+        .new_job(Vec::new(), BTreeMap::new())
+        .map_err(|e| UsageError(format!("--then {then}: {e}; it gets no parameters of its own")))?;
+    let input = open(path)?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(IN_FLIGHT * 2);
+    let reader_config = config.clone();
+    std::thread::spawn(move || read(input, &reader_config, &tx));
+    let (mut jobs, mut bad) = (Vec::new(), 0u64);
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            Parsed::Chunk(chunk) => jobs.extend(chunk),
+            Parsed::Bad { line, why } => {
+                bad += 1;
+                eprintln!("error: line {line}: {}", crate::text::one_line(&why));
+            }
+            Parsed::Unreadable(e) => {
+                return Err(DataError(format!("cannot read --batch input: {e}; nothing was enqueued")).into());
+            }
+        }
+    }
+    if bad > 0 {
+        return Err(DataError(format!(
+            "{bad} lines rejected; nothing was enqueued (with --then the batch goes in whole or not at all)"
+        ))
+        .into());
+    }
+    if jobs.is_empty() {
+        return Err(DataError("the batch holds no jobs: --then would have nothing to wait for".into()).into());
+    }
+    let run = crate::job::JobId::new();
+    let name = callback.name.clone();
+    let mut members: Vec<crate::names::JobName> = Vec::new();
+    for job in &mut jobs {
+        job.workflow = Some(crate::job::WorkflowStep { run, workflow: name.clone(), step: 0 });
+        // Each must be this batch's own job: a unique key could answer
+        // with another job, which would never report to this run.
+        job.unique = None;
+        if !members.contains(&job.job) {
+            members.push(job.job.clone());
+        }
+    }
+    let def = crate::config::WorkflowDef {
+        name,
+        steps: vec![
+            crate::config::Step::Group(members.into_iter().map(crate::config::Member::Job).collect()),
+            crate::config::Step::Job(callback.name.clone()),
+        ],
+        on_failure: None,
+    };
+    let ids: Vec<crate::job::JobId> = jobs.iter().map(|j| j.id).collect();
+    let new_run = crate::broker::NewRun {
+        id: run,
+        params: BTreeMap::new(),
+        def,
+        parent: None,
+        ttl: crate::workflow::drive::run_ttl(config),
+        first: Some(ids),
+    };
+    let broker = ctx.broker(Some(config)).await?;
+    broker.start_run(&new_run).await?;
+    let mut out = std::io::BufWriter::new(crate::stdio::stdout());
+    let mut enqueued = 0;
+    for chunk in jobs.chunks(CHUNK) {
+        broker.enqueue(chunk).await.map_err(|e| {
+            anyhow::Error::new(e).context(format!(
+                "{enqueued} of {} jobs were enqueued before this failure; revoke run {run} to cancel them",
+                jobs.len()
+            ))
+        })?;
+        enqueued += chunk.len();
+        for job in chunk {
+            writeln!(out, "{}", job.id).map_err(|e| {
+                NotPrinted(format!("the batch was enqueued (run {run}), but its ids could not be printed: {e}"))
+            })?;
+        }
+    }
+    out.flush().map_err(|e| {
+        NotPrinted(format!("the batch was enqueued (run {run}), but its ids could not be printed: {e}"))
+    })?;
+    eprintln!("run {run}: {then} runs once all {} jobs succeeded (taskq wait {run})", jobs.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open(path: &Path) -> anyhow::Result<Box<dyn Read + Send>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(std::io::stdin()));
+    }
+    Ok(Box::new(
+        std::fs::File::open(path).map_err(|e| UsageError(format!("cannot read --batch {}: {e}", path.display())))?,
+    ))
 }
 
 /// Longer than any job's line can be (a shell job's values are at most

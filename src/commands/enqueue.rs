@@ -19,7 +19,10 @@ const DEFAULT_KEY_WINDOW: Duration = Duration::from_secs(3600);
 pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
     if let Some(path) = &args.batch {
-        return super::batch::run(path, &config, ctx).await;
+        return match &args.then {
+            Some(then) => super::batch::run_then(path, then, &config, ctx).await,
+            None => super::batch::run(path, &config, ctx).await,
+        };
     }
     let name = args.job.as_deref().ok_or_else(|| UsageError("name a job to enqueue, or pass --batch FILE".into()))?;
     if let Some(wf) = config.workflow(name) {

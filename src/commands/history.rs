@@ -17,6 +17,9 @@ pub(super) async fn run(args: HistoryArgs, ctx: &Context) -> anyhow::Result<Exit
     let name = JobName::new(&args.job).map_err(UsageError)?;
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
+    if config.as_ref().and_then(|c| c.workflow(name.as_str())).is_some() {
+        return workflow_history(broker.as_ref(), &name, args.limit, args.json).await;
+    }
     let filter = ListFilter { job: Some(name.clone()), limit: args.limit, ..ListFilter::default() };
     let runs = broker.list(&filter).await?;
     if runs.is_empty() {
@@ -62,6 +65,45 @@ pub(super) async fn run(args: HistoryArgs, ctx: &Context) -> anyhow::Result<Exit
         })
         .collect();
     for line in table::render(&["WHEN", "SCHEDULED", "WORKER", "ATTEMPTS", "OUTCOME", "TOOK", "ID"], &rows) {
+        say!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `history WORKFLOW`: its recent runs, each with how far it got.
+async fn workflow_history(
+    broker: &dyn crate::broker::Broker,
+    name: &JobName,
+    limit: usize,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let runs = broker.list_runs(Some(name), limit).await?;
+    if json {
+        for r in &runs {
+            say!("{}", super::status::run_json(r));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if runs.is_empty() {
+        eprintln!("no runs of workflow \"{name}\" (runs are kept for the result_ttl)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            let took = match r.finished_at {
+                Some(e) if e >= r.enqueued_at => humantime::format_duration(Duration::from_millis(
+                    e.duration_since(r.enqueued_at).as_millis() as u64,
+                ))
+                .to_string(),
+                _ => "-".into(),
+            };
+            let steps = r.run.def.steps.len();
+            let reached = if r.state == crate::broker::RunState::Succeeded { steps } else { r.step as usize + 1 };
+            vec![local(r.enqueued_at), format!("{reached}/{steps}"), r.state.to_string(), took, r.run.id.to_string()]
+        })
+        .collect();
+    for line in table::render(&["WHEN", "STEP", "OUTCOME", "TOOK", "ID"], &rows) {
         say!("{line}");
     }
     Ok(ExitCode::SUCCESS)

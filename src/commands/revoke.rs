@@ -1,15 +1,18 @@
 //! `taskq revoke`: cancel a job that has not started; with `--terminate`,
 //! also kill a running one (its worker checks every second) and wait for
-//! the kill to be recorded.
+//! the kill to be recorded. A workflow run's id stops the run: what has not
+//! started is revoked, running jobs finish (or are killed with `--terminate`).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use super::Context;
-use crate::broker::Revoke;
+use crate::broker::{Broker, Revoke, RunState};
 use crate::cli::RevokeArgs;
+use crate::config::Config;
 use crate::error::{Failed, unknown_ids};
-use crate::job::JobState;
+use crate::job::{JobId, JobState};
+use crate::workflow::drive::RunRevoke;
 
 /// How long `--terminate` waits for the kill to be recorded: a live worker
 /// acts within a second (plus the job's kill_after); a dead one's lease must
@@ -31,7 +34,7 @@ pub(super) async fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<ExitC
         Revoke::Final(state) => {
             Err(Failed(format!("job {id} has already {}; there is nothing to revoke", ended(state))).into())
         }
-        Revoke::Unknown => Err(unknown_ids(&[id]).into()),
+        Revoke::Unknown => revoke_run(broker.as_ref(), config.unwrap_or_default(), id, args.terminate).await,
         Revoke::Terminating { worker } => {
             let spinner = super::progress::spinner("waiting for the job to be killed");
             let deadline = tokio::time::Instant::now() + TERMINATE_WAIT;
@@ -58,6 +61,26 @@ pub(super) async fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<ExitC
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+        }
+    }
+}
+
+/// `revoke` of a workflow run's id.
+async fn revoke_run(broker: &dyn Broker, config: Config, id: JobId, terminate: bool) -> anyhow::Result<ExitCode> {
+    match crate::workflow::drive::revoke(broker, &config, id, terminate).await? {
+        RunRevoke::Unknown => Err(unknown_ids(&[id]).into()),
+        RunRevoke::Final(state) => {
+            let ended = if state == RunState::Revoked { "been revoked".to_string() } else { state.to_string() };
+            Err(Failed(format!("workflow run {id} has already {ended}; there is nothing to revoke")).into())
+        }
+        RunRevoke::Revoked { terminating, left } => {
+            let running = match (terminating, left) {
+                (0, 0) => String::new(),
+                (n, 0) => format!("; {n} running job(s) asked to be killed"),
+                (_, n) => format!("; {n} running job(s) left to finish (--terminate kills them)"),
+            };
+            say!("revoked workflow run {id}{running}");
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

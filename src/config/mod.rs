@@ -28,7 +28,7 @@ use crate::exit::UsageError;
 use crate::names::QueueName;
 
 /// A loaded, valid jobs.toml.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,

@@ -109,6 +109,9 @@ pub(super) async fn after_poison(shared: &Shared, id: JobId) {
         }
     };
     let Some(record) = record else { return };
+    if let Err(e) = crate::workflow::drive::ended_elsewhere(&*shared.broker, &shared.config, &record).await {
+        tracing::warn!(job.id = %id, error = %e, "cannot report the failed job to its workflow run yet");
+    }
     let Some(name) = shared.config.jobs.get(record.job.job.as_str()).and_then(|d| d.on_failure.as_ref()) else {
         return;
     };

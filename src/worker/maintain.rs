@@ -50,12 +50,27 @@ pub(super) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                             tracing::error!(job.id = %r.id, "worker lost too many times; job failed as a poison job");
                             super::hooks::after_poison(&shared, r.id).await;
                         }
-                        JobState::Revoked => tracing::warn!(job.id = %r.id, "worker lost; job revoked as asked"),
+                        JobState::Revoked => {
+                            tracing::warn!(job.id = %r.id, "worker lost; job revoked as asked");
+                            if let Ok(mut found) = broker.get(&[r.id]).await
+                                && let Some(Some(record)) = found.pop()
+                                && let Err(e) =
+                                    crate::workflow::drive::ended_elsewhere(&**broker, &shared.config, &record).await
+                            {
+                                tracing::debug!(job.id = %r.id, error = %e, "cannot report to its workflow run yet");
+                            }
+                        }
                         _ => tracing::warn!(job.id = %r.id, "worker lost; job requeued"),
                     }
                 }
                 if !recovery.jobs.is_empty() {
                     shared.local_wake.notify_one();
+                }
+                for run in recovery.runs {
+                    if let Err(e) = crate::workflow::drive::follow_up(&*shared.broker, &shared.config, run, false).await
+                    {
+                        tracing::debug!(run = %run, error = %e, "cannot move a workflow run on");
+                    }
                 }
             }
             Err(e) => tracing::debug!(error = %e, "cannot recover lost jobs"),

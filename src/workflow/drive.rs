@@ -14,7 +14,7 @@ use std::pin::Pin;
 use super::{Launch, StepResult, launch};
 use crate::broker::{Broker, BrokerError, NewRun, RunRecord, RunState, StepReport};
 use crate::config::{Config, WorkflowDef};
-use crate::job::{DEFAULT_RESULT_TTL, JobId, JobState, NewJob, Trigger, WorkflowStep};
+use crate::job::{DEFAULT_RESULT_TTL, JobId, JobRecord, JobState, NewJob, Trigger, WorkflowStep};
 
 /// How long a run's record is kept after it ended, by the config's
 /// `[taskq] result_ttl`.
@@ -234,18 +234,9 @@ async fn catch_up(broker: &dyn Broker, config: &Config, run: &RunRecord) -> Resu
         for (id, record) in chunk.iter().zip(records) {
             match record {
                 Some(r) if matches!(r.state, JobState::Failed | JobState::Expired | JobState::Revoked) => {
-                    let report = StepReport {
-                        run: run.run.id,
-                        step: run.step,
-                        id: *id,
-                        job: r.job.job.clone(),
-                        state: r.state,
-                        params: r.job.params.clone(),
-                        output: r.output.clone().unwrap_or_default(),
-                        truncated: false,
-                        exit_code: r.exit_code,
-                    };
-                    broker.advance(&report).await?;
+                    if let Some(report) = report_of(&r) {
+                        broker.advance(&report).await?;
+                    }
                 }
                 Some(_) => {}
                 None => {
@@ -257,6 +248,82 @@ async fn catch_up(broker: &dyn Broker, config: &Config, run: &RunRecord) -> Resu
         }
     }
     Ok(())
+}
+
+/// What revoking a run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunRevoke {
+    /// Stopped: what had not started is revoked; `terminating` running
+    /// jobs were asked to be killed (`--terminate`), `left` were left to finish.
+    Revoked {
+        terminating: usize,
+        left: usize,
+    },
+    /// It had already ended so.
+    Final(RunState),
+    Unknown,
+}
+
+/// `revoke RUN [--terminate]`: stops the run, revokes what has not started
+/// of its current step (and its nested runs), and with `terminate` asks the
+/// workers running its jobs to kill them.
+pub async fn revoke(
+    broker: &dyn Broker,
+    config: &Config,
+    id: JobId,
+    terminate: bool,
+) -> Result<RunRevoke, BrokerError> {
+    let Some(before) = broker.get_runs(&[id]).await?.pop().flatten() else { return Ok(RunRevoke::Unknown) };
+    // A run revoked before may still have jobs running: --terminate kills them.
+    let again = before.state == RunState::Revoked && terminate;
+    if before.state.is_final() && !again {
+        return Ok(RunRevoke::Final(before.state));
+    }
+    let Some(run) = broker.revoke_run(id).await? else { return Ok(RunRevoke::Unknown) };
+    if run.state != RunState::Revoked {
+        return Ok(RunRevoke::Final(run.state));
+    }
+    let (mut terminating, mut left) = (0, 0);
+    let ids = run.ids(run.step);
+    for (job, record) in ids.iter().zip(broker.get(ids).await?) {
+        if record.is_some_and(|r| r.state == JobState::Running) {
+            if terminate {
+                broker.revoke(*job, true).await?;
+                terminating += 1;
+            } else {
+                left += 1;
+            }
+        }
+    }
+    if again && terminating == 0 {
+        return Ok(RunRevoke::Final(RunState::Revoked));
+    }
+    follow_up(broker, config, id, false).await?;
+    Ok(RunRevoke::Revoked { terminating, left })
+}
+
+/// A step job's final outcome as its run records it, from its record.
+fn report_of(r: &JobRecord) -> Option<StepReport> {
+    let step = r.job.workflow.as_ref()?;
+    Some(StepReport {
+        run: step.run,
+        step: step.step,
+        id: r.job.id,
+        job: r.job.job.clone(),
+        state: r.state,
+        params: r.job.params.clone(),
+        output: r.output.clone().unwrap_or_default(),
+        truncated: r.output_total > r.output.as_ref().map_or(0, |o| o.len() as u64),
+        exit_code: r.exit_code,
+    })
+}
+
+/// A step job that ended outside a worker's `finish` (failed as worker
+/// lost by maintenance): its outcome reported to its run, which is moved on.
+pub async fn ended_elsewhere(broker: &dyn Broker, config: &Config, r: &JobRecord) -> Result<(), BrokerError> {
+    let Some(report) = report_of(r) else { return Ok(()) };
+    broker.advance(&report).await?;
+    follow_up(broker, config, report.run, false).await
 }
 
 /// The results a step job reads in `TASKQ_PREV_OUTPUTS`: the step before

@@ -76,16 +76,16 @@ conformance!(a_run_moves_on_as_its_steps_jobs_succeed, |broker, env| {
     let run = new_run();
     assert!(broker.start_run(&run).await.unwrap());
     assert!(!broker.start_run(&run).await.unwrap(), "a second start of the same id is refused");
-    let r = run_of(broker.as_ref(), run.id).await;
-    assert_eq!((r.state, r.step, r.launched.clone()), (RunState::Running, 0, vec![None, None, None]));
-    assert_eq!(r.run, run, "the run is kept as started, its workflow's copy included");
+    let rec = run_of(broker.as_ref(), run.id).await;
+    assert_eq!((rec.state, rec.step, rec.launched.clone()), (RunState::Running, 0, vec![None, None, None]));
+    assert_eq!(rec.run, run, "the run is kept as started, its workflow's copy included");
 
     let a = step_job(&run, 0, "a");
     enqueue(broker.as_ref(), &a).await;
     broker.launched(run.id, 0, &[a.id]).await.unwrap();
     work(broker.as_ref(), succeeded()).await;
-    let r = run_of(broker.as_ref(), run.id).await;
-    assert_eq!((r.state, r.step), (RunState::Running, 1), "step 0's one job succeeded: on to step 1");
+    let rec = run_of(broker.as_ref(), run.id).await;
+    assert_eq!((rec.state, rec.step), (RunState::Running, 1), "step 0's one job succeeded: on to step 1");
     let results = broker.step_results(run.id, 0).await.unwrap();
     assert_eq!(results.len(), 1);
     assert_eq!((results[0].id, results[0].job.as_str()), (a.id, "a"));
@@ -99,9 +99,9 @@ conformance!(a_run_moves_on_as_its_steps_jobs_succeed, |broker, env| {
     work(broker.as_ref(), succeeded()).await;
     assert_eq!(run_of(broker.as_ref(), run.id).await.step, 1, "one of two: the step is not over");
     work(broker.as_ref(), succeeded()).await;
-    let r = run_of(broker.as_ref(), run.id).await;
-    assert_eq!(r.step, 2);
-    assert_eq!(r.done, vec![1, 2, 0]);
+    let rec = run_of(broker.as_ref(), run.id).await;
+    assert_eq!(rec.step, 2);
+    assert_eq!(rec.done, vec![1, 2, 0]);
     let ids: Vec<JobId> = broker.step_results(run.id, 1).await.unwrap().iter().map(|r| r.id).collect();
     assert_eq!(ids, [b.id, c.id], "results in launch order, whatever order they ended in");
 
@@ -109,10 +109,10 @@ conformance!(a_run_moves_on_as_its_steps_jobs_succeed, |broker, env| {
     enqueue(broker.as_ref(), &d).await;
     broker.launched(run.id, 2, &[d.id]).await.unwrap();
     work(broker.as_ref(), succeeded()).await;
-    let r = run_of(broker.as_ref(), run.id).await;
-    assert_eq!((r.state, r.step), (RunState::Succeeded, 3));
-    assert!(r.finished_at.is_some() && !r.settled);
-    assert_eq!((0..3).map(|s| r.step_state(s)).collect::<Vec<_>>(), ["succeeded"; 3]);
+    let rec = run_of(broker.as_ref(), run.id).await;
+    assert_eq!((rec.state, rec.step), (RunState::Succeeded, 3));
+    assert!(rec.finished_at.is_some() && !rec.settled);
+    assert_eq!((0..3).map(|s| rec.step_state(s)).collect::<Vec<_>>(), ["succeeded"; 3]);
 });
 
 conformance!(a_members_outcome_counts_once_however_often_it_is_reported, |broker, env| {
@@ -124,8 +124,8 @@ conformance!(a_members_outcome_counts_once_however_often_it_is_reported, |broker
     broker.advance(&report(&run, 0, x, JobState::Succeeded)).await.unwrap();
     broker.advance(&report(&run, 0, x, JobState::Succeeded)).await.unwrap();
     broker.launched(run.id, 0, &[x, y]).await.unwrap();
-    let r = run_of(broker.as_ref(), run.id).await;
-    assert_eq!((r.step, r.done[0]), (0, 1), "x counted once: y is still to come");
+    let rec = run_of(broker.as_ref(), run.id).await;
+    assert_eq!((rec.step, rec.done[0]), (0, 1), "x counted once: y is still to come");
     // A second launch of the step keeps the first one's ids.
     broker.launched(run.id, 0, &[JobId::new()]).await.unwrap();
     assert_eq!(run_of(broker.as_ref(), run.id).await.ids(0), [x, y]);
@@ -151,8 +151,8 @@ conformance!(an_empty_step_is_over_at_once_and_first_ids_come_with_the_start, |b
     work(broker.as_ref(), succeeded()).await;
     // A map over no items launches nothing: over as soon as recorded.
     broker.launched(run.id, 1, &[]).await.unwrap();
-    let r = run_of(broker.as_ref(), run.id).await;
-    assert_eq!((r.step, r.launched[1].clone()), (2, Some(vec![])));
+    let rec = run_of(broker.as_ref(), run.id).await;
+    assert_eq!((rec.step, rec.launched[1].clone()), (2, Some(vec![])));
 });
 
 conformance!(a_failed_job_fails_its_run_once_with_its_cause, |broker, env| {
@@ -168,12 +168,12 @@ conformance!(a_failed_job_fails_its_run_once_with_its_cause, |broker, env| {
     env.advance(1);
     broker.forward_due().await.unwrap();
     work(broker.as_ref(), Finish::Failed { result: result(Some("exited with code 1")), hook: None }).await;
-    let r = run_of(broker.as_ref(), run.id).await;
-    assert_eq!(r.state, RunState::Failed);
-    let cause = r.cause.clone().expect("the failed job is kept as the cause");
+    let rec = run_of(broker.as_ref(), run.id).await;
+    assert_eq!(rec.state, RunState::Failed);
+    let cause = rec.cause.clone().expect("the failed job is kept as the cause");
     assert_eq!((cause.id, cause.step, cause.state, cause.exit_code), (a.id, 0, JobState::Failed, Some(1)));
-    assert_eq!(r.step_state(0), "failed");
-    assert_eq!(r.step_state(1), "cancelled");
+    assert_eq!(rec.step_state(0), "failed");
+    assert_eq!(rec.step_state(1), "cancelled");
     // Later outcomes change nothing; a revoke finds it over.
     broker.advance(&report(&run, 0, JobId::new(), JobState::Failed)).await.unwrap();
     assert_eq!(run_of(broker.as_ref(), run.id).await.cause, Some(cause));
@@ -188,11 +188,11 @@ conformance!(a_revoked_run_records_what_ends_but_does_not_move_on, |broker, env|
     let a = step_job(&run, 0, "a");
     enqueue(broker.as_ref(), &a).await;
     broker.launched(run.id, 0, &[a.id]).await.unwrap();
-    let r = broker.revoke_run(run.id).await.unwrap().unwrap();
-    assert_eq!((r.state, r.step_state(0)), (RunState::Revoked, "revoked"));
+    let rec = broker.revoke_run(run.id).await.unwrap().unwrap();
+    assert_eq!((rec.state, rec.step_state(0)), (RunState::Revoked, "revoked"));
     work(broker.as_ref(), succeeded()).await;
-    let r = run_of(broker.as_ref(), run.id).await;
-    assert_eq!((r.state, r.step, r.done[0]), (RunState::Revoked, 0, 1));
+    let rec = run_of(broker.as_ref(), run.id).await;
+    assert_eq!((rec.state, rec.step, rec.done[0]), (RunState::Revoked, 0, 1));
     broker.launched(run.id, 1, &[JobId::new()]).await.unwrap();
     assert_eq!(run_of(broker.as_ref(), run.id).await.launched[1], None, "nothing launches in a revoked run");
 });
@@ -215,12 +215,12 @@ conformance!(open_runs_are_followed_up_until_settled_then_kept_for_their_ttl, |b
     assert!(run_of(broker.as_ref(), run.id).await.settled);
     env.advance(11);
     assert_eq!(broker.open_runs(Duration::from_secs(10), 10).await.unwrap(), [] as [JobId; 0]);
-    let listed: Vec<JobId> = broker.list_runs(10).await.unwrap().iter().map(|r| r.run.id).collect();
+    let listed: Vec<JobId> = broker.list_runs(None, 10).await.unwrap().iter().map(|r| r.run.id).collect();
     assert_eq!(listed, [run.id]);
     env.advance(61);
     broker.purge_expired_results().await.unwrap();
     assert!(broker.get_runs(&[run.id]).await.unwrap()[0].is_none(), "deleted after its ttl");
-    assert!(broker.list_runs(10).await.unwrap().is_empty());
+    assert!(broker.list_runs(None, 10).await.unwrap().is_empty());
 });
 
 conformance!(runs_list_newest_first, |broker, env| {
@@ -228,7 +228,13 @@ conformance!(runs_list_newest_first, |broker, env| {
     broker.start_run(&first).await.unwrap();
     env.advance(1);
     broker.start_run(&second).await.unwrap();
-    let listed: Vec<JobId> = broker.list_runs(10).await.unwrap().iter().map(|r| r.run.id).collect();
+    let listed: Vec<JobId> = broker.list_runs(None, 10).await.unwrap().iter().map(|r| r.run.id).collect();
     assert_eq!(listed, [second.id, first.id]);
-    assert_eq!(broker.list_runs(1).await.unwrap().len(), 1);
+    assert_eq!(broker.list_runs(None, 1).await.unwrap().len(), 1);
+    let mut other = new_run();
+    other.def.name = name("other");
+    broker.start_run(&other).await.unwrap();
+    let only: Vec<JobId> =
+        broker.list_runs(Some(&name("pipeline")), 10).await.unwrap().iter().map(|r| r.run.id).collect();
+    assert_eq!(only, [second.id, first.id], "by workflow");
 });

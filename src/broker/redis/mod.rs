@@ -43,7 +43,7 @@ use super::{
     Take, WorkerInfo,
 };
 use crate::job::{JobId, JobRecord, NewJob};
-use crate::names::QueueName;
+use crate::names::{JobName, QueueName};
 use crate::time::from_ms;
 use crate::workflow::StepResult;
 use call::BULK_BATCH;
@@ -465,7 +465,7 @@ impl Broker for RedisBroker {
         runs::open(self, idle, limit).await
     }
 
-    async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, BrokerError> {
-        runs::list(self, limit).await
+    async fn list_runs(&self, workflow: Option<&JobName>, limit: usize) -> Result<Vec<RunRecord>, BrokerError> {
+        runs::list(self, workflow, limit).await
     }
 }

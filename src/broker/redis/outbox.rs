@@ -16,7 +16,7 @@ use std::time::Duration;
 use super::fields::{from_outbox, ms};
 use super::{RedisBroker, unique};
 use crate::broker::BrokerError;
-use crate::job::NewJob;
+use crate::job::{JobId, NewJob};
 
 /// Entries looked at per round.
 const BATCH: isize = 100;
@@ -44,8 +44,10 @@ pub(super) async fn report(b: &RedisBroker, queue: &str, entry: &str) -> Result<
 }
 
 /// Enqueues the hook jobs left in `queue`'s outbox for longer than
-/// `LEFT_FOR` by the broker's clock `now` (ms); returns how many.
-pub(super) async fn drain(b: &RedisBroker, queue: &str, now: i64) -> Result<u64, BrokerError> {
+/// `LEFT_FOR` by the broker's clock `now` (ms), and applies the step jobs'
+/// outcomes left there to their runs (adding the runs to `runs`); returns
+/// how many entries it handled.
+pub(super) async fn drain(b: &RedisBroker, queue: &str, now: i64, runs: &mut Vec<JobId>) -> Result<u64, BrokerError> {
     let outbox = b.keys.queue(queue).key("outbox");
     let before = now - ms(LEFT_FOR) as i64;
     let mut moved = 0;
@@ -55,7 +57,10 @@ pub(super) async fn drain(b: &RedisBroker, queue: &str, now: i64) -> Result<u64,
         if at.parse::<i64>().unwrap_or(0) >= before {
             continue;
         }
-        if job.starts_with('@') {
+        if let Some(json) = job.strip_prefix('@') {
+            if let Ok(r) = serde_json::from_str::<crate::broker::StepReport>(json) {
+                runs.push(r.run);
+            }
             report(b, queue, entry).await?;
             moved += 1;
             continue;

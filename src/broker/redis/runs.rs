@@ -14,6 +14,7 @@ use super::fields::ms;
 use super::{RedisBroker, SCRIPTS};
 use crate::broker::{BrokerError, NewRun, RunRecord, RunState, StepReport};
 use crate::job::JobId;
+use crate::names::JobName;
 use crate::time::from_ms;
 use crate::workflow::StepResult;
 
@@ -175,15 +176,28 @@ pub(super) async fn results(b: &RedisBroker, run: JobId, step: u32) -> Result<Ve
     Ok(out)
 }
 
-pub(super) async fn list(b: &RedisBroker, limit: usize) -> Result<Vec<RunRecord>, BrokerError> {
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<String> = b.link.query(redis::cmd("ZREVRANGE").arg(b.runs_key("index")).arg(0).arg(limit - 1)).await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(run) = read(b, &id).await? {
-            out.push(run);
+pub(super) async fn list(
+    b: &RedisBroker,
+    workflow: Option<&JobName>,
+    limit: usize,
+) -> Result<Vec<RunRecord>, BrokerError> {
+    const PAGE: isize = 200;
+    let mut out = Vec::new();
+    let mut start = 0isize;
+    while out.len() < limit {
+        let ids: Vec<String> =
+            b.link.query(redis::cmd("ZREVRANGE").arg(b.runs_key("index")).arg(start).arg(start + PAGE - 1)).await?;
+        if ids.is_empty() {
+            break;
+        }
+        start += PAGE;
+        for id in ids {
+            if let Some(run) = read(b, &id).await?
+                && workflow.is_none_or(|w| *w == run.run.def.name)
+                && out.len() < limit
+            {
+                out.push(run);
+            }
         }
     }
     Ok(out)

@@ -262,7 +262,7 @@ pub(super) async fn recover_expired(b: &RedisBroker) -> Result<Recovery, BrokerE
         b.link.pipe::<(Vec<(String, f64)>, u64, u64)>(&pipe).await
     }))
     .await;
-    let mut recovery = Recovery { jobs: Vec::new(), dropped: 0 };
+    let mut recovery = Recovery::default();
     let (mut failed, mut failure) = (Vec::new(), None);
     for (q, look) in queues.iter().zip(looks) {
         let done = async {
@@ -272,7 +272,7 @@ pub(super) async fn recover_expired(b: &RedisBroker) -> Result<Recovery, BrokerE
                 recover_in(b, q, &mut recovery).await?;
             }
             if outbox > 0 {
-                outbox::drain(b, q, now).await?;
+                outbox::drain(b, q, now, &mut recovery.runs).await?;
             }
             Ok::<_, BrokerError>(())
         };

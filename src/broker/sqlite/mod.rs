@@ -36,7 +36,7 @@ use super::{
     WorkerInfo,
 };
 use crate::job::{JobId, JobRecord, JobState, NewJob};
-use crate::names::QueueName;
+use crate::names::{JobName, QueueName};
 use crate::time::{from_ms, to_ms};
 use crate::workflow::StepResult;
 
@@ -367,7 +367,8 @@ impl Broker for SqliteBroker {
         self.write(move |tx, ns| runs::open(tx, ns, before, now, limit)).await
     }
 
-    async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, BrokerError> {
-        self.read(move |conn, ns| runs::list(conn, ns, limit)).await
+    async fn list_runs(&self, workflow: Option<&JobName>, limit: usize) -> Result<Vec<RunRecord>, BrokerError> {
+        let workflow = workflow.map(ToString::to_string);
+        self.read(move |conn, ns| runs::list(conn, ns, workflow.as_deref(), limit)).await
     }
 }

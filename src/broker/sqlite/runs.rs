@@ -238,10 +238,18 @@ pub(super) fn open(tx: &Transaction<'_>, ns: &str, before: i64, now: i64, limit:
     Ok(out)
 }
 
-pub(super) fn list(conn: &Connection, ns: &str, limit: usize) -> Result<Vec<RunRecord>, Failure> {
+pub(super) fn list(
+    conn: &Connection,
+    ns: &str,
+    workflow: Option<&str>,
+    limit: usize,
+) -> Result<Vec<RunRecord>, Failure> {
     let ids: Vec<String> = conn
-        .prepare_cached("SELECT id FROM runs WHERE ns = ?1 ORDER BY enqueued_at DESC, id DESC LIMIT ?2")?
-        .query_map(params![ns, limit as i64], |r| r.get(0))?
+        .prepare_cached(
+            "SELECT id FROM runs WHERE ns = ?1 AND (?2 IS NULL OR json_extract(head, '$.def.name') = ?2)
+             ORDER BY enqueued_at DESC, id DESC LIMIT ?3",
+        )?
+        .query_map(params![ns, workflow, limit as i64], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     ids.iter().filter_map(|id| read(conn, ns, id).transpose()).collect()
 }
