@@ -266,3 +266,106 @@ steps = ["step"]
     }
     assert_eq!(String::from_utf8_lossy(&env.run(&["list", "--json"]).success().get_output().stdout), "");
 }
+
+both!(a_scheduled_workflow_fires_once_per_tick_through_beat, |backend| {
+    let env = Env::new(backend).jobs(
+        r#"
+[jobs.extract]
+command = "echo $TASKQ_WORKFLOW_ID >> @DIR@/extracted"
+[jobs.load]
+command = "echo $TASKQ_WORKFLOW_ID >> @DIR@/loaded"
+[workflows.etl]
+steps = ["extract", "load"]
+every = "1s"
+"#,
+    );
+    let out = env.run(&["check"]).success().get_output().stdout.clone();
+    assert!(String::from_utf8_lossy(&out).contains("schedule: every 1s"), "check lists the schedule and next fires");
+    // Two beats: each tick still starts one run.
+    let mut a = env.spawn(&["run", "--beat", "-c", "2"]);
+    let mut b = env.spawn(&["run", "--beat", "-c", "2"]);
+    wait_until(SOON, "three runs to finish", || env.lines("loaded").len() >= 3);
+    for worker in [&mut a, &mut b] {
+        worker.signal(rustix::process::Signal::TERM);
+        worker.wait_timeout(SOON).expect("the worker stops");
+    }
+    let out = env.run(&["list", "--json", "--limit", "1000"]).success().get_output().stdout.clone();
+    let items: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out).lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    let ticks = items.iter().filter(|i| i["job"] == "etl" && i["queue"] == "default").count();
+    let runs: Vec<&serde_json::Value> = items.iter().filter(|i| i["workflow"] == "etl").collect();
+    assert_eq!(runs.len(), ticks, "one run per tick fired");
+    let loaded = env.lines("loaded");
+    let distinct: BTreeSet<&String> = loaded.iter().collect();
+    assert_eq!(distinct.len(), loaded.len(), "each run's last step ran once");
+    let extracted = env.lines("extracted");
+    assert!(loaded.iter().all(|id| extracted.contains(id)), "each run ran its steps in order");
+    for run in runs.iter().filter(|r| r["state"] == "succeeded") {
+        assert!(loaded.contains(&run["id"].as_str().unwrap().to_string()));
+    }
+});
+
+// Workers SIGKILLed again and again while a run is under way: every step
+// still starts once (its jobs' ids are the run's own), the run completes,
+// and only a job that was running when its worker died runs again.
+both!(killed_workers_leave_each_step_started_once, |backend| {
+    let env = Env::new(backend).jobs(
+        r#"
+[jobs.list]
+command = "echo start $TASKQ_JOB_ID >> @DIR@/log; seq 1 12; sleep 0.2; echo end $TASKQ_JOB_ID >> @DIR@/log"
+[jobs.item]
+command = "echo start $TASKQ_JOB_ID {{ n }} >> @DIR@/log; sleep 0.3; echo end $TASKQ_JOB_ID >> @DIR@/log"
+params.n = {}
+[jobs.sum]
+command = "echo start $TASKQ_JOB_ID >> @DIR@/log; sleep 0.2; echo end $TASKQ_JOB_ID >> @DIR@/log"
+[workflows.pipeline]
+steps = ["list", { map = "item", param = "n" }, "sum", { group = ["item2", "item3"] }]
+[jobs.item2]
+command = "echo start $TASKQ_JOB_ID >> @DIR@/log; sleep 0.3; echo end $TASKQ_JOB_ID >> @DIR@/log"
+[jobs.item3]
+command = "echo start $TASKQ_JOB_ID >> @DIR@/log; sleep 0.3; echo end $TASKQ_JOB_ID >> @DIR@/log"
+"#,
+    );
+    let id = env.enqueue(&["pipeline"]);
+    let spawn = || env.spawn(&["run", "-c", "3", "--lease", "2s"]);
+    let mut workers = vec![spawn(), spawn()];
+    let mut kills = 0;
+    // Fault injection at a steady beat while the run is under way.
+    for round in 0..8 {
+        std::thread::sleep(std::time::Duration::from_millis(600));
+        if run_state(&env, &id) != "running" {
+            break;
+        }
+        let victim = round % workers.len();
+        workers[victim].signal(rustix::process::Signal::KILL);
+        workers[victim].wait_timeout(SOON).expect("killed");
+        kills += 1;
+        workers[victim] = spawn();
+    }
+    assert!(kills >= 2, "the run outlived at least two kills ({kills})");
+    wait_until(std::time::Duration::from_secs(90), "the run to end", || run_state(&env, &id) != "running");
+    let run = env.status(&id);
+    assert_eq!(run["state"], "succeeded", "{run}");
+    let log = env.lines("log");
+    let starts: Vec<&str> =
+        log.iter().filter_map(|l| l.strip_prefix("start ")).filter_map(|l| l.split(' ').next()).collect();
+    let ends: BTreeSet<&str> = log.iter().filter_map(|l| l.strip_prefix("end ")).collect();
+    let launched: BTreeSet<String> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["jobs"].as_array().unwrap().iter().map(|j| j.as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(launched.len(), 1 + 12 + 1 + 2, "each step launched its jobs once");
+    let ran: BTreeSet<String> = starts.iter().map(|s| s.to_string()).collect();
+    assert_eq!(ran, launched, "exactly the run's jobs ran: no step started twice");
+    assert!(launched.iter().all(|j| ends.contains(j.as_str())), "each job ran to its end");
+    // A job runs again only if its worker was killed while it ran: at most
+    // three per kill (three slots).
+    let again = starts.len() - ran.len();
+    assert!(again <= kills * 3, "{again} repeated runs for {kills} kills");
+    eprintln!("{kills} kills, {again} jobs run again");
+    for step in run["steps"].as_array().unwrap() {
+        assert_eq!(step["state"], "succeeded");
+    }
+});

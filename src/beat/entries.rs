@@ -37,11 +37,13 @@ impl Entry {
     }
 }
 
-/// The config's scheduled jobs, in file order.
+/// The config's scheduled jobs, in file order, then its scheduled
+/// workflows (each fired as a job that starts a run).
 pub fn entries(config: &Config) -> Vec<Entry> {
     config
         .jobs
         .iter()
+        .chain(&config.workflow_ticks)
         .filter_map(|def| {
             let schedule = def.schedule.clone()?;
             let spec = match &schedule {

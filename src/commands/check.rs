@@ -19,7 +19,7 @@ pub(super) fn run(args: CheckArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let now = Timestamp::now();
     if args.json {
         let jobs: Vec<_> = config.jobs.iter().map(|j| job_json(j, now)).collect();
-        let workflows: Vec<_> = config.workflows.iter().map(workflow_json).collect();
+        let workflows: Vec<_> = config.workflows.iter().map(|w| workflow_json(w, &config, now)).collect();
         say!("{}", json!({ "config": config.path.display().to_string(), "jobs": jobs, "workflows": workflows }));
     } else {
         print_table(&config, now)?;
@@ -42,7 +42,12 @@ fn job_json(job: &JobDef, now: Timestamp) -> serde_json::Value {
     })
 }
 
-fn workflow_json(w: &WorkflowDef) -> serde_json::Value {
+/// The job beat fires for a scheduled workflow's ticks.
+fn tick_of<'c>(config: &'c Config, w: &WorkflowDef) -> Option<&'c JobDef> {
+    config.workflow_ticks.iter().find(|t| t.name == w.name)
+}
+
+fn workflow_json(w: &WorkflowDef, config: &Config, now: Timestamp) -> serde_json::Value {
     let steps: Vec<serde_json::Value> = w
         .steps
         .iter()
@@ -55,7 +60,20 @@ fn workflow_json(w: &WorkflowDef) -> serde_json::Value {
             Step::Workflow(name) => json!({ "workflow": name.as_str() }),
         })
         .collect();
-    json!({ "name": w.name.as_str(), "steps": steps, "on_failure": w.on_failure.as_ref().map(JobName::as_str) })
+    let tick = tick_of(config, w);
+    let next: Vec<String> = tick
+        .into_iter()
+        .flat_map(|t| t.schedule.iter().flat_map(|s| s.upcoming(now, t.timezone.tz(), UPCOMING)))
+        .map(|z| rfc3339(&z))
+        .collect();
+    json!({
+        "name": w.name.as_str(),
+        "steps": steps,
+        "on_failure": w.on_failure.as_ref().map(JobName::as_str),
+        "schedule": tick.and_then(|t| t.schedule.as_ref()).map(crate::schedule::Schedule::describe),
+        "timezone": tick.map(zone_name),
+        "next": next,
+    })
 }
 
 fn member_json(m: &Member) -> serde_json::Value {
@@ -70,7 +88,7 @@ fn zone_name(job: &JobDef) -> String {
 }
 
 fn print_table(config: &Config, now: Timestamp) -> std::io::Result<()> {
-    let scheduled = config.jobs.iter().filter(|j| j.schedule.is_some()).count();
+    let scheduled = config.jobs.iter().filter(|j| j.schedule.is_some()).count() + config.workflow_ticks.len();
     let workflows = match config.workflows.len() {
         0 => String::new(),
         1 => ", 1 workflow".to_string(),
@@ -82,6 +100,13 @@ fn print_table(config: &Config, now: Timestamp) -> std::io::Result<()> {
         let steps: Vec<String> = w.steps.iter().map(Step::describe).collect();
         let on_failure = w.on_failure.as_ref().map(|j| format!(" (on failure: {j})")).unwrap_or_default();
         say!("workflow {}: {}{on_failure}", w.name, steps.join(" → "));
+        if let Some(tick) = tick_of(config, w)
+            && let Some(schedule) = &tick.schedule
+        {
+            let next: Vec<String> = schedule.upcoming(now, tick.timezone.tz(), UPCOMING).iter().map(rfc3339).collect();
+            say!("  schedule: {} ({})", schedule.describe(), zone_name(tick));
+            say!("  next: {}", next.join(", "));
+        }
     }
     Ok(())
 }

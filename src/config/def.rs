@@ -82,6 +82,10 @@ pub struct JobDef {
 pub enum Action {
     Shell(ShellAction),
     Http(HttpAction),
+    /// Starts a run of the workflow of the job's name: a scheduled
+    /// workflow's tick, which beat fires as a job (`JobDef::workflow_tick`)
+    /// and a worker carries out.
+    Workflow,
 }
 
 /// A shell job: what it runs, where, and what counts as success.
@@ -104,6 +108,7 @@ impl Action {
         match self {
             Action::Shell(_) => "shell",
             Action::Http(_) => "http",
+            Action::Workflow => "workflow",
         }
     }
 }
@@ -185,6 +190,33 @@ fn known_list(known: &[String]) -> String {
 impl JobDef {
     /// A new enqueued instance with the job's own queue and policy; the
     /// parameters are checked (and defaults applied only at run time).
+    /// The job beat fires for each tick of workflow `wf` on `schedule`: run
+    /// by a worker, it starts the workflow's run.
+    pub fn workflow_tick(wf: &super::WorkflowDef, settings: &Settings, schedule: Schedule) -> JobDef {
+        JobDef {
+            name: wf.name.clone(),
+            action: Action::Workflow,
+            queue: QueueName::default_queue(),
+            timeout: None,
+            kill_after: DEFAULT_KILL_AFTER,
+            retry: RetryPolicy { retries: 0, delay: Duration::ZERO, delay_max: Duration::ZERO, jitter: false },
+            unique_for: None,
+            expires: None,
+            on_failure: None,
+            on_success: None,
+            schedule: Some(schedule),
+            timezone: settings.timezone.clone().unwrap_or_else(Zone::system),
+            params: BTreeMap::new(),
+            param_rules: BTreeMap::new(),
+            param_names: BTreeSet::new(),
+            max_concurrent: None,
+            catch_up: CatchUp::default(),
+            result_ttl: settings.result_ttl.unwrap_or(DEFAULT_RESULT_TTL),
+            ignore_result: false,
+            max_redeliveries: DEFAULT_MAX_REDELIVERIES,
+        }
+    }
+
     pub fn new_job(&self, args: Vec<String>, params: BTreeMap<String, String>) -> Result<NewJob, ParamError> {
         let resolved = self.resolve_run(&args, &params)?;
         let unique = self.unique_for.map(|window| UniqueKey { key: self.default_unique_key(&args, &resolved), window });

@@ -36,6 +36,9 @@ pub struct Config {
     pub jobs: JobSet,
     /// In file order.
     pub workflows: Vec<WorkflowDef>,
+    /// Per scheduled workflow, the job beat fires at each tick
+    /// (`JobDef::workflow_tick`), in file order.
+    pub workflow_ticks: Vec<JobDef>,
 }
 
 /// The jobs of a config, in file order, found by name.

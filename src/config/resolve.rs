@@ -111,7 +111,7 @@ pub(super) fn resolve(
                 HttpBody::None => {}
             }
         }
-        None => {}
+        Some(Action::Workflow) | None => {}
     }
     let mut params = BTreeMap::new();
     let mut param_rules = BTreeMap::new();
@@ -223,6 +223,7 @@ pub(super) fn resolve(
             success_status: pick(f.success_status.as_ref(), d.success_status.as_ref()),
             ..http
         }),
+        Action::Workflow => Action::Workflow,
     };
     let def = JobDef {
         name: name.clone(),

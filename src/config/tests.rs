@@ -292,6 +292,33 @@ steps = [\"merge\"]
     assert_eq!(nightly.on_failure.as_ref().map(crate::names::JobName::as_str), Some("alert"));
     assert!(matches!(nightly.steps[2], super::Step::Map { max_items: 50, .. }));
     assert_eq!(config.workflows.len(), 3);
+    assert!(config.workflow_ticks.is_empty(), "none is scheduled");
+}
+
+#[test]
+fn a_scheduled_workflow_is_fired_as_a_job_of_its_name() {
+    let config = ok(&format!(
+        "{WORKFLOW_JOBS}
+[workflows.nightly]
+steps = [\"export\", \"merge\"]
+schedule = \"30 2 * * *\"
+timezone = \"Europe/Berlin\"
+[workflows.often]
+steps = [\"merge\"]
+every = \"10m\"
+[workflows.manual]
+steps = [\"merge\"]
+"
+    ));
+    let ticks: Vec<(&str, String, String)> = config
+        .workflow_ticks
+        .iter()
+        .map(|t| (t.name.as_str(), t.schedule.as_ref().unwrap().describe(), t.timezone.name()))
+        .collect();
+    assert_eq!(ticks[0], ("nightly", "30 2 * * *".to_string(), "Europe/Berlin".to_string()));
+    assert_eq!((ticks[1].0, ticks[1].1.as_str()), ("often", "every 10m"));
+    assert_eq!(ticks.len(), 2);
+    assert!(matches!(config.workflow_ticks[0].action, super::Action::Workflow));
 }
 
 #[test]
@@ -306,6 +333,7 @@ steps = []
 steps = [{{ map = \"validate\" }}, {{ grup = [\"merge\"] }}]
 on_failure = \"validate\"
 schedule = \"0 6 * * *\"
+every = \"1h\"
 [workflows.export]
 steps = [\"merge\"]
 "
@@ -320,8 +348,8 @@ steps = [\"merge\"]
         r#"jobs.toml:16:10: a map step needs "param": the parameter of "validate" each line fills"#,
         r#"jobs.toml:16:34: unknown key "grup" (did you mean "group"?)"#,
         r#"jobs.toml:17:14: "on_failure" names job "validate", whose parameter "order" has no default: a hook job runs with its params defaults only"#,
-        r#"jobs.toml:18:12: "schedule" on a workflow is not built yet: schedule a job that enqueues it meanwhile"#,
-        r#"jobs.toml:19:12: "export" is both a job and a workflow: `taskq enqueue export` must name one; rename one of them"#,
+        r#"jobs.toml:19:9: workflow "c" has both "schedule" and "every": keep one"#,
+        r#"jobs.toml:20:12: "export" is both a job and a workflow: `taskq enqueue export` must name one; rename one of them"#,
     ];
     assert_eq!(got, want);
 }

@@ -103,14 +103,14 @@ pub(crate) fn parse(path: &Path, source: &str) -> Result<Config, Vec<ConfigError
             }
         }
     }
-    let workflows = match top.get("workflows") {
-        Some(v) => super::workflow::read(&mut diag, v, &jobs),
-        None => Vec::new(),
+    let (workflows, workflow_ticks) = match top.get("workflows") {
+        Some(v) => super::workflow::read(&mut diag, v, &jobs, &settings),
+        None => (Vec::new(), Vec::new()),
     };
     if diag.has_errors() {
         return Err(diag.into_errors());
     }
-    Ok(Config { path: path.to_path_buf(), settings, jobs: JobSet::new(jobs), workflows })
+    Ok(Config { path: path.to_path_buf(), settings, jobs: JobSet::new(jobs), workflows, workflow_ticks })
 }
 
 fn read_settings(diag: &mut Diagnostics<'_>, value: &Value<'_>) -> Settings {

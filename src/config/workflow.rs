@@ -9,11 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use toml::de::{DeTable, DeValue};
 
-use super::def::JobDef;
+use super::def::{JobDef, Settings};
 use super::error::Diagnostics;
 use super::raw::{self, Span, Table, Value};
 use super::suggest::did_you_mean;
 use crate::names::JobName;
+use crate::schedule::Schedule;
+use crate::time::Zone;
 
 const WORKFLOW_KEYS: &[&str] = &["steps", "on_failure", "schedule", "every", "timezone"];
 
@@ -87,10 +89,17 @@ struct Raw<'t, 'i> {
 
 /// Reads `[workflows]`: every workflow checked against `jobs` and the other
 /// workflows.
-pub(super) fn read(diag: &mut Diagnostics<'_>, value: &Value<'_>, jobs: &[JobDef]) -> Vec<WorkflowDef> {
+/// Also returns the job beat fires for each tick of each scheduled one
+/// (`JobDef::workflow_tick`).
+pub(super) fn read(
+    diag: &mut Diagnostics<'_>,
+    value: &Value<'_>,
+    jobs: &[JobDef],
+    settings: &Settings,
+) -> (Vec<WorkflowDef>, Vec<JobDef>) {
     let DeValue::Table(all) = value.get_ref() else {
         diag.error(&value.span(), "\"workflows\" must be a table: write [workflows.NAME] sections");
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let mut raws = Vec::new();
     for (key, value) in all {
@@ -119,9 +128,16 @@ pub(super) fn read(diag: &mut Diagnostics<'_>, value: &Value<'_>, jobs: &[JobDef
     }
     let names: BTreeSet<&str> = raws.iter().map(|r| r.name.as_str()).collect();
     let known = Known { jobs, workflows: &names };
-    let mut out = Vec::new();
+    let (mut out, mut ticks) = (Vec::new(), Vec::new());
     for raw in &raws {
-        if let Some(def) = read_one(diag, raw, &known) {
+        if let Some((def, schedule)) = read_one(diag, raw, &known) {
+            if let Some((schedule, zone)) = schedule {
+                let mut tick = JobDef::workflow_tick(&def, settings, schedule);
+                if let Some(zone) = zone {
+                    tick.timezone = zone;
+                }
+                ticks.push(tick);
+            }
             out.push(def);
         }
     }
@@ -133,7 +149,7 @@ pub(super) fn read(diag: &mut Diagnostics<'_>, value: &Value<'_>, jobs: &[JobDef
         }
         diag.error(&span, format!("workflow \"{name}\" includes itself: {}", cycle.join(" → ")));
     }
-    out
+    (out, ticks)
 }
 
 /// The names a step may use.
@@ -183,17 +199,13 @@ impl Known<'_> {
     }
 }
 
-fn read_one(diag: &mut Diagnostics<'_>, raw: &Raw<'_, '_>, known: &Known<'_>) -> Option<WorkflowDef> {
+/// A workflow's schedule and its zone, if it has them.
+type WhenFired = Option<(Schedule, Option<Zone>)>;
+
+fn read_one(diag: &mut Diagnostics<'_>, raw: &Raw<'_, '_>, known: &Known<'_>) -> Option<(WorkflowDef, WhenFired)> {
     let table = Table { table: raw.table };
     table.check_keys(diag, WORKFLOW_KEYS, &[]);
-    for key in ["schedule", "every", "timezone"] {
-        if let Some(v) = table.get(key) {
-            diag.error(
-                &v.span(),
-                format!("\"{key}\" on a workflow is not built yet: schedule a job that enqueues it meanwhile"),
-            );
-        }
-    }
+    let when = read_schedule(diag, raw, &table);
     let on_failure = table.get("on_failure").and_then(|v| {
         let job = known.job(diag, v, "\"on_failure\"")?;
         let def = known.jobs.iter().find(|j| j.name == job)?;
@@ -226,7 +238,33 @@ fn read_one(diag: &mut Diagnostics<'_>, raw: &Raw<'_, '_>, known: &Known<'_>) ->
             "a map step runs over the output of the step before it: put a step that prints the items first",
         );
     }
-    (diag.error_count() == errors_before).then(|| WorkflowDef { name: raw.name.clone(), steps, on_failure })
+    (diag.error_count() == errors_before).then(|| (WorkflowDef { name: raw.name.clone(), steps, on_failure }, when))
+}
+
+/// `schedule` (cron) or `every`, and `timezone`, as a job has them.
+fn read_schedule(diag: &mut Diagnostics<'_>, raw: &Raw<'_, '_>, table: &Table<'_, '_>) -> WhenFired {
+    let cron = table.get("schedule").and_then(|v| {
+        let text = raw::string(diag, "schedule", v)?;
+        Schedule::cron(&text).map_err(|e| diag.error(&v.span(), e)).ok()
+    });
+    let every = table.get("every").and_then(|v| {
+        let d = raw::duration(diag, "every", v)?;
+        if d < std::time::Duration::from_secs(1) {
+            diag.error(&v.span(), "\"every\" must be at least 1s");
+            return None;
+        }
+        Schedule::every(d).map_err(|e| diag.error(&v.span(), e)).ok()
+    });
+    let zone = table.get("timezone").and_then(|v| super::fields::timezone(diag, v));
+    match (cron, every) {
+        (Some(_), Some(_)) => {
+            let span = table.get("every").map(|v| v.span()).unwrap_or(raw.span.clone());
+            diag.error(&span, format!("workflow \"{}\" has both \"schedule\" and \"every\": keep one", raw.name));
+            None
+        }
+        (Some(s), None) | (None, Some(s)) => Some((s, zone)),
+        (None, None) => None,
+    }
 }
 
 fn read_step(diag: &mut Diagnostics<'_>, item: &Value<'_>, known: &Known<'_>) -> Option<Step> {

@@ -164,6 +164,20 @@ impl Executor {
         let outcome = match &attempt.def.action {
             Action::Shell(action) => shell::run(action, attempt, &*self.vars, sink, kill, self.reaper.as_deref()).await,
             Action::Http(action) => http::run(&self.http, action, attempt, &*self.vars, sink, kill).await,
+            // A worker starts the run itself (worker/slot.rs): nothing to execute.
+            Action::Workflow => {
+                let now = jiff::Timestamp::now();
+                crate::job::Outcome {
+                    status: crate::job::RunStatus::Failed,
+                    detail: crate::job::Detail::None,
+                    retryable: false,
+                    error: Some(format!("\"{}\" is a workflow: a worker starts its runs", attempt.def.name)),
+                    output: Vec::new(),
+                    output_total: 0,
+                    started_at: now,
+                    finished_at: now,
+                }
+            }
         };
         sink.finish();
         outcome

@@ -113,6 +113,9 @@ async fn execute(
     output: &LiveOutput,
 ) -> Option<Finish> {
     let job = &lease.job;
+    if let Some(wf) = shared.config.workflow(job.job.as_str()) {
+        return Some(start_scheduled(shared, lease, wf).await);
+    }
     let Some(def) = shared.config.jobs.get(job.job.as_str()) else {
         tracing::error!(job.id = %job.id, job.name = %job.job, "unknown job: not in this worker's config");
         let error =
@@ -203,6 +206,34 @@ async fn execute(
                 _ => tracing::warn!(job.id = %job.id, job.name = %job.job, error, "job failed"),
             }
             Some(hooks::attach(shared, def, lease, finish))
+        }
+    }
+}
+
+/// A scheduled workflow's tick, fired by beat as a job: starts the run,
+/// under an id derived from the job's, so a second attempt (a lost worker)
+/// finds the run started. Its output names the run.
+async fn start_scheduled(shared: &Shared, lease: &Lease, wf: &crate::config::WorkflowDef) -> Finish {
+    let job = &lease.job;
+    let run = crate::job::JobId::derived(job.id, "run");
+    let started = jiff::Timestamp::now();
+    let config = &shared.config;
+    match crate::workflow::drive::start(&*shared.broker, config, wf, run, job.params.clone(), None).await {
+        Ok(_) => {
+            tracing::info!(job.id = %job.id, workflow = %wf.name, run = %run, "workflow run started");
+            let output = format!("started workflow run {run}\n");
+            let result = AttemptResult {
+                duration: Some(jiff::Timestamp::now().duration_since(started).unsigned_abs()),
+                output_total: output.len() as u64,
+                output,
+                ..AttemptResult::default()
+            };
+            let ttl = crate::workflow::drive::run_ttl(config);
+            Finish::Succeeded { result, ttl, ignore_result: false, hook: None }
+        }
+        Err(e) => {
+            tracing::warn!(job.id = %job.id, workflow = %wf.name, error = %e, "cannot start the workflow run yet; requeued");
+            Finish::Requeue
         }
     }
 }
