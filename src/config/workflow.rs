@@ -258,7 +258,7 @@ fn read_schedule(diag: &mut Diagnostics<'_>, raw: &Raw<'_, '_>, table: &Table<'_
     let zone = table.get("timezone").and_then(|v| super::fields::timezone(diag, v));
     match (cron, every) {
         (Some(_), Some(_)) => {
-            let span = table.get("every").map(|v| v.span()).unwrap_or(raw.span.clone());
+            let span = table.get("every").map_or(raw.span.clone(), toml::Spanned::span);
             diag.error(&span, format!("workflow \"{}\" has both \"schedule\" and \"every\": keep one", raw.name));
             None
         }
