@@ -328,7 +328,7 @@ command = "echo start $TASKQ_JOB_ID >> @DIR@/log; sleep 0.3; echo end $TASKQ_JOB
     );
     let id = env.enqueue(&["pipeline"]);
     let spawn = || env.spawn(&["run", "-c", "3", "--lease", "2s"]);
-    let mut workers = vec![spawn(), spawn()];
+    let mut workers = [spawn(), spawn()];
     let mut kills = 0;
     // Fault injection at a steady beat while the run is under way.
     for round in 0..8 {
@@ -357,7 +357,7 @@ command = "echo start $TASKQ_JOB_ID >> @DIR@/log; sleep 0.3; echo end $TASKQ_JOB
         .flat_map(|s| s["jobs"].as_array().unwrap().iter().map(|j| j.as_str().unwrap().to_string()))
         .collect();
     assert_eq!(launched.len(), 1 + 12 + 1 + 2, "each step launched its jobs once");
-    let ran: BTreeSet<String> = starts.iter().map(|s| s.to_string()).collect();
+    let ran: BTreeSet<String> = starts.iter().map(ToString::to_string).collect();
     assert_eq!(ran, launched, "exactly the run's jobs ran: no step started twice");
     assert!(launched.iter().all(|j| ends.contains(j.as_str())), "each job ran to its end");
     // A job runs again only if its worker was killed while it ran: at most
