@@ -314,6 +314,10 @@ pub struct Outcome {
     pub output: Vec<u8>,
     /// How many bytes of output there were in all.
     pub output_total: u64,
+    /// Asked for a workflow step's job: a shell job's stdout alone (tail and
+    /// total), which its run's next step reads (an HTTP job's is its body,
+    /// the output itself).
+    pub stdout: Option<(Vec<u8>, u64)>,
     pub started_at: Timestamp,
     pub finished_at: Timestamp,
 }
@@ -342,6 +346,7 @@ impl Outcome {
             error: Some(error.into()),
             output: Vec::new(),
             output_total: 0,
+            stdout: None,
             started_at: now,
             finished_at: now,
         }

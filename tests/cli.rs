@@ -53,6 +53,9 @@ on_failure = \"merge\"
             "name": "nightly-report",
             "steps": [{"group": [{"job": "backup"}, {"job": "ping"}]}, {"job": "merge"}],
             "on_failure": "merge",
+            "schedule": null,
+            "timezone": null,
+            "next": [],
         }])
     );
     env.run(&["exec", "nightly-report"])

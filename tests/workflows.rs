@@ -23,7 +23,7 @@ both!(a_chain_runs_in_order_and_passes_outputs_on, |backend| {
     let env = Env::new(backend).jobs(
         r#"
 [jobs.validate]
-command = "echo order-{{ order }}; echo validate >> @DIR@/order"
+command = "echo order-{{ order }}; echo 'warning: slow' >&2; echo validate >> @DIR@/order"
 params.order = {}
 [jobs.charge]
 command = "echo charge >> @DIR@/order; cp $TASKQ_PREV_OUTPUTS @DIR@/charge.in; echo charged"
@@ -41,7 +41,7 @@ steps = ["validate", "charge", "confirm"]
     assert_eq!(env.lines("order"), ["validate", "charge", "confirm"]);
     let charge_in: serde_json::Value = serde_json::from_str(env.read("charge.in").trim()).expect("one JSON line");
     assert_eq!(charge_in["job"], "validate");
-    assert_eq!(charge_in["output"], "order-42\n");
+    assert_eq!(charge_in["output"], "order-42\n", "stdout alone: stderr is not a result");
     assert_eq!(charge_in["params"]["order"], "42");
     assert_eq!(charge_in["id"], run["steps"][0]["jobs"][0]);
     let confirm_in: serde_json::Value = serde_json::from_str(env.read("confirm.in").trim()).expect("one JSON line");
@@ -103,7 +103,7 @@ both!(a_map_runs_its_job_per_line_and_the_next_step_once, |backend| {
     let env = Env::new(backend).jobs(
         r#"
 [jobs.list]
-command = "seq 1 100"
+command = "seq 1 100; echo 'warning: 100 is a lot' >&2"
 [jobs.validate]
 command = "echo {{ n }} >> @DIR@/validated; echo ok-{{ n }}"
 params.n = {}

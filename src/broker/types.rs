@@ -84,6 +84,21 @@ pub struct AttemptResult {
     pub output: String,
     /// How many bytes of output there were in all.
     pub output_total: u64,
+    /// A workflow step's job: its stdout alone (an HTTP job's body), the
+    /// result its run's next step reads, and how many bytes it was in all.
+    /// `None`: the output is that result.
+    pub stdout: Option<(String, u64)>,
+}
+
+impl AttemptResult {
+    /// What a workflow's next step reads of this attempt, and whether it
+    /// was cut to its tail.
+    pub fn step_output(&self) -> (&str, bool) {
+        match &self.stdout {
+            Some((out, total)) => (out, *total > out.len() as u64),
+            None => (&self.output, self.output_total > self.output.len() as u64),
+        }
+    }
 }
 
 /// A running attempt's output so far, for `Broker::update_output`.

@@ -40,6 +40,7 @@ pub(super) async fn run(
         error: None,
         output: Vec::new(),
         output_total: 0,
+        stdout: None,
         started_at,
         finished_at: Timestamp::now(),
     };

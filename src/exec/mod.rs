@@ -174,6 +174,7 @@ impl Executor {
                     error: Some(format!("\"{}\" is a workflow: a worker starts its runs", attempt.def.name)),
                     output: Vec::new(),
                     output_total: 0,
+                    stdout: None,
                     started_at: now,
                     finished_at: now,
                 }

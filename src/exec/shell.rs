@@ -81,12 +81,18 @@ pub(super) async fn run(
     let registration = reaper.zip(ticket).map(|(r, t)| r.started(child.pid, t, child.registered));
     let group = child.pid;
     let tail = Mutex::new(Tail::new(OUTPUT_TAIL_BYTES));
+    // A workflow's next step reads this job's stdout alone (a warning on
+    // stderr is not one of its items).
+    let stdout_tail = attempt.workflow_run.map(|_| Mutex::new(Tail::new(OUTPUT_TAIL_BYTES)));
 
     let (status, ended) = {
         let receiver = |fd: Option<OwnedFd>| fd.and_then(|fd| pipe::Receiver::from_owned_fd(fd).ok());
         let (stdout, stderr) = (receiver(child.stdout.take()), receiver(child.stderr.take()));
         let readers = async {
-            tokio::join!(read_into(stdout, Stream::Stdout, &tail, sink), read_into(stderr, Stream::Stderr, &tail, sink))
+            tokio::join!(
+                read_into(stdout, Stream::Stdout, &tail, stdout_tail.as_ref(), sink),
+                read_into(stderr, Stream::Stderr, &tail, None, sink)
+            )
         };
         let supervise = async {
             let timeout = async {
@@ -138,6 +144,11 @@ pub(super) async fn run(
     let output_total = tail.total();
     let mut outcome = outcome(action, attempt, status, ended, tail.into_bytes(), started_at, finished_at);
     outcome.output_total = output_total;
+    outcome.stdout = stdout_tail.map(|t| {
+        let t = t.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let total = t.total();
+        (t.into_bytes(), total)
+    });
     outcome
 }
 
@@ -188,13 +199,21 @@ fn outcome(
         error,
         output,
         output_total: 0,
+        stdout: None,
         started_at,
         finished_at,
     }
 }
 
-/// Copies a pipe into the tail and the live sink until it closes.
-async fn read_into(pipe: Option<impl AsyncRead + Unpin>, stream: Stream, tail: &Mutex<Tail>, sink: &dyn OutputSink) {
+/// Copies a pipe into the tail (and `also`, if given) and the live sink
+/// until it closes.
+async fn read_into(
+    pipe: Option<impl AsyncRead + Unpin>,
+    stream: Stream,
+    tail: &Mutex<Tail>,
+    also: Option<&Mutex<Tail>>,
+    sink: &dyn OutputSink,
+) {
     let Some(mut pipe) = pipe else { return };
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -203,6 +222,9 @@ async fn read_into(pipe: Option<impl AsyncRead + Unpin>, stream: Stream, tail: &
             Ok(n) => {
                 // std Mutex: held only for the copy, never across .await.
                 tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(&buf[..n]);
+                if let Some(also) = also {
+                    also.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(&buf[..n]);
+                }
                 sink.write(stream, &buf[..n]);
             }
         }

@@ -32,6 +32,7 @@ pub fn result_of(outcome: &Outcome) -> AttemptResult {
         error: outcome.error.clone(),
         output: String::from_utf8_lossy(&outcome.output).into_owned(),
         output_total: outcome.output_total,
+        stdout: outcome.stdout.as_ref().map(|(out, total)| (String::from_utf8_lossy(out).into_owned(), *total)),
     }
 }
 

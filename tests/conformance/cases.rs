@@ -78,6 +78,7 @@ pub(super) fn result(error: Option<&str>) -> AttemptResult {
         error: error.map(str::to_string),
         output: "tail of output\n".into(),
         output_total: 1000,
+        stdout: None,
     }
 }
 

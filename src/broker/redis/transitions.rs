@@ -43,6 +43,11 @@ struct FinishArg<'a> {
     error: Option<&'a str>,
     output: &'a str,
     outlen: u64,
+    /// A workflow step's job: what its run's next step reads, and whether
+    /// it was cut to its tail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step_output: Option<&'a str>,
+    step_cut: bool,
     failed_max: u64,
     failed_ttl: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -92,6 +97,8 @@ pub(super) async fn finish(
         error: result.error.as_deref(),
         output: &result.output,
         outlen: result.output_total,
+        step_output: result.stdout.as_ref().map(|_| result.step_output().0),
+        step_cut: result.step_output().1,
         failed_max: retention.failed_max,
         failed_ttl: ms(retention.failed_ttl),
         hook: hook.map(outbox_entry).transpose()?,

@@ -141,8 +141,8 @@ fn report_to_run(tx: &Transaction<'_>, ns: &str, payload: &str, finish: &Finish,
         job: job.job,
         state,
         params: job.params,
-        output: result.output.clone(),
-        truncated: result.output_total > result.output.len() as u64,
+        output: result.step_output().0.to_string(),
+        truncated: result.step_output().1,
         exit_code: result.exit_code,
     };
     super::runs::advance(tx, ns, &report, now)

@@ -17,6 +17,9 @@
 --          ended_ago       how long ago it ended (ms)
 --          exit, http, error, output   what it left ("" or none: nothing)
 --          outlen          output bytes in all
+--          step_output     a workflow step's job: what its run's next step
+--                          reads (none: the output), and step_cut, true
+--                          if that was cut to its tail
 --          failed_max, failed_ttl (ms)   the failed set's bounds
 --          hook            the hook job, as outbox.rs writes it
 --          next            the next take from this queue: {lease (ms),
@@ -38,8 +41,8 @@ local report = ''
 -- as a StepReport in JSON: marked '@' in the outbox.
 local function report_for(f, kind)
   local wf = cjson.decode(f[9])
-  local r = {run = wf.run, step = wf.step, id = id, job = f[5], state = kind, output = o.output or '',
-    truncated = (tonumber(o.outlen) or 0) > #(o.output or '')}
+  local r = {run = wf.run, step = wf.step, id = id, job = f[5], state = kind,
+    output = o.step_output or o.output or '', truncated = o.step_cut or false}
   if f[10] then r.params = cjson.decode(f[10]) end
   if o.exit then r.exit_code = o.exit end
   return ms(now) .. ' @' .. cjson.encode(r)
