@@ -88,3 +88,31 @@ fn a_hook_job_left_in_an_outbox_is_enqueued_by_maintenance() {
     assert_eq!(env.state(hook), "succeeded");
     assert_eq!(redis.call(&["LLEN", &outbox]).expect("llen"), "0", "the outbox is emptied");
 }
+
+/// A workflow step job's outcome goes to its run through its queue's outbox
+/// (the run lives in a slot of its own): one a lost worker left there is
+/// applied by maintenance, and the run moves on to its next step.
+#[test]
+fn a_step_outcome_left_in_an_outbox_moves_its_run_on() {
+    let env = Env::redis().jobs(
+        "[jobs.extract]\ncommand = \"true\"\n[jobs.load]\ncommand = \"cp $TASKQ_PREV_OUTPUTS @DIR@/load.in\"\n[workflows.etl]\nsteps = [\"extract\", \"load\"]\n",
+    );
+    let run = env.enqueue(&["etl"]);
+    let extract = env.status(&run)["steps"][0]["jobs"][0].as_str().expect("step 1's job").to_string();
+    // As if a worker ran it, recorded it, and died before the run heard:
+    // the job is gone from the queue, its outcome waits in the outbox.
+    env.run(&["purge", "--queue", "default", "--yes"]).success();
+    let report = serde_json::json!({
+        "run": run, "step": 0, "id": extract, "job": "extract", "state": "succeeded",
+        "output": "rows: 42\n", "truncated": false,
+    });
+    let mut redis = redis(&env);
+    let outbox = format!("{{{}/default}}:outbox", env.ns);
+    let entry = format!("{} @{report}", now_ms(&mut redis) - 60_000);
+    assert_eq!(redis.call(&["RPUSH", &outbox, &entry]).expect("rpush"), "1");
+    let _worker = env.spawn(&["run"]);
+    wait_until(SOON, "the run to finish", || env.state(&run) == "succeeded");
+    let load_in: serde_json::Value = serde_json::from_str(env.read("load.in").trim()).expect("one result");
+    assert_eq!((load_in["id"].as_str(), load_in["output"].as_str()), (Some(extract.as_str()), Some("rows: 42\n")));
+    assert_eq!(redis.call(&["LLEN", &outbox]).expect("llen"), "0", "the outbox is emptied");
+}

@@ -369,3 +369,29 @@ command = "echo start $TASKQ_JOB_ID >> @DIR@/log; sleep 0.3; echo end $TASKQ_JOB
         assert_eq!(step["state"], "succeeded");
     }
 });
+
+// An enqueue that died after storing its run, before launching the first
+// step: maintenance finds the run idle and launches it.
+both!(a_run_its_starter_left_unlaunched_is_launched_by_maintenance, |backend| {
+    let env = Env::new(backend).jobs(
+        "[jobs.first]\ncommand = \"echo first >> @DIR@/ran\"\n[jobs.second]\ncommand = \"echo second >> @DIR@/ran\"\n[workflows.pair]\nsteps = [\"first\", \"second\"]\n",
+    );
+    let config = taskq::config::Config::load(&env.path("jobs.toml")).expect("config");
+    let run = taskq::broker::NewRun {
+        id: taskq::job::JobId::new(),
+        params: std::collections::BTreeMap::new(),
+        def: config.workflow("pair").expect("workflow").clone(),
+        parent: None,
+        ttl: std::time::Duration::from_secs(600),
+        first: None,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async { env.connect().await.start_run(&run).await.expect("start") });
+    let id = run.id.to_string();
+    assert_eq!(env.status(&id)["steps"][0]["state"], "pending");
+    let _worker = env.spawn(&["run"]);
+    wait_until(std::time::Duration::from_secs(40), "maintenance to carry the run through", || {
+        env.state(&id) == "succeeded"
+    });
+    assert_eq!(env.lines("ran"), ["first", "second"]);
+});
