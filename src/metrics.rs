@@ -73,6 +73,10 @@ fn describe() {
     );
     describe_gauge!("taskq_queue_depth", "Jobs waiting on a queue (broker-wide)");
     describe_gauge!("taskq_failed_jobs", "Jobs in the failed set (broker-wide)");
+    describe_gauge!(
+        "taskq_workflow_runs",
+        "Workflow runs the broker holds, by workflow and state (ended ones until their result_ttl; broker-wide)"
+    );
     describe_gauge!("taskq_schedule_last_tick_timestamp_seconds", Unit::Seconds, "The last tick beat handled");
     describe_gauge!(
         "taskq_schedule_last_success_timestamp_seconds",
@@ -153,6 +157,9 @@ async fn sample_once(broker: &dyn Broker, queues: &[QueueName]) -> Result<(), cr
         gauge!("taskq_queue_depth", "queue" => queue.to_string()).set(depth as f64);
     }
     gauge!("taskq_failed_jobs").set(broker.count(&Purge::Failed).await? as f64);
+    for (workflow, state, n) in broker.count_runs().await? {
+        gauge!("taskq_workflow_runs", "workflow" => workflow.to_string(), "state" => state.as_str()).set(n as f64);
+    }
     let seconds = |t: Timestamp| t.as_millisecond() as f64 / 1000.0;
     for s in broker.schedules().await? {
         let entry = s.entry.clone();

@@ -150,9 +150,11 @@ pub(crate) fn scrape(port: u16) -> String {
 both!(metrics_and_inspect_show_outcomes_and_schedule_health, |backend| {
     let env = Env::new(backend).jobs(
         "[jobs.fine]\ncommand = \"true\"\n[jobs.broken]\ncommand = \"exit 3\"\n\
-         [jobs.nightly]\ncommand = \"exit 1\"\nevery = \"1s\"\n",
+         [jobs.nightly]\ncommand = \"exit 1\"\nevery = \"1s\"\n\
+         [jobs.extract]\ncommand = \"exit 2\"\n[workflows.pair]\nsteps = [\"extract\"]\n",
     );
     env.enqueue(&["fine"]);
+    env.enqueue(&["pair"]);
     env.enqueue(&["broken"]);
     let port = free_port();
     let _worker = env.spawn(&["run", "--beat", "--metrics", &format!("127.0.0.1:{port}")]);
@@ -166,6 +168,7 @@ both!(metrics_and_inspect_show_outcomes_and_schedule_health, |backend| {
             "taskq_queue_depth{queue=\"default\"} ",
             "taskq_schedule_last_failure_timestamp_seconds{schedule=\"nightly\"} ",
             "taskq_worker_slots ",
+            "taskq_workflow_runs{workflow=\"pair\",state=\"failed\"} 1\n",
         ]
         .iter()
         .all(|m| seen.contains(m))
@@ -180,6 +183,12 @@ both!(metrics_and_inspect_show_outcomes_and_schedule_health, |backend| {
         alerts == serde_json::json!(["last run failed", "no success within two periods"])
     });
     env.run(&["inspect"]).success().stdout(predicate::str::contains("last run failed; no success within two periods"));
+    let out = env.run(&["inspect", "--json"]).success().get_output().stdout.clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).expect("inspect --json");
+    assert_eq!(
+        doc["workflows"],
+        serde_json::json!([{"name": "pair", "running": 0, "succeeded": 0, "failed": 1, "revoked": 0}])
+    );
 });
 
 #[test]

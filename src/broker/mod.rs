@@ -260,6 +260,10 @@ pub trait Broker: Send + Sync {
     /// follow up (marked touched now, so that one worker takes each).
     async fn open_runs(&self, idle: Duration, limit: usize) -> Result<Vec<JobId>, BrokerError>;
 
+    /// How many runs the broker holds (those ended: until their ttl), by
+    /// workflow and state.
+    async fn count_runs(&self) -> Result<Vec<(JobName, RunState, u64)>, BrokerError>;
+
     /// The runs (of `workflow` only, if given), newest first, at most `limit`.
     async fn list_runs(&self, workflow: Option<&JobName>, limit: usize) -> Result<Vec<RunRecord>, BrokerError>;
 }

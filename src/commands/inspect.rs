@@ -1,14 +1,16 @@
 //! `taskq inspect`: queues, live workers (and beats) and what they run,
 //! flagged when their host's clock is off the broker's, and schedules with
 //! their last and next fires, flagged when their last run failed or no run
-//! succeeded within two periods. Every instant is the broker's.
+//! succeeded within two periods; and workflow runs by state (ended ones are
+//! kept for the result_ttl). Every instant is the broker's.
 
 use std::process::ExitCode;
 
-use super::views::{InspectView, QueueView, ScheduleView, WorkerView};
+use super::views::{InspectView, QueueView, ScheduleView, WorkerView, WorkflowRunsView};
 use super::{Context, table};
 use crate::beat::entries;
 use crate::beat::health::alerts;
+use crate::broker::RunState;
 use crate::cli::InspectArgs;
 use crate::time::local;
 
@@ -22,6 +24,28 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
     }
     let workers = broker.workers().await?;
     let states = broker.schedules().await?;
+    let counts = broker.count_runs().await?;
+    let mut workflows: Vec<WorkflowRunsView> = config
+        .workflows
+        .iter()
+        .map(|w| WorkflowRunsView { name: w.name.to_string(), ..WorkflowRunsView::default() })
+        .collect();
+    for (name, state, n) in counts {
+        let at = match workflows.iter().position(|w| w.name == name.as_str()) {
+            Some(at) => at,
+            None => {
+                workflows.push(WorkflowRunsView { name: name.to_string(), ..WorkflowRunsView::default() });
+                workflows.len() - 1
+            }
+        };
+        let w = &mut workflows[at];
+        match state {
+            RunState::Running => w.running += n,
+            RunState::Succeeded => w.succeeded += n,
+            RunState::Failed => w.failed += n,
+            RunState::Revoked => w.revoked += n,
+        }
+    }
     let view = InspectView {
         queues: queues.into_iter().map(|(name, ready)| QueueView { name, ready }).collect(),
         workers: workers.iter().map(WorkerView::from).collect(),
@@ -34,12 +58,13 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
                 ScheduleView::new(e, state, next.as_ref(), alerts)
             })
             .collect(),
+        workflows,
     };
     if args.json {
         say!("{}", serde_json::to_string(&view)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let InspectView { queues, workers, schedules } = view;
+    let InspectView { queues, workers, schedules, workflows } = view;
     let rows: Vec<Vec<String>> = queues.iter().map(|q| vec![q.name.clone(), q.ready.to_string()]).collect();
     for line in table::render(&["QUEUE", "READY"], &rows) {
         say!("{line}");
@@ -89,6 +114,19 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
             .collect();
         let header = ["SCHEDULE", "WHEN", "LAST TICK", "NEXT", "FIRED", "SKIPPED", "LAST SUCCESS", "ALERT"];
         for line in table::render(&header, &rows) {
+            say!("{line}");
+        }
+    }
+    if !workflows.is_empty() {
+        say!();
+        let rows: Vec<Vec<String>> = workflows
+            .iter()
+            .map(|w| {
+                let n = |v: u64| v.to_string();
+                vec![w.name.clone(), n(w.running), n(w.succeeded), n(w.failed), n(w.revoked)]
+            })
+            .collect();
+        for line in table::render(&["WORKFLOW", "RUNNING", "SUCCEEDED", "FAILED", "REVOKED"], &rows) {
             say!("{line}");
         }
     }

@@ -89,6 +89,17 @@ pub(super) struct InspectView {
     pub queues: Vec<QueueView>,
     pub workers: Vec<WorkerView>,
     pub schedules: Vec<ScheduleView>,
+    pub workflows: Vec<WorkflowRunsView>,
+}
+
+/// A workflow's runs the broker holds, by state.
+#[derive(Debug, Default, Serialize)]
+pub(super) struct WorkflowRunsView {
+    pub name: String,
+    pub running: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub revoked: u64,
 }
 
 #[derive(Debug, Serialize)]

@@ -39,8 +39,8 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use super::keys::Keys;
 use super::{
     Broker, BrokerError, BrokerUrl, Enqueued, Finish, Finished, Fire, Fired, Forwarded, Lease, LeaseLoss, LeaseToken,
-    ListFilter, NewRun, Options, OutputUpdate, Purge, Recovery, Retried, Revoke, RunRecord, ScheduleState, StepReport,
-    Take, WorkerInfo,
+    ListFilter, NewRun, Options, OutputUpdate, Purge, Recovery, Retried, Revoke, RunRecord, RunState, ScheduleState,
+    StepReport, Take, WorkerInfo,
 };
 use crate::job::{JobId, JobRecord, NewJob};
 use crate::names::{JobName, QueueName};
@@ -463,6 +463,10 @@ impl Broker for RedisBroker {
 
     async fn open_runs(&self, idle: Duration, limit: usize) -> Result<Vec<JobId>, BrokerError> {
         runs::open(self, idle, limit).await
+    }
+
+    async fn count_runs(&self) -> Result<Vec<(JobName, RunState, u64)>, BrokerError> {
+        runs::count(self).await
     }
 
     async fn list_runs(&self, workflow: Option<&JobName>, limit: usize) -> Result<Vec<RunRecord>, BrokerError> {

@@ -43,7 +43,7 @@ pub(super) async fn start(b: &RedisBroker, run: &NewRun) -> Result<bool, BrokerE
         None => String::new(),
     };
     let mut call = b.runs_call("start");
-    call.arg(run.id.to_string()).arg(head).arg(run.def.steps.len()).arg(first);
+    call.arg(run.id.to_string()).arg(head).arg(run.def.steps.len()).arg(first).arg(run.def.name.as_str());
     let added: i64 = b.link.invoke(&call).await?;
     Ok(added == 1)
 }
@@ -110,6 +110,23 @@ struct State {
     fin: Option<String>,
     cause: Option<String>,
     settled: u8,
+    /// The workflow's name, for counts.
+    wf: Option<String>,
+}
+
+pub(super) async fn count(b: &RedisBroker) -> Result<Vec<(JobName, RunState, u64)>, BrokerError> {
+    let states: Vec<String> = b.link.query(redis::cmd("HVALS").arg(b.runs_key("runs"))).await?;
+    let mut counts: std::collections::BTreeMap<(String, String), u64> = std::collections::BTreeMap::new();
+    for state in states {
+        let st: State = serde_json::from_str(&state).map_err(protocol)?;
+        *counts.entry((st.wf.unwrap_or_default(), st.state)).or_default() += 1;
+    }
+    let mut out = Vec::new();
+    for ((name, state), n) in counts {
+        let (Ok(name), Some(state)) = (JobName::new(&name), RunState::parse(&state)) else { continue };
+        out.push((name, state, n));
+    }
+    Ok(out)
 }
 
 pub(super) async fn get(b: &RedisBroker, ids: &[JobId]) -> Result<Vec<Option<RunRecord>>, BrokerError> {

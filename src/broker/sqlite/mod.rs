@@ -32,8 +32,8 @@ use tokio::sync::Notify;
 
 use super::{
     Broker, BrokerError, Enqueued, Finish, Finished, Fire, Fired, Forwarded, Lease, LeaseLoss, LeaseToken, ListFilter,
-    NewRun, Options, OutputUpdate, Purge, Recovery, Retried, Revoke, RunRecord, ScheduleState, StepReport, Take,
-    WorkerInfo,
+    NewRun, Options, OutputUpdate, Purge, Recovery, Retried, Revoke, RunRecord, RunState, ScheduleState, StepReport,
+    Take, WorkerInfo,
 };
 use crate::job::{JobId, JobRecord, JobState, NewJob};
 use crate::names::{JobName, QueueName};
@@ -365,6 +365,10 @@ impl Broker for SqliteBroker {
         let now = self.now();
         let before = now - jobs::ms(idle);
         self.write(move |tx, ns| runs::open(tx, ns, before, now, limit)).await
+    }
+
+    async fn count_runs(&self) -> Result<Vec<(JobName, RunState, u64)>, BrokerError> {
+        self.read(runs::count).await
     }
 
     async fn list_runs(&self, workflow: Option<&JobName>, limit: usize) -> Result<Vec<RunRecord>, BrokerError> {

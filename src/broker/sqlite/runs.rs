@@ -10,6 +10,7 @@ use super::Failure;
 use super::jobs::ms_after;
 use crate::broker::{BrokerError, NewRun, RunRecord, RunState, StepReport};
 use crate::job::{JobId, JobState};
+use crate::names::JobName;
 use crate::time::from_ms;
 use crate::workflow::StepResult;
 
@@ -252,6 +253,21 @@ pub(super) fn list(
         .query_map(params![ns, workflow, limit as i64], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     ids.iter().filter_map(|id| read(conn, ns, id).transpose()).collect()
+}
+
+pub(super) fn count(conn: &Connection, ns: &str) -> Result<Vec<(JobName, RunState, u64)>, Failure> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT json_extract(head, '$.def.name'), state, count(*) FROM runs WHERE ns = ?1 GROUP BY 1, 2 ORDER BY 1, 2",
+    )?;
+    let rows =
+        stmt.query_map(params![ns], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (name, state, n) = row?;
+        let state = RunState::parse(&state).ok_or_else(|| protocol(format!("unknown state {state}")))?;
+        out.push((JobName::new(&name).map_err(protocol)?, state, n.unsigned_abs()));
+    }
+    Ok(out)
 }
 
 /// Deletes settled runs past their ttl, with their steps and members.

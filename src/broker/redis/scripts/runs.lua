@@ -3,7 +3,8 @@
 -- (common.lua is prepended.)
 -- KEYS[1]  runs: per run id, its state as JSON: state, step (the first
 --          step not complete), steps (how many), enq and fin (ms), cause
---          (the report that failed it, JSON), settled (1: follow-ups done)
+--          (the report that failed it, JSON), settled (1: follow-ups done),
+--          wf (the workflow's name)
 -- KEYS[2]  heads: per run id, the run as started (NewRun, JSON)
 -- KEYS[3]  steps: '<run>/<step>' the ids it launched (JSON array),
 --          '<run>/<step>#n' how many, '<run>/<step>#done' how many succeeded
@@ -13,7 +14,8 @@
 -- KEYS[7]  expiry: settled runs by when they are deleted (ms)
 -- ARGV[1]  clock shift (ms; see clock())
 -- ARGV[2]  what to do; its arguments follow:
---   start    id, head, steps, first step's ids (JSON array, '' none)
+--   start    id, head, steps, first step's ids (JSON array, '' none),
+--            the workflow's name (kept in the state as wf, for counts)
 --            returns 1 if stored, 0 if the run exists
 --   advance  a StepReport (JSON); returns 1 if recorded
 --   launched run, step, ids (JSON array), their count; returns 1 if recorded
@@ -73,7 +75,7 @@ if op == 'start' then
   local id = ARGV[3]
   if redis.call('HEXISTS', RUNS, id) == 1 then return 0 end
   redis.call('HSET', HEADS, id, ARGV[4])
-  local r = {state = 'running', step = 0, steps = tonumber(ARGV[5]), enq = ms(now), settled = 0}
+  local r = {state = 'running', step = 0, steps = tonumber(ARGV[5]), enq = ms(now), settled = 0, wf = ARGV[7]}
   if ARGV[6] ~= '' then
     launch(id, r, 0, ARGV[6], #cjson.decode(ARGV[6]))
   end
