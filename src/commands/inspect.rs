@@ -31,13 +31,10 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
         .map(|w| WorkflowRunsView { name: w.name.to_string(), ..WorkflowRunsView::default() })
         .collect();
     for (name, state, n) in counts {
-        let at = match workflows.iter().position(|w| w.name == name.as_str()) {
-            Some(at) => at,
-            None => {
-                workflows.push(WorkflowRunsView { name: name.to_string(), ..WorkflowRunsView::default() });
-                workflows.len() - 1
-            }
-        };
+        let at = workflows.iter().position(|w| w.name == name.as_str()).unwrap_or_else(|| {
+            workflows.push(WorkflowRunsView { name: name.to_string(), ..WorkflowRunsView::default() });
+            workflows.len() - 1
+        });
         let w = &mut workflows[at];
         match state {
             RunState::Running => w.running += n,
