@@ -192,7 +192,13 @@ async fn execute(
             Some(Finish::Revoked { result, ttl: def.result_ttl })
         }
         None => {
-            let finish = retry::decide(def, lease.attempt, &outcome);
+            let mut finish = retry::decide(def, lease.attempt, &outcome);
+            if let (Finish::Succeeded { ignore_result, .. }, Some(_)) = (&mut finish, &job.workflow) {
+                // A workflow's step job keeps its record: launching its step
+                // again (two workers at once, or after a crash) then finds
+                // it and leaves it be, where a deleted one would run again.
+                *ignore_result = false;
+            }
             let duration = humantime::format_duration(Duration::from_millis(outcome.duration().as_millis() as u64));
             let error = outcome.error.as_deref().unwrap_or("");
             match &finish {

@@ -82,6 +82,21 @@ pub(super) fn result(error: Option<&str>) -> AttemptResult {
     }
 }
 
+conformance!(an_enqueue_by_a_known_id_leaves_the_job_as_it_is, |broker, env| {
+    let j = job("report", "default");
+    enqueue(broker.as_ref(), &j).await;
+    let lease = take(broker.as_ref(), &["default"], "w1", LEASE).await.expect("taken");
+    let mut again = j.clone();
+    again.args = vec!["other".into()];
+    let out = broker.enqueue(&[again]).await.unwrap();
+    assert_eq!((out[0].id, out[0].duplicate), (j.id, false));
+    let rec = get(broker.as_ref(), j.id).await.expect("the job");
+    assert_eq!((rec.state, rec.job.args.clone()), (JobState::Running, vec!["a1".to_string()]), "untouched");
+    assert_eq!(broker.count_ready(&q(&["default"])).await.unwrap(), 0, "not queued a second time");
+    broker.finish(&lease.token(), succeeded(), None).await.unwrap();
+    assert!(take(broker.as_ref(), &["default"], "w1", LEASE).await.is_none());
+});
+
 conformance!(enqueue_take_and_succeed, |broker, env| {
     let j = job("hello", "default");
     let before = broker.time().await.unwrap();

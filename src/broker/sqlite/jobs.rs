@@ -52,6 +52,17 @@ fn protocol(e: impl ToString) -> Failure {
 /// Stores one new job (or finds the holder of its unique key).
 pub(super) fn insert(tx: &Transaction<'_>, ns: &str, job: &NewJob, now: i64) -> Result<Enqueued, Failure> {
     let id = job.id.to_string();
+    // An enqueue by a known id leaves the job as it is (a hook, or a
+    // workflow step's job, enqueued again after a crash or by two workers
+    // at once), as on Redis.
+    let known = tx
+        .prepare_cached("SELECT 1 FROM jobs WHERE ns = ?1 AND id = ?2")?
+        .query_row(params![ns, id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if known {
+        return Ok(Enqueued { id: job.id, duplicate: false });
+    }
     if let Some(unique) = &job.unique {
         tx.prepare_cached("DELETE FROM uniques WHERE ns = ?1 AND key = ?2 AND expires_at <= ?3")?
             .execute(params![ns, unique.key, now])?;
