@@ -271,6 +271,10 @@ pub struct Finished {
     pub dropped: u64,
     /// The next job for the freed slot, when one was asked for and queued.
     pub next: Option<Lease>,
+    /// A workflow step's job: its outcome completed its step or ended its
+    /// run (or it could not be told, Redis: it reaches the run later), so
+    /// what follows is due (`workflow::drive::follow_up`).
+    pub run_moved: bool,
 }
 
 /// What `list` selects.

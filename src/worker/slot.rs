@@ -76,11 +76,10 @@ async fn run_one(shared: &Shared, lease: Lease, sent: Instant) -> Option<(Lease,
     let next = match finish {
         Some(finish) => {
             let ended_as = ended::Ended::of(&finish);
-            let last = matches!(finish, Finish::Succeeded { .. } | Finish::Failed { .. } | Finish::Revoked { .. });
             let (recorded, next) = record(shared, &token, finish, ended, take).await;
-            if recorded {
+            if recorded != Recorded::No {
                 ended::observe(&lease.job, ended_as);
-                if let (true, Some(step)) = (last, &lease.job.workflow) {
+                if let (Recorded::RunMoved, Some(step)) = (recorded, &lease.job.workflow) {
                     // Its outcome reached the run with it: launch what follows.
                     // Not done now, maintenance does it later.
                     if let Err(e) =
@@ -244,6 +243,15 @@ async fn start_scheduled(shared: &Shared, lease: &Lease, wf: &crate::config::Wor
     }
 }
 
+/// Whether an outcome was recorded, and whether it moved a workflow run on
+/// (completed its step or ended it: what follows is due).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recorded {
+    No,
+    Yes,
+    RunMoved,
+}
+
 /// Records an outcome (taking the slot's next job as `take` says), waiting
 /// out a broker outage with the same grant until the worker gives up on
 /// the broker (then the lease lapses and the job runs again elsewhere). A
@@ -254,7 +262,7 @@ async fn record(
     mut finish: Finish,
     ended: Instant,
     take: Option<Take<'_>>,
-) -> (bool, Option<(Lease, Instant)>) {
+) -> (Recorded, Option<(Lease, Instant)>) {
     let mut backoff = Backoff::new(RETRY_FIRST, RETRY_MAX);
     loop {
         set_ended_ago(&mut finish, ended.elapsed());
@@ -271,20 +279,25 @@ async fn record(
                     );
                 }
                 crate::metrics::failed_dropped(done.dropped);
-                return (done.recorded, done.next.map(|l| (l, sent)));
+                let recorded = match (done.recorded, done.run_moved) {
+                    (false, _) => Recorded::No,
+                    (true, false) => Recorded::Yes,
+                    (true, true) => Recorded::RunMoved,
+                };
+                return (recorded, done.next.map(|l| (l, sent)));
             }
             Err(e) => {
                 crate::metrics::broker_error("finish");
                 if shared.opts.burst {
                     shared.fail(e);
-                    return (false, None);
+                    return (Recorded::No, None);
                 }
                 if !backoff.is_failing() {
                     tracing::warn!(job.id = %token.id, error = %e, "cannot record the outcome yet; retrying");
                 }
                 if !shared.pause(backoff.pause()).await {
                     tracing::warn!(job.id = %token.id, "gave up recording the outcome; the job will run again");
-                    return (false, None);
+                    return (Recorded::No, None);
                 }
             }
         }

@@ -34,13 +34,15 @@ pub(super) async fn deliver(b: &RedisBroker, queue: &str, entry: &str, hook: &Ne
 }
 
 /// Applies the step job's outcome `finish.lua` put in `queue`'s outbox as
-/// `entry` (stamp, then `@` and the report) to its run, then removes the entry.
-pub(super) async fn report(b: &RedisBroker, queue: &str, entry: &str) -> Result<(), BrokerError> {
+/// `entry` (stamp, then `@` and the report) to its run, then removes the
+/// entry; true if that completed its step or ended its run.
+pub(super) async fn report(b: &RedisBroker, queue: &str, entry: &str) -> Result<bool, BrokerError> {
+    let mut moved = false;
     if let Some((_, json)) = entry.split_once(" @") {
-        super::runs::advance_json(b, json).await?;
+        moved = super::runs::advance_json(b, json).await?;
     }
     let _: i64 = b.link.query(redis::cmd("LREM").arg(b.keys.queue(queue).key("outbox")).arg(1).arg(entry)).await?;
-    Ok(())
+    Ok(moved)
 }
 
 /// Enqueues the hook jobs left in `queue`'s outbox for longer than

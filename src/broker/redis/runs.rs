@@ -48,16 +48,17 @@ pub(super) async fn start(b: &RedisBroker, run: &NewRun) -> Result<bool, BrokerE
     Ok(added == 1)
 }
 
-/// Applies a report as JSON (as finish.lua wrote it in an outbox).
-pub(super) async fn advance_json(b: &RedisBroker, report: &str) -> Result<(), BrokerError> {
+/// Applies a report as JSON (as finish.lua wrote it in an outbox); true
+/// if that completed its step or ended its run.
+pub(super) async fn advance_json(b: &RedisBroker, report: &str) -> Result<bool, BrokerError> {
     let mut call = b.runs_call("advance");
     call.arg(report);
-    let _: i64 = b.link.invoke(&call).await?;
-    Ok(())
+    let moved: i64 = b.link.invoke(&call).await?;
+    Ok(moved == 2)
 }
 
 pub(super) async fn advance(b: &RedisBroker, report: &StepReport) -> Result<(), BrokerError> {
-    advance_json(b, &serde_json::to_string(report).map_err(protocol)?).await
+    advance_json(b, &serde_json::to_string(report).map_err(protocol)?).await.map(|_| ())
 }
 
 pub(super) async fn launched(b: &RedisBroker, run: JobId, step: u32, ids: &[JobId]) -> Result<(), BrokerError> {

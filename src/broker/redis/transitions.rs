@@ -144,11 +144,16 @@ pub(super) async fn finish(
             tracing::warn!(%error, queue, "hook job left in the outbox for maintenance");
         }
     }
+    let mut run_moved = false;
     if !report.is_empty() {
         // Likewise a step job's outcome, on its way to its run.
-        if let Err(error) = outbox::report(b, queue, &report).await {
-            tracing::warn!(%error, queue, "a workflow step's outcome left in the outbox for maintenance");
-        }
+        run_moved = match outbox::report(b, queue, &report).await {
+            Ok(moved) => moved,
+            Err(error) => {
+                tracing::warn!(%error, queue, "a workflow step's outcome left in the outbox for maintenance");
+                false
+            }
+        };
     }
     let mut next_job = None;
     if let Some(take) = next {
@@ -168,7 +173,7 @@ pub(super) async fn finish(
             b.take(&take).await?
         };
     }
-    Ok(Finished { recorded: recorded == 1, dropped, next: next_job })
+    Ok(Finished { recorded: recorded == 1, dropped, next: next_job, run_moved })
 }
 
 /// Whether `take` tries `queue` first (of the queues not found empty

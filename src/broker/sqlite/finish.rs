@@ -89,6 +89,7 @@ pub(super) fn finish(
             .is_some()
     };
     let mut dropped = 0;
+    let mut run_moved = false;
     if changed == 1 {
         let hook = match finish {
             Finish::Succeeded { hook, .. } | Finish::Failed { hook, .. } => hook.as_ref(),
@@ -109,7 +110,7 @@ pub(super) fn finish(
         }
         if let Some(payload) = workflow {
             // The run moves on in this same transaction (SPEC §7).
-            report_to_run(tx, ns, &payload, finish, now)?;
+            run_moved = report_to_run(tx, ns, &payload, finish, now)?;
         }
     }
     let next = match next {
@@ -120,20 +121,21 @@ pub(super) fn finish(
         },
         None => None,
     };
-    Ok(Finished { recorded, dropped, next })
+    Ok(Finished { recorded, dropped, next, run_moved })
 }
 
-/// Reports a final outcome of a workflow's step job to its run.
-fn report_to_run(tx: &Transaction<'_>, ns: &str, payload: &str, finish: &Finish, now: i64) -> Result<(), Failure> {
+/// Reports a final outcome of a workflow's step job to its run; true if
+/// that moved the run.
+fn report_to_run(tx: &Transaction<'_>, ns: &str, payload: &str, finish: &Finish, now: i64) -> Result<bool, Failure> {
     let (state, result) = match finish {
         Finish::Succeeded { result, .. } => (JobState::Succeeded, result),
         Finish::Failed { result, .. } => (JobState::Failed, result),
         Finish::Revoked { result, .. } => (JobState::Revoked, result),
-        Finish::Retry { .. } | Finish::Requeue => return Ok(()),
+        Finish::Retry { .. } | Finish::Requeue => return Ok(false),
     };
     let job: NewJob = serde_json::from_str(payload)
         .map_err(|e| Failure::Broker(BrokerError::Protocol(format!("a job's stored request: {e}"))))?;
-    let Some(step) = job.workflow else { return Ok(()) };
+    let Some(step) = job.workflow else { return Ok(false) };
     let report = StepReport {
         run: step.run,
         step: step.step,

@@ -334,7 +334,7 @@ impl Broker for SqliteBroker {
 
     async fn advance(&self, report: &StepReport) -> Result<(), BrokerError> {
         let (report, now) = (report.clone(), self.now());
-        self.write(move |tx, ns| runs::advance(tx, ns, &report, now)).await
+        self.write(move |tx, ns| runs::advance(tx, ns, &report, now).map(|_| ())).await
     }
 
     async fn launched(&self, run: JobId, step: u32, ids: &[JobId]) -> Result<(), BrokerError> {

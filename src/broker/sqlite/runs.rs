@@ -39,30 +39,35 @@ pub(super) fn start(tx: &Transaction<'_>, ns: &str, run: &NewRun, now: i64) -> R
     Ok(added == 1)
 }
 
-/// Records a member's outcome once, and moves its run on.
-pub(super) fn advance(tx: &Transaction<'_>, ns: &str, report: &StepReport, now: i64) -> Result<(), Failure> {
+/// Records a member's outcome once, and moves its run on; true if that
+/// completed its step or ended the run.
+pub(super) fn advance(tx: &Transaction<'_>, ns: &str, report: &StepReport, now: i64) -> Result<bool, Failure> {
     let run = report.run.to_string();
-    let state: Option<String> = tx
-        .prepare_cached("SELECT state FROM runs WHERE ns = ?1 AND id = ?2")?
-        .query_row(params![ns, run], |r| r.get(0))
+    let at: Option<(String, u32)> = tx
+        .prepare_cached("SELECT state, step FROM runs WHERE ns = ?1 AND id = ?2")?
+        .query_row(params![ns, run], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    let Some(state) = state else { return Ok(()) };
+    let Some((state, step)) = at else { return Ok(false) };
     let added = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO run_members (ns, run, id, step, state, report) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![ns, run, report.id.to_string(), report.step, report.state.as_str(), to_json(report)?])?;
     if added == 0 || state != "running" {
-        return Ok(());
+        return Ok(false);
     }
     if report.state == JobState::Succeeded {
-        move_on(tx, ns, &run, now)
+        move_on(tx, ns, &run, now)?;
+        let after: u32 = tx
+            .prepare_cached("SELECT step FROM runs WHERE ns = ?1 AND id = ?2")?
+            .query_row(params![ns, run], |r| r.get(0))?;
+        Ok(after != step)
     } else {
         tx.prepare_cached(
             "UPDATE runs SET state = 'failed', finished_at = ?3, cause = ?4, touched_at = ?3 WHERE ns = ?1 AND id = ?2",
         )?
         .execute(params![ns, run, now, to_json(report)?])?;
-        Ok(())
+        Ok(true)
     }
 }
 

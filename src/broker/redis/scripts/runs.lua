@@ -17,7 +17,8 @@
 --   start    id, head, steps, first step's ids (JSON array, '' none),
 --            the workflow's name (kept in the state as wf, for counts)
 --            returns 1 if stored, 0 if the run exists
---   advance  a StepReport (JSON); returns 1 if recorded
+--   advance  a StepReport (JSON); returns 1 if recorded, 2 if that also
+--            completed its step or ended the run
 --   launched run, step, ids (JSON array), their count; returns 1 if recorded
 --   revoke   id; returns 1 if it was running, 0 if not, nil if unknown
 --   settle   id
@@ -90,7 +91,9 @@ elseif op == 'advance' then
   if rep.state == 'succeeded' then
     redis.call('HINCRBY', STEPS, rep.run .. '/' .. rep.step .. '#done', 1)
   end
+  local moved = 1
   if r.state == 'running' then
+    local was = r.step
     if rep.state == 'succeeded' then
       move_on(rep.run, r)
     else
@@ -98,9 +101,10 @@ elseif op == 'advance' then
       r.fin = ms(now)
       r.cause = ARGV[3]
     end
+    if r.step ~= was or r.state ~= 'running' then moved = 2 end
   end
   save(rep.run, r)
-  return 1
+  return moved
 elseif op == 'launched' then
   local id = ARGV[3]
   local r = load(id)
