@@ -395,3 +395,167 @@ both!(a_run_its_starter_left_unlaunched_is_launched_by_maintenance, |backend| {
     });
     assert_eq!(env.lines("ran"), ["first", "second"]);
 });
+
+// A step job that ends outside a worker's finish (revoked while queued, or
+// expired) still fails its run, and a burst worker moves the run on before
+// it stops.
+both!(a_step_job_revoked_or_expired_while_queued_fails_its_run, |backend| {
+    let env = Env::new(backend).jobs(
+        r#"
+[jobs.first]
+command = "true"
+[jobs.quick]
+command = "true"
+expires = "1s"
+[jobs.alert]
+command = "echo $TASKQ_TRIGGER_ID >> @DIR@/alerts"
+[workflows.revoked]
+steps = ["first"]
+on_failure = "alert"
+[workflows.expiring]
+steps = ["quick"]
+on_failure = "alert"
+"#,
+    );
+    let revoked = env.enqueue(&["revoked"]);
+    let job = env.status(&revoked)["steps"][0]["jobs"][0].as_str().unwrap().to_string();
+    env.run(&["revoke", &job]).success();
+    assert_eq!(env.state(&revoked), "failed", "the revoke tells the run at once");
+
+    let enqueued = std::time::Instant::now();
+    let expiring = env.enqueue(&["expiring"]);
+    let job = env.status(&expiring)["steps"][0]["jobs"][0].as_str().unwrap().to_string();
+    wait_until(SOON, "the job's expiry to pass", || enqueued.elapsed() > std::time::Duration::from_millis(1200));
+    env.run(&["run", "--burst"]).success();
+    assert_eq!(env.state(&job), "expired");
+    assert_eq!(env.state(&expiring), "failed", "the burst worker moved the run on before stopping");
+    let error = env.status(&expiring)["error"].as_str().unwrap_or_default().to_string();
+    assert!(error.contains("expired"), "{error}");
+    env.run(&["run", "--burst"]).success();
+    let mut alerts = env.lines("alerts");
+    alerts.sort();
+    let mut want = vec![revoked, expiring];
+    want.sort();
+    assert_eq!(alerts, want, "on_failure once for each");
+});
+
+// A nested workflow is one member of its parent's step: its first step
+// reads what the parent's step reads, and the parent's next step reads its
+// last step's outputs, one per line.
+both!(a_nested_workflow_passes_outputs_in_and_out, |backend| {
+    let env = Env::new(backend).jobs(
+        r#"
+[jobs.list]
+command = "echo a; echo b"
+[jobs.inner-first]
+command = "cp $TASKQ_PREV_OUTPUTS @DIR@/inner.in; printf x"
+[jobs.inner-second]
+command = "printf y"
+[jobs.inner-third]
+command = "printf z"
+[jobs.after]
+command = "cp $TASKQ_PREV_OUTPUTS @DIR@/after.in"
+[jobs.first-of-all]
+command = "cat $TASKQ_PREV_OUTPUTS > @DIR@/first.in; echo first"
+[workflows.inner]
+steps = ["inner-first", { group = ["inner-second", "inner-third"] }]
+[workflows.outer]
+steps = ["first-of-all", "list", { workflow = "inner" }, "after"]
+"#,
+    );
+    let id = env.enqueue(&["outer"]);
+    let _worker = env.spawn(&["run", "-c", "2"]);
+    let run = wait_run(&env, &id);
+    assert_eq!(run["state"], "succeeded", "{run}");
+    assert_eq!(env.read("first.in"), "", "a first step reads an empty file");
+    let inner_in: serde_json::Value = serde_json::from_str(env.read("inner.in").trim()).expect("one line");
+    assert_eq!((inner_in["job"].as_str(), inner_in["output"].as_str()), (Some("list"), Some("a\nb\n")));
+    let after_in: serde_json::Value = serde_json::from_str(env.read("after.in").trim()).expect("one line");
+    assert_eq!(after_in["job"], "inner");
+    assert_eq!(after_in["output"], "y\nz\n", "the nested run's last step's outputs, a line each");
+    let child = run["steps"][2]["jobs"][0].as_str().unwrap().to_string();
+    let nested = env.status(&child);
+    assert_eq!((nested["workflow"].as_str(), nested["state"].as_str()), (Some("inner"), Some("succeeded")));
+});
+
+// revoke --terminate reaches the running jobs of nested runs too.
+both!(revoke_terminate_kills_the_running_jobs_of_nested_runs, |backend| {
+    let env = Env::new(backend).jobs(
+        r#"
+[jobs.slow]
+command = "echo started >> @DIR@/started; sleep 30; echo finished >> @DIR@/finished"
+[workflows.inner]
+steps = ["slow"]
+[workflows.outer]
+steps = [{ group = [{ workflow = "inner" }, "slow"] }]
+"#,
+    );
+    let id = env.enqueue(&["outer"]);
+    let _worker = env.spawn(&["run", "-c", "2"]);
+    wait_until(SOON, "both slow jobs to start", || env.lines("started").len() == 2);
+    let out = env.run(&["revoke", "--terminate", &id]).success().get_output().stdout.clone();
+    assert!(
+        String::from_utf8_lossy(&out).contains("2 running job(s) asked to be killed"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    let run = env.status(&id);
+    let child = run["steps"][0]["jobs"][0].as_str().unwrap().to_string();
+    wait_until(SOON, "the nested run's job to be killed", || {
+        let inner = env.status(&child);
+        let job = inner["steps"][0]["jobs"][0].as_str().unwrap_or_default().to_string();
+        !job.is_empty() && env.state(&job) == "revoked"
+    });
+    assert_eq!(env.status(&child)["state"], "revoked");
+    assert!(env.lines("finished").is_empty());
+});
+
+// A worker whose config lacks a step's job leaves the step to a worker
+// whose config has it, instead of failing the run.
+both!(a_step_this_workers_config_lacks_waits_for_one_that_has_it, |backend| {
+    let env = Env::new(backend).jobs(
+        "[jobs.first]\ncommand = \"true\"\n[jobs.second]\ncommand = \"echo done >> @DIR@/done\"\n[workflows.pair]\nsteps = [\"first\", \"second\"]\n",
+    );
+    env.write("small.toml", "[jobs.first]\ncommand = \"true\"\n");
+    let id = env.enqueue(&["pair"]);
+    let small = env.path("small.toml").display().to_string();
+    let out = env.run(&["-f", &small, "run", "--burst"]).success().get_output().stderr.clone();
+    let log = String::from_utf8_lossy(&out).to_string();
+    assert!(log.contains("this worker's config lacks"), "{log}");
+    assert_eq!(env.state(&id), "running", "not failed for one worker's config");
+    env.run(&["run", "--burst"]).success();
+    assert_eq!(env.state(&id), "succeeded");
+    assert_eq!(env.lines("done"), ["done"]);
+});
+
+// A nested run that fails fails its parent at once, and each calls its own
+// on_failure once.
+both!(a_failing_nested_run_fails_its_parent_and_both_call_on_failure, |backend| {
+    let env = Env::new(backend).jobs(
+        r#"
+[jobs.boom]
+command = "exit 4"
+[jobs.never]
+command = "echo ran >> @DIR@/never"
+[jobs.alert]
+command = "echo $TASKQ_TRIGGER_JOB $TASKQ_TRIGGER_EXIT >> @DIR@/alerts"
+[workflows.inner]
+steps = ["boom"]
+on_failure = "alert"
+[workflows.outer]
+steps = [{ workflow = "inner" }, "never"]
+on_failure = "alert"
+"#,
+    );
+    let id = env.enqueue(&["outer"]);
+    let _worker = env.spawn(&["run", "-c", "2"]);
+    // Well before maintenance's 10 s round.
+    wait_until(std::time::Duration::from_secs(5), "both on_failure hooks", || env.lines("alerts").len() == 2);
+    let mut alerts = env.lines("alerts");
+    alerts.sort();
+    assert_eq!(alerts, ["inner 4", "outer 4"]);
+    let run = env.status(&id);
+    assert_eq!(run["state"], "failed");
+    assert!(run["error"].as_str().unwrap_or_default().contains("inner"), "{}", run["error"]);
+    assert!(env.lines("never").is_empty());
+});

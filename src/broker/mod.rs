@@ -240,7 +240,8 @@ pub trait Broker: Send + Sync {
     async fn advance(&self, report: &StepReport) -> Result<(), BrokerError>;
 
     /// Records the ids step `step` launched, unless it has some already or
-    /// the run is not at that step, and moves the run on.
+    /// the run is not at that step (a run that ended meanwhile still
+    /// records them), and moves a running run on.
     async fn launched(&self, run: JobId, step: u32, ids: &[JobId]) -> Result<(), BrokerError>;
 
     /// The runs `ids`, `None` for unknown or expired ones.

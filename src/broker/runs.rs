@@ -8,7 +8,9 @@
 //! The state machine, the same in SQL (sqlite/runs.rs) and Lua
 //! (redis/scripts/advance.lua):
 //! - a run is `running` at step 0, nothing launched;
-//! - `launched(run, s, ids)` records step `s`'s ids, once;
+//! - `launched(run, s, ids)` records step `s`'s ids, once, at the run's
+//!   current step (also in a run that ended meanwhile: what it launched
+//!   is then cancelled);
 //! - a job's outcome (`StepReport`), recorded once per id: a success counts
 //!   towards its step; anything else fails the run, keeping the report as
 //!   its cause;

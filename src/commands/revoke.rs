@@ -26,6 +26,13 @@ pub(super) async fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<ExitC
     match broker.revoke(id, args.terminate).await? {
         Revoke::Revoked => {
             say!("revoked {id}");
+            // A workflow step's job: its run hears of it now (it fails).
+            if let Some(Some(record)) = broker.get(&[id]).await?.pop()
+                && record.job.workflow.is_some()
+            {
+                let config = config.unwrap_or_default();
+                crate::workflow::drive::ended_elsewhere(broker.as_ref(), &config, &record).await?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Revoke::Running { worker } => {

@@ -246,9 +246,9 @@ impl<'a> From<&'a RunRecord> for RunView<'a> {
             })
             .collect();
         let error = r.cause.as_ref().map(|c| {
-            if c.job == r.run.def.name && c.id == crate::job::JobId::derived(r.run.id, &format!("{}/launch", c.step)) {
-                // the step could not start: the output says why
-                return format!("step {} could not start: {}", c.step + 1, crate::text::one_line(&c.output));
+            if c.job == r.run.def.name {
+                // the step could not start, or a job of it is gone: the output says why
+                return format!("step {}: {}", c.step + 1, crate::text::one_line(&c.output));
             }
             let exit = c.exit_code.map(|e| format!(" (exit code {e})")).unwrap_or_default();
             format!("step {}: {} {} {}{exit}", c.step + 1, c.job, c.id, c.state)

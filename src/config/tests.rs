@@ -322,6 +322,25 @@ steps = [\"merge\"]
 }
 
 #[test]
+fn a_scheduled_workflow_whose_step_needs_a_parameter_is_refused() {
+    let got = errors(&format!(
+        "{WORKFLOW_JOBS}
+[workflows.inner]
+steps = [\"merge\", {{ map = \"validate\", param = \"order\" }}, \"validate\"]
+[workflows.nightly]
+steps = [\"export\", {{ workflow = \"inner\" }}]
+every = \"1h\"
+"
+    ));
+    assert_eq!(
+        got,
+        [
+            r#"jobs.toml:13:12: scheduled workflow "nightly": step 3 of "inner" runs job "validate", whose parameter "order" has no default: a scheduled run gets defaults only; add one to its params"#
+        ]
+    );
+}
+
+#[test]
 fn a_workflows_mistakes_are_each_placed() {
     let got = errors(&format!(
         "{WORKFLOW_JOBS}

@@ -129,9 +129,11 @@ pub(super) fn read(
     let names: BTreeSet<&str> = raws.iter().map(|r| r.name.as_str()).collect();
     let known = Known { jobs, workflows: &names };
     let (mut out, mut ticks) = (Vec::new(), Vec::new());
+    let mut scheduled = Vec::new();
     for raw in &raws {
         if let Some((def, schedule)) = read_one(diag, raw, &known) {
             if let Some((schedule, zone)) = schedule {
+                scheduled.push((def.name.clone(), raw.span.clone()));
                 let mut tick = JobDef::workflow_tick(&def, settings, schedule);
                 if let Some(zone) = zone {
                     tick.timezone = zone;
@@ -148,8 +150,63 @@ pub(super) fn read(
             cycle.splice(3..cycle.len() - 3, [more]);
         }
         diag.error(&span, format!("workflow \"{name}\" includes itself: {}", cycle.join(" → ")));
+        return (out, ticks);
+    }
+    for (name, span) in scheduled {
+        if let Some(why) = out.iter().find(|w| w.name == name).and_then(|w| needs_params(w, &out, jobs)) {
+            diag.error(&span, format!("scheduled workflow \"{name}\": {why}"));
+        }
     }
     (out, ticks)
+}
+
+/// A parameter without a default that a job of `wf` (or of the workflows
+/// it includes) needs, which no scheduled run could give (a `map`'s own
+/// parameter comes from its items): said with the step and the fix.
+fn needs_params(wf: &WorkflowDef, all: &[WorkflowDef], jobs: &[JobDef]) -> Option<String> {
+    let mut todo = vec![wf];
+    let mut seen = BTreeSet::new();
+    while let Some(w) = todo.pop() {
+        if !seen.insert(w.name.as_str()) {
+            continue;
+        }
+        for (i, step) in w.steps.iter().enumerate() {
+            let (names, mapped): (Vec<&JobName>, Option<&str>) = match step {
+                Step::Job(j) => (vec![j], None),
+                Step::Map { job, param, .. } => (vec![job], Some(param.as_str())),
+                Step::Workflow(inner) => {
+                    todo.extend(all.iter().filter(|x| x.name == *inner));
+                    (vec![], None)
+                }
+                Step::Group(members) => (
+                    members
+                        .iter()
+                        .filter_map(|m| match m {
+                            Member::Job(j) => Some(j),
+                            Member::Workflow(inner) => {
+                                todo.extend(all.iter().filter(|x| x.name == *inner));
+                                None
+                            }
+                        })
+                        .collect(),
+                    None,
+                ),
+            };
+            for name in names {
+                let Some(def) = jobs.iter().find(|j| j.name == *name) else { continue };
+                if let Some(p) =
+                    def.param_names.iter().find(|p| !def.params.contains_key(*p) && Some(p.as_str()) != mapped)
+                {
+                    return Some(format!(
+                        "step {} of \"{}\" runs job \"{name}\", whose parameter \"{p}\" has no default: a scheduled run gets defaults only; add one to its params",
+                        i + 1,
+                        w.name
+                    ));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// The names a step may use.

@@ -9,6 +9,10 @@ use std::sync::Mutex;
 /// How much of a job's output the result keeps.
 pub const OUTPUT_TAIL_BYTES: usize = 64 * 1024;
 
+/// How much of a workflow step's job's stdout its run keeps for the next
+/// step: room for a `map` over thousands of ids.
+pub const STEP_OUTPUT_BYTES: usize = 1024 * 1024;
+
 /// The last `capacity` bytes written, however many were.
 #[derive(Debug)]
 pub struct Tail {

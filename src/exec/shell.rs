@@ -17,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::unix::pipe;
 use tokio::time::Instant;
 
-use super::output::{OUTPUT_TAIL_BYTES, OutputSink, Stream, Tail};
+use super::output::{OUTPUT_TAIL_BYTES, OutputSink, STEP_OUTPUT_BYTES, Stream, Tail};
 use super::reaper::Reaper;
 use super::spawn::{Child, ExitStatus, Spawn, spawn};
 use super::{Attempt, Kill};
@@ -83,7 +83,7 @@ pub(super) async fn run(
     let tail = Mutex::new(Tail::new(OUTPUT_TAIL_BYTES));
     // A workflow's next step reads this job's stdout alone (a warning on
     // stderr is not one of its items).
-    let stdout_tail = attempt.workflow_run.map(|_| Mutex::new(Tail::new(OUTPUT_TAIL_BYTES)));
+    let stdout_tail = attempt.workflow_run.map(|_| Mutex::new(Tail::new(STEP_OUTPUT_BYTES)));
 
     let (status, ended) = {
         let receiver = |fd: Option<OwnedFd>| fd.and_then(|fd| pipe::Receiver::from_owned_fd(fd).ok());

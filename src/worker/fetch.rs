@@ -73,6 +73,13 @@ async fn drained(shared: &Shared, slots: &Semaphore) -> anyhow::Result<bool> {
         return Ok(false);
     }
     shared.broker.forward_due().await?;
+    if shared.broker.count_ready(&shared.opts.queues.all()).await? > 0 {
+        return Ok(false);
+    }
+    // Before stopping, the workflow runs whose step ended outside a worker
+    // (a job expired, or revoked while queued) are moved on: that may
+    // launch more jobs, or end a run.
+    super::maintain::follow_up_runs(shared, std::time::Duration::ZERO, crate::workflow::drive::Check::Jobs).await;
     Ok(shared.broker.count_ready(&shared.opts.queues.all()).await? == 0)
 }
 

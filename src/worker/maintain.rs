@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use crate::job::JobState;
+use crate::workflow::drive::Check;
 
 /// The longest sleep between rounds: how late a lost worker's job is noticed
 /// after its lease lapses.
@@ -67,7 +68,8 @@ pub(super) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                     shared.local_wake.notify_one();
                 }
                 for run in recovery.runs {
-                    if let Err(e) = crate::workflow::drive::follow_up(&*shared.broker, &shared.config, run, false).await
+                    if let Err(e) =
+                        crate::workflow::drive::follow_up(&*shared.broker, &shared.config, run, Check::Run).await
                     {
                         tracing::debug!(run = %run, error = %e, "cannot move a workflow run on");
                     }
@@ -76,7 +78,7 @@ pub(super) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
             Err(e) => tracing::debug!(error = %e, "cannot recover lost jobs"),
         }
         if Instant::now() >= next_runs {
-            follow_up_runs(&shared).await;
+            follow_up_runs(&shared, RUNS_IDLE, Check::Idle).await;
             next_runs = Instant::now() + RUNS_IDLE;
         }
         if Instant::now() >= next_purge {
@@ -94,9 +96,10 @@ pub(super) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     }
 }
 
-/// Moves on the workflow runs no one touched for `RUNS_IDLE`.
-async fn follow_up_runs(shared: &Shared) {
-    let ids = match shared.broker.open_runs(RUNS_IDLE, 100).await {
+/// Moves on the workflow runs no one touched for `idle`, looking at their
+/// current step's jobs as far as `check` says.
+pub(super) async fn follow_up_runs(shared: &Shared, idle: Duration, check: Check) {
+    let ids = match shared.broker.open_runs(idle, 100).await {
         Ok(ids) => ids,
         Err(e) => {
             tracing::debug!(error = %e, "cannot list open workflow runs");
@@ -104,7 +107,7 @@ async fn follow_up_runs(shared: &Shared) {
         }
     };
     for id in ids {
-        if let Err(e) = crate::workflow::drive::follow_up(&*shared.broker, &shared.config, id, true).await {
+        if let Err(e) = crate::workflow::drive::follow_up(&*shared.broker, &shared.config, id, check).await {
             tracing::debug!(run = %id, error = %e, "cannot move a workflow run on");
         }
     }

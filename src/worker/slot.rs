@@ -15,6 +15,7 @@ use crate::backoff::Backoff;
 use crate::broker::{AttemptResult, Finish, Lease, LeaseToken, Take};
 use crate::exec::output::{LiveOutput, OutputSink, Prefixed};
 use crate::exec::{Attempt, Kill};
+use crate::workflow::drive::Check;
 
 /// Starts a slot's task: it runs the job, and then each next job the broker
 /// hands over when the outcome is recorded, until there is none. `sent` is
@@ -83,7 +84,7 @@ async fn run_one(shared: &Shared, lease: Lease, sent: Instant) -> Option<(Lease,
                     // Its outcome reached the run with it: launch what follows.
                     // Not done now, maintenance does it later.
                     if let Err(e) =
-                        crate::workflow::drive::follow_up(&*shared.broker, &shared.config, step.run, false).await
+                        crate::workflow::drive::follow_up(&*shared.broker, &shared.config, step.run, Check::Run).await
                     {
                         tracing::warn!(run = %step.run, error = %e, "workflow left for maintenance to move on");
                     }
@@ -132,9 +133,10 @@ async fn execute(
             return Some(hooks::attach(shared, def, lease, Finish::Failed { result, hook: None }));
         }
     };
-    // A workflow step's job reads the step before's results from a file.
+    // A workflow step's job reads the step before's results from a file
+    // (empty for a first step).
     let prev = match &job.workflow {
-        Some(step) if step.step > 0 => match crate::workflow::drive::prev_results(&*shared.broker, step).await {
+        Some(step) => match crate::workflow::drive::prev_results(&*shared.broker, step).await {
             Ok(results) => Some(crate::workflow::prev_outputs(&results)),
             Err(e) => {
                 tracing::warn!(job.id = %job.id, error = %e, "cannot read the previous step's results; requeued");

@@ -63,7 +63,7 @@ pub fn map_items(results: &[StepResult], max: u32) -> Result<Vec<String>, String
     for r in results {
         if r.truncated {
             return Err(format!(
-                "the output of {} ({}) was longer than the tail kept, so a map cannot read all of it: print fewer or shorter items",
+                "the output of {} ({}) was longer than the 1 MiB a step keeps (64 KiB for an HTTP body), so a map cannot read all of it: print fewer or shorter items",
                 r.job, r.id
             ));
         }

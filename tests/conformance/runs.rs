@@ -238,3 +238,17 @@ conformance!(runs_list_newest_first, |broker, env| {
         broker.list_runs(Some(&name("pipeline")), 10).await.unwrap().iter().map(|r| r.run.id).collect();
     assert_eq!(only, [second.id, first.id], "by workflow");
 });
+
+conformance!(a_step_launched_as_its_run_is_revoked_is_still_recorded, |broker, env| {
+    let run = new_run();
+    broker.start_run(&run).await.unwrap();
+    // The revoke comes while the step's jobs are being enqueued: their ids
+    // must still be known, so that they are cancelled.
+    broker.revoke_run(run.id).await.unwrap();
+    let a = step_job(&run, 0, "a");
+    broker.launched(run.id, 0, &[a.id]).await.unwrap();
+    let rec = run_of(broker.as_ref(), run.id).await;
+    assert_eq!((rec.state, rec.ids(0)), (RunState::Revoked, &[a.id][..]));
+    broker.advance(&report(&run, 0, a.id, JobState::Succeeded)).await.unwrap();
+    assert_eq!(run_of(broker.as_ref(), run.id).await.step, 0, "a revoked run does not move on");
+});

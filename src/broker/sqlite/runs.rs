@@ -53,6 +53,13 @@ pub(super) fn advance(tx: &Transaction<'_>, ns: &str, report: &StepReport, now: 
             "INSERT OR IGNORE INTO run_members (ns, run, id, step, state, report) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![ns, run, report.id.to_string(), report.step, report.state.as_str(), to_json(report)?])?;
+    if added == 1 && report.state == JobState::Succeeded {
+        tx.prepare_cached(
+            "INSERT INTO run_done (ns, run, step, done) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT (ns, run, step) DO UPDATE SET done = done + 1",
+        )?
+        .execute(params![ns, run, report.step])?;
+    }
     if added == 0 || state != "running" {
         return Ok(false);
     }
@@ -80,11 +87,13 @@ pub(super) fn launched(
     now: i64,
 ) -> Result<(), Failure> {
     let run = run.to_string();
-    let at: Option<(String, u32)> = tx
-        .prepare_cached("SELECT state, step FROM runs WHERE ns = ?1 AND id = ?2")?
-        .query_row(params![ns, run], |r| Ok((r.get(0)?, r.get(1)?)))
+    // Recorded even in a run that ended meanwhile (revoked during the
+    // launch): what it launched is then cancelled, so it must be known.
+    let at: Option<u32> = tx
+        .prepare_cached("SELECT step FROM runs WHERE ns = ?1 AND id = ?2")?
+        .query_row(params![ns, run], |r| r.get(0))
         .optional()?;
-    if at != Some(("running".to_string(), step)) {
+    if at != Some(step) {
         return Ok(());
     }
     let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
@@ -115,10 +124,10 @@ fn move_on(tx: &Transaction<'_>, ns: &str, run: &str, now: i64) -> Result<(), Fa
             .optional()?;
         let Some(need) = need else { break };
         let done: u32 = tx
-            .prepare_cached(
-                "SELECT count(*) FROM run_members WHERE ns = ?1 AND run = ?2 AND step = ?3 AND state = 'succeeded'",
-            )?
-            .query_row(params![ns, run, step], |r| r.get(0))?;
+            .prepare_cached("SELECT done FROM run_done WHERE ns = ?1 AND run = ?2 AND step = ?3")?
+            .query_row(params![ns, run, step], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
         if done < need {
             break;
         }
@@ -163,9 +172,7 @@ fn read(conn: &Connection, ns: &str, id: &str) -> Result<Option<RunRecord>, Fail
             *slot = Some(ids);
         }
     }
-    let mut stmt = conn.prepare_cached(
-        "SELECT step, count(*) FROM run_members WHERE ns = ?1 AND run = ?2 AND state = 'succeeded' GROUP BY step",
-    )?;
+    let mut stmt = conn.prepare_cached("SELECT step, done FROM run_done WHERE ns = ?1 AND run = ?2")?;
     for row in stmt.query_map(params![ns, id], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, u32>(1)?)))? {
         let (s, n) = row?;
         if let Some(slot) = done.get_mut(s as usize) {
@@ -282,7 +289,7 @@ pub(super) fn purge_expired(tx: &Transaction<'_>, ns: &str, now: i64) -> Result<
         .query_map(params![ns, now], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for id in &ids {
-        for table in ["run_steps", "run_members"] {
+        for table in ["run_steps", "run_members", "run_done"] {
             tx.prepare_cached(&format!("DELETE FROM {table} WHERE ns = ?1 AND run = ?2"))?.execute(params![ns, id])?;
         }
         tx.prepare_cached("DELETE FROM runs WHERE ns = ?1 AND id = ?2")?.execute(params![ns, id])?;

@@ -124,3 +124,13 @@ CREATE TABLE IF NOT EXISTS run_members (
 ) WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS run_members_step ON run_members (ns, run, step, state);
+
+-- Per step of a run, how many of its members succeeded (kept with them, so
+-- that a member's outcome is not a count of the step's).
+CREATE TABLE IF NOT EXISTS run_done (
+    ns   TEXT    NOT NULL,
+    run  TEXT    NOT NULL,
+    step INTEGER NOT NULL,
+    done INTEGER NOT NULL,
+    PRIMARY KEY (ns, run, step)
+) WITHOUT ROWID;

@@ -62,9 +62,11 @@ local function move_on(id, r)
   end
 end
 
+-- Recorded even in a run that ended meanwhile (revoked during the
+-- launch): what it launched is then cancelled, so it must be known.
 local function launch(id, r, step, ids, n)
   local key = id .. '/' .. step
-  if r.state ~= 'running' or r.step ~= step or redis.call('HEXISTS', STEPS, key .. '#n') == 1 then
+  if r.step ~= step or redis.call('HEXISTS', STEPS, key .. '#n') == 1 then
     return 0
   end
   redis.call('HSET', STEPS, key, ids, key .. '#n', n)
