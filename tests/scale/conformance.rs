@@ -8,6 +8,8 @@ mod cases;
 mod faults;
 #[path = "../conformance/operations.rs"]
 mod operations;
+#[path = "../conformance/runs.rs"]
+mod runs;
 
 use crate::common::Env;
 
