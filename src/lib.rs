@@ -12,6 +12,7 @@ pub mod crontab;
 pub mod error;
 pub mod exec;
 pub mod exit;
+pub mod flow;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod job;

@@ -1,6 +1,6 @@
 //! The shape of the code: the top-level modules of src/ depend on each other
 //! without a cycle (so each can be read, tested and changed from the leaves
-//! up: `exit`, `names`, `schedule`, `job`, then `config` and `broker`, then
+//! up: `exit`, `names`, `schedule`, `job`, `flow`, then `config` and `broker`, then
 //! `worker`, `beat` and `commands`).
 
 use std::collections::{BTreeMap, BTreeSet};

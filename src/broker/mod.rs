@@ -26,9 +26,9 @@ pub use runs::{NewRun, RunRecord, RunState, StepReport};
 pub use types::*;
 pub use url::{BrokerUrl, Node, RedisUrl, TlsFiles, Topology};
 
+use crate::flow::StepResult;
 use crate::job::{JobId, JobRecord, NewJob};
 use crate::names::{JobName, Namespace, QueueName};
-use crate::workflow::StepResult;
 
 /// Connects to the broker at `url`, under namespace `ns`.
 pub async fn connect(url: &BrokerUrl, ns: &Namespace) -> Result<Arc<dyn Broker>, BrokerError> {

@@ -25,10 +25,10 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::config::WorkflowDef;
+use crate::flow::StepResult;
+use crate::flow::WorkflowDef;
 use crate::job::{JobId, JobState, WorkflowStep, duration_ms};
 use crate::names::JobName;
-use crate::workflow::StepResult;
 
 /// A run as `start_run` stores it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

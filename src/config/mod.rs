@@ -19,10 +19,11 @@ mod workflow;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+pub use crate::flow::{Member, Step, WorkflowDef};
 pub use def::*;
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use suggest::did_you_mean;
-pub use workflow::{DEFAULT_MAX_ITEMS, Member, Step, WorkflowDef};
+pub use workflow::DEFAULT_MAX_ITEMS;
 
 use crate::exit::UsageError;
 use crate::names::QueueName;

@@ -13,6 +13,7 @@ use super::def::{JobDef, Settings};
 use super::error::Diagnostics;
 use super::raw::{self, Span, Table, Value};
 use super::suggest::did_you_mean;
+use crate::flow::{Member, Step, WorkflowDef};
 use crate::names::JobName;
 use crate::schedule::Schedule;
 use crate::time::Zone;
@@ -21,64 +22,6 @@ const WORKFLOW_KEYS: &[&str] = &["steps", "on_failure", "schedule", "every", "ti
 
 /// A `map` step's default bound on how many runs one output may make.
 pub const DEFAULT_MAX_ITEMS: u32 = 10_000;
-
-/// A workflow as jobs.toml defines it. A run keeps a copy (serialized), so
-/// that a deploy editing the workflow does not shift a running one's steps.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct WorkflowDef {
-    pub name: JobName,
-    pub steps: Vec<Step>,
-    /// Enqueued when the workflow fails.
-    pub on_failure: Option<JobName>,
-}
-
-/// One step of a workflow.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Step {
-    Job(JobName),
-    /// Run at once; the step is over when every one succeeded.
-    Group(Vec<Member>),
-    /// `job` once per line (or JSON array item) of the previous step's
-    /// output, the line given as parameter `param`.
-    Map {
-        job: JobName,
-        param: String,
-        max_items: u32,
-    },
-    Workflow(JobName),
-}
-
-/// What a group runs.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Member {
-    Job(JobName),
-    Workflow(JobName),
-}
-
-impl Step {
-    /// The step in a line: `a`, `{a, b}`, `map(a over p)`, `workflow x`.
-    pub fn describe(&self) -> String {
-        match self {
-            Step::Job(j) => j.to_string(),
-            Step::Group(members) => {
-                format!("{{{}}}", members.iter().map(Member::describe).collect::<Vec<_>>().join(", "))
-            }
-            Step::Map { job, param, .. } => format!("map({job} over {param})"),
-            Step::Workflow(w) => format!("workflow {w}"),
-        }
-    }
-}
-
-impl Member {
-    fn describe(&self) -> String {
-        match self {
-            Member::Job(j) => j.to_string(),
-            Member::Workflow(w) => format!("workflow {w}"),
-        }
-    }
-}
 
 /// A workflow's table, read but not yet checked against the others.
 struct Raw<'t, 'i> {

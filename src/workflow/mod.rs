@@ -6,24 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use crate::config::{Config, Member, Step, WorkflowDef};
+pub use crate::flow::StepResult;
 use crate::job::{JobId, NewJob, WorkflowStep};
 use crate::names::JobName;
-
-/// What a job of the previous step left: one line of `TASKQ_PREV_OUTPUTS`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StepResult {
-    pub job: JobName,
-    pub id: JobId,
-    pub params: BTreeMap<String, String>,
-    /// Its output tail: stdout for a shell job, the body for an HTTP job.
-    pub output: String,
-    /// The output was longer than the tail kept (a `map` cannot read it).
-    #[serde(skip)]
-    pub truncated: bool,
-}
 
 /// What launching a step makes.
 #[derive(Debug, Clone, PartialEq)]

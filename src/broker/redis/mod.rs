@@ -42,10 +42,10 @@ use super::{
     ListFilter, NewRun, Options, OutputUpdate, Purge, Recovery, Retried, Revoke, RunRecord, RunState, ScheduleState,
     StepReport, Take, WorkerInfo,
 };
+use crate::flow::StepResult;
 use crate::job::{JobId, JobRecord, NewJob};
 use crate::names::{JobName, QueueName};
 use crate::time::from_ms;
-use crate::workflow::StepResult;
 use call::BULK_BATCH;
 use error::{check_version, classify};
 use fields::{Taken, ms, taken};

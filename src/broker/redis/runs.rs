@@ -13,10 +13,10 @@ use serde::Deserialize;
 use super::fields::ms;
 use super::{RedisBroker, SCRIPTS};
 use crate::broker::{BrokerError, NewRun, RunRecord, RunState, StepReport};
+use crate::flow::StepResult;
 use crate::job::JobId;
 use crate::names::JobName;
 use crate::time::from_ms;
-use crate::workflow::StepResult;
 
 fn protocol(e: impl ToString) -> BrokerError {
     BrokerError::Protocol(format!("a workflow run: {}", e.to_string()))

@@ -35,10 +35,10 @@ use super::{
     NewRun, Options, OutputUpdate, Purge, Recovery, Retried, Revoke, RunRecord, RunState, ScheduleState, StepReport,
     Take, WorkerInfo,
 };
+use crate::flow::StepResult;
 use crate::job::{JobId, JobRecord, JobState, NewJob};
 use crate::names::{JobName, QueueName};
 use crate::time::{from_ms, to_ms};
-use crate::workflow::StepResult;
 
 use conn::Failure;
 

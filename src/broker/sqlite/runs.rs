@@ -9,10 +9,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use super::Failure;
 use super::jobs::ms_after;
 use crate::broker::{BrokerError, NewRun, RunRecord, RunState, StepReport};
+use crate::flow::StepResult;
 use crate::job::{JobId, JobState};
 use crate::names::JobName;
 use crate::time::from_ms;
-use crate::workflow::StepResult;
 
 fn protocol(e: impl ToString) -> Failure {
     Failure::Broker(BrokerError::Protocol(format!("a workflow run: {}", e.to_string())))
