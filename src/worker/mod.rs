@@ -21,7 +21,7 @@ pub mod queues;
 pub mod retry;
 mod slot;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -36,6 +36,7 @@ use crate::clock::BrokerClock;
 use crate::config::Config;
 use crate::exec::output::LiveOutput;
 use crate::exec::{Executor, Kill};
+use crate::job::WorkflowStep;
 use crate::shutdown::Shutdown;
 pub use queues::QueueSelection;
 
@@ -127,6 +128,10 @@ struct Shared {
     grants: AtomicU64,
     /// A burst worker's broker error: it stops and exits with it.
     failure: Mutex<Option<BrokerError>>,
+    /// The last workflow steps' results read for `TASKQ_PREV_OUTPUTS`, as
+    /// the file's text: a complete step's results never change, and every
+    /// job of a `map` reads the same ones.
+    prev_outputs: Mutex<VecDeque<(WorkflowStep, Arc<str>)>>,
 }
 
 impl Shared {
@@ -142,6 +147,26 @@ impl Shared {
         self.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_or_insert(e);
         self.shutdown.graceful().cancel();
         self.give_up.cancel();
+    }
+
+    /// The text of `TASKQ_PREV_OUTPUTS` for a job of workflow step `step`.
+    async fn prev_outputs(&self, step: &WorkflowStep) -> Result<Arc<str>, BrokerError> {
+        /// Steps remembered.
+        const KEEP: usize = 8;
+        let cached = |cache: &VecDeque<(WorkflowStep, Arc<str>)>| {
+            cache.iter().find(|(s, _)| s == step).map(|(_, text)| text.clone())
+        };
+        if let Some(text) = cached(&self.prev_outputs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)) {
+            return Ok(text);
+        }
+        let results = crate::workflow::drive::prev_results(&*self.broker, step).await?;
+        let text: Arc<str> = crate::workflow::prev_outputs(&results).into();
+        let mut cache = self.prev_outputs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() == KEEP {
+            cache.pop_front();
+        }
+        cache.push_back((step.clone(), text.clone()));
+        Ok(text)
     }
 
     /// A pause between retries, or `false` when the worker gave up meanwhile.
@@ -179,6 +204,7 @@ impl Worker {
             give_up: CancellationToken::new(),
             grants: AtomicU64::new(0),
             failure: Mutex::new(None),
+            prev_outputs: Mutex::new(VecDeque::new()),
         };
         Ok(Worker { shared: Arc::new(shared) })
     }

@@ -136,8 +136,8 @@ async fn execute(
     // A workflow step's job reads the step before's results from a file
     // (empty for a first step).
     let prev = match &job.workflow {
-        Some(step) => match crate::workflow::drive::prev_results(&*shared.broker, step).await {
-            Ok(results) => Some(crate::workflow::prev_outputs(&results)),
+        Some(step) => match shared.prev_outputs(step).await {
+            Ok(text) => Some(text),
             Err(e) => {
                 tracing::warn!(job.id = %job.id, error = %e, "cannot read the previous step's results; requeued");
                 return Some(Finish::Requeue);
