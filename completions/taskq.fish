@@ -77,7 +77,7 @@ complete -c taskq -n "__fish_taskq_using_subcommand enqueue" -l key -d 'Idempote
 complete -c taskq -n "__fish_taskq_using_subcommand enqueue" -l unique-for -d 'How long the key is held [default: the job\'s unique_for, else 1h]' -r
 complete -c taskq -n "__fish_taskq_using_subcommand enqueue" -l timeout -d 'With --wait: give up after this long (exit 75)' -r
 complete -c taskq -n "__fish_taskq_using_subcommand enqueue" -l batch -d 'Enqueue JSON lines {"job":..., "args":[...], "params":{...}} from FILE, or - for stdin' -r -F
-complete -c taskq -n "__fish_taskq_using_subcommand enqueue" -l then -d 'With --batch: run this job once after every job of the batch succeeded, with their results in $TASKQ_PREV_OUTPUTS (the batch goes in whole or not at all)' -r
+complete -c taskq -n "__fish_taskq_using_subcommand enqueue" -l then -d 'With --batch: run this job once after every job of the batch succeeded, with their results in $TASKQ_PREV_OUTPUTS (one bad line and nothing goes in); with --wait, wait for it' -r
 complete -c taskq -n "__fish_taskq_using_subcommand enqueue" -s f -l config -d 'The jobs file [default: ./jobs.toml, then ~/.config/taskq/jobs.toml, then /etc/taskq/jobs.toml]' -r -F
 complete -c taskq -n "__fish_taskq_using_subcommand enqueue" -l broker -d 'Broker URL: redis://[user:password@]host[:port][/db], rediss://..., or sqlite:///path/to/taskq.db' -r -f
 complete -c taskq -n "__fish_taskq_using_subcommand enqueue" -l namespace -d 'Key prefix, so several applications can share one broker [default: taskq]' -r

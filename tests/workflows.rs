@@ -232,6 +232,13 @@ command = "wc -l < $TASKQ_PREV_OUTPUTS >> @DIR@/published"
     assert!(stderr.contains("line 2") && stderr.contains("nothing was enqueued"), "{stderr}");
     env.run(&["run", "--burst"]).success();
     assert_eq!(env.lines("resized").len(), before);
+    // --wait waits for the callback, and exits with the run's outcome.
+    env.write("one.jsonl", "{\"job\":\"resize\",\"params\":{\"img\":\"w\"}}\n");
+    let one = env.path("one.jsonl").display().to_string();
+    let _c = env.spawn(&["run", "-c", "2"]);
+    env.run(&["enqueue", "--batch", &one, "--then", "publish", "--wait", "--timeout", "15s"]).success();
+    assert_eq!(env.lines("published"), ["20", "1"], "the callback ran before --wait returned");
+    env.run(&["enqueue", "--batch", &one, "--wait"]).failure().code(2);
     // An unknown callback is a usage error.
     env.run(&["enqueue", "--batch", &env.path("batch.jsonl").display().to_string(), "--then", "nope"])
         .failure()
@@ -257,6 +264,7 @@ steps = ["step"]
         (&["enqueue", "weekly", "-p", "day=mon", "--delay", "5s"], "--delay"),
         (&["enqueue", "weekly", "-p", "day=mon", "--key", "k"], "--key"),
         (&["enqueue", "weekly", "extra"], "positional"),
+        (&["enqueue", "weekli"], "unknown job or workflow \"weekli\" (did you mean \"weekly\"?)"),
     ];
     for (args, says) in cases {
         let out = env.run(args).failure().code(2);
@@ -558,4 +566,38 @@ on_failure = "alert"
     assert_eq!(run["state"], "failed");
     assert!(run["error"].as_str().unwrap_or_default().contains("inner"), "{}", run["error"]);
     assert!(env.lines("never").is_empty());
+});
+
+// An HTTP job's result is its body: a map fans out over a JSON array it
+// returns, and the step after reads the bodies.
+both!(an_http_steps_body_is_its_result, |backend| {
+    let server = crate::common::HttpServer::start();
+    let env = Env::new(backend).jobs(&format!(
+        r#"
+[jobs.fetch-ids]
+http = {{ url = "{ids}" }}
+[jobs.handle]
+command = "echo {{{{ id }}}} >> @DIR@/handled; echo done-{{{{ id }}}}"
+params.id = {{}}
+[jobs.post]
+http = {{ method = "POST", url = "{echo}", body = "x" }}
+[jobs.last]
+command = "cp $TASKQ_PREV_OUTPUTS @DIR@/last.in"
+[workflows.api]
+steps = ["fetch-ids", {{ map = "handle", param = "id" }}, "post", "last"]
+"#,
+        ids = server.url("/ids/3"),
+        echo = server.url("/echo"),
+    ));
+    let id = env.enqueue(&["api"]);
+    let _worker = env.spawn(&["run", "-c", "2"]);
+    let run = wait_run(&env, &id);
+    assert_eq!(run["state"], "succeeded", "{run}");
+    let mut handled = env.lines("handled");
+    handled.sort();
+    assert_eq!(handled, ["id-1", "id-2", "id-3"], "one run per item of the body's JSON array");
+    let last_in: serde_json::Value = serde_json::from_str(env.read("last.in").trim()).expect("one line");
+    assert_eq!(last_in["job"], "post");
+    let body: serde_json::Value = serde_json::from_str(last_in["output"].as_str().unwrap()).expect("the echo body");
+    assert_eq!(body["method"], "POST", "the HTTP job's body is its result");
 });

@@ -231,12 +231,14 @@ pub struct EnqueueArgs {
         value_name = "FILE",
         value_hint = ValueHint::FilePath,
         // Each line carries its own job; options for one job would be ignored.
-        conflicts_with_all = ["params", "queue", "delay", "at", "expires", "key", "wait", "json"]
+        // (--wait only with --then: then it waits for the callback)
+        conflicts_with_all = ["params", "queue", "delay", "at", "expires", "key", "json"]
     )]
     pub batch: Option<PathBuf>,
 
     /// With --batch: run this job once after every job of the batch succeeded,
-    /// with their results in $TASKQ_PREV_OUTPUTS (the batch goes in whole or not at all)
+    /// with their results in $TASKQ_PREV_OUTPUTS (one bad line and nothing goes in);
+    /// with --wait, wait for it
     #[arg(long, value_name = "JOB", requires = "batch")]
     pub then: Option<String>,
 

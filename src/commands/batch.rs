@@ -134,7 +134,15 @@ pub(super) async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::
 /// for exactly the jobs given), then a workflow run of two steps starts,
 /// its first step the batch's jobs, its second JOB; the jobs' ids are
 /// printed as `--batch` prints them, the run's id on stderr.
-pub(super) async fn run_then(path: &Path, then: &str, config: &Config, ctx: &Context) -> anyhow::Result<ExitCode> {
+/// With `wait` (`--wait`, and its `--timeout`), it then waits for the run
+/// and exits with its outcome.
+pub(super) async fn run_then(
+    path: &Path,
+    then: &str,
+    wait: Option<Option<std::time::Duration>>,
+    config: &Config,
+    ctx: &Context,
+) -> anyhow::Result<ExitCode> {
     if config.workflow(then).is_some() {
         return Err(UsageError(format!("--then {then}: a workflow cannot follow a batch yet; name a job")).into());
     }
@@ -219,6 +227,12 @@ pub(super) async fn run_then(path: &Path, then: &str, config: &Config, ctx: &Con
         NotPrinted(format!("the batch was enqueued (run {run}), but its ids could not be printed: {e}"))
     })?;
     eprintln!("run {run}: {then} runs once all {} jobs succeeded (taskq wait {run})", jobs.len());
+    let Some(timeout) = wait else { return Ok(ExitCode::SUCCESS) };
+    let ended = super::status::wait_for_runs(broker.as_ref(), &[run], timeout).await?;
+    if let Some(r) = ended.first().filter(|r| r.state != crate::broker::RunState::Succeeded) {
+        let why = super::views::RunView::from(r).error.map(|e| format!(": {e}")).unwrap_or_default();
+        return Err(crate::error::Failed(format!("run {run} ({then} after the batch) {}{why}", r.state)).into());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

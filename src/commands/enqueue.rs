@@ -20,13 +20,23 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
     let config = ctx.config()?;
     if let Some(path) = &args.batch {
         return match &args.then {
-            Some(then) => super::batch::run_then(path, then, &config, ctx).await,
+            Some(then) => super::batch::run_then(path, then, args.wait.then_some(args.timeout), &config, ctx).await,
+            None if args.wait => Err(UsageError(
+                "--wait with --batch needs --then JOB: it waits for that job, run after the whole batch".into(),
+            )
+            .into()),
             None => super::batch::run(path, &config, ctx).await,
         };
     }
     let name = args.job.as_deref().ok_or_else(|| UsageError("name a job to enqueue, or pass --batch FILE".into()))?;
     if let Some(wf) = config.workflow(name) {
         return run_workflow(&args, &config, wf, ctx).await;
+    }
+    if config.jobs.get(name).is_none() && !config.workflows.is_empty() {
+        let names = config.jobs.iter().map(|j| j.name.as_str()).chain(config.workflows.iter().map(|w| w.name.as_str()));
+        let hint = crate::config::did_you_mean(name, names)
+            .map_or_else(|| " (taskq check lists them)".to_string(), |near| format!(" (did you mean \"{near}\"?)"));
+        return Err(UsageError(format!("unknown job or workflow \"{name}\"{hint}")).into());
     }
     let def = config.job(name)?;
     let given = parse_param_flags(&args.params.params).map_err(|e| UsageError(e.to_string()))?;

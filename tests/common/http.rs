@@ -4,7 +4,8 @@
 //! request back as JSON); `/flaky/N` (503 for the first N calls, then 200);
 //! `/busy/N/SECS` (503 with `Retry-After: SECS` for the first N calls, then
 //! 200); `/redirect/CODE?to=URL` (CODE with `Location: URL`;
-//! without `to`, to itself); `/big/BYTES`.
+//! without `to`, to itself); `/big/BYTES`; `/ids/N` (a JSON array of N
+//! strings, `"id-1"` on).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -164,6 +165,13 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Fu
             r
         }
         ["big", bytes] => respond(200, "x".repeat(bytes.parse().unwrap_or(0))),
+        ["ids", n] => {
+            let n: u32 = n.parse().unwrap_or(0);
+            respond(
+                200,
+                serde_json::to_string(&(1..=n).map(|i| format!("id-{i}")).collect::<Vec<_>>()).unwrap_or_default(),
+            )
+        }
         _ => respond(404, "no such route".into()),
     };
     Ok(response)
