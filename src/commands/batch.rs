@@ -134,12 +134,18 @@ pub(super) async fn run(path: &Path, config: &Config, ctx: &Context) -> anyhow::
 /// for exactly the jobs given), then a workflow run of two steps starts,
 /// its first step the batch's jobs, its second JOB; the jobs' ids are
 /// printed as `--batch` prints them, the run's id on stderr.
-/// With `wait` (`--wait`, and its `--timeout`), it then waits for the run
-/// and exits with its outcome.
+/// What `--wait` asks of `--batch --then`.
+pub(super) enum Wait {
+    No,
+    /// For the run, up to `--timeout` if given; exit with its outcome.
+    Yes(Option<std::time::Duration>),
+}
+
+/// With `Wait::Yes`, it then waits for the run and exits with its outcome.
 pub(super) async fn run_then(
     path: &Path,
     then: &str,
-    wait: Option<Option<std::time::Duration>>,
+    wait: Wait,
     config: &Config,
     ctx: &Context,
 ) -> anyhow::Result<ExitCode> {
@@ -227,7 +233,7 @@ pub(super) async fn run_then(
         NotPrinted(format!("the batch was enqueued (run {run}), but its ids could not be printed: {e}"))
     })?;
     eprintln!("run {run}: {then} runs once all {} jobs succeeded (taskq wait {run})", jobs.len());
-    let Some(timeout) = wait else { return Ok(ExitCode::SUCCESS) };
+    let Wait::Yes(timeout) = wait else { return Ok(ExitCode::SUCCESS) };
     let ended = super::status::wait_for_runs(broker.as_ref(), &[run], timeout).await?;
     if let Some(r) = ended.first().filter(|r| r.state != crate::broker::RunState::Succeeded) {
         let why = super::views::RunView::from(r).error.map(|e| format!(": {e}")).unwrap_or_default();

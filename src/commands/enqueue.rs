@@ -20,7 +20,10 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
     let config = ctx.config()?;
     if let Some(path) = &args.batch {
         return match &args.then {
-            Some(then) => super::batch::run_then(path, then, args.wait.then_some(args.timeout), &config, ctx).await,
+            Some(then) => {
+                let wait = if args.wait { super::batch::Wait::Yes(args.timeout) } else { super::batch::Wait::No };
+                super::batch::run_then(path, then, wait, &config, ctx).await
+            }
             None if args.wait => Err(UsageError(
                 "--wait with --batch needs --then JOB: it waits for that job, run after the whole batch".into(),
             )
