@@ -392,6 +392,7 @@ both!(a_run_its_starter_left_unlaunched_is_launched_by_maintenance, |backend| {
         parent: None,
         ttl: std::time::Duration::from_secs(600),
         first: None,
+        scheduled: false,
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async { env.connect().await.start_run(&run).await.expect("start") });
@@ -600,4 +601,20 @@ steps = ["fetch-ids", {{ map = "handle", param = "id" }}, "post", "last"]
     assert_eq!(last_in["job"], "post");
     let body: serde_json::Value = serde_json::from_str(last_in["output"].as_str().unwrap()).expect("the echo body");
     assert_eq!(body["method"], "POST", "the HTTP job's body is its result");
+});
+
+// A scheduled workflow's schedule shows its runs' outcomes, not the ticks':
+// a run that fails flags the schedule in inspect, however fast it fails.
+both!(a_scheduled_workflows_failing_runs_flag_its_schedule, |backend| {
+    let env = Env::new(backend)
+        .jobs("[jobs.boom]\ncommand = \"exit 1\"\n[workflows.nightly]\nsteps = [\"boom\"]\nevery = \"1s\"\n");
+    let _worker = env.spawn(&["run", "--beat", "-c", "2"]);
+    wait_until(SOON, "inspect to flag the failing schedule", || {
+        let out = env.run(&["inspect", "--json"]).success().get_output().stdout.clone();
+        let doc: serde_json::Value = serde_json::from_slice(&out).expect("inspect --json");
+        let schedule = &doc["schedules"][0];
+        schedule["name"] == "nightly"
+            && schedule["alerts"].as_array().is_some_and(|a| a.iter().any(|x| x == "last run failed"))
+            && doc["workflows"][0]["failed"].as_u64().is_some_and(|n| n >= 1)
+    });
 });

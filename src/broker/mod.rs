@@ -209,6 +209,12 @@ pub trait Broker: Send + Sync {
     /// enqueued (or skipped at `max_concurrent`), all in one atomic step.
     async fn fire(&self, fire: &Fire<'_>) -> Result<Fired, BrokerError>;
 
+    /// Stamps a final outcome, now, on schedule entry `entry` (whose runs
+    /// go to `queue`), as `finish` does for a scheduled job's run: for a
+    /// scheduled workflow's run, which ends after the job that started it.
+    /// An entry the broker has no state for is left alone.
+    async fn schedule_outcome(&self, entry: &str, queue: &QueueName, succeeded: bool) -> Result<(), BrokerError>;
+
     /// Beat: the state of every schedule entry the broker has seen.
     async fn schedules(&self) -> Result<Vec<ScheduleState>, BrokerError>;
 

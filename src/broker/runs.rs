@@ -47,6 +47,10 @@ pub struct NewRun {
     /// --then`): stored with the run, in the same step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first: Option<Vec<JobId>>,
+    /// Started by beat for a tick of the workflow's schedule: its outcome
+    /// is stamped on the schedule's entry when it ends.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub scheduled: bool,
 }
 
 impl NewRun {

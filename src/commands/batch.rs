@@ -210,6 +210,7 @@ pub(super) async fn run_then(
         parent: None,
         ttl: crate::workflow::drive::run_ttl(config),
         first: Some(ids),
+        scheduled: false,
     };
     let broker = ctx.broker(Some(config)).await?;
     broker.start_run(&new_run).await?;

@@ -120,7 +120,8 @@ async fn run_workflow(
     crate::workflow::check_params(config, wf, &given).map_err(UsageError)?;
     let broker = ctx.broker(Some(config)).await?;
     let id = JobId::new();
-    crate::workflow::drive::start(broker.as_ref(), config, wf, id, given, None).await?;
+    let how = crate::workflow::drive::Start { params: given, ..Default::default() };
+    crate::workflow::drive::start(broker.as_ref(), config, wf, id, how).await?;
     let line = if args.json { json!({ "id": id.to_string(), "duplicate": false }).to_string() } else { id.to_string() };
     print_id(&line)
         .map_err(|e| NotPrinted(format!("workflow run {id} was started, but its id could not be printed: {e}")))?;

@@ -62,8 +62,12 @@ async fn run_one(shared: &Shared, lease: Lease, sent: Instant) -> Option<(Lease,
         },
     );
     load(shared);
+    let began = Instant::now();
     let finish = execute(shared, &lease, &kill, &reason, output.as_ref()).await;
-    let ended = Instant::now();
+    // A scheduled workflow's tick is recorded as ended when it began: its
+    // run's own outcome, stamped on the schedule when the run ends, is then
+    // always the later one, however fast the run fails.
+    let ended = if shared.config.workflow(lease.job.job.as_str()).is_some() { began } else { Instant::now() };
     finishing.store(true, Ordering::SeqCst);
     // A worker that is stopping takes no more jobs.
     let order = shared.opts.queues.order();
@@ -223,14 +227,14 @@ async fn execute(
 async fn start_scheduled(shared: &Shared, lease: &Lease, wf: &crate::config::WorkflowDef) -> Finish {
     let job = &lease.job;
     let run = crate::job::JobId::derived(job.id, "run");
-    let started = jiff::Timestamp::now();
     let config = &shared.config;
-    match crate::workflow::drive::start(&*shared.broker, config, wf, run, job.params.clone(), None).await {
+    let start = crate::workflow::drive::Start { params: job.params.clone(), parent: None, scheduled: true };
+    match crate::workflow::drive::start(&*shared.broker, config, wf, run, start).await {
         Ok(_) => {
             tracing::info!(job.id = %job.id, workflow = %wf.name, run = %run, "workflow run started");
             let output = format!("started workflow run {run}\n");
             let result = AttemptResult {
-                duration: Some(jiff::Timestamp::now().duration_since(started).unsigned_abs()),
+                duration: Some(Duration::ZERO),
                 output_total: output.len() as u64,
                 output,
                 ..AttemptResult::default()

@@ -15,6 +15,7 @@ use super::{Launch, StepResult, launch};
 use crate::broker::{Broker, BrokerError, NewRun, RunRecord, RunState, StepReport};
 use crate::config::{Config, Member, Step, WorkflowDef};
 use crate::job::{DEFAULT_RESULT_TTL, JobId, JobRecord, JobState, NewJob, Trigger, WorkflowStep};
+use crate::names::QueueName;
 
 /// The futures of the calls that recurse (nested runs).
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, BrokerError>> + Send + 'a>>;
@@ -25,17 +26,34 @@ pub fn run_ttl(config: &Config) -> std::time::Duration {
     config.settings.result_ttl.unwrap_or(DEFAULT_RESULT_TTL)
 }
 
-/// Starts a run of `wf` with `params` under `id` (a nested run: as member
-/// of `parent`), and launches its first step. False: the run existed.
+/// How a run starts.
+#[derive(Debug, Clone, Default)]
+pub struct Start {
+    pub params: BTreeMap<String, String>,
+    /// A nested run: the run and step it is a member of.
+    pub parent: Option<WorkflowStep>,
+    /// Started for a tick of the workflow's schedule.
+    pub scheduled: bool,
+}
+
+/// Starts a run of `wf` under `id` and launches its first step. False:
+/// the run existed.
 pub async fn start(
     broker: &dyn Broker,
     config: &Config,
     wf: &WorkflowDef,
     id: JobId,
-    params: BTreeMap<String, String>,
-    parent: Option<WorkflowStep>,
+    how: Start,
 ) -> Result<bool, BrokerError> {
-    let run = NewRun { id, params, def: wf.clone(), parent, ttl: run_ttl(config), first: None };
+    let run = NewRun {
+        id,
+        params: how.params,
+        def: wf.clone(),
+        parent: how.parent,
+        ttl: run_ttl(config),
+        first: None,
+        scheduled: how.scheduled,
+    };
     let added = broker.start_run(&run).await?;
     follow_up(broker, config, id, Check::Run).await?;
     Ok(added)
@@ -129,6 +147,7 @@ async fn launch_step(broker: &dyn Broker, config: &Config, run: &RunRecord) -> R
             let Some(wf) = config.workflow(workflow.as_str()) else { continue };
             let parent = WorkflowStep { run: id, workflow: run.run.def.name.clone(), step: s };
             let child_run = NewRun {
+                scheduled: false,
                 id: *child,
                 params: params.clone(),
                 def: wf.clone(),
@@ -221,6 +240,12 @@ async fn end(broker: &dyn Broker, config: &Config, run: &RunRecord) -> Result<bo
     }
     if matches!(run.state, RunState::Failed | RunState::Revoked) {
         cancel_rest(broker, config, run, false).await?;
+    }
+    if run.run.scheduled && matches!(run.state, RunState::Succeeded | RunState::Failed) {
+        // The schedule's last success or failure is its runs', as for a job
+        // (inspect's alerts, the metrics' dead man's switch).
+        let entry = run.run.def.name.as_str();
+        broker.schedule_outcome(entry, &QueueName::default_queue(), run.state == RunState::Succeeded).await?;
     }
     if let Some(parent) = &run.run.parent {
         let results = if run.state == RunState::Succeeded {

@@ -35,6 +35,7 @@ fn new_run() -> NewRun {
         parent: None,
         ttl: Duration::from_secs(60),
         first: None,
+        scheduled: false,
     }
 }
 

@@ -80,6 +80,7 @@ struct Scripts {
     old_entries: LazyLock<Script>,
     renew: LazyLock<Script>,
     runs: LazyLock<Script>,
+    outcome: LazyLock<Script>,
 }
 
 /// A queue's script: common.lua (the clock) and lib.lua (the queue's keys
@@ -132,6 +133,7 @@ static SCRIPTS: Scripts = Scripts {
     old_entries: with_common!("old_entries.lua"),
     renew: with_common!("renew.lua"),
     runs: with_common!("runs.lua"),
+    outcome: with_lib!("outcome.lua"),
 };
 
 /// A namespace on a Redis server.
@@ -401,6 +403,13 @@ impl Broker for RedisBroker {
 
     async fn fire(&self, fire: &Fire<'_>) -> Result<Fired, BrokerError> {
         beat::fire(self, fire).await
+    }
+
+    async fn schedule_outcome(&self, entry: &str, queue: &QueueName, succeeded: bool) -> Result<(), BrokerError> {
+        let mut call = self.script(&SCRIPTS.outcome, queue.as_str());
+        call.arg(entry).arg(if succeeded { "1" } else { "0" });
+        let _: i64 = self.link.invoke(&call).await?;
+        Ok(())
     }
 
     async fn schedules(&self) -> Result<Vec<ScheduleState>, BrokerError> {

@@ -280,6 +280,11 @@ impl Broker for SqliteBroker {
         Ok(fired)
     }
 
+    async fn schedule_outcome(&self, entry: &str, _queue: &QueueName, succeeded: bool) -> Result<(), BrokerError> {
+        let (entry, now) = (entry.to_string(), self.now());
+        self.write(move |tx, ns| beat::schedule_outcome(tx, ns, &entry, succeeded, now)).await
+    }
+
     async fn schedules(&self) -> Result<Vec<ScheduleState>, BrokerError> {
         self.read(beat::schedules).await
     }
