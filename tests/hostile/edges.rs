@@ -142,8 +142,8 @@ fn argument_edge_cases_get_one_clear_line() {
     // Usage errors are one line too: the problem, clap's tip, where help is.
     for (args, expected) in [
         (
-            &["enqueue", "--batch", "f", "--wait"][..],
-            "error: the argument '--batch <FILE>' cannot be used with '--wait' (see 'taskq enqueue --help')\n",
+            &["enqueue", "--batch", "f", "--json"][..],
+            "error: the argument '--batch <FILE>' cannot be used with '--json' (see 'taskq enqueue --help')\n",
         ),
         (
             &["enqueue", "--queu", "q", "x"],
