@@ -162,12 +162,16 @@ fn argument_edge_cases_get_one_clear_line() {
     env.run(&["enqueue", "x", "--at", "2027-01-01T00:00:00+25:00"])
         .code(2)
         .stderr(predicates::str::contains("the offset +25 is outside -23:59..+23:59"));
-    // --batch lines carry their own options: one for a single job is refused.
-    for flag in [&["--wait"][..], &["-p", "a=b"], &["--queue", "q"], &["--key", "k"]] {
+    // --batch lines carry their own options: one for a single job is refused
+    // (--wait goes with --then only).
+    for flag in [&["-p", "a=b"][..], &["--queue", "q"], &["--key", "k"]] {
         let mut args = vec!["enqueue", "--batch", "-"];
         args.extend(flag);
         env.run_with_input(&args, "{\"job\":\"x\"}\n").code(2).stderr(predicates::str::contains("cannot be used with"));
     }
+    env.run_with_input(&["enqueue", "--batch", "-", "--wait"], "{\"job\":\"x\"}\n")
+        .code(2)
+        .stderr("error: --wait with --batch needs --then JOB: it waits for that job, run after the whole batch\n");
     // A BOM before the first line is not part of it.
     env.run_with_input(&["enqueue", "--batch", "-"], "\u{feff}{\"job\":\"x\"}\n{\"job\":\"x\"}\n")
         .success()
