@@ -161,6 +161,10 @@ on_failure = "alert"
     assert!(String::from_utf8_lossy(&out).contains("\"failed\""));
     assert!(!env.lines("ran").contains(&"after".to_string()), "the step after the failure never started");
     assert_eq!(env.lines("alerts").len(), 1, "on_failure once");
+    // Retrying the failed member runs it alone, and says so.
+    let flaky = run["steps"][0]["jobs"][1].as_str().unwrap().to_string();
+    let out = env.run(&["retry", &flaky]).success().get_output().stderr.clone();
+    assert!(String::from_utf8_lossy(&out).contains("does not resume"), "{}", String::from_utf8_lossy(&out));
 });
 
 both!(revoking_a_running_workflow_cancels_what_remains, |backend| {

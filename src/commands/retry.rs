@@ -15,12 +15,31 @@ pub(super) async fn run(args: RetryArgs, ctx: &Context) -> anyhow::Result<ExitCo
     if args.all_failed && results.is_empty() {
         eprintln!("no failed jobs");
     }
-    let (mut unknown, mut refused) = (Vec::new(), Vec::new());
+    let (mut unknown, mut refused, mut requeued) = (Vec::new(), Vec::new(), Vec::new());
     for (id, retried) in results {
         match retried {
-            Retried::Requeued => say!("requeued {id}"),
+            Retried::Requeued => {
+                say!("requeued {id}");
+                requeued.push(id);
+            }
             Retried::NotFailed(state) => refused.push(format!("job {id} is {state}")),
             Retried::Unknown => unknown.push(id),
+        }
+    }
+    // A workflow's step job runs again alone: its run failed with it and
+    // does not resume.
+    if !args.all_failed && !requeued.is_empty() {
+        for record in broker.get(&requeued).await?.into_iter().flatten() {
+            if let Some(step) = &record.job.workflow {
+                eprintln!(
+                    "note: {} is a job of step {} of workflow run {} ({}), which ended with it and does not resume: enqueue {} again to run the workflow",
+                    record.job.id,
+                    step.step + 1,
+                    step.run,
+                    step.workflow,
+                    step.workflow
+                );
+            }
         }
     }
     if !unknown.is_empty() {
