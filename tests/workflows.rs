@@ -51,7 +51,9 @@ steps = ["validate", "charge", "confirm"]
     for (i, step) in steps.iter().enumerate() {
         assert_eq!((step["step"].as_u64(), step["state"].as_str()), (Some(i as u64 + 1), Some("succeeded")));
         let job = step["jobs"][0].as_str().expect("a job id");
-        assert_eq!(env.state(job), "succeeded");
+        let record = env.status(job);
+        assert_eq!(record["state"], "succeeded");
+        assert_eq!(record["run"], serde_json::json!({"id": id, "workflow": "checkout", "step": i + 1}));
     }
     // The last step saw the run's id.
     let last = steps[2]["jobs"][0].as_str().unwrap().to_string();
@@ -269,6 +271,7 @@ steps = ["step"]
         (&["enqueue", "weekly", "-p", "day=mon", "--key", "k"], "--key"),
         (&["enqueue", "weekly", "extra"], "positional"),
         (&["enqueue", "weekli"], "unknown job or workflow \"weekli\" (did you mean \"weekly\"?)"),
+        (&["enqueue", "step", "-p", "day=mon", "--then", "step"], "pass --batch FILE too"),
     ];
     for (args, says) in cases {
         let out = env.run(args).failure().code(2);

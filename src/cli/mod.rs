@@ -100,12 +100,14 @@ pub enum LogFormat {
 pub enum Command {
     /// Validate the config; list jobs and the next fire times of each schedule
     Check(CheckArgs),
-    /// Put a job on its queue and print its id
+    /// Put a job on its queue (or start a workflow's run) and print its id
     #[command(after_long_help = "EXAMPLES:
     taskq enqueue send-welcome-email -p user_id=42
     taskq enqueue resize-image photos/a.jpg --queue images --delay 30s
     taskq enqueue sync-inventory -p sku=A1 --wait --timeout 2m
-    generate-lines | taskq enqueue --batch -")]
+    taskq enqueue nightly-report -p day=2026-11-29 --wait     # a workflow
+    generate-lines | taskq enqueue --batch -
+    taskq enqueue --batch orders.jsonl --then charge-batch --wait")]
     Enqueue(EnqueueArgs),
     /// Run a worker: take jobs from the queues and execute them
     Run(RunArgs),
@@ -113,13 +115,13 @@ pub enum Command {
     Beat(BeatArgs),
     /// Run one job inline, here and now, without a broker; exit with its outcome
     Exec(ExecArgs),
-    /// Show the state, attempts, times, exit code and output tail of jobs
+    /// Show the state, attempts, times, exit code and output tail of jobs (a workflow run: its steps)
     Status(StatusArgs),
-    /// Wait for jobs to finish; exit with their outcome
+    /// Wait for jobs (or workflow runs) to finish; exit with their outcome
     Wait(WaitArgs),
     /// Print a job's captured output
     Logs(LogsArgs),
-    /// The recent runs of one job
+    /// The recent runs of one job (or workflow)
     History(HistoryArgs),
     /// List jobs, newest first
     List(ListArgs),
@@ -127,7 +129,7 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Like inspect, refreshed in place
     Top(InspectArgs),
-    /// Cancel a queued, scheduled or retrying job
+    /// Cancel a queued, scheduled or retrying job, or what remains of a workflow run
     Revoke(RevokeArgs),
     /// Requeue failed jobs
     Retry(RetryArgs),
@@ -181,7 +183,7 @@ pub struct ParamArgs {
 /// `taskq enqueue`.
 #[derive(Debug, Args)]
 pub struct EnqueueArgs {
-    /// The job's name in jobs.toml
+    /// The job's (or workflow's) name in jobs.toml
     #[arg(required_unless_present = "batch", conflicts_with = "batch")]
     pub job: Option<String>,
 
@@ -312,7 +314,7 @@ pub struct ExecArgs {
 /// `taskq status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Job ids, as `enqueue` printed them
+    /// Job (or workflow run) ids, as `enqueue` printed them
     #[arg(required = true, value_name = "ID")]
     pub ids: Vec<JobId>,
 
@@ -324,7 +326,7 @@ pub struct StatusArgs {
 /// `taskq wait`.
 #[derive(Debug, Args)]
 pub struct WaitArgs {
-    /// Job ids, as `enqueue` printed them
+    /// Job (or workflow run) ids, as `enqueue` printed them
     #[arg(required = true, value_name = "ID")]
     pub ids: Vec<JobId>,
 
@@ -352,7 +354,7 @@ pub struct LogsArgs {
 /// `taskq history`.
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// The job's name in jobs.toml
+    /// The job's (or workflow's) name in jobs.toml
     pub job: String,
 
     /// How many runs to show
@@ -399,10 +401,10 @@ pub struct InspectArgs {
 /// `taskq revoke`.
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
-    /// The job id
+    /// The job id, or a workflow run's
     pub id: JobId,
 
-    /// Also kill the job if it is running
+    /// Also kill the job if it is running (a workflow run: its running jobs)
     #[arg(long)]
     pub terminate: bool,
 }

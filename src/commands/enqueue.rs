@@ -18,6 +18,12 @@ const DEFAULT_KEY_WINDOW: Duration = Duration::from_secs(3600);
 
 pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
+    if let (Some(then), None) = (&args.then, &args.batch) {
+        return Err(UsageError(format!(
+            "--then {then} follows a batch: pass --batch FILE too (a workflow's steps go in [workflows] in jobs.toml)"
+        ))
+        .into());
+    }
     if let Some(path) = &args.batch {
         return match &args.then {
             Some(then) => {

@@ -23,6 +23,12 @@ pub(super) async fn run(args: LogsArgs, ctx: &Context) -> anyhow::Result<ExitCod
     loop {
         let Some(record) = broker.get(&[id]).await?.pop().flatten() else {
             if first {
+                if broker.get_runs(&[id]).await?.pop().flatten().is_some() {
+                    return Err(crate::error::UsageError(format!(
+                        "{id} is a workflow run, which has no output of its own: taskq status {id} lists its steps' job ids, whose logs these are"
+                    ))
+                    .into());
+                }
                 return Err(crate::error::unknown_ids(&[id]).into());
             }
             return Ok(ExitCode::SUCCESS);

@@ -248,6 +248,9 @@ fn print_record(r: &JobRecord) -> std::io::Result<()> {
     if let Some(w) = v.worker {
         say!("  worker:    {}", one_line(w));
     }
+    if let Some(run) = &v.run {
+        say!("  workflow:  step {} of run {} ({})", run.step, run.id, run.workflow);
+    }
     if let Some(e) = v.error {
         say!("  error:     {}", one_line(e));
     }

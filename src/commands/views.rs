@@ -40,6 +40,15 @@ pub(super) struct JobView<'a> {
     pub worker: Option<&'a str>,
     pub error: Option<&'a str>,
     pub output: Option<&'a str>,
+    /// A workflow step's job: its run, and the step (from 1).
+    pub run: Option<StepOfRun<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct StepOfRun<'a> {
+    pub id: String,
+    pub workflow: &'a str,
+    pub step: u32,
 }
 
 fn utc<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
@@ -79,6 +88,11 @@ impl<'a> From<&'a JobRecord> for JobView<'a> {
             worker: r.worker.as_deref(),
             error: r.error.as_deref(),
             output: r.output.as_deref(),
+            run: r.job.workflow.as_ref().map(|w| StepOfRun {
+                id: w.run.to_string(),
+                workflow: w.workflow.as_str(),
+                step: w.step + 1,
+            }),
         }
     }
 }
