@@ -135,7 +135,7 @@ both!(a_failing_member_stops_the_run_and_calls_on_failure_once, |backend| {
 [jobs.fine]
 command = "echo fine >> @DIR@/ran"
 [jobs.flaky]
-command = "echo attempt >> @DIR@/flaky; echo broken; exit 3"
+command = "echo attempt >> @DIR@/flaky; echo broken >&2; exit 3"
 retries = 1
 retry_delay = "1s"
 [jobs.after]
@@ -154,7 +154,7 @@ on_failure = "alert"
     let error = run["error"].as_str().unwrap_or_default();
     assert!(error.contains("flaky") && error.contains("exit code 3"), "{error}");
     wait_until(SOON, "on_failure to run", || env.lines("alerts").len() == 1);
-    assert_eq!(env.lines("alerts"), [format!("{id} nightly failed 3 broken")]);
+    assert_eq!(env.lines("alerts"), [format!("{id} nightly failed 3 broken")], "with the job's stderr");
     assert_eq!(env.lines("flaky").len(), 2, "the member's retry came first");
     assert_eq!(run["steps"][0]["state"], "failed");
     assert_eq!(run["steps"][1]["state"], "cancelled");
@@ -624,4 +624,38 @@ both!(a_scheduled_workflows_failing_runs_flag_its_schedule, |backend| {
             && schedule["alerts"].as_array().is_some_and(|a| a.iter().any(|x| x == "last run failed"))
             && doc["workflows"][0]["failed"].as_u64().is_some_and(|n| n >= 1)
     });
+});
+
+// A step job of a run that ended before the job started (its cancelling
+// had not reached it) is not run.
+both!(a_step_job_of_an_ended_run_is_not_run, |backend| {
+    let env = Env::new(backend)
+        .jobs("[jobs.first]\ncommand = \"echo ran >> @DIR@/ran\"\n[workflows.one]\nsteps = [\"first\"]\n");
+    let config = taskq::config::Config::load(&env.path("jobs.toml")).expect("config");
+    let def = config.workflow("one").expect("workflow").clone();
+    let run = taskq::broker::NewRun {
+        id: taskq::job::JobId::new(),
+        params: std::collections::BTreeMap::new(),
+        def: def.clone(),
+        parent: None,
+        ttl: std::time::Duration::from_secs(600),
+        first: None,
+        scheduled: false,
+    };
+    let mut job = config.job("first").unwrap().new_job(Vec::new(), std::collections::BTreeMap::new()).unwrap();
+    job.workflow = Some(taskq::job::WorkflowStep { run: run.id, workflow: def.name.clone(), step: 0 });
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let broker = env.connect().await;
+        broker.start_run(&run).await.expect("start");
+        broker.enqueue(std::slice::from_ref(&job)).await.expect("enqueue");
+        broker.launched(run.id, 0, &[job.id]).await.expect("launched");
+        // Stopped, and nothing cancelled yet.
+        broker.revoke_run(run.id).await.expect("revoke");
+    });
+    env.run(&["run", "--burst"]).success();
+    assert!(env.lines("ran").is_empty(), "the job did not run");
+    let record = env.status(&job.id.to_string());
+    assert_eq!(record["state"], "revoked");
+    assert!(record["error"].as_str().unwrap_or_default().contains("its workflow run"), "{record}");
 });

@@ -238,7 +238,9 @@ pub trait Broker: Send + Sync {
     // outcome to its run inside `finish` (Redis: through the queue's
     // outbox, applied before `finish` returns, or by maintenance).
 
-    /// Stores a new run, `running` at step 0; false if `run.id` exists.
+    /// Stores a new run, `running` at step 0; false if `run.id` exists
+    /// (then it counts as touched: maintenance leaves an open one be for a
+    /// while longer, as its starter is still at work).
     async fn start_run(&self, run: &NewRun) -> Result<bool, BrokerError>;
 
     /// Records how a member of a step ended (once per id), and moves the
@@ -252,6 +254,10 @@ pub trait Broker: Send + Sync {
 
     /// The runs `ids`, `None` for unknown or expired ones.
     async fn get_runs(&self, ids: &[JobId]) -> Result<Vec<Option<RunRecord>>, BrokerError>;
+
+    /// Run `id`'s state alone (cheap, where `get_runs` reads every step's
+    /// ids); `None` if unknown.
+    async fn run_state(&self, id: JobId) -> Result<Option<RunState>, BrokerError>;
 
     /// The succeeded members' results of step `step`, in launch order.
     async fn step_results(&self, run: JobId, step: u32) -> Result<Vec<StepResult>, BrokerError>;

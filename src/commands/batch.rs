@@ -214,6 +214,7 @@ pub(super) async fn run_then(
     };
     let broker = ctx.broker(Some(config)).await?;
     broker.start_run(&new_run).await?;
+    let touch = crate::broker::NewRun { first: None, ..new_run };
     let mut out = std::io::BufWriter::new(crate::stdio::stdout());
     let mut enqueued = 0;
     for chunk in jobs.chunks(CHUNK) {
@@ -224,6 +225,9 @@ pub(super) async fn run_then(
             ))
         })?;
         enqueued += chunk.len();
+        // The run is still being filled: not one maintenance should think
+        // its starter died.
+        broker.start_run(&touch).await?;
         for job in chunk {
             writeln!(out, "{}", job.id).map_err(|e| {
                 NotPrinted(format!("the batch was enqueued (run {run}), but its ids could not be printed: {e}"))

@@ -127,10 +127,17 @@ async fn run_workflow(
     let broker = ctx.broker(Some(config)).await?;
     let id = JobId::new();
     let how = crate::workflow::drive::Start { params: given, ..Default::default() };
-    crate::workflow::drive::start(broker.as_ref(), config, wf, id, how).await?;
+    crate::workflow::drive::store(broker.as_ref(), config, wf, id, how).await?;
+    // Stored: its id is told before its first step is launched, so a caller
+    // who retries after an error here does not start a second run unknowingly.
     let line = if args.json { json!({ "id": id.to_string(), "duplicate": false }).to_string() } else { id.to_string() };
     print_id(&line)
         .map_err(|e| NotPrinted(format!("workflow run {id} was started, but its id could not be printed: {e}")))?;
+    let launched =
+        crate::workflow::drive::follow_up(broker.as_ref(), config, id, crate::workflow::drive::Check::Run).await;
+    if let Err(e) = launched {
+        tracing::warn!(run = %id, error = %e, "run stored; a worker's maintenance launches its first step");
+    }
     if !args.wait {
         return Ok(ExitCode::SUCCESS);
     }

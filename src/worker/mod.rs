@@ -31,12 +31,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::broker::{Broker, BrokerError, LeaseToken, RunningJob, WorkerInfo};
+use crate::broker::{Broker, BrokerError, LeaseToken, RunState, RunningJob, WorkerInfo};
 use crate::clock::BrokerClock;
 use crate::config::Config;
 use crate::exec::output::LiveOutput;
 use crate::exec::{Executor, Kill};
-use crate::job::WorkflowStep;
+use crate::job::{JobId, WorkflowStep};
 use crate::shutdown::Shutdown;
 pub use queues::QueueSelection;
 
@@ -132,6 +132,8 @@ struct Shared {
     /// the file's text: a complete step's results never change, and every
     /// job of a `map` reads the same ones.
     prev_outputs: Mutex<VecDeque<(WorkflowStep, Arc<str>)>>,
+    /// Workflow runs' states as last read, and when (`run_ended`).
+    run_states: Mutex<HashMap<JobId, (RunState, Instant)>>,
 }
 
 impl Shared {
@@ -147,6 +149,33 @@ impl Shared {
         self.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_or_insert(e);
         self.shutdown.graceful().cancel();
         self.give_up.cancel();
+    }
+
+    /// Whether workflow run `run` ended (its state then), asked of the
+    /// broker at most once a second per run: a running one's answer is
+    /// kept that long, an ended one's for good.
+    async fn run_ended(&self, run: JobId) -> Option<RunState> {
+        const FRESH: Duration = Duration::from_secs(1);
+        let now = Instant::now();
+        {
+            let known = self.run_states.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match known.get(&run) {
+                Some((state, _)) if state.is_final() => return Some(*state),
+                Some((_, at)) if now.duration_since(*at) < FRESH => return None,
+                _ => {}
+            }
+        }
+        // Unknown to the broker (or unreadable now): run the job.
+        let state = self.broker.run_state(run).await.ok()??;
+        let mut known = self.run_states.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if known.len() > 1000 {
+            known.retain(|_, (s, at)| s.is_final() || now.duration_since(*at) < FRESH);
+            if known.len() > 1000 {
+                known.clear();
+            }
+        }
+        known.insert(run, (state, now));
+        state.is_final().then_some(state)
     }
 
     /// The text of `TASKQ_PREV_OUTPUTS` for a job of workflow step `step`.
@@ -205,6 +234,7 @@ impl Worker {
             grants: AtomicU64::new(0),
             failure: Mutex::new(None),
             prev_outputs: Mutex::new(VecDeque::new()),
+            run_states: Mutex::new(HashMap::new()),
         };
         Ok(Worker { shared: Arc::new(shared) })
     }

@@ -120,6 +120,19 @@ async fn execute(
     if let Some(wf) = shared.config.workflow(job.job.as_str()) {
         return Some(start_scheduled(shared, lease, wf).await);
     }
+    // A step job of a run that ended (revoked, or failed by another step)
+    // is not run: the run's cancelling may not have reached it yet.
+    if let Some(step) = &job.workflow
+        && let Some(state) = shared.run_ended(step.run).await
+    {
+        tracing::info!(job.id = %job.id, run = %step.run, "not run: its workflow run is {state}");
+        let result = AttemptResult {
+            error: Some(format!("not run: its workflow run {} is {state}", step.run)),
+            ..AttemptResult::default()
+        };
+        let ttl = shared.config.jobs.get(job.job.as_str()).map_or(crate::job::DEFAULT_RESULT_TTL, |d| d.result_ttl);
+        return Some(Finish::Revoked { result, ttl });
+    }
     let Some(def) = shared.config.jobs.get(job.job.as_str()) else {
         tracing::error!(job.id = %job.id, job.name = %job.job, "unknown job: not in this worker's config");
         let error =
@@ -198,10 +211,13 @@ async fn execute(
         }
         None => {
             let mut finish = retry::decide(def, lease.attempt, &outcome);
-            if let (Finish::Succeeded { ignore_result, .. }, Some(_)) = (&mut finish, &job.workflow) {
-                // A workflow's step job keeps its record: launching its step
-                // again (two workers at once, or after a crash) then finds
-                // it and leaves it be, where a deleted one would run again.
+            let of_a_run = job.workflow.is_some()
+                || job.trigger.as_ref().is_some_and(|t| shared.config.workflow(t.job.as_str()).is_some());
+            if let (Finish::Succeeded { ignore_result, .. }, true) = (&mut finish, of_a_run) {
+                // A workflow's step job, or its on_failure, keeps its record:
+                // enqueueing it again (two workers at once, or a follow-up
+                // after a crash) then finds it and leaves it be, where a
+                // deleted one would run again.
                 *ignore_result = false;
             }
             let duration = humantime::format_duration(Duration::from_millis(outcome.duration().as_millis() as u64));

@@ -45,6 +45,20 @@ pub async fn start(
     id: JobId,
     how: Start,
 ) -> Result<bool, BrokerError> {
+    let added = store(broker, config, wf, id, how).await?;
+    follow_up(broker, config, id, Check::Run).await?;
+    Ok(added)
+}
+
+/// Stores a run of `wf` under `id`, launching nothing yet (`follow_up`
+/// does, or maintenance). False: the run existed.
+pub async fn store(
+    broker: &dyn Broker,
+    config: &Config,
+    wf: &WorkflowDef,
+    id: JobId,
+    how: Start,
+) -> Result<bool, BrokerError> {
     let run = NewRun {
         id,
         params: how.params,
@@ -54,9 +68,7 @@ pub async fn start(
         first: None,
         scheduled: how.scheduled,
     };
-    let added = broker.start_run(&run).await?;
-    follow_up(broker, config, id, Check::Run).await?;
-    Ok(added)
+    broker.start_run(&run).await
 }
 
 /// How far `follow_up` looks at the current step's jobs themselves.
@@ -222,13 +234,23 @@ async fn end(broker: &dyn Broker, config: &Config, run: &RunRecord) -> Result<bo
         match config.jobs.get(name.as_str()).map(|d| d.new_job(Vec::new(), BTreeMap::new())) {
             Some(Ok(mut hook)) => {
                 let cause = run.cause.as_ref();
+                // The failing job's whole output tail (stderr too, where its
+                // error usually is), as a job's own on_failure gets it; the
+                // step result kept only its stdout.
+                let output = match cause {
+                    Some(c) => match broker.get(&[c.id]).await?.pop().flatten().and_then(|r| r.output) {
+                        Some(out) => out,
+                        None => c.output.clone(),
+                    },
+                    None => String::new(),
+                };
                 hook.id = JobId::derived(id, "on_failure");
                 hook.trigger = Some(Trigger {
                     id,
                     job: run.run.def.name.clone(),
                     state: JobState::Failed,
                     exit_code: cause.and_then(|c| c.exit_code),
-                    output: cause.map(|c| c.output.clone()).unwrap_or_default(),
+                    output,
                 });
                 broker.enqueue(&[hook]).await?;
             }

@@ -189,8 +189,11 @@ conformance!(a_revoked_run_records_what_ends_but_does_not_move_on, |broker, env|
     let a = step_job(&run, 0, "a");
     enqueue(broker.as_ref(), &a).await;
     broker.launched(run.id, 0, &[a.id]).await.unwrap();
+    assert_eq!(broker.run_state(run.id).await.unwrap(), Some(RunState::Running));
     let rec = broker.revoke_run(run.id).await.unwrap().unwrap();
     assert_eq!((rec.state, rec.step_state(0)), (RunState::Revoked, "revoked"));
+    assert_eq!(broker.run_state(run.id).await.unwrap(), Some(RunState::Revoked));
+    assert_eq!(broker.run_state(JobId::new()).await.unwrap(), None);
     work(broker.as_ref(), succeeded()).await;
     let rec = run_of(broker.as_ref(), run.id).await;
     assert_eq!((rec.state, rec.step, rec.done[0]), (RunState::Revoked, 0, 1));
@@ -202,6 +205,10 @@ conformance!(open_runs_are_followed_up_until_settled_then_kept_for_their_ttl, |b
     let run = new_run();
     broker.start_run(&run).await.unwrap();
     assert_eq!(broker.open_runs(Duration::from_secs(10), 10).await.unwrap(), [] as [JobId; 0], "touched just now");
+    env.advance(11);
+    // Started again (its starter still at work): touched, left be.
+    assert!(!broker.start_run(&run).await.unwrap());
+    assert_eq!(broker.open_runs(Duration::from_secs(10), 10).await.unwrap(), [] as [JobId; 0]);
     env.advance(11);
     assert_eq!(broker.open_runs(Duration::from_secs(10), 10).await.unwrap(), [run.id]);
     assert_eq!(

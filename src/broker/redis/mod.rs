@@ -458,6 +458,10 @@ impl Broker for RedisBroker {
         runs::get(self, ids).await
     }
 
+    async fn run_state(&self, id: JobId) -> Result<Option<RunState>, BrokerError> {
+        runs::state(self, id).await
+    }
+
     async fn step_results(&self, run: JobId, step: u32) -> Result<Vec<StepResult>, BrokerError> {
         runs::results(self, run, step).await
     }

@@ -171,6 +171,13 @@ async fn read(b: &RedisBroker, id: &str) -> Result<Option<RunRecord>, BrokerErro
     }))
 }
 
+pub(super) async fn state(b: &RedisBroker, id: JobId) -> Result<Option<RunState>, BrokerError> {
+    let state: Option<String> = b.link.query(redis::cmd("HGET").arg(b.runs_key("runs")).arg(id.to_string())).await?;
+    let Some(state) = state else { return Ok(None) };
+    let st: State = serde_json::from_str(&state).map_err(protocol)?;
+    RunState::parse(&st.state).map(Some).ok_or_else(|| protocol(format!("unknown state {}", st.state)))
+}
+
 pub(super) async fn results(b: &RedisBroker, run: JobId, step: u32) -> Result<Vec<StepResult>, BrokerError> {
     let ids: Option<String> =
         b.link.query(redis::cmd("HGET").arg(b.runs_key("steps")).arg(format!("{run}/{step}"))).await?;

@@ -352,6 +352,10 @@ impl Broker for SqliteBroker {
         self.read(move |conn, ns| runs::get(conn, ns, &ids)).await
     }
 
+    async fn run_state(&self, id: JobId) -> Result<Option<RunState>, BrokerError> {
+        self.read(move |conn, ns| runs::state(conn, ns, id)).await
+    }
+
     async fn step_results(&self, run: JobId, step: u32) -> Result<Vec<StepResult>, BrokerError> {
         self.read(move |conn, ns| runs::results(conn, ns, run, step)).await
     }

@@ -36,6 +36,10 @@ pub(super) fn start(tx: &Transaction<'_>, ns: &str, run: &NewRun, now: i64) -> R
     {
         launched(tx, ns, run.id, 0, first, now)?;
     }
+    if added == 0 {
+        tx.prepare_cached("UPDATE runs SET touched_at = ?3 WHERE ns = ?1 AND id = ?2 AND settled = 0")?
+            .execute(params![ns, run.id.to_string(), now])?;
+    }
     Ok(added == 1)
 }
 
@@ -190,6 +194,14 @@ fn read(conn: &Connection, ns: &str, id: &str) -> Result<Option<RunRecord>, Fail
         cause: cause.map(|c| serde_json::from_str(&c)).transpose().map_err(protocol)?,
         settled,
     }))
+}
+
+pub(super) fn state(conn: &Connection, ns: &str, id: JobId) -> Result<Option<RunState>, Failure> {
+    let state: Option<String> = conn
+        .prepare_cached("SELECT state FROM runs WHERE ns = ?1 AND id = ?2")?
+        .query_row(params![ns, id.to_string()], |r| r.get(0))
+        .optional()?;
+    state.map(|s| RunState::parse(&s).ok_or_else(|| protocol(format!("unknown state {s}")))).transpose()
 }
 
 pub(super) fn results(conn: &Connection, ns: &str, run: JobId, step: u32) -> Result<Vec<StepResult>, Failure> {

@@ -16,7 +16,7 @@
 -- ARGV[2]  what to do; its arguments follow:
 --   start    id, head, steps, first step's ids (JSON array, '' none),
 --            the workflow's name (kept in the state as wf, for counts)
---            returns 1 if stored, 0 if the run exists
+--            returns 1 if stored, 0 if the run exists (then touched, if open)
 --   advance  a StepReport (JSON); returns 1 if recorded, 2 if that also
 --            completed its step or ended the run
 --   launched run, step, ids (JSON array), their count; returns 1 if recorded
@@ -76,7 +76,12 @@ end
 
 if op == 'start' then
   local id = ARGV[3]
-  if redis.call('HEXISTS', RUNS, id) == 1 then return 0 end
+  local was = load(id)
+  if was then
+    -- touched: its starter is still at work (enqueue --batch --then)
+    if was.settled ~= 1 then redis.call('ZADD', OPEN, now, id) end
+    return 0
+  end
   redis.call('HSET', HEADS, id, ARGV[4])
   local r = {state = 'running', step = 0, steps = tonumber(ARGV[5]), enq = ms(now), settled = 0, wf = ARGV[7]}
   if ARGV[6] ~= '' then
