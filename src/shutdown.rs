@@ -3,16 +3,28 @@
 
 use std::sync::Arc;
 
-use tokio::sync::Notify;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// Two stages: the first SIGTERM or SIGINT asks for a graceful stop, the
 /// second for an immediate one. SIGHUP, where handled, asks for a reload.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Shutdown {
     graceful: CancellationToken,
     immediate: CancellationToken,
-    reload: Arc<Notify>,
+    /// Counts reload requests: every half of a process (`run --beat`'s
+    /// worker and scheduler) sees each one.
+    reload: Arc<watch::Sender<u64>>,
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Shutdown {
+            graceful: CancellationToken::new(),
+            immediate: CancellationToken::new(),
+            reload: Arc::new(watch::channel(0).0),
+        }
+    }
 }
 
 impl Shutdown {
@@ -30,9 +42,15 @@ impl Shutdown {
         &self.immediate
     }
 
-    /// Signalled when the config should be reloaded (SIGHUP).
-    pub fn reload(&self) -> &Notify {
-        &self.reload
+    /// Changes when the config should be reloaded (SIGHUP); each holder
+    /// sees every request.
+    pub fn reloads(&self) -> watch::Receiver<u64> {
+        self.reload.subscribe()
+    }
+
+    /// Asks for a reload, as SIGHUP does.
+    pub fn request_reload(&self) {
+        self.reload.send_modify(|n| *n += 1);
     }
 
     /// Asks for the next stage: graceful first, then immediate.
@@ -48,7 +66,7 @@ impl Shutdown {
     /// elsewhere SIGHUP keeps its default, ending the process).
     pub fn listen_for_reload(&self) {
         use tokio::signal::unix::{SignalKind, signal};
-        let reload = self.reload.clone();
+        let this = self.clone();
         tokio::spawn(async move {
             let Ok(mut hup) = signal(SignalKind::hangup()) else {
                 tracing::error!("cannot install a SIGHUP handler; reload by restarting");
@@ -56,7 +74,7 @@ impl Shutdown {
             };
             while hup.recv().await.is_some() {
                 tracing::info!(signal = "SIGHUP", "reloading the config");
-                reload.notify_one();
+                this.request_reload();
             }
         });
     }

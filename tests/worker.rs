@@ -291,17 +291,53 @@ both!(a_worker_serves_only_its_queues, |backend| {
     assert_eq!(env.state(&a), "succeeded");
 });
 
-both!(a_job_the_worker_does_not_know_fails_as_unknown, |backend| {
+// A job this worker's config lacks may be on its way (a rolling deploy):
+// it is retried with backoff, up to 10 minutes, not failed at once.
+both!(a_job_the_worker_does_not_know_is_retried_as_unknown, |backend| {
     let env = Env::new(backend).jobs("[jobs.new-job]\ncommand = \"true\"\n");
     env.write("old.toml", "[jobs.other]\ncommand = \"true\"\n");
     let id = env.enqueue(&["new-job"]);
     env.run(&["-f", "old.toml", "run", "--burst"]).success();
     let s = env.status(&id);
-    assert_eq!(s["state"], "failed");
+    assert_eq!(s["state"], "retrying");
     assert!(
         s["error"].as_str().unwrap().starts_with("unknown job: this worker's config (old.toml) has no job \"new-job\""),
         "{s}"
     );
+});
+
+// SIGHUP reloads a worker's jobs.toml: a job added runs, an edited command
+// runs as edited; an invalid file is reported and the running config kept.
+both!(sighup_reloads_a_workers_config, |backend| {
+    let env = Env::new(backend).jobs("[jobs.greet]\ncommand = \"echo old >> @DIR@/out\"\n");
+    let worker = env.spawn(&["run", "-c", "1"]);
+    let first = env.enqueue(&["greet"]);
+    wait_until(SOON, "the first run", || env.state(&first) == "succeeded");
+    let dir = env.root().display().to_string();
+    let edited = format!(
+        "[jobs.greet]\ncommand = \"echo new >> {dir}/out\"\n[jobs.added]\ncommand = \"echo added >> {dir}/out\"\n"
+    );
+    env.write("jobs.toml", "[jobs.greet]\ncommand = 7\n");
+    worker.signal(rustix::process::Signal::HUP);
+    wait_until(SOON, "the bad file reported", || worker.stderr().contains("reload failed: keeping the running config"));
+    env.write("jobs.toml", &edited);
+    worker.signal(rustix::process::Signal::HUP);
+    wait_until(SOON, "the reload", || worker.stderr().contains("config reloaded"));
+    let (again, added) = (env.enqueue(&["greet"]), env.enqueue(&["added"]));
+    wait_until(SOON, "both runs", || env.state(&again) == "succeeded" && env.state(&added) == "succeeded");
+    assert_eq!(env.lines("out"), ["old", "new", "added"]);
+});
+
+// A job this worker lacks, enqueued after jobs.toml changed on disk, makes
+// the worker read it again: the job runs without a restart.
+both!(a_new_job_in_a_changed_jobs_toml_is_picked_up, |backend| {
+    let env = Env::new(backend).jobs("[jobs.a]\ncommand = \"true\"\n");
+    let _worker = env.spawn(&["run", "-c", "1"]);
+    let dir = env.root().display().to_string();
+    env.write("jobs.toml", &format!("[jobs.a]\ncommand = \"true\"\n[jobs.b]\ncommand = \"echo b >> {dir}/out\"\n"));
+    let id = env.enqueue(&["b"]);
+    wait_until(SOON, "the new job to run", || env.state(&id) == "succeeded");
+    assert_eq!(env.lines("out"), ["b"]);
 });
 
 both!(a_failing_job_is_retried_until_it_succeeds, |backend| {

@@ -70,9 +70,10 @@ impl Beat {
         self
     }
 
-    /// Fires due ticks until `shutdown`; SIGHUP (`shutdown.reload()`)
+    /// Fires due ticks until `shutdown`; SIGHUP (`shutdown.reloads()`)
     /// reloads the config. Broker errors are waited out with backoff.
     pub async fn run(mut self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let mut reloads = shutdown.reloads();
         let mut entries = entries(&self.config);
         let mut cursors: Option<HashMap<String, Cursor>> = None;
         let presence = CancellationToken::new();
@@ -107,7 +108,7 @@ impl Beat {
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 () = shutdown.graceful().cancelled() => break,
-                () = shutdown.reload().notified() => {
+                Ok(()) = reloads.changed() => {
                     if let Some(c) = cursors.as_mut() {
                         self.reload(&mut entries, c);
                     }

@@ -158,9 +158,9 @@ impl Command {
         matches!(self, Command::Run(_) | Command::Beat(_) | Command::Exec(_))
     }
 
-    /// Commands that reload their config on SIGHUP: those running beat.
+    /// Commands that reload their config on SIGHUP: beat and workers.
     pub fn handles_reload(&self) -> bool {
-        matches!(self, Command::Beat(BeatArgs { dry_run: false, .. }) | Command::Run(RunArgs { beat: true, .. }))
+        matches!(self, Command::Beat(BeatArgs { dry_run: false, .. }) | Command::Run(_))
     }
 }
 

@@ -33,7 +33,8 @@ pub(super) fn attach(shared: &Shared, def: &JobDef, lease: &Lease, mut finish: F
 
 /// The hook job `name` for `trigger`, if this worker's config has it.
 pub(super) fn build(shared: &Shared, name: &str, trigger: Trigger) -> Option<NewJob> {
-    let Some(def) = shared.config.jobs.get(name) else {
+    let config = shared.config();
+    let Some(def) = config.jobs.get(name) else {
         tracing::error!(hook = name, "hook job not in this worker's config; not enqueued");
         return None;
     };
@@ -109,10 +110,11 @@ pub(super) async fn after_poison(shared: &Shared, id: JobId) {
         }
     };
     let Some(record) = record else { return };
-    if let Err(e) = crate::workflow::drive::ended_elsewhere(&*shared.broker, &shared.config, &record).await {
+    if let Err(e) = crate::workflow::drive::ended_elsewhere(&*shared.broker, &shared.config(), &record).await {
         tracing::warn!(job.id = %id, error = %e, "cannot report the failed job to its workflow run yet");
     }
-    let Some(name) = shared.config.jobs.get(record.job.job.as_str()).and_then(|d| d.on_failure.as_ref()) else {
+    let config = shared.config();
+    let Some(name) = config.jobs.get(record.job.job.as_str()).and_then(|d| d.on_failure.as_ref()) else {
         return;
     };
     let trigger = Trigger {

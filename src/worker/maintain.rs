@@ -56,7 +56,7 @@ pub(super) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                             if let Ok(mut found) = broker.get(&[r.id]).await
                                 && let Some(Some(record)) = found.pop()
                                 && let Err(e) =
-                                    crate::workflow::drive::ended_elsewhere(&**broker, &shared.config, &record).await
+                                    crate::workflow::drive::ended_elsewhere(&**broker, &shared.config(), &record).await
                             {
                                 tracing::debug!(job.id = %r.id, error = %e, "cannot report to its workflow run yet");
                             }
@@ -69,7 +69,7 @@ pub(super) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                 }
                 for run in recovery.runs {
                     if let Err(e) =
-                        crate::workflow::drive::follow_up(&*shared.broker, &shared.config, run, Check::Run).await
+                        crate::workflow::drive::follow_up(&*shared.broker, &shared.config(), run, Check::Run).await
                     {
                         tracing::debug!(run = %run, error = %e, "cannot move a workflow run on");
                     }
@@ -107,7 +107,7 @@ pub(super) async fn follow_up_runs(shared: &Shared, idle: Duration, check: Check
         }
     };
     for id in ids {
-        if let Err(e) = crate::workflow::drive::follow_up(&*shared.broker, &shared.config, id, check).await {
+        if let Err(e) = crate::workflow::drive::follow_up(&*shared.broker, &shared.config(), id, check).await {
             tracing::debug!(run = %id, error = %e, "cannot move a workflow run on");
         }
     }

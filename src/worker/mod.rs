@@ -114,7 +114,12 @@ struct Shared {
     id: String,
     broker: Arc<dyn Broker>,
     clock: Arc<BrokerClock>,
-    config: Arc<Config>,
+    /// The config now: replaced whole by a reload (SIGHUP, or a job name it
+    /// lacks after jobs.toml changed); a job in progress keeps the one it
+    /// started with.
+    config: std::sync::RwLock<Arc<Config>>,
+    /// When jobs.toml was last read (its modification time then).
+    config_read: Mutex<Option<std::time::SystemTime>>,
     executor: Executor,
     opts: WorkerOptions,
     running: RunningJobs,
@@ -149,6 +154,45 @@ impl Shared {
         self.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_or_insert(e);
         self.shutdown.graceful().cancel();
         self.give_up.cancel();
+    }
+
+    /// The config now.
+    fn config(&self) -> Arc<Config> {
+        self.config.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Reads jobs.toml again and, if it is valid, runs the jobs that start
+    /// from now on by it; an invalid one is reported and the running config
+    /// kept. `why` is logged.
+    fn reload(&self, why: &str) -> bool {
+        let path = self.config().path.clone();
+        *self.config_read.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = modified(&path);
+        match Config::load(&path) {
+            Ok(config) => {
+                tracing::info!(
+                    config = %path.display(), jobs = config.jobs.len(), workflows = config.workflows.len(), why,
+                    "config reloaded"
+                );
+                *self.config.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(config);
+                true
+            }
+            Err(errors) => {
+                for e in &errors.0 {
+                    tracing::error!("reload: {e}");
+                }
+                tracing::error!(config = %path.display(), "reload failed: keeping the running config");
+                false
+            }
+        }
+    }
+
+    /// Reloads jobs.toml if it changed since it was last read: for a job
+    /// name this config lacks (a deploy that added it). True if reloaded.
+    fn reload_if_changed(&self) -> bool {
+        let path = self.config().path.clone();
+        let now = modified(&path);
+        let then = *self.config_read.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        now.is_some() && now != then && self.reload("jobs.toml changed, and a job named one it lacked")
     }
 
     /// Whether workflow run `run` ended (its state then), asked of the
@@ -224,7 +268,8 @@ impl Worker {
             id: crate::presence::process_id(),
             broker,
             clock,
-            config,
+            config_read: Mutex::new(modified(&config.path)),
+            config: std::sync::RwLock::new(config),
             executor: Executor::with_reaper()?,
             opts,
             running: Arc::new(Mutex::new(HashMap::new())),
@@ -280,13 +325,14 @@ impl Worker {
             report(shared.clone()),
             background.clone(),
         ));
+        let reloader = tokio::spawn(reload_on_request(shared.clone(), background.clone()));
         let tracker = TaskTracker::new();
         let slots = Arc::new(Semaphore::new(opts.concurrency.max(1)));
 
         let result = fetch::run(&shared, &slots, &tracker).await;
         drain(&shared, &tracker).await;
         background.cancel();
-        let _ = tokio::join!(renewer, maintainer, presence);
+        let _ = tokio::join!(renewer, maintainer, presence, reloader);
         tracing::info!(worker = %shared.id, "worker stopped");
         let failure = shared.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
         match failure {
@@ -325,7 +371,7 @@ async fn drain(shared: &Shared, tracker: &TaskTracker) {
     }
     // Killed jobs requeue themselves before their tasks end, if the broker
     // lets them; an unreachable one is waited for only so long.
-    let longest_kill = shared.config.jobs.iter().map(|d| d.kill_after).max().unwrap_or_default();
+    let longest_kill = shared.config().jobs.iter().map(|d| d.kill_after).max().unwrap_or_default();
     tokio::select! {
         () = tracker.wait() => {}
         () = tokio::time::sleep(longest_kill + REQUEUE_GRACE) => {
@@ -377,4 +423,26 @@ fn report(shared: Arc<Shared>) -> impl Fn() -> WorkerInfo + Send {
             running,
         }
     }
+}
+
+/// Reloads the config at each request (SIGHUP) until `stop`: the jobs that
+/// start from then on run by the new one.
+async fn reload_on_request(shared: Arc<Shared>, stop: CancellationToken) {
+    let mut reloads = shared.shutdown.reloads();
+    loop {
+        tokio::select! {
+            changed = reloads.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                shared.reload("SIGHUP");
+            }
+            () = stop.cancelled() => return,
+        }
+    }
+}
+
+/// A file's modification time, if it can be read.
+fn modified(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }

@@ -48,7 +48,7 @@ async fn run_one(shared: &Shared, lease: Lease, sent: Instant) -> Option<(Lease,
     let echo: Option<Box<dyn OutputSink>> =
         shared.opts.job_output.then(|| Box::new(Prefixed::new(format!("{} ", lease.job.id))) as Box<dyn OutputSink>);
     let output = Arc::new(LiveOutput::new(echo));
-    let kill_after = shared.config.jobs.get(lease.job.job.as_str()).map(|d| d.kill_after).unwrap_or_default();
+    let kill_after = shared.config().jobs.get(lease.job.job.as_str()).map(|d| d.kill_after).unwrap_or_default();
     lock(&shared.running).insert(
         token.clone(),
         Running {
@@ -67,7 +67,7 @@ async fn run_one(shared: &Shared, lease: Lease, sent: Instant) -> Option<(Lease,
     // A scheduled workflow's tick is recorded as ended when it began: its
     // run's own outcome, stamped on the schedule when the run ends, is then
     // always the later one, however fast the run fails.
-    let ended = if shared.config.workflow(lease.job.job.as_str()).is_some() { began } else { Instant::now() };
+    let ended = if shared.config().workflow(lease.job.job.as_str()).is_some() { began } else { Instant::now() };
     finishing.store(true, Ordering::SeqCst);
     // A worker that is stopping takes no more jobs.
     let order = shared.opts.queues.order();
@@ -88,7 +88,7 @@ async fn run_one(shared: &Shared, lease: Lease, sent: Instant) -> Option<(Lease,
                     // Its outcome reached the run with it: launch what follows.
                     // Not done now, maintenance does it later.
                     if let Err(e) =
-                        crate::workflow::drive::follow_up(&*shared.broker, &shared.config, step.run, Check::Run).await
+                        crate::workflow::drive::follow_up(&*shared.broker, &shared.config(), step.run, Check::Run).await
                     {
                         tracing::warn!(run = %step.run, error = %e, "workflow left for maintenance to move on");
                     }
@@ -117,7 +117,7 @@ async fn execute(
     output: &LiveOutput,
 ) -> Option<Finish> {
     let job = &lease.job;
-    if let Some(wf) = shared.config.workflow(job.job.as_str()) {
+    if let Some(wf) = shared.config().workflow(job.job.as_str()) {
         return Some(start_scheduled(shared, lease, wf).await);
     }
     // A step job of a run that ended (revoked, or failed by another step)
@@ -130,17 +130,15 @@ async fn execute(
             error: Some(format!("not run: its workflow run {} is {state}", step.run)),
             ..AttemptResult::default()
         };
-        let ttl = shared.config.jobs.get(job.job.as_str()).map_or(crate::job::DEFAULT_RESULT_TTL, |d| d.result_ttl);
+        let ttl = shared.config().jobs.get(job.job.as_str()).map_or(crate::job::DEFAULT_RESULT_TTL, |d| d.result_ttl);
         return Some(Finish::Revoked { result, ttl });
     }
-    let Some(def) = shared.config.jobs.get(job.job.as_str()) else {
-        tracing::error!(job.id = %job.id, job.name = %job.job, "unknown job: not in this worker's config");
-        let error =
-            format!("unknown job: this worker's config ({}) has no job \"{}\"", shared.config.path.display(), job.job);
-        return Some(Finish::Failed {
-            result: AttemptResult { error: Some(error), ..AttemptResult::default() },
-            hook: None,
-        });
+    let mut config = shared.config();
+    if config.jobs.get(job.job.as_str()).is_none() && shared.reload_if_changed() {
+        config = shared.config();
+    }
+    let Some(def) = config.jobs.get(job.job.as_str()) else {
+        return Some(unknown_job(&config, lease));
     };
     let params = match def.resolve_run(&job.args, &job.params) {
         Ok(p) => p,
@@ -212,7 +210,7 @@ async fn execute(
         None => {
             let mut finish = retry::decide(def, lease.attempt, &outcome);
             let of_a_run = job.workflow.is_some()
-                || job.trigger.as_ref().is_some_and(|t| shared.config.workflow(t.job.as_str()).is_some());
+                || job.trigger.as_ref().is_some_and(|t| shared.config().workflow(t.job.as_str()).is_some());
             if let (Finish::Succeeded { ignore_result, .. }, true) = (&mut finish, of_a_run) {
                 // A workflow's step job, or its on_failure, keeps its record:
                 // enqueueing it again (two workers at once, or a follow-up
@@ -237,13 +235,39 @@ async fn execute(
     }
 }
 
+/// How long a job whose name this worker's config lacks is retried before
+/// it fails as unknown: a rolling deploy's time to reach every worker.
+const UNKNOWN_FOR: Duration = Duration::from_secs(600);
+
+/// A job whose name `config` lacks (jobs.toml re-read already if it had
+/// changed): retried with backoff while younger than `UNKNOWN_FOR` by its
+/// attempts (a deploy may not have reached this host yet), then failed.
+fn unknown_job(config: &crate::config::Config, lease: &Lease) -> Finish {
+    let job = &lease.job;
+    let error = format!("unknown job: this worker's config ({}) has no job \"{}\"", config.path.display(), job.job);
+    let delay =
+        |attempt: u32| Duration::from_secs(5u64.saturating_mul(1 << attempt.saturating_sub(1).min(20)).min(120));
+    let waited: Duration = (1..lease.attempt).map(delay).sum();
+    let next = delay(lease.attempt);
+    let result = AttemptResult { error: Some(error), ..AttemptResult::default() };
+    if waited + next <= UNKNOWN_FOR {
+        tracing::warn!(
+            job.id = %job.id, job.name = %job.job, retry_in = %humantime::format_duration(next),
+            "unknown job: not in this worker's config; retried until a deploy brings it (up to 10 min)"
+        );
+        return Finish::Retry { result, delay: next };
+    }
+    tracing::error!(job.id = %job.id, job.name = %job.job, "unknown job: not in this worker's config after 10 min; failed");
+    Finish::Failed { result, hook: None }
+}
+
 /// A scheduled workflow's tick, fired by beat as a job: starts the run,
 /// under an id derived from the job's, so a second attempt (a lost worker)
 /// finds the run started. Its output names the run.
 async fn start_scheduled(shared: &Shared, lease: &Lease, wf: &crate::config::WorkflowDef) -> Finish {
     let job = &lease.job;
     let run = crate::job::JobId::derived(job.id, "run");
-    let config = &shared.config;
+    let config = &shared.config();
     let start = crate::workflow::drive::Start { params: job.params.clone(), parent: None, scheduled: true };
     match crate::workflow::drive::start(&*shared.broker, config, wf, run, start).await {
         Ok(_) => {
@@ -334,5 +358,42 @@ fn set_ended_ago(finish: &mut Finish, ago: Duration) {
         | Finish::Retry { result, .. }
         | Finish::Revoked { result, .. } => result.ended_ago = ago,
         Finish::Requeue => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(attempt: u32) -> Lease {
+        let config = crate::config::Config::parse(std::path::Path::new("old.toml"), "[jobs.x]\ncommand = \"true\"\n")
+            .expect("config");
+        let mut job = config.job("x").expect("x").new_job(Vec::new(), std::collections::BTreeMap::new()).expect("job");
+        job.job = crate::names::JobName::new("new-job").expect("name");
+        Lease { job, attempt, worker: "w".into(), grant: "g".into() }
+    }
+
+    #[test]
+    fn an_unknown_job_is_retried_with_backoff_for_ten_minutes_then_fails() {
+        let config = crate::config::Config::default();
+        let mut waited = Duration::ZERO;
+        let mut attempt = 1;
+        loop {
+            match unknown_job(&config, &lease(attempt)) {
+                Finish::Retry { delay, result } => {
+                    assert!(result.error.as_deref().unwrap_or_default().starts_with("unknown job:"));
+                    assert!(delay >= Duration::from_secs(5) && delay <= Duration::from_secs(120), "{delay:?}");
+                    waited += delay;
+                    attempt += 1;
+                }
+                Finish::Failed { result, .. } => {
+                    assert!(result.error.as_deref().unwrap_or_default().contains("has no job \"new-job\""));
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(waited <= UNKNOWN_FOR && waited + Duration::from_secs(120) > UNKNOWN_FOR, "{waited:?}");
+        assert_eq!(attempt, 9, "5 s, 10 s, 20 s, 40 s, 80 s, then 120 s apart");
     }
 }
