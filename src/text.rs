@@ -18,6 +18,16 @@ pub fn lines(text: &str) -> Cow<'_, str> {
     escape(text, true)
 }
 
+/// Arguments as a POSIX shell would need them typed, so that their
+/// boundaries show (`a 'b c' ''`): each quoted unless it is plain.
+pub fn shell_words(args: &[String]) -> String {
+    let plain = |a: &str| !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c));
+    args.iter()
+        .map(|a| if plain(a) { a.clone() } else { format!("'{}'", a.replace('\'', "'\\''")) })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Bytes that should be UTF-8 text but may not be (an argument, a file
 /// name), on one line: bytes that are not UTF-8 shown as `\xNN`.
 pub fn bytes_one_line(bytes: &[u8]) -> String {
@@ -71,6 +81,12 @@ fn is_unsafe(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arguments_are_shown_as_a_shell_would_need_them() {
+        let args: Vec<String> = ["plain", "two words", "", "it's", "a=b,c/d"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(shell_words(&args), r"plain 'two words' '' 'it'\''s' a=b,c/d");
+    }
 
     #[test]
     fn terminal_controls_are_shown_not_obeyed() {

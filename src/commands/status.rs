@@ -226,7 +226,7 @@ fn print_record(r: &JobRecord) -> std::io::Result<()> {
     }
     say!("  {}", facts.join(", "));
     if !v.args.is_empty() {
-        say!("  args:      {}", one_line(&v.args.join(" ")));
+        say!("  args:      {}", one_line(&crate::text::shell_words(v.args)));
     }
     for (name, value) in v.params {
         say!("  param:     {}={}", one_line(name), one_line(value));

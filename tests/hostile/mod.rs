@@ -34,7 +34,7 @@ command = '''true {{x}}; printf '\033[2J\r\nfake: done\n' '''
     }
     let status = String::from_utf8_lossy(&env.run(&["status", &id]).success().get_output().stdout).to_string();
     assert!(status.contains("param:     x=\\e]0;TITLE\\x07\\e[2J...\\r\\nfake: line\\u{202e}"), "{status}");
-    assert!(status.contains("args:      arg\\e[31m"), "{status}");
+    assert!(status.contains("args:      'arg\\e[31m'"), "{status}");
     let logs = String::from_utf8_lossy(&env.run(&["logs", &id]).success().get_output().stdout).to_string();
     assert!(logs.contains("\\e[2J\\r\nfake: done"), "{logs:?}");
     // --json carries them verbatim, for scripts.
