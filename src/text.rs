@@ -84,7 +84,7 @@ mod tests {
 
     #[test]
     fn arguments_are_shown_as_a_shell_would_need_them() {
-        let args: Vec<String> = ["plain", "two words", "", "it's", "a=b,c/d"].iter().map(|s| s.to_string()).collect();
+        let args: Vec<String> = ["plain", "two words", "", "it's", "a=b,c/d"].iter().map(ToString::to_string).collect();
         assert_eq!(shell_words(&args), r"plain 'two words' '' 'it'\''s' a=b,c/d");
     }
 
