@@ -117,7 +117,13 @@ pub fn rfc3339_utc(t: Timestamp) -> String {
 
 /// A stored instant shown in the host's zone, to the second.
 pub fn local(t: Timestamp) -> String {
-    t.to_zoned(host_zone()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string()
+    in_zone(t, &host_zone())
+}
+
+/// An instant for people, in zone `tz` (a schedule's own, as `check`
+/// shows its fires).
+pub fn in_zone(t: Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string()
 }
 
 /// Parses `--at`: RFC 3339, or a date-time in the host's zone written

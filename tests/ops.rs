@@ -203,3 +203,17 @@ fn a_bad_metrics_address_is_refused_before_anything_starts() {
         .code(2)
         .stderr(predicate::str::contains(format!("cannot serve metrics on {addr}")));
 }
+
+// inspect shows a schedule's instants in the schedule's own zone, as check
+// shows its fires (not the host's).
+#[test]
+fn inspect_shows_a_schedules_fires_in_its_own_zone() {
+    let env = Env::sqlite()
+        .jobs("[jobs.nightly]\ncommand = \"true\"\nschedule = \"30 2 * * *\"\ntimezone = \"Asia/Kathmandu\"\n");
+    let out = env.run(&["inspect"]).success().get_output().stdout.clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains(" 02:30:00 +0545"), "Kathmandu's own time and offset:\n{text}");
+    let out = env.run(&["inspect", "--json"]).success().get_output().stdout.clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).expect("inspect --json");
+    assert_eq!(doc["schedules"][0]["timezone"], "Asia/Kathmandu");
+}

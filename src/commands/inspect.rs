@@ -93,7 +93,9 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
         let rows: Vec<Vec<String>> = schedules
             .iter()
             .map(|s| {
-                let when = |t: &Option<String>| t.as_deref().map_or("-".into(), local_of);
+                // in the schedule's own zone, as check shows its fires
+                let tz = crate::time::Zone::named(&s.timezone).map(|z| z.tz().clone()).ok();
+                let when = |t: &Option<String>| t.as_deref().map_or("-".into(), |t| in_zone_of(t, tz.as_ref()));
                 vec![
                     s.name.clone(),
                     s.schedule.clone(),
@@ -130,7 +132,11 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-/// An RFC 3339 instant of a view, in the local zone as the tables show them.
-fn local_of(text: &str) -> String {
-    text.parse::<jiff::Timestamp>().map_or_else(|_| text.to_string(), local)
+/// An RFC 3339 instant of a view, in `tz` (none: the host's zone).
+fn in_zone_of(text: &str, tz: Option<&jiff::tz::TimeZone>) -> String {
+    match (text.parse::<jiff::Timestamp>(), tz) {
+        (Ok(t), Some(tz)) => crate::time::in_zone(t, tz),
+        (Ok(t), None) => local(t),
+        (Err(_), _) => text.to_string(),
+    }
 }

@@ -170,6 +170,9 @@ impl From<&WorkerInfo> for WorkerView {
 pub(super) struct ScheduleView {
     pub name: String,
     pub schedule: String,
+    /// The zone its ticks are computed in (the text view shows its
+    /// instants there, as `check` does).
+    pub timezone: String,
     pub last_tick: Option<String>,
     pub last_job: Option<String>,
     pub fired: u64,
@@ -191,6 +194,7 @@ impl ScheduleView {
         ScheduleView {
             name: entry.name().to_string(),
             schedule: entry.schedule.describe(),
+            timezone: entry.def.timezone.name(),
             last_tick: state.map(|s| rfc3339_utc(s.last_tick)),
             last_job: state.and_then(|s| s.last_job).map(|id| id.to_string()),
             fired: state.map_or(0, |s| s.fired),
