@@ -105,30 +105,34 @@ pub(super) async fn wait_for_runs(
     ids: &[JobId],
     timeout: Option<Duration>,
 ) -> anyhow::Result<Vec<RunRecord>> {
-    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-    let mut poll = Duration::from_millis(10);
+    let mut poll = Poll::new(timeout);
     loop {
-        let found = broker.get_runs(ids).await?;
+        // Each run's state alone while waiting (a wide step's ids are many);
+        // the whole records once all ended.
+        let mut states = Vec::with_capacity(ids.len());
+        for id in ids {
+            states.push(broker.run_state(*id).await?);
+        }
         let unknown: Vec<String> =
-            ids.iter().zip(&found).filter(|(_, r)| r.is_none()).map(|(id, _)| id.to_string()).collect();
+            ids.iter().zip(&states).filter(|(_, s)| s.is_none()).map(|(id, _)| id.to_string()).collect();
         if !unknown.is_empty() {
             return Err(unknown_ids(&unknown).into());
         }
-        let runs: Vec<RunRecord> = found.into_iter().flatten().collect();
-        let left = runs.iter().filter(|r| !r.state.is_final()).count();
+        let left = states.iter().flatten().filter(|s| !s.is_final()).count();
         if left == 0 {
-            return Ok(runs);
+            let runs: Vec<RunRecord> = broker.get_runs(ids).await?.into_iter().flatten().collect();
+            if runs.len() == ids.len() {
+                return Ok(runs);
+            }
+            // (one expired in between: reported unknown next round)
+            continue;
         }
-        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-            return Err(TimedOut(format!(
-                "--timeout reached with {left} of {} workflow runs not finished",
-                runs.len()
-            ))
-            .into());
+        if poll.expired() {
+            return Err(
+                TimedOut(format!("--timeout reached with {left} of {} workflow runs not finished", ids.len())).into()
+            );
         }
-        let pause = deadline.map_or(poll, |d| poll.min(d.saturating_duration_since(tokio::time::Instant::now())));
-        tokio::time::sleep(pause).await;
-        poll = (poll * 2).min(Duration::from_millis(200));
+        poll.pause().await;
     }
 }
 
@@ -175,9 +179,8 @@ pub(super) async fn wait_for(
     ids: &[JobId],
     timeout: Option<Duration>,
 ) -> anyhow::Result<Vec<JobRecord>> {
-    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let mut poll = Poll::new(timeout);
     let progress = crate::commands::progress::bar(ids.len() as u64, "waiting");
-    let mut poll = Duration::from_millis(10);
     loop {
         let records = broker.get(ids).await?;
         let unknown: Vec<String> =
@@ -192,16 +195,37 @@ pub(super) async fn wait_for(
             progress.finish_and_clear();
             return Ok(records);
         }
-        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+        if poll.expired() {
             progress.finish_and_clear();
             let left = records.len() - done;
             return Err(
                 TimedOut(format!("--timeout reached with {left} of {} jobs not finished", records.len())).into()
             );
         }
-        let pause = deadline.map_or(poll, |d| poll.min(d.saturating_duration_since(tokio::time::Instant::now())));
-        tokio::time::sleep(pause).await;
-        poll = (poll * 2).min(Duration::from_millis(200));
+        poll.pause().await;
+    }
+}
+
+/// Polling until a deadline: 10 ms apart at first, then doubling to 200 ms.
+struct Poll {
+    deadline: Option<tokio::time::Instant>,
+    every: Duration,
+}
+
+impl Poll {
+    fn new(timeout: Option<Duration>) -> Poll {
+        Poll { deadline: timeout.map(|t| tokio::time::Instant::now() + t), every: Duration::from_millis(10) }
+    }
+
+    fn expired(&self) -> bool {
+        self.deadline.is_some_and(|d| tokio::time::Instant::now() >= d)
+    }
+
+    async fn pause(&mut self) {
+        let now = tokio::time::Instant::now();
+        tokio::time::sleep(self.deadline.map_or(self.every, |d| self.every.min(d.saturating_duration_since(now))))
+            .await;
+        self.every = (self.every * 2).min(Duration::from_millis(200));
     }
 }
 

@@ -64,6 +64,18 @@ struct NextTake<'a> {
     grant: &'a str,
 }
 
+/// The next value of finish.lua's reply (a value Lua left out: the default).
+fn next_of<T: redis::FromRedisValue + Default>(
+    reply: &mut impl Iterator<Item = redis::Value>,
+) -> Result<T, BrokerError> {
+    reply
+        .next()
+        .map(redis::from_redis_value)
+        .transpose()
+        .map_err(|e| BrokerError::Protocol(format!("finish: {e}")))
+        .map(Option::unwrap_or_default)
+}
+
 pub(super) async fn finish(
     b: &RedisBroker,
     token: &LeaseToken,
@@ -119,24 +131,8 @@ pub(super) async fn finish(
     b.wake.touched(queue);
     let reply: Vec<redis::Value> = b.link.invoke(&call).await?;
     let mut reply = reply.into_iter();
-    let mut int = || -> Result<u64, BrokerError> {
-        reply
-            .next()
-            .map(redis::from_redis_value)
-            .transpose()
-            .map_err(|e| BrokerError::Protocol(format!("finish: {e}")))
-            .map(Option::unwrap_or_default)
-    };
-    let (recorded, dropped) = (int()?, int()?);
-    let mut text = || -> Result<String, BrokerError> {
-        reply
-            .next()
-            .map(redis::from_redis_value)
-            .transpose()
-            .map_err(|e| BrokerError::Protocol(format!("finish: {e}")))
-            .map(Option::unwrap_or_default)
-    };
-    let (entry, report) = (text()?, text()?);
+    let (recorded, dropped): (u64, u64) = (next_of(&mut reply)?, next_of(&mut reply)?);
+    let (entry, report): (String, String) = (next_of(&mut reply)?, next_of(&mut reply)?);
     if let (false, Some(hook)) = (entry.is_empty(), hook) {
         // The outcome is recorded: a hook that cannot go in now stays in the
         // outbox for maintenance.
