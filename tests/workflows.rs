@@ -9,6 +9,20 @@ use std::collections::BTreeSet;
 use crate::both;
 use crate::common::{Backend, Env, SOON, wait_until};
 
+/// A new run of `def`, as `enqueue` would store it, for tests that leave
+/// the state a crash or a race leaves by calling the broker themselves.
+fn a_run_of(def: taskq::config::WorkflowDef) -> taskq::broker::NewRun {
+    taskq::broker::NewRun {
+        id: taskq::job::JobId::new(),
+        params: std::collections::BTreeMap::new(),
+        def,
+        parent: None,
+        ttl: std::time::Duration::from_secs(600),
+        first: None,
+        scheduled: false,
+    }
+}
+
 fn run_state(env: &Env, id: &str) -> String {
     env.state(id)
 }
@@ -392,15 +406,7 @@ both!(a_run_its_starter_left_unlaunched_is_launched_by_maintenance, |backend| {
         "[jobs.first]\ncommand = \"echo first >> @DIR@/ran\"\n[jobs.second]\ncommand = \"echo second >> @DIR@/ran\"\n[workflows.pair]\nsteps = [\"first\", \"second\"]\n",
     );
     let config = taskq::config::Config::load(&env.path("jobs.toml")).expect("config");
-    let run = taskq::broker::NewRun {
-        id: taskq::job::JobId::new(),
-        params: std::collections::BTreeMap::new(),
-        def: config.workflow("pair").expect("workflow").clone(),
-        parent: None,
-        ttl: std::time::Duration::from_secs(600),
-        first: None,
-        scheduled: false,
-    };
+    let run = a_run_of(config.workflow("pair").expect("workflow").clone());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async { env.connect().await.start_run(&run).await.expect("start") });
     let id = run.id.to_string();
@@ -633,15 +639,7 @@ both!(a_step_job_of_an_ended_run_is_not_run, |backend| {
         .jobs("[jobs.first]\ncommand = \"echo ran >> @DIR@/ran\"\n[workflows.one]\nsteps = [\"first\"]\n");
     let config = taskq::config::Config::load(&env.path("jobs.toml")).expect("config");
     let def = config.workflow("one").expect("workflow").clone();
-    let run = taskq::broker::NewRun {
-        id: taskq::job::JobId::new(),
-        params: std::collections::BTreeMap::new(),
-        def: def.clone(),
-        parent: None,
-        ttl: std::time::Duration::from_secs(600),
-        first: None,
-        scheduled: false,
-    };
+    let run = a_run_of(def.clone());
     let mut job = config.job("first").unwrap().new_job(Vec::new(), std::collections::BTreeMap::new()).unwrap();
     job.workflow = Some(taskq::job::WorkflowStep { run: run.id, workflow: def.name.clone(), step: 0 });
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
