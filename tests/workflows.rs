@@ -73,6 +73,9 @@ steps = ["validate", "charge", "confirm"]
     let last = steps[2]["jobs"][0].as_str().unwrap().to_string();
     let out = env.run(&["logs", &last]).success().get_output().stdout.clone();
     assert_eq!(String::from_utf8_lossy(&out).trim(), format!("run={id}"));
+    // A run has no output of its own: logs says where to look.
+    let out = env.run(&["logs", &id]).failure().code(2).get_output().stderr.clone();
+    assert!(String::from_utf8_lossy(&out).contains(&format!("taskq status {id}")), "{}", String::from_utf8_lossy(&out));
 });
 
 both!(a_groups_jobs_run_at_once_and_the_chord_waits_for_all_five, |backend| {
