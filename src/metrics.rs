@@ -6,6 +6,7 @@
 //! sampled every few seconds. Without `--metrics` no recorder is installed
 //! and every call here is a no-op.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,9 @@ const SAMPLE_EVERY: Duration = Duration::from_secs(5);
 /// Job durations, in seconds: from a quick HTTP call to a long batch job.
 const DURATION_BUCKETS: [f64; 14] =
     [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 7200.0];
+
+/// How late beat enqueues a tick's run, in seconds: SPEC §5 promises 50 ms.
+const DELAY_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 60.0, 3600.0];
 
 /// How an attempt ended, as the `outcome` label says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +59,7 @@ pub(crate) fn serve(socket: SocketAddr) -> anyhow::Result<()> {
     PrometheusBuilder::new()
         .with_http_listener(socket)
         .set_buckets_for_metric(Matcher::Full("taskq_job_duration_seconds".into()), &DURATION_BUCKETS)
+        .and_then(|b| b.set_buckets_for_metric(Matcher::Full("taskq_beat_fire_delay_seconds".into()), &DELAY_BUCKETS))
         .and_then(PrometheusBuilder::install)
         .map_err(|e| UsageError(format!("cannot serve metrics on {socket}: {e}; choose another --metrics address")))?;
     describe();
@@ -95,8 +100,31 @@ fn describe() {
         "How far this host's clock is from the broker's (host minus broker)"
     );
     describe_counter!(
-        "taskq_failed_dropped_total",
+        "taskq_failed_set_dropped_total",
         "Failed jobs deleted to keep the failed set within failed_max and failed_ttl"
+    );
+    describe_counter!("taskq_retries_total", "Attempts this process ran that failed and will run again, by job");
+    describe_counter!(
+        "taskq_jobs_expired_total",
+        "Jobs not started before their expiry (broker-wide, counted from this process's start)"
+    );
+    describe_counter!("taskq_beat_fires_total", "Runs this beat enqueued, by schedule");
+    describe_counter!("taskq_beat_skipped_total", "Ticks this beat recorded as skipped, by schedule and reason");
+    describe_histogram!(
+        "taskq_beat_fire_delay_seconds",
+        Unit::Seconds,
+        "How long after its tick (by the broker's clock) this beat enqueued a run"
+    );
+    describe_gauge!("taskq_job_endings", "Attempts ended per job and ending over a window (1h, 24h; broker-wide)");
+    describe_gauge!(
+        "taskq_job_duration_mean_seconds",
+        Unit::Seconds,
+        "Mean run time of a job's attempts over a window (1h, 24h; broker-wide)"
+    );
+    describe_gauge!(
+        "taskq_job_duration_p95_seconds",
+        Unit::Seconds,
+        "95th percentile run time of a job's attempts over a window (1h, 24h; broker-wide)"
     );
     describe_counter!("taskq_broker_errors_total", "Broker calls that failed and were retried, by what was tried");
 }
@@ -109,7 +137,7 @@ pub(crate) fn clock_offset(skew: jiff::SignedDuration) {
 /// Failed jobs deleted to keep the failed set bounded.
 pub(crate) fn failed_dropped(n: u64) {
     if n > 0 {
-        counter!("taskq_failed_dropped_total").increment(n);
+        counter!("taskq_failed_set_dropped_total").increment(n);
     }
 }
 
@@ -121,8 +149,25 @@ pub(crate) fn broker_error(what: &'static str) {
 /// An attempt this process ran ended.
 pub(crate) fn job_ended(job: &str, outcome: Ending, took: Option<Duration>) {
     counter!("taskq_jobs_finished_total", "job" => job.to_string(), "outcome" => outcome.as_str()).increment(1);
+    if outcome == Ending::Retried {
+        counter!("taskq_retries_total", "job" => job.to_string()).increment(1);
+    }
     if let Some(took) = took {
         histogram!("taskq_job_duration_seconds", "job" => job.to_string()).record(took.as_secs_f64());
+    }
+}
+
+/// Beat enqueued a run of `schedule` `delay` after its tick.
+pub(crate) fn beat_fired(schedule: &str, delay: Duration) {
+    counter!("taskq_beat_fires_total", "schedule" => schedule.to_string()).increment(1);
+    histogram!("taskq_beat_fire_delay_seconds").record(delay.as_secs_f64());
+}
+
+/// Beat recorded `n` ticks of `schedule` as skipped: `reason` is "missed"
+/// (no beat ran), "active" (the previous run still active) or "paused".
+pub(crate) fn beat_skipped(schedule: &str, reason: &'static str, n: u64) {
+    if n > 0 {
+        counter!("taskq_beat_skipped_total", "schedule" => schedule.to_string(), "reason" => reason).increment(n);
     }
 }
 
@@ -138,9 +183,13 @@ pub(crate) fn lease_lapsed(state: crate::job::JobState) {
 }
 
 /// Samples what the broker holds for everyone until `stop`: the depth of
-/// `queues`, the failed set, and the schedules.
+/// `queues`, the failed set, the schedules and the per-job statistics.
 pub(crate) async fn sample(broker: Arc<dyn Broker>, queues: Vec<QueueName>, stop: CancellationToken) {
+    let mut expired = ExpiredCount::default();
     loop {
+        if let Err(e) = sample_stats(broker.as_ref(), &mut expired).await {
+            tracing::debug!(error = %e, "cannot read the job statistics for metrics");
+        }
         if let Err(e) = sample_once(broker.as_ref(), &queues).await {
             tracing::debug!(error = %e, "cannot sample the broker for metrics");
         }
@@ -172,6 +221,57 @@ async fn sample_once(broker: &dyn Broker, queues: &[QueueName]) -> Result<(), cr
         }
         counter!("taskq_schedule_fired_total", "schedule" => entry.clone()).absolute(s.fired);
         counter!("taskq_schedule_skipped_total", "schedule" => entry).absolute(s.skipped);
+    }
+    Ok(())
+}
+
+/// `taskq_jobs_expired_total` from the broker's per-minute statistics:
+/// what each minute gained since the last sample, from this process's
+/// start, so the counter only grows.
+#[derive(Default)]
+struct ExpiredCount {
+    /// Per minute of the window (Unix minute): the expiries counted.
+    counted: BTreeMap<i64, u64>,
+    started: bool,
+}
+
+async fn sample_stats(broker: &dyn Broker, expired: &mut ExpiredCount) -> Result<(), crate::broker::BrokerError> {
+    use crate::broker::stats::{MINUTE_MS, MINUTES, Tally};
+    let now = broker.time().await?.as_millisecond();
+    let stats = broker.job_stats().await?;
+    let first = now.div_euclid(MINUTE_MS) - MINUTES + 1;
+    let mut seen: BTreeMap<i64, u64> = BTreeMap::new();
+    for s in &stats {
+        for (i, m) in s.minutes.iter().enumerate() {
+            *seen.entry(first + i as i64).or_default() += m[Tally::Expired as usize];
+        }
+    }
+    if expired.started {
+        let newly: u64 =
+            seen.iter().map(|(minute, n)| n.saturating_sub(expired.counted.get(minute).copied().unwrap_or(0))).sum();
+        counter!("taskq_jobs_expired_total").increment(newly);
+    } else {
+        // What expired before this process started is not its to count.
+        counter!("taskq_jobs_expired_total").increment(0);
+        expired.started = true;
+    }
+    expired.counted = seen;
+    for s in &stats {
+        let job = s.job.clone();
+        for (window, w) in [("1h", &s.hour), ("24h", &s.day)] {
+            for t in Tally::ALL {
+                gauge!("taskq_job_endings", "job" => job.clone(), "ending" => t.as_str(), "window" => window)
+                    .set(w.count(t) as f64);
+            }
+            if let Some(mean) = w.mean() {
+                gauge!("taskq_job_duration_mean_seconds", "job" => job.clone(), "window" => window)
+                    .set(mean.as_secs_f64());
+            }
+            if let Some(p95) = w.p95() {
+                gauge!("taskq_job_duration_p95_seconds", "job" => job.clone(), "window" => window)
+                    .set(p95.as_secs_f64());
+            }
+        }
     }
     Ok(())
 }

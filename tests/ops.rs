@@ -217,3 +217,86 @@ fn inspect_shows_a_schedules_fires_in_its_own_zone() {
     let doc: serde_json::Value = serde_json::from_slice(&out).expect("inspect --json");
     assert_eq!(doc["schedules"][0]["timezone"], "Asia/Kathmandu");
 }
+
+both!(inspect_counts_each_jobs_endings_and_run_times, |backend| {
+    let env = Env::new(backend).jobs(
+        "[jobs.fine]\ncommand = \"true\"\n[jobs.broken]\ncommand = \"exit 1\"\n\
+         [jobs.flaky]\ncommand = \"exit 1\"\nretries = 1\nretry_delay = \"1h\"\n",
+    );
+    for _ in 0..3 {
+        env.enqueue(&["fine"]);
+    }
+    env.enqueue(&["broken"]);
+    env.enqueue(&["broken"]);
+    env.enqueue(&["flaky"]);
+    env.run(&["run", "--burst"]).success();
+
+    let out = env.run(&["inspect", "--json"]).success().get_output().stdout.clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).expect("inspect --json");
+    let jobs = doc["jobs"].as_array().expect("jobs");
+    let names: Vec<&str> = jobs.iter().filter_map(|j| j["name"].as_str()).collect();
+    assert_eq!(names, ["broken", "fine", "flaky"]);
+    let (broken, fine, flaky) = (&jobs[0], &jobs[1], &jobs[2]);
+    for window in ["last_hour", "last_24h"] {
+        assert_eq!((&fine[window]["succeeded"], &fine[window]["failed"]), (&3.into(), &0.into()), "{fine}");
+        assert_eq!((&broken[window]["succeeded"], &broken[window]["failed"]), (&0.into(), &2.into()), "{broken}");
+        assert_eq!((&flaky[window]["retried"], &flaky[window]["failed"]), (&1.into(), &0.into()), "{flaky}");
+        assert!(fine[window]["mean_seconds"].as_f64().is_some_and(|s| s < 5.0), "{fine}");
+        assert!(fine[window]["p95_seconds"].as_f64().is_some(), "{fine}");
+    }
+    let last_minute = |j: &serde_json::Value| j["per_minute"].as_array().and_then(|m| m.last()).cloned();
+    assert_eq!(last_minute(fine), Some(serde_json::json!([3, 0])));
+    env.run(&["inspect"])
+        .success()
+        .stdout(predicate::str::is_match(r"\nbroken +0 +0 +2 +0 +0 +\S+ +\S+ +0 +2\n").unwrap())
+        .stdout(predicate::str::is_match(r"\nfine +0 +3 +0 +0 +0 +\S+ +\S+ +3 +0\n").unwrap());
+});
+
+both!(every_metrics_series_moves_when_its_event_happens, |backend| {
+    let env = Env::new(backend).jobs(
+        "[jobs.fine]\ncommand = \"true\"\n\
+         [jobs.flaky]\ncommand = \"exit 1\"\nretries = 1\nretry_delay = \"1h\"\n\
+         [jobs.slow]\ncommand = \"sleep 2\"\nevery = \"1s\"\nmax_concurrent = 1\n",
+    );
+    env.enqueue(&["fine"]);
+    env.enqueue(&["flaky"]);
+    let port = free_port();
+    let _worker = env.spawn(&["run", "--beat", "--metrics", &format!("127.0.0.1:{port}")]);
+    let mut seen = String::new();
+    wait_until(SOON, "the statistics sampled", || {
+        seen = scrape(port);
+        seen.contains("taskq_jobs_expired_total 0\n")
+            && seen.contains("taskq_job_endings{job=\"fine\",ending=\"succeeded\",window=\"1h\"} 1\n")
+    });
+    // Expires on a queue no worker serves until it is too late.
+    env.enqueue(&["--queue", "later", "--expires", "1s", "fine"]);
+    let enqueued = Instant::now();
+    wait_until(SOON, "its expiry to pass", || enqueued.elapsed() > Duration::from_millis(1500));
+    env.run(&["run", "--burst", "-Q", "later"]).success();
+    wait_until(Duration::from_secs(20), "each series to move", || {
+        seen = scrape(port);
+        [
+            "taskq_retries_total{job=\"flaky\"} 1\n",
+            "taskq_jobs_expired_total 1\n",
+            "taskq_beat_fires_total{schedule=\"slow\"} ",
+            "taskq_beat_skipped_total{schedule=\"slow\",reason=\"active\"} ",
+            "taskq_beat_fire_delay_seconds_count ",
+            "taskq_job_endings{job=\"flaky\",ending=\"retried\",window=\"24h\"} 1\n",
+            "taskq_job_endings{job=\"fine\",ending=\"expired\",window=\"1h\"} 1\n",
+            "taskq_job_duration_mean_seconds{job=\"fine\",window=\"1h\"} ",
+            "taskq_job_duration_p95_seconds{job=\"fine\",window=\"24h\"} ",
+        ]
+        .iter()
+        .all(|m| seen.contains(m))
+    });
+    // The fire delay is measured from the tick: well inside a second here.
+    let slow = seen
+        .lines()
+        .find_map(|l| l.strip_prefix("taskq_beat_fire_delay_seconds_bucket{le=\"1\"} "))
+        .and_then(|n| n.parse::<u64>().ok());
+    let all = seen
+        .lines()
+        .find_map(|l| l.strip_prefix("taskq_beat_fire_delay_seconds_count "))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert_eq!(slow, all, "every fire within a second of its tick:\n{seen}");
+});

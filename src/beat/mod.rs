@@ -247,9 +247,18 @@ impl Beat {
             keep_until,
         };
         let at = crate::time::rfc3339(&tick.to_zoned(entry.tz().clone()));
-        match self.broker.fire(&fire).await? {
-            Fired::Enqueued(id) => tracing::info!(entry = entry.name(), tick = %at, job.id = %id, "fired"),
+        let fired = self.broker.fire(&fire).await?;
+        if matches!(fired, Fired::Enqueued(_) | Fired::Skipped | Fired::Duplicate(_) | Fired::Recorded) {
+            crate::metrics::beat_skipped(entry.name(), "missed", missed);
+        }
+        match fired {
+            Fired::Enqueued(id) => {
+                let late = self.clock.now().duration_since(tick).unsigned_abs();
+                crate::metrics::beat_fired(entry.name(), late);
+                tracing::info!(entry = entry.name(), tick = %at, job.id = %id, "fired");
+            }
             Fired::Skipped => {
+                crate::metrics::beat_skipped(entry.name(), "active", 1);
                 tracing::warn!(entry = entry.name(), tick = %at, "tick skipped: previous run still active");
             }
             Fired::Duplicate(id) => {

@@ -21,6 +21,7 @@
 //! | `{ns/q}:blocked`       | ZSET   | `<job>\0<seq>`: ids waiting for a slot (score 0, FIFO per job by lex) |
 //! | `{ns/q}:outbox`        | LIST   | hook jobs an outcome triggered, to enqueue on their own queue |
 //! | `{ns/q}:known`         | STRING | set once the queue is in `{ns}:queues`         |
+//! | `{ns/q}:stats`         | HASH   | per job, a ring of minute and hour buckets of its statistics, packed |
 //! | `{ns}:queues`          | SET    | every queue name used                          |
 //! | `{ns}:unique:<key>`    | STRING | who holds an idempotency key (PX window)       |
 //! | `{ns}:workers`         | ZSET   | live worker ids by last heartbeat (ms)         |
@@ -101,9 +102,9 @@ pub(super) struct QueueKeys {
 
 /// The keys every queue script is given, in this order: lib.lua names them
 /// (KEYS[1..]) the same way.
-pub(super) const QUEUE_KEYS: [&str; 13] = [
+pub(super) const QUEUE_KEYS: [&str; 14] = [
     "pending", "jobs", "grants", "entries", "index", "done", "delayed", "leases", "failed", "running", "blocked",
-    "outbox", "known",
+    "outbox", "known", "stats",
 ];
 
 /// The keys of the namespace's workflow runs, as runs.lua names them.

@@ -11,6 +11,7 @@ mod keys;
 mod redis;
 mod runs;
 mod sqlite;
+pub mod stats;
 mod types;
 mod url;
 
@@ -232,6 +233,10 @@ pub trait Broker: Send + Sync {
     /// Deletes results past their TTL (and runs past theirs); returns how
     /// many jobs.
     async fn purge_expired_results(&self) -> Result<u64, BrokerError>;
+
+    /// Every job's statistics over the last hour and 24 h, by the broker's
+    /// clock (stats.rs): counted by the transitions that end attempts.
+    async fn job_stats(&self) -> Result<Vec<stats::JobStats>, BrokerError>;
 
     // Workflow runs (runs.rs has the state machine). Each call is atomic
     // and safe to repeat. A job carrying `workflow` reports its final

@@ -1,22 +1,40 @@
 //! `taskq inspect`: queues, live workers (and beats) and what they run,
-//! flagged when their host's clock is off the broker's, and schedules with
-//! their last and next fires, flagged when their last run failed or no run
-//! succeeded within two periods; and workflow runs by state (ended ones are
-//! kept for the result_ttl). Every instant is the broker's.
+//! flagged when their host's clock is off the broker's; per-job counts of
+//! how attempts ended, with run times, over the last hour and 24 h;
+//! schedules with their last and next fires, flagged when their last run
+//! failed or no run succeeded within two periods; and workflow runs by
+//! state (ended ones are kept for the result_ttl). Every instant is the
+//! broker's. `top` shows the same snapshot, refreshed.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use super::views::{InspectView, QueueView, ScheduleView, WorkerView, WorkflowRunsView};
+use super::views::{InspectView, JobStatsView, QueueView, ScheduleView, WorkerView, WorkflowRunsView};
 use super::{Context, table};
 use crate::beat::entries;
 use crate::beat::health::alerts;
-use crate::broker::RunState;
+use crate::broker::{Broker, RunState};
 use crate::cli::InspectArgs;
+use crate::config::Config;
 use crate::time::local;
 
 pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
     let broker = ctx.broker(Some(&config)).await?;
+    let view = snapshot(&config, broker.as_ref()).await?;
+    if args.json {
+        say!("{}", serde_json::to_string(&view)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for line in render(&view) {
+        say!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Everything `inspect` shows, read now.
+pub(super) async fn snapshot(config: &Config, broker: &dyn Broker) -> anyhow::Result<InspectView> {
     let now = broker.time().await?;
     let mut queues = Vec::new();
     for q in config.queues() {
@@ -43,10 +61,27 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
             RunState::Revoked => w.revoked += n,
         }
     }
-    let view = InspectView {
+    let mut running: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in workers.iter().flat_map(|w| &w.running) {
+        *running.entry(r.job.as_str()).or_default() += 1;
+    }
+    let stats = broker.job_stats().await?;
+    // The jobs with something to show: running, or ended within 24 h.
+    let mut names: Vec<&str> = stats.iter().map(|s| s.job.as_str()).chain(running.keys().copied()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let jobs = names
+        .iter()
+        .map(|name| {
+            let s = stats.iter().find(|s| s.job == *name);
+            JobStatsView::new(name, s, running.get(name).copied().unwrap_or(0))
+        })
+        .collect();
+    Ok(InspectView {
         queues: queues.into_iter().map(|(name, ready)| QueueView { name, ready }).collect(),
         workers: workers.iter().map(WorkerView::from).collect(),
-        schedules: entries(&config)
+        jobs,
+        schedules: entries(config)
             .iter()
             .map(|e| {
                 let state = states.iter().find(|s| s.entry == e.name());
@@ -56,19 +91,18 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
             })
             .collect(),
         workflows,
-    };
-    if args.json {
-        say!("{}", serde_json::to_string(&view)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let InspectView { queues, workers, schedules, workflows } = view;
+    })
+}
+
+/// `inspect`'s text: a table per part.
+pub(super) fn render(view: &InspectView) -> Vec<String> {
+    let mut out = Vec::new();
+    let InspectView { queues, workers, jobs, schedules, workflows } = view;
     let rows: Vec<Vec<String>> = queues.iter().map(|q| vec![q.name.clone(), q.ready.to_string()]).collect();
-    for line in table::render(&["QUEUE", "READY"], &rows) {
-        say!("{line}");
-    }
-    say!();
+    out.extend(table::render(&["QUEUE", "READY"], &rows));
+    out.push(String::new());
     if workers.is_empty() {
-        say!("no live workers");
+        out.push("no live workers".into());
     } else {
         let rows: Vec<Vec<String>> = workers
             .iter()
@@ -84,12 +118,46 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
                 ]
             })
             .collect();
-        for line in table::render(&["WORKER", "QUEUES", "BUSY", "CLOCK", "RUNNING"], &rows) {
-            say!("{line}");
-        }
+        out.extend(table::render(&["WORKER", "QUEUES", "BUSY", "CLOCK", "RUNNING"], &rows));
+    }
+    out.push(String::new());
+    if jobs.is_empty() {
+        out.push("no job ran in the last 24 h".into());
+    } else {
+        let rows: Vec<Vec<String>> = jobs
+            .iter()
+            .map(|j| {
+                let (h, d) = (&j.last_hour, &j.last_24h);
+                vec![
+                    j.name.clone(),
+                    j.running.to_string(),
+                    h.succeeded.to_string(),
+                    h.failed.to_string(),
+                    h.retried.to_string(),
+                    h.expired.to_string(),
+                    h.mean_seconds.map_or("-".into(), short_duration),
+                    h.p95_seconds.map_or("-".into(), short_duration),
+                    d.succeeded.to_string(),
+                    d.failed.to_string(),
+                ]
+            })
+            .collect();
+        let header = [
+            "JOB",
+            "RUNNING",
+            "OK 1H",
+            "FAILED 1H",
+            "RETRIED 1H",
+            "EXPIRED 1H",
+            "MEAN 1H",
+            "P95 1H",
+            "OK 24H",
+            "FAILED 24H",
+        ];
+        out.extend(table::render(&header, &rows));
     }
     if !schedules.is_empty() {
-        say!();
+        out.push(String::new());
         let rows: Vec<Vec<String>> = schedules
             .iter()
             .map(|s| {
@@ -112,12 +180,10 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
             })
             .collect();
         let header = ["SCHEDULE", "WHEN", "LAST TICK", "NEXT", "FIRED", "SKIPPED", "LAST SUCCESS", "ALERT"];
-        for line in table::render(&header, &rows) {
-            say!("{line}");
-        }
+        out.extend(table::render(&header, &rows));
     }
     if !workflows.is_empty() {
-        say!();
+        out.push(String::new());
         let rows: Vec<Vec<String>> = workflows
             .iter()
             .map(|w| {
@@ -125,11 +191,22 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
                 vec![w.name.clone(), n(w.running), n(w.succeeded), n(w.failed), n(w.revoked)]
             })
             .collect();
-        for line in table::render(&["WORKFLOW", "RUNNING", "SUCCEEDED", "FAILED", "REVOKED"], &rows) {
-            say!("{line}");
-        }
+        out.extend(table::render(&["WORKFLOW", "RUNNING", "SUCCEEDED", "FAILED", "REVOKED"], &rows));
     }
-    Ok(ExitCode::SUCCESS)
+    out
+}
+
+/// A run time in a few characters: <1ms, 850ms, 12.5s, 3m 20s.
+pub(super) fn short_duration(seconds: f64) -> String {
+    if seconds < 0.001 {
+        "<1ms".into()
+    } else if seconds < 1.0 {
+        format!("{:.0}ms", seconds * 1000.0)
+    } else if seconds < 60.0 {
+        format!("{seconds:.1}s")
+    } else {
+        humantime::format_duration(Duration::from_secs(seconds.round() as u64)).to_string()
+    }
 }
 
 /// An RFC 3339 instant of a view, in `tz` (none: the host's zone).

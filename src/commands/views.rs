@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::beat::Entry;
+use crate::broker::stats::{JobStats, Tally, Window};
 use crate::broker::{RunRecord, RunState, ScheduleState, WorkerInfo};
 use crate::job::{JobRecord, JobState};
 use crate::time::{rfc3339, rfc3339_utc};
@@ -97,13 +98,69 @@ impl<'a> From<&'a JobRecord> for JobView<'a> {
     }
 }
 
-/// `inspect`: queues, live workers and beats, schedules.
+/// `inspect`: queues, live workers and beats, per-job statistics,
+/// schedules, workflow runs.
 #[derive(Debug, Serialize)]
 pub(super) struct InspectView {
     pub queues: Vec<QueueView>,
     pub workers: Vec<WorkerView>,
+    pub jobs: Vec<JobStatsView>,
     pub schedules: Vec<ScheduleView>,
     pub workflows: Vec<WorkflowRunsView>,
+}
+
+/// One job's activity: running now, and how its attempts ended over the
+/// last hour and the last 24 h (src/broker/stats.rs).
+#[derive(Debug, Serialize)]
+pub(super) struct JobStatsView {
+    pub name: String,
+    pub running: usize,
+    pub last_hour: WindowView,
+    pub last_24h: WindowView,
+    /// Per minute of the last hour, oldest first: `[succeeded, failed]`
+    /// (failed counts retried, expired and lost attempts too).
+    pub per_minute: Vec<[u64; 2]>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub(super) struct WindowView {
+    pub succeeded: u64,
+    pub failed: u64,
+    pub retried: u64,
+    pub expired: u64,
+    pub revoked: u64,
+    pub lost: u64,
+    pub mean_seconds: Option<f64>,
+    pub p95_seconds: Option<f64>,
+}
+
+impl From<&Window> for WindowView {
+    fn from(w: &Window) -> Self {
+        WindowView {
+            succeeded: w.count(Tally::Succeeded),
+            failed: w.count(Tally::Failed),
+            retried: w.count(Tally::Retried),
+            expired: w.count(Tally::Expired),
+            revoked: w.count(Tally::Revoked),
+            lost: w.count(Tally::Lost),
+            mean_seconds: w.mean().map(|d| d.as_secs_f64()),
+            p95_seconds: w.p95().map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0),
+        }
+    }
+}
+
+impl JobStatsView {
+    pub(super) fn new(name: &str, stats: Option<&JobStats>, running: usize) -> Self {
+        let window = |w: Option<&Window>| w.map(WindowView::from).unwrap_or_default();
+        JobStatsView {
+            name: name.to_string(),
+            running,
+            last_hour: window(stats.map(|s| &s.hour)),
+            last_24h: window(stats.map(|s| &s.day)),
+            per_minute: stats
+                .map_or_else(Vec::new, |s| s.per_minute().into_iter().map(|(ok, bad)| [ok, bad]).collect()),
+        }
+    }
 }
 
 /// A workflow's runs the broker holds, by state.

@@ -9,6 +9,7 @@ mod cases;
 mod faults;
 mod operations;
 mod runs;
+mod stats;
 
 /// Stamps a case for each backend: `conformance!(name, |broker, env| { ... })`.
 macro_rules! conformance {

@@ -10,6 +10,8 @@ mod faults;
 mod operations;
 #[path = "../conformance/runs.rs"]
 mod runs;
+#[path = "../conformance/stats.rs"]
+mod stats;
 
 use crate::common::Env;
 

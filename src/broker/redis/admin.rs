@@ -1,7 +1,7 @@
 //! Operators' transitions in Redis: revoke, retry of failed jobs, purge
 //! (and the failed set's bound across queues); what a burst worker counts
-//! as work; and the live workers' registry (`{ns}:workers`,
-//! `{ns}:worker:<id>`).
+//! as work; the live workers' registry (`{ns}:workers`,
+//! `{ns}:worker:<id>`); and the per-job statistics of every queue.
 
 use std::collections::BTreeMap;
 
@@ -234,4 +234,34 @@ pub(super) async fn workers(b: &RedisBroker) -> Result<Vec<WorkerInfo>, BrokerEr
     }
     out.sort_by(|a: &WorkerInfo, b| a.id.cmp(&b.id));
     Ok(out)
+}
+
+/// Every queue's statistics cells, read by stats.lua in each queue's slot,
+/// summed per job by the broker's clock.
+pub(super) async fn job_stats(b: &RedisBroker) -> Result<Vec<crate::broker::stats::JobStats>, BrokerError> {
+    use crate::broker::stats::{Cell, aggregate};
+    let protocol = |e: String| BrokerError::Protocol(format!("stats: {e}"));
+    let (mut cells, mut now) = (Vec::new(), None);
+    for q in b.queues.all(b).await? {
+        let reply: Vec<String> = b.link.invoke(&b.script(&SCRIPTS.stats, &q)).await?;
+        let mut reply = reply.into_iter();
+        let at: i64 = reply.next().unwrap_or_default().parse().map_err(|e| protocol(format!("{e}")))?;
+        now = now.max(Some(at));
+        while let (Some(job), Some(scale), Some(bucket), Some(counters)) =
+            (reply.next(), reply.next(), reply.next(), reply.next())
+        {
+            let bucket = bucket.parse().map_err(|e| protocol(format!("{e}")))?;
+            // cjson writes an empty table as {} and whole numbers as such.
+            let counters: BTreeMap<String, f64> =
+                serde_json::from_str(&counters).map_err(|e| protocol(e.to_string()))?;
+            for (field, n) in counters {
+                cells.push(Cell { hourly: scale == "h", bucket, job: job.clone(), field, n: n.max(0.0) as u64 });
+            }
+        }
+    }
+    let now = match now {
+        Some(now) => now,
+        None => to_ms(b.time().await?),
+    };
+    Ok(aggregate(cells, now))
 }

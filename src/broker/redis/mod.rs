@@ -81,6 +81,7 @@ struct Scripts {
     renew: LazyLock<Script>,
     runs: LazyLock<Script>,
     outcome: LazyLock<Script>,
+    stats: LazyLock<Script>,
 }
 
 /// A queue's script: common.lua (the clock) and lib.lua (the queue's keys
@@ -134,6 +135,7 @@ static SCRIPTS: Scripts = Scripts {
     renew: with_common!("renew.lua"),
     runs: with_common!("runs.lua"),
     outcome: with_lib!("outcome.lua"),
+    stats: with_lib!("stats.lua"),
 };
 
 /// A namespace on a Redis server.
@@ -426,6 +428,10 @@ impl Broker for RedisBroker {
 
     async fn workers(&self) -> Result<Vec<WorkerInfo>, BrokerError> {
         admin::workers(self).await
+    }
+
+    async fn job_stats(&self) -> Result<Vec<super::stats::JobStats>, BrokerError> {
+        admin::job_stats(self).await
     }
 
     async fn purge_expired_results(&self) -> Result<u64, BrokerError> {

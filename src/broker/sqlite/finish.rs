@@ -6,6 +6,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::jobs::{HELD, Taken, insert, ms, ms_after, take};
 use super::{Failure, TakeFrom};
+use crate::broker::stats::Tally;
 use crate::broker::{AttemptResult, BrokerError, Finish, Finished, LeaseToken, Retention, StepReport};
 use crate::job::{JobState, NewJob};
 
@@ -91,6 +92,17 @@ pub(super) fn finish(
     let mut dropped = 0;
     let mut run_moved = false;
     if changed == 1 {
+        let counted = match finish {
+            Finish::Succeeded { result, .. } => Some((Tally::Succeeded, result.duration)),
+            Finish::Failed { result, .. } => Some((Tally::Failed, result.duration)),
+            Finish::Retry { result, .. } => Some((Tally::Retried, result.duration)),
+            // Cut short: its run time says nothing of the job's.
+            Finish::Revoked { .. } => Some((Tally::Revoked, None)),
+            Finish::Requeue => None,
+        };
+        if let (Some(job), Some((tally, ran))) = (&job, counted) {
+            super::stats::tally(tx, ns, job, tally, ran, now)?;
+        }
         let hook = match finish {
             Finish::Succeeded { hook, .. } | Finish::Failed { hook, .. } => hook.as_ref(),
             _ => None,

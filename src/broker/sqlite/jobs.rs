@@ -7,6 +7,7 @@ use std::time::Duration;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::{Failure, TakeFrom};
+use crate::broker::stats::Tally;
 use crate::broker::{
     BrokerError, Enqueued, Forwarded, Lease, LeaseLoss, LeaseToken, ListFilter, OutputUpdate, Recovered, Recovery,
     Retention,
@@ -153,15 +154,15 @@ pub(super) fn take(tx: &Transaction<'_>, ns: &str, from: &TakeFrom, now: i64) ->
                 return Ok(Taken::More);
             }
             budget -= 1;
-            let next: Option<(String, Option<i64>, bool)> = tx
+            let next: Option<(String, Option<i64>, bool, String)> = tx
                 .prepare_cached(&format!(
-                    "SELECT id, expires_at, ran FROM jobs j
+                    "SELECT id, expires_at, ran, job FROM jobs j
                      WHERE ns = ?1 AND queue = ?2 AND state = 'queued' AND {HAS_SLOT}
                      ORDER BY ready_at, id LIMIT 1"
                 ))?
-                .query_row(params![ns, queue, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .query_row(params![ns, queue, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
                 .optional()?;
-            let Some((id, expires_at, ran)) = next else { break };
+            let Some((id, expires_at, ran, job)) = next else { break };
             if !ran && expires_at.is_some_and(|e| e <= now) {
                 tx.prepare_cached(
                     "UPDATE jobs SET state = 'expired', finished_at = ?3,
@@ -169,6 +170,7 @@ pub(super) fn take(tx: &Transaction<'_>, ns: &str, from: &TakeFrom, now: i64) ->
                      WHERE ns = ?1 AND id = ?2",
                 )?
                 .execute(params![ns, id, now])?;
+                super::stats::tally(tx, ns, &job, Tally::Expired, None, now)?;
                 continue;
             }
             let taken: (u32, String) = tx
@@ -283,6 +285,12 @@ pub(super) fn recover(tx: &Transaction<'_>, ns: &str, now: i64, retention: Reten
                 params![ns, id],
             )?,
         };
+        let tally = match state {
+            JobState::Revoked => Tally::Revoked,
+            JobState::Failed => Tally::Failed,
+            _ => Tally::Lost,
+        };
+        super::stats::tally(tx, ns, &job, tally, None, now)?;
         out.jobs.push(Recovered { id: id.parse().map_err(protocol)?, state });
     }
     Ok(out)

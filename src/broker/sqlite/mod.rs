@@ -19,6 +19,7 @@ mod finish;
 mod jobs;
 mod runs;
 mod setup;
+mod stats;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -306,6 +307,12 @@ impl Broker for SqliteBroker {
         self.read(move |conn, ns| admin::workers(conn, ns, now)).await
     }
 
+    async fn job_stats(&self) -> Result<Vec<super::stats::JobStats>, BrokerError> {
+        let now = self.now();
+        let cells = self.read(move |conn, ns| stats::read(conn, ns, now)).await?;
+        Ok(super::stats::aggregate(cells, now))
+    }
+
     async fn purge_expired_results(&self) -> Result<u64, BrokerError> {
         // In batches, each its own short transaction: other processes'
         // renewals and takes wait for the write lock only that long.
@@ -319,7 +326,11 @@ impl Broker for SqliteBroker {
             }
         }
         let now = self.now();
-        self.write(move |tx, ns| runs::purge_expired(tx, ns, now)).await?;
+        self.write(move |tx, ns| {
+            stats::purge(tx, ns, now)?;
+            runs::purge_expired(tx, ns, now)
+        })
+        .await?;
         // Gives freed pages back to the file system, a few at a time. Each
         // step of the statement frees one page: step it to the end.
         self.blocking(|conn, _| {

@@ -134,3 +134,17 @@ CREATE TABLE IF NOT EXISTS run_done (
     done INTEGER NOT NULL,
     PRIMARY KEY (ns, run, step)
 ) WITHOUT ROWID;
+
+-- Per-job statistics (src/broker/stats.rs): per job, counters of endings,
+-- run-time sums and histogram buckets, per minute (scale 'm') and per hour
+-- ('h') bucket of Unix time; written by the transaction that ends an
+-- attempt, old buckets deleted by purge_expired.
+CREATE TABLE IF NOT EXISTS stats (
+    ns     TEXT    NOT NULL,
+    scale  TEXT    NOT NULL,
+    bucket INTEGER NOT NULL,
+    job    TEXT    NOT NULL,
+    field  TEXT    NOT NULL,
+    n      INTEGER NOT NULL,
+    PRIMARY KEY (ns, scale, bucket, job, field)
+) WITHOUT ROWID;

@@ -19,7 +19,7 @@ const MIGRATE_1_TO_2: &str = "
     UPDATE jobs SET ran = 1 WHERE attempts > 0 OR lost > 0;
     ALTER TABLE schedules ADD COLUMN keep_until INTEGER;
 ";
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 /// How long a writer waits for another process's transaction.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -79,6 +79,12 @@ local function record()
     redis.call('RPUSH', OUTBOX, report)
   end
   local finished = now - o.ended_ago
+  if kind == 'revoked' then
+    -- cut short: its run time says nothing of the job's
+    tally(now, f[5], kind)
+  else
+    tally(now, f[5], kind == 'retrying' and 'retried' or kind, o.ran)
+  end
   if f[7] and (kind == 'succeeded' or kind == 'failed') then
     schedule_outcome(f[5], kind == 'succeeded', finished)
   end

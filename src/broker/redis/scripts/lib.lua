@@ -2,7 +2,7 @@
 -- A queue's keys share its hash tag {ns/q} (src/broker/keys.rs), so a
 -- script of one queue runs in one slot, and is given every key it touches:
 --
--- KEYS[1..13] the queue's keys, in the order of QUEUE_KEYS in keys.rs
+-- KEYS[1..14] the queue's keys, in the order of QUEUE_KEYS in keys.rs
 -- ARGV[1]  the namespace's wake-up channel, {ns}:wake
 -- ARGV[2]  clock shift (ms; see clock())
 -- ARGV[3]  bounds, JSON: how much one call may do, and the defaults for a
@@ -55,6 +55,36 @@ local BLOCKED = KEYS[11]
 local OUTBOX = KEYS[12]
 -- set once the queue is listed in the namespace's {ns}:queues
 local KNOWN = KEYS[13]
+
+-- Per job, its statistics (src/broker/stats.rs) in a ring of buckets:
+-- field '<job>|m<minute mod 60>' and '<job>|h<hour mod 24>' of Unix time,
+-- each packed (cmsgpack) as {the bucket's number, {counter = n}}; a field
+-- found holding an older bucket is begun afresh, so the hash never grows
+-- past 84 fields per job (stats.lua deletes the fields of jobs gone quiet).
+local STATS = KEYS[14]
+
+local function count_at(field, bucket, ending, ran, d)
+  local packed = redis.call('HGET', STATS, field)
+  local c = packed and cmsgpack.unpack(packed)
+  if not c or c[1] ~= bucket then c = {bucket, {}} end
+  local n = c[2]
+  n[ending] = (n[ending] or 0) + 1
+  if ran then
+    n.ms = (n.ms or 0) + ran
+    n[d] = (n[d] or 0) + 1
+  end
+  redis.call('HSET', STATS, field, cmsgpack.pack(c))
+end
+
+-- Counts one ending of job `name` ('succeeded', 'failed', 'retried',
+-- 'expired', 'revoked', 'lost') at `now`, with its run time `ran` (ms) if
+-- it is timed (nil: not).
+local function tally(now, name, ending, ran)
+  local m, h = math.floor(now / 60000), math.floor(now / 3600000)
+  local d = ran and ('d' .. math.floor(math.log(ran + 1) / math.log(2) * 4))
+  count_at(name .. '|m' .. (m % 60), m, ending, ran, d)
+  count_at(name .. '|h' .. (h % 24), h, ending, ran, d)
+end
 
 local function packed_load(hash, field)
   local packed = redis.call('HGET', hash, field)
@@ -289,6 +319,7 @@ local function take(now, expiry, worker, grant)
       local ttl = tonumber(f[4]) or bound.result_ttl
       rec_hset(id, 'state', 'expired', 'finished', ms(now),
         'error', 'expired: not started before its expiry')
+      tally(now, f[5], 'expired')
       redis.call('ZADD', DONE, now + ttl, id)
       if limit then unblock(now, f[5], limit) end
     else

@@ -40,6 +40,7 @@ for _, id in ipairs(ids) do
         wake()
       end
     end
+    tally(now, f[6], state == 'queued' and 'lost' or state)
     out[#out + 1] = id
     out[#out + 1] = state
   end
