@@ -48,6 +48,7 @@ complete -c taskq -n "__fish_taskq_needs_command" -f -a "history" -d 'The recent
 complete -c taskq -n "__fish_taskq_needs_command" -f -a "list" -d 'List jobs, newest first'
 complete -c taskq -n "__fish_taskq_needs_command" -f -a "inspect" -d 'Queues, workers, per-job counts and schedules'
 complete -c taskq -n "__fish_taskq_needs_command" -f -a "top" -d 'Like inspect, refreshed in place'
+complete -c taskq -n "__fish_taskq_needs_command" -f -a "schedule" -d 'List schedules; pause, resume or trigger one (obeyed by every beat)'
 complete -c taskq -n "__fish_taskq_needs_command" -f -a "revoke" -d 'Cancel a queued, scheduled or retrying job, or what remains of a workflow run'
 complete -c taskq -n "__fish_taskq_needs_command" -f -a "retry" -d 'Requeue failed jobs'
 complete -c taskq -n "__fish_taskq_needs_command" -f -a "purge" -d 'Delete queued or failed jobs'
@@ -236,6 +237,77 @@ complete -c taskq -n "__fish_taskq_using_subcommand top" -s v -l verbose -d 'Log
 complete -c taskq -n "__fish_taskq_using_subcommand top" -s q -l quiet -d 'Log less (repeat to silence warnings too)'
 complete -c taskq -n "__fish_taskq_using_subcommand top" -s h -l help -d 'Print help'
 complete -c taskq -n "__fish_taskq_using_subcommand top" -s V -l version -d 'Print version'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and not __fish_seen_subcommand_from list pause resume trigger help" -s f -l config -d 'The jobs file [default: ./jobs.toml, then ~/.config/taskq/jobs.toml, then /etc/taskq/jobs.toml]' -r -F
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and not __fish_seen_subcommand_from list pause resume trigger help" -l broker -d 'Broker URL: redis://[user:password@]host[:port][/db], rediss://..., or sqlite:///path/to/taskq.db' -r -f
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and not __fish_seen_subcommand_from list pause resume trigger help" -l namespace -d 'Key prefix, so several applications can share one broker [default: taskq]' -r
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and not __fish_seen_subcommand_from list pause resume trigger help" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and not __fish_seen_subcommand_from list pause resume trigger help" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and not __fish_seen_subcommand_from list pause resume trigger help" -s v -l verbose -d 'Log more (repeat for more detail)'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and not __fish_seen_subcommand_from list pause resume trigger help" -s q -l quiet -d 'Log less (repeat to silence warnings too)'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and not __fish_seen_subcommand_from list pause resume trigger help" -s h -l help -d 'Print help'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and not __fish_seen_subcommand_from list pause resume trigger help" -s V -l version -d 'Print version'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and not __fish_seen_subcommand_from list pause resume trigger help" -f -a "list" -d 'Every schedule: when it fires, whether it is paused, its last and next fire'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and not __fish_seen_subcommand_from list pause resume trigger help" -f -a "pause" -d 'Stop a schedule firing on every beat until resumed (kept in the broker); its ticks are counted as skipped'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and not __fish_seen_subcommand_from list pause resume trigger help" -f -a "resume" -d 'Let a paused schedule fire again, from its next tick'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and not __fish_seen_subcommand_from list pause resume trigger help" -f -a "trigger" -d 'Enqueue one run of a schedule\'s job (or workflow) now, outside the schedule; print its id'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and not __fish_seen_subcommand_from list pause resume trigger help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from list" -s f -l config -d 'The jobs file [default: ./jobs.toml, then ~/.config/taskq/jobs.toml, then /etc/taskq/jobs.toml]' -r -F
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from list" -l broker -d 'Broker URL: redis://[user:password@]host[:port][/db], rediss://..., or sqlite:///path/to/taskq.db' -r -f
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from list" -l namespace -d 'Key prefix, so several applications can share one broker [default: taskq]' -r
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from list" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from list" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON document'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Log more (repeat for more detail)'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Log less (repeat to silence warnings too)'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from pause" -s f -l config -d 'The jobs file [default: ./jobs.toml, then ~/.config/taskq/jobs.toml, then /etc/taskq/jobs.toml]' -r -F
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from pause" -l broker -d 'Broker URL: redis://[user:password@]host[:port][/db], rediss://..., or sqlite:///path/to/taskq.db' -r -f
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from pause" -l namespace -d 'Key prefix, so several applications can share one broker [default: taskq]' -r
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from pause" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from pause" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from pause" -s v -l verbose -d 'Log more (repeat for more detail)'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from pause" -s q -l quiet -d 'Log less (repeat to silence warnings too)'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from pause" -s h -l help -d 'Print help'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from pause" -s V -l version -d 'Print version'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from resume" -s f -l config -d 'The jobs file [default: ./jobs.toml, then ~/.config/taskq/jobs.toml, then /etc/taskq/jobs.toml]' -r -F
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from resume" -l broker -d 'Broker URL: redis://[user:password@]host[:port][/db], rediss://..., or sqlite:///path/to/taskq.db' -r -f
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from resume" -l namespace -d 'Key prefix, so several applications can share one broker [default: taskq]' -r
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from resume" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from resume" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from resume" -s v -l verbose -d 'Log more (repeat for more detail)'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from resume" -s q -l quiet -d 'Log less (repeat to silence warnings too)'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from resume" -s h -l help -d 'Print help'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from resume" -s V -l version -d 'Print version'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from trigger" -s f -l config -d 'The jobs file [default: ./jobs.toml, then ~/.config/taskq/jobs.toml, then /etc/taskq/jobs.toml]' -r -F
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from trigger" -l broker -d 'Broker URL: redis://[user:password@]host[:port][/db], rediss://..., or sqlite:///path/to/taskq.db' -r -f
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from trigger" -l namespace -d 'Key prefix, so several applications can share one broker [default: taskq]' -r
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from trigger" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from trigger" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from trigger" -s v -l verbose -d 'Log more (repeat for more detail)'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from trigger" -s q -l quiet -d 'Log less (repeat to silence warnings too)'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from trigger" -s h -l help -d 'Print help'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from trigger" -s V -l version -d 'Print version'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "list" -d 'Every schedule: when it fires, whether it is paused, its last and next fire'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "pause" -d 'Stop a schedule firing on every beat until resumed (kept in the broker); its ticks are counted as skipped'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "resume" -d 'Let a paused schedule fire again, from its next tick'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "trigger" -d 'Enqueue one run of a schedule\'s job (or workflow) now, outside the schedule; print its id'
+complete -c taskq -n "__fish_taskq_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c taskq -n "__fish_taskq_using_subcommand revoke" -s f -l config -d 'The jobs file [default: ./jobs.toml, then ~/.config/taskq/jobs.toml, then /etc/taskq/jobs.toml]' -r -F
 complete -c taskq -n "__fish_taskq_using_subcommand revoke" -l broker -d 'Broker URL: redis://[user:password@]host[:port][/db], rediss://..., or sqlite:///path/to/taskq.db' -r -f
 complete -c taskq -n "__fish_taskq_using_subcommand revoke" -l namespace -d 'Key prefix, so several applications can share one broker [default: taskq]' -r
@@ -314,22 +386,27 @@ complete -c taskq -n "__fish_taskq_using_subcommand man" -s v -l verbose -d 'Log
 complete -c taskq -n "__fish_taskq_using_subcommand man" -s q -l quiet -d 'Log less (repeat to silence warnings too)'
 complete -c taskq -n "__fish_taskq_using_subcommand man" -s h -l help -d 'Print help'
 complete -c taskq -n "__fish_taskq_using_subcommand man" -s V -l version -d 'Print version'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "check" -d 'Validate the config; list jobs and the next fire times of each schedule'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "enqueue" -d 'Put a job on its queue (or start a workflow\'s run) and print its id'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "run" -d 'Run a worker: take jobs from the queues and execute them'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "beat" -d 'Run the scheduler only: enqueue jobs when their schedule fires'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "exec" -d 'Run one job inline, here and now, without a broker; exit with its outcome'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "status" -d 'Show the state, attempts, times, exit code and output tail of jobs (a workflow run: its steps)'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "wait" -d 'Wait for jobs (or workflow runs) to finish; exit with their outcome'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "logs" -d 'Print a job\'s captured output'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "history" -d 'The recent runs of one job (or workflow)'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "list" -d 'List jobs, newest first'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "inspect" -d 'Queues, workers, per-job counts and schedules'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "top" -d 'Like inspect, refreshed in place'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "revoke" -d 'Cancel a queued, scheduled or retrying job, or what remains of a workflow run'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "retry" -d 'Requeue failed jobs'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "purge" -d 'Delete queued or failed jobs'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "import-crontab" -d 'Turn a crontab into jobs.toml entries on stdout'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "completions" -d 'Print shell completions'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "man" -d 'Print the man page'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top revoke retry purge import-crontab completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "check" -d 'Validate the config; list jobs and the next fire times of each schedule'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "enqueue" -d 'Put a job on its queue (or start a workflow\'s run) and print its id'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "run" -d 'Run a worker: take jobs from the queues and execute them'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "beat" -d 'Run the scheduler only: enqueue jobs when their schedule fires'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "exec" -d 'Run one job inline, here and now, without a broker; exit with its outcome'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "status" -d 'Show the state, attempts, times, exit code and output tail of jobs (a workflow run: its steps)'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "wait" -d 'Wait for jobs (or workflow runs) to finish; exit with their outcome'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "logs" -d 'Print a job\'s captured output'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "history" -d 'The recent runs of one job (or workflow)'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "list" -d 'List jobs, newest first'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "inspect" -d 'Queues, workers, per-job counts and schedules'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "top" -d 'Like inspect, refreshed in place'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "schedule" -d 'List schedules; pause, resume or trigger one (obeyed by every beat)'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "revoke" -d 'Cancel a queued, scheduled or retrying job, or what remains of a workflow run'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "retry" -d 'Requeue failed jobs'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "purge" -d 'Delete queued or failed jobs'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "import-crontab" -d 'Turn a crontab into jobs.toml entries on stdout'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "completions" -d 'Print shell completions'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "man" -d 'Print the man page'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and __fish_seen_subcommand_from schedule" -f -a "list" -d 'Every schedule: when it fires, whether it is paused, its last and next fire'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and __fish_seen_subcommand_from schedule" -f -a "pause" -d 'Stop a schedule firing on every beat until resumed (kept in the broker); its ticks are counted as skipped'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and __fish_seen_subcommand_from schedule" -f -a "resume" -d 'Let a paused schedule fire again, from its next tick'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and __fish_seen_subcommand_from schedule" -f -a "trigger" -d 'Enqueue one run of a schedule\'s job (or workflow) now, outside the schedule; print its id'

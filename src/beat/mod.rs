@@ -14,7 +14,7 @@ pub mod catch_up;
 mod entries;
 pub mod health;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,11 +56,21 @@ pub struct Beat {
     register: bool,
     /// Set when the broker refused a tick as early: measure the clock again.
     early: std::sync::atomic::AtomicBool,
+    /// The entries paused (`taskq schedule pause`) as last read, to log
+    /// each change once.
+    paused: std::sync::Mutex<Option<BTreeSet<String>>>,
 }
 
 impl Beat {
     pub fn new(broker: Arc<dyn Broker>, config: Config, clock: Arc<BrokerClock>) -> Beat {
-        Beat { broker, config, clock, register: false, early: std::sync::atomic::AtomicBool::new(false) }
+        Beat {
+            broker,
+            config,
+            clock,
+            register: false,
+            early: std::sync::atomic::AtomicBool::new(false),
+            paused: std::sync::Mutex::new(None),
+        }
     }
 
     /// Registers this beat in the broker's registry of live processes.
@@ -137,10 +147,47 @@ impl Beat {
             }
             None => cursors.insert(self.resume(entries).await?),
         };
+        // Read every round, just before firing: a pause stored before a
+        // tick is obeyed at that tick.
+        let paused = self.paused_entries(entries).await?;
         let now = self.clock.now();
         for entry in entries {
             let cursor = cursors.entry(entry.name().to_string()).or_insert(Cursor { at: now, catch_up: false });
-            self.handle(entry, cursor, now).await?;
+            if paused.contains(entry.name()) {
+                self.skip_paused(entry, cursor, now).await?;
+            } else {
+                self.handle(entry, cursor, now).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The entries paused now; each pause and resume this beat sees is
+    /// logged once.
+    async fn paused_entries(&self, entries: &[Entry]) -> Result<BTreeSet<String>, BrokerError> {
+        let now: BTreeSet<String> = self.broker.paused().await?.into_iter().map(|(e, _)| e).collect();
+        let mut seen = self.paused.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = seen.clone().unwrap_or_default();
+        for e in entries.iter().map(Entry::name) {
+            match (before.contains(e), now.contains(e)) {
+                (false, true) => tracing::info!(entry = e, "schedule paused: its ticks are skipped until resumed"),
+                (true, false) => tracing::info!(entry = e, "schedule resumed"),
+                _ => {}
+            }
+        }
+        *seen = Some(now.clone());
+        Ok(now)
+    }
+
+    /// A paused entry: every tick due is recorded as skipped ("paused"),
+    /// in one call for the latest of them.
+    async fn skip_paused(&self, entry: &Entry, cursor: &mut Cursor, now: Timestamp) -> Result<(), BrokerError> {
+        let due = catch_up::due(&entry.schedule, entry.tz(), cursor.at, now);
+        let Some(&latest) = due.on_time.last().or(due.recent.last()) else { return Ok(()) };
+        let others = due.missed + due.on_time.len() as u64 - 1;
+        if self.fire_as(entry, latest, others, false, true).await? {
+            cursor.at = latest;
+            cursor.catch_up = false;
         }
         Ok(())
     }
@@ -234,7 +281,19 @@ impl Beat {
     /// early (this beat's idea of the broker's time is off: the clock is
     /// measured again before the next round).
     async fn fire(&self, entry: &Entry, tick: Timestamp, missed: u64, run: bool) -> Result<bool, BrokerError> {
-        let job = if run { Self::run_for(entry, tick) } else { None };
+        self.fire_as(entry, tick, missed, run, false).await
+    }
+
+    /// `fire`, or with `paused` the tick recorded as skipped ("paused").
+    async fn fire_as(
+        &self,
+        entry: &Entry,
+        tick: Timestamp,
+        missed: u64,
+        run: bool,
+        paused: bool,
+    ) -> Result<bool, BrokerError> {
+        let job = if run && !paused { Self::run_for(entry, tick) } else { None };
         let keep_until = crate::time::add(entry.next_after(tick).unwrap_or(tick), KEEP_STATE);
         let fire = Fire {
             entry: entry.name(),
@@ -245,11 +304,15 @@ impl Beat {
             run: job.as_ref(),
             max_concurrent: entry.def.max_concurrent,
             keep_until,
+            paused,
         };
         let at = crate::time::rfc3339(&tick.to_zoned(entry.tz().clone()));
         let fired = self.broker.fire(&fire).await?;
         if matches!(fired, Fired::Enqueued(_) | Fired::Skipped | Fired::Duplicate(_) | Fired::Recorded) {
             crate::metrics::beat_skipped(entry.name(), "missed", missed);
+        }
+        if fired == Fired::Paused {
+            crate::metrics::beat_skipped(entry.name(), "paused", missed + 1);
         }
         match fired {
             Fired::Enqueued(id) => {
@@ -265,6 +328,7 @@ impl Beat {
                 tracing::info!(entry = entry.name(), tick = %at, job.id = %id, "tick's run is a duplicate");
             }
             Fired::Recorded => tracing::debug!(entry = entry.name(), tick = %at, "tick recorded"),
+            Fired::Paused => tracing::debug!(entry = entry.name(), tick = %at, "tick skipped: paused"),
             Fired::Already => tracing::debug!(entry = entry.name(), tick = %at, "tick handled by another beat"),
             Fired::Early => {
                 tracing::debug!(entry = entry.name(), tick = %at, "tick not due yet by the broker's clock");

@@ -234,6 +234,13 @@ pub trait Broker: Send + Sync {
     /// many jobs.
     async fn purge_expired_results(&self) -> Result<u64, BrokerError>;
 
+    /// Pauses (or resumes) schedule `entry` for every beat; true if that
+    /// changed it.
+    async fn pause(&self, entry: &str, paused: bool) -> Result<bool, BrokerError>;
+
+    /// The paused schedule entries, and since when.
+    async fn paused(&self) -> Result<Vec<(String, Timestamp)>, BrokerError>;
+
     /// Every job's statistics over the last hour and 24 h, by the broker's
     /// clock (stats.rs): counted by the transitions that end attempts.
     async fn job_stats(&self) -> Result<Vec<stats::JobStats>, BrokerError>;

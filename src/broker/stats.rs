@@ -228,7 +228,7 @@ mod tests {
         let a = &stats[0];
         assert_eq!((a.hour.count(Tally::Succeeded), a.hour.count(Tally::Failed)), (19, 1));
         assert_eq!((a.day.count(Tally::Succeeded), a.day.count(Tally::Failed)), (19, 5));
-        assert_eq!(a.hour.mean(), Some(Duration::from_millis(59)));
+        assert_eq!(a.hour.mean(), Some(Duration::from_micros(59_500)));
         let p95 = a.hour.p95().expect("timed runs");
         assert!(p95 >= Duration::from_millis(10) && p95 < Duration::from_millis(13), "{p95:?}");
         assert_eq!(a.per_minute()[59], (19, 0));

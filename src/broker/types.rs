@@ -183,6 +183,9 @@ pub struct Fire<'a> {
     /// The entry's state may be forgotten if no tick comes by then (a
     /// removed entry's state does not stay forever).
     pub keep_until: Timestamp,
+    /// The entry is paused (`taskq schedule pause`): the tick is recorded
+    /// and counted as skipped ("paused"), with no run.
+    pub paused: bool,
 }
 
 /// What `fire` did with a tick.
@@ -195,6 +198,8 @@ pub enum Fired {
     Early,
     /// Recorded without a run.
     Recorded,
+    /// Recorded as skipped: the entry is paused.
+    Paused,
     /// Not run: the previous run is still active.
     Skipped,
     /// The run's unique key is held by this job.

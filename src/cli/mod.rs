@@ -129,6 +129,9 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Like inspect, refreshed in place
     Top(InspectArgs),
+    /// List schedules; pause, resume or trigger one (obeyed by every beat)
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Cancel a queued, scheduled or retrying job, or what remains of a workflow run
     Revoke(RevokeArgs),
     /// Requeue failed jobs
@@ -396,6 +399,34 @@ pub struct InspectArgs {
     /// Print one JSON document
     #[arg(long)]
     pub json: bool,
+}
+
+/// `taskq schedule`.
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Every schedule: when it fires, whether it is paused, its last and next fire
+    List(ScheduleListArgs),
+    /// Stop a schedule firing on every beat until resumed (kept in the broker); its ticks are counted as skipped
+    Pause(ScheduleNameArgs),
+    /// Let a paused schedule fire again, from its next tick
+    Resume(ScheduleNameArgs),
+    /// Enqueue one run of a schedule's job (or workflow) now, outside the schedule; print its id
+    Trigger(ScheduleNameArgs),
+}
+
+/// `taskq schedule list`.
+#[derive(Debug, Args)]
+pub struct ScheduleListArgs {
+    /// Print one JSON document
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `taskq schedule pause|resume|trigger NAME`.
+#[derive(Debug, Args)]
+pub struct ScheduleNameArgs {
+    /// The schedule: the name of its job (or workflow) in jobs.toml
+    pub name: String,
 }
 
 /// `taskq revoke`.

@@ -151,7 +151,7 @@ async fn run_workflow(
 }
 
 /// Prints an enqueued job's id line and makes sure it left the process.
-fn print_id(line: &str) -> std::io::Result<()> {
+pub(super) fn print_id(line: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     let mut out = crate::stdio::stdout();
     writeln!(out, "{line}")?;

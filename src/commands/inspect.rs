@@ -42,6 +42,7 @@ pub(super) async fn snapshot(config: &Config, broker: &dyn Broker) -> anyhow::Re
     }
     let workers = broker.workers().await?;
     let states = broker.schedules().await?;
+    let paused: Vec<String> = broker.paused().await?.into_iter().map(|(e, _)| e).collect();
     let counts = broker.count_runs().await?;
     let mut workflows: Vec<WorkflowRunsView> = config
         .workflows
@@ -87,7 +88,10 @@ pub(super) async fn snapshot(config: &Config, broker: &dyn Broker) -> anyhow::Re
                 let state = states.iter().find(|s| s.entry == e.name());
                 let next = e.schedule.next_after(now, e.tz());
                 let alerts = alerts(state, &e.schedule, e.tz(), now).iter().map(ToString::to_string).collect();
-                ScheduleView::new(e, state, next.as_ref(), alerts)
+                ScheduleView {
+                    paused: paused.iter().any(|p| p == e.name()),
+                    ..ScheduleView::new(e, state, next.as_ref(), alerts)
+                }
             })
             .collect(),
         workflows,
@@ -168,7 +172,7 @@ pub(super) fn render(view: &InspectView) -> Vec<String> {
                     s.name.clone(),
                     s.schedule.clone(),
                     when(&s.last_tick),
-                    when(&s.next),
+                    if s.paused { "paused".into() } else { when(&s.next) },
                     s.fired.to_string(),
                     match &s.last_skip {
                         Some(why) if s.skipped > 0 => format!("{} ({why})", s.skipped),

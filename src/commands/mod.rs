@@ -26,6 +26,7 @@ mod purge;
 mod retry;
 mod revoke;
 mod run;
+mod schedule;
 mod status;
 mod table;
 mod views;
@@ -163,6 +164,7 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
         Command::History(args) => history::run(args, &ctx).await,
         Command::Inspect(args) => inspect::run(args, &ctx).await,
         Command::Top(_) => not_yet("top"),
+        Command::Schedule(command) => schedule::run(command, &ctx).await,
         Command::Revoke(args) => revoke::run(args, &ctx).await,
         Command::Retry(args) => retry::run(args, &ctx).await,
         Command::Purge(args) => purge::run(args, &ctx).await,

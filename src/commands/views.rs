@@ -238,6 +238,8 @@ pub(super) struct ScheduleView {
     pub last_success: Option<String>,
     pub last_failure: Option<String>,
     pub next: Option<String>,
+    /// Paused by `taskq schedule pause`: no beat fires it.
+    pub paused: bool,
     pub alerts: Vec<String>,
 }
 
@@ -260,6 +262,7 @@ impl ScheduleView {
             last_success: state.and_then(|s| s.last_success).map(rfc3339_utc),
             last_failure: state.and_then(|s| s.last_failure).map(rfc3339_utc),
             next: next.map(rfc3339),
+            paused: false,
             alerts,
         }
     }

@@ -11,6 +11,7 @@ use rustix::process::Signal;
 use crate::both;
 use crate::common::{Env, SOON, wait_until};
 
+mod control;
 mod simulated;
 
 const EVERY_SECOND: &str = r#"

@@ -248,6 +248,7 @@ pub(super) fn fire<'a>(
         run,
         max_concurrent,
         keep_until: at(tick, 86_400),
+        paused: false,
     }
 }
 
@@ -343,4 +344,28 @@ conformance!(a_scheduled_runs_outcome_is_stamped_on_its_entry_as_it_is_recorded,
     let lease = take(broker.as_ref(), &["default"], "w", LEASE).await.unwrap();
     broker.finish(&lease.token(), succeeded(), None).await.unwrap();
     assert_eq!(broker.schedules().await.unwrap().pop().unwrap().last_success, Some(ok));
+});
+
+conformance!(a_paused_entry_records_its_ticks_as_skipped, |broker, env| {
+    assert!(broker.paused().await.unwrap().is_empty());
+    assert!(broker.pause("nightly", true).await.unwrap());
+    assert!(!broker.pause("nightly", true).await.unwrap(), "already paused");
+    let paused = broker.paused().await.unwrap();
+    assert_eq!(paused.iter().map(|(e, _)| e.as_str()).collect::<Vec<_>>(), ["nightly"]);
+
+    let tick = taskq::time::truncate_ms(broker.time().await.unwrap());
+    let run = job("nightly", "default");
+    let skipped = Fire { paused: true, missed: 2, ..fire("nightly", tick, Some(&run), None) };
+    assert_eq!(broker.fire(&skipped).await.unwrap(), Fired::Paused);
+    assert!(get(broker.as_ref(), run.id).await.is_none(), "no run while paused");
+    let s = broker.schedules().await.unwrap().pop().expect("the entry's state");
+    assert_eq!((s.last_tick, s.fired, s.skipped, s.last_skip.as_deref()), (tick, 0, 3, Some("paused")));
+    assert_eq!(broker.fire(&skipped).await.unwrap(), Fired::Already, "a paused tick is handled once too");
+
+    assert!(broker.pause("nightly", false).await.unwrap());
+    assert!(!broker.pause("nightly", false).await.unwrap());
+    assert!(broker.paused().await.unwrap().is_empty());
+    let next = at(tick, 60);
+    env.advance(60);
+    assert_eq!(broker.fire(&fire("nightly", next, Some(&run), None)).await.unwrap(), Fired::Enqueued(run.id));
 });

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::fields::{job_args, ms, opt};
 use super::{RedisBroker, SCRIPTS, queues, unique};
-use crate::broker::{BrokerError, EARLY_TICK, Fire, Fired, ScheduleState};
+use crate::broker::{Broker, BrokerError, EARLY_TICK, Fire, Fired, ScheduleState};
 use crate::job::JobId;
 use crate::time::{from_ms, to_ms};
 
@@ -33,6 +33,7 @@ pub(super) async fn fire(b: &RedisBroker, fire: &Fire<'_>) -> Result<Fired, Brok
         .arg(to_ms(fire.keep_until))
         .arg(holder.map(|h| h.to_string()).unwrap_or_default())
         .arg(ms(EARLY_TICK))
+        .arg(if fire.paused { "1" } else { "0" })
         .arg(args.len())
         .arg(args);
     let reply: Vec<String> = b.link.invoke(&call).await?;
@@ -54,6 +55,7 @@ pub(super) async fn fire(b: &RedisBroker, fire: &Fire<'_>) -> Result<Fired, Brok
         Some("already") => Fired::Already,
         Some("early") => Fired::Early,
         Some("recorded") => Fired::Recorded,
+        Some("paused") => Fired::Paused,
         Some("skipped") => Fired::Skipped,
         Some("duplicate") => Fired::Duplicate(id()?),
         Some("enqueued") => Fired::Enqueued(id()?),
@@ -132,4 +134,22 @@ async fn old_entries(b: &RedisBroker) -> Result<Vec<(String, HashMap<String, Str
         b.old_entries.store(false, std::sync::atomic::Ordering::Relaxed);
     }
     Ok(entries)
+}
+
+/// Pauses or resumes `entry` in `{ns}:paused`; true if that changed it.
+pub(super) async fn pause(b: &RedisBroker, entry: &str, paused: bool) -> Result<bool, BrokerError> {
+    let key = b.keys.paused();
+    let changed: i64 = if paused {
+        let now = to_ms(b.time().await?);
+        b.link.query(redis::cmd("HSETNX").arg(key).arg(entry).arg(now)).await?
+    } else {
+        b.link.query(redis::cmd("HDEL").arg(key).arg(entry)).await?
+    };
+    Ok(changed == 1)
+}
+
+/// The paused entries and since when.
+pub(super) async fn paused(b: &RedisBroker) -> Result<Vec<(String, jiff::Timestamp)>, BrokerError> {
+    let all: std::collections::BTreeMap<String, i64> = b.link.query(redis::cmd("HGETALL").arg(b.keys.paused())).await?;
+    Ok(all.into_iter().map(|(e, since)| (e, from_ms(since))).collect())
 }

@@ -430,6 +430,14 @@ impl Broker for RedisBroker {
         admin::workers(self).await
     }
 
+    async fn pause(&self, entry: &str, paused: bool) -> Result<bool, BrokerError> {
+        beat::pause(self, entry, paused).await
+    }
+
+    async fn paused(&self) -> Result<Vec<(String, Timestamp)>, BrokerError> {
+        beat::paused(self).await
+    }
+
     async fn job_stats(&self) -> Result<Vec<super::stats::JobStats>, BrokerError> {
         admin::job_stats(self).await
     }

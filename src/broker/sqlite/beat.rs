@@ -18,6 +18,7 @@ pub(super) struct Tick {
     pub run: Option<NewJob>,
     pub max_concurrent: Option<u32>,
     pub keep_until: i64,
+    pub paused: bool,
 }
 
 /// Handles one tick once however many beats ask (see `Broker::fire`).
@@ -39,6 +40,13 @@ pub(super) fn fire(tx: &Transaction<'_>, ns: &str, t: &Tick, now: i64) -> Result
              last_skip = CASE WHEN ?5 > 0 THEN 'no beat ran at the time' ELSE last_skip END, keep_until = ?6",
         params![ns, t.entry, t.spec, t.tick, missed, t.keep_until],
     )?;
+    if t.paused {
+        tx.execute(
+            "UPDATE schedules SET skipped = skipped + 1, last_skip = 'paused' WHERE ns = ?1 AND entry = ?2",
+            params![ns, t.entry],
+        )?;
+        return Ok(Fired::Paused);
+    }
     let Some(run) = &t.run else { return Ok(Fired::Recorded) };
     if let Some(limit) = t.max_concurrent {
         let active: i64 = tx.query_row(
@@ -104,4 +112,21 @@ pub(super) fn schedule_outcome(
         params![ns, entry, at],
     )?;
     Ok(())
+}
+
+/// Pauses or resumes `entry`; true if that changed it.
+pub(super) fn pause(tx: &Transaction<'_>, ns: &str, entry: &str, paused: bool, now: i64) -> Result<bool, Failure> {
+    let changed = if paused {
+        tx.execute("INSERT OR IGNORE INTO paused (ns, entry, since) VALUES (?1, ?2, ?3)", params![ns, entry, now])?
+    } else {
+        tx.execute("DELETE FROM paused WHERE ns = ?1 AND entry = ?2", params![ns, entry])?
+    };
+    Ok(changed == 1)
+}
+
+/// The paused entries and since when (ms).
+pub(super) fn paused(conn: &Connection, ns: &str) -> Result<Vec<(String, i64)>, Failure> {
+    let mut stmt = conn.prepare_cached("SELECT entry, since FROM paused WHERE ns = ?1 ORDER BY entry")?;
+    let rows = stmt.query_map(params![ns], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -272,6 +272,7 @@ impl Broker for SqliteBroker {
             run: fire.run.cloned(),
             max_concurrent: fire.max_concurrent,
             keep_until: to_ms(fire.keep_until),
+            paused: fire.paused,
         };
         let now = self.now();
         let fired = self.write_synced(move |tx, ns| beat::fire(tx, ns, &tick, now)).await?;
@@ -305,6 +306,16 @@ impl Broker for SqliteBroker {
     async fn workers(&self) -> Result<Vec<WorkerInfo>, BrokerError> {
         let now = self.now();
         self.read(move |conn, ns| admin::workers(conn, ns, now)).await
+    }
+
+    async fn pause(&self, entry: &str, paused: bool) -> Result<bool, BrokerError> {
+        let (entry, now) = (entry.to_string(), self.now());
+        self.write_synced(move |tx, ns| beat::pause(tx, ns, &entry, paused, now)).await
+    }
+
+    async fn paused(&self) -> Result<Vec<(String, Timestamp)>, BrokerError> {
+        let rows = self.read(beat::paused).await?;
+        Ok(rows.into_iter().map(|(e, since)| (e, from_ms(since))).collect())
     }
 
     async fn job_stats(&self) -> Result<Vec<super::stats::JobStats>, BrokerError> {

@@ -148,3 +148,11 @@ CREATE TABLE IF NOT EXISTS stats (
     n      INTEGER NOT NULL,
     PRIMARY KEY (ns, scale, bucket, job, field)
 ) WITHOUT ROWID;
+
+-- Schedule entries paused by `taskq schedule pause`, obeyed by every beat.
+CREATE TABLE IF NOT EXISTS paused (
+    ns    TEXT    NOT NULL,
+    entry TEXT    NOT NULL,
+    since INTEGER NOT NULL,  -- ms
+    PRIMARY KEY (ns, entry)
+) WITHOUT ROWID;

@@ -14,11 +14,13 @@
 -- ARGV[11] the id holding the run's unique key, claimed by another
 --          enqueue ("" none): the tick is recorded as a duplicate
 -- ARGV[12] how early a tick may be asked for (ms)
--- ARGV[13] h: entries of the run to enqueue (0: record the tick only)
--- ARGV[14..13+h] the run, as add() in lib.lua reads it
+-- ARGV[13] "1" if the entry is paused: the tick is recorded and counted as
+--          skipped ("paused"), with no run
+-- ARGV[14] h: entries of the run to enqueue (0: record the tick only)
+-- ARGV[15..14+h] the run, as add() in lib.lua reads it
 -- returns  {"early"} (the tick's instant is more than that ahead of the
 --          broker's clock: nothing claimed), {"already"} (another beat had
---          it), {"recorded"}, {"skipped"} (previous run still active),
+--          it), {"recorded"}, {"paused"}, {"skipped"} (previous run still active),
 --          {"duplicate", holder id} or {"enqueued", id, 1 if the queue is
 --          known to the namespace}
 local entry = ARGV[9]
@@ -39,7 +41,13 @@ if tonumber(ARGV[7]) > 0 then
   count('skipped', tonumber(ARGV[7]))
   s.last_skip = 'no beat ran at the time'
 end
-local h = tonumber(ARGV[13])
+if ARGV[13] == '1' then
+  count('skipped', 1)
+  s.last_skip = 'paused'
+  packed_save(ENTRIES, entry, s)
+  return {'paused'}
+end
+local h = tonumber(ARGV[14])
 if h == 0 then
   packed_save(ENTRIES, entry, s)
   return {'recorded'}
@@ -56,7 +64,7 @@ if ARGV[11] ~= '' then
   return {'duplicate', ARGV[11]}
 end
 local acc = accumulator()
-local _, id = add(now, ARGV, 14, acc)
+local _, id = add(now, ARGV, 15, acc)
 local known = flush(acc)
 s.job = id
 count('fired', 1)
