@@ -1,0 +1,220 @@
+//! The service definitions in contrib/: every command line they run parses
+//! with taskq's own CLI, the systemd units keep their sandbox, the worker
+//! template stays the worker unit but for its queues, and the stop timeouts
+//! leave room for the worker's drain. `scripts/verify-units` checks the units
+//! with systemd itself (in CI); this needs no systemd.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use taskq::broker::BrokerUrl;
+use taskq::cli::{Cli, Command};
+
+/// An INI file read loosely: section name to its keys, each key to every
+/// value given it, in order (systemd allows a key more than once).
+type Ini = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+fn contrib(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib").join(rel)
+}
+
+fn read_ini(path: &Path) -> Ini {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut ini = Ini::new();
+    let mut section = String::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        assert!(!line.ends_with('\\'), "{}:{}: no continued lines, please", path.display(), n + 1);
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.to_string();
+            ini.entry(section.clone()).or_default();
+            continue;
+        }
+        let (key, value) =
+            line.split_once('=').unwrap_or_else(|| panic!("{}:{}: not key=value: {line}", path.display(), n + 1));
+        assert!(!section.is_empty(), "{}:{}: a key before any section", path.display(), n + 1);
+        ini.entry(section.clone())
+            .or_default()
+            .entry(key.trim().to_string())
+            .or_default()
+            .push(value.trim().to_string());
+    }
+    ini
+}
+
+fn units() -> Vec<(String, Ini)> {
+    let mut units: Vec<(String, Ini)> = std::fs::read_dir(contrib("systemd"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "service"))
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), read_ini(&p)))
+        .collect();
+    units.sort_by(|a, b| a.0.cmp(&b.0));
+    let names: Vec<&str> = units.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["taskq-beat.service", "taskq-worker.service", "taskq-worker@.service"]);
+    units
+}
+
+/// The one value of `key` in [Service].
+fn service<'a>(name: &str, unit: &'a Ini, key: &str) -> &'a str {
+    match unit["Service"].get(key).map(Vec::as_slice) {
+        Some([value]) => value,
+        other => panic!("{name}: [Service] {key}= should be set once, is {other:?}"),
+    }
+}
+
+/// A command line as taskq parses it; `%I` (a template's queues) replaced.
+fn parse(what: &str, command: &str, instance: &str) -> Result<Cli, String> {
+    let args = command.replace("%I", instance);
+    let args: Vec<&str> = args.split_whitespace().collect();
+    assert_eq!(args[0], "/usr/bin/taskq", "{what}: runs {}, not the packaged /usr/bin/taskq", args[0]);
+    Cli::try_parse_from(&args).map_err(|e| format!("{what}: `{command}` (with %I = {instance}): {e}"))
+}
+
+fn shutdown_timeout(cli: &Cli) -> Duration {
+    match &cli.command {
+        Command::Run(run) => run.shutdown_timeout,
+        other => panic!("not a worker: {other:?}"),
+    }
+}
+
+fn seconds(text: &str) -> Duration {
+    humantime::parse_duration(text)
+        .or_else(|_| text.parse::<u64>().map(Duration::from_secs))
+        .unwrap_or_else(|e| panic!("not a duration: {text}: {e}"))
+}
+
+/// The broker a definition's environment names: one SQLite file for every
+/// worker and beat.
+fn sqlite_broker(what: &str, url: &str) -> PathBuf {
+    match BrokerUrl::parse(url) {
+        Ok(BrokerUrl::Sqlite { path }) => path,
+        other => panic!("{what}: TASKQ_BROKER={url} is not a SQLite URL: {other:?}"),
+    }
+}
+
+#[test]
+fn the_systemd_units_run_commands_taskq_accepts_and_keep_their_sandbox() {
+    let sandbox = [
+        ("NoNewPrivileges", "yes"),
+        ("CapabilityBoundingSet", ""),
+        ("RestrictSUIDSGID", "yes"),
+        ("ProtectSystem", "strict"),
+        ("PrivateTmp", "yes"),
+        ("PrivateDevices", "yes"),
+        ("ProtectKernelTunables", "yes"),
+        ("ProtectKernelModules", "yes"),
+        ("ProtectKernelLogs", "yes"),
+        ("ProtectControlGroups", "yes"),
+        ("LockPersonality", "yes"),
+        ("RestrictRealtime", "yes"),
+        ("RestrictNamespaces", "yes"),
+        ("SystemCallArchitectures", "native"),
+        ("UMask", "0077"),
+        ("User", "taskq"),
+        ("StateDirectory", "taskq"),
+        ("StateDirectoryMode", "0700"),
+        ("Type", "notify"),
+        ("ExecReload", "/bin/kill -HUP $MAINPID"),
+    ];
+    for (name, unit) in units() {
+        for (key, want) in sandbox {
+            assert_eq!(service(&name, &unit, key), want, "{name}: {key}=");
+        }
+        let home = service(&name, &unit, "ProtectHome");
+        assert!(home == "yes" || home == "read-only", "{name}: ProtectHome={home}");
+        assert!(!service(&name, &unit, "WatchdogSec").is_empty());
+
+        // The SQLite file lies in the state directory, the one all units share.
+        let env = service(&name, &unit, "Environment");
+        let url = env.strip_prefix("TASKQ_BROKER=").unwrap_or_else(|| panic!("{name}: Environment={env}"));
+        assert_eq!(sqlite_broker(&name, url), Path::new("/var/lib/taskq/taskq.db"), "{name}");
+
+        let exec = service(&name, &unit, "ExecStart");
+        let cli = parse(&name, exec, "high,default").unwrap();
+        if name.starts_with("taskq-worker") {
+            // SIGKILL waits for the drain, and for the jobs' kill_after.
+            let stop = seconds(service(&name, &unit, "TimeoutStopSec"));
+            assert!(stop > shutdown_timeout(&cli), "{name}: TimeoutStopSec={stop:?} leaves no room for the drain");
+            assert_eq!(service(&name, &unit, "KillMode"), "mixed", "{name}");
+        } else {
+            assert!(matches!(cli.command, Command::Beat(_)), "{name}: runs {:?}", cli.command);
+        }
+    }
+}
+
+#[test]
+fn the_worker_template_is_the_worker_unit_but_for_its_queues() {
+    let units = units();
+    let worker = &units[1].1;
+    let template = &units[2].1;
+    let without = |unit: &Ini| {
+        let mut unit = unit.clone();
+        unit.get_mut("Service").unwrap().remove("ExecStart");
+        unit.get_mut("Unit").unwrap().remove("Description");
+        unit
+    };
+    assert_eq!(without(worker), without(template), "taskq-worker@.service and taskq-worker.service differ");
+    let exec = service("taskq-worker@.service", template, "ExecStart");
+    assert_eq!(exec, service("taskq-worker.service", worker, "ExecStart").replace(" run ", " run -Q %I "));
+
+    // What `systemd-escape --template` instances unescape to, as its header shows.
+    for instance in ["default", "high,default", "high:6,default:3", "bulk-mail:1,default:3"] {
+        let cli = parse("taskq-worker@.service", exec, instance).unwrap();
+        let Command::Run(run) = cli.command else { panic!("not run") };
+        assert!(run.queues.is_some(), "{instance}");
+    }
+    // A '-' in a name written by hand reads as '/': refused, as the header says.
+    let refused = parse("taskq-worker@.service", exec, "bulk/mail").unwrap_err();
+    assert!(refused.contains("invalid queue name"), "{refused}");
+}
+
+/// `KEY="value",KEY2="value"` as Supervisor writes an environment.
+fn supervisor_env(text: &str) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (key, after) = rest.split_once("=\"").unwrap_or_else(|| panic!("environment= not KEY=\"value\": {rest}"));
+        let (value, after) = after.split_once('"').unwrap();
+        env.insert(key.to_string(), value.to_string());
+        rest = after.strip_prefix(',').unwrap_or(after);
+    }
+    env
+}
+
+#[test]
+fn the_supervisor_example_runs_commands_taskq_accepts_and_waits_for_the_drain() {
+    let conf = read_ini(&contrib("supervisor/taskq.conf"));
+    let sections: Vec<&str> = conf.keys().map(String::as_str).collect();
+    assert_eq!(sections, ["program:taskq-beat", "program:taskq-worker"]);
+    for (section, program) in &conf {
+        let one = |key: &str| match program.get(key).map(Vec::as_slice) {
+            Some([value]) => value.as_str(),
+            other => panic!("[{section}] {key}= should be set once, is {other:?}"),
+        };
+        assert_eq!(one("user"), "taskq", "[{section}]");
+        assert_eq!(one("stopsignal"), "TERM", "[{section}]");
+        assert_eq!(one("autorestart"), "true", "[{section}]");
+        assert_eq!(one("umask"), "077", "[{section}]");
+        // The companion that kills a SIGKILLed worker's leftovers shares
+        // its process group: a group kill would take it too.
+        assert_eq!(one("killasgroup"), "false", "[{section}]");
+        assert_eq!(one("stopasgroup"), "false", "[{section}]");
+        let env = supervisor_env(one("environment"));
+        assert_eq!(sqlite_broker(section, &env["TASKQ_BROKER"]), Path::new("/var/lib/taskq/taskq.db"));
+        assert_eq!(env["HOME"], "/var/lib/taskq", "[{section}]");
+
+        let cli = parse(section, one("command"), "").unwrap();
+        if section == "program:taskq-worker" {
+            let stop = seconds(one("stopwaitsecs"));
+            assert!(stop > shutdown_timeout(&cli), "[{section}] stopwaitsecs={stop:?} leaves no room for the drain");
+        } else {
+            assert!(matches!(cli.command, Command::Beat(_)), "[{section}] runs {:?}", cli.command);
+        }
+    }
+}
