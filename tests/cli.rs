@@ -166,7 +166,6 @@ fn usage_errors_exit_2() {
         .stderr(predicate::str::starts_with("error: invalid job id \"not-an-id\""));
     env.run(&["run", "-Q", "a:1,b"]).code(2).stderr(predicate::str::contains("give every queue a weight"));
     env.run(&["frobnicate"]).code(2);
-    env.run(&["top"]).code(2).stderr("error: taskq top is not implemented yet\n");
 }
 
 #[test]

@@ -300,3 +300,71 @@ both!(every_metrics_series_moves_when_its_event_happens, |backend| {
         .and_then(|n| n.parse::<u64>().ok());
     assert_eq!(slow, all, "every fire within a second of its tick:\n{seen}");
 });
+
+/// A tmux server of its own, killed when dropped.
+struct Tmux<'a> {
+    env: &'a Env,
+    socket: String,
+}
+
+impl Tmux<'_> {
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        let mut all = vec!["-L", self.socket.as_str()];
+        all.extend_from_slice(args);
+        self.env.command_for("tmux", &all).output().expect("tmux runs")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "top"]).stdout).into_owned()
+    }
+}
+
+impl Drop for Tmux<'_> {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+#[test]
+fn top_shows_running_jobs_filters_shows_runs_and_quits_on_q() {
+    let env = Env::sqlite().jobs(
+        "[jobs.fine]\ncommand = \"echo all good\"\n\
+         [jobs.sleepy]\ncommand = \"while [ ! -e @DIR@/go ]; do sleep 0.05; done\"\n",
+    );
+    let _worker = env.spawn(&["run"]);
+    let fine = env.enqueue(&["fine"]);
+    let sleepy = env.enqueue(&["sleepy"]);
+    wait_until(SOON, "the job to run", || env.state(&sleepy) == "running" && env.state(&fine) == "succeeded");
+
+    let tmux = Tmux { env: &env, socket: format!("taskq-top-{}", std::process::id()) };
+    let bin = env!("CARGO_BIN_EXE_taskq");
+    let shell = format!("'{bin}' top; echo \"top exited $?\"; sleep 60");
+    let started = tmux.cmd(&["new-session", "-d", "-s", "top", "-x", "200", "-y", "50", "sh", "-c", &shell]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    let mut screen = String::new();
+    wait_until(SOON, "top to show the running job and the jobs' counts", || {
+        screen = tmux.screen();
+        screen.contains("taskq top")
+            && screen.contains(&sleepy)
+            && screen.contains("  sleepy")
+            && screen.contains("fine")
+    });
+
+    tmux.cmd(&["send-keys", "-t", "top", "/", "f", "i", "n", "Enter"]);
+    wait_until(SOON, "the filter shown", || tmux.screen().contains("filter: fin"));
+    tmux.cmd(&["send-keys", "-t", "top", "Enter"]);
+    wait_until(SOON, "fine's latest run, as status shows it", || {
+        screen = tmux.screen();
+        screen.contains("latest runs of fine") && screen.contains(&fine) && screen.contains("all good")
+    });
+    tmux.cmd(&["send-keys", "-t", "top", "Escape"]);
+    tmux.cmd(&["send-keys", "-t", "top", "q"]);
+    wait_until(SOON, "top to quit on q and give the screen back", || {
+        screen = tmux.screen();
+        screen.contains("top exited 0") && !screen.contains("taskq top")
+    });
+    env.write("go", "");
+
+    // Not on a terminal: inspect's text, once.
+    env.run(&["top"]).success().stdout(predicate::str::contains("QUEUE")).stdout(predicate::str::contains("JOB"));
+}

@@ -256,6 +256,9 @@ pub struct RunningJob {
     pub id: JobId,
     pub job: String,
     pub attempt: u32,
+    /// When it started, by the broker's clock (none from older workers).
+    #[serde(default)]
+    pub started_at: Option<Timestamp>,
 }
 
 /// What `purge` deletes.

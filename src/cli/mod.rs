@@ -158,7 +158,7 @@ impl Command {
     /// Commands that turn SIGTERM and SIGINT into a graceful stop; the rest
     /// keep the default behaviour of dying at once.
     pub fn handles_signals(&self) -> bool {
-        matches!(self, Command::Run(_) | Command::Beat(_) | Command::Exec(_))
+        matches!(self, Command::Run(_) | Command::Beat(_) | Command::Exec(_) | Command::Top(_))
     }
 
     /// Commands that reload their config on SIGHUP: beat and workers.

@@ -29,6 +29,7 @@ mod run;
 mod schedule;
 mod status;
 mod table;
+mod top;
 mod views;
 
 use std::process::ExitCode;
@@ -163,7 +164,7 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
         Command::Logs(args) => logs::run(args, &ctx).await,
         Command::History(args) => history::run(args, &ctx).await,
         Command::Inspect(args) => inspect::run(args, &ctx).await,
-        Command::Top(_) => not_yet("top"),
+        Command::Top(args) => top::run(args, &ctx).await,
         Command::Schedule(command) => schedule::run(command, &ctx).await,
         Command::Revoke(args) => revoke::run(args, &ctx).await,
         Command::Retry(args) => retry::run(args, &ctx).await,
@@ -171,8 +172,4 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
         Command::ImportCrontab(args) => import_crontab::run(args),
         Command::Reap => Ok(crate::exec::reaper::run()),
     }
-}
-
-fn not_yet(command: &str) -> anyhow::Result<ExitCode> {
-    Err(UsageError(format!("taskq {command} is not implemented yet")).into())
 }

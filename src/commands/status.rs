@@ -235,9 +235,11 @@ pub(super) fn record_json(r: &JobRecord) -> String {
     serde_json::to_string(&JobView::from(r)).unwrap_or_default()
 }
 
-fn print_record(r: &JobRecord) -> std::io::Result<()> {
+/// `status`'s text for one job, a line each (control characters escaped).
+pub(super) fn record_lines(r: &JobRecord) -> Vec<String> {
     let v = JobView::from(r);
-    say!("{}  {}  {}", v.id, v.job, v.state);
+    let mut out = Vec::new();
+    out.push(format!("{}  {}  {}", v.id, v.job, v.state));
     let mut facts = vec![format!("queue {}", v.queue), format!("attempts {}", v.attempts)];
     if let Some(code) = v.exit_code {
         facts.push(format!("exit code {code}"));
@@ -248,48 +250,55 @@ fn print_record(r: &JobRecord) -> std::io::Result<()> {
     if let Some(ms) = v.duration_ms {
         facts.push(format!("took {}", humantime::format_duration(Duration::from_millis(ms as u64))));
     }
-    say!("  {}", facts.join(", "));
+    out.push(format!("  {}", facts.join(", ")));
     if !v.args.is_empty() {
-        say!("  args:      {}", one_line(&crate::text::shell_words(v.args)));
+        out.push(format!("  args:      {}", one_line(&crate::text::shell_words(v.args))));
     }
     for (name, value) in v.params {
-        say!("  param:     {}={}", one_line(name), one_line(value));
+        out.push(format!("  param:     {}={}", one_line(name), one_line(value)));
     }
-    say!("  enqueued:  {}", local(v.enqueued_at));
+    out.push(format!("  enqueued:  {}", local(v.enqueued_at)));
     if let Some(at) = v.scheduled_at {
-        say!("  scheduled: {}", one_line(at));
+        out.push(format!("  scheduled: {}", one_line(at)));
     }
     if let Some(due) = v.due_at {
         let label = if v.state == JobState::Retrying { "retry at:" } else { "due:" };
-        say!("  {label:<10} {}", local(due));
+        out.push(format!("  {label:<10} {}", local(due)));
     }
     if let Some(t) = v.started_at {
-        say!("  started:   {}", local(t));
+        out.push(format!("  started:   {}", local(t)));
     }
     if let Some(t) = v.finished_at {
-        say!("  finished:  {}", local(t));
+        out.push(format!("  finished:  {}", local(t)));
     }
     if let Some(w) = v.worker {
-        say!("  worker:    {}", one_line(w));
+        out.push(format!("  worker:    {}", one_line(w)));
     }
     if let Some(run) = &v.run {
-        say!("  workflow:  step {} of run {} ({})", run.step, run.id, run.workflow);
+        out.push(format!("  workflow:  step {} of run {} ({})", run.step, run.id, run.workflow));
     }
     if let Some(e) = v.error {
-        say!("  error:     {}", one_line(e));
+        out.push(format!("  error:     {}", one_line(e)));
     }
-    if let Some(out) = v.output.filter(|o| !o.is_empty()) {
-        let lines: Vec<&str> = out.lines().collect();
+    if let Some(tail) = v.output.filter(|o| !o.is_empty()) {
+        let lines: Vec<&str> = tail.lines().collect();
         let shown = &lines[lines.len().saturating_sub(OUTPUT_LINES)..];
         let more = if shown.len() < lines.len() {
             format!(" (last {} lines; taskq logs ID for more)", shown.len())
         } else {
             String::new()
         };
-        say!("  output{more}:");
+        out.push(format!("  output{more}:"));
         for line in shown {
-            say!("    {}", one_line(line));
+            out.push(format!("    {}", one_line(line)));
         }
+    }
+    out
+}
+
+fn print_record(r: &JobRecord) -> std::io::Result<()> {
+    for line in record_lines(r) {
+        say!("{line}");
     }
     Ok(())
 }

@@ -199,6 +199,7 @@ pub(super) struct RunningView {
     pub id: String,
     pub job: String,
     pub attempt: u32,
+    pub started_at: Option<String>,
 }
 
 impl From<&WorkerInfo> for WorkerView {
@@ -217,7 +218,12 @@ impl From<&WorkerInfo> for WorkerView {
             running: w
                 .running
                 .iter()
-                .map(|r| RunningView { id: r.id.to_string(), job: r.job.clone(), attempt: r.attempt })
+                .map(|r| RunningView {
+                    id: r.id.to_string(),
+                    job: r.job.clone(),
+                    attempt: r.attempt,
+                    started_at: r.started_at.map(rfc3339_utc),
+                })
                 .collect(),
         }
     }

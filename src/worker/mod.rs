@@ -97,6 +97,8 @@ struct Running {
     /// is about to lapse: its `kill_after`, at most a tenth of the lease
     /// (short, so that renewals have most of the lease to get through).
     grace: Duration,
+    /// When it started here, for heartbeats (`top` shows how long it runs).
+    since: Instant,
 }
 
 /// Keyed by lease token, not job id: a worker may be handed a job again
@@ -408,7 +410,14 @@ fn report(shared: Arc<Shared>) -> impl Fn() -> WorkerInfo + Send {
         let started_at = shared.clock.now() - jiff::SignedDuration::try_from(started.elapsed()).unwrap_or_default();
         let running = lock(&shared.running)
             .iter()
-            .map(|(token, r)| RunningJob { id: token.id, job: r.job.clone(), attempt: token.attempt })
+            .map(|(token, r)| RunningJob {
+                id: token.id,
+                job: r.job.clone(),
+                attempt: token.attempt,
+                started_at: Some(
+                    shared.clock.now() - jiff::SignedDuration::try_from(r.since.elapsed()).unwrap_or_default(),
+                ),
+            })
             .collect();
         WorkerInfo {
             id: shared.id.clone(),

@@ -59,6 +59,7 @@ async fn run_one(shared: &Shared, lease: Lease, sent: Instant) -> Option<(Lease,
             output: output.clone(),
             deadline: sent + shared.opts.lease,
             grace: kill_after.min(shared.opts.lease / 10),
+            since: Instant::now(),
         },
     );
     load(shared);

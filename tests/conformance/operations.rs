@@ -216,7 +216,7 @@ conformance!(workers_register_by_heartbeat_and_expire_when_silent, |broker, env|
         started_at: taskq::time::truncate_ms(Timestamp::now()),
         seen_at: Timestamp::UNIX_EPOCH,
         clock_offset_ms: -120_000,
-        running: vec![taskq::broker::RunningJob { id: job, job: "j".into(), attempt: 1 }],
+        running: vec![taskq::broker::RunningJob { id: job, job: "j".into(), attempt: 1, started_at: None }],
     };
     let seen = broker.heartbeat(&info("w1")).await.unwrap();
     broker.heartbeat(&info("w2")).await.unwrap();
