@@ -256,8 +256,7 @@ fn draw(frame: &mut ratatui::Frame<'_>, feed: &Feed, ui: &mut Ui) {
                 .started_at
                 .as_deref()
                 .and_then(|t| t.parse::<Timestamp>().ok())
-                .map(|t| short_duration(now.duration_since(t).as_secs_f64().max(0.0)))
-                .unwrap_or_else(|| "-".into());
+                .map_or_else(|| "-".into(), |t| short_duration(now.duration_since(t).as_secs_f64().max(0.0)));
             rows.push(Row::new(vec![format!("  {}", one_line(&r.job)), ran, r.id.clone()]));
         }
     }
