@@ -218,3 +218,72 @@ fn the_supervisor_example_runs_commands_taskq_accepts_and_waits_for_the_drain() 
         }
     }
 }
+
+/// The metric names src/metrics.rs describes: what `--metrics` exports.
+fn exported_metrics() -> std::collections::BTreeSet<String> {
+    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/metrics.rs")).unwrap();
+    let names = described(&src, "describe_");
+    assert!(names.len() >= 20, "the metrics' descriptions were not found: {names:?}");
+    names
+}
+
+/// The first string literal after each `<prefix>counter!(`, `gauge!(` or `histogram!(`.
+fn described(src: &str, prefix: &str) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for kind in ["counter!(", "gauge!(", "histogram!("] {
+        let needle = format!("{prefix}{kind}");
+        for (at, _) in src.match_indices(&needle) {
+            let rest = &src[at + needle.len()..];
+            if let Some(start) = rest.find('"') {
+                let name: String = rest[start + 1..].chars().take_while(|c| *c != '"').collect();
+                out.insert(name);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_grafana_dashboard_parses_and_queries_only_exported_metrics() {
+    let text = std::fs::read_to_string(contrib("grafana/taskq.json")).expect("contrib/grafana/taskq.json");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("the dashboard is JSON");
+    assert!(doc["title"].is_string() && doc["uid"].is_string(), "an importable dashboard has a title and a uid");
+    let exported = exported_metrics();
+    let mut queried = std::collections::BTreeSet::new();
+    let panels = doc["panels"].as_array().expect("panels");
+    for p in panels {
+        let targets = p["targets"].as_array().unwrap_or_else(|| panic!("panel {} has no queries", p["title"]));
+        assert!(!targets.is_empty(), "panel {} has no queries", p["title"]);
+        for t in targets {
+            let expr = t["expr"].as_str().unwrap_or_else(|| panic!("a query of {} has no expr", p["title"]));
+            let names: Vec<&str> = expr
+                .match_indices("taskq_")
+                .map(|(at, _)| {
+                    let end = expr[at..]
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .map_or(expr.len(), |e| at + e);
+                    &expr[at..end]
+                })
+                .collect();
+            assert!(!names.is_empty(), "{expr} queries no taskq metric");
+            for name in names {
+                let base = ["_bucket", "_sum", "_count"].iter().find_map(|s| name.strip_suffix(s)).unwrap_or(name);
+                assert!(exported.contains(base), "{} queries {name}, which taskq does not export", p["title"]);
+                queried.insert(base.to_string());
+            }
+        }
+    }
+    for needed in [
+        "taskq_retries_total",
+        "taskq_jobs_expired_total",
+        "taskq_beat_fires_total",
+        "taskq_beat_skipped_total",
+        "taskq_beat_fire_delay_seconds",
+        "taskq_failed_set_dropped_total",
+        "taskq_job_endings",
+        "taskq_job_duration_p95_seconds",
+        "taskq_schedule_last_success_timestamp_seconds",
+    ] {
+        assert!(queried.contains(needed), "the dashboard does not show {needed}");
+    }
+}
