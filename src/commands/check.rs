@@ -1,11 +1,14 @@
 //! `taskq check`: validate the config, list its jobs and upcoming fires.
 
+use std::collections::BTreeSet;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use jiff::Timestamp;
 use serde_json::json;
 
 use super::{Context, table};
+use crate::broker::BrokerUrl;
 use crate::cli::CheckArgs;
 use crate::config::{Config, JobDef, Member, Step, WorkflowDef};
 use crate::names::JobName;
@@ -14,17 +17,49 @@ use crate::time::rfc3339;
 /// How many upcoming fires `check` shows per schedule.
 const UPCOMING: usize = 3;
 
-pub(super) fn run(args: CheckArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+/// How long `check` waits for the broker to say which schedules are paused.
+const PAUSED_WAIT: Duration = Duration::from_secs(1);
+
+pub(super) async fn run(args: CheckArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
     let now = Timestamp::now();
+    let paused = paused(&config, ctx).await;
     if args.json {
-        let jobs: Vec<_> = config.jobs.iter().map(|j| job_json(j, now)).collect();
+        let jobs: Vec<_> = config
+            .jobs
+            .iter()
+            .map(|j| {
+                let mut doc = job_json(j, now);
+                if j.schedule.is_some() {
+                    doc["paused"] = json!(paused.as_ref().map(|p| p.contains(j.name.as_str())));
+                }
+                doc
+            })
+            .collect();
         let workflows: Vec<_> = config.workflows.iter().map(|w| workflow_json(w, &config, now)).collect();
         say!("{}", json!({ "config": config.path.display().to_string(), "jobs": jobs, "workflows": workflows }));
     } else {
-        print_table(&config, now)?;
+        print_table(&config, now, paused.as_ref())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The schedules paused in the broker (`taskq schedule pause`), if it
+/// answers within a second: `check` validates a config and must work
+/// without a broker, so none (`None`) is no error, and a SQLite file that
+/// does not exist yet is not created.
+async fn paused(config: &Config, ctx: &Context) -> Option<BTreeSet<String>> {
+    if config.jobs.iter().all(|j| j.schedule.is_none()) && config.workflow_ticks.is_empty() {
+        return None;
+    }
+    if let Ok(BrokerUrl::Sqlite { path }) = ctx.broker_url(Some(config))
+        && !path.exists()
+    {
+        return Some(BTreeSet::new());
+    }
+    let read = async { ctx.broker(Some(config)).await.ok()?.paused().await.ok() };
+    let paused = tokio::time::timeout(PAUSED_WAIT, read).await.ok().flatten()?;
+    Some(paused.into_iter().map(|(entry, _)| entry).collect())
 }
 
 fn job_json(job: &JobDef, now: Timestamp) -> serde_json::Value {
@@ -87,7 +122,7 @@ fn zone_name(job: &JobDef) -> String {
     job.timezone.name()
 }
 
-fn print_table(config: &Config, now: Timestamp) -> std::io::Result<()> {
+fn print_table(config: &Config, now: Timestamp, paused: Option<&BTreeSet<String>>) -> std::io::Result<()> {
     let scheduled = config.jobs.iter().filter(|j| j.schedule.is_some()).count() + config.workflow_ticks.len();
     let workflows = match config.workflows.len() {
         0 => String::new(),
@@ -95,7 +130,7 @@ fn print_table(config: &Config, now: Timestamp) -> std::io::Result<()> {
         n => format!(", {n} workflows"),
     };
     say!("{}: {} jobs, {} scheduled{workflows}", config.path.display(), config.jobs.len(), scheduled);
-    print_jobs(config, now)?;
+    print_jobs(config, now, paused)?;
     for w in &config.workflows {
         let steps: Vec<String> = w.steps.iter().map(Step::describe).collect();
         let on_failure = w.on_failure.as_ref().map(|j| format!(" (on failure: {j})")).unwrap_or_default();
@@ -104,14 +139,15 @@ fn print_table(config: &Config, now: Timestamp) -> std::io::Result<()> {
             && let Some(schedule) = &tick.schedule
         {
             let next: Vec<String> = schedule.upcoming(now, tick.timezone.tz(), UPCOMING).iter().map(rfc3339).collect();
-            say!("  schedule: {} ({})", schedule.describe(), zone_name(tick));
+            let state = if paused.is_some_and(|p| p.contains(w.name.as_str())) { ", paused" } else { "" };
+            say!("  schedule: {} ({}){state}", schedule.describe(), zone_name(tick));
             say!("  next: {}", next.join(", "));
         }
     }
     Ok(())
 }
 
-fn print_jobs(config: &Config, now: Timestamp) -> std::io::Result<()> {
+fn print_jobs(config: &Config, now: Timestamp, paused: Option<&BTreeSet<String>>) -> std::io::Result<()> {
     if config.jobs.is_empty() {
         return Ok(());
     }
@@ -134,6 +170,10 @@ fn print_jobs(config: &Config, now: Timestamp) -> std::io::Result<()> {
     for (line, job) in lines[1..].iter().zip(config.jobs.iter()) {
         say!("{line}");
         if let Some(schedule) = &job.schedule {
+            if paused.is_some_and(|p| p.contains(job.name.as_str())) {
+                say!("  paused (taskq schedule resume {} lets it fire again)", job.name);
+                continue;
+            }
             let next: Vec<String> = schedule.upcoming(now, job.timezone.tz(), UPCOMING).iter().map(rfc3339).collect();
             say!("  next: {}", next.join(", "));
         }

@@ -151,7 +151,7 @@ impl Context {
 pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
     let ctx = Context { global: cli.global, shutdown };
     match cli.command {
-        Command::Check(args) => check::run(args, &ctx),
+        Command::Check(args) => check::run(args, &ctx).await,
         Command::Exec(args) => exec::run(args, &ctx).await,
         Command::Enqueue(args) => enqueue::run(args, &ctx).await,
         Command::Run(args) => run::run(args, &ctx).await,

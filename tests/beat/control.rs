@@ -52,6 +52,10 @@ both!(a_paused_schedule_stops_firing_until_resumed_across_beat_restarts, |backen
         .success()
         .stdout(predicate::str::is_match(r"\ntick +every 1s +paused since ").unwrap());
     env.run(&["inspect"]).success().stdout(predicate::str::contains("paused"));
+    env.run(&["check"]).success().stdout(predicate::str::contains("  paused (taskq schedule resume tick"));
+    let out = env.run(&["check", "--json"]).success().get_output().stdout.clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).expect("check --json");
+    assert_eq!(doc["jobs"][0]["paused"], true, "{doc}");
 
     env.run(&["schedule", "resume", "tick"]).success().stdout(predicate::str::starts_with("resumed tick"));
     wait_until(SOON, "fires again", || counts(&env).0 >= after + 2);
