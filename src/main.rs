@@ -1,6 +1,10 @@
 //! The `taskq` binary: parse the command line, set up logging and the
 //! runtime, run, and turn the result into an exit code.
 
+// The future of `taskq::run` nests every command's futures; computing its
+// layout in a release build goes deeper than the default limit of 128.
+#![recursion_limit = "256"]
+
 use std::process::ExitCode;
 
 use taskq::cli::Cli;
