@@ -370,3 +370,39 @@ queue = "ops"
     wait_until(SOON, "the success hook ran", || env.lines("alerts").len() >= 5);
     assert_eq!(env.lines("alerts")[3..], [format!("good succeeded 0 {good}"), "all fine".into()]);
 });
+
+// See: issue 13 item 7. `[defaults] on_failure` used to make the config
+// invalid once the alert job it named existed ("names the job itself").
+both!(a_default_on_failure_spares_the_alert_job_and_false_switches_it_off, |backend| {
+    let env = Env::new(backend).jobs(
+        r#"
+[defaults]
+on_failure = "alert"
+
+[jobs.main]
+command = "exit 1"
+
+[jobs.quiet]
+command = "exit 1"
+on_failure = false
+
+[jobs.alert]
+command = "echo $TASKQ_TRIGGER_JOB >> @DIR@/alerts; exit 1"
+"#,
+    );
+    let quiet = env.enqueue(&["quiet"]);
+    let main = env.enqueue(&["main"]);
+    // The hook is enqueued with its trigger's outcome, so a burst worker runs
+    // it, and would run any hook the failing alert enqueued in turn.
+    env.run(&["run", "--burst"]).success();
+    assert_eq!((env.state(&quiet), env.state(&main)), ("failed".to_string(), "failed".to_string()));
+    assert_eq!(env.lines("alerts"), ["main"], "one alert, for main only; the failed alert raised none");
+    let out = env.run(&["list", "--json"]).success().get_output().stdout.clone();
+    let jobs: Vec<String> = String::from_utf8_lossy(&out)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("json")["job"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    assert_eq!(jobs, ["alert", "main", "quiet"], "newest first");
+});

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use toml::de::DeTable;
+use toml::de::{DeTable, DeValue};
 
 use super::def::{CatchUp, HttpAction};
 use super::error::Diagnostics;
@@ -71,8 +71,8 @@ pub(super) struct Fields {
     pub(super) retry_on_exit: Field<Vec<i32>>,
     pub(super) unique_for: Field<Duration>,
     pub(super) expires: Field<Duration>,
-    pub(super) on_failure: Field<String>,
-    pub(super) on_success: Field<String>,
+    pub(super) on_failure: Field<Hook>,
+    pub(super) on_success: Field<Hook>,
     pub(super) success_status: Field<Vec<u16>>,
     pub(super) success_exit: Field<Vec<i32>>,
     pub(super) schedule: Field<Schedule>,
@@ -84,6 +84,48 @@ pub(super) struct Fields {
     pub(super) result_ttl: Field<Duration>,
     pub(super) ignore_result: Field<bool>,
     pub(super) max_redeliveries: Field<u32>,
+}
+
+/// What `on_failure` or `on_success` says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Hook {
+    /// Enqueue this job (a name not checked yet).
+    Job(String),
+    /// `false`: no hook, whatever `[defaults]` says.
+    Off,
+}
+
+impl Hook {
+    pub(super) fn job(&self) -> Option<&str> {
+        match self {
+            Hook::Job(name) => Some(name),
+            Hook::Off => None,
+        }
+    }
+}
+
+/// A hook key: a job's name, or `false` for none. An empty name and `true`
+/// are refused with the way to say "none", as users reach for them first.
+pub(super) fn hook(diag: &mut Diagnostics<'_>, key: &str, v: &Value<'_>) -> Option<Hook> {
+    match v.get_ref() {
+        DeValue::String(name) if name.is_empty() => {
+            diag.error(&v.span(), format!("\"{key}\" is empty: name a job, or write {key} = false for no hook"));
+            None
+        }
+        DeValue::String(name) => Some(Hook::Job(name.to_string())),
+        DeValue::Boolean(false) => Some(Hook::Off),
+        DeValue::Boolean(true) => {
+            diag.error(
+                &v.span(),
+                format!("\"{key}\" = true names no job: name a job, or write {key} = false for no hook"),
+            );
+            None
+        }
+        _ => {
+            raw::wrong_type(diag, key, v, "a job's name or false");
+            None
+        }
+    }
 }
 
 pub(super) fn timezone(diag: &mut Diagnostics<'_>, v: &Value<'_>) -> Option<Zone> {
@@ -154,8 +196,8 @@ pub(super) fn read_fields(diag: &mut Diagnostics<'_>, t: &DeTable<'_>, in_defaul
             }
             "unique_for" => f.unique_for = at(&span, positive_duration(diag, k, v)),
             "expires" => f.expires = at(&span, positive_duration(diag, k, v)),
-            "on_failure" => f.on_failure = at(&span, raw::string(diag, k, v)),
-            "on_success" => f.on_success = at(&span, raw::string(diag, k, v)),
+            "on_failure" => f.on_failure = at(&span, hook(diag, k, v)),
+            "on_success" => f.on_success = at(&span, hook(diag, k, v)),
             "schedule" => {
                 f.schedule = at(
                     &span,

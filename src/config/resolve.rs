@@ -11,7 +11,7 @@ use super::def::{
 };
 use super::error::Diagnostics;
 use super::evaluated::evaluated_params;
-use super::fields::{Field, Fields};
+use super::fields::{Field, Fields, Hook};
 use super::params::{ParamType, check_anywhere};
 use super::raw::Span;
 use super::suggest::did_you_mean;
@@ -23,6 +23,23 @@ use crate::time::Zone;
 /// The first of the job's value and the default's.
 fn pick<T: Clone>(job: Option<&(T, Span)>, defaults: Option<&(T, Span)>) -> Option<T> {
     job.or(defaults).map(|(v, _)| v.clone())
+}
+
+/// The job a hook key of job `name` names, with the span it was read from:
+/// the job's own value, else `[defaults]`'s; `false` means none. A default
+/// naming the job itself does not apply to that job: the alert job every
+/// other job reports to cannot report to itself (each of its failures would
+/// enqueue it again).
+pub(super) fn hook_of<'f>(
+    name: &JobName,
+    own: Option<&'f (Hook, Span)>,
+    default: Option<&'f (Hook, Span)>,
+) -> Option<(&'f str, &'f Span)> {
+    match (own, default) {
+        (Some((hook, span)), _) => hook.job().map(|job| (job, span)),
+        (None, Some((Hook::Job(job), span))) if job != name.as_str() => Some((job.as_str(), span)),
+        _ => None,
+    }
 }
 
 /// Merges a job's fields over `[defaults]` and checks them against each other.
@@ -176,16 +193,13 @@ pub(super) fn resolve(
         }
     }
 
-    let mut hook = |field: &Field<String>, key: &str| -> Option<JobName> {
-        let (target, span) = field.as_ref().or(match key {
-            "on_failure" => d.on_failure.as_ref(),
-            _ => d.on_success.as_ref(),
-        })?;
+    let mut hook = |own: &Field<Hook>, default: &Field<Hook>, key: &str| -> Option<JobName> {
+        let (target, span) = hook_of(name, own.as_ref(), default.as_ref())?;
         if target == name.as_str() {
             diag.error(span, format!("\"{key}\" of \"{name}\" names the job itself"));
             return None;
         }
-        if !all_names.contains(&target.as_str()) {
+        if !all_names.contains(&target) {
             let hint = did_you_mean(target, all_names.iter().copied())
                 .map(|s| format!(" (did you mean \"{s}\"?)"))
                 .unwrap_or_default();
@@ -194,8 +208,8 @@ pub(super) fn resolve(
         }
         JobName::new(target).ok()
     };
-    let on_failure = hook(&f.on_failure, "on_failure");
-    let on_success = hook(&f.on_success, "on_success");
+    let on_failure = hook(&f.on_failure, &d.on_failure, "on_failure");
+    let on_success = hook(&f.on_success, &d.on_success, "on_success");
 
     let retry = RetryPolicy {
         retries: pick(f.retries.as_ref(), d.retries.as_ref()).unwrap_or(0),

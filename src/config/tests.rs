@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::Config;
+use crate::names::JobName;
 
 fn errors(src: &str) -> Vec<String> {
     match Config::parse(Path::new("jobs.toml"), src) {
@@ -183,6 +184,63 @@ fn hooks_must_name_jobs() {
     assert_eq!(
         errors("[jobs.a]\ncommand = \"x\"\non_success = \"a\"\n"),
         [r#"jobs.toml:3:14: "on_success" of "a" names the job itself"#]
+    );
+}
+
+// See: issue 13 item 7 (a hook set in [defaults] could not be switched off,
+// and the config was refused if the hook job existed).
+#[test]
+fn a_default_hook_can_be_switched_off_and_never_hooks_the_job_it_names() {
+    let config = ok("[defaults]
+on_failure = \"alert\"
+on_success = \"done\"
+[jobs.a]
+command = \"x\"
+[jobs.quiet]
+command = \"x\"
+on_failure = false
+on_success = false
+[jobs.alert]
+command = \"x\"
+[jobs.done]
+command = \"x\"
+");
+    let hooks = |name: &str| {
+        let def = config.jobs.get(name).expect(name);
+        (def.on_failure.as_ref().map(JobName::as_str), def.on_success.as_ref().map(JobName::as_str))
+    };
+    assert_eq!(hooks("a"), (Some("alert"), Some("done")));
+    assert_eq!(hooks("quiet"), (None, None), "false overrides [defaults]");
+    assert_eq!(hooks("alert"), (None, Some("done")), "the alert job does not alert itself");
+    assert_eq!(hooks("done"), (Some("alert"), None));
+    // In [defaults], false is the same as no key.
+    let config = ok("[defaults]\non_failure = false\n[jobs.a]\ncommand = \"x\"\n");
+    assert!(config.jobs.get("a").expect("a").on_failure.is_none());
+}
+
+#[test]
+fn a_hook_that_names_no_job_says_how_to_write_none() {
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\non_failure = \"\"\n"),
+        [r#"jobs.toml:3:14: "on_failure" is empty: name a job, or write on_failure = false for no hook"#]
+    );
+    assert_eq!(
+        errors("[defaults]\non_success = true\n[jobs.a]\ncommand = \"x\"\n"),
+        [r#"jobs.toml:2:14: "on_success" = true names no job: name a job, or write on_success = false for no hook"#]
+    );
+    assert_eq!(
+        errors("[jobs.a]\ncommand = \"x\"\non_failure = 1\n"),
+        [r#"jobs.toml:3:14: "on_failure" must be a job's name or false, found integer"#]
+    );
+}
+
+#[test]
+fn a_workflows_on_failure_may_be_false_but_not_true() {
+    let config = ok(&format!("{WORKFLOW_JOBS}[workflows.w]\nsteps = [\"merge\"]\non_failure = false\n"));
+    assert!(config.workflow("w").expect("w").on_failure.is_none());
+    assert_eq!(
+        errors(&format!("{WORKFLOW_JOBS}[workflows.w]\nsteps = [\"merge\"]\non_failure = true\n")),
+        [r#"jobs.toml:12:14: "on_failure" = true names no job: name a job, or write on_failure = false for no hook"#]
     );
 }
 

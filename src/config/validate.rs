@@ -12,7 +12,7 @@ use super::def::Settings;
 use super::error::{ConfigError, Diagnostics, Location};
 use super::fields::{Fields, positive_duration, read_fields, timezone};
 use super::raw::{self, Table, Value};
-use super::resolve::resolve;
+use super::resolve::{hook_of, resolve};
 use super::{Config, JobSet};
 use crate::names::JobName;
 
@@ -85,10 +85,10 @@ pub(crate) fn parse(path: &Path, source: &str) -> Result<Config, Vec<ConfigError
         }
     }
     // A hook job runs with its parameters' defaults only.
-    for (_, _, fields) in &raw_jobs {
+    for (name, _, fields) in &raw_jobs {
         let hooks = [
-            ("on_failure", fields.on_failure.as_ref().or(defaults.on_failure.as_ref())),
-            ("on_success", fields.on_success.as_ref().or(defaults.on_success.as_ref())),
+            ("on_failure", hook_of(name, fields.on_failure.as_ref(), defaults.on_failure.as_ref())),
+            ("on_success", hook_of(name, fields.on_success.as_ref(), defaults.on_success.as_ref())),
         ];
         for (key, hook) in hooks {
             let Some((target, span)) = hook else { continue };

@@ -11,6 +11,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::def::{JobDef, Settings};
 use super::error::Diagnostics;
+use super::fields::hook;
 use super::raw::{self, Span, Table, Value};
 use super::suggest::did_you_mean;
 use crate::flow::{Member, Step, WorkflowDef};
@@ -207,6 +208,8 @@ fn read_one(diag: &mut Diagnostics<'_>, raw: &Raw<'_, '_>, known: &Known<'_>) ->
     table.check_keys(diag, WORKFLOW_KEYS, &[]);
     let when = read_schedule(diag, raw, &table);
     let on_failure = table.get("on_failure").and_then(|v| {
+        // `false` is accepted as on a job, though a workflow inherits no hook to switch off.
+        hook(diag, "on_failure", v)?.job()?;
         let job = known.job(diag, v, "\"on_failure\"")?;
         let def = known.jobs.iter().find(|j| j.name == job)?;
         if let Some(param) = def.param_names.iter().find(|p| !def.params.contains_key(*p)) {
