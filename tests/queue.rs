@@ -122,6 +122,50 @@ both!(status_wait_and_list_report_unknown_ids_and_timeouts, |backend| {
     env.run(&["list", "--state", "done"]).code(2).stderr(predicate::str::contains("unknown state \"done\""));
 });
 
+// See: issue 13 item 7 (ids could not be shortened).
+both!(every_command_taking_ids_takes_a_unique_prefix_of_eight_or_more, |backend| {
+    let env = Env::new(backend).jobs(
+        r#"
+[jobs.ok]
+command = "echo fine"
+[jobs.bad]
+command = "exit 1"
+[workflows.flow]
+steps = ["ok"]
+"#,
+    );
+    // Ids made within the same 65 s share their first 8 characters; an
+    // enqueue that crossed into the next 65 s is followed by one more.
+    let (mut first, mut second) = (env.enqueue(&["ok"]), env.enqueue(&["ok"]));
+    while first[..8] != second[..8] {
+        (first, second) = (second, env.enqueue(&["ok"]));
+    }
+    let shared = &first[..8];
+    let out = env.run(&["status", shared]).code(2).get_output().stderr.clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(err.starts_with(&format!("error: job id \"{shared}\" is ambiguous: ")), "{err}");
+    assert!(err.contains(&first) && err.contains(&second) && err.ends_with("; give more of the id\n"), "{err}");
+    env.run(&["wait", &first[..7]]).code(2).stderr(format!(
+        "error: job id \"{}\" is too short: give at least its first 8 characters, or the whole id\n",
+        &first[..7]
+    ));
+    env.run(&["logs", "ffffffff"])
+        .code(2)
+        .stderr("error: unknown job id ffffffff: not in this broker and namespace (or its result expired)\n");
+
+    // 28 characters reach into an id's random bits: unique.
+    let short = |id: &str| id[..28].to_string();
+    env.run(&["status", &short(&first)]).success().stdout(predicate::str::starts_with(format!("{first}  ok  queued")));
+    env.run(&["revoke", &short(&second)]).success().stdout(format!("revoked {second}\n"));
+    let bad = env.enqueue(&["bad"]);
+    let run = env.enqueue(&["flow"]);
+    env.run(&["run", "--burst"]).success();
+    env.run(&["wait", &short(&first), &short(&run)]).success();
+    env.run(&["logs", &short(&first)]).success().stdout("fine\n");
+    env.run(&["status", &short(&run)]).success().stdout(predicate::str::contains(&run));
+    env.run(&["retry", &short(&bad)]).success().stdout(format!("requeued {bad}\n"));
+});
+
 #[test]
 fn enqueue_of_an_unknown_job_names_the_near_one() {
     let env = Env::sqlite().jobs(JOBS);

@@ -254,6 +254,8 @@ every = "1s"
     env.run(&["revoke", "--terminate", &slow]).success();
     for args in [
         &["status", &ok][..],
+        // A prefix of an id is completed by scanning each queue's records.
+        &["status", &ok[..28]],
         &["wait", &ok],
         &["logs", &ok],
         &["history", "ok"],

@@ -28,7 +28,7 @@ pub use types::*;
 pub use url::{BrokerUrl, Node, RedisUrl, TlsFiles, Topology};
 
 use crate::flow::StepResult;
-use crate::job::{JobId, JobRecord, NewJob};
+use crate::job::{IdPrefix, JobId, JobRecord, NewJob};
 use crate::names::{JobName, Namespace, QueueName};
 
 /// Connects to the broker at `url`, under namespace `ns`.
@@ -197,6 +197,11 @@ pub trait Broker: Send + Sync {
 
     /// The records of `ids`, `None` for unknown or expired ones.
     async fn get(&self, ids: &[JobId]) -> Result<Vec<Option<JobRecord>>, BrokerError>;
+
+    /// Ids of jobs (those `get` finds) and of workflow runs that start with
+    /// `prefix`, at most `limit`, in no particular order: how a command
+    /// completes an id given in part.
+    async fn find_ids(&self, prefix: &IdPrefix, limit: usize) -> Result<Vec<JobId>, BrokerError>;
 
     /// Records matching `filter`, newest first.
     async fn list(&self, filter: &ListFilter) -> Result<Vec<JobRecord>, BrokerError>;

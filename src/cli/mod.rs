@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum, ValueHint};
 use jiff::Timestamp;
 
-use crate::job::{JobId, JobState};
+use crate::job::{IdArg, JobState};
 use crate::names::{Namespace, QueueName};
 use crate::worker::QueueSelection;
 
@@ -317,9 +317,10 @@ pub struct ExecArgs {
 /// `taskq status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Job (or workflow run) ids, as `enqueue` printed them
+    /// Job (or workflow run) ids, as `enqueue` printed them, or each id's
+    /// first 8 or more characters if no other id starts with them
     #[arg(required = true, value_name = "ID")]
-    pub ids: Vec<JobId>,
+    pub ids: Vec<IdArg>,
 
     /// Print JSON (one object per id, as JSON lines)
     #[arg(long)]
@@ -329,9 +330,10 @@ pub struct StatusArgs {
 /// `taskq wait`.
 #[derive(Debug, Args)]
 pub struct WaitArgs {
-    /// Job (or workflow run) ids, as `enqueue` printed them
+    /// Job (or workflow run) ids, as `enqueue` printed them, or each id's
+    /// first 8 or more characters if no other id starts with them
     #[arg(required = true, value_name = "ID")]
-    pub ids: Vec<JobId>,
+    pub ids: Vec<IdArg>,
 
     /// Give up after this long (exit 75)
     #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
@@ -345,8 +347,8 @@ pub struct WaitArgs {
 /// `taskq logs`.
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// The job id
-    pub id: JobId,
+    /// The job id (or its first 8 or more characters, if no other id starts with them)
+    pub id: IdArg,
 
     /// Follow a running job's output live until it ends (`-f` after `logs`
     /// means this too; elsewhere it is --config)
@@ -432,8 +434,9 @@ pub struct ScheduleNameArgs {
 /// `taskq revoke`.
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
-    /// The job id, or a workflow run's
-    pub id: JobId,
+    /// The job id, or a workflow run's (or its first 8 or more characters, if
+    /// no other id starts with them)
+    pub id: IdArg,
 
     /// Also kill the job if it is running (a workflow run: its running jobs)
     #[arg(long)]
@@ -443,9 +446,10 @@ pub struct RevokeArgs {
 /// `taskq retry`.
 #[derive(Debug, Args)]
 pub struct RetryArgs {
-    /// Failed job ids
+    /// Failed job ids (or each id's first 8 or more characters, if no other id
+    /// starts with them)
     #[arg(required_unless_present = "all_failed", conflicts_with = "all_failed", value_name = "ID")]
-    pub ids: Vec<JobId>,
+    pub ids: Vec<IdArg>,
 
     /// Requeue every failed job
     #[arg(long)]

@@ -8,9 +8,9 @@ use crate::cli::RetryArgs;
 use crate::error::{Failed, unknown_ids};
 
 pub(super) async fn run(args: RetryArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let ids = args.ids;
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
+    let ids = super::ids::resolve(broker.as_ref(), &args.ids).await?;
     let results = broker.retry_failed(if args.all_failed { None } else { Some(&ids) }).await?;
     if args.all_failed && results.is_empty() {
         eprintln!("no failed jobs");

@@ -20,9 +20,9 @@ use crate::workflow::drive::RunRevoke;
 const TERMINATE_WAIT: Duration = Duration::from_secs(120);
 
 pub(super) async fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let id = args.id;
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
+    let id = super::ids::resolve_one(broker.as_ref(), &args.id).await?;
     match broker.revoke(id, args.terminate).await? {
         Revoke::Revoked => {
             say!("revoked {id}");

@@ -17,9 +17,9 @@ use crate::time::local;
 const OUTPUT_LINES: usize = 20;
 
 pub(super) async fn status(args: StatusArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let ids = args.ids;
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
+    let ids = super::ids::resolve(broker.as_ref(), &args.ids).await?;
     let records = broker.get(&ids).await?;
     let mut unknown = Vec::new();
     for (id, record) in ids.iter().zip(&records) {
@@ -40,9 +40,9 @@ pub(super) async fn status(args: StatusArgs, ctx: &Context) -> anyhow::Result<Ex
 }
 
 pub(super) async fn wait(args: WaitArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let (ids, timeout) = (args.ids, args.timeout);
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
+    let (ids, timeout) = (super::ids::resolve(broker.as_ref(), &args.ids).await?, args.timeout);
     let ended = wait_for_any(broker.as_ref(), &ids, timeout).await?;
     for e in &ended {
         match (e, args.json) {

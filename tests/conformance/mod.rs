@@ -1,12 +1,14 @@
 //! The broker contract, once, run against every backend. Each case seeds
 //! jobs, calls transitions, moves the broker's clock on where time must pass
 //! (`env.advance`: no sleeping), and asserts what every record says
-//! afterwards. `cases` covers a job's run, `operations` what surrounds it;
+//! afterwards. `cases` covers a job's run, `operations` what surrounds it,
+//! `ids` how an id is found from its first characters;
 //! `faults` holds the contract's answers to lost replies,
 //! shutdowns and stranded concurrency slots.
 
 mod cases;
 mod faults;
+mod ids;
 mod operations;
 mod runs;
 mod stats;

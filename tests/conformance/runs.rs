@@ -18,7 +18,7 @@ fn name(n: &str) -> JobName {
 }
 
 /// A run of three steps: `a`, then `b` and `c` at once, then `d`.
-fn new_run() -> NewRun {
+pub(super) fn new_run() -> NewRun {
     let def = WorkflowDef {
         name: name("pipeline"),
         steps: vec![

@@ -6,6 +6,8 @@
 mod cases;
 #[path = "../conformance/faults.rs"]
 mod faults;
+#[path = "../conformance/ids.rs"]
+mod ids;
 #[path = "../conformance/operations.rs"]
 mod operations;
 #[path = "../conformance/runs.rs"]

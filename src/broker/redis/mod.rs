@@ -43,7 +43,7 @@ use super::{
     StepReport, Take, WorkerInfo,
 };
 use crate::flow::StepResult;
-use crate::job::{JobId, JobRecord, NewJob};
+use crate::job::{IdPrefix, JobId, JobRecord, NewJob};
 use crate::names::{JobName, QueueName};
 use crate::time::from_ms;
 use call::BULK_BATCH;
@@ -393,6 +393,10 @@ impl Broker for RedisBroker {
 
     async fn get(&self, ids: &[JobId]) -> Result<Vec<Option<JobRecord>>, BrokerError> {
         reads::get(self, ids).await
+    }
+
+    async fn find_ids(&self, prefix: &IdPrefix, limit: usize) -> Result<Vec<JobId>, BrokerError> {
+        reads::find_ids(self, prefix, limit).await
     }
 
     async fn list(&self, filter: &ListFilter) -> Result<Vec<JobRecord>, BrokerError> {

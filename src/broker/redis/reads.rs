@@ -1,14 +1,15 @@
-//! Reading job records: by id (found in whichever queue holds each), and
-//! newest first for `list` (each queue's index, merged).
+//! Reading job records: by id (found in whichever queue holds each), by the
+//! start of their id, and newest first for `list` (each queue's index,
+//! merged).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use futures_util::future::try_join_all;
 
 use super::fields::record;
 use super::{RedisBroker, SCRIPTS, queues};
 use crate::broker::{BrokerError, ListFilter};
-use crate::job::{JobId, JobRecord};
+use crate::job::{IdPrefix, JobId, JobRecord};
 
 pub(super) async fn get(b: &RedisBroker, ids: &[JobId]) -> Result<Vec<Option<JobRecord>>, BrokerError> {
     let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
@@ -42,6 +43,58 @@ pub(super) async fn fields_in(
         call.arg(*id);
     }
     b.link.invoke(&call).await
+}
+
+/// Hash fields one HSCAN call looks at: few round trips for a large queue,
+/// and a short call for the server, which serves workers meanwhile.
+const SCAN_COUNT: usize = 1000;
+
+/// Ids of the jobs in any queue, and of the runs, that start with `prefix`.
+/// Records are fields of their queue's `jobs` hash (runs, of the `runs`
+/// hash), so each hash is HSCANned with MATCH in its own slot: a cluster
+/// sends each call to the master that holds it, and no keyspace is walked.
+/// A record past its ttl that maintenance has not swept yet is left out,
+/// as `get` leaves it.
+pub(super) async fn find_ids(b: &RedisBroker, prefix: &IdPrefix, limit: usize) -> Result<Vec<JobId>, BrokerError> {
+    let pattern = format!("{prefix}*");
+    let mut out = BTreeSet::new();
+    for queue in b.queues.all(b).await? {
+        let found = scan(b, &b.keys.queue(&queue).key("jobs"), &pattern, limit.saturating_sub(out.len())).await?;
+        let names: Vec<&str> = found.iter().map(String::as_str).collect();
+        for (id, fields) in found.iter().zip(fields_in(b, &queue, &names).await?) {
+            if let (false, Ok(id)) = (fields.is_empty(), id.parse::<JobId>()) {
+                out.insert(id);
+            }
+        }
+    }
+    if out.len() < limit {
+        let runs = scan(b, &b.runs_key("runs"), &pattern, limit - out.len()).await?;
+        out.extend(runs.iter().filter_map(|id| id.parse::<JobId>().ok()));
+    }
+    Ok(out.into_iter().take(limit).collect())
+}
+
+/// The fields of `hash` that match `pattern`: all of them, or once `enough`
+/// are found, those found so far (a scan may repeat one).
+async fn scan(b: &RedisBroker, hash: &str, pattern: &str, enough: usize) -> Result<BTreeSet<String>, BrokerError> {
+    let mut out = BTreeSet::new();
+    if enough == 0 {
+        return Ok(out);
+    }
+    let mut cursor = 0u64;
+    loop {
+        let (next, pairs): (u64, Vec<Vec<u8>>) = b
+            .link
+            .query(redis::cmd("HSCAN").arg(hash).arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(SCAN_COUNT))
+            .await?;
+        // Field, value, field, value...: the values are records, not read here.
+        out.extend(pairs.iter().step_by(2).map(|field| String::from_utf8_lossy(field).into_owned()));
+        if next == 0 || out.len() >= enough {
+            break;
+        }
+        cursor = next;
+    }
+    Ok(out)
 }
 
 /// Newest first: each queue's newest that match, merged by enqueue time.

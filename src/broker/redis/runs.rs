@@ -29,7 +29,7 @@ impl RedisBroker {
         call
     }
 
-    fn runs_key(&self, name: &str) -> String {
+    pub(super) fn runs_key(&self, name: &str) -> String {
         let keys = self.keys.runs();
         let at = super::super::keys::RUN_KEYS.iter().position(|k| *k == name).unwrap_or(0);
         keys[at].clone()

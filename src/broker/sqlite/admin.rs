@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use super::Failure;
 use super::jobs::ms_after;
 use crate::broker::{BrokerError, Purge, Retried, Revoke, WORKER_TTL, WorkerInfo};
-use crate::job::{JobId, JobState};
+use crate::job::{IdPrefix, JobId, JobState};
 use crate::time::from_ms;
 
 fn state(text: String) -> Result<JobState, Failure> {
@@ -43,6 +43,29 @@ pub(super) fn revoke(tx: &Transaction<'_>, ns: &str, id: JobId, terminate: bool,
         JobState::Running => Revoke::Running { worker: worker.unwrap_or_default() },
         other => Revoke::Final(other),
     })
+}
+
+/// Ids of jobs whose result is not past its ttl, and of runs, that start
+/// with `prefix`: a range of the primary keys ('~' sorts after every
+/// character of an id).
+pub(super) fn find_ids(
+    conn: &Connection,
+    ns: &str,
+    prefix: &IdPrefix,
+    limit: usize,
+    now: i64,
+) -> Result<Vec<JobId>, Failure> {
+    let (from, to) = (prefix.as_str(), format!("{prefix}~"));
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM jobs WHERE ns = ?1 AND id >= ?2 AND id < ?3
+             AND (result_expires_at IS NULL OR result_expires_at > ?4)
+         UNION ALL
+         SELECT id FROM runs WHERE ns = ?1 AND id >= ?2 AND id < ?3
+         LIMIT ?5",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let ids = stmt.query_map(params![ns, from, to, now, limit], |r| r.get::<_, String>(0))?;
+    ids.map(|id| id?.parse().map_err(|e| Failure::Broker(BrokerError::Protocol(e)))).collect()
 }
 
 /// Which of `ids` `revoke --terminate` flagged.

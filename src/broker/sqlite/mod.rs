@@ -37,7 +37,7 @@ use super::{
     Take, WorkerInfo,
 };
 use crate::flow::StepResult;
-use crate::job::{JobId, JobRecord, JobState, NewJob};
+use crate::job::{IdPrefix, JobId, JobRecord, JobState, NewJob};
 use crate::names::{JobName, QueueName};
 use crate::time::{from_ms, to_ms};
 
@@ -249,6 +249,12 @@ impl Broker for SqliteBroker {
         let ids = ids.to_vec();
         let now = self.now();
         self.read(move |conn, ns| jobs::get(conn, ns, &ids, now)).await
+    }
+
+    async fn find_ids(&self, prefix: &IdPrefix, limit: usize) -> Result<Vec<JobId>, BrokerError> {
+        let prefix = prefix.clone();
+        let now = self.now();
+        self.read(move |conn, ns| admin::find_ids(conn, ns, &prefix, limit, now)).await
     }
 
     async fn list(&self, filter: &ListFilter) -> Result<Vec<JobRecord>, BrokerError> {
