@@ -44,6 +44,23 @@ const KEEP_STATE: Duration = Duration::from_secs(35 * 86_400);
 struct Cursor {
     at: Timestamp,
     catch_up: bool,
+    /// The broker holds the definition this beat runs: resumed from the
+    /// broker's state, or recorded since (`handle` records a new one).
+    declared: bool,
+}
+
+impl Cursor {
+    /// Resumed from the broker's state: the ticks after `at` fell while no
+    /// beat ran.
+    fn resumed(at: Timestamp) -> Cursor {
+        Cursor { at, catch_up: true, declared: true }
+    }
+
+    /// A new or changed entry: its ticks count from `now`, and the broker
+    /// does not know its definition yet.
+    fn fresh(now: Timestamp) -> Cursor {
+        Cursor { at: now, catch_up: false, declared: false }
+    }
 }
 
 /// A scheduler over one config.
@@ -152,7 +169,7 @@ impl Beat {
         let paused = self.paused_entries(entries).await?;
         let now = self.clock.now();
         for entry in entries {
-            let cursor = cursors.entry(entry.name().to_string()).or_insert(Cursor { at: now, catch_up: false });
+            let cursor = cursors.entry(entry.name().to_string()).or_insert_with(|| Cursor::fresh(now));
             if paused.contains(entry.name()) {
                 self.skip_paused(entry, cursor, now).await?;
             } else {
@@ -188,6 +205,7 @@ impl Beat {
         if self.fire_as(entry, latest, others, false, true).await? {
             cursor.at = latest;
             cursor.catch_up = false;
+            cursor.declared = true;
         }
         Ok(())
     }
@@ -202,10 +220,7 @@ impl Beat {
             .iter()
             .map(|e| {
                 let resumed = states.iter().find(|s| s.entry == e.name() && s.spec == e.spec).map(|s| s.last_tick);
-                let cursor = match resumed {
-                    Some(at) => Cursor { at, catch_up: true },
-                    None => Cursor { at: now, catch_up: false },
-                };
+                let cursor = resumed.map_or_else(|| Cursor::fresh(now), Cursor::resumed);
                 (e.name().to_string(), cursor)
             })
             .collect())
@@ -227,6 +242,14 @@ impl Beat {
     /// Fires what is due for `entry` since its cursor, moving it past each
     /// tick handled.
     async fn handle(&self, entry: &Entry, cursor: &mut Cursor, now: Timestamp) -> Result<(), BrokerError> {
+        if !cursor.declared {
+            // The definition this beat runs goes into the broker at once, as
+            // a tick handled at the instant its ticks count from (nothing
+            // runs): `beat --dry-run` then sees it as unchanged, and a beat
+            // restarted before the first tick resumes from there, applying
+            // catch_up, instead of starting afresh. Early: asked again next round.
+            cursor.declared = self.fire(entry, cursor.at, 0, false).await?;
+        }
         let due = catch_up::due(&entry.schedule, entry.tz(), cursor.at, now);
         if due.missed == 0 && due.on_time.is_empty() {
             cursor.catch_up = false;
@@ -400,7 +423,7 @@ impl Beat {
         // New and changed entries start from now: a changed schedule never
         // fires both its old and its new ticks.
         for e in &fresh {
-            kept.entry(e.name().to_string()).or_insert(Cursor { at: now, catch_up: false });
+            kept.entry(e.name().to_string()).or_insert_with(|| Cursor::fresh(now));
         }
         *cursors = kept;
         *entries = fresh;

@@ -212,7 +212,8 @@ pub enum Fired {
 pub struct ScheduleState {
     pub entry: String,
     pub spec: String,
-    /// The last tick handled, fired or skipped.
+    /// The last tick handled, fired or skipped; before the first, the
+    /// instant a beat started running this definition (ticks count from it).
     pub last_tick: Timestamp,
     pub last_job: Option<JobId>,
     pub fired: u64,
@@ -221,6 +222,14 @@ pub struct ScheduleState {
     /// When a run of this entry last succeeded, and last failed.
     pub last_success: Option<Timestamp>,
     pub last_failure: Option<Timestamp>,
+}
+
+impl ScheduleState {
+    /// The last tick handled; `None` while the entry has only been taken on
+    /// by a beat, with no tick yet.
+    pub fn ticked(&self) -> Option<Timestamp> {
+        (self.fired + self.skipped > 0 || self.last_job.is_some()).then_some(self.last_tick)
+    }
 }
 
 /// What a live worker reports about itself in its heartbeat.

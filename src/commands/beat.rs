@@ -58,11 +58,12 @@ async fn dry_run(config: &crate::config::Config, ctx: &Context) -> anyhow::Resul
                 say!("{name}: changed: {from} -> {to} (starts afresh: no catch-up)");
             }
             Change::Removed { name, spec } => say!("{name}: removed: {spec} (stops firing)"),
-            Change::Unchanged { name } => {
-                let state = states.iter().find(|s| &s.entry == name);
-                let last = state.map(|s| local(s.last_tick)).unwrap_or_default();
-                say!("{name}: unchanged, last tick {last}");
-            }
+            Change::Unchanged { name } => match states.iter().find(|s| &s.entry == name) {
+                Some(state) if state.ticked().is_none() => {
+                    say!("{name}: unchanged, no tick yet (run by a beat since {})", local(state.last_tick));
+                }
+                state => say!("{name}: unchanged, last tick {}", state.map(|s| local(s.last_tick)).unwrap_or_default()),
+            },
         }
         if let Some(entry) = entries.iter().find(|e| e.name() == change_name(change)) {
             let next: Vec<String> = entry.schedule.upcoming(now, entry.tz(), 3).iter().map(rfc3339).collect();

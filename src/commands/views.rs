@@ -260,7 +260,7 @@ impl ScheduleView {
             name: entry.name().to_string(),
             schedule: entry.schedule.describe(),
             timezone: entry.def.timezone.name(),
-            last_tick: state.map(|s| rfc3339_utc(s.last_tick)),
+            last_tick: state.and_then(ScheduleState::ticked).map(rfc3339_utc),
             last_job: state.and_then(|s| s.last_job).map(|id| id.to_string()),
             fired: state.map_or(0, |s| s.fired),
             skipped: state.map_or(0, |s| s.skipped),

@@ -166,6 +166,31 @@ fn dry_run_shows_the_differences_and_changes_nothing() {
     assert_eq!(ticks(&env).len(), before, "a dry run enqueues nothing");
 }
 
+// See: issue 13 item 7 (dry-run called an entry "new" while a beat ran it,
+// until its first tick: the broker learnt of an entry only then).
+both!(dry_run_sees_an_entry_a_running_beat_has_not_fired_yet_as_unchanged, |backend| {
+    let env = Env::new(backend)
+        .jobs("[jobs.yearly]\ncommand = \"true\"\nschedule = \"0 0 1 1 *\"\ntimezone = \"UTC\"\nqueue = \"reports\"\n");
+    let dry_run =
+        || String::from_utf8_lossy(&env.run(&["beat", "--dry-run"]).success().get_output().stdout).into_owned();
+    assert!(dry_run().starts_with("yearly: new: 0 0 1 1 * (UTC)\n"), "{}", dry_run());
+    let beat = env.spawn(&["beat"]);
+    wait_until(SOON, "dry-run to see the entry the beat runs", || {
+        dry_run().starts_with("yearly: unchanged, no tick yet (run by a beat since ")
+    });
+    drop(beat);
+    let out = env.run(&["inspect", "--json"]).success().get_output().stdout.clone();
+    let inspect: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let schedule = &inspect["schedules"][0];
+    assert_eq!(
+        (&schedule["name"], &schedule["last_tick"], &schedule["fired"]),
+        (&"yearly".into(), &None::<String>.into(), &0.into())
+    );
+    assert!(ticks(&env).is_empty(), "nothing ran");
+    // Kept after the beat stops: one restarted before the first tick resumes it.
+    assert!(dry_run().starts_with("yearly: unchanged, no tick yet"), "{}", dry_run());
+});
+
 #[test]
 fn scheduled_runs_expire_after_one_period_so_they_do_not_pile_up() {
     let env = Env::redis()

@@ -20,7 +20,8 @@
 -- ARGV[15..14+h] the run, as add() in lib.lua reads it
 -- returns  {"early"} (the tick's instant is more than that ahead of the
 --          broker's clock: nothing claimed), {"already"} (another beat had
---          it), {"recorded"}, {"paused"}, {"skipped"} (previous run still active),
+--          it), {"recorded", "", 1 if the queue is known to the namespace},
+--          {"paused", "", the same}, {"skipped"} (previous run still active),
 --          {"duplicate", holder id} or {"enqueued", id, 1 if the queue is
 --          known to the namespace}
 local entry = ARGV[9]
@@ -45,12 +46,12 @@ if ARGV[13] == '1' then
   count('skipped', 1)
   s.last_skip = 'paused'
   packed_save(ENTRIES, entry, s)
-  return {'paused'}
+  return {'paused', '', redis.call('EXISTS', KNOWN)}
 end
 local h = tonumber(ARGV[14])
 if h == 0 then
   packed_save(ENTRIES, entry, s)
-  return {'recorded'}
+  return {'recorded', '', redis.call('EXISTS', KNOWN)}
 end
 local limit = tonumber(ARGV[8])
 if limit and select(2, running(entry, now)) >= limit then
