@@ -3,7 +3,7 @@
 use predicates::prelude::*;
 
 use crate::both;
-use crate::common::{Backend, Env};
+use crate::common::{Backend, Env, SOON};
 
 const JOBS: &str = r#"
 [jobs.greet]
@@ -181,6 +181,32 @@ fn wait_is_refused_for_jobs_that_ignore_their_result() {
     env.run(&["enqueue", "fire", "--wait"]).code(2).stderr(predicate::str::contains("ignore_result = true"));
     let _ = Backend::Sqlite;
 }
+
+// See: issue 13 item 7 (`wait` and `status` on a succeeded ignore_result
+// job said "unknown job id", as for an id never seen).
+both!(a_succeeded_ignore_result_job_is_told_from_an_unknown_id, |backend| {
+    let env = Env::new(backend).jobs("[jobs.fire]\ncommand = \"echo hi\"\nignore_result = true\n");
+    let id = env.enqueue(&["fire"]);
+    // Waiting across the deletion of the record, as well as after it.
+    let mut waiter = env.spawn(&["wait", &id, "--timeout", "30s"]);
+    env.run(&["run", "--burst"]).success();
+    let line = format!("{id}  fire  succeeded (record not kept: ignore_result)\n");
+    assert!(waiter.wait_timeout(SOON).is_some_and(|s| s.success()), "{}", waiter.stderr());
+    assert_eq!(waiter.stdout(), line);
+    env.run(&["wait", &id]).success().stdout(line.clone());
+    env.run(&["status", &id]).success().stdout(predicate::str::starts_with(format!(
+        "{line}  its record is unknown: ignore_result = true deleted it when it finished\n  finished:  "
+    )));
+    let s = env.status(&id);
+    assert_eq!((&s["state"], &s["job"], &s["ignore_result"]), (&"succeeded".into(), &"fire".into(), &true.into()));
+    assert!(s["attempts"].is_null() && s["output"].is_null() && s["finished_at"].is_string(), "{s}");
+    env.run(&["status", &id[..28]]).success().stdout(predicate::str::starts_with(line.clone()));
+    env.run(&["logs", &id]).success().stdout("").stderr(predicate::str::contains("its output was not kept"));
+    let never = "01a20000-0000-7000-8000-000000000000";
+    env.run(&["wait", never])
+        .code(2)
+        .stderr(format!("error: unknown job id {never}: not in this broker and namespace (or its result expired)\n"));
+});
 
 /// Regression: a worker and an `enqueue` creating the same new `SQLite` file
 /// at once failed with "database is locked" (switching a new file to WAL

@@ -198,7 +198,12 @@ pub trait Broker: Send + Sync {
     /// The records of `ids`, `None` for unknown or expired ones.
     async fn get(&self, ids: &[JobId]) -> Result<Vec<Option<JobRecord>>, BrokerError>;
 
-    /// Ids of jobs (those `get` finds) and of workflow runs that start with
+    /// What is left of each of `ids` that succeeded with `ignore_result`
+    /// within its result ttl (`None`: no such job; one whose record is kept
+    /// has none). Read after `get` found no record.
+    async fn tombstones(&self, ids: &[JobId]) -> Result<Vec<Option<Tombstone>>, BrokerError>;
+
+    /// Ids of jobs (those `get` or `tombstones` finds) and of workflow runs that start with
     /// `prefix`, at most `limit`, in no particular order: how a command
     /// completes an id given in part.
     async fn find_ids(&self, prefix: &IdPrefix, limit: usize) -> Result<Vec<JobId>, BrokerError>;

@@ -207,6 +207,16 @@ pub enum Fired {
     Enqueued(JobId),
 }
 
+/// What is left of a job that succeeded with `ignore_result`: its record is
+/// deleted when it finishes, and this kept instead for its result ttl, so
+/// that `wait` and `status` tell it from an id never seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tombstone {
+    pub id: JobId,
+    pub job: JobName,
+    pub finished_at: Timestamp,
+}
+
 /// What the broker remembers of a schedule entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleState {

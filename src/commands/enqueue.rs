@@ -95,8 +95,8 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
     if !args.wait {
         return Ok(ExitCode::SUCCESS);
     }
-    let records = super::status::wait_for(broker.as_ref(), &[enqueued.id], timeout).await?;
-    if let Some(r) = records.first().filter(|r| r.state != crate::job::JobState::Succeeded) {
+    let ended = super::status::wait_for(broker.as_ref(), &[enqueued.id], timeout).await?;
+    if let Some(super::status::Ended::Job(r)) = ended.first().filter(|e| !e.succeeded()) {
         let why = r.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
         return Err(crate::error::Failed(format!("job {} ({}) {}{why}", r.job.id, r.job.job, r.state)).into());
     }

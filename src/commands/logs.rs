@@ -23,6 +23,10 @@ pub(super) async fn run(args: LogsArgs, ctx: &Context) -> anyhow::Result<ExitCod
     loop {
         let Some(record) = broker.get(&[id]).await?.pop().flatten() else {
             if first {
+                if let Some(gone) = broker.tombstones(&[id]).await?.pop().flatten() {
+                    eprintln!("job {id} ({}) succeeded; its output was not kept (ignore_result)", gone.job);
+                    return Ok(ExitCode::SUCCESS);
+                }
                 if broker.get_runs(&[id]).await?.pop().flatten().is_some() {
                     return Err(crate::error::UsageError(format!(
                         "{id} is a workflow run, which has no output of its own: taskq status {id} lists its steps' job ids, whose logs these are"

@@ -1,12 +1,14 @@
 //! `taskq status` and `taskq wait`: one job's record (or a workflow run's),
-//! for people or scripts.
+//! for people or scripts. A job that succeeded with `ignore_result` has no
+//! record, but its tombstone tells it from an id never seen.
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use super::Context;
-use super::views::{JobView, RunView};
-use crate::broker::{Broker, RunRecord, RunState};
+use super::views::{JobView, RunView, tombstone_json};
+use crate::broker::{Broker, RunRecord, RunState, Tombstone};
 use crate::cli::{StatusArgs, WaitArgs};
 use crate::error::{Exit, TimedOut, unknown_ids};
 use crate::job::{JobId, JobRecord, JobState};
@@ -26,11 +28,17 @@ pub(super) async fn status(args: StatusArgs, ctx: &Context) -> anyhow::Result<Ex
         match record {
             Some(r) if args.json => say!("{}", record_json(r)),
             Some(r) => print_record(r)?,
-            None => match broker.get_runs(&[*id]).await?.pop().flatten() {
-                Some(run) if args.json => say!("{}", run_json(&run)),
-                Some(run) => print_run(&run)?,
-                None => unknown.push(id.to_string()),
-            },
+            None => {
+                if let Some(gone) = broker.tombstones(&[*id]).await?.pop().flatten() {
+                    Ended::Unkept(gone).print(args.json, true)?;
+                    continue;
+                }
+                match broker.get_runs(&[*id]).await?.pop().flatten() {
+                    Some(run) if args.json => say!("{}", run_json(&run)),
+                    Some(run) => print_run(&run)?,
+                    None => unknown.push(id.to_string()),
+                }
+            }
         }
     }
     if unknown.is_empty() {
@@ -45,24 +53,56 @@ pub(super) async fn wait(args: WaitArgs, ctx: &Context) -> anyhow::Result<ExitCo
     let (ids, timeout) = (super::ids::resolve(broker.as_ref(), &args.ids).await?, args.timeout);
     let ended = wait_for_any(broker.as_ref(), &ids, timeout).await?;
     for e in &ended {
-        match (e, args.json) {
-            (Ended::Job(r), true) => say!("{}", record_json(r)),
-            (Ended::Job(r), false) => say!("{}  {}  {}", r.job.id, r.job.job, r.state),
-            (Ended::Run(r), true) => say!("{}", run_json(r)),
-            (Ended::Run(r), false) => say!("{}  {}  {}", r.run.id, r.run.def.name, r.state),
-        }
+        e.print(args.json, false)?;
     }
-    let ok = ended.iter().all(|e| match e {
-        Ended::Job(r) => r.state == JobState::Succeeded,
-        Ended::Run(r) => r.state == RunState::Succeeded,
-    });
+    let ok = ended.iter().all(Ended::succeeded);
     Ok(if ok { Exit::Success } else { Exit::Failure }.into())
 }
 
-/// A job or a workflow run that ended.
+/// A job or a workflow run that ended (or, while `wait_for` polls, a job
+/// not yet ended).
 pub(super) enum Ended {
     Job(JobRecord),
+    /// A job that succeeded with `ignore_result`: its record is gone.
+    Unkept(Tombstone),
     Run(RunRecord),
+}
+
+impl Ended {
+    pub(super) fn succeeded(&self) -> bool {
+        match self {
+            Ended::Job(r) => r.state == JobState::Succeeded,
+            Ended::Unkept(_) => true,
+            Ended::Run(r) => r.state == RunState::Succeeded,
+        }
+    }
+
+    fn is_final(&self) -> bool {
+        match self {
+            Ended::Job(r) => r.state.is_final(),
+            Ended::Unkept(_) => true,
+            Ended::Run(r) => r.state.is_final(),
+        }
+    }
+
+    /// `wait`'s line (`status`'s view with `full`).
+    fn print(&self, json: bool, full: bool) -> std::io::Result<()> {
+        match (self, json) {
+            (Ended::Job(r), true) => say!("{}", record_json(r)),
+            (Ended::Job(r), false) => say!("{}  {}  {}", r.job.id, r.job.job, r.state),
+            (Ended::Unkept(t), true) => say!("{}", tombstone_json(t)),
+            (Ended::Unkept(t), false) => {
+                say!("{}  {}  succeeded (record not kept: ignore_result)", t.id, t.job);
+                if full {
+                    say!("  its record is unknown: ignore_result = true deleted it when it finished");
+                    say!("  finished:  {}", local(t.finished_at));
+                }
+            }
+            (Ended::Run(r), true) => say!("{}", run_json(r)),
+            (Ended::Run(r), false) => say!("{}  {}  {}", r.run.id, r.run.def.name, r.state),
+        }
+        Ok(())
+    }
 }
 
 /// `wait_for`, where an id may also be a workflow run's: polls until each
@@ -72,10 +112,13 @@ pub(super) async fn wait_for_any(
     ids: &[JobId],
     timeout: Option<Duration>,
 ) -> anyhow::Result<Vec<Ended>> {
+    // Runs are the ids with neither a record nor a tombstone.
     let records = broker.get(ids).await?;
-    let runs: Vec<JobId> = ids.iter().zip(&records).filter(|(_, r)| r.is_none()).map(|(id, _)| *id).collect();
+    let missing: Vec<JobId> = ids.iter().zip(&records).filter(|(_, r)| r.is_none()).map(|(id, _)| *id).collect();
+    let gone = if missing.is_empty() { Vec::new() } else { broker.tombstones(&missing).await? };
+    let runs: Vec<JobId> = missing.iter().zip(&gone).filter(|(_, t)| t.is_none()).map(|(id, _)| *id).collect();
     if runs.is_empty() {
-        return Ok(wait_for(broker, ids, timeout).await?.into_iter().map(Ended::Job).collect());
+        return wait_for(broker, ids, timeout).await;
     }
     let found = broker.get_runs(&runs).await?;
     let unknown: Vec<String> =
@@ -91,11 +134,7 @@ pub(super) async fn wait_for_any(
     let (mut jobs_iter, mut runs_iter) = (job_records.into_iter(), run_records.into_iter());
     Ok(ids
         .iter()
-        .filter_map(
-            |id| {
-                if runs.contains(id) { runs_iter.next().map(Ended::Run) } else { jobs_iter.next().map(Ended::Job) }
-            },
-        )
+        .filter_map(|id| if runs.contains(id) { runs_iter.next().map(Ended::Run) } else { jobs_iter.next() })
         .collect())
 }
 
@@ -172,24 +211,35 @@ fn print_run(r: &RunRecord) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Polls until every job is final; `TimedOut` after `timeout`. An id the
+/// Polls until every job is final (`Ended::Job`, or `Ended::Unkept` once an
+/// `ignore_result` job succeeded); `TimedOut` after `timeout`. An id the
 /// broker does not know is a usage error.
 pub(super) async fn wait_for(
     broker: &dyn Broker,
     ids: &[JobId],
     timeout: Option<Duration>,
-) -> anyhow::Result<Vec<JobRecord>> {
+) -> anyhow::Result<Vec<Ended>> {
     let mut poll = Poll::new(timeout);
     let progress = crate::commands::progress::bar(ids.len() as u64, "waiting");
     loop {
         let records = broker.get(ids).await?;
+        let missing: Vec<JobId> = ids.iter().zip(&records).filter(|(_, r)| r.is_none()).map(|(id, _)| *id).collect();
+        let gone: HashMap<JobId, Tombstone> = if missing.is_empty() {
+            HashMap::new()
+        } else {
+            broker.tombstones(&missing).await?.into_iter().flatten().map(|t| (t.id, t)).collect()
+        };
         let unknown: Vec<String> =
-            ids.iter().zip(&records).filter(|(_, r)| r.is_none()).map(|(id, _)| id.to_string()).collect();
+            missing.iter().filter(|id| !gone.contains_key(id)).map(ToString::to_string).collect();
         if !unknown.is_empty() {
             return Err(unknown_ids(&unknown).into());
         }
-        let records: Vec<JobRecord> = records.into_iter().flatten().collect();
-        let done = records.iter().filter(|r| r.state.is_final()).count();
+        let records: Vec<Ended> = ids
+            .iter()
+            .zip(records)
+            .filter_map(|(id, r)| r.map(Ended::Job).or_else(|| gone.get(id).cloned().map(Ended::Unkept)))
+            .collect();
+        let done = records.iter().filter(|r| r.is_final()).count();
         progress.set_position(done as u64);
         if done == records.len() {
             progress.finish_and_clear();

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::beat::Entry;
 use crate::broker::stats::{JobStats, Tally, Window};
-use crate::broker::{RunRecord, RunState, ScheduleState, WorkerInfo};
+use crate::broker::{RunRecord, RunState, ScheduleState, Tombstone, WorkerInfo};
 use crate::job::{JobRecord, JobState};
 use crate::time::{rfc3339, rfc3339_utc};
 
@@ -62,6 +62,29 @@ fn utc_or_null<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::O
         Some(t) => s.serialize_str(&rfc3339_utc(*t)),
         None => s.serialize_none(),
     }
+}
+
+/// SPEC §9's JSON object for a job that succeeded with `ignore_result`:
+/// what its record would have told is null, as the record was not kept.
+pub(super) fn tombstone_json(t: &Tombstone) -> String {
+    serde_json::json!({
+        "id": t.id.to_string(),
+        "job": t.job.as_str(),
+        "state": JobState::Succeeded,
+        "queue": null,
+        "attempts": null,
+        "enqueued_at": null,
+        "started_at": null,
+        "finished_at": rfc3339_utc(t.finished_at),
+        "exit_code": null,
+        "http_status": null,
+        "worker": null,
+        "error": null,
+        "output": null,
+        "scheduled_at": null,
+        "ignore_result": true,
+    })
+    .to_string()
 }
 
 impl<'a> From<&'a JobRecord> for JobView<'a> {

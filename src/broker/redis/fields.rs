@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::broker::{BrokerError, Lease, Take};
-use crate::job::{BrokerPolicy, DEFAULT_MAX_REDELIVERIES, Delay, JobRecord, JobState, NewJob, UniqueKey};
+use crate::broker::{BrokerError, Lease, Take, Tombstone};
+use crate::job::{BrokerPolicy, DEFAULT_MAX_REDELIVERIES, Delay, JobId, JobRecord, JobState, NewJob, UniqueKey};
 use crate::names::{JobName, QueueName};
 use crate::time::{from_ms, to_ms};
 
@@ -184,8 +184,21 @@ fn request_from(id: &str, fields: &HashMap<String, String>) -> Result<NewJob, Br
 }
 
 /// A job hash as a record; `None` when the hash is gone.
+/// What an `ignore_result` job left in its record's place (finish.lua);
+/// `None` for a record, or nothing.
+pub(super) fn tombstone(id: JobId, fields: &HashMap<String, String>) -> Result<Option<Tombstone>, BrokerError> {
+    if !fields.contains_key("gone") {
+        return Ok(None);
+    }
+    let bad = |what: &str| BrokerError::Protocol(format!("the tombstone of {id}: {what}"));
+    let job = JobName::new(fields.get("job").map_or("", String::as_str)).map_err(|e| bad(&e))?;
+    let finished = fields.get("finished").and_then(|v| v.parse::<i64>().ok()).ok_or_else(|| bad("no finish time"))?;
+    Ok(Some(Tombstone { id, job, finished_at: from_ms(finished) }))
+}
+
 pub(super) fn record(id: &str, fields: HashMap<String, String>) -> Result<Option<JobRecord>, BrokerError> {
-    if fields.is_empty() {
+    // What an ignore_result job left (`tombstone`) is not a record.
+    if fields.is_empty() || fields.contains_key("gone") {
         return Ok(None);
     }
     let get = |k: &str| fields.get(k).filter(|v| !v.is_empty());

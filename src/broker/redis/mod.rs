@@ -40,7 +40,7 @@ use super::keys::Keys;
 use super::{
     Broker, BrokerError, BrokerUrl, Enqueued, Finish, Finished, Fire, Fired, Forwarded, Lease, LeaseLoss, LeaseToken,
     ListFilter, NewRun, Options, OutputUpdate, Purge, Recovery, Retried, Revoke, RunRecord, RunState, ScheduleState,
-    StepReport, Take, WorkerInfo,
+    StepReport, Take, Tombstone, WorkerInfo,
 };
 use crate::flow::StepResult;
 use crate::job::{IdPrefix, JobId, JobRecord, NewJob};
@@ -393,6 +393,10 @@ impl Broker for RedisBroker {
 
     async fn get(&self, ids: &[JobId]) -> Result<Vec<Option<JobRecord>>, BrokerError> {
         reads::get(self, ids).await
+    }
+
+    async fn tombstones(&self, ids: &[JobId]) -> Result<Vec<Option<Tombstone>>, BrokerError> {
+        reads::tombstones(self, ids).await
     }
 
     async fn find_ids(&self, prefix: &IdPrefix, limit: usize) -> Result<Vec<JobId>, BrokerError> {

@@ -8,8 +8,9 @@
 //! worker lost in between leaves it there, and maintenance enqueues it once
 //! it is older than `LEFT_FOR`. Enqueued twice (a worker killed between the
 //! enqueue and the removal), a hook goes in once while its record exists,
-//! as an enqueue by a known id leaves the job as it is; only one that
-//! already ran and left no record (`ignore_result`) could run again.
+//! as an enqueue by a known id leaves the job as it is (an `ignore_result`
+//! job's tombstone counts, for its result ttl); only one whose record and
+//! tombstone are gone could run again.
 
 use std::time::Duration;
 

@@ -6,15 +6,23 @@ use std::collections::{BTreeSet, HashMap};
 
 use futures_util::future::try_join_all;
 
-use super::fields::record;
+use super::fields::{record, tombstone};
 use super::{RedisBroker, SCRIPTS, queues};
-use crate::broker::{BrokerError, ListFilter};
+use crate::broker::{BrokerError, ListFilter, Tombstone};
 use crate::job::{IdPrefix, JobId, JobRecord};
 
 pub(super) async fn get(b: &RedisBroker, ids: &[JobId]) -> Result<Vec<Option<JobRecord>>, BrokerError> {
     let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
     let fields = fields_of(b, &ids).await?;
     ids.iter().zip(fields).map(|(id, h)| record(id, h)).collect()
+}
+
+/// Tombstones are kept where the record was (finish.lua), found and read
+/// the same way.
+pub(super) async fn tombstones(b: &RedisBroker, ids: &[JobId]) -> Result<Vec<Option<Tombstone>>, BrokerError> {
+    let names: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let fields = fields_of(b, &names).await?;
+    ids.iter().zip(fields).map(|(id, h)| tombstone(*id, &h)).collect()
 }
 
 /// The fields of each job's record (empty for a job that is gone).
@@ -53,8 +61,8 @@ const SCAN_COUNT: usize = 1000;
 /// Records are fields of their queue's `jobs` hash (runs, of the `runs`
 /// hash), so each hash is HSCANned with MATCH in its own slot: a cluster
 /// sends each call to the master that holds it, and no keyspace is walked.
-/// A record past its ttl that maintenance has not swept yet is left out,
-/// as `get` leaves it.
+/// A record (or tombstone) past its ttl that maintenance has not swept yet
+/// is left out, as `get` leaves it.
 pub(super) async fn find_ids(b: &RedisBroker, prefix: &IdPrefix, limit: usize) -> Result<Vec<JobId>, BrokerError> {
     let pattern = format!("{prefix}*");
     let mut out = BTreeSet::new();

@@ -45,9 +45,9 @@ pub(super) fn revoke(tx: &Transaction<'_>, ns: &str, id: JobId, terminate: bool,
     })
 }
 
-/// Ids of jobs whose result is not past its ttl, and of runs, that start
-/// with `prefix`: a range of the primary keys ('~' sorts after every
-/// character of an id).
+/// Ids of jobs whose result (or tombstone) is not past its ttl, and of
+/// runs, that start with `prefix`: a range of the primary keys ('~' sorts
+/// after every character of an id).
 pub(super) fn find_ids(
     conn: &Connection,
     ns: &str,
@@ -59,6 +59,8 @@ pub(super) fn find_ids(
     let mut stmt = conn.prepare_cached(
         "SELECT id FROM jobs WHERE ns = ?1 AND id >= ?2 AND id < ?3
              AND (result_expires_at IS NULL OR result_expires_at > ?4)
+         UNION ALL
+         SELECT id FROM tombstones WHERE ns = ?1 AND id >= ?2 AND id < ?3 AND expires_at > ?4
          UNION ALL
          SELECT id FROM runs WHERE ns = ?1 AND id >= ?2 AND id < ?3
          LIMIT ?5",

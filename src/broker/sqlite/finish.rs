@@ -70,8 +70,12 @@ pub(super) fn finish(
                  WHERE {HELD}"
             ))?
             .execute(params![ns, id, token.grant, token.attempt, fin])?,
-        Finish::Succeeded { ignore_result: true, .. } => {
-            tx.prepare_cached(&format!("DELETE FROM jobs WHERE {HELD}"))?.execute(guard)?
+        Finish::Succeeded { ignore_result: true, result, ttl, .. } => {
+            let deleted = tx.prepare_cached(&format!("DELETE FROM jobs WHERE {HELD}"))?.execute(guard)?;
+            if let (1, Some(job)) = (deleted, &job) {
+                super::tombstones::bury(tx, ns, &id, job, ended(result), ms_after(now, *ttl))?;
+            }
+            deleted
         }
         Finish::Succeeded { result, ttl, .. } => set_result("succeeded", result, None, Some(ms_after(now, *ttl)))?,
         Finish::Failed { result, .. } => set_result("failed", result, None, None)?,

@@ -407,5 +407,6 @@ pub(super) fn purge_expired(tx: &Transaction<'_>, ns: &str, now: i64) -> Result<
         params![ns, now, batch],
     )?;
     tx.execute("DELETE FROM schedules WHERE ns = ?1 AND keep_until <= ?2", params![ns, now])?;
+    super::tombstones::purge(tx, ns, now)?;
     Ok(removed as u64)
 }

@@ -3,7 +3,8 @@
 //! `BEGIN IMMEDIATE` transaction (`write`), so two workers never claim the
 //! same job (a deferred transaction would fail with SQLITE_BUSY instead of
 //! waiting). The SQL lives in `jobs.rs` (lifecycle), `admin.rs` (revoke,
-//! retry, purge), `beat.rs` (ticks) and `setup.rs` (opening the file).
+//! retry, purge), `beat.rs` (ticks), `tombstones.rs` (what an
+//! `ignore_result` job leaves) and `setup.rs` (opening the file).
 //!
 //! SQLite has no cross-process notification: idle workers poll
 //! `PRAGMA data_version`, which changes when another connection commits, at
@@ -20,6 +21,7 @@ mod jobs;
 mod runs;
 mod setup;
 mod stats;
+mod tombstones;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -34,7 +36,7 @@ use tokio::sync::Notify;
 use super::{
     Broker, BrokerError, Enqueued, Finish, Finished, Fire, Fired, Forwarded, Lease, LeaseLoss, LeaseToken, ListFilter,
     NewRun, Options, OutputUpdate, Purge, Recovery, Retried, Revoke, RunRecord, RunState, ScheduleState, StepReport,
-    Take, WorkerInfo,
+    Take, Tombstone, WorkerInfo,
 };
 use crate::flow::StepResult;
 use crate::job::{IdPrefix, JobId, JobRecord, JobState, NewJob};
@@ -249,6 +251,12 @@ impl Broker for SqliteBroker {
         let ids = ids.to_vec();
         let now = self.now();
         self.read(move |conn, ns| jobs::get(conn, ns, &ids, now)).await
+    }
+
+    async fn tombstones(&self, ids: &[JobId]) -> Result<Vec<Option<Tombstone>>, BrokerError> {
+        let ids = ids.to_vec();
+        let now = self.now();
+        self.read(move |conn, ns| tombstones::read(conn, ns, &ids, now)).await
     }
 
     async fn find_ids(&self, prefix: &IdPrefix, limit: usize) -> Result<Vec<JobId>, BrokerError> {

@@ -1,4 +1,4 @@
--- taskq's embedded broker, schema version 3 (setup.rs migrates versions 1 and 2). One file may hold several
+-- taskq's embedded broker, schema version 4 (setup.rs migrates versions 1 to 3). One file may hold several
 -- namespaces; every row carries its namespace.
 
 CREATE TABLE IF NOT EXISTS taskq_meta (
@@ -71,6 +71,19 @@ CREATE TABLE IF NOT EXISTS schedules (
     keep_until INTEGER,          -- ms: forgotten if no tick comes by then (a removed entry)
     PRIMARY KEY (ns, entry)
 ) WITHOUT ROWID;
+
+-- What is left of a job that succeeded with ignore_result (its row in jobs
+-- is deleted): that it succeeded, until its result ttl is over. Version 4.
+CREATE TABLE IF NOT EXISTS tombstones (
+    ns          TEXT    NOT NULL,
+    id          TEXT    NOT NULL,
+    job         TEXT    NOT NULL,
+    finished_at INTEGER NOT NULL,  -- ms
+    expires_at  INTEGER NOT NULL,  -- ms: deleted after this
+    PRIMARY KEY (ns, id)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS tombstones_expiry ON tombstones (ns, expires_at);
 
 -- Live workers: each heartbeat pushes expires_at forward.
 CREATE TABLE IF NOT EXISTS workers (

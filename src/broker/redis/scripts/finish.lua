@@ -12,7 +12,8 @@
 --          kind            succeeded | failed | retrying | revoked | requeue
 --          delay           retrying: due this long after the attempt ended (ms)
 --          ttl             succeeded, revoked: result ttl (ms)
---          delete          succeeded: true to delete the record (ignore_result)
+--          delete          succeeded: true to delete the record (ignore_result),
+--                          leaving a tombstone for ttl: {gone, job, finished}
 --          ran             how long the attempt ran (ms; none: never started)
 --          ended_ago       how long ago it ended (ms)
 --          exit, http, error, output   what it left ("" or none: nothing)
@@ -89,7 +90,9 @@ local function record()
     schedule_outcome(f[5], kind == 'succeeded', finished)
   end
   if kind == 'succeeded' and o.delete then
-    rec_del(jk)
+    -- in the record's place, until its ttl is over (purge_results.lua)
+    packed_save(JOBS, jk, {gone = '1', job = f[5], finished = ms(finished)})
+    redis.call('ZADD', DONE, now + o.ttl, id)
     redis.call('ZREM', INDEX, id)
     return 1
   end
