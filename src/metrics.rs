@@ -86,7 +86,7 @@ fn describe() {
     describe_gauge!(
         "taskq_schedule_last_success_timestamp_seconds",
         Unit::Seconds,
-        "When a scheduled run last succeeded: alert when it is too old"
+        "When a scheduled run last succeeded, 0 if none ever did: alert when it is too old"
     );
     describe_gauge!("taskq_schedule_last_failure_timestamp_seconds", Unit::Seconds, "When a scheduled run last failed");
     describe_counter!("taskq_schedule_fired_total", "Runs beat enqueued for a schedule");
@@ -183,14 +183,21 @@ pub(crate) fn lease_lapsed(state: crate::job::JobState) {
 }
 
 /// Samples what the broker holds for everyone until `stop`: the depth of
-/// `queues`, the failed set, the schedules and the per-job statistics.
-pub(crate) async fn sample(broker: Arc<dyn Broker>, queues: Vec<QueueName>, stop: CancellationToken) {
+/// `queues`, the failed set, the per-job statistics and the schedules,
+/// those the broker has a state of and those named in `schedules` (the
+/// config's).
+pub(crate) async fn sample(
+    broker: Arc<dyn Broker>,
+    queues: Vec<QueueName>,
+    schedules: Vec<String>,
+    stop: CancellationToken,
+) {
     let mut expired = ExpiredCount::default();
     loop {
         if let Err(e) = sample_stats(broker.as_ref(), &mut expired).await {
             tracing::debug!(error = %e, "cannot read the job statistics for metrics");
         }
-        if let Err(e) = sample_once(broker.as_ref(), &queues).await {
+        if let Err(e) = sample_once(broker.as_ref(), &queues, &schedules).await {
             tracing::debug!(error = %e, "cannot sample the broker for metrics");
         }
         tokio::select! {
@@ -200,7 +207,11 @@ pub(crate) async fn sample(broker: Arc<dyn Broker>, queues: Vec<QueueName>, stop
     }
 }
 
-async fn sample_once(broker: &dyn Broker, queues: &[QueueName]) -> Result<(), crate::broker::BrokerError> {
+async fn sample_once(
+    broker: &dyn Broker,
+    queues: &[QueueName],
+    schedules: &[String],
+) -> Result<(), crate::broker::BrokerError> {
     for queue in queues {
         let depth = broker.count(&Purge::Queue(queue.clone())).await?;
         gauge!("taskq_queue_depth", "queue" => queue.to_string()).set(depth as f64);
@@ -210,12 +221,18 @@ async fn sample_once(broker: &dyn Broker, queues: &[QueueName]) -> Result<(), cr
         gauge!("taskq_workflow_runs", "workflow" => workflow.to_string(), "state" => state.as_str()).set(n as f64);
     }
     let seconds = |t: Timestamp| t.as_millisecond() as f64 / 1000.0;
-    for s in broker.schedules().await? {
+    let states = broker.schedules().await?;
+    // The dead man's switch: 0 until a first success, so that an alert on
+    // its age fires for a schedule that never succeeded, or never ran (no
+    // state: no beat has taken it on), as well.
+    for name in schedules.iter().filter(|name| !states.iter().any(|s| &s.entry == *name)) {
+        gauge!("taskq_schedule_last_success_timestamp_seconds", "schedule" => name.clone()).set(0.0);
+    }
+    for s in states {
         let entry = s.entry.clone();
         gauge!("taskq_schedule_last_tick_timestamp_seconds", "schedule" => entry.clone()).set(seconds(s.last_tick));
-        if let Some(t) = s.last_success {
-            gauge!("taskq_schedule_last_success_timestamp_seconds", "schedule" => entry.clone()).set(seconds(t));
-        }
+        gauge!("taskq_schedule_last_success_timestamp_seconds", "schedule" => entry.clone())
+            .set(s.last_success.map_or(0.0, seconds));
         if let Some(t) = s.last_failure {
             gauge!("taskq_schedule_last_failure_timestamp_seconds", "schedule" => entry.clone()).set(seconds(t));
         }

@@ -167,13 +167,14 @@ both!(metrics_and_inspect_show_outcomes_and_schedule_health, |backend| {
             "taskq_job_duration_seconds_count{job=\"fine\"} 1\n",
             "taskq_queue_depth{queue=\"default\"} ",
             "taskq_schedule_last_failure_timestamp_seconds{schedule=\"nightly\"} ",
+            // it never succeeded: 0, so an alert on its age fires
+            "taskq_schedule_last_success_timestamp_seconds{schedule=\"nightly\"} 0\n",
             "taskq_worker_slots ",
             "taskq_workflow_runs{workflow=\"pair\",state=\"failed\"} 1\n",
         ]
         .iter()
         .all(|m| seen.contains(m))
     });
-    assert!(!seen.contains("taskq_schedule_last_success_timestamp_seconds"), "it never succeeded:\n{seen}");
 
     let mut alerts = serde_json::Value::Null;
     wait_until(SOON, "inspect to flag the failing schedule", || {
@@ -189,6 +190,25 @@ both!(metrics_and_inspect_show_outcomes_and_schedule_health, |backend| {
         doc["workflows"],
         serde_json::json!([{"name": "pair", "running": 0, "succeeded": 0, "failed": 1, "revoked": 0}])
     );
+});
+
+// See: issue 13 item 7 (the README's dead man's switch never fired for a
+// schedule that never succeeded: its series was absent until a success).
+both!(a_schedule_that_never_ran_has_a_last_success_of_zero_from_the_start, |backend| {
+    let env = Env::new(backend).jobs(
+        "[jobs.yearly]\ncommand = \"true\"\nschedule = \"0 0 1 1 *\"\n[workflows.report]\nsteps = [\"yearly\"]\nevery = \"1d\"\n",
+    );
+    // A worker alone: no beat has taken the schedules on, the broker has no state of them.
+    let port = free_port();
+    let _worker = env.spawn(&["run", "--metrics", &format!("127.0.0.1:{port}")]);
+    let mut seen = String::new();
+    wait_until(SOON, "the last success of each configured schedule", || {
+        seen = scrape(port);
+        ["yearly", "report"].iter().all(|schedule| {
+            seen.contains(&format!("taskq_schedule_last_success_timestamp_seconds{{schedule=\"{schedule}\"}} 0\n"))
+        })
+    });
+    assert!(seen.contains("# HELP taskq_schedule_last_success_timestamp_seconds When a scheduled run last succeeded, 0 if none ever did"), "{seen}");
 });
 
 #[test]

@@ -35,7 +35,8 @@ pub(super) async fn run(args: BeatArgs, ctx: &Context) -> anyhow::Result<ExitCod
     let supervisor = CancellationToken::new();
     tokio::spawn(systemd::supervise(move || status.clone(), ctx.shutdown.graceful().clone(), supervisor.clone()));
     if args.metrics.is_some() {
-        tokio::spawn(crate::metrics::sample(broker.clone(), config.queues(), supervisor.clone()));
+        let schedules = entries(&config).iter().map(|e| e.name().to_string()).collect();
+        tokio::spawn(crate::metrics::sample(broker.clone(), config.queues(), schedules, supervisor.clone()));
     }
     let clock = crate::clock::BrokerClock::new(broker.clone());
     let result = Beat::new(broker, config, clock).registered().run(ctx.shutdown.clone()).await;

@@ -72,7 +72,8 @@ pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode
             queues.sort();
             queues.dedup();
         }
-        tokio::spawn(metrics::sample(broker.clone(), queues, supervisor.clone()));
+        let schedules = crate::beat::entries(&config).iter().map(|e| e.name().to_string()).collect();
+        tokio::spawn(metrics::sample(broker.clone(), queues, schedules, supervisor.clone()));
     }
     let result = if args.beat {
         // One process for a single host: the scheduler beside the worker.
