@@ -47,19 +47,30 @@ struct Cursor {
     /// The broker holds the definition this beat runs: resumed from the
     /// broker's state, or recorded since (`handle` records a new one).
     declared: bool,
+    /// Where the cursor stood when missed or late ticks were last logged: a
+    /// fire retried through an outage is logged once, not at every retry.
+    warned: Option<Timestamp>,
 }
 
 impl Cursor {
     /// Resumed from the broker's state: the ticks after `at` fell while no
     /// beat ran.
     fn resumed(at: Timestamp) -> Cursor {
-        Cursor { at, catch_up: true, declared: true }
+        Cursor { at, catch_up: true, declared: true, warned: None }
     }
 
     /// A new or changed entry: its ticks count from `now`, and the broker
     /// does not know its definition yet.
     fn fresh(now: Timestamp) -> Cursor {
-        Cursor { at: now, catch_up: false, declared: false }
+        Cursor { at: now, catch_up: false, declared: false, warned: None }
+    }
+
+    /// Whether ticks after the cursor are to be logged as missed or late:
+    /// once for each place it stands at (it moves on as ticks are handled).
+    fn first_warning(&mut self) -> bool {
+        let first = self.warned != Some(self.at);
+        self.warned = Some(self.at);
+        first
     }
 }
 
@@ -257,7 +268,7 @@ impl Beat {
         }
         if cursor.catch_up {
             let plan = catch_up::plan(entry.def.catch_up, &due);
-            if due.missed > 0 {
+            if due.missed > 0 && cursor.first_warning() {
                 tracing::warn!(
                     entry = entry.name(),
                     missed = due.missed,
@@ -282,7 +293,9 @@ impl Beat {
             // This beat was running but late (the broker was out of reach):
             // every tick still fires, the most recent MAX_CATCH_UP of them.
             let skipped = due.missed - due.recent.len() as u64;
-            tracing::warn!(entry = entry.name(), late = due.missed, skipped, "firing ticks this beat was late for");
+            if cursor.first_warning() {
+                tracing::warn!(entry = entry.name(), late = due.missed, skipped, "firing ticks this beat was late for");
+            }
             for (i, tick) in due.recent.iter().enumerate() {
                 if !self.fire(entry, *tick, if i == 0 { skipped } else { 0 }, true).await? {
                     return Ok(());

@@ -182,3 +182,67 @@ async fn catch_up_all_runs_at_most_a_hundred_missed_ticks() {
     assert_eq!(ticks, want);
     assert_eq!((state.fired, state.skipped), (107, 80));
 }
+
+/// Lines a tracing subscriber writes, kept for the test to count.
+#[derive(Clone, Default)]
+struct Logged(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logged {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("not poisoned").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logged {
+    fn count(&self, message: &str) -> usize {
+        String::from_utf8_lossy(&self.0.lock().expect("not poisoned")).matches(message).count()
+    }
+}
+
+// See: issue 13 item 7 (beat logged "ticks were missed while no beat ran"
+// at every retry through an outage, about once a second).
+#[tokio::test(start_paused = true)]
+async fn an_outage_is_logged_once_not_at_every_retry() {
+    let env = env_at(&format!("{EVERY_MINUTE}catch_up = \"once\"\n"), "2026-05-01T09:59:30Z");
+    let broker = env.connect().await;
+    run_beat(&env, &broker, Duration::from_secs(5 * 60)).await;
+    // No beat from 10:04:30 to 10:14:30: ten ticks missed.
+    tokio::time::sleep(Duration::from_secs(600)).await;
+
+    let logged = Logged::default();
+    let writer = logged.clone();
+    let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+    // This test's runtime has one thread: the beat's task logs on it.
+    let _logging = tracing::subscriber::set_default(subscriber);
+    let refused = crate::common::flaky::FiresRefused::new(broker.clone());
+    let flaky: Arc<dyn Broker> = refused.clone();
+    let config = Config::load(&env.path("jobs.toml")).expect("valid jobs.toml");
+    let clock = BrokerClock::on_host_clock(flaky.clone(), env.clock.clone());
+    let shutdown = Shutdown::new();
+    let beat = tokio::spawn(Beat::new(flaky, config, clock).run(shutdown.clone()));
+    // The beat resumes (reads are served) but cannot fire its catch-up run
+    // for a minute of retries; later, a ticking beat cannot fire for three.
+    refused.refuse(true);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    refused.refuse(false);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    refused.refuse(true);
+    tokio::time::sleep(Duration::from_secs(180)).await;
+    refused.refuse(false);
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    shutdown.request();
+    beat.await.expect("beat did not panic").expect("beat stopped cleanly");
+
+    assert_eq!(logged.count("cannot fire schedules; retrying"), 2, "one per outage");
+    assert_eq!(logged.count("firing schedules again"), 2);
+    assert_eq!(logged.count("ticks were missed while no beat ran"), 1);
+    assert_eq!(logged.count("firing ticks this beat was late for"), 1);
+    // And every tick was handled: the missed ones by catch_up (the latest
+    // runs), those of the second outage late.
+    let want = [series("2026-05-01T10:00:00Z", 1.minute(), 5), series("2026-05-01T10:15:00Z", 1.minute(), 7)].concat();
+    assert_eq!(ticks(&broker).await, want);
+}

@@ -2,12 +2,13 @@
 //! binary in a temp dir, waiting with deadlines, and faults: a controllable
 //! TCP proxy and Redis-side failures. For the scale suite (tests/scale), also
 //! a Redis Cluster, a Sentinel set-up and a TLS redis-server, each with its
-//! failover or refusal.
+//! failover or refusal. `flaky`: a `Broker` that refuses beat's ticks on cue.
 
 #![allow(dead_code)]
 
 pub(crate) mod cluster;
 pub(crate) mod env;
+pub(crate) mod flaky;
 pub(crate) mod http;
 pub(crate) mod proxy;
 pub(crate) mod redis;

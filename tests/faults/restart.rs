@@ -31,7 +31,7 @@ fn a_redis_restart_mid_run_loses_no_job_and_stops_no_worker() {
 fn ticks_that_fall_during_a_redis_restart_fire_when_it_is_back() {
     let server = RedisServer::start_durable();
     let env = Env::with_broker(&server.url()).jobs("[jobs.tick]\ncommand = \"true\"\nevery = \"1s\"\n");
-    let _beat = env.spawn(&["beat"]);
+    let beat = env.spawn(&["beat"]);
     let ticks = || -> BTreeSet<i64> {
         let out =
             env.run(&["list", "--job", "tick", "--limit", "1000", "--json"]).success().get_output().stdout.clone();
@@ -53,4 +53,7 @@ fn ticks_that_fall_during_a_redis_restart_fire_when_it_is_back() {
     let last = *fired.iter().next_back().unwrap();
     let missing: Vec<i64> = (first..=last).filter(|t| !fired.contains(t)).collect();
     assert!(missing.is_empty(), "ticks never fired: {missing:?} (of {first}..={last})");
+    // Logged once for the outage, not at each retry (issue 13 item 7).
+    let log = beat.stderr();
+    assert_eq!(log.matches("firing ticks this beat was late for").count(), 1, "{log}");
 }
