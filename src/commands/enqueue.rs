@@ -96,7 +96,7 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
         return Ok(ExitCode::SUCCESS);
     }
     let ended = super::status::wait_for(broker.as_ref(), &[enqueued.id], timeout).await?;
-    if let Some(super::status::Ended::Job(r)) = ended.first().filter(|e| !e.succeeded()) {
+    if let Some(super::status::Found::Job(r)) = ended.first().filter(|e| !e.succeeded()) {
         let why = r.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
         return Err(crate::error::Failed(format!("job {} ({}) {}{why}", r.job.id, r.job.job, r.state)).into());
     }

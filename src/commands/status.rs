@@ -22,23 +22,15 @@ pub(super) async fn status(args: StatusArgs, ctx: &Context) -> anyhow::Result<Ex
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
     let ids = super::ids::resolve(broker.as_ref(), &args.ids).await?;
-    let records = broker.get(&ids).await?;
     let mut unknown = Vec::new();
-    for (id, record) in ids.iter().zip(&records) {
-        match record {
-            Some(r) if args.json => say!("{}", record_json(r)),
-            Some(r) => print_record(r)?,
-            None => {
-                if let Some(gone) = broker.tombstones(&[*id]).await?.pop().flatten() {
-                    Ended::Unkept(gone).print(args.json, true)?;
-                    continue;
-                }
-                match broker.get_runs(&[*id]).await?.pop().flatten() {
-                    Some(run) if args.json => say!("{}", run_json(&run)),
-                    Some(run) => print_run(&run)?,
-                    None => unknown.push(id.to_string()),
-                }
-            }
+    for (id, job) in ids.iter().zip(jobs(broker.as_ref(), &ids).await?) {
+        let found = match job {
+            Some(job) => Some(job),
+            None => broker.get_runs(&[*id]).await?.pop().flatten().map(Found::Run),
+        };
+        match found {
+            Some(found) => found.print(args.json, true)?,
+            None => unknown.push(id.to_string()),
         }
     }
     if unknown.is_empty() {
@@ -55,54 +47,73 @@ pub(super) async fn wait(args: WaitArgs, ctx: &Context) -> anyhow::Result<ExitCo
     for e in &ended {
         e.print(args.json, false)?;
     }
-    let ok = ended.iter().all(Ended::succeeded);
+    let ok = ended.iter().all(Found::succeeded);
     Ok(if ok { Exit::Success } else { Exit::Failure }.into())
 }
 
-/// A job or a workflow run that ended (or, while `wait_for` polls, a job
-/// not yet ended).
-pub(super) enum Ended {
+/// What an id names: a job's record, what is left of a job that succeeded
+/// with `ignore_result`, or a workflow run.
+pub(super) enum Found {
     Job(JobRecord),
     /// A job that succeeded with `ignore_result`: its record is gone.
     Unkept(Tombstone),
     Run(RunRecord),
 }
 
-impl Ended {
+impl Found {
     pub(super) fn succeeded(&self) -> bool {
         match self {
-            Ended::Job(r) => r.state == JobState::Succeeded,
-            Ended::Unkept(_) => true,
-            Ended::Run(r) => r.state == RunState::Succeeded,
+            Found::Job(r) => r.state == JobState::Succeeded,
+            Found::Unkept(_) => true,
+            Found::Run(r) => r.state == RunState::Succeeded,
         }
     }
 
     fn is_final(&self) -> bool {
         match self {
-            Ended::Job(r) => r.state.is_final(),
-            Ended::Unkept(_) => true,
-            Ended::Run(r) => r.state.is_final(),
+            Found::Job(r) => r.state.is_final(),
+            Found::Unkept(_) => true,
+            Found::Run(r) => r.state.is_final(),
         }
     }
 
-    /// `wait`'s line (`status`'s view with `full`).
+    /// `status`'s view with `full`, else `wait`'s line.
     fn print(&self, json: bool, full: bool) -> std::io::Result<()> {
         match (self, json) {
-            (Ended::Job(r), true) => say!("{}", record_json(r)),
-            (Ended::Job(r), false) => say!("{}  {}  {}", r.job.id, r.job.job, r.state),
-            (Ended::Unkept(t), true) => say!("{}", tombstone_json(t)),
-            (Ended::Unkept(t), false) => {
+            (Found::Job(r), true) => say!("{}", record_json(r)),
+            (Found::Job(r), false) if full => print_record(r)?,
+            (Found::Job(r), false) => say!("{}  {}  {}", r.job.id, r.job.job, r.state),
+            (Found::Unkept(t), true) => say!("{}", tombstone_json(t)),
+            (Found::Unkept(t), false) => {
                 say!("{}  {}  succeeded (record not kept: ignore_result)", t.id, t.job);
                 if full {
                     say!("  its record is unknown: ignore_result = true deleted it when it finished");
                     say!("  finished:  {}", local(t.finished_at));
                 }
             }
-            (Ended::Run(r), true) => say!("{}", run_json(r)),
-            (Ended::Run(r), false) => say!("{}  {}  {}", r.run.id, r.run.def.name, r.state),
+            (Found::Run(r), true) => say!("{}", run_json(r)),
+            (Found::Run(r), false) if full => print_run(r)?,
+            (Found::Run(r), false) => say!("{}  {}  {}", r.run.id, r.run.def.name, r.state),
         }
         Ok(())
     }
+}
+
+/// Each job's record, else its tombstone; `None` for neither (a workflow
+/// run's id, or an unknown one).
+async fn jobs(broker: &dyn Broker, ids: &[JobId]) -> anyhow::Result<Vec<Option<Found>>> {
+    let records = broker.get(ids).await?;
+    let missing: Vec<JobId> = ids.iter().zip(&records).filter(|(_, r)| r.is_none()).map(|(id, _)| *id).collect();
+    let gone: HashMap<JobId, Tombstone> = if missing.is_empty() {
+        HashMap::new()
+    } else {
+        broker.tombstones(&missing).await?.into_iter().flatten().map(|t| (t.id, t)).collect()
+    };
+    Ok(ids
+        .iter()
+        .zip(records)
+        .map(|(id, r)| r.map(Found::Job).or_else(|| gone.get(id).cloned().map(Found::Unkept)))
+        .collect())
 }
 
 /// `wait_for`, where an id may also be a workflow run's: polls until each
@@ -111,12 +122,9 @@ pub(super) async fn wait_for_any(
     broker: &dyn Broker,
     ids: &[JobId],
     timeout: Option<Duration>,
-) -> anyhow::Result<Vec<Ended>> {
-    // Runs are the ids with neither a record nor a tombstone.
-    let records = broker.get(ids).await?;
-    let missing: Vec<JobId> = ids.iter().zip(&records).filter(|(_, r)| r.is_none()).map(|(id, _)| *id).collect();
-    let gone = if missing.is_empty() { Vec::new() } else { broker.tombstones(&missing).await? };
-    let runs: Vec<JobId> = missing.iter().zip(&gone).filter(|(_, t)| t.is_none()).map(|(id, _)| *id).collect();
+) -> anyhow::Result<Vec<Found>> {
+    let found = jobs(broker, ids).await?;
+    let runs: Vec<JobId> = ids.iter().zip(&found).filter(|(_, f)| f.is_none()).map(|(id, _)| *id).collect();
     if runs.is_empty() {
         return wait_for(broker, ids, timeout).await;
     }
@@ -134,7 +142,7 @@ pub(super) async fn wait_for_any(
     let (mut jobs_iter, mut runs_iter) = (job_records.into_iter(), run_records.into_iter());
     Ok(ids
         .iter()
-        .filter_map(|id| if runs.contains(id) { runs_iter.next().map(Ended::Run) } else { jobs_iter.next() })
+        .filter_map(|id| if runs.contains(id) { runs_iter.next().map(Found::Run) } else { jobs_iter.next() })
         .collect())
 }
 
@@ -211,34 +219,24 @@ fn print_run(r: &RunRecord) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Polls until every job is final (`Ended::Job`, or `Ended::Unkept` once an
+/// Polls until every job is final (`Found::Job`, or `Found::Unkept` once an
 /// `ignore_result` job succeeded); `TimedOut` after `timeout`. An id the
 /// broker does not know is a usage error.
 pub(super) async fn wait_for(
     broker: &dyn Broker,
     ids: &[JobId],
     timeout: Option<Duration>,
-) -> anyhow::Result<Vec<Ended>> {
+) -> anyhow::Result<Vec<Found>> {
     let mut poll = Poll::new(timeout);
     let progress = crate::commands::progress::bar(ids.len() as u64, "waiting");
     loop {
-        let records = broker.get(ids).await?;
-        let missing: Vec<JobId> = ids.iter().zip(&records).filter(|(_, r)| r.is_none()).map(|(id, _)| *id).collect();
-        let gone: HashMap<JobId, Tombstone> = if missing.is_empty() {
-            HashMap::new()
-        } else {
-            broker.tombstones(&missing).await?.into_iter().flatten().map(|t| (t.id, t)).collect()
-        };
+        let found = jobs(broker, ids).await?;
         let unknown: Vec<String> =
-            missing.iter().filter(|id| !gone.contains_key(id)).map(ToString::to_string).collect();
+            ids.iter().zip(&found).filter(|(_, f)| f.is_none()).map(|(id, _)| id.to_string()).collect();
         if !unknown.is_empty() {
             return Err(unknown_ids(&unknown).into());
         }
-        let records: Vec<Ended> = ids
-            .iter()
-            .zip(records)
-            .filter_map(|(id, r)| r.map(Ended::Job).or_else(|| gone.get(id).cloned().map(Ended::Unkept)))
-            .collect();
+        let records: Vec<Found> = found.into_iter().flatten().collect();
         let done = records.iter().filter(|r| r.is_final()).count();
         progress.set_position(done as u64);
         if done == records.len() {
