@@ -132,6 +132,15 @@ impl Broker for FiresRefused {
     async fn purge_expired_results(&self) -> Result<u64, BrokerError> {
         self.inner.purge_expired_results().await
     }
+    async fn pause(&self, entry: &str, paused: bool) -> Result<bool, BrokerError> {
+        self.inner.pause(entry, paused).await
+    }
+    async fn paused(&self) -> Result<Vec<(String, jiff::Timestamp)>, BrokerError> {
+        self.inner.paused().await
+    }
+    async fn job_stats(&self) -> Result<Vec<taskq::broker::stats::JobStats>, BrokerError> {
+        self.inner.job_stats().await
+    }
     async fn start_run(&self, run: &NewRun) -> Result<bool, BrokerError> {
         self.inner.start_run(run).await
     }
