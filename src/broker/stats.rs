@@ -3,11 +3,12 @@
 //! a take that finds a job expired, the recovery of a lost worker's job).
 //!
 //! Counters, not a log: each ending adds one to its job's bucket of the
-//! minute and of the hour, and its run time to a histogram of quarter powers
-//! of two of milliseconds (p95 within 19 %), so the hot path pays a few
-//! increments whatever the rate, and the store holds at most 60 minute and
-//! 25 hour buckets per job. Both brokers write the same cells; `aggregate`
-//! reads them back the same way.
+//! minute and of the hour (Redis: of the minute, added to the hour once the
+//! minute is over), and its run time to a histogram of quarter powers of two
+//! of milliseconds (p95 within 19 %), so the hot path pays a few increments
+//! whatever the rate, and the store holds at most 60 minute and 25 hour
+//! buckets per job. Both brokers hand back the same cells; `aggregate` reads
+//! them the same way.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

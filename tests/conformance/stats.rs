@@ -75,11 +75,21 @@ conformance!(every_ending_is_counted_for_its_job_with_run_times, |broker, env| {
     assert_eq!(of(&stats, "lost").hour.timed, 0);
     assert_eq!(of(&stats, "stale").day.count(Tally::Expired), 1);
 
-    // An hour on, the last hour is empty and the day still holds them.
-    env.advance(3601);
+    // An hour on, the last hour is empty and the day still holds them, also
+    // once a new ending takes the ring's slot of their minute (60 minutes on).
+    env.advance(3600);
     let stats = b.job_stats().await.unwrap();
     let fine = of(&stats, "fine");
     assert_eq!((fine.hour.count(Tally::Succeeded), fine.day.count(Tally::Succeeded)), (0, 20));
+    enqueue(b, &job("fine", "default")).await;
+    let lease = take(b, &["default"], "w", LEASE).await.expect("a job");
+    let ok = Finish::Succeeded { result: ran(100), ttl: LEASE, ignore_result: false, hook: None };
+    b.finish(&lease.token(), ok, None).await.unwrap();
+    let stats = b.job_stats().await.unwrap();
+    let fine = of(&stats, "fine");
+    assert_eq!((fine.hour.count(Tally::Succeeded), fine.day.count(Tally::Succeeded)), (1, 21));
+    assert_eq!(fine.day.timed, 21);
+    assert_eq!(fine.day.total_ms, 19 * 100 + 4000 + 100, "run times are carried into the hour too");
     env.advance(24 * 3600);
     b.purge_expired_results().await.unwrap();
     assert!(b.job_stats().await.unwrap().is_empty(), "a day later, nothing");

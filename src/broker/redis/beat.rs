@@ -38,9 +38,10 @@ pub(super) async fn fire(b: &RedisBroker, fire: &Fire<'_>) -> Result<Fired, Brok
         .arg(args);
     let reply: Vec<String> = b.link.invoke(&call).await?;
     // A state recorded without a run (a new entry's start, a skipped
-    // catch-up, a paused tick) must be found by `schedules` in other processes too, which
-    // read only the listed queues.
-    if matches!(reply.first().map(String::as_str), Some("recorded" | "paused")) && reply.get(2).map(String::as_str) == Some("0")
+    // catch-up, a paused tick) must be found by `schedules` in other
+    // processes too, which read only the listed queues.
+    if matches!(reply.first().map(String::as_str), Some("recorded" | "paused"))
+        && reply.get(2).map(String::as_str) == Some("0")
     {
         queues::register(b, queue).await?;
     }

@@ -56,23 +56,24 @@ local OUTBOX = KEYS[12]
 -- set once the queue is listed in the namespace's {ns}:queues
 local KNOWN = KEYS[13]
 
--- Per job, its statistics (src/broker/stats.rs) in a ring of buckets:
--- field '<job>|m<minute mod 60>' and '<job>|h<hour mod 24>' of Unix time,
--- each packed (cmsgpack) as {the bucket's number, {counter = n}}; a field
--- found holding an older bucket is begun afresh, so the hash never grows
--- past 84 fields per job (stats.lua deletes the fields of jobs gone quiet).
+-- Per job, its statistics (src/broker/stats.rs), in two rings of packed
+-- (cmsgpack) fields: '<job>|m<minute mod 60>' holds {minute, {counter = n}}
+-- for one minute of Unix time, '<job>|h<hour mod 24>' {hour, counters} for
+-- an hour. An ending is counted in its minute only; a minute's field found
+-- holding an older minute is first added to that minute's hour, so the hot
+-- path writes one field, and an hour's field once a minute per job
+-- (stats.lua reads a minute not yet added as part of its hour). The hash
+-- never grows past 84 fields per job; stats.lua deletes the stale ones.
 local STATS = KEYS[14]
 
-local function count_at(field, bucket, ending, ran, d)
+local function add_to_hour(now, name, minute, counters)
+  local h = math.floor(minute / 60)
+  if h <= math.floor(now / 3600000) - 24 then return end
+  local field = name .. '|h' .. (h % 24)
   local packed = redis.call('HGET', STATS, field)
   local c = packed and cmsgpack.unpack(packed)
-  if not c or c[1] ~= bucket then c = {bucket, {}} end
-  local n = c[2]
-  n[ending] = (n[ending] or 0) + 1
-  if ran then
-    n.ms = (n.ms or 0) + ran
-    n[d] = (n[d] or 0) + 1
-  end
+  if not c or c[1] ~= h then c = {h, {}} end
+  for k, n in pairs(counters) do c[2][k] = (c[2][k] or 0) + n end
   redis.call('HSET', STATS, field, cmsgpack.pack(c))
 end
 
@@ -80,10 +81,23 @@ end
 -- 'expired', 'revoked', 'lost') at `now`, with its run time `ran` (ms) if
 -- it is timed (nil: not).
 local function tally(now, name, ending, ran)
-  local m, h = math.floor(now / 60000), math.floor(now / 3600000)
-  local d = ran and ('d' .. math.floor(math.log(ran + 1) / math.log(2) * 4))
-  count_at(name .. '|m' .. (m % 60), m, ending, ran, d)
-  count_at(name .. '|h' .. (h % 24), h, ending, ran, d)
+  local m = math.floor(now / 60000)
+  local field = name .. '|m' .. (m % 60)
+  local packed = redis.call('HGET', STATS, field)
+  local c = packed and cmsgpack.unpack(packed)
+  if c and c[1] ~= m then
+    add_to_hour(now, name, c[1], c[2])
+    c = nil
+  end
+  c = c or {m, {}}
+  local n = c[2]
+  n[ending] = (n[ending] or 0) + 1
+  if ran then
+    n.ms = (n.ms or 0) + ran
+    local d = 'd' .. math.floor(math.log(ran + 1) / math.log(2) * 4)
+    n[d] = (n[d] or 0) + 1
+  end
+  redis.call('HSET', STATS, field, cmsgpack.pack(c))
 end
 
 local function packed_load(hash, field)
