@@ -47,6 +47,16 @@ impl Zone {
         })
     }
 
+    /// The host's zone, not one named in the config.
+    pub fn is_host(&self) -> bool {
+        self.name.is_none()
+    }
+
+    /// UTC, by name.
+    pub fn utc() -> Zone {
+        Zone { name: Some("UTC".into()), resolved: Arc::default() }
+    }
+
     /// The IANA name, as `check` shows it.
     pub fn name(&self) -> String {
         match &self.name {

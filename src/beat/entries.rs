@@ -35,6 +35,27 @@ impl Entry {
     pub fn next_after(&self, t: Timestamp) -> Option<Timestamp> {
         self.schedule.next_after(t, self.tz()).map(|z: Zoned| z.timestamp())
     }
+
+    /// The definition this beat registers for other beats to compare
+    /// (agree.rs): the spec, with a cron entry that takes the host's zone
+    /// (no `timezone`, none in `[taskq]`) marked `(host ZONE)`.
+    pub fn declared(&self) -> String {
+        match &self.schedule {
+            Schedule::Cron { .. } if self.def.timezone.is_host() => {
+                format!("{} (host {})", self.schedule.describe(), self.def.timezone.name())
+            }
+            _ => self.spec.clone(),
+        }
+    }
+
+    /// This entry evaluated in UTC (host zones disagree).
+    #[must_use]
+    pub fn in_utc(&self) -> Entry {
+        let mut def = self.def.clone();
+        def.timezone = crate::time::Zone::utc();
+        let spec = format!("{} (UTC)", self.schedule.describe());
+        Entry { def, schedule: self.schedule.clone(), spec }
+    }
 }
 
 /// The config's scheduled jobs, in file order, then its scheduled

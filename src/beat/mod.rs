@@ -10,6 +10,7 @@
 //! whose clocks disagree fire a tick at the same real moment. Every sleep is
 //! recomputed from that clock and lasts at most a minute.
 
+pub mod agree;
 pub mod catch_up;
 mod entries;
 pub mod health;
@@ -87,6 +88,19 @@ pub struct Beat {
     /// The entries paused (`taskq schedule pause`) as last read, to log
     /// each change once.
     paused: std::sync::Mutex<Option<BTreeSet<String>>>,
+    /// This beat's id among the beats that register definitions.
+    id: String,
+    /// Where this beat stands with the others (agree.rs).
+    agreement: std::sync::Mutex<Agreement>,
+}
+
+/// The registrations as last read, when this beat renews its own next, and
+/// what it decided for each entry (each change is logged once).
+#[derive(Default)]
+struct Agreement {
+    defs: Vec<crate::broker::Definition>,
+    renew_at: Option<tokio::time::Instant>,
+    verdicts: HashMap<String, agree::Verdict>,
 }
 
 impl Beat {
@@ -98,6 +112,8 @@ impl Beat {
             register: false,
             early: std::sync::atomic::AtomicBool::new(false),
             paused: std::sync::Mutex::new(None),
+            id: format!("beat:{}", crate::presence::process_id()),
+            agreement: std::sync::Mutex::new(Agreement::default()),
         }
     }
 
@@ -113,6 +129,8 @@ impl Beat {
     pub async fn run(mut self, shutdown: Shutdown) -> anyhow::Result<()> {
         let mut reloads = shutdown.reloads();
         let mut entries = entries(&self.config);
+        // The entries as this beat fires them (agree.rs may move one to UTC).
+        let mut effective = entries.clone();
         let mut cursors: Option<HashMap<String, Cursor>> = None;
         let presence = CancellationToken::new();
         if self.register {
@@ -126,7 +144,7 @@ impl Beat {
             if (early || tokio::time::Instant::now() >= next_sync) && self.clock.sync().await.is_ok() {
                 next_sync = tokio::time::Instant::now() + crate::clock::RESYNC_EVERY;
             }
-            let wait = if let Err(e) = self.round(&entries, &mut cursors, backoff.is_failing()).await {
+            let wait = if let Err(e) = self.round(&entries, &mut cursors, &mut effective, backoff.is_failing()).await {
                 if !backoff.is_failing() {
                     tracing::error!(error = %e, "cannot fire schedules; retrying");
                 }
@@ -138,8 +156,11 @@ impl Beat {
                     backoff.reset();
                 }
                 let cursors = cursors.as_ref().expect("a round that succeeded set the cursors");
-                let next = entries.iter().filter_map(|e| e.next_after(cursors[e.name()].at)).min();
-                let wait = next.map_or(MAX_SLEEP, |t| self.clock.until(t)).min(MAX_SLEEP);
+                let next =
+                    effective.iter().filter_map(|e| cursors.get(e.name()).and_then(|c| e.next_after(c.at))).min();
+                // At least every RENEW: this beat's definitions are renewed
+                // and the other beats' read (agree.rs).
+                let wait = next.map_or(MAX_SLEEP, |t| self.clock.until(t)).min(MAX_SLEEP).min(agree::RENEW);
                 // Refused as early: the clock is measured again first; never spin.
                 if self.early.load(std::sync::atomic::Ordering::Relaxed) { wait.max(EARLY_PAUSE) } else { wait }
             };
@@ -154,6 +175,12 @@ impl Beat {
             }
         }
         presence.cancel();
+        // Other beats holding another definition of these entries need not
+        // wait for this one's registrations to lapse.
+        let withdraw = self.broker.define(&self.id, &[], agree::TTL);
+        if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(2), withdraw).await {
+            tracing::debug!(error = %e, "cannot withdraw this beat's definitions; they lapse by themselves");
+        }
         tracing::info!("beat stopped");
         Ok(())
     }
@@ -164,6 +191,7 @@ impl Beat {
         &self,
         entries: &[Entry],
         cursors: &mut Option<HashMap<String, Cursor>>,
+        effective: &mut Vec<Entry>,
         after_outage: bool,
     ) -> Result<(), BrokerError> {
         let cursors = match cursors {
@@ -178,9 +206,29 @@ impl Beat {
         // Read every round, just before firing: a pause stored before a
         // tick is obeyed at that tick.
         let paused = self.paused_entries(entries).await?;
+        let defs = self.definitions(entries).await?;
         let now = self.clock.now();
+        effective.clear();
         for entry in entries {
             let cursor = cursors.entry(entry.name().to_string()).or_insert_with(|| Cursor::fresh(now));
+            let verdict = agree::decide(entry, &defs);
+            if self.note(entry, &verdict) {
+                // Another zone, or a definition another beat held until
+                // now: its ticks count from now, as after a reload.
+                *cursor = Cursor::fresh(now);
+            }
+            let entry = match verdict {
+                agree::Verdict::Fire => entry.clone(),
+                agree::Verdict::FireInUtc => entry.in_utc(),
+                agree::Verdict::Defer { .. } => {
+                    cursor.at = cursor.at.max(now);
+                    cursor.catch_up = false;
+                    effective.push(entry.clone());
+                    continue;
+                }
+            };
+            effective.push(entry.clone());
+            let entry = &entry;
             if paused.contains(entry.name()) {
                 self.skip_paused(entry, cursor, now).await?;
             } else {
@@ -188,6 +236,57 @@ impl Beat {
             }
         }
         Ok(())
+    }
+
+    /// Every beat's live definitions: this beat's renewed every `RENEW`,
+    /// and at once when its own have changed (a reload).
+    async fn definitions(&self, entries: &[Entry]) -> Result<Vec<crate::broker::Definition>, BrokerError> {
+        let mine: Vec<(String, String)> = entries.iter().map(|e| (e.name().to_string(), e.declared())).collect();
+        let due = {
+            let a = self.agreement.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let held: Vec<(String, String)> =
+                a.defs.iter().filter(|d| d.beat == self.id).map(|d| (d.entry.clone(), d.spec.clone())).collect();
+            let mut sorted = mine.clone();
+            sorted.sort();
+            a.renew_at.is_none_or(|at| tokio::time::Instant::now() >= at) || held != sorted
+        };
+        if due {
+            let defs = self.broker.define(&self.id, &mine, agree::TTL).await?;
+            let mut a = self.agreement.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            a.defs = defs;
+            a.renew_at = Some(tokio::time::Instant::now() + agree::RENEW);
+        }
+        Ok(self.agreement.lock().unwrap_or_else(std::sync::PoisonError::into_inner).defs.clone())
+    }
+
+    /// Logs what this beat now does with `entry` if that changed; true if
+    /// it changed from an earlier decision (not on the first).
+    fn note(&self, entry: &Entry, verdict: &agree::Verdict) -> bool {
+        let mut a = self.agreement.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = a.verdicts.insert(entry.name().to_string(), verdict.clone());
+        if before.as_ref() == Some(verdict) {
+            return false;
+        }
+        let name = entry.name();
+        match verdict {
+            agree::Verdict::Defer { holder, spec } => tracing::warn!(
+                entry = name,
+                mine = %entry.declared(),
+                theirs = %spec,
+                holder = %holder,
+                "beats define this schedule differently: it fires by the other's definition, not this beat's"
+            ),
+            agree::Verdict::FireInUtc => tracing::warn!(
+                entry = name,
+                schedule = %entry.schedule.describe(),
+                "the beats' hosts are in different time zones and this schedule names none: it is evaluated in UTC (set timezone, or [taskq] timezone)"
+            ),
+            agree::Verdict::Fire if before.is_some() => {
+                tracing::info!(entry = name, schedule = %entry.spec, "this beat fires this schedule by its own definition again");
+            }
+            agree::Verdict::Fire => {}
+        }
+        before.is_some()
     }
 
     /// The entries paused now; each pause and resume this beat sees is

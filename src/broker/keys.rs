@@ -64,6 +64,10 @@ impl Keys {
         format!("{}unique:{key}", self.prefix)
     }
 
+    pub(super) fn definitions(&self) -> String {
+        format!("{}definitions", self.prefix)
+    }
+
     pub(super) fn paused(&self) -> String {
         format!("{}paused", self.prefix)
     }

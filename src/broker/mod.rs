@@ -251,6 +251,19 @@ pub trait Broker: Send + Sync {
     /// The paused schedule entries, and since when.
     async fn paused(&self) -> Result<Vec<(String, Timestamp)>, BrokerError>;
 
+    /// Registers beat `beat`'s definitions of its entries (entry, spec)
+    /// until `ttl` from now, replacing what it registered before (an empty
+    /// list: it is gone); returns every beat's live definitions.
+    async fn define(
+        &self,
+        beat: &str,
+        defs: &[(String, String)],
+        ttl: Duration,
+    ) -> Result<Vec<Definition>, BrokerError>;
+
+    /// Every beat's live definitions.
+    async fn definitions(&self) -> Result<Vec<Definition>, BrokerError>;
+
     /// Every job's statistics over the last hour and 24 h, by the broker's
     /// clock (stats.rs): counted by the transitions that end attempts.
     async fn job_stats(&self) -> Result<Vec<stats::JobStats>, BrokerError>;

@@ -217,6 +217,22 @@ pub struct Tombstone {
     pub finished_at: Timestamp,
 }
 
+/// A running beat's definition of one schedule entry, as it registered
+/// it (`Broker::define`): beats compare theirs so that an entry two of them
+/// define differently fires by one of them only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Definition {
+    pub entry: String,
+    /// The schedule and zone (`beat::Entry::declared`).
+    pub spec: String,
+    /// The beat's id.
+    pub beat: String,
+    /// Since when this beat has held this definition.
+    pub since: Timestamp,
+    /// Forgotten after this unless the beat registers it again.
+    pub until: Timestamp,
+}
+
 /// What the broker remembers of a schedule entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleState {

@@ -43,6 +43,7 @@ pub(super) async fn snapshot(config: &Config, broker: &dyn Broker) -> anyhow::Re
     let workers = broker.workers().await?;
     let states = broker.schedules().await?;
     let paused: Vec<String> = broker.paused().await?.into_iter().map(|(e, _)| e).collect();
+    let defs = broker.definitions().await?;
     let counts = broker.count_runs().await?;
     let mut workflows: Vec<WorkflowRunsView> = config
         .workflows
@@ -87,7 +88,9 @@ pub(super) async fn snapshot(config: &Config, broker: &dyn Broker) -> anyhow::Re
             .map(|e| {
                 let state = states.iter().find(|s| s.entry == e.name());
                 let next = e.schedule.next_after(now, e.tz());
-                let alerts = alerts(state, &e.schedule, e.tz(), now).iter().map(ToString::to_string).collect();
+                let mut alerts: Vec<String> =
+                    alerts(state, &e.schedule, e.tz(), now).iter().map(ToString::to_string).collect();
+                alerts.extend(crate::beat::agree::disagreement(e.name(), &defs));
                 ScheduleView {
                     paused: paused.iter().any(|p| p == e.name()),
                     ..ScheduleView::new(e, state, next.as_ref(), alerts)

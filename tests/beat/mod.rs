@@ -11,6 +11,7 @@ use rustix::process::Signal;
 use crate::both;
 use crate::common::{Env, SOON, wait_until};
 
+mod agree;
 mod control;
 mod simulated;
 

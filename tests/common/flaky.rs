@@ -138,6 +138,17 @@ impl Broker for FiresRefused {
     async fn paused(&self) -> Result<Vec<(String, jiff::Timestamp)>, BrokerError> {
         self.inner.paused().await
     }
+    async fn define(
+        &self,
+        beat: &str,
+        defs: &[(String, String)],
+        ttl: std::time::Duration,
+    ) -> Result<Vec<taskq::broker::Definition>, BrokerError> {
+        self.inner.define(beat, defs, ttl).await
+    }
+    async fn definitions(&self) -> Result<Vec<taskq::broker::Definition>, BrokerError> {
+        self.inner.definitions().await
+    }
     async fn job_stats(&self) -> Result<Vec<taskq::broker::stats::JobStats>, BrokerError> {
         self.inner.job_stats().await
     }

@@ -369,3 +369,29 @@ conformance!(a_paused_entry_records_its_ticks_as_skipped, |broker, env| {
     env.advance(60);
     assert_eq!(broker.fire(&fire("nightly", next, Some(&run), None)).await.unwrap(), Fired::Enqueued(run.id));
 });
+
+conformance!(beats_register_their_definitions_until_they_lapse, |broker, env| {
+    use std::time::Duration;
+    let defs = |entries: &[(&str, &str)]| -> Vec<(String, String)> {
+        entries.iter().map(|(e, s)| (e.to_string(), s.to_string())).collect()
+    };
+    let ttl = Duration::from_secs(90);
+    let live = broker.define("a", &defs(&[("tick", "every 2s"), ("nightly", "0 3 * * * (UTC)")]), ttl).await.unwrap();
+    assert_eq!(live.len(), 2);
+    let first_since = live.iter().find(|d| d.entry == "tick").unwrap().since;
+    env.advance(5);
+    let live = broker.define("b", &defs(&[("tick", "1/2 * * * * * (UTC)")]), ttl).await.unwrap();
+    let tick: Vec<(&str, &str)> =
+        live.iter().filter(|d| d.entry == "tick").map(|d| (d.beat.as_str(), d.spec.as_str())).collect();
+    assert_eq!(tick, [("a", "every 2s"), ("b", "1/2 * * * * * (UTC)")]);
+    // Renewed, a definition keeps its since; one a beat no longer holds goes.
+    let live = broker.define("a", &defs(&[("tick", "every 2s")]), ttl).await.unwrap();
+    let a: Vec<_> = live.iter().filter(|d| d.beat == "a").collect();
+    assert_eq!(a.len(), 1);
+    assert_eq!((a[0].entry.as_str(), a[0].since), ("tick", first_since));
+    // Withdrawn, and lapsed.
+    broker.define("b", &[], ttl).await.unwrap();
+    assert_eq!(broker.definitions().await.unwrap().iter().map(|d| d.beat.as_str()).collect::<Vec<_>>(), ["a"]);
+    env.advance(91);
+    assert!(broker.definitions().await.unwrap().is_empty(), "a definition not renewed lapses");
+});

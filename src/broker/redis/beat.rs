@@ -161,3 +161,91 @@ pub(super) async fn paused(b: &RedisBroker) -> Result<Vec<(String, jiff::Timesta
     let all: std::collections::BTreeMap<String, i64> = b.link.query(redis::cmd("HGETALL").arg(b.keys.paused())).await?;
     Ok(all.into_iter().map(|(e, since)| (e, from_ms(since))).collect())
 }
+
+/// A definition as `{ns}:definitions` holds it: field `<entry>|<beat>`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Held {
+    spec: String,
+    since: i64,
+    until: i64,
+}
+
+/// Every definition in `{ns}:definitions`, expired ones too, by field.
+async fn read_definitions(b: &RedisBroker) -> Result<Vec<(String, crate::broker::Definition)>, BrokerError> {
+    let all: HashMap<String, String> = b.link.query(redis::cmd("HGETALL").arg(b.keys.definitions())).await?;
+    let mut out = Vec::new();
+    for (field, value) in all {
+        let (Some((entry, beat)), Ok(held)) = (field.split_once('|'), serde_json::from_str::<Held>(&value)) else {
+            continue;
+        };
+        let d = crate::broker::Definition {
+            entry: entry.to_string(),
+            spec: held.spec,
+            beat: beat.to_string(),
+            since: from_ms(held.since),
+            until: from_ms(held.until),
+        };
+        out.push((field, d));
+    }
+    Ok(out)
+}
+
+/// Registers `beat`'s definitions in `{ns}:definitions`, each beat writing
+/// its own fields only (so no script is needed); drops expired ones;
+/// returns the live ones.
+pub(super) async fn define(
+    b: &RedisBroker,
+    beat: &str,
+    defs: &[(String, String)],
+    ttl: std::time::Duration,
+) -> Result<Vec<crate::broker::Definition>, BrokerError> {
+    let now = b.time().await?;
+    let until = now + jiff::SignedDuration::try_from(ttl).unwrap_or(jiff::SignedDuration::MAX / 2);
+    let mut gone = Vec::new();
+    let mut live = Vec::new();
+    let mut before = HashMap::new();
+    for (field, d) in read_definitions(b).await? {
+        if d.beat == beat {
+            before.insert(d.entry.clone(), (d.spec.clone(), d.since));
+            gone.push(field);
+        } else if d.until < now {
+            gone.push(field);
+        } else {
+            live.push(d);
+        }
+    }
+    let mut set = Vec::new();
+    for (entry, spec) in defs {
+        let since = before.get(entry).filter(|(s, _)| s == spec).map_or(now, |(_, since)| *since);
+        let held = Held { spec: spec.clone(), since: to_ms(since), until: to_ms(until) };
+        let value = serde_json::to_string(&held).map_err(|e| BrokerError::Protocol(format!("define: {e}")))?;
+        let field = format!("{entry}|{beat}");
+        gone.retain(|g| *g != field);
+        set.push((field, value));
+        live.push(crate::broker::Definition {
+            entry: entry.clone(),
+            spec: spec.clone(),
+            beat: beat.to_string(),
+            since,
+            until,
+        });
+    }
+    let key = b.keys.definitions();
+    if !gone.is_empty() {
+        let _: i64 = b.link.query(redis::cmd("HDEL").arg(&key).arg(&gone)).await?;
+    }
+    if !set.is_empty() {
+        let _: i64 = b.link.query(redis::cmd("HSET").arg(&key).arg(&set)).await?;
+    }
+    live.sort_by(|a, b| (&a.entry, &a.beat).cmp(&(&b.entry, &b.beat)));
+    Ok(live)
+}
+
+/// Every live definition.
+pub(super) async fn definitions(b: &RedisBroker) -> Result<Vec<crate::broker::Definition>, BrokerError> {
+    let now = b.time().await?;
+    let mut live: Vec<crate::broker::Definition> =
+        read_definitions(b).await?.into_iter().map(|(_, d)| d).filter(|d| d.until >= now).collect();
+    live.sort_by(|a, b| (&a.entry, &a.beat).cmp(&(&b.entry, &b.beat)));
+    Ok(live)
+}

@@ -446,6 +446,19 @@ impl Broker for RedisBroker {
         beat::paused(self).await
     }
 
+    async fn define(
+        &self,
+        beat: &str,
+        defs: &[(String, String)],
+        ttl: Duration,
+    ) -> Result<Vec<super::Definition>, BrokerError> {
+        beat::define(self, beat, defs, ttl).await
+    }
+
+    async fn definitions(&self) -> Result<Vec<super::Definition>, BrokerError> {
+        beat::definitions(self).await
+    }
+
     async fn job_stats(&self) -> Result<Vec<super::stats::JobStats>, BrokerError> {
         admin::job_stats(self).await
     }

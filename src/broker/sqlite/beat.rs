@@ -130,3 +130,41 @@ pub(super) fn paused(conn: &Connection, ns: &str) -> Result<Vec<(String, i64)>, 
     let rows = stmt.query_map(params![ns], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// A registered definition: entry, spec, beat, since and until (ms).
+pub(super) type DefinitionRow = (String, String, String, i64, i64);
+
+/// Registers `beat`'s definitions until `until`, replacing its earlier
+/// ones; returns every live definition (entry, spec, beat, since, until).
+pub(super) fn define(
+    tx: &Transaction<'_>,
+    ns: &str,
+    beat: &str,
+    defs: &[(String, String)],
+    now: i64,
+    until: i64,
+) -> Result<Vec<DefinitionRow>, Failure> {
+    tx.execute("DELETE FROM definitions WHERE ns = ?1 AND until < ?2", params![ns, now])?;
+    let held: Vec<(String, String, i64)> = tx
+        .prepare_cached("SELECT entry, spec, since FROM definitions WHERE ns = ?1 AND beat = ?2")?
+        .query_map(params![ns, beat], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    tx.execute("DELETE FROM definitions WHERE ns = ?1 AND beat = ?2", params![ns, beat])?;
+    for (entry, spec) in defs {
+        let since = held.iter().find(|(e, s, _)| e == entry && s == spec).map_or(now, |(_, _, since)| *since);
+        tx.prepare_cached(
+            "INSERT INTO definitions (ns, entry, beat, spec, since, until) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![ns, entry, beat, spec, since, until])?;
+    }
+    definitions(tx, ns, now)
+}
+
+/// Every live definition.
+pub(super) fn definitions(conn: &Connection, ns: &str, now: i64) -> Result<Vec<DefinitionRow>, Failure> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT entry, spec, beat, since, until FROM definitions WHERE ns = ?1 AND until >= ?2 ORDER BY entry, beat",
+    )?;
+    let rows = stmt.query_map(params![ns, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -332,6 +332,23 @@ impl Broker for SqliteBroker {
         Ok(rows.into_iter().map(|(e, since)| (e, from_ms(since))).collect())
     }
 
+    async fn define(
+        &self,
+        beat: &str,
+        defs: &[(String, String)],
+        ttl: Duration,
+    ) -> Result<Vec<super::Definition>, BrokerError> {
+        let (beat, defs, now) = (beat.to_string(), defs.to_vec(), self.now());
+        let until = now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
+        let rows = self.write(move |tx, ns| beat::define(tx, ns, &beat, &defs, now, until)).await?;
+        Ok(definitions_of(rows))
+    }
+
+    async fn definitions(&self) -> Result<Vec<super::Definition>, BrokerError> {
+        let now = self.now();
+        Ok(definitions_of(self.read(move |conn, ns| beat::definitions(conn, ns, now)).await?))
+    }
+
     async fn job_stats(&self) -> Result<Vec<super::stats::JobStats>, BrokerError> {
         let now = self.now();
         let cells = self.read(move |conn, ns| stats::read(conn, ns, now)).await?;
@@ -420,4 +437,16 @@ impl Broker for SqliteBroker {
         let workflow = workflow.map(ToString::to_string);
         self.read(move |conn, ns| runs::list(conn, ns, workflow.as_deref(), limit)).await
     }
+}
+
+fn definitions_of(rows: Vec<beat::DefinitionRow>) -> Vec<super::Definition> {
+    rows.into_iter()
+        .map(|(entry, spec, beat, since, until)| super::Definition {
+            entry,
+            spec,
+            beat,
+            since: from_ms(since),
+            until: from_ms(until),
+        })
+        .collect()
 }

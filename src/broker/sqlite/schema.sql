@@ -169,3 +169,15 @@ CREATE TABLE IF NOT EXISTS paused (
     since INTEGER NOT NULL,  -- ms
     PRIMARY KEY (ns, entry)
 ) WITHOUT ROWID;
+
+-- Each running beat's definition of each schedule entry (Broker::define),
+-- while it renews it: entries two beats define differently fire by one.
+CREATE TABLE IF NOT EXISTS definitions (
+    ns    TEXT    NOT NULL,
+    entry TEXT    NOT NULL,
+    beat  TEXT    NOT NULL,
+    spec  TEXT    NOT NULL,
+    since INTEGER NOT NULL,  -- ms
+    until INTEGER NOT NULL,  -- ms
+    PRIMARY KEY (ns, entry, beat)
+) WITHOUT ROWID;
