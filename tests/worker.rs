@@ -314,8 +314,10 @@ both!(sighup_reloads_a_workers_config, |backend| {
     let first = env.enqueue(&["greet"]);
     wait_until(SOON, "the first run", || env.state(&first) == "succeeded");
     let dir = env.root().display().to_string();
+    // The added job is on a queue of its own: a worker without -Q serves
+    // the config's queues, the new one too once reloaded.
     let edited = format!(
-        "[jobs.greet]\ncommand = \"echo new >> {dir}/out\"\n[jobs.added]\ncommand = \"echo added >> {dir}/out\"\n"
+        "[jobs.greet]\ncommand = \"echo new >> {dir}/out\"\n[jobs.added]\ncommand = \"echo added >> {dir}/out\"\nqueue = \"fresh\"\n"
     );
     env.write("jobs.toml", "[jobs.greet]\ncommand = 7\n");
     worker.signal(rustix::process::Signal::HUP);

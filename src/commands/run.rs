@@ -15,7 +15,7 @@ use crate::cli::RunArgs;
 use crate::clock::BrokerClock;
 use crate::error::UsageError;
 use crate::shutdown::Shutdown;
-use crate::worker::{QueueSelection, Worker, WorkerOptions};
+use crate::worker::{Worker, WorkerOptions};
 use crate::{metrics, systemd};
 
 /// The default `--lease`.
@@ -23,7 +23,7 @@ pub(super) const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
 pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = Arc::new(ctx.config()?);
-    let queues = args.queues.clone().unwrap_or_else(|| QueueSelection::Strict(config.queues()));
+    let queues = args.queues.clone();
     let concurrency = match args.concurrency {
         Some(0) => return Err(UsageError("-c must be at least 1".into()).into()),
         Some(n) => n,

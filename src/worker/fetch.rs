@@ -22,7 +22,7 @@ pub(super) async fn run(shared: &Arc<Shared>, slots: &Arc<Semaphore>, tracker: &
             permit = slots.clone().acquire_owned() => permit?,
             () = shutdown.cancelled() => return Ok(()),
         };
-        let order = opts.queues.order();
+        let order = shared.queues().order();
         let grant = shared.grant();
         let take = Take { queues: &order, worker: &shared.id, lease: opts.lease, grant: &grant };
         // Until the broker answers, the same grant: a lost reply must not
@@ -73,14 +73,14 @@ async fn drained(shared: &Shared, slots: &Semaphore) -> anyhow::Result<bool> {
         return Ok(false);
     }
     shared.broker.forward_due().await?;
-    if shared.broker.count_ready(&shared.opts.queues.all()).await? > 0 {
+    if shared.broker.count_ready(&shared.queues().all()).await? > 0 {
         return Ok(false);
     }
     // Before stopping, the workflow runs whose step ended outside a worker
     // (a job expired, or revoked while queued) are moved on: that may
     // launch more jobs, or end a run.
     super::maintain::follow_up_runs(shared, std::time::Duration::ZERO, crate::workflow::drive::Check::Jobs).await;
-    Ok(shared.broker.count_ready(&shared.opts.queues.all()).await? == 0)
+    Ok(shared.broker.count_ready(&shared.queues().all()).await? == 0)
 }
 
 /// Tracks a broker outage: a warning when it starts, an error if it lasts

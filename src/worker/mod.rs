@@ -52,7 +52,8 @@ const REQUEUE_GRACE: Duration = Duration::from_secs(10);
 /// How a worker runs.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
-    pub queues: QueueSelection,
+    /// `-Q`; none: the config's queues, as reloads change them.
+    pub queues: Option<QueueSelection>,
     pub concurrency: usize,
     pub lease: Duration,
     pub shutdown_timeout: Duration,
@@ -122,6 +123,8 @@ struct Shared {
     config: std::sync::RwLock<Arc<Config>>,
     /// When jobs.toml was last read (its modification time then).
     config_read: Mutex<Option<std::time::SystemTime>>,
+    /// The queues served: `-Q`, else the config's, set again by a reload.
+    selection: std::sync::RwLock<QueueSelection>,
     executor: Executor,
     opts: WorkerOptions,
     running: RunningJobs,
@@ -163,6 +166,12 @@ impl Shared {
         self.config.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
+    /// The queues served: `-Q`, else those of the config in use (a reload
+    /// that adds a queue adds it here).
+    fn queues(&self) -> QueueSelection {
+        self.selection.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
     /// Reads jobs.toml again and, if it is valid, runs the jobs that start
     /// from now on by it; an invalid one is reported and the running config
     /// kept. `why` is logged.
@@ -175,6 +184,13 @@ impl Shared {
                     config = %path.display(), jobs = config.jobs.len(), workflows = config.workflows.len(), why,
                     "config reloaded"
                 );
+                if self.opts.queues.is_none() {
+                    let queues = QueueSelection::Strict(config.queues());
+                    if queues != self.queues() {
+                        tracing::info!(queues = %queues.all().iter().map(|q| q.as_str()).collect::<Vec<_>>().join(","), "serving the config's queues");
+                    }
+                    *self.selection.write().unwrap_or_else(std::sync::PoisonError::into_inner) = queues;
+                }
                 *self.config.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(config);
                 true
             }
@@ -271,6 +287,9 @@ impl Worker {
             broker,
             clock,
             config_read: Mutex::new(modified(&config.path)),
+            selection: std::sync::RwLock::new(
+                opts.queues.clone().unwrap_or_else(|| QueueSelection::Strict(config.queues())),
+            ),
             config: std::sync::RwLock::new(config),
             executor: Executor::with_reaper()?,
             opts,
@@ -288,7 +307,7 @@ impl Worker {
 
     /// The queues this worker takes jobs from.
     pub fn queues(&self) -> Vec<crate::names::QueueName> {
-        self.shared.opts.queues.all()
+        self.shared.queues().all()
     }
 
     /// What the worker is doing, in a line (systemd's STATUS): how many of
@@ -296,8 +315,8 @@ impl Worker {
     pub fn status(&self) -> impl Fn() -> String + Send + Sync + 'static {
         let running = self.shared.running.clone();
         let concurrency = self.shared.opts.concurrency;
-        let queues = queue_list(&self.shared.opts);
-        move || format!("running {}/{concurrency} jobs from {queues}", lock(&running).len())
+        let shared = self.shared.clone();
+        move || format!("running {}/{concurrency} jobs from {}", lock(&running).len(), queue_list(&shared))
     }
 
     /// This worker's id, as job records show it.
@@ -312,7 +331,7 @@ impl Worker {
         let opts = &shared.opts;
         tracing::info!(
             worker = %shared.id,
-            queues = %queue_list(opts),
+            queues = %queue_list(&shared),
             concurrency = opts.concurrency,
             broker = %shared.broker.describe(),
             "worker started"
@@ -397,8 +416,8 @@ fn stop_all(shared: &Shared, why: &str) {
     }
 }
 
-fn queue_list(opts: &WorkerOptions) -> String {
-    opts.queues.all().iter().map(crate::names::QueueName::as_str).collect::<Vec<_>>().join(",")
+fn queue_list(shared: &Shared) -> String {
+    shared.queues().all().iter().map(crate::names::QueueName::as_str).collect::<Vec<_>>().join(",")
 }
 
 /// What this worker's heartbeats say.
@@ -423,7 +442,7 @@ fn report(shared: Arc<Shared>) -> impl Fn() -> WorkerInfo + Send {
             id: shared.id.clone(),
             host: crate::presence::hostname(),
             pid: std::process::id(),
-            queues: shared.opts.queues.all().iter().map(ToString::to_string).collect(),
+            queues: shared.queues().all().iter().map(ToString::to_string).collect(),
             concurrency: shared.opts.concurrency,
             beat: shared.opts.beat,
             started_at,
