@@ -187,7 +187,8 @@ impl Shared {
                 if self.opts.queues.is_none() {
                     let queues = QueueSelection::Strict(config.queues());
                     if queues != self.queues() {
-                        tracing::info!(queues = %queues.all().iter().map(|q| q.as_str()).collect::<Vec<_>>().join(","), "serving the config's queues");
+                        let names: Vec<String> = queues.all().iter().map(ToString::to_string).collect();
+                        tracing::info!(queues = %names.join(","), "serving the config's queues");
                     }
                     *self.selection.write().unwrap_or_else(std::sync::PoisonError::into_inner) = queues;
                 }
