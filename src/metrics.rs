@@ -83,6 +83,7 @@ fn describe() {
         "Workflow runs the broker holds, by workflow and state (ended ones until their result_ttl; broker-wide)"
     );
     describe_gauge!("taskq_schedule_last_tick_timestamp_seconds", Unit::Seconds, "The last tick beat handled");
+    describe_gauge!("taskq_schedule_paused", "1 while a schedule is paused (taskq schedule pause), else 0");
     describe_gauge!(
         "taskq_schedule_last_success_timestamp_seconds",
         Unit::Seconds,
@@ -228,9 +229,18 @@ async fn sample_once(
     for name in schedules.iter().filter(|name| !states.iter().any(|s| &s.entry == *name)) {
         gauge!("taskq_schedule_last_success_timestamp_seconds", "schedule" => name.clone()).set(0.0);
     }
+    // Paused ones: 1, so that an alert can leave them out (`unless on
+    // (schedule) taskq_schedule_paused == 1`).
+    let paused = broker.paused().await?;
+    for name in schedules.iter().chain(states.iter().map(|s| &s.entry)) {
+        let is = paused.iter().any(|(e, _)| e == name);
+        gauge!("taskq_schedule_paused", "schedule" => name.clone()).set(if is { 1.0 } else { 0.0 });
+    }
     for s in states {
         let entry = s.entry.clone();
-        gauge!("taskq_schedule_last_tick_timestamp_seconds", "schedule" => entry.clone()).set(seconds(s.last_tick));
+        if let Some(t) = s.ticked() {
+            gauge!("taskq_schedule_last_tick_timestamp_seconds", "schedule" => entry.clone()).set(seconds(t));
+        }
         gauge!("taskq_schedule_last_success_timestamp_seconds", "schedule" => entry.clone())
             .set(s.last_success.map_or(0.0, seconds));
         if let Some(t) = s.last_failure {
@@ -250,6 +260,9 @@ struct ExpiredCount {
     /// Per minute of the window (Unix minute): the expiries counted.
     counted: BTreeMap<i64, u64>,
     started: bool,
+    /// The jobs of the last sample: one that has since gone quiet for 24 h
+    /// has its gauges set to nothing ended, not left at their last value.
+    jobs: std::collections::BTreeSet<String>,
 }
 
 async fn sample_stats(broker: &dyn Broker, expired: &mut ExpiredCount) -> Result<(), crate::broker::BrokerError> {
@@ -273,22 +286,25 @@ async fn sample_stats(broker: &dyn Broker, expired: &mut ExpiredCount) -> Result
         expired.started = true;
     }
     expired.counted = seen;
-    for s in &stats {
-        let job = s.job.clone();
-        for (window, w) in [("1h", &s.hour), ("24h", &s.day)] {
+    let quiet = crate::broker::stats::Window::default();
+    let gone: Vec<String> = expired.jobs.iter().filter(|j| !stats.iter().any(|s| &s.job == *j)).cloned().collect();
+    let windows = stats
+        .iter()
+        .map(|s| (s.job.clone(), [("1h", &s.hour), ("24h", &s.day)]))
+        .chain(gone.into_iter().map(|job| (job, [("1h", &quiet), ("24h", &quiet)])));
+    for (job, pair) in windows {
+        for (window, w) in pair {
             for t in Tally::ALL {
                 gauge!("taskq_job_endings", "job" => job.clone(), "ending" => t.as_str(), "window" => window)
                     .set(w.count(t) as f64);
             }
-            if let Some(mean) = w.mean() {
-                gauge!("taskq_job_duration_mean_seconds", "job" => job.clone(), "window" => window)
-                    .set(mean.as_secs_f64());
-            }
-            if let Some(p95) = w.p95() {
-                gauge!("taskq_job_duration_p95_seconds", "job" => job.clone(), "window" => window)
-                    .set(p95.as_secs_f64());
-            }
+            // No attempt in the window: no figure (NaN, a gap in a graph),
+            // not the last one seen.
+            let seconds = |d: Option<Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64());
+            gauge!("taskq_job_duration_mean_seconds", "job" => job.clone(), "window" => window).set(seconds(w.mean()));
+            gauge!("taskq_job_duration_p95_seconds", "job" => job.clone(), "window" => window).set(seconds(w.p95()));
         }
     }
+    expired.jobs = stats.iter().map(|s| s.job.clone()).collect();
     Ok(())
 }

@@ -166,6 +166,10 @@ fn usage_errors_exit_2() {
         .stderr(predicate::str::starts_with("error: invalid job id \"not-an-id\""));
     env.run(&["run", "-Q", "a:1,b"]).code(2).stderr(predicate::str::contains("give every queue a weight"));
     env.run(&["frobnicate"]).code(2);
+    // One line naming the subcommands, whichever way clap reports it.
+    let out = env.run(&["schedule"]).code(2).get_output().stderr.clone();
+    let line = String::from_utf8(out).unwrap();
+    assert!(line.lines().count() == 1 && line.contains("list, pause, resume, trigger"), "{line}");
 }
 
 #[test]
@@ -283,4 +287,15 @@ fn completions_and_man_pages_meet_a_closed_or_full_stdout_without_panicking() {
         assert!(stderr.starts_with("error: cannot write") && stderr.contains("No space left on device"), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+}
+
+/// `check` reads which schedules are paused from the broker, but never
+/// creates a SQLite file, nor migrates one an older taskq wrote.
+#[test]
+fn check_leaves_a_sqlite_file_it_did_not_find_alone() {
+    let env = Env::sqlite().jobs("[jobs.tick]\ncommand = \"true\"\nevery = \"1m\"\n");
+    let db = env.path("taskq.db");
+    let _ = std::fs::remove_file(&db);
+    env.run(&["check"]).success().stdout(predicate::str::contains("next: "));
+    assert!(!db.exists(), "check created {}", db.display());
 }

@@ -202,6 +202,10 @@ both!(a_succeeded_ignore_result_job_is_told_from_an_unknown_id, |backend| {
     assert!(s["attempts"].is_null() && s["output"].is_null() && s["finished_at"].is_string(), "{s}");
     env.run(&["status", &id[..28]]).success().stdout(predicate::str::starts_with(line.clone()));
     env.run(&["logs", &id]).success().stdout("").stderr(predicate::str::contains("its output was not kept"));
+    // Known, and ended: nothing to revoke or retry (exit 1, as for any
+    // ended job), not an unknown id (exit 2).
+    env.run(&["revoke", &id]).code(1).stderr(predicate::str::contains("has already succeeded"));
+    env.run(&["retry", &id]).code(1).stderr(predicate::str::contains("succeeded (its record is not kept"));
     let never = "01a20000-0000-7000-8000-000000000000";
     env.run(&["wait", never])
         .code(2)

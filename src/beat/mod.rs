@@ -61,9 +61,14 @@ impl Cursor {
     }
 
     /// A new or changed entry: its ticks count from `now`, and the broker
-    /// does not know its definition yet.
+    /// does not know its definition yet. From `GRACE` before, in fact: the
+    /// definition is recorded as a tick handled at `at`, and another beat
+    /// may still be firing a tick of that last second (the broker takes no
+    /// tick at or before the last one recorded); this beat fires it too if
+    /// none has, as any tick within `GRACE` is on time.
     fn fresh(now: Timestamp) -> Cursor {
-        Cursor { at: now, catch_up: false, declared: false, warned: None }
+        let at = now - jiff::SignedDuration::try_from(catch_up::GRACE).unwrap_or_default();
+        Cursor { at, catch_up: false, declared: false, warned: None }
     }
 
     /// Whether ticks after the cursor are to be logged as missed or late:

@@ -31,6 +31,12 @@ use crate::flow::StepResult;
 use crate::job::{IdPrefix, JobId, JobRecord, NewJob};
 use crate::names::{JobName, Namespace, QueueName};
 
+/// Whether the SQLite file at `path` is set up for this taskq, read
+/// without changing it (opening a broker on an older one migrates it).
+pub fn sqlite_is_current(path: &std::path::Path) -> bool {
+    sqlite::is_current(path)
+}
+
 /// Connects to the broker at `url`, under namespace `ns`.
 pub async fn connect(url: &BrokerUrl, ns: &Namespace) -> Result<Arc<dyn Broker>, BrokerError> {
     connect_with(url, ns, Options::default()).await

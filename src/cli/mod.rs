@@ -127,7 +127,15 @@ pub enum Command {
     List(ListArgs),
     /// Queues, workers, per-job counts and schedules
     Inspect(InspectArgs),
-    /// Like inspect, refreshed in place
+    /// Inspect full screen, read again every second (piped: inspect, once)
+    #[command(after_long_help = "KEYS:
+    q, Ctrl-C    quit (the terminal is given back as it was)
+    /            filter the jobs by name (Enter or Esc ends the filter)
+    Up, Down     select a job
+    Enter        the selected job's latest runs, as status shows them
+    Esc          back from the runs
+
+Not on a terminal, or with --json, top prints what inspect does, once.")]
     Top(InspectArgs),
     /// List schedules; pause, resume or trigger one (obeyed by every beat)
     #[command(subcommand)]

@@ -45,6 +45,31 @@ impl Cli {
             }
             // Help and version text stay as they are.
             _ if !e.use_stderr() => e,
+            // A command that needs a subcommand (`taskq`, `taskq schedule`):
+            // one line naming the subcommands, not the help squashed.
+            clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                let path: Vec<String> = args
+                    .iter()
+                    .skip(1)
+                    .filter_map(|a| a.to_str())
+                    .take_while(|a| !a.starts_with('-'))
+                    .map(str::to_string)
+                    .collect();
+                let mut cmd = <Cli as clap::CommandFactory>::command();
+                for name in &path {
+                    match cmd.find_subcommand(name).cloned() {
+                        Some(sub) => cmd = sub,
+                        None => break,
+                    }
+                }
+                let subs: Vec<String> =
+                    cmd.get_subcommands().filter(|c| !c.is_hide_set()).map(|c| c.get_name().to_string()).collect();
+                let named = std::iter::once("taskq".to_string()).chain(path).collect::<Vec<_>>().join(" ");
+                clap::Error::raw(
+                    e.kind(),
+                    format!("{named} needs a subcommand: {} (see '{named} --help')\n", subs.join(", ")),
+                )
+            }
             // An error is one line (SPEC §2): the message and clap's tip, not
             // its usage block.
             kind => {

@@ -46,16 +46,17 @@ pub(super) async fn run(args: CheckArgs, ctx: &Context) -> anyhow::Result<ExitCo
 
 /// The schedules paused in the broker (`taskq schedule pause`), if it
 /// answers within a second: `check` validates a config and must work
-/// without a broker, so none (`None`) is no error, and a SQLite file that
-/// does not exist yet is not created.
+/// without a broker, so none (`None`) is no error.
 async fn paused(config: &Config, ctx: &Context) -> Option<BTreeSet<String>> {
     if config.jobs.iter().all(|j| j.schedule.is_none()) && config.workflow_ticks.is_empty() {
         return None;
     }
+    // A SQLite file that does not exist yet is not created, and one an
+    // older taskq wrote is not migrated (check must leave it to that taskq).
     if let Ok(BrokerUrl::Sqlite { path }) = ctx.broker_url(Some(config))
-        && !path.exists()
+        && !crate::broker::sqlite_is_current(&path)
     {
-        return Some(BTreeSet::new());
+        return None;
     }
     let read = async { ctx.broker(Some(config)).await.ok()?.paused().await.ok() };
     let paused = tokio::time::timeout(PAUSED_WAIT, read).await.ok().flatten()?;

@@ -76,7 +76,8 @@ pub(super) async fn snapshot(config: &Config, broker: &dyn Broker) -> anyhow::Re
         .iter()
         .map(|name| {
             let s = stats.iter().find(|s| s.job == *name);
-            JobStatsView::new(name, s, running.get(name).copied().unwrap_or(0))
+            let queue = config.jobs.get(name).map(|d| d.queue.to_string());
+            JobStatsView::new(name, queue, s, running.get(name).copied().unwrap_or(0))
         })
         .collect();
     Ok(InspectView {
@@ -88,13 +89,15 @@ pub(super) async fn snapshot(config: &Config, broker: &dyn Broker) -> anyhow::Re
             .map(|e| {
                 let state = states.iter().find(|s| s.entry == e.name());
                 let next = e.schedule.next_after(now, e.tz());
-                let mut alerts: Vec<String> =
-                    alerts(state, &e.schedule, e.tz(), now).iter().map(ToString::to_string).collect();
+                let is_paused = paused.iter().any(|p| p == e.name());
+                // Paused on purpose: no run is due, so none is missing.
+                let mut alerts: Vec<String> = if is_paused {
+                    Vec::new()
+                } else {
+                    alerts(state, &e.schedule, e.tz(), now).iter().map(ToString::to_string).collect()
+                };
                 alerts.extend(crate::beat::agree::disagreement(e.name(), &defs));
-                ScheduleView {
-                    paused: paused.iter().any(|p| p == e.name()),
-                    ..ScheduleView::new(e, state, next.as_ref(), alerts)
-                }
+                ScheduleView { paused: is_paused, ..ScheduleView::new(e, state, next.as_ref(), alerts) }
             })
             .collect(),
         workflows,

@@ -42,6 +42,15 @@ pub(super) async fn run(args: RetryArgs, ctx: &Context) -> anyhow::Result<ExitCo
             }
         }
     }
+    // A job that succeeded with ignore_result left only a tombstone: known,
+    // and not failed.
+    let tombstones = if unknown.is_empty() { Vec::new() } else { broker.tombstones(&unknown).await? };
+    for (id, t) in unknown.clone().into_iter().zip(tombstones) {
+        if t.is_some() {
+            refused.push(format!("job {id} succeeded (its record is not kept: ignore_result)"));
+            unknown.retain(|u| *u != id);
+        }
+    }
     if !unknown.is_empty() {
         return Err(unknown_ids(&unknown).into());
     }

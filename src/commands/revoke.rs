@@ -75,6 +75,12 @@ pub(super) async fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<ExitC
 /// `revoke` of a workflow run's id.
 async fn revoke_run(broker: &dyn Broker, config: Config, id: JobId, terminate: bool) -> anyhow::Result<ExitCode> {
     match crate::workflow::drive::revoke(broker, &config, id, terminate).await? {
+        RunRevoke::Unknown if broker.tombstones(&[id]).await?.first().is_some_and(Option::is_some) => {
+            Err(Failed(format!(
+                "job {id} has already succeeded (its record is not kept: ignore_result); there is nothing to revoke"
+            ))
+            .into())
+        }
         RunRevoke::Unknown => Err(unknown_ids(&[id]).into()),
         RunRevoke::Final(state) => {
             let ended = if state == RunState::Revoked { "been revoked".to_string() } else { state.to_string() };

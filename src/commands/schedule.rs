@@ -72,7 +72,7 @@ async fn list(args: &ScheduleListArgs, config: &Config, ctx: &Context) -> anyhow
                 timezone: e.def.timezone.name(),
                 paused: since.is_some(),
                 paused_since: since.map(rfc3339_utc),
-                last_tick: state.map(|s| rfc3339_utc(s.last_tick)),
+                last_tick: state.and_then(crate::broker::ScheduleState::ticked).map(rfc3339_utc),
                 next: e.schedule.next_after(now, e.tz()).as_ref().map(rfc3339),
             };
             (e, row)
@@ -96,7 +96,7 @@ async fn list(args: &ScheduleListArgs, config: &Config, ctx: &Context) -> anyhow
                 Some(&since) => format!("paused since {}", in_zone(since, e.tz())),
                 None => "active".into(),
             };
-            let last = states.iter().find(|s| s.entry == e.name()).map(|s| s.last_tick);
+            let last = states.iter().find(|s| s.entry == e.name()).and_then(crate::broker::ScheduleState::ticked);
             let next =
                 if r.paused { "-".into() } else { when(e.schedule.next_after(now, e.tz()).map(|z| z.timestamp())) };
             vec![r.name.clone(), r.schedule.clone(), state, when(last), next]

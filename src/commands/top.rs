@@ -39,6 +39,8 @@ const TICK: Duration = Duration::from_millis(100);
 const SPARK_MINUTES: usize = 30;
 /// Runs the detail view lists.
 const DETAIL_RUNS: usize = 5;
+/// The minutes a queue's rate is averaged over.
+const RATE_MINUTES: usize = 5;
 
 /// What the reading task hands the screen.
 #[derive(Default)]
@@ -90,7 +92,8 @@ pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<Exit
     let ui = tokio::task::spawn_blocking(move || screen(&feed_rx, &want_tx, &graceful));
     let result = ui.await;
     stop.cancel();
-    let _ = reading.await;
+    // A broker call that hangs is not waited for: the screen is given back.
+    reading.abort();
     result??;
     Ok(ExitCode::SUCCESS)
 }
@@ -238,10 +241,13 @@ fn draw(frame: &mut ratatui::Frame<'_>, feed: &Feed, ui: &mut Ui) {
         Layout::horizontal([Constraint::Percentage(30), Constraint::Percentage(70)]).areas(upper);
 
     let queues = Table::new(
-        view.queues.iter().map(|q| Row::new(vec![one_line(&q.name).into_owned(), q.ready.to_string()])),
-        [Constraint::Min(10), Constraint::Length(8)],
+        view.queues.iter().map(|q| {
+            let rate = queue_rate(view, &q.name);
+            Row::new(vec![one_line(&q.name).into_owned(), q.ready.to_string(), format!("{rate:.1}")])
+        }),
+        [Constraint::Min(10), Constraint::Length(8), Constraint::Length(8)],
     )
-    .header(Row::new(["QUEUE", "READY"]).style(bold))
+    .header(Row::new(["QUEUE", "READY", "DONE/MIN"]).style(bold))
     .block(Block::bordered().title(" queues "));
     frame.render_widget(queues, queues_area);
 
@@ -274,13 +280,13 @@ fn draw(frame: &mut ratatui::Frame<'_>, feed: &Feed, ui: &mut Ui) {
     }
     let job_rows = shown.iter().map(|j| {
         let h = &j.last_hour;
-        let ended = h.succeeded + h.failed + h.retried + h.expired;
+        let ended = h.succeeded + h.failed + h.retried + h.expired + h.lost;
         let rate = if ended == 0 { "-".into() } else { format!("{:.0}%", 100.0 * h.succeeded as f64 / ended as f64) };
         Row::new(vec![
             one_line(&j.name).into_owned(),
             j.running.to_string(),
             h.succeeded.to_string(),
-            (h.failed + h.expired).to_string(),
+            (h.failed + h.expired + h.lost).to_string(),
             h.retried.to_string(),
             rate,
             h.p95_seconds.map_or("-".into(), short_duration),
@@ -319,6 +325,19 @@ fn draw(frame: &mut ratatui::Frame<'_>, feed: &Feed, ui: &mut Ui) {
         .header(Row::new(["SCHEDULE", "WHEN", "WHY"]).style(bold))
         .block(Block::bordered().title(title));
     frame.render_widget(schedules, schedules_area);
+}
+
+/// Attempts ended per minute over the last `RATE_MINUTES` minutes by the
+/// jobs the config puts on `queue`.
+fn queue_rate(view: &InspectView, queue: &str) -> f64 {
+    let ended: u64 = view
+        .jobs
+        .iter()
+        .filter(|j| j.queue.as_deref() == Some(queue))
+        .flat_map(|j| j.per_minute.iter().rev().take(RATE_MINUTES))
+        .map(|[ok, bad]| ok + bad)
+        .sum();
+    ended as f64 / RATE_MINUTES as f64
 }
 
 /// The last `SPARK_MINUTES` minutes of a job's endings as block characters,

@@ -137,6 +137,8 @@ pub(super) struct InspectView {
 #[derive(Debug, Serialize)]
 pub(super) struct JobStatsView {
     pub name: String,
+    /// Its queue in the config (none: a job the config no longer has).
+    pub queue: Option<String>,
     pub running: usize,
     pub last_hour: WindowView,
     pub last_24h: WindowView,
@@ -173,10 +175,11 @@ impl From<&Window> for WindowView {
 }
 
 impl JobStatsView {
-    pub(super) fn new(name: &str, stats: Option<&JobStats>, running: usize) -> Self {
+    pub(super) fn new(name: &str, queue: Option<String>, stats: Option<&JobStats>, running: usize) -> Self {
         let window = |w: Option<&Window>| w.map(WindowView::from).unwrap_or_default();
         JobStatsView {
             name: name.to_string(),
+            queue,
             running,
             last_hour: window(stats.map(|s| &s.hour)),
             last_24h: window(stats.map(|s| &s.day)),

@@ -52,6 +52,9 @@ both!(a_paused_schedule_stops_firing_until_resumed_across_beat_restarts, |backen
         .success()
         .stdout(predicate::str::is_match(r"\ntick +every 1s +paused since ").unwrap());
     env.run(&["inspect"]).success().stdout(predicate::str::contains("paused"));
+    let out = env.run(&["inspect", "--json"]).success().get_output().stdout.clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).expect("inspect --json");
+    assert_eq!(doc["schedules"][0]["alerts"], serde_json::json!([]), "paused on purpose: no run is missing");
     env.run(&["check"]).success().stdout(predicate::str::contains("  paused (taskq schedule resume tick"));
     let out = env.run(&["check", "--json"]).success().get_output().stdout.clone();
     let doc: serde_json::Value = serde_json::from_slice(&out).expect("check --json");

@@ -44,6 +44,7 @@ use crate::names::{JobName, QueueName};
 use crate::time::{from_ms, to_ms};
 
 use conn::Failure;
+pub(crate) use setup::is_current;
 
 /// How often an idle worker looks for other processes' writes.
 const POLL_INTERVAL: Duration = Duration::from_millis(40);
