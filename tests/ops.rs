@@ -274,12 +274,16 @@ both!(inspect_counts_each_jobs_endings_and_run_times, |backend| {
 
 both!(every_metrics_series_moves_when_its_event_happens, |backend| {
     let env = Env::new(backend).jobs(
-        "[jobs.fine]\ncommand = \"true\"\n\
+        "[taskq]\nfailed_max = 1\n[jobs.broken]\ncommand = \"exit 1\"\n\
+         [jobs.fine]\ncommand = \"true\"\n\
          [jobs.flaky]\ncommand = \"exit 1\"\nretries = 1\nretry_delay = \"1h\"\n\
          [jobs.slow]\ncommand = \"sleep 2\"\nevery = \"1s\"\nmax_concurrent = 1\n",
     );
     env.enqueue(&["fine"]);
     env.enqueue(&["flaky"]);
+    // Two failures with room for one in the failed set: one is dropped.
+    env.enqueue(&["broken"]);
+    env.enqueue(&["broken"]);
     let port = free_port();
     let _worker = env.spawn(&["run", "--beat", "--metrics", &format!("127.0.0.1:{port}")]);
     let mut seen = String::new();
@@ -297,6 +301,8 @@ both!(every_metrics_series_moves_when_its_event_happens, |backend| {
         seen = scrape(port);
         [
             "taskq_retries_total{job=\"flaky\"} 1\n",
+            "taskq_failed_set_dropped_total 1\n",
+            "taskq_schedule_paused{schedule=\"slow\"} 0\n",
             "taskq_jobs_expired_total 1\n",
             "taskq_beat_fires_total{schedule=\"slow\"} ",
             "taskq_beat_skipped_total{schedule=\"slow\",reason=\"active\"} ",
