@@ -73,20 +73,31 @@ pub fn decide(entry: &Entry, defs: &[Definition]) -> Verdict {
     }
 }
 
-/// The disagreements `inspect` shows for `entry`: each definition held,
-/// with its beats, when there is more than one.
+/// What `inspect` says of `entry` when its beats disagree: each
+/// definition held (as the beats fire it), its beats, and the one in
+/// effect; or that their hosts' zones differ, so it runs in UTC.
 pub fn disagreement(entry: &str, defs: &[Definition]) -> Option<String> {
-    let mut specs: Vec<(&str, Vec<&str>)> = Vec::new();
+    let disagree = hosts_disagree(entry, defs);
+    let mut specs: Vec<(String, Vec<&str>)> = Vec::new();
     for d in defs.iter().filter(|d| d.entry == entry) {
-        match specs.iter_mut().find(|(s, _)| *s == d.spec) {
+        let spec = effective(&d.spec, disagree);
+        match specs.iter_mut().find(|(s, _)| *s == spec) {
             Some((_, beats)) => beats.push(&d.beat),
-            None => specs.push((&d.spec, vec![&d.beat])),
+            None => specs.push((spec, vec![&d.beat])),
         }
     }
-    (specs.len() > 1).then(|| {
+    if specs.len() > 1 {
         let held: Vec<String> = specs.iter().map(|(s, beats)| format!("{s} on {}", beats.join(", "))).collect();
-        format!("beats disagree: {}", held.join("; "))
-    })
+        let winner = defs
+            .iter()
+            .filter(|d| d.entry == entry)
+            .map(|d| (d.since, effective(&d.spec, disagree)))
+            .min()
+            .map(|(_, s)| s)
+            .unwrap_or_default();
+        return Some(format!("beats disagree: {}; fired by {winner}", held.join("; ")));
+    }
+    disagree.then(|| "the beats' hosts are in different zones: evaluated in UTC".to_string())
 }
 
 #[cfg(test)]
@@ -115,6 +126,11 @@ mod tests {
         assert_eq!(effective(&defs[1].spec, true), "0 3 * * * (UTC)");
         assert_eq!(effective(&defs[0].spec, false), "0 3 * * * (Europe/Berlin)");
         assert!(!hosts_disagree("n", &defs[..1]));
+        assert_eq!(
+            disagreement("n", &defs).as_deref(),
+            Some("the beats' hosts are in different zones: evaluated in UTC"),
+            "they agree on UTC"
+        );
     }
 
     #[test]
@@ -123,7 +139,7 @@ mod tests {
             [def("n", "every 2s", "a", 10), def("n", "1/2 * * * * * (UTC)", "b", 5), def("n", "every 2s", "c", 30)];
         assert_eq!(
             disagreement("n", &defs).as_deref(),
-            Some("beats disagree: every 2s on a, c; 1/2 * * * * * (UTC) on b")
+            Some("beats disagree: every 2s on a, c; 1/2 * * * * * (UTC) on b; fired by 1/2 * * * * * (UTC)")
         );
         assert_eq!(disagreement("n", &defs[..1]), None);
     }

@@ -99,11 +99,10 @@ pub struct Beat {
     agreement: std::sync::Mutex<Agreement>,
 }
 
-/// The registrations as last read, when this beat renews its own next, and
-/// what it decided for each entry (each change is logged once).
+/// When this beat renews its registrations next, and what it decided for
+/// each entry (each change is logged once).
 #[derive(Default)]
 struct Agreement {
-    defs: Vec<crate::broker::Definition>,
     renew_at: Option<tokio::time::Instant>,
     verdicts: HashMap<String, agree::Verdict>,
 }
@@ -120,6 +119,14 @@ impl Beat {
             id: format!("beat:{}", crate::presence::process_id()),
             agreement: std::sync::Mutex::new(Agreement::default()),
         }
+    }
+
+    /// Registers its schedule definitions as `id` (`run --beat`: the
+    /// worker's, so that inspect names one process one way).
+    #[must_use]
+    pub fn with_id(mut self, id: &str) -> Beat {
+        self.id = id.to_string();
+        self
     }
 
     /// Registers this beat in the broker's registry of live processes.
@@ -217,9 +224,13 @@ impl Beat {
         for entry in entries {
             let cursor = cursors.entry(entry.name().to_string()).or_insert_with(|| Cursor::fresh(now));
             let verdict = agree::decide(entry, &defs);
-            if self.note(entry, &verdict) {
-                // Another zone, or a definition another beat held until
-                // now: its ticks count from now, as after a reload.
+            // Another zone: its ticks count from now, as after a reload. But
+            // taking over from a beat that held another definition, from the
+            // last round that saw it hold the entry (the cursor stands
+            // there), so that no tick of the gap is lost: they fire late, as
+            // after an outage.
+            let before = self.note(entry, &verdict);
+            if before.is_some_and(|b| !matches!(b, agree::Verdict::Defer { .. })) {
                 *cursor = Cursor::fresh(now);
             }
             let entry = match verdict {
@@ -247,30 +258,41 @@ impl Beat {
     /// and at once when its own have changed (a reload).
     async fn definitions(&self, entries: &[Entry]) -> Result<Vec<crate::broker::Definition>, BrokerError> {
         let mine: Vec<(String, String)> = entries.iter().map(|e| (e.name().to_string(), e.declared())).collect();
-        let due = {
+        let renew = {
             let a = self.agreement.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let held: Vec<(String, String)> =
-                a.defs.iter().filter(|d| d.beat == self.id).map(|d| (d.entry.clone(), d.spec.clone())).collect();
+            a.renew_at.is_none_or(|at| tokio::time::Instant::now() >= at)
+        };
+        // Read afresh every round, so that a holder that stopped (or a
+        // broker that lost the registrations) is seen at the next tick.
+        let mut defs = if renew { None } else { Some(self.broker.definitions().await?) };
+        if let Some(d) = &defs {
+            let mut held: Vec<(String, String)> =
+                d.iter().filter(|d| d.beat == self.id).map(|d| (d.entry.clone(), d.spec.clone())).collect();
+            held.sort();
             let mut sorted = mine.clone();
             sorted.sort();
-            a.renew_at.is_none_or(|at| tokio::time::Instant::now() >= at) || held != sorted
-        };
-        if due {
-            let defs = self.broker.define(&self.id, &mine, agree::TTL).await?;
-            let mut a = self.agreement.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            a.defs = defs;
-            a.renew_at = Some(tokio::time::Instant::now() + agree::RENEW);
+            // Its own registrations changed (a reload) or are gone (a
+            // broker that lost them): registered again at once.
+            if held != sorted {
+                defs = None;
+            }
         }
-        Ok(self.agreement.lock().unwrap_or_else(std::sync::PoisonError::into_inner).defs.clone())
+        if let Some(d) = defs {
+            return Ok(d);
+        }
+        let d = self.broker.define(&self.id, &mine, agree::TTL).await?;
+        self.agreement.lock().unwrap_or_else(std::sync::PoisonError::into_inner).renew_at =
+            Some(tokio::time::Instant::now() + agree::RENEW);
+        Ok(d)
     }
 
-    /// Logs what this beat now does with `entry` if that changed; true if
-    /// it changed from an earlier decision (not on the first).
-    fn note(&self, entry: &Entry, verdict: &agree::Verdict) -> bool {
+    /// Logs what this beat now does with `entry` if that changed; the
+    /// earlier decision if it changed (none on the first, or no change).
+    fn note(&self, entry: &Entry, verdict: &agree::Verdict) -> Option<agree::Verdict> {
         let mut a = self.agreement.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let before = a.verdicts.insert(entry.name().to_string(), verdict.clone());
         if before.as_ref() == Some(verdict) {
-            return false;
+            return None;
         }
         let name = entry.name();
         match verdict {
@@ -291,7 +313,7 @@ impl Beat {
             }
             agree::Verdict::Fire => {}
         }
-        before.is_some()
+        before
     }
 
     /// The entries paused now; each pause and resume this beat sees is
@@ -550,7 +572,7 @@ impl Beat {
 
     /// Keeps this beat in the registry of live processes.
     fn presence(&self, stop: CancellationToken) -> impl Future<Output = ()> + use<> {
-        let id = format!("beat:{}", crate::presence::process_id());
+        let id = self.id.clone();
         let started = std::time::Instant::now();
         let (broker, clock, report_id) = (self.broker.clone(), self.clock.clone(), id.clone());
         let report_clock = clock.clone();

@@ -77,7 +77,7 @@ pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode
     }
     let result = if args.beat {
         // One process for a single host: the scheduler beside the worker.
-        let beat = Beat::new(broker, (*config).clone(), clock);
+        let beat = Beat::new(broker, (*config).clone(), clock).with_id(worker.id());
         both(worker.run(), beat.run(ctx.shutdown.clone()), &ctx.shutdown).await
     } else {
         worker.run().await

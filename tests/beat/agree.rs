@@ -9,16 +9,21 @@ use rustix::process::Signal;
 use crate::both;
 use crate::common::{Env, SOON, wait_until};
 
-/// The seconds (of the minute) of every scheduled run enqueued so far.
-fn seconds(env: &Env) -> Vec<u32> {
+/// The instants (Unix seconds) of every scheduled run enqueued so far.
+fn ticks(env: &Env) -> Vec<i64> {
     let out = env.run(&["list", "--json", "--limit", "1000"]).success().get_output().stdout.clone();
     String::from_utf8(out)
         .unwrap()
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|v| v["scheduled_at"].as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok()))
-        .map(|t| (t.as_second().rem_euclid(60)) as u32)
+        .map(|t| t.as_second())
         .collect()
+}
+
+/// The seconds (of the minute) of every scheduled run enqueued so far.
+fn seconds(env: &Env) -> Vec<u32> {
+    ticks(env).into_iter().map(|t| t.rem_euclid(60) as u32).collect()
 }
 
 both!(two_definitions_of_one_entry_fire_by_one_beat_only, |backend| {
@@ -38,8 +43,16 @@ both!(two_definitions_of_one_entry_fire_by_one_beat_only, |backend| {
     // The first beat goes: the second fires by its own definition.
     even.signal(Signal::TERM);
     assert!(even.wait_timeout(SOON).is_some_and(|s| s.success()), "{}", even.stderr());
-    wait_until(SOON, "the second beat's ticks", || seconds(&env).iter().any(|s| s % 2 == 1));
+    wait_until(SOON, "three of the second beat's ticks", || ticks(&env).iter().filter(|t| *t % 2 == 1).count() >= 3);
     assert!(odd.stderr().contains("fires this schedule by its own definition again"), "{}", odd.stderr());
+    // No tick of the handover is lost: the second beat's ticks follow the
+    // first's last one without a gap.
+    let mut all = ticks(&env);
+    all.sort_unstable();
+    let last_even = all.iter().filter(|t| *t % 2 == 0).max().copied().unwrap_or_default();
+    let odd_ticks: Vec<i64> = all.iter().filter(|t| *t % 2 == 1).copied().collect();
+    assert!(odd_ticks[0] <= last_even + 3, "a gap after the first beat stopped: {all:?}");
+    assert!(odd_ticks.windows(2).all(|w| w[1] - w[0] == 2), "a tick lost: {all:?}");
 });
 
 #[test]
