@@ -17,7 +17,7 @@ fn ticks(env: &Env) -> Vec<i64> {
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|v| v["scheduled_at"].as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok()))
-        .map(|t| t.as_second())
+        .map(jiff::Timestamp::as_second)
         .collect()
 }
 
