@@ -55,19 +55,23 @@ fn hosts_disagree(entry: &str, defs: &[Definition]) -> bool {
     zones.any(|z| Some(z) != first)
 }
 
+/// The definition of `entry` in effect, as the beats fire it, and its
+/// beat: the one registered earliest (ties by the spec's text).
+fn winner<'a>(entry: &str, defs: &'a [Definition], disagree: bool) -> Option<(String, &'a str)> {
+    defs.iter()
+        .filter(|d| d.entry == entry)
+        .map(|d| (d.since, effective(&d.spec, disagree), d.beat.as_str()))
+        .min_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)))
+        .map(|(_, spec, beat)| (spec, beat))
+}
+
 /// What a beat does with its `entry`, from every live registration `defs`
 /// (its own among them).
 pub fn decide(entry: &Entry, defs: &[Definition]) -> Verdict {
     let disagree = hosts_disagree(entry.name(), defs);
     let mine = effective(&entry.declared(), disagree);
-    // The winning definition: the one registered earliest.
-    let winner = defs
-        .iter()
-        .filter(|d| d.entry == entry.name())
-        .map(|d| (d.since, effective(&d.spec, disagree), d.beat.as_str()))
-        .min_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    match winner {
-        Some((_, spec, holder)) if spec != mine => Verdict::Defer { holder: holder.to_string(), spec },
+    match winner(entry.name(), defs, disagree) {
+        Some((spec, holder)) if spec != mine => Verdict::Defer { holder: holder.to_string(), spec },
         _ if disagree && entry.declared() != entry.spec => Verdict::FireInUtc,
         _ => Verdict::Fire,
     }
@@ -88,14 +92,8 @@ pub fn disagreement(entry: &str, defs: &[Definition]) -> Option<String> {
     }
     if specs.len() > 1 {
         let held: Vec<String> = specs.iter().map(|(s, beats)| format!("{s} on {}", beats.join(", "))).collect();
-        let winner = defs
-            .iter()
-            .filter(|d| d.entry == entry)
-            .map(|d| (d.since, effective(&d.spec, disagree)))
-            .min()
-            .map(|(_, s)| s)
-            .unwrap_or_default();
-        return Some(format!("beats disagree: {}; fired by {winner}", held.join("; ")));
+        let (fired, _) = winner(entry, defs, disagree).unwrap_or_default();
+        return Some(format!("beats disagree: {}; fired by {fired}", held.join("; ")));
     }
     disagree.then(|| "the beats' hosts are in different zones: evaluated in UTC".to_string())
 }

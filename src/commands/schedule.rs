@@ -45,6 +45,9 @@ fn entry(name: &str, config: &Config) -> anyhow::Result<Entry> {
     Err(UsageError(format!("{what}{hint}")).into())
 }
 
+/// An entry, its last tick, its next fire, and since when it is paused.
+type Listed = (Entry, Option<jiff::Timestamp>, Option<jiff::Zoned>, Option<jiff::Timestamp>);
+
 #[derive(Serialize)]
 struct ScheduleRow {
     name: String,
@@ -61,25 +64,29 @@ async fn list(args: &ScheduleListArgs, config: &Config, ctx: &Context) -> anyhow
     let now = broker.time().await?;
     let paused: BTreeMap<String, jiff::Timestamp> = broker.paused().await?.into_iter().collect();
     let states = broker.schedules().await?;
-    let rows: Vec<(Entry, ScheduleRow)> = entries(config)
+    // Each entry with its last tick, next fire and pause, once.
+    let rows: Vec<Listed> = entries(config)
         .into_iter()
         .map(|e| {
-            let state = states.iter().find(|s| s.entry == e.name());
+            let last = states.iter().find(|s| s.entry == e.name()).and_then(crate::broker::ScheduleState::ticked);
+            let next = e.schedule.next_after(now, e.tz());
             let since = paused.get(e.name()).copied();
-            let row = ScheduleRow {
+            (e, last, next, since)
+        })
+        .collect();
+    if args.json {
+        let rows: Vec<ScheduleRow> = rows
+            .iter()
+            .map(|(e, last, next, since)| ScheduleRow {
                 name: e.name().to_string(),
                 schedule: e.schedule.describe(),
                 timezone: e.def.timezone.name(),
                 paused: since.is_some(),
                 paused_since: since.map(rfc3339_utc),
-                last_tick: state.and_then(crate::broker::ScheduleState::ticked).map(rfc3339_utc),
-                next: e.schedule.next_after(now, e.tz()).as_ref().map(rfc3339),
-            };
-            (e, row)
-        })
-        .collect();
-    if args.json {
-        let rows: Vec<&ScheduleRow> = rows.iter().map(|(_, r)| r).collect();
+                last_tick: last.map(rfc3339_utc),
+                next: next.as_ref().map(rfc3339),
+            })
+            .collect();
         say!("{}", serde_json::json!({ "schedules": rows }));
         return Ok(ExitCode::SUCCESS);
     }
@@ -89,17 +96,14 @@ async fn list(args: &ScheduleListArgs, config: &Config, ctx: &Context) -> anyhow
     }
     let text: Vec<Vec<String>> = rows
         .iter()
-        .map(|(e, r)| {
+        .map(|(e, last, next, since)| {
             // in the schedule's own zone, as check and inspect show them
             let when = |t: Option<jiff::Timestamp>| t.map_or("-".into(), |t| in_zone(t, e.tz()));
-            let state = match paused.get(e.name()) {
-                Some(&since) => format!("paused since {}", in_zone(since, e.tz())),
-                None => "active".into(),
+            let (state, next) = match since {
+                Some(since) => (format!("paused since {}", in_zone(*since, e.tz())), "-".into()),
+                None => ("active".into(), when(next.as_ref().map(jiff::Zoned::timestamp))),
             };
-            let last = states.iter().find(|s| s.entry == e.name()).and_then(crate::broker::ScheduleState::ticked);
-            let next =
-                if r.paused { "-".into() } else { when(e.schedule.next_after(now, e.tz()).map(|z| z.timestamp())) };
-            vec![r.name.clone(), r.schedule.clone(), state, when(last), next]
+            vec![e.name().to_string(), e.schedule.describe(), state, when(*last), next]
         })
         .collect();
     for line in table::render(&["SCHEDULE", "WHEN", "STATE", "LAST TICK", "NEXT"], &text) {
