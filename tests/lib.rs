@@ -1,5 +1,6 @@
 //! The integration tests: one binary (see Cargo.toml), each module a subject.
 //!
+//! - `accounts`: jobs as another user (`user`, `group`), switched to by a root worker
 //! - `architecture`: the modules of src/ depend on each other without a cycle
 //! - `beat`: schedules fired once per tick across beats, catch-up, reload, crontab import
 //! - `hostile`: hostile parameters, output and URLs
@@ -21,6 +22,7 @@
 
 mod common;
 
+mod accounts;
 mod architecture;
 mod beat;
 mod cli;

@@ -24,6 +24,7 @@ pub(super) async fn run(args: CheckArgs, ctx: &Context) -> anyhow::Result<ExitCo
     let config = ctx.config()?;
     let now = Timestamp::now();
     let paused = paused(&config, ctx).await;
+    let warnings = crate::exec::identity::refusals(&config, None);
     if args.json {
         let jobs: Vec<_> = config
             .jobs
@@ -37,9 +38,17 @@ pub(super) async fn run(args: CheckArgs, ctx: &Context) -> anyhow::Result<ExitCo
             })
             .collect();
         let workflows: Vec<_> = config.workflows.iter().map(|w| workflow_json(w, &config, now)).collect();
-        say!("{}", json!({ "config": config.path.display().to_string(), "jobs": jobs, "workflows": workflows }));
+        say!(
+            "{}",
+            json!({ "config": config.path.display().to_string(), "jobs": jobs, "workflows": workflows, "warnings": warnings })
+        );
     } else {
         print_table(&config, now, paused.as_ref())?;
+    }
+    // Warnings, not errors: the worker may run on another host, as another
+    // user, than `check` does.
+    for w in &warnings {
+        eprintln!("warning: {}", crate::text::one_line(w));
     }
     Ok(ExitCode::SUCCESS)
 }

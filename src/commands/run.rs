@@ -13,9 +13,10 @@ use super::Context;
 use crate::beat::Beat;
 use crate::cli::RunArgs;
 use crate::clock::BrokerClock;
+use crate::config::{ConfigError, ConfigErrors};
 use crate::error::UsageError;
 use crate::shutdown::Shutdown;
-use crate::worker::{Worker, WorkerOptions};
+use crate::worker::{QueueSelection, Worker, WorkerOptions};
 use crate::{metrics, systemd};
 
 /// The default `--lease`.
@@ -24,6 +25,7 @@ pub(super) const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = Arc::new(ctx.config()?);
     let queues = args.queues.clone();
+    refuse_accounts(&config, queues.as_ref())?;
     let concurrency = match args.concurrency {
         Some(0) => return Err(UsageError("-c must be at least 1".into()).into()),
         Some(n) => n,
@@ -86,6 +88,21 @@ pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode
     systemd::stopping("stopped");
     result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses to start serving jobs that name a `user` this process cannot run
+/// them as: the whole deployment is wrong, not one run.
+fn refuse_accounts(config: &crate::config::Config, queues: Option<&QueueSelection>) -> anyhow::Result<()> {
+    let served = queues.map(QueueSelection::all);
+    let refused = crate::exec::identity::refusals(config, served.as_deref());
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let at = config.path.display();
+    Err(ConfigErrors(
+        refused.into_iter().map(|m| ConfigError { location: None, message: format!("{at}: {m}") }).collect(),
+    )
+    .into())
 }
 
 /// Runs the worker and the scheduler of `run --beat` side by side. If one

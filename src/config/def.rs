@@ -94,12 +94,23 @@ pub struct ShellAction {
     pub shell: String,
     pub command: Template,
     pub workdir: Option<PathBuf>,
+    /// `user` and `group`: whom the job runs as (`None`: the worker's user).
+    pub run_as: Option<RunAs>,
     /// `env`, values still holding their `${VAR}`s.
     pub env: BTreeMap<String, Template>,
     /// Exit codes that count as success.
     pub success_exit: Vec<i32>,
     /// `retry_on_exit`: retry only on these exit codes (`None`: any failure).
     pub retry_on_exit: Option<Vec<i32>>,
+}
+
+/// The account a job runs as, by name: looked up on the worker's host when
+/// a run starts, as cron looks up a cron.d line's user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunAs {
+    pub user: String,
+    /// The primary group (`None`: the user's own, from its passwd entry).
+    pub group: Option<String>,
 }
 
 impl Action {

@@ -21,6 +21,8 @@ pub(super) const JOB_KEYS: &[&str] = &[
     "http",
     "shell",
     "workdir",
+    "user",
+    "group",
     "env",
     "queue",
     "timeout",
@@ -60,6 +62,8 @@ pub(super) struct Fields {
     pub(super) http: Field<HttpAction>,
     pub(super) shell: Field<String>,
     pub(super) workdir: Field<String>,
+    pub(super) user: Field<String>,
+    pub(super) group: Field<String>,
     pub(super) env: Option<BTreeMap<String, (Template, Span)>>,
     pub(super) queue: Field<QueueName>,
     pub(super) timeout: Field<Duration>,
@@ -173,6 +177,10 @@ pub(super) fn read_fields(diag: &mut Diagnostics<'_>, t: &DeTable<'_>, in_defaul
             "http" => f.http = at(&span, http(diag, v)),
             "shell" => f.shell = at(&span, raw::string(diag, k, v).filter(|s| !s.is_empty())),
             "workdir" => f.workdir = at(&span, raw::string(diag, k, v)),
+            "user" | "group" => {
+                let name = at(&span, account(diag, k, v));
+                if k == "user" { f.user = name } else { f.group = name }
+            }
             "env" => f.env = env(diag, v),
             "queue" => {
                 f.queue = at(
@@ -264,6 +272,27 @@ fn env(diag: &mut Diagnostics<'_>, v: &Value<'_>) -> Option<BTreeMap<String, (Te
         }
     }
     Some(out)
+}
+
+/// A user or group name as /etc/passwd and /etc/group spell them. Whether
+/// it exists is the worker's host's business, looked up when a run starts.
+fn account(diag: &mut Diagnostics<'_>, key: &str, v: &Value<'_>) -> Option<String> {
+    let name = raw::string(diag, key, v)?;
+    let valid = !name.is_empty()
+        && name.len() <= 256
+        && !name.starts_with('-')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-$".contains(c));
+    if !valid {
+        diag.error(
+            &v.span(),
+            format!(
+                "\"{key}\": \"{}\" is not a {key} name (letters, digits, '.', '_', '-')",
+                crate::text::one_line(&name)
+            ),
+        );
+        return None;
+    }
+    Some(name)
 }
 
 /// A value with the span it was read from.

@@ -7,7 +7,7 @@ use super::ParamError;
 use super::contexts::arithmetic_params;
 use super::def::{
     Action, DEFAULT_KILL_AFTER, DEFAULT_MAX_REDELIVERIES, DEFAULT_RESULT_TTL, DEFAULT_RETRY_DELAY,
-    DEFAULT_RETRY_DELAY_MAX, DEFAULT_SHELL, HttpAction, HttpBody, JobDef, RetryPolicy, Settings, ShellAction,
+    DEFAULT_RETRY_DELAY_MAX, DEFAULT_SHELL, HttpAction, HttpBody, JobDef, RetryPolicy, RunAs, Settings, ShellAction,
 };
 use super::error::Diagnostics;
 use super::evaluated::evaluated_params;
@@ -21,6 +21,22 @@ use crate::schedule::Schedule;
 use crate::time::Zone;
 
 /// The first of the job's value and the default's.
+/// `user` and `group`, the job's own over `[defaults]`'s. A group alone
+/// is refused: cron knows no such thing, and it would run the job as the
+/// worker's user in another group, which is rarely what was meant.
+fn run_as(diag: &mut Diagnostics<'_>, name: &JobName, f: &Fields, d: &Fields) -> Option<RunAs> {
+    let user = f.user.as_ref().or(d.user.as_ref());
+    let group = f.group.as_ref().or(d.group.as_ref());
+    match (user, group) {
+        (Some((user, _)), group) => Some(RunAs { user: user.clone(), group: group.map(|(g, _)| g.clone()) }),
+        (None, Some((_, span))) => {
+            diag.error(span, format!("\"group\" of \"{name}\" needs a \"user\" to run as: add user = \"NAME\""));
+            None
+        }
+        (None, None) => None,
+    }
+}
+
 fn pick<T: Clone>(job: Option<&(T, Span)>, defaults: Option<&(T, Span)>) -> Option<T> {
     job.or(defaults).map(|(v, _)| v.clone())
 }
@@ -59,6 +75,7 @@ pub(super) fn resolve(
                 shell,
                 command: command.clone(),
                 workdir: None,
+                run_as: None,
                 env: BTreeMap::new(),
                 success_exit: vec![0],
                 retry_on_exit: None,
@@ -79,9 +96,11 @@ pub(super) fn resolve(
     };
     let is_http = matches!(action, Some(Action::Http(_))) || f.http.is_some();
     // Keys of the other kind are errors on the job itself, ignored from [defaults].
-    let shell_only: [(&str, Option<&Span>); 4] = [
+    let shell_only: [(&str, Option<&Span>); 6] = [
         ("shell", f.shell.as_ref().map(|x| &x.1)),
         ("workdir", f.workdir.as_ref().map(|x| &x.1)),
+        ("user", f.user.as_ref().map(|x| &x.1)),
+        ("group", f.group.as_ref().map(|x| &x.1)),
         ("retry_on_exit", f.retry_on_exit.as_ref().map(|x| &x.1)),
         ("success_exit", f.success_exit.as_ref().map(|x| &x.1)),
     ];
@@ -228,6 +247,7 @@ pub(super) fn resolve(
     let action = match action? {
         Action::Shell(shell) => Action::Shell(ShellAction {
             workdir: pick(f.workdir.as_ref(), d.workdir.as_ref()).map(Into::into),
+            run_as: run_as(diag, name, f, d),
             env,
             success_exit: pick(f.success_exit.as_ref(), d.success_exit.as_ref()).unwrap_or_else(|| vec![0]),
             retry_on_exit: pick(f.retry_on_exit.as_ref(), d.retry_on_exit.as_ref()),

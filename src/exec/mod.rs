@@ -3,6 +3,7 @@
 //! broker nor retry policy is known here.
 
 mod http;
+pub mod identity;
 pub mod output;
 pub mod reaper;
 mod redirect;
@@ -197,6 +198,7 @@ pub async fn spawn_and_wait(argv: &[&str]) -> std::io::Result<Option<i32>> {
         env: std::env::vars_os().collect(),
         cwd: None,
         reaper: None,
+        credentials: None,
     };
     let mut child = spawn::spawn(&spec)?;
     Ok(child.wait().await?.code)

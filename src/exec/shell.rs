@@ -17,9 +17,10 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::unix::pipe;
 use tokio::time::Instant;
 
+use super::identity::Identity;
 use super::output::{OUTPUT_TAIL_BYTES, OutputSink, STEP_OUTPUT_BYTES, Stream, Tail};
 use super::reaper::Reaper;
-use super::spawn::{Child, ExitStatus, Spawn, spawn};
+use super::spawn::{Child, Credentials, ExitStatus, Spawn, spawn};
 use super::{Attempt, Kill};
 use crate::config::ShellAction;
 use crate::config::template::{param_var, verbatim};
@@ -57,10 +58,25 @@ pub(super) async fn run(
         return Outcome::not_started(format!("workdir {} does not exist or is not a directory", dir.display()));
     }
 
+    let identity = match action.run_as.as_ref().map(|r| Identity::lookup(r).and_then(|id| id.assumable().map(|()| id)))
+    {
+        None => None,
+        Some(Ok(id)) => Some(id).filter(|id| !id.is_current()),
+        Some(Err(why)) => return Outcome::not_started(why),
+    };
+
     let mut vars: BTreeMap<OsString, OsString> =
         std::env::vars_os().filter(|(k, _)| !crate::systemd::SERVICE_VARS.iter().any(|v| k == v)).collect();
+    // The job's own `env` may still set these.
+    vars.extend(identity.iter().flat_map(Identity::env));
     vars.extend(env.into_iter().map(|(k, v)| (k.into(), v.into())));
-    vars.extend(attempt.taskq_env().into_iter().map(|(k, v)| (k.into(), v.into())));
+    let taskq_env = attempt.taskq_env();
+    if let Some(id) = &identity
+        && let Err(why) = id.give_files(&taskq_env)
+    {
+        return Outcome::not_started(why);
+    }
+    vars.extend(taskq_env.into_iter().map(|(k, v)| (k.into(), v.into())));
     vars.extend(attempt.params.iter().map(|(name, value)| (param_var(name).into(), value.into())));
     let mut args: Vec<OsString> = vec![shell.into(), "-c".into(), script.into(), def.name.as_str().into()];
     args.extend(attempt.args.iter().map(OsString::from));
@@ -71,6 +87,7 @@ pub(super) async fn run(
         env: vars.into_iter().collect(),
         cwd: action.workdir.clone(),
         reaper: ticket.map(|t| t.fd),
+        credentials: identity.map(|id| Credentials { uid: id.uid, gid: id.gid, groups: id.groups }),
     };
 
     let started_at = Timestamp::now();

@@ -53,6 +53,16 @@ pub(super) struct Spawn {
     /// The reaper's pipe, on which the child registers its process group
     /// before it execs; `None` when nothing reaps (`taskq exec`).
     pub reaper: Option<RawFd>,
+    /// Another account to run as (`identity.rs`): its uid, gid and
+    /// supplementary groups; `None`: the worker's own.
+    pub credentials: Option<Credentials>,
+}
+
+/// The ids a job's process takes before it execs.
+pub(super) struct Credentials {
+    pub uid: libc::uid_t,
+    pub gid: libc::gid_t,
+    pub groups: Vec<libc::gid_t>,
 }
 
 /// How a process ended.
@@ -93,6 +103,12 @@ struct ChildArgs {
     reaper: RawFd,
     /// Set by the child once its registration is written.
     registered: bool,
+    /// Whether to take `uid`, `gid` and `groups` (`ngroups` of them).
+    switch: bool,
+    uid: libc::uid_t,
+    gid: libc::gid_t,
+    groups: *const libc::gid_t,
+    ngroups: usize,
 }
 
 /// Reports `errno` to the parent and exits.
@@ -131,6 +147,17 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         }
         // prctl is variadic: the signal must be passed at the width the
         // kernel reads (unsigned long), not as a bare int.
+        // Another user's ids, by raw system calls: libc's setuid would signal
+        // every thread of the worker, whose memory this child shares. Before
+        // the parent-death signal, which a change of ids clears. Groups
+        // first, while still allowed to set them.
+        if a.switch
+            && (libc::syscall(libc::SYS_setgroups, a.ngroups, a.groups) != 0
+                || libc::syscall(libc::SYS_setgid, a.gid) != 0
+                || libc::syscall(libc::SYS_setuid, a.uid) != 0)
+        {
+            return fail(a);
+        }
         if libc::setpgid(0, 0) != 0
             || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0 as libc::c_ulong) != 0
         {
@@ -237,6 +264,11 @@ pub(super) fn spawn(spec: &Spawn) -> io::Result<Child> {
             mask,
             reaper: spec.reaper.unwrap_or(-1),
             registered: false,
+            switch: spec.credentials.is_some(),
+            uid: spec.credentials.as_ref().map_or(0, |c| c.uid),
+            gid: spec.credentials.as_ref().map_or(0, |c| c.gid),
+            groups: spec.credentials.as_ref().map_or(std::ptr::null(), |c| c.groups.as_ptr()),
+            ngroups: spec.credentials.as_ref().map_or(0, |c| c.groups.len()),
         };
         let pid = libc::clone(
             child_main,
@@ -337,6 +369,7 @@ mod tests {
             env: std::env::vars_os().collect(),
             cwd: None,
             reaper: None,
+            credentials: None,
         }
     }
 
