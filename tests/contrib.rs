@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
-use taskq::broker::BrokerUrl;
 use taskq::cli::{Cli, Command};
+use taskq::config::SYSTEM_CONFIG;
 
 /// An INI file read loosely: section name to its keys, each key to every
 /// value given it, in order (systemd allows a key more than once).
@@ -89,15 +89,6 @@ fn seconds(text: &str) -> Duration {
         .unwrap_or_else(|e| panic!("not a duration: {text}: {e}"))
 }
 
-/// The broker a definition's environment names: one SQLite file for every
-/// worker and beat.
-fn sqlite_broker(what: &str, url: &str) -> PathBuf {
-    match BrokerUrl::parse(url) {
-        Ok(BrokerUrl::Sqlite { path }) => path,
-        other => panic!("{what}: TASKQ_BROKER={url} is not a SQLite URL: {other:?}"),
-    }
-}
-
 #[test]
 fn the_systemd_units_run_commands_taskq_accepts_and_keep_their_sandbox() {
     let sandbox = [
@@ -130,13 +121,14 @@ fn the_systemd_units_run_commands_taskq_accepts_and_keep_their_sandbox() {
         assert!(home == "yes" || home == "read-only", "{name}: ProtectHome={home}");
         assert!(!service(&name, &unit, "WatchdogSec").is_empty());
 
-        // The SQLite file lies in the state directory, the one all units share.
-        let env = service(&name, &unit, "Environment");
-        let url = env.strip_prefix("TASKQ_BROKER=").unwrap_or_else(|| panic!("{name}: Environment={env}"));
-        assert_eq!(sqlite_broker(&name, url), Path::new("/var/lib/taskq/taskq.db"), "{name}");
-
+        // The broker is jobs.toml's, or /etc/taskq/env's: nothing in the unit
+        // overrides them. With neither, the host's config queues in the
+        // state directory, the one all units share.
+        assert!(!unit["Service"].contains_key("Environment"), "{name}: Environment= would override jobs.toml");
+        assert_eq!(service(&name, &unit, "EnvironmentFile"), "-/etc/taskq/env", "{name}");
         let exec = service(&name, &unit, "ExecStart");
         let cli = parse(&name, exec, "high,default").unwrap();
+        assert_eq!(cli.global.config.as_deref(), Some(Path::new(SYSTEM_CONFIG)), "{name}");
         if name.starts_with("taskq-worker") {
             // SIGKILL waits for the drain, and for the jobs' kill_after.
             let stop = seconds(service(&name, &unit, "TimeoutStopSec"));
@@ -206,10 +198,11 @@ fn the_supervisor_example_runs_commands_taskq_accepts_and_waits_for_the_drain() 
         assert_eq!(one("killasgroup"), "false", "[{section}]");
         assert_eq!(one("stopasgroup"), "false", "[{section}]");
         let env = supervisor_env(one("environment"));
-        assert_eq!(sqlite_broker(section, &env["TASKQ_BROKER"]), Path::new("/var/lib/taskq/taskq.db"));
+        assert!(!env.contains_key("TASKQ_BROKER"), "[{section}]: TASKQ_BROKER would override jobs.toml");
         assert_eq!(env["HOME"], "/var/lib/taskq", "[{section}]");
 
         let cli = parse(section, one("command"), "").unwrap();
+        assert_eq!(cli.global.config.as_deref(), Some(Path::new(SYSTEM_CONFIG)), "[{section}]");
         if section == "program:taskq-worker" {
             let stop = seconds(one("stopwaitsecs"));
             assert!(stop > shutdown_timeout(&cli), "[{section}] stopwaitsecs={stop:?} leaves no room for the drain");

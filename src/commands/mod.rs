@@ -90,6 +90,9 @@ impl Context {
             let path = config.map(|c| c.path.display().to_string()).unwrap_or_default();
             return BrokerUrl::parse(url).map_err(|e| ConfigErrors::one(format!("{path}: [taskq] broker: {e}")).into());
         }
+        if config.is_some_and(|c| crate::config::is_system_config(&c.path)) {
+            return Ok(BrokerUrl::system_sqlite()?);
+        }
         Ok(BrokerUrl::default_sqlite()?)
     }
 

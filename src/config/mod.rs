@@ -165,13 +165,26 @@ fn read_source(path: &Path) -> Result<String, String> {
     })
 }
 
+/// The host's config, read by the packaged services and found last.
+pub const SYSTEM_CONFIG: &str = "/etc/taskq/jobs.toml";
+
+/// Whether `path` is the host's config (through links too): its default
+/// broker is the services' one (`BrokerUrl::system_sqlite`), for every
+/// user of that file.
+pub fn is_system_config(path: &Path) -> bool {
+    match (std::fs::canonicalize(path), std::fs::canonicalize(SYSTEM_CONFIG)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// The places searched for jobs.toml, in order, when none is given.
 pub fn search_path() -> Vec<PathBuf> {
     let mut paths = vec![PathBuf::from("jobs.toml")];
     if let Some(dirs) = directories::ProjectDirs::from("", "", "taskq") {
         paths.push(dirs.config_dir().join("jobs.toml"));
     }
-    paths.push(PathBuf::from("/etc/taskq/jobs.toml"));
+    paths.push(PathBuf::from(SYSTEM_CONFIG));
     paths
 }
 

@@ -89,7 +89,7 @@ pub(super) fn open(path: &Path) -> Result<Connection, BrokerError> {
 fn private_file(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
     match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
-        Ok(_) => Ok(()),
+        Ok(file) => give_to_dir_owner(&file, path),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             let meta = std::fs::metadata(path)?;
             if meta.is_file() && meta.uid() == rustix::process::geteuid().as_raw() && meta.mode() & 0o077 != 0 {
@@ -99,6 +99,23 @@ fn private_file(path: &Path) -> std::io::Result<()> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// A file root creates in another user's directory goes to that user: an
+/// admin's `sudo taskq enqueue` on the host's config creates the services'
+/// database in /var/lib/taskq, and a file of root's there would lock the
+/// services out of their own queue. (SQLite does the same for the WAL and
+/// shared-memory files it creates as root.)
+fn give_to_dir_owner(file: &std::fs::File, path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    if !rustix::process::geteuid().is_root() {
+        return Ok(());
+    }
+    let Some(dir) = path.parent().map(std::fs::metadata).transpose()? else { return Ok(()) };
+    if dir.uid() == 0 {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(file, Some(dir.uid()), Some(dir.gid()))
 }
 
 /// Checks the file is a taskq database (or empty) and brings its schema up.

@@ -2,7 +2,7 @@
 //! message or log line.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 mod redis;
 
@@ -65,6 +65,28 @@ impl BrokerUrl {
         Ok(BrokerUrl::Sqlite { path: dir.join("taskq.db") })
     }
 }
+
+impl BrokerUrl {
+    /// The default for the host's config (/etc/taskq/jobs.toml):
+    /// /var/lib/taskq/taskq.db, the packaged services' state directory, so
+    /// that an admin's `taskq enqueue` and the services share one queue
+    /// whatever user runs them. Created private (0700) when missing, as
+    /// the services' `StateDirectory=` would.
+    pub fn system_sqlite() -> Result<BrokerUrl, BrokerError> {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = Path::new(SYSTEM_STATE_DIR);
+        let path = dir.join("taskq.db");
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| BrokerError::Unavailable {
+            url: format!("sqlite://{}", path.display()),
+            reason: format!("cannot create {}: {e}", dir.display()),
+            hint: "run taskq as root or as the taskq user (sudo -u taskq taskq ...), or set broker in /etc/taskq/jobs.toml",
+        })?;
+        Ok(BrokerUrl::Sqlite { path })
+    }
+}
+
+/// Where the packaged services keep their state (`StateDirectory=taskq`).
+const SYSTEM_STATE_DIR: &str = "/var/lib/taskq";
 
 /// `sqlite://` followed by `rest`: an absolute path (`sqlite:///var/lib/q.db`,
 /// or `sqlite://localhost/var/lib/q.db` as in file URLs), percent-escapes
