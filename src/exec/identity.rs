@@ -130,7 +130,7 @@ impl Identity {
             return Ok(());
         }
         Err(format!(
-            "the job runs as user \"{}\": only a worker running as root can switch users, and this one runs as {} (run the worker as root, or remove \"user\" from the job)",
+            "the job runs as user \"{}\": only a worker running as root can switch users, and this one runs as {} (run the worker as root: for the packaged units, /usr/share/doc/taskq/examples/run-jobs-as-users.conf; or remove \"user\" from the job)",
             self.name,
             current_user()
         ))
