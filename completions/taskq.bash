@@ -1026,7 +1026,7 @@ _taskq() {
             return 0
             ;;
         taskq__subcmd__import__subcmd__crontab)
-            opts="-f -v -q -h -V --system --config --broker --namespace --verbose --quiet --color --log-format --help --version"
+            opts="-f -v -q -h -V --system --allow-partial --config --broker --namespace --verbose --quiet --color --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

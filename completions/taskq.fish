@@ -357,10 +357,11 @@ always\t''
 never\t''"
 complete -c taskq -n "__fish_taskq_using_subcommand import-crontab" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
-complete -c taskq -n "__fish_taskq_using_subcommand import-crontab" -l system -d 'Read the /etc/crontab and /etc/cron.d format, with its user field'
+complete -c taskq -n "__fish_taskq_using_subcommand import-crontab" -l system -d 'Read the /etc/crontab and /etc/cron.d format, with its user field (written as each job\'s `user`)'
+complete -c taskq -n "__fish_taskq_using_subcommand import-crontab" -l allow-partial -d 'Exit 0 even when some lines could not be converted'
 complete -c taskq -n "__fish_taskq_using_subcommand import-crontab" -s v -l verbose -d 'Log more (repeat for more detail)'
 complete -c taskq -n "__fish_taskq_using_subcommand import-crontab" -s q -l quiet -d 'Log less (repeat to silence warnings too)'
-complete -c taskq -n "__fish_taskq_using_subcommand import-crontab" -s h -l help -d 'Print help'
+complete -c taskq -n "__fish_taskq_using_subcommand import-crontab" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c taskq -n "__fish_taskq_using_subcommand import-crontab" -s V -l version -d 'Print version'
 complete -c taskq -n "__fish_taskq_using_subcommand completions" -s f -l config -d 'The jobs file [default: ./jobs.toml, then ~/.config/taskq/jobs.toml, then /etc/taskq/jobs.toml]' -r -F
 complete -c taskq -n "__fish_taskq_using_subcommand completions" -l broker -d 'Broker URL: redis://[user:password@]host[:port][/db], rediss://..., or sqlite:///path/to/taskq.db' -r -f

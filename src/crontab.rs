@@ -3,16 +3,26 @@
 //! entries. Environment lines apply to the entries below them, as in cron;
 //! every line that cannot be converted is reported with its reason.
 
+mod name;
+mod operands;
+mod runners;
+mod words;
+
 use std::collections::{BTreeMap, HashSet};
 
 use crate::schedule::Schedule;
 use crate::time::Zone;
 
+/// The longest job name the converter gives: long enough for
+/// `clean-storage-framework-sessions`, short enough to read in a table.
+pub const MAX_NAME_LEN: usize = 40;
+
 /// The converted entries, and the lines that could not be.
 #[derive(Debug, Default)]
 pub struct Converted {
     pub toml: String,
-    pub jobs: usize,
+    /// The names given to the converted entries, in order.
+    pub names: Vec<String>,
     pub problems: Vec<Problem>,
 }
 
@@ -36,7 +46,7 @@ pub fn convert(source: &str, system: bool) -> Converted {
     let mut out = Converted::default();
     let mut settings = Settings::default();
     let mut comments: Vec<String> = Vec::new();
-    let mut names = HashSet::new();
+    let mut taken = HashSet::new();
     out.toml.push_str("# Converted from a crontab by taskq import-crontab.\n");
     for (index, raw) in source.lines().enumerate() {
         let number = index + 1;
@@ -58,6 +68,8 @@ pub fn convert(source: &str, system: bool) -> Converted {
                     Ok(_) => settings.timezone = Some(value),
                     Err(e) => out.problems.push(problem(format!("CRON_TZ: {e}"))),
                 },
+                // An empty MAILTO is cron's "mail nothing", which is what taskq does anyway.
+                "MAILTO" if value.trim().is_empty() => {}
                 "MAILTO" => {
                     let value = crate::text::one_line(&value);
                     out.toml.push_str(&format!(
@@ -72,7 +84,7 @@ pub fn convert(source: &str, system: bool) -> Converted {
         }
         match entry(line, system) {
             Ok((schedule, user, command)) => {
-                let name = unique_name(&command, &mut names);
+                let name = name::unique_name(&command, &mut taken);
                 out.toml.push('\n');
                 for c in comments.drain(..) {
                     out.toml.push_str(&c);
@@ -81,6 +93,9 @@ pub fn convert(source: &str, system: bool) -> Converted {
                 out.toml.push_str(&format!("[jobs.{name}]\n"));
                 out.toml.push_str(&format!("schedule = {}\n", quote(&schedule)));
                 out.toml.push_str(&format!("command = {}\n", quote(&command)));
+                if let Some(user) = user {
+                    out.toml.push_str(&format!("user = {}\n", quote(&user)));
+                }
                 if let Some(shell) = &settings.shell {
                     out.toml.push_str(&format!("shell = {}\n", quote(shell)));
                 }
@@ -92,13 +107,7 @@ pub fn convert(source: &str, system: bool) -> Converted {
                         settings.env.iter().map(|(k, v)| format!("{} = {}", key(k), quote(v))).collect();
                     out.toml.push_str(&format!("env = {{ {} }}\n", pairs.join(", ")));
                 }
-                if let Some(user) = user {
-                    out.toml.push_str(&format!(
-                        "# cron ran this as user {}; taskq runs it as the worker's user\n",
-                        quote(&user)
-                    ));
-                }
-                out.jobs += 1;
+                out.names.push(name);
             }
             Err(reason) => {
                 comments.clear();
@@ -148,13 +157,29 @@ fn entry(line: &str, system: bool) -> Result<(String, Option<String>, String), S
     };
     Schedule::cron(&schedule)?;
     const NO_USER: &str = "a system crontab line needs a user field before the command";
-    let user = if system { Some(take().ok_or(NO_USER)?.to_string()) } else { None };
+    let user = if system { Some(take().ok_or(NO_USER)?) } else { None };
     let command = rest.trim();
     if command.is_empty() {
         return Err(if system { NO_USER } else { "the line has no command" }.into());
     }
+    let user = user.map(user_field).transpose()?;
     let command = command_of(command).map_err(|e| format!("command {command:?}: {e}"))?;
     Ok((schedule, user, command))
+}
+
+/// The user field of a system crontab line. A path or other text there is
+/// most often a user crontab read with `--system`: say so rather than
+/// write a `user` no system has.
+fn user_field(word: &str) -> Result<String, String> {
+    let valid = word.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        && word.trim_end_matches('$').chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if valid {
+        Ok(word.to_string())
+    } else {
+        Err(format!(
+            "{word:?} in the user field is not a user name (is this a user's crontab? then leave out --system)"
+        ))
+    }
 }
 
 /// Cron's `%` rules: `\%` is a literal `%`; an unescaped `%` starts the
@@ -182,85 +207,6 @@ fn command_of(text: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// Words that run another command: the name comes from what they run.
-const WRAPPERS: &[&str] = &[
-    "env",
-    "nice",
-    "ionice",
-    "nohup",
-    "sudo",
-    "exec",
-    "time",
-    "timeout",
-    "chronic",
-    "sh",
-    "bash",
-    "python",
-    "python3",
-    "perl",
-    "ruby",
-    "php",
-    "node",
-    "run-parts",
-];
-
-/// Wrappers whose first argument is not the program (flock's lock file).
-const WRAPPERS_WITH_ARG: &[&str] = &["flock"];
-
-/// A readable name from the command: the program it runs, past `cd`,
-/// assignments and wrappers.
-fn name_for(command: &str) -> String {
-    for segment in command.split(['&', ';', '|']) {
-        let mut skip_arg = false;
-        for word in segment.split_whitespace() {
-            let word = word.trim_matches(|c| c == '"' || c == '\'' || c == '(' || c == ')');
-            if word.is_empty() || word.starts_with('-') || assignment(word).is_some() {
-                continue;
-            }
-            if word == "cd" {
-                break;
-            }
-            let base = word.rsplit('/').next().unwrap_or(word);
-            if std::mem::take(&mut skip_arg) {
-                continue;
-            }
-            if WRAPPERS_WITH_ARG.contains(&base) {
-                skip_arg = true;
-                continue;
-            }
-            if WRAPPERS.contains(&base) || base.chars().all(|c| c.is_ascii_digit()) {
-                continue;
-            }
-            let stem = base.split('.').next().unwrap_or(base);
-            let name = sanitize(stem);
-            if !name.is_empty() {
-                return name;
-            }
-        }
-    }
-    "job".to_string()
-}
-
-fn sanitize(text: &str) -> String {
-    let mapped: String = text
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c.to_ascii_lowercase() } else { '-' })
-        .collect();
-    let trimmed = mapped.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-    trimmed.chars().take(40).collect()
-}
-
-fn unique_name(command: &str, taken: &mut HashSet<String>) -> String {
-    let base = name_for(command);
-    let mut name = base.clone();
-    let mut n = 2;
-    while !taken.insert(name.clone()) {
-        name = format!("{base}-{n}");
-        n += 1;
-    }
-    name
-}
-
 /// A TOML basic string.
 fn quote(text: &str) -> String {
     toml::Value::String(text.to_string()).to_string()
@@ -279,24 +225,12 @@ fn key(text: &str) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn names_come_from_the_program_run() {
-        assert_eq!(name_for("/usr/local/bin/backup.sh --full"), "backup");
-        assert_eq!(name_for("cd /srv/app && ./bin/send-report --daily"), "send-report");
-        assert_eq!(name_for("PATH=/x nice -n 10 python3 /opt/jobs/clean_tmp.py"), "clean_tmp");
-        assert_eq!(name_for("flock -n /tmp/lock /usr/bin/rsync -a a b"), "rsync");
-        assert_eq!(name_for("%%%"), "job");
-        let mut taken = HashSet::new();
-        assert_eq!(unique_name("backup.sh", &mut taken), "backup");
-        assert_eq!(unique_name("/other/backup.sh", &mut taken), "backup-2");
-    }
-
     // Found by fuzzing: a control character in a crontab comment or MAILTO
     // was copied into a TOML comment, where TOML forbids it.
     #[test]
     fn comments_with_control_characters_still_make_a_config_that_loads() {
         let out = convert("#\u{1b}[2J note\u{7f}\nMAILTO=a\u{1}b\n0 3 * * * true\n", false);
-        assert_eq!(out.jobs, 1);
+        assert_eq!(out.names.len(), 1);
         assert!(out.toml.contains("#\\e[2J note\\x7f"), "{}", out.toml);
         crate::config::Config::parse(std::path::Path::new("x.toml"), &out.toml).unwrap();
     }
@@ -312,6 +246,6 @@ mod tests {
         let out = convert("@reboot /bin/start\n61 * * * * x\n* * *\n0 0 * * * echo ok\n", false);
         let lines: Vec<usize> = out.problems.iter().map(|p| p.line).collect();
         assert_eq!(lines, [1, 2, 3]);
-        assert_eq!(out.jobs, 1);
+        assert_eq!(out.names.len(), 1);
     }
 }

@@ -159,6 +159,61 @@ const CRONTAB_BITS: &[&str] = &[
     "\"\"\"",
 ];
 
+/// Shell syntax and programs the crontab importer's job-name heuristic reads.
+const COMMAND_BITS: &[&str] = &[
+    "cd /srv/app && ",
+    "flock -n /tmp/l ",
+    "sudo -u www-data ",
+    "timeout 5m ",
+    "env ",
+    "sh -c '",
+    "bash -lc \"",
+    "python3 ",
+    "php ",
+    "/var/www/artisan ",
+    "schedule:run",
+    "find /var/log/app -mtime +7 ",
+    "-delete",
+    "curl -fsS ",
+    "https://u:p@[::1]:8/ping/",
+    "https://hc.example.com/",
+    "pg_dump app",
+    " | gzip > /x",
+    "$(date +\\%F)",
+    "`id`",
+    "${X:-",
+    "$((",
+    ")",
+    "(",
+    "'",
+    "\"",
+    "\\",
+    " ",
+    ";",
+    "&&",
+    "||",
+    "&",
+    "|",
+    ">",
+    "2>&1",
+    "<<<",
+    "-",
+    "--",
+    "-c",
+    "=",
+    "A=b ",
+    "/",
+    ".",
+    "..",
+    "é",
+    "\u{1b}",
+    "\u{202e}",
+    "x",
+    "9",
+    "eb095278f28d448d87fb",
+    "very-long-segment-of-a-job-name-",
+];
+
 proptest! {
     #![proptest_config(cases(256))]
 
@@ -217,6 +272,14 @@ proptest! {
     #[test]
     fn crontab_from_lines(text in pieces(CRONTAB_BITS)) {
         taskq::fuzzing::crontab(&text);
+    }
+
+    // Each command twice, so that the second name must differ from the first.
+    #[test]
+    fn crontab_names_any_command(command in pieces(COMMAND_BITS), text in ".{0,60}") {
+        for command in [command, text] {
+            taskq::fuzzing::crontab(&format!("0 3 * * * {command}\n0 4 * * * {command}\n@daily root {command}\n"));
+        }
     }
 }
 

@@ -488,8 +488,18 @@ pub struct ImportCrontabArgs {
     pub file: Option<PathBuf>,
 
     /// Read the /etc/crontab and /etc/cron.d format, with its user field
+    /// (written as each job's `user`)
     #[arg(long)]
     pub system: bool,
+
+    /// Exit 0 even when some lines could not be converted
+    ///
+    /// The lines that could not be converted are still listed on stderr, and
+    /// the others converted; only the exit status differs (0, not 65). For
+    /// scripts under `set -o pipefail`, which exit 65 would stop:
+    /// `crontab -l | taskq import-crontab --allow-partial > jobs.toml`
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 /// `taskq completions`.

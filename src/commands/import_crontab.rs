@@ -1,5 +1,5 @@
 //! `taskq import-crontab`: print jobs.toml entries for a crontab; report
-//! every line that cannot be converted (exit 65).
+//! every line that cannot be converted (exit 65, or 0 with `--allow-partial`).
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -25,15 +25,19 @@ pub(super) fn run(args: ImportCrontabArgs) -> anyhow::Result<ExitCode> {
     for p in &converted.problems {
         eprintln!("error: line {}: {}", p.line, crate::text::one_line(&p.reason));
     }
-    if !converted.problems.is_empty() {
-        let n = converted.problems.len();
-        return Err(DataError(format!(
-            "{n} line{} not converted; the {} other entr{} were",
-            if n == 1 { "" } else { "s" },
-            converted.jobs,
-            if converted.jobs == 1 { "y" } else { "ies" }
-        ))
-        .into());
+    if converted.problems.is_empty() {
+        return Ok(ExitCode::SUCCESS);
     }
-    Ok(ExitCode::SUCCESS)
+    let n = converted.problems.len();
+    let jobs = converted.names.len();
+    let summary = format!(
+        "{n} line{} not converted; the {jobs} other {} converted",
+        if n == 1 { "" } else { "s" },
+        if jobs == 1 { "entry was" } else { "entries were" }
+    );
+    if args.allow_partial {
+        eprintln!("warning: {summary} (--allow-partial: exit 0)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    Err(DataError(summary).into())
 }

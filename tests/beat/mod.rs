@@ -13,6 +13,7 @@ use crate::common::{Env, SOON, wait_until};
 
 mod agree;
 mod control;
+mod crontab;
 mod simulated;
 
 const EVERY_SECOND: &str = r#"
@@ -239,68 +240,3 @@ max_concurrent = 1
     assert!(entry["skipped"].as_i64().unwrap() >= 1, "{entry}");
     assert_eq!(entry["last_skip"], "previous run still active");
 });
-
-const CRONTAB: &str = r#"# m h  dom mon dow   command
-SHELL=/bin/bash
-MAILTO=ops@example.com
-PATH=/usr/local/bin:/usr/bin:/bin
-
-# nightly database backup
-30 2 * * * /usr/local/bin/backup.sh --full > /var/log/backup.log 2>&1
-*/15 9-17 * * mon-fri cd /srv/app && ./bin/sync-inventory
-@hourly /usr/local/bin/backup.sh --incremental
-
-CRON_TZ=America/New_York
-0 0 1 * * date +\%F >> monthly.txt
-@reboot /usr/local/bin/start-things
-5 4 * * sun echo "weekly" | mail -s report root%body
-"#;
-
-#[test]
-fn import_crontab_converts_what_it_can_and_reports_the_rest() {
-    let env = Env::sqlite();
-    env.write("crontab", CRONTAB);
-    let out = env.run(&["import-crontab", "crontab"]).code(65).get_output().clone();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(
-        stderr.lines().collect::<Vec<_>>(),
-        [
-            "error: line 13: @reboot is not a schedule taskq can fire: run the command from a systemd unit at boot",
-            "error: line 14: command \"echo \\\"weekly\\\" | mail -s report root%body\": an unescaped % (cron feeds what follows to the command's stdin) cannot be converted: put the input in a file, or write \\% for a literal %",
-            "error: 2 lines not converted; the 4 other entries were",
-        ]
-    );
-    let toml = String::from_utf8(out.stdout).unwrap();
-    assert!(toml.contains("# MAILTO=ops@example.com"), "{toml}");
-    assert!(toml.contains("# nightly database backup\n[jobs.backup]"), "{toml}");
-    env.write("jobs.toml", &toml);
-    let config = taskq::config::Config::load(&env.path("jobs.toml")).expect("the output is a valid config");
-    let job = |name: &str| config.job(name).unwrap_or_else(|e| panic!("{e}:\n{toml}"));
-    let backup = job("backup");
-    assert_eq!(backup.schedule.as_ref().unwrap().describe(), "30 2 * * *");
-    let taskq::config::Action::Shell(shell) = &backup.action else { panic!("backup is a shell job") };
-    assert_eq!(shell.shell, "/bin/bash");
-    assert_eq!(shell.env.keys().collect::<Vec<_>>(), ["PATH"]);
-    assert_eq!(job("sync-inventory").schedule.as_ref().unwrap().describe(), "*/15 9-17 * * mon-fri");
-    assert_eq!(job("backup-2").schedule.as_ref().unwrap().describe(), "@hourly");
-    let monthly = job("date");
-    assert_eq!(monthly.timezone.name(), "America/New_York");
-    env.run(&["check"]).success().stdout(predicate::str::contains("4 jobs, 4 scheduled"));
-    env.run(&["exec", "date"]).success();
-    assert_eq!(env.read("monthly.txt").trim().len(), "2026-11-22".len(), "date +%F ran with its % restored");
-}
-
-#[test]
-fn import_crontab_reads_the_system_format_from_stdin() {
-    let env = Env::sqlite();
-    let cron_d = "# /etc/cron.d/app\nCRON_TZ=UTC\n17 * * * * root cd / && run-parts --report /etc/cron.hourly\n0 3 * * * www-data /usr/bin/php /srv/app/artisan schedule:run\n";
-    let out = env.run_with_input(&["import-crontab", "--system"], cron_d).success().get_output().stdout.clone();
-    let toml = String::from_utf8(out).unwrap();
-    assert!(toml.contains("# cron ran this as user \"root\"; taskq runs it as the worker's user"), "{toml}");
-    assert!(toml.contains("[jobs.artisan]"), "{toml}");
-    env.write("jobs.toml", &toml);
-    env.run(&["check"]).success().stdout(predicate::str::contains("2 jobs, 2 scheduled"));
-    env.run_with_input(&["import-crontab", "--system"], "0 3 * * * /bin/true\n")
-        .code(65)
-        .stderr(predicate::str::contains("line 1: a system crontab line needs a user field before the command"));
-}
