@@ -154,13 +154,8 @@ pub fn crontab(text: &str) {
             assert!(name.len() <= crate::crontab::MAX_NAME_LEN, "import-crontab named a job {name:?}: too long");
             assert!(seen.insert(name), "import-crontab gave two jobs the name {name:?}");
         }
-        // The config loader learns the `user` key on another branch; until
-        // both have landed the system output is loaded without its lines.
-        // Load it whole once they have.
-        let toml: String =
-            converted.toml.lines().filter(|l| !l.starts_with("user = ")).map(|l| format!("{l}\n")).collect();
         if !converted.names.is_empty()
-            && let Err(errors) = Config::parse(Path::new("imported.toml"), &toml)
+            && let Err(errors) = Config::parse(Path::new("imported.toml"), &converted.toml)
         {
             panic!("import-crontab wrote a config that does not load: {errors}\n{}", converted.toml);
         }

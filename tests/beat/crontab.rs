@@ -73,12 +73,12 @@ fn import_crontab_reads_the_system_format_from_stdin() {
     let env = Env::sqlite();
     let cron_d = "# /etc/cron.d/app\nCRON_TZ=UTC\n17 * * * * root cd / && run-parts --report /etc/cron.hourly\n0 3 * * * www-data /usr/bin/php /srv/app/artisan schedule:run\n";
     let toml = stdout(&env.run_with_input(&["import-crontab", "--system"], cron_d).success());
-    // The config loader reads `user` from the job-user change on; once both
-    // have landed, `taskq check` on this output belongs here too.
     assert!(toml.ends_with(
         "\n# /etc/cron.d/app\n[jobs.run-parts-cron-hourly]\nschedule = \"17 * * * *\"\ncommand = \"cd / && run-parts --report /etc/cron.hourly\"\nuser = \"root\"\ntimezone = \"UTC\"\n\n[jobs.artisan-schedule-run]\nschedule = \"0 3 * * *\"\ncommand = \"/usr/bin/php /srv/app/artisan schedule:run\"\nuser = \"www-data\"\ntimezone = \"UTC\"\n"
     ), "{toml}");
     assert!(!toml.contains("cron ran this as"), "the user is a key now, not a comment:\n{toml}");
+    env.write("jobs.toml", &toml);
+    env.run(&["check"]).success().stdout(predicate::str::contains("2 jobs, 2 scheduled"));
     env.run_with_input(&["import-crontab", "--system"], "0 3 * * * /bin/true\n")
         .code(65)
         .stderr(predicate::str::contains("line 1: a system crontab line needs a user field before the command"));
