@@ -54,7 +54,7 @@ complete -c taskq -n "__fish_taskq_needs_command" -f -a "retry" -d 'Requeue fail
 complete -c taskq -n "__fish_taskq_needs_command" -f -a "purge" -d 'Delete queued or failed jobs'
 complete -c taskq -n "__fish_taskq_needs_command" -f -a "import-crontab" -d 'Turn a crontab into jobs.toml entries on stdout'
 complete -c taskq -n "__fish_taskq_needs_command" -f -a "completions" -d 'Print shell completions'
-complete -c taskq -n "__fish_taskq_needs_command" -f -a "man" -d 'Print the man page'
+complete -c taskq -n "__fish_taskq_needs_command" -f -a "man" -d 'Print a man page: taskq(1), a command\'s, or taskq.toml(5) for the jobs file'
 complete -c taskq -n "__fish_taskq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c taskq -n "__fish_taskq_using_subcommand check" -s f -l config -d 'The jobs file [default: ./jobs.toml, then ~/.config/taskq/jobs.toml, then /etc/taskq/jobs.toml]' -r -F
 complete -c taskq -n "__fish_taskq_using_subcommand check" -l broker -d 'Broker URL: redis://[user:password@]host[:port][/db], rediss://..., or sqlite:///path/to/taskq.db' -r -f
@@ -385,7 +385,7 @@ complete -c taskq -n "__fish_taskq_using_subcommand man" -l log-format -d 'Log l
 json\t''"
 complete -c taskq -n "__fish_taskq_using_subcommand man" -s v -l verbose -d 'Log more (repeat for more detail)'
 complete -c taskq -n "__fish_taskq_using_subcommand man" -s q -l quiet -d 'Log less (repeat to silence warnings too)'
-complete -c taskq -n "__fish_taskq_using_subcommand man" -s h -l help -d 'Print help'
+complete -c taskq -n "__fish_taskq_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c taskq -n "__fish_taskq_using_subcommand man" -s V -l version -d 'Print version'
 complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "check" -d 'Validate the config; list jobs and the next fire times of each schedule'
 complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "enqueue" -d 'Put a job on its queue (or start a workflow\'s run) and print its id'
@@ -405,7 +405,7 @@ complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_su
 complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "purge" -d 'Delete queued or failed jobs'
 complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "import-crontab" -d 'Turn a crontab into jobs.toml entries on stdout'
 complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "completions" -d 'Print shell completions'
-complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "man" -d 'Print the man page'
+complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "man" -d 'Print a man page: taskq(1), a command\'s, or taskq.toml(5) for the jobs file'
 complete -c taskq -n "__fish_taskq_using_subcommand help; and not __fish_seen_subcommand_from check enqueue run beat exec status wait logs history list inspect top schedule revoke retry purge import-crontab completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c taskq -n "__fish_taskq_using_subcommand help; and __fish_seen_subcommand_from schedule" -f -a "list" -d 'Every schedule: when it fires, whether it is paused, its last and next fire'
 complete -c taskq -n "__fish_taskq_using_subcommand help; and __fish_seen_subcommand_from schedule" -f -a "pause" -d 'Stop a schedule firing on every beat until resumed (kept in the broker); its ticks are counted as skipped'

@@ -17,6 +17,7 @@ pub mod flow;
 pub mod fuzzing;
 pub mod job;
 pub mod logging;
+pub mod man;
 mod metrics;
 pub mod names;
 pub mod presence;

@@ -8,6 +8,7 @@
 //! - `fuzz`: property-based fuzzing of the parsers, and of parameters under real shells
 //! - `declared_keys`: the Redis scripts name only keys given in KEYS
 //! - `cli`: config discovery and errors, `check`, usage errors, generated docs
+//! - `man_pages`: each page's sections, its examples parsed as command lines, groff's verdict
 //! - `contrib`: the systemd units and the Supervisor example run commands taskq accepts, sandboxed
 //! - `exec_shell`, `exec_http`: the executors, through `taskq exec`
 //! - `faults`: network and Redis faults; first, the proxy and fault helpers themselves
@@ -35,6 +36,7 @@ mod exec_shell;
 mod faults;
 mod fuzz;
 mod hostile;
+mod man_pages;
 mod ops;
 mod policies;
 mod queue;

@@ -150,8 +150,12 @@ Not on a terminal, or with --json, top prints what inspect does, once.")]
     ImportCrontab(ImportCrontabArgs),
     /// Print shell completions
     Completions(CompletionsArgs),
-    /// Print the man page
-    Man,
+    /// Print a man page: taskq(1), a command's, or taskq.toml(5) for the jobs file
+    #[command(after_long_help = "EXAMPLES:
+    taskq man | man -l -
+    taskq man run | man -l -
+    taskq man taskq.toml | man -l -")]
+    Man(ManArgs),
     /// The companion a worker starts to kill its jobs if it dies (internal)
     #[command(name = "__reap", hide = true)]
     Reap,
@@ -507,6 +511,13 @@ pub struct ImportCrontabArgs {
 pub struct CompletionsArgs {
     /// The shell to print completions for
     pub shell: clap_complete::Shell,
+}
+
+/// `taskq man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The page: a command (run, schedule), taskq.toml for the jobs file, or taskq [default: taskq]
+    pub page: Option<String>,
 }
 
 /// `--metrics`: an IP and a port (a name would need a lookup at start).

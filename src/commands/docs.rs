@@ -1,6 +1,6 @@
-//! `taskq completions` and `taskq man`, rendered from the clap definition.
-//! The same renderings are committed under completions/ and man/, and a test
-//! fails when they drift from cli.rs.
+//! `taskq completions`, rendered from the clap definition. The same
+//! renderings are committed under completions/, and a test fails when they
+//! drift from cli.rs. (The man pages are `crate::man`'s.)
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -46,33 +46,4 @@ fn visible(command: clap::Command) -> clap::Command {
         root = root.after_long_help(examples.clone());
     }
     root
-}
-
-/// Writes the top man page.
-pub(super) fn man(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let (_, page) = man_pages()?
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("internal error: no man page rendered; please report it"))?;
-    out.write_all(&page)
-        .and_then(|()| out.flush())
-        .map_err(|e| anyhow::Error::new(e).context("cannot write the man page"))?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Every man page: `taskq.1`, then one `taskq-SUBCOMMAND.1` per subcommand.
-pub fn man_pages() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
-    let mut command = Cli::command();
-    command.build();
-    let mut pages = Vec::new();
-    let mut top = Vec::new();
-    clap_mangen::Man::new(command.clone()).render(&mut top)?;
-    pages.push(("taskq.1".to_string(), top));
-    for sub in command.get_subcommands().filter(|s| s.get_name() != "help" && !s.is_hide_set()) {
-        let name = format!("taskq-{}", sub.get_name());
-        let mut page = Vec::new();
-        clap_mangen::Man::new(sub.clone().name(name.clone()).display_name(name.clone())).render(&mut page)?;
-        pages.push((format!("{name}.1"), page));
-    }
-    Ok(pages)
 }

@@ -22,6 +22,7 @@ mod import_crontab;
 mod inspect;
 mod list;
 mod logs;
+mod man;
 mod progress;
 mod purge;
 mod retry;
@@ -43,7 +44,8 @@ use crate::error::UsageError;
 use crate::names::Namespace;
 use crate::shutdown::Shutdown;
 
-pub use docs::{completions, man_pages};
+pub use crate::man::pages as man_pages;
+pub use docs::completions;
 
 /// What every command may need: the global flags and the shutdown handle.
 pub struct Context {
@@ -163,7 +165,7 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
         Command::Wait(args) => status::wait(args, &ctx).await,
         Command::List(args) => list::run(args, &ctx).await,
         Command::Completions(args) => completions(args.shell, &mut crate::stdio::stdout()),
-        Command::Man => docs::man(&mut crate::stdio::stdout()),
+        Command::Man(args) => man::run(args, &mut crate::stdio::stdout()),
         Command::Beat(args) => beat::run(args, &ctx).await,
         Command::Logs(args) => logs::run(args, &ctx).await,
         Command::History(args) => history::run(args, &ctx).await,

@@ -9,7 +9,8 @@ use super::fields::template;
 use super::raw::{self, Table, Value};
 use super::template::{Syntax, Template};
 
-const HTTP_KEYS: &[&str] = &["method", "url", "headers", "json", "body"];
+/// The keys of a job's `http` table.
+pub(super) const HTTP_KEYS: &[&str] = &["method", "url", "headers", "json", "body"];
 
 pub(super) fn http(diag: &mut Diagnostics<'_>, v: &Value<'_>) -> Option<HttpAction> {
     let DeValue::Table(t) = v.get_ref() else {

@@ -8,6 +8,7 @@ mod error;
 mod evaluated;
 mod fields;
 mod http;
+pub mod keys;
 pub mod params;
 mod raw;
 mod resolve;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 pub use crate::flow::{Member, Step, WorkflowDef};
 pub use def::*;
 pub use error::{ConfigError, ConfigErrors, Location};
+pub use keys::{KeySection, documented_sections};
 pub use suggest::did_you_mean;
 pub use workflow::DEFAULT_MAX_ITEMS;
 

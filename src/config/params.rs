@@ -46,6 +46,11 @@ impl ParamType {
         ("uuid", ParamType::Uuid),
     ];
 
+    /// Every type's name, as `type = "..."` takes it.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        Self::ALL.iter().map(|(name, _)| *name)
+    }
+
     pub fn name(self) -> &'static str {
         Self::ALL.iter().find(|(_, t)| *t == self).map_or("string", |(n, _)| n)
     }
@@ -205,8 +210,11 @@ fn scalar(diag: &mut Diagnostics<'_>, field: &str, v: &Value<'_>) -> Option<Stri
     }
 }
 
+/// The keys of a parameter's rule table.
+pub(super) const RULE_KEYS: &[&str] = &["type", "default", "pattern"];
+
 fn read_rule(diag: &mut Diagnostics<'_>, entry: &str, table: &Table<'_, '_>) -> Option<ParamRule> {
-    table.check_keys(diag, &["type", "default", "pattern"], &[]);
+    table.check_keys(diag, RULE_KEYS, &[]);
     let mut rule = ParamRule::default();
     let mut ok = true;
     for (key, v) in table.table {
@@ -217,7 +225,7 @@ fn read_rule(diag: &mut Diagnostics<'_>, entry: &str, table: &Table<'_, '_>) -> 
                     if let Some((_, t)) = ParamType::ALL.iter().find(|(n, _)| *n == name) {
                         rule.kind = *t;
                     } else {
-                        let names: Vec<&str> = ParamType::ALL.iter().map(|(n, _)| *n).collect();
+                        let names: Vec<&str> = ParamType::names().collect();
                         diag.error(&v.span(), format!("unknown type \"{name}\": use one of {}", names.join(", ")));
                         ok = false;
                     }

@@ -16,8 +16,11 @@ use super::resolve::{hook_of, resolve};
 use super::{Config, JobSet};
 use crate::names::JobName;
 
-const TOP_KEYS: &[&str] = &["taskq", "defaults", "jobs", "workflows"];
-const TASKQ_KEYS: &[&str] = &["broker", "namespace", "timezone", "result_ttl", "lease", "failed_max", "failed_ttl"];
+/// The tables of a jobs file.
+pub(super) const TOP_KEYS: &[&str] = &["taskq", "defaults", "jobs", "workflows"];
+/// The keys of `[taskq]`.
+pub(super) const TASKQ_KEYS: &[&str] =
+    &["broker", "namespace", "timezone", "result_ttl", "lease", "failed_max", "failed_ttl"];
 
 /// Parses and validates a whole config file.
 pub(crate) fn parse(path: &Path, source: &str) -> Result<Config, Vec<ConfigError>> {

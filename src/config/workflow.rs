@@ -19,7 +19,14 @@ use crate::names::JobName;
 use crate::schedule::Schedule;
 use crate::time::Zone;
 
-const WORKFLOW_KEYS: &[&str] = &["steps", "on_failure", "schedule", "every", "timezone"];
+/// The keys of a `[workflows.NAME]` table.
+pub(super) const WORKFLOW_KEYS: &[&str] = &["steps", "on_failure", "schedule", "every", "timezone"];
+/// The keys of each kind of step table: `{ group = [...] }`, `{ map = JOB,
+/// param = NAME }`, `{ workflow = NAME }`. Each kind's first key names it.
+pub(super) const GROUP_STEP_KEYS: &[&str] = &["group"];
+pub(super) const MAP_STEP_KEYS: &[&str] = &["map", "param", "max_items"];
+pub(super) const WORKFLOW_STEP_KEYS: &[&str] = &["workflow"];
+const STEP_KINDS: [&str; 3] = [GROUP_STEP_KEYS[0], MAP_STEP_KEYS[0], WORKFLOW_STEP_KEYS[0]];
 
 /// A `map` step's default bound on how many runs one output may make.
 pub const DEFAULT_MAX_ITEMS: u32 = 10_000;
@@ -275,7 +282,7 @@ fn read_step(diag: &mut Diagnostics<'_>, item: &Value<'_>, known: &Known<'_>) ->
         DeValue::String(_) => known.job(diag, item, "a step").map(Step::Job),
         DeValue::Table(t) => {
             let table = Table { table: t };
-            let kinds = ["group", "map", "workflow"].iter().filter(|k| table.get(k).is_some()).count();
+            let kinds = STEP_KINDS.iter().filter(|k| table.get(k).is_some()).count();
             if kinds > 1 {
                 diag.error(
                     &item.span(),
@@ -283,17 +290,17 @@ fn read_step(diag: &mut Diagnostics<'_>, item: &Value<'_>, known: &Known<'_>) ->
                 );
                 None
             } else if let Some(group) = table.get("group") {
-                table.check_keys(diag, &["group"], &[]);
+                table.check_keys(diag, GROUP_STEP_KEYS, &[]);
                 read_group(diag, group, known).map(Step::Group)
             } else if let Some(job) = table.get("map") {
-                table.check_keys(diag, &["map", "param", "max_items"], &[]);
+                table.check_keys(diag, MAP_STEP_KEYS, &[]);
                 read_map(diag, item, &table, job, known)
             } else if let Some(w) = table.get("workflow") {
-                table.check_keys(diag, &["workflow"], &[]);
+                table.check_keys(diag, WORKFLOW_STEP_KEYS, &[]);
                 known.workflow(diag, w).map(Step::Workflow)
             } else {
                 let before = diag.error_count();
-                table.check_keys(diag, &["group", "map", "workflow"], &[]);
+                table.check_keys(diag, &STEP_KINDS, &[]);
                 if diag.error_count() == before {
                     diag.error(
                         &item.span(),
