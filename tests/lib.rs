@@ -7,6 +7,7 @@
 //! - `fuzz`: property-based fuzzing of the parsers, and of parameters under real shells
 //! - `declared_keys`: the Redis scripts name only keys given in KEYS
 //! - `cli`: config discovery and errors, `check`, usage errors, generated docs
+//! - `completions`: TAB in bash and zsh (and fish, if installed) completes jobs, schedules and ids
 //! - `contrib`: the systemd units and the Supervisor example run commands taskq accepts, sandboxed
 //! - `exec_shell`, `exec_http`: the executors, through `taskq exec`
 //! - `faults`: network and Redis faults; first, the proxy and fault helpers themselves
@@ -24,6 +25,7 @@ mod common;
 mod architecture;
 mod beat;
 mod cli;
+mod completions;
 mod conformance;
 mod contrib;
 mod cross_slot;
