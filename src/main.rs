@@ -12,6 +12,11 @@ use taskq::shutdown::Shutdown;
 
 fn main() -> ExitCode {
     taskq::stdio::guard();
+    // A shell asking for completions (`COMPLETE=bash taskq -- ...`); without
+    // the variable this is one environment lookup.
+    if let Some(code) = taskq::cli::complete::from_env() {
+        return code;
+    }
     let cli = match Cli::try_parse_args(std::env::args_os()) {
         Ok(cli) => cli,
         Err(err) => {

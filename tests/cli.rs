@@ -240,7 +240,7 @@ fn completions_and_man_pages_are_current() {
 #[test]
 fn completions_and_man_print() {
     let env = Env::sqlite();
-    env.run(&["completions", "bash"]).success().stdout(predicate::str::contains("_taskq()"));
+    env.run(&["completions", "bash"]).success().stdout(predicate::str::contains("-F _clap_complete_taskq taskq"));
     env.run(&["man"]).success().stdout(predicate::str::contains(".TH taskq"));
 }
 

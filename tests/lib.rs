@@ -9,6 +9,7 @@
 //! - `declared_keys`: the Redis scripts name only keys given in KEYS
 //! - `cli`: config discovery and errors, `check`, usage errors, generated docs
 //! - `man_pages`: each page's sections, its examples parsed as command lines, groff's verdict
+//! - `completions`: TAB in bash and zsh (and fish, if installed) completes jobs, schedules and ids
 //! - `contrib`: the systemd units and the Supervisor example run commands taskq accepts, sandboxed
 //! - `exec_shell`, `exec_http`: the executors, through `taskq exec`
 //! - `faults`: network and Redis faults; first, the proxy and fault helpers themselves
@@ -27,6 +28,7 @@ mod accounts;
 mod architecture;
 mod beat;
 mod cli;
+mod completions;
 mod conformance;
 mod contrib;
 mod cross_slot;

@@ -1,7 +1,9 @@
 //! The command line, as clap parses it. `///` comments here are the help text,
-//! and completions and man pages are rendered from [`Cli::command`]; nothing
-//! here validates beyond what clap can express (see `config` and `commands`).
+//! man pages are rendered from [`Cli::command`], and shell completion walks
+//! it (`complete`, which adds its value completers); nothing here validates
+//! beyond what clap can express (see `config` and `commands`).
 
+pub mod complete;
 mod parse;
 
 use std::net::SocketAddr;

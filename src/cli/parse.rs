@@ -16,15 +16,7 @@ impl Cli {
         T: Into<OsString>,
     {
         let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-        if let Some(at) = subcommand_at(&args)
-            && args[at] == "logs"
-        {
-            for arg in args[at + 1..].iter_mut().take_while(|a| *a != "--") {
-                if arg == "-f" {
-                    *arg = "--follow".into();
-                }
-            }
-        }
+        follow_after_logs(&mut args);
         <Cli as Parser>::try_parse_from(&args).map_err(|e| match e.kind() {
             // clap names no argument and adds a usage block; say which one.
             clap::error::ErrorKind::InvalidUtf8 => {
@@ -93,6 +85,19 @@ impl Cli {
                 clap::Error::raw(kind, format!("{line} (see '{help}')\n"))
             }
         })
+    }
+}
+
+/// After `logs`, a bare `-f` is `--follow`: see [`Cli::try_parse_args`].
+pub(super) fn follow_after_logs(args: &mut [OsString]) {
+    if let Some(at) = subcommand_at(args)
+        && args[at] == "logs"
+    {
+        for arg in args[at + 1..].iter_mut().take_while(|a| *a != "--") {
+            if arg == "-f" {
+                *arg = "--follow".into();
+            }
+        }
     }
 }
 
