@@ -46,6 +46,9 @@ fn main() -> ExitCode {
         if cli.command.handles_reload() {
             shutdown.listen_for_reload();
         }
+        if cli.command.stops_on_hangup() {
+            shutdown.stop_on_hangup();
+        }
         taskq::run(cli, shutdown).await
     });
     match result {

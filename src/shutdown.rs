@@ -79,6 +79,21 @@ impl Shutdown {
         });
     }
 
+    /// Turns SIGHUP into a stop request, as SIGINT. For `exec`: its job runs
+    /// in a process group of its own, which a closed terminal's hangup does
+    /// not reach; by default `exec` would die and leave the job running.
+    pub fn stop_on_hangup(&self) {
+        use tokio::signal::unix::{SignalKind, signal};
+        let this = self.clone();
+        tokio::spawn(async move {
+            let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
+            while hup.recv().await.is_some() {
+                tracing::info!(signal = "SIGHUP", "stopping");
+                this.request();
+            }
+        });
+    }
+
     /// Turns SIGTERM and SIGINT into requests, for the life of the runtime.
     pub fn listen_for_signals(&self) {
         use tokio::signal::unix::{SignalKind, signal};

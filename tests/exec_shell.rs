@@ -138,6 +138,27 @@ kill_after = "1s"
     wait_until(Duration::from_secs(5), "the background sleeper gone", || !alive(pid));
 }
 
+/// A closed terminal hangs `exec` up; the job, in a process group of its
+/// own, gets no hangup, so `exec` stops it as on Ctrl-C rather than leave
+/// it running.
+#[test]
+fn a_hangup_stops_the_job_with_exec() {
+    let env = Env::sqlite().jobs(
+        r#"
+[jobs.long]
+command = "sleep 300 & echo $! >> @DIR@/pids; echo $$ >> @DIR@/pids; wait"
+kill_after = "1s"
+"#,
+    );
+    let mut exec = env.spawn(&["exec", "long"]);
+    wait_until(Duration::from_secs(10), "the job started", || pids(&env, "pids").len() == 2);
+    exec.signal(rustix::process::Signal::HUP);
+    let status = exec.wait_timeout(Duration::from_secs(10)).expect("exec ended on SIGHUP");
+    assert!(!status.success(), "{status:?}");
+    let tree = pids(&env, "pids");
+    wait_until(Duration::from_secs(5), "every process of the job gone", || tree.iter().all(|p| !alive(*p)));
+}
+
 #[test]
 fn a_missing_shell_cannot_start() {
     let env = Env::sqlite().jobs("[jobs.a]\ncommand = \"true\"\nshell = \"/nonexistent/sh\"\n");

@@ -175,6 +175,12 @@ impl Command {
         matches!(self, Command::Run(_) | Command::Beat(_) | Command::Exec(_) | Command::Top(_))
     }
 
+    /// Commands that stop on SIGHUP as on SIGINT: `exec`, whose job would
+    /// outlive it otherwise.
+    pub fn stops_on_hangup(&self) -> bool {
+        matches!(self, Command::Exec(_))
+    }
+
     /// Commands that reload their config on SIGHUP: beat and workers.
     pub fn handles_reload(&self) -> bool {
         matches!(self, Command::Beat(BeatArgs { dry_run: false, .. }) | Command::Run(_))

@@ -82,8 +82,8 @@ shows control characters escaped, so a job's output cannot drive the terminal; `
         ),
         (
             "HUP",
-            "`run` and `beat` read jobs.toml again; an invalid file is reported and the running config kept. Other \
-             commands end at once.",
+            "`run` and `beat` read jobs.toml again; an invalid file is reported and the running config kept. \
+             `exec` stops its job, as on INT. Other commands end at once.",
         ),
     ],
     environment: &[

@@ -256,16 +256,16 @@ itself.",
         ("2", "Usage error: bad flags, an unknown job (or a workflow), a missing, unknown or invalid parameter."),
         EXIT_CONFIG,
         ("124", "The job hit its `timeout` (shell or HTTP), as timeout(1) exits."),
-        ("130", "taskq was stopped by INT or TERM, and stopped the job."),
+        ("130", "taskq was stopped by INT, TERM or HUP, and stopped the job."),
     ],
     signals: &[
         (
-            "INT, TERM",
+            "INT, TERM, HUP",
             "Stop the job: SIGTERM to its process group, SIGKILL its `kill_after` later; then exit 130. (Ctrl-C \
-             reaches taskq only: the job leads a process group of its own.)",
+             and a closed terminal's hangup reach taskq only: the job leads a process group of its own.)",
         ),
         (
-            "HUP, QUIT",
+            "QUIT",
             "End taskq at once (the signal's default action). The job's shell is killed with it, but processes the \
              job started may be left running: stop exec with INT or TERM.",
         ),
