@@ -15,14 +15,20 @@ pub struct Shutdown {
     /// Counts reload requests: every half of a process (`run --beat`'s
     /// worker and scheduler) sees each one.
     reload: Arc<watch::Sender<u64>>,
+    /// A receiver that has seen none: its clones see every request since
+    /// the start, so a SIGHUP while the broker is still waited for, before
+    /// the worker or beat listens, is acted on once they do.
+    from_start: watch::Receiver<u64>,
 }
 
 impl Default for Shutdown {
     fn default() -> Self {
+        let (reload, from_start) = watch::channel(0);
         Shutdown {
             graceful: CancellationToken::new(),
             immediate: CancellationToken::new(),
-            reload: Arc::new(watch::channel(0).0),
+            reload: Arc::new(reload),
+            from_start,
         }
     }
 }
@@ -43,9 +49,9 @@ impl Shutdown {
     }
 
     /// Changes when the config should be reloaded (SIGHUP); each holder
-    /// sees every request.
+    /// sees every request, those made before it asked included.
     pub fn reloads(&self) -> watch::Receiver<u64> {
-        self.reload.subscribe()
+        self.from_start.clone()
     }
 
     /// Asks for a reload, as SIGHUP does.
@@ -113,5 +119,23 @@ impl Shutdown {
                 this.request();
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shutdown;
+
+    #[test]
+    fn a_reload_asked_for_before_anyone_listens_is_seen_once_they_do() {
+        let shutdown = Shutdown::new();
+        assert!(!shutdown.reloads().has_changed().unwrap_or(true), "no request yet");
+        shutdown.request_reload();
+        let mut late = shutdown.reloads();
+        assert!(late.has_changed().unwrap_or(false), "the request made before listening");
+        late.mark_unchanged();
+        assert!(!late.has_changed().unwrap_or(true));
+        shutdown.request_reload();
+        assert!(late.has_changed().unwrap_or(false));
     }
 }

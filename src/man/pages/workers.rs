@@ -84,8 +84,8 @@ restarts it.",
             "Read jobs.toml again (what `systemctl reload` sends). New and changed jobs apply to the runs that start \
              after it; running jobs go on as they began. An invalid file is reported, each problem logged, and the \
              running config kept. Without `-Q`, the queues served follow the new file. With `--beat`, the \
-             scheduler reloads too (taskq-beat(1)). A HUP that comes before the broker first answered is not acted \
-             on: send it again.",
+             scheduler reloads too (taskq-beat(1)). A HUP that comes while the broker is still waited for at start \
+             is acted on once it answers.",
         ),
     ],
     environment: &[
@@ -196,8 +196,8 @@ An unreachable broker is waited out with capped backoff; systemd is told READY o
             "Read jobs.toml again and reconcile by schedule name: a new schedule fires from its next tick, a \
              changed one replaces the old (never both; it starts afresh, without catch-up), a removed one stops; \
              each change is logged. An invalid file is reported, each problem logged, and the running config kept. \
-             `--dry-run` shows what a reload would change. A HUP that comes before the beat first reached the \
-             broker is not acted on: send it again.",
+             `--dry-run` shows what a reload would change. A HUP that comes while the broker is still waited for \
+             at start is acted on once it answers.",
         ),
     ],
     environment: &[TASKQ_CONFIG, TASKQ_BROKER, TASKQ_NAMESPACE, TASKQ_LOG, NO_COLOR, TZ_SCHEDULES, XDG_DIRS, SYSTEMD],
