@@ -299,3 +299,18 @@ fn check_leaves_a_sqlite_file_it_did_not_find_alone() {
     env.run(&["check"]).success().stdout(predicate::str::contains("next: "));
     assert!(!db.exists(), "check created {}", db.display());
 }
+
+/// A bad value from the environment is named by its variable, not by a
+/// flag the user never typed.
+#[test]
+fn a_bad_value_from_the_environment_names_the_variable() {
+    let env = Env::sqlite().jobs("[jobs.a]\ncommand = \"true\"\n");
+    let mut cmd = env.command();
+    cmd.args(["list"]).env("TASKQ_NAMESPACE", "bad ns");
+    assert_cmd::Command::from_std(cmd).assert().code(2).stderr(
+        "error: $TASKQ_NAMESPACE: invalid namespace name \"bad ns\": use letters, digits, '_', '.' and '-', starting with a letter or digit\n",
+    );
+    env.run(&["--namespace", "bad ns", "list"])
+        .code(2)
+        .stderr(predicates::str::starts_with("error: --namespace: invalid"));
+}

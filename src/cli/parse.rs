@@ -33,7 +33,7 @@ impl Cli {
             // A value a typed argument refused: the reason our parser gave,
             // naming the flag and the value as taskq's own errors do.
             clap::error::ErrorKind::ValueValidation => {
-                clap::Error::raw(e.kind(), format!("{}\n", crate::text::one_line(&invalid_value(&e))))
+                clap::Error::raw(e.kind(), format!("{}\n", crate::text::one_line(&invalid_value(&e, &args))))
             }
             // Help and version text stay as they are.
             _ if !e.use_stderr() => e,
@@ -103,17 +103,27 @@ pub(super) fn follow_after_logs(args: &mut [OsString]) {
 
 /// `invalid --delay "soon": <why>`, `--queue: invalid queue name ...`, or
 /// for an argument without a flag (an id) the reason alone.
-fn invalid_value(e: &clap::Error) -> String {
+fn invalid_value(e: &clap::Error, args: &[OsString]) -> String {
     use clap::error::{ContextKind, ContextValue};
     let context = |kind| match e.get(kind) {
         Some(ContextValue::String(s)) => s.clone(),
         _ => String::new(),
     };
     let arg = context(ContextKind::InvalidArg);
-    let flag = arg.split([' ', '=']).next().unwrap_or_default().to_string();
+    let mut flag = arg.split([' ', '=']).next().unwrap_or_default().to_string();
+    // A value from the environment: name the variable, not a flag never given.
+    let given = args.iter().filter_map(|a| a.to_str()).any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+    if !given
+        && let Some(var) = <Cli as clap::CommandFactory>::command()
+            .get_arguments()
+            .find(|a| a.get_long().is_some_and(|l| flag == format!("--{l}")))
+            .and_then(clap::Arg::get_env)
+    {
+        flag = format!("${}", var.to_string_lossy());
+    }
     let value = context(ContextKind::InvalidValue);
     let why = std::error::Error::source(e).map_or_else(|| e.to_string(), ToString::to_string);
-    if !flag.starts_with('-') || why.contains(&flag) {
+    if !(flag.starts_with('-') || flag.starts_with('$')) || why.contains(&flag) {
         why
     } else if why.starts_with("invalid ") || why.starts_with("unknown ") {
         format!("{flag}: {why}")
