@@ -38,8 +38,9 @@ both!(a_root_worker_runs_a_job_as_its_user_with_that_users_groups_and_home, |bac
     let env = Env::new(backend).jobs(
         r#"
 [jobs.as-nobody]
-command = "touch @DIR@/out/made; echo \"$(id -u) $(id -g) $(id -G) $HOME $USER $LOGNAME\" > @DIR@/out/who"
+command = "touch @DIR@/out/made; echo \"$(id -u) $(id -g) $(id -G) $HOME $USER $LOGNAME\" > @DIR@/out/who; echo \"${SECRET_TOKEN:-none} ${TASKQ_BROKER:-none} ${GRANTED:-none}\" > @DIR@/out/secrets"
 user = "nobody"
+env = { GRANTED = "${SECRET_TOKEN}" }
 
 [jobs.as-daemon-in-nogroup]
 command = "id -g > @DIR@/out/gid"
@@ -60,8 +61,13 @@ user = "nobody"
     let id = env.enqueue(&["as-nobody"]);
     env.enqueue(&["as-daemon-in-nogroup"]);
     env.enqueue(&["fails"]);
-    env.run(&["run", "--burst", "-c", "2"]).success();
+    let mut worker = env.command();
+    worker.args(["run", "--burst", "-c", "2"]).env("SECRET_TOKEN", "s3cret");
+    assert_cmd::Command::from_std(worker).timeout(std::time::Duration::from_secs(60)).assert().success();
     assert_eq!(env.state(&id), "succeeded", "{}", env.status(&id));
+    // The worker's environment (the broker's URL, every job's secrets) stays
+    // the worker's: the job gets what its `env` names.
+    assert_eq!(env.read("out/secrets").trim(), "none none s3cret");
     let made = std::fs::metadata(env.path("out/made")).expect("the job made its file");
     assert_eq!((made.uid(), made.gid()), (nobody, nogroup), "the file is nobody's");
     // The passwd entry's home, and no supplementary group of root's.
@@ -150,7 +156,9 @@ fn user_and_group_are_checked_in_the_config() {
         env.write("jobs.toml", toml);
         env.run(&["check"]).code(78).stderr(predicates::str::contains(error));
     }
-    // From [defaults], as a cron.d file of one user's lines.
+    // From [defaults], as a cron.d file of one user's lines; `check` says
+    // what such jobs need of the worker, or warns if it cannot be had here.
     env.write("jobs.toml", "[defaults]\nuser = \"nobody\"\n[jobs.a]\ncommand = \"true\"\n");
-    env.run(&["check"]).success();
+    let needs = if is_root() { "note: a runs as other users: the worker must run as root" } else { "warning: job \"a\"" };
+    env.run(&["check"]).success().stderr(predicates::str::contains(needs));
 }

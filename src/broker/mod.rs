@@ -25,7 +25,7 @@ use jiff::Timestamp;
 pub use error::BrokerError;
 pub use runs::{NewRun, RunRecord, RunState, StepReport};
 pub use types::*;
-pub use url::{BrokerUrl, Node, RedisUrl, TlsFiles, Topology};
+pub use url::{BrokerUrl, Node, RedisUrl, SYSTEM_SQLITE, TlsFiles, Topology};
 
 use crate::flow::StepResult;
 use crate::job::{IdPrefix, JobId, JobRecord, NewJob};

@@ -50,6 +50,21 @@ pub(super) async fn run(args: CheckArgs, ctx: &Context) -> anyhow::Result<ExitCo
     for w in &warnings {
         eprintln!("warning: {}", crate::text::one_line(w));
     }
+    // `check` may run as root where the worker will not (the packaged units
+    // run it as taskq): say what such jobs need even when all is well here.
+    let as_users: Vec<&str> = config
+        .jobs
+        .iter()
+        .filter(|j| matches!(&j.action, crate::config::Action::Shell(s) if s.run_as.is_some()))
+        .map(|j| j.name.as_str())
+        .collect();
+    if warnings.is_empty() && !as_users.is_empty() {
+        eprintln!(
+            "note: {} run{} as other users: the worker must run as root (for the packaged units, install the drop-in /usr/share/doc/taskq/examples/run-jobs-as-users.conf)",
+            as_users.join(", "),
+            if as_users.len() == 1 { "s" } else { "" }
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -88,11 +88,12 @@ impl Context {
         if let Some(url) = &self.global.broker {
             return BrokerUrl::parse(url).map_err(|e| UsageError(format!("--broker: {e}")).into());
         }
-        if let Some(url) = config.and_then(|c| c.settings.broker.as_deref()) {
-            let path = config.map(|c| c.path.display().to_string()).unwrap_or_default();
-            return BrokerUrl::parse(url).map_err(|e| ConfigErrors::one(format!("{path}: [taskq] broker: {e}")).into());
+        let Some(config) = config else { return Ok(BrokerUrl::default_sqlite()?) };
+        let named = crate::config::broker_named(config).map_err(ConfigErrors::one)?;
+        if let Some((url, at)) = named {
+            return BrokerUrl::parse(&url).map_err(|e| ConfigErrors::one(format!("{at}: {e}")).into());
         }
-        if config.is_some_and(|c| crate::config::is_system_config(&c.path)) {
+        if crate::config::is_system_config(&config.path) {
             return Ok(BrokerUrl::system_sqlite()?);
         }
         Ok(BrokerUrl::default_sqlite()?)

@@ -7,6 +7,7 @@ mod def;
 mod error;
 mod evaluated;
 mod fields;
+mod host;
 mod http;
 pub mod keys;
 pub mod params;
@@ -24,6 +25,7 @@ pub use crate::flow::{Member, Step, WorkflowDef};
 pub use def::*;
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use keys::{KeySection, documented_sections};
+pub use host::{SYSTEM_CONFIG, SYSTEM_ENV, broker_named, is_system_config};
 pub use suggest::did_you_mean;
 pub use workflow::DEFAULT_MAX_ITEMS;
 
@@ -165,19 +167,6 @@ fn read_source(path: &Path) -> Result<String, String> {
         let byte = e.as_bytes()[good.len()];
         format!("{shown}:{line}:{column}: byte 0x{byte:02x} is not UTF-8: save the file as UTF-8")
     })
-}
-
-/// The host's config, read by the packaged services and found last.
-pub const SYSTEM_CONFIG: &str = "/etc/taskq/jobs.toml";
-
-/// Whether `path` is the host's config (through links too): its default
-/// broker is the services' one (`BrokerUrl::system_sqlite`), for every
-/// user of that file.
-pub fn is_system_config(path: &Path) -> bool {
-    match (std::fs::canonicalize(path), std::fs::canonicalize(SYSTEM_CONFIG)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
 }
 
 /// The places searched for jobs.toml, in order, when none is given.

@@ -1,15 +1,24 @@
 //! Jobs as another user (`user`, `group`), as a cron.d line's user field:
 //! the account is looked up on the worker's host when a run starts, and the
 //! job's process takes its uid, primary gid and supplementary groups before
-//! it execs (`spawn.rs`), with HOME, USER and LOGNAME from its passwd entry.
+//! it execs (`spawn.rs`), with HOME, USER and LOGNAME from its passwd entry
+//! and, as under cron, not the worker's environment (which holds the
+//! broker's URL and every job's secrets): what it needs, its `env` names.
 //! Only a worker running as root can do that; any other refuses such a job
 //! with the reason, at start for the jobs of its queues (`refusal`) and at
 //! run time for a job sent to it anyway.
 
+use std::collections::BTreeMap;
 use std::ffi::{CStr, CString, OsString};
 use std::os::unix::ffi::OsStringExt;
 
 use crate::config::{Config, RunAs};
+
+/// The worker's variables a job run as another user keeps (and `LC_*`).
+const KEPT_VARS: &[&str] = &["PATH", "LANG", "LANGUAGE", "TZ"];
+
+/// PATH for a job run as another user when the worker has none: cron's.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 /// The variables naming files the worker writes for a run, to be read by it.
 const FILE_VARS: &[&str] = &["TASKQ_TRIGGER_OUTPUT", "TASKQ_PREV_OUTPUTS"];
@@ -155,13 +164,21 @@ impl Identity {
         Ok(())
     }
 
-    /// What a login as the user would set: HOME, USER, LOGNAME.
-    pub(super) fn env(&self) -> [(OsString, OsString); 3] {
-        [
-            ("HOME".into(), self.home.clone()),
-            ("USER".into(), self.name.clone().into()),
-            ("LOGNAME".into(), self.name.clone().into()),
-        ]
+    /// The environment a job run as this user starts from, as cron's: the
+    /// user's HOME, USER and LOGNAME, and of the worker's own only what
+    /// says where programs and the locale are (PATH, LANG, LC_*, TZ).
+    pub(super) fn env(&self) -> BTreeMap<OsString, OsString> {
+        let mut env: BTreeMap<OsString, OsString> = std::env::vars_os()
+            .filter(|(k, _)| {
+                let k = k.to_string_lossy();
+                KEPT_VARS.contains(&k.as_ref()) || k.starts_with("LC_")
+            })
+            .collect();
+        env.entry("PATH".into()).or_insert_with(|| DEFAULT_PATH.into());
+        env.insert("HOME".into(), self.home.clone());
+        env.insert("USER".into(), self.name.clone().into());
+        env.insert("LOGNAME".into(), self.name.clone().into());
+        env
     }
 }
 

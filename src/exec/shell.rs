@@ -65,10 +65,15 @@ pub(super) async fn run(
         Some(Err(why)) => return Outcome::not_started(why),
     };
 
-    let mut vars: BTreeMap<OsString, OsString> =
-        std::env::vars_os().filter(|(k, _)| !crate::systemd::SERVICE_VARS.iter().any(|v| k == v)).collect();
-    // The job's own `env` may still set these.
-    vars.extend(identity.iter().flat_map(Identity::env));
+    let mut vars: BTreeMap<OsString, OsString> = match &identity {
+        // Another user's job gets a login's environment, as cron gives one,
+        // not the worker's: that holds the broker's URL and the secrets of
+        // every job (/etc/taskq/env). What it needs, its `env` names.
+        Some(id) => id.env(),
+        None => {
+            std::env::vars_os().filter(|(k, _)| !crate::systemd::SERVICE_VARS.iter().any(|v| k == v)).collect()
+        }
+    };
     vars.extend(env.into_iter().map(|(k, v)| (k.into(), v.into())));
     let taskq_env = attempt.taskq_env();
     if let Some(id) = &identity

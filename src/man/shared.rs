@@ -119,10 +119,11 @@ pub(super) const CONFIG_FILES: &[Entry] = &[
     ("/etc/taskq/jobs.toml", "Else this one: the system's, which the packaged services name with `-f`."),
 ];
 pub(super) const DEFAULT_DB: Entry = (
-    "~/.local/share/taskq/taskq.db",
+    "~/.local/share/taskq/taskq.db, /var/lib/taskq/taskq.db",
     "The embedded SQLite broker when none is configured (under `$XDG_DATA_HOME` when that is set), created on \
      first use: the file 0600, its directory 0700, as results hold parameters and output. Any number of taskq \
-     processes of the same user share it.",
+     processes of the same user share it. With /etc/taskq/jobs.toml, the packaged services' queue \
+     /var/lib/taskq/taskq.db instead, shared by root, the user taskq and the services.",
 );
 /// The files of a command that needs a jobs file and a broker.
 pub(super) const CONFIG_AND_DB: &[Entry] = &[CONFIG_FILES[0], CONFIG_FILES[1], CONFIG_FILES[2], DEFAULT_DB];
@@ -142,7 +143,8 @@ pub(super) const SERVICE_ENV: Entry = (
     "/etc/taskq/env",
     "For the packaged systemd units (taskq-worker.service, taskq-beat.service): the environment they read, \
      `TASKQ_BROKER` and the secrets jobs take as `${VAR}`, one `NAME=value` a line. Mode 0640, owner root, group \
-     taskq.",
+     taskq. taskq run with /etc/taskq/jobs.toml takes `TASKQ_BROKER` from it too, before jobs.toml's `broker`, \
+     as the services do (and exits 78 if it cannot read it).",
 );
 pub(super) const SERVICE_DB: Entry = (
     "/var/lib/taskq/taskq.db",

@@ -52,8 +52,13 @@ pub(super) fn open(path: &Path) -> Result<Connection, BrokerError> {
     let err = |e: rusqlite::Error| map_error(&url, e);
     let cannot = |what: &Path, e: std::io::Error| BrokerError::Unavailable {
         url: url.clone(),
-        reason: format!("cannot create {}: {e}", what.display()),
-        hint: "choose a writable path with --broker sqlite:///path/to/taskq.db",
+        reason: format!("cannot open or create {}: {e}", what.display()),
+        // The services' queue: another path would be one nobody serves.
+        hint: if path == Path::new(crate::broker::SYSTEM_SQLITE) {
+            "it is the taskq services' queue: run taskq as root or as the taskq user (sudo -u taskq taskq ...)"
+        } else {
+            "choose a writable path with --broker sqlite:///path/to/taskq.db"
+        },
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
         return Err(BrokerError::Unavailable {

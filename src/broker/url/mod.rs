@@ -75,7 +75,7 @@ impl BrokerUrl {
     pub fn system_sqlite() -> Result<BrokerUrl, BrokerError> {
         use std::os::unix::fs::DirBuilderExt;
         let dir = Path::new(SYSTEM_STATE_DIR);
-        let path = dir.join("taskq.db");
+        let path = PathBuf::from(SYSTEM_SQLITE);
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| BrokerError::Unavailable {
             url: format!("sqlite://{}", path.display()),
             reason: format!("cannot create {}: {e}", dir.display()),
@@ -87,6 +87,9 @@ impl BrokerUrl {
 
 /// Where the packaged services keep their state (`StateDirectory=taskq`).
 const SYSTEM_STATE_DIR: &str = "/var/lib/taskq";
+
+/// The host's default broker, in that directory.
+pub const SYSTEM_SQLITE: &str = "/var/lib/taskq/taskq.db";
 
 /// `sqlite://` followed by `rest`: an absolute path (`sqlite:///var/lib/q.db`,
 /// or `sqlite://localhost/var/lib/q.db` as in file URLs), percent-escapes

@@ -171,8 +171,16 @@ fn recent(current: &OsStr, kind: Ids) -> Vec<CompletionCandidate> {
 fn broker_in_effect() -> Option<(BrokerUrl, Namespace)> {
     let flags = &request().flags;
     let config = config();
-    let url = if let Some(url) = flags.broker.as_deref().or_else(|| config.and_then(|c| c.settings.broker.as_deref())) {
-        BrokerUrl::parse(url).ok()?
+    // As `Context::broker_url` picks it, but creating nothing.
+    let named = match (flags.broker.clone(), config) {
+        (Some(url), _) => Some(url),
+        (None, Some(c)) => crate::config::broker_named(c).ok()?.map(|(url, _)| url),
+        (None, None) => None,
+    };
+    let url = if let Some(url) = named {
+        BrokerUrl::parse(&url).ok()?
+    } else if config.is_some_and(|c| crate::config::is_system_config(&c.path)) {
+        BrokerUrl::Sqlite { path: crate::broker::SYSTEM_SQLITE.into() }
     } else {
         let dirs = directories::ProjectDirs::from("", "", "taskq")?;
         BrokerUrl::Sqlite { path: dirs.data_dir().join("taskq.db") }

@@ -36,11 +36,13 @@ pub(super) const TASKQ: Table = Table {
         key(
             "broker",
             "URL",
-            "the embedded SQLite file, ~/.local/share/taskq/taskq.db",
+            "the embedded SQLite file, ~/.local/share/taskq/taskq.db (for /etc/taskq/jobs.toml, the \
+             packaged services' /var/lib/taskq/taskq.db)",
             "Where the queue lives: `redis://[user:password@]host[:port][/db]`, `rediss://...` (TLS), \
              `redis+cluster://host1:port,host2:port/`, `redis+sentinel://s1:26379,s2:26379/`*MASTER*`[/db]`, or \
              `sqlite:///`*absolute/path*. `--broker` and `$TASKQ_BROKER` win over it; keep a password out of \
-             this file by giving the URL in `$TASKQ_BROKER` instead.",
+             this file by giving the URL in `$TASKQ_BROKER` instead (for /etc/taskq/jobs.toml, in \
+             /etc/taskq/env, which the packaged services and taskq read first).",
             "broker = \"redis://127.0.0.1:6379/0\"",
         ),
         key(
@@ -330,7 +332,9 @@ pub(super) const JOB: Table = Table {
             "the worker's own user",
             "Run a shell job as this user, as the user field of /etc/crontab does. The worker must run as \
              root: it switches to the user for the job, with the user's supplementary groups, and `HOME`, \
-             `USER` and `LOGNAME` from its passwd entry (the job's `env` may still set them). A worker not \
+             `USER` and `LOGNAME` from its passwd entry. It starts from that and the worker's `PATH`, `LANG`, \
+             `LC_*` and `TZ`, as under cron, not from the worker's environment, which holds the broker's URL \
+             and every job's secrets: name what it needs in its `env` (`TOKEN = \"${TOKEN}\"`). A worker not \
              running as root refuses to start while its queues hold a job with `user` (`taskq check` warns); \
              a run that reaches such a worker anyway, or names a user missing on the host, fails without \
              retries. The account is looked up when each run starts.",

@@ -83,7 +83,8 @@ pub(super) fn render() -> Vec<u8> {
     }
     doc.item(
         vec![italic("jobs.example.toml")],
-        "In taskq's source: every feature of the file, commented (`taskq -f jobs.example.toml check`).",
+        "Every feature of the file, commented: in taskq's source, and installed as \
+         /usr/share/doc/taskq/examples/jobs.example.toml (`taskq -f jobs.example.toml check`).",
     );
     doc.section("SEE ALSO").pages(&[
         "taskq(1)",
@@ -111,6 +112,8 @@ fn keys_section(doc: &mut Doc, id: &str, intro: &str) {
 /// Each key as `name = kind`, then what it does, its default and an example.
 fn keys(doc: &mut Doc, table: &Table) {
     for Key { name, kind, default, text, example } in table.keys {
+        // Indented lines are kept as they are; one per line of the example.
+        let example = example.replace('\n', "\n    ");
         let body = format!("{text}\n\nDefault: {default}.\n\n    {example}");
         doc.item(vec![bold(*name), roman(" = "), italic(*kind)], &body);
     }
