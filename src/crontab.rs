@@ -202,7 +202,9 @@ fn command_of(text: &str) -> Result<String, String> {
         }
     }
     if out.contains("{{") {
-        return Err("the command contains {{, which taskq reads as a parameter".into());
+        return Err("the command contains {{, which taskq reads as a parameter: split the braces with empty quotes \
+                    ({\"\"{ outside or inside double quotes, {''{ inside single quotes), or move the command into a script"
+            .into());
     }
     Ok(out)
 }

@@ -159,6 +159,7 @@ fn user_and_group_are_checked_in_the_config() {
     // From [defaults], as a cron.d file of one user's lines; `check` says
     // what such jobs need of the worker, or warns if it cannot be had here.
     env.write("jobs.toml", "[defaults]\nuser = \"nobody\"\n[jobs.a]\ncommand = \"true\"\n");
-    let needs = if is_root() { "note: a runs as other users: the worker must run as root" } else { "warning: job \"a\"" };
+    let needs =
+        if is_root() { "note: a runs as other users: the worker must run as root" } else { "warning: job \"a\"" };
     env.run(&["check"]).success().stderr(predicates::str::contains(needs));
 }

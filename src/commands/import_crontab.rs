@@ -20,7 +20,8 @@ pub(super) fn run(args: ImportCrontabArgs) -> anyhow::Result<ExitCode> {
             text
         }
     };
-    let converted = convert(&text, args.system);
+    let system = args.system || args.file.as_deref().is_some_and(is_system_crontab);
+    let converted = convert(&text, system);
     say!("{}", converted.toml.trim_end());
     for p in &converted.problems {
         eprintln!("error: line {}: {}", p.line, crate::text::one_line(&p.reason));
@@ -40,4 +41,23 @@ pub(super) fn run(args: ImportCrontabArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     Err(DataError(summary).into())
+}
+
+/// /etc/crontab and /etc/cron.d/*: the system format, whose user field
+/// would otherwise be read as the command's first word.
+fn is_system_crontab(path: &std::path::Path) -> bool {
+    path == std::path::Path::new("/etc/crontab") || path.parent() == Some(std::path::Path::new("/etc/cron.d"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn the_system_crontabs_are_known_by_their_place() {
+        assert!(super::is_system_crontab(Path::new("/etc/crontab")));
+        assert!(super::is_system_crontab(Path::new("/etc/cron.d/backup")));
+        assert!(!super::is_system_crontab(Path::new("/var/spool/cron/crontabs/alice")));
+        assert!(!super::is_system_crontab(Path::new("mycron")));
+    }
 }

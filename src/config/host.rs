@@ -72,7 +72,8 @@ mod tests {
 
     #[test]
     fn env_file_values_are_read_as_systemd_reads_them() {
-        let text = "# TASKQ_BROKER=redis://commented\n; also a comment\nOTHER=1\nTASKQ_BROKER = \"redis://:p w@h:6379/0\"\n";
+        let text =
+            "# TASKQ_BROKER=redis://commented\n; also a comment\nOTHER=1\nTASKQ_BROKER = \"redis://:p w@h:6379/0\"\n";
         assert_eq!(env_file_value(text, "TASKQ_BROKER").as_deref(), Some("redis://:p w@h:6379/0"));
         assert_eq!(env_file_value("TASKQ_BROKER='a'\nTASKQ_BROKER=b\n", "TASKQ_BROKER").as_deref(), Some("b"));
         assert_eq!(env_file_value("# TASKQ_BROKER=x\n", "TASKQ_BROKER"), None);

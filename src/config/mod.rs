@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 pub use crate::flow::{Member, Step, WorkflowDef};
 pub use def::*;
 pub use error::{ConfigError, ConfigErrors, Location};
-pub use keys::{KeySection, documented_sections};
 pub use host::{SYSTEM_CONFIG, SYSTEM_ENV, broker_named, is_system_config};
+pub use keys::{KeySection, documented_sections};
 pub use suggest::did_you_mean;
 pub use workflow::DEFAULT_MAX_ITEMS;
 

@@ -70,9 +70,7 @@ pub(super) async fn run(
         // not the worker's: that holds the broker's URL and the secrets of
         // every job (/etc/taskq/env). What it needs, its `env` names.
         Some(id) => id.env(),
-        None => {
-            std::env::vars_os().filter(|(k, _)| !crate::systemd::SERVICE_VARS.iter().any(|v| k == v)).collect()
-        }
+        None => std::env::vars_os().filter(|(k, _)| !crate::systemd::SERVICE_VARS.iter().any(|v| k == v)).collect(),
     };
     vars.extend(env.into_iter().map(|(k, v)| (k.into(), v.into())));
     let taskq_env = attempt.taskq_env();

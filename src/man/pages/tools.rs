@@ -67,7 +67,8 @@ exits 65 (0 with `--allow-partial`); the rest is still printed. Such lines are a
 standard-input feature), `@reboot` (run it from a systemd unit at boot), and lines that are not a schedule.
 
 `--system` reads the format of /etc/crontab and /etc/cron.d/*, whose lines carry a user field after the time \
-fields: it becomes the job's `user`, which a worker running as root switches to.
+fields: it becomes the job's `user`, which a worker running as root switches to. /etc/crontab and files in \
+/etc/cron.d are read so without it.
 
 Review the output, run `taskq check` on it, then remove the crontab lines it replaces.",
     exit_status: &[
