@@ -19,9 +19,6 @@ use crate::shutdown::Shutdown;
 use crate::worker::{QueueSelection, Worker, WorkerOptions};
 use crate::{metrics, systemd};
 
-/// The default `--lease`.
-pub(super) const DEFAULT_LEASE: Duration = Duration::from_secs(30);
-
 pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = Arc::new(ctx.config()?);
     let queues = args.queues.clone();
@@ -31,7 +28,7 @@ pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
     };
-    let lease = args.lease.or(config.settings.lease).unwrap_or(DEFAULT_LEASE);
+    let lease = args.lease.or(config.settings.lease).unwrap_or(crate::config::DEFAULT_LEASE);
     if lease < Duration::from_secs(1) {
         return Err(UsageError("--lease must be at least 1s".into()).into());
     }

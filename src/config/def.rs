@@ -15,6 +15,9 @@ use crate::names::{JobName, QueueName};
 use crate::schedule::Schedule;
 use crate::time::Zone;
 
+/// The default lease (`lease`, `taskq run --lease`).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+
 /// Default `kill_after`: how long SIGTERM has before SIGKILL.
 pub const DEFAULT_KILL_AFTER: Duration = Duration::from_secs(10);
 pub use crate::job::{DEFAULT_MAX_REDELIVERIES, DEFAULT_RESULT_TTL};

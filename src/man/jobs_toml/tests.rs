@@ -166,3 +166,40 @@ fn the_page_names_itself_as_the_jobs_file() {
     assert!(page.contains(".TH taskq.toml 5 \"\""), "{}", &page[..200]);
     assert_eq!(section(&page, "NAME").as_deref(), Some("taskq.toml \\- taskq\\*(Aqs job definitions file, jobs.toml"));
 }
+
+/// A key's documented default, without its backticks.
+fn default_of(table: &str, key: &str) -> String {
+    TABLES
+        .iter()
+        .find(|t| t.id == table)
+        .and_then(|t| t.keys.iter().find(|k| k.name == key))
+        .map(|k| k.default.trim_matches('`').to_string())
+        .unwrap_or_else(|| panic!("{table} {key} is not on the page"))
+}
+
+fn duration_of(table: &str, key: &str) -> std::time::Duration {
+    let text = default_of(table, key);
+    humantime::parse_duration(&text)
+        .unwrap_or_else(|e| panic!("{table} {key}: default {text:?} is not a duration: {e}"))
+}
+
+#[test]
+fn the_defaults_on_the_page_are_the_ones_the_code_applies() {
+    use crate::config::{
+        DEFAULT_KILL_AFTER, DEFAULT_LEASE, DEFAULT_MAX_ITEMS, DEFAULT_MAX_REDELIVERIES, DEFAULT_RESULT_TTL,
+        DEFAULT_RETRY_DELAY, DEFAULT_RETRY_DELAY_MAX, DEFAULT_SHELL,
+    };
+    let retention = crate::broker::Retention::default();
+    assert_eq!(duration_of(table::TASKQ, "result_ttl"), DEFAULT_RESULT_TTL);
+    assert_eq!(duration_of(table::TASKQ, "lease"), DEFAULT_LEASE);
+    assert_eq!(duration_of(table::TASKQ, "failed_ttl"), retention.failed_ttl);
+    assert_eq!(default_of(table::TASKQ, "failed_max"), retention.failed_max.to_string());
+    assert_eq!(default_of(table::TASKQ, "namespace"), crate::names::Namespace::default_namespace().to_string());
+    assert_eq!(duration_of(table::JOB, "kill_after"), DEFAULT_KILL_AFTER);
+    assert_eq!(duration_of(table::JOB, "retry_delay"), DEFAULT_RETRY_DELAY);
+    assert_eq!(duration_of(table::JOB, "retry_delay_max"), DEFAULT_RETRY_DELAY_MAX);
+    assert_eq!(default_of(table::JOB, "shell"), DEFAULT_SHELL);
+    assert_eq!(default_of(table::JOB, "max_redeliveries"), DEFAULT_MAX_REDELIVERIES.to_string());
+    assert_eq!(default_of(table::JOB, "queue"), crate::names::QueueName::default_queue().to_string());
+    assert_eq!(default_of(table::MAP_STEP, "max_items"), DEFAULT_MAX_ITEMS.to_string());
+}
