@@ -173,8 +173,7 @@ fn default_of(table: &str, key: &str) -> String {
         .iter()
         .find(|t| t.id == table)
         .and_then(|t| t.keys.iter().find(|k| k.name == key))
-        .map(|k| k.default.trim_matches('`').to_string())
-        .unwrap_or_else(|| panic!("{table} {key} is not on the page"))
+        .map_or_else(|| panic!("{table} {key} is not on the page"), |k| k.default.trim_matches('`').to_string())
 }
 
 fn duration_of(table: &str, key: &str) -> std::time::Duration {
