@@ -76,6 +76,11 @@ pub fn convert(source: &str, system: bool) -> Converted {
                         "\n# MAILTO={value}: cron mailed each job's output there. taskq keeps output in the\n# job's result (taskq status ID); to be alerted, set on_failure = \"NAME\" on the\n# jobs below, naming a job that notifies (it sees TASKQ_TRIGGER_OUTPUT).\n"
                     ));
                 }
+                // cron keeps `${X}` as written; taskq would read X from the
+                // worker's environment at run time, and fail if unset.
+                _ if value.contains("${") => out.problems.push(problem(format!(
+                    "{name}: the value holds \"${{\", which taskq reads as a variable of the worker's environment where cron kept it as written: set {name} in the commands that need it"
+                ))),
                 _ => {
                     settings.env.insert(name.to_string(), value);
                 }
@@ -171,13 +176,14 @@ fn entry(line: &str, system: bool) -> Result<(String, Option<String>, String), S
 /// most often a user crontab read with `--system`: say so rather than
 /// write a `user` no system has.
 fn user_field(word: &str) -> Result<String, String> {
+    // `@`: directory users (SSSD, Active Directory) are named user@domain.
     let valid = word.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-        && word.trim_end_matches('$').chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        && word.trim_end_matches('$').chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '@'));
     if valid {
         Ok(word.to_string())
     } else {
         Err(format!(
-            "{word:?} in the user field is not a user name (is this a user's crontab? then leave out --system)"
+            "{word:?} in the user field is not a user name (is this a user's crontab? a system crontab's lines name a user after the schedule)"
         ))
     }
 }

@@ -38,12 +38,12 @@ both!(a_root_worker_runs_a_job_as_its_user_with_that_users_groups_and_home, |bac
     let env = Env::new(backend).jobs(
         r#"
 [jobs.as-nobody]
-command = "touch @DIR@/out/made; echo \"$(id -u) $(id -g) $(id -G) $HOME $USER $LOGNAME\" > @DIR@/out/who; echo \"${SECRET_TOKEN:-none} ${TASKQ_BROKER:-none} ${GRANTED:-none}\" > @DIR@/out/secrets"
+command = "touch @DIR@/out/made; echo \"$(id -u) $(id -g) $(id -G) $HOME $USER $LOGNAME $SHELL $(pwd)\" > @DIR@/out/who; echo \"${SECRET_TOKEN:-none} ${TASKQ_BROKER:-none} ${GRANTED:-none}\" > @DIR@/out/secrets"
 user = "nobody"
 env = { GRANTED = "${SECRET_TOKEN}" }
 
 [jobs.as-daemon-in-nogroup]
-command = "id -g > @DIR@/out/gid"
+command = "id -g > @DIR@/out/gid; id -G > @DIR@/out/groups"
 user = "daemon"
 group = "nogroup"
 
@@ -79,61 +79,75 @@ user = "nobody"
             .stdout,
     )
     .expect("utf-8");
-    assert_eq!(env.read("out/who").trim(), format!("{nobody} {nogroup} {nogroup} {} nobody nobody", home.trim()));
+    assert_eq!(
+        env.read("out/who").trim(),
+        format!("{nobody} {nogroup} {nogroup} {} nobody nobody /bin/sh /", home.trim()),
+        "no home to start in (/nonexistent): the job starts in /"
+    );
     assert_eq!(env.read("out/gid").trim(), nogroup.to_string(), "group = \"nogroup\" is the primary group");
+    let (_, daemon_gid) = ids_of("daemon");
+    assert_eq!(
+        env.read("out/groups").split_whitespace().collect::<Vec<_>>(),
+        [nogroup.to_string(), daemon_gid.to_string()],
+        "the user's own group stays among its groups, as sudo -u daemon -g nogroup has it"
+    );
     // The hook running as nobody reads the trigger's output the root worker wrote.
     wait_until(SOON, "the alert ran", || !env.read("out/alert").is_empty());
     assert_eq!(env.read("out/alert"), "secret-free output\n");
 });
 
 #[test]
-fn a_worker_that_is_not_root_refuses_to_start_serving_a_job_with_a_user() {
+fn a_worker_that_is_not_root_says_so_at_start_and_fails_such_jobs_runs_only() {
     if !is_root() {
         eprintln!("skipped: starting a worker as another user needs root");
         return;
     }
-    let env = Env::sqlite().jobs("[jobs.report]\ncommand = \"true\"\nuser = \"daemon\"\n");
+    let env =
+        Env::sqlite().jobs("[jobs.report]\ncommand = \"true\"\nuser = \"daemon\"\n[jobs.plain]\ncommand = \"true\"\n");
     open_to_others(&env);
     std::fs::set_permissions(env.path("jobs.toml"), std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let (nobody, nogroup) = ids_of("nobody");
-    let mut cmd = env.command();
-    cmd.args(["run", "--burst"]).uid(nobody).gid(nogroup).env("HOME", env.path("out"));
-    assert_cmd::Command::from_std(cmd)
-        .timeout(std::time::Duration::from_secs(60))
-        .assert()
-        .code(78)
-        .stderr(predicates::str::contains(
-            "job \"report\": the job runs as user \"daemon\": only a worker running as root can switch users, and this one runs as \"nobody\"",
-        ));
-    // A worker serving other queues only starts.
-    let mut cmd = env.command();
     let own_broker = format!("sqlite://{}/taskq.db", env.path("out").display());
-    cmd.args(["run", "--burst", "-Q", "other"])
-        .uid(nobody)
-        .gid(nogroup)
-        .env("HOME", env.path("out"))
-        .env("TASKQ_BROKER", own_broker);
-    assert_cmd::Command::from_std(cmd).timeout(std::time::Duration::from_secs(60)).assert().success();
+    let as_nobody = |args: &[&str]| {
+        let mut cmd = env.command();
+        cmd.args(args).uid(nobody).gid(nogroup).env("HOME", env.path("out")).env("TASKQ_BROKER", &own_broker);
+        assert_cmd::Command::from_std(cmd).timeout(std::time::Duration::from_secs(60)).assert()
+    };
+    let id_of = |assert: assert_cmd::assert::Assert| {
+        String::from_utf8_lossy(&assert.success().get_output().stdout).trim().to_string()
+    };
+    let report = id_of(as_nobody(&["enqueue", "report"]));
+    let plain = id_of(as_nobody(&["enqueue", "plain"]));
+    as_nobody(&["run", "--burst"]).success().stderr(predicates::str::contains(
+        "job \"report\": the job runs as user \"daemon\": only a worker running as root can switch users, and this one runs as \"nobody\"",
+    ));
+    let state = |id: &str| {
+        let out = as_nobody(&["status", "--json", id]).success().get_output().stdout.clone();
+        serde_json::from_slice::<serde_json::Value>(&out).expect("status JSON")
+    };
+    assert_eq!(state(&plain)["state"], "succeeded", "the other jobs run");
+    let failed = state(&report);
+    assert_eq!((failed["state"].as_str(), failed["attempts"].as_u64()), (Some("failed"), Some(1)), "{failed}");
+    assert!(failed["error"].as_str().unwrap_or_default().contains("only a worker running as root"), "{failed}");
 }
 
 #[test]
-fn a_user_missing_on_the_host_stops_the_worker_and_check_warns() {
-    let env = Env::sqlite().jobs("[jobs.report]\ncommand = \"true\"\nuser = \"no-such-user-here\"\n");
+fn a_user_missing_on_the_host_fails_that_jobs_runs_and_check_warns() {
+    let env = Env::sqlite().jobs(
+        "[jobs.report]\ncommand = \"true\"\nuser = \"no-such-user-here\"\nretries = 3\n[jobs.plain]\ncommand = \"true\"\n",
+    );
     env.run(&["check"]).success().stderr(predicates::str::contains(
         "warning: job \"report\": user \"no-such-user-here\" does not exist on this host",
     ));
+    let report = env.enqueue(&["report"]);
+    let plain = env.enqueue(&["plain"]);
     env.run(&["run", "--burst"])
-        .code(78)
+        .success()
         .stderr(predicates::str::contains("job \"report\": user \"no-such-user-here\" does not exist on this host"));
-    // Sent to a worker anyway (it serves other queues than the job's own),
-    // the run fails with the reason, without retries.
-    let env = Env::sqlite()
-        .jobs("[jobs.report]\ncommand = \"true\"\nuser = \"no-such-user-here\"\nqueue = \"q\"\nretries = 3\n");
-    let id = env.enqueue(&["report", "--queue", "default"]);
-    env.run(&["run", "--burst", "-Q", "default"]).success();
-    let status = env.status(&id);
+    assert_eq!(env.state(&plain), "succeeded", "one job's missing user stops no other");
+    let status = env.status(&report);
     assert_eq!(status["state"], "failed");
-    assert_eq!(status["attempts"], 1);
+    assert_eq!(status["attempts"], 1, "not retried: another try cannot find the user either");
     assert!(status["error"].as_str().unwrap_or_default().contains("does not exist on this host"), "{status}");
 }
 
@@ -159,7 +173,10 @@ fn user_and_group_are_checked_in_the_config() {
     // From [defaults], as a cron.d file of one user's lines; `check` says
     // what such jobs need of the worker, or warns if it cannot be had here.
     env.write("jobs.toml", "[defaults]\nuser = \"nobody\"\n[jobs.a]\ncommand = \"true\"\n");
-    let needs =
-        if is_root() { "note: a runs as other users: the worker must run as root" } else { "warning: job \"a\"" };
+    let needs = if is_root() {
+        "note: a names a user the packaged units' worker (user taskq) cannot switch to"
+    } else {
+        "warning: job \"a\""
+    };
     env.run(&["check"]).success().stderr(predicates::str::contains(needs));
 }

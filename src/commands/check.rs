@@ -55,12 +55,14 @@ pub(super) async fn run(args: CheckArgs, ctx: &Context) -> anyhow::Result<ExitCo
     let as_users: Vec<&str> = config
         .jobs
         .iter()
-        .filter(|j| matches!(&j.action, crate::config::Action::Shell(s) if s.run_as.is_some()))
+        .filter(|j| {
+            matches!(&j.action, crate::config::Action::Shell(s) if s.run_as.as_ref().is_some_and(|r| r.user != "taskq"))
+        })
         .map(|j| j.name.as_str())
         .collect();
     if warnings.is_empty() && !as_users.is_empty() {
         eprintln!(
-            "note: {} run{} as other users: the worker must run as root (for the packaged units, install the drop-in /usr/share/doc/taskq/examples/run-jobs-as-users.conf)",
+            "note: {} name{} a user the packaged units' worker (user taskq) cannot switch to: install the drop-in /usr/share/doc/taskq/examples/run-jobs-as-users.conf, which runs it as root",
             as_users.join(", "),
             if as_users.len() == 1 { "s" } else { "" }
         );

@@ -46,6 +46,8 @@ pub(super) fn run(args: ImportCrontabArgs) -> anyhow::Result<ExitCode> {
 /// /etc/crontab and /etc/cron.d/*: the system format, whose user field
 /// would otherwise be read as the command's first word.
 fn is_system_crontab(path: &std::path::Path) -> bool {
+    // Named as given, or relatively (`cd /etc/cron.d && ... myapp`).
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     path == std::path::Path::new("/etc/crontab") || path.parent() == Some(std::path::Path::new("/etc/cron.d"))
 }
 

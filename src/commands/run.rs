@@ -13,7 +13,6 @@ use super::Context;
 use crate::beat::Beat;
 use crate::cli::RunArgs;
 use crate::clock::BrokerClock;
-use crate::config::{ConfigError, ConfigErrors};
 use crate::error::UsageError;
 use crate::shutdown::Shutdown;
 use crate::worker::{QueueSelection, Worker, WorkerOptions};
@@ -22,7 +21,7 @@ use crate::{metrics, systemd};
 pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = Arc::new(ctx.config()?);
     let queues = args.queues.clone();
-    refuse_accounts(&config, queues.as_ref())?;
+    report_accounts(&config, queues.as_ref());
     let concurrency = match args.concurrency {
         Some(0) => return Err(UsageError("-c must be at least 1".into()).into()),
         Some(n) => n,
@@ -87,19 +86,15 @@ pub(super) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-/// Refuses to start serving jobs that name a `user` this process cannot run
-/// them as: the whole deployment is wrong, not one run.
-fn refuse_accounts(config: &crate::config::Config, queues: Option<&QueueSelection>) -> anyhow::Result<()> {
+/// Says at start which jobs of the worker's queues name a `user` it cannot
+/// run them as (not root, or an account missing on this host). Their runs
+/// fail with the reason; every other job runs: one such job must not stop
+/// a host's whole worker, as one bad line does not stop cron.
+fn report_accounts(config: &crate::config::Config, queues: Option<&QueueSelection>) {
     let served = queues.map(QueueSelection::all);
-    let refused = crate::exec::identity::refusals(config, served.as_deref());
-    if refused.is_empty() {
-        return Ok(());
+    for refused in crate::exec::identity::refusals(config, served.as_deref()) {
+        tracing::error!(config = %config.path.display(), "{refused}; its runs will fail");
     }
-    let at = config.path.display();
-    Err(ConfigErrors(
-        refused.into_iter().map(|m| ConfigError { location: None, message: format!("{at}: {m}") }).collect(),
-    )
-    .into())
 }
 
 /// Runs the worker and the scheduler of `run --beat` side by side. If one

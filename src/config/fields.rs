@@ -281,12 +281,12 @@ fn account(diag: &mut Diagnostics<'_>, key: &str, v: &Value<'_>) -> Option<Strin
     let valid = !name.is_empty()
         && name.len() <= 256
         && !name.starts_with('-')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-$".contains(c));
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-$@".contains(c));
     if !valid {
         diag.error(
             &v.span(),
             format!(
-                "\"{key}\": \"{}\" is not a {key} name (letters, digits, '.', '_', '-')",
+                "\"{key}\": \"{}\" is not a {key} name (letters, digits, '.', '_', '-', '@')",
                 crate::text::one_line(&name)
             ),
         );

@@ -29,16 +29,22 @@ pub fn is_system_config(path: &Path) -> bool {
 /// jobs where no service looks.
 pub fn broker_named(config: &Config) -> Result<Option<(String, String)>, String> {
     if is_system_config(&config.path) {
-        match std::fs::read_to_string(SYSTEM_ENV) {
-            Ok(text) => {
-                if let Some(url) = env_file_value(&text, "TASKQ_BROKER") {
+        match std::fs::read(SYSTEM_ENV) {
+            // Another line's bytes (a secret in Latin-1) are not ours to judge.
+            Ok(bytes) => {
+                if let Some(url) = env_file_value(&String::from_utf8_lossy(&bytes), "TASKQ_BROKER") {
                     return Ok(Some((url, format!("{SYSTEM_ENV}: TASKQ_BROKER"))));
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
+                let fix = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    "run taskq as root, or name the broker with --broker"
+                } else {
+                    "name the broker with --broker"
+                };
                 return Err(format!(
-                    "cannot read {SYSTEM_ENV} ({e}), where the taskq services may take their broker from: run taskq as root, or name the broker with --broker"
+                    "cannot read {SYSTEM_ENV} ({e}), where the taskq services may take their broker from: {fix}"
                 ));
             }
         }
@@ -63,7 +69,8 @@ fn env_file_value(text: &str, name: &str) -> Option<String> {
         let unquoted = ['"', '\''].iter().find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)));
         found = Some(unquoted.unwrap_or(value).to_string());
     }
-    found.filter(|v| !v.is_empty())
+    // An empty value is kept: the services get it so, and refuse it.
+    found
 }
 
 #[cfg(test)]
@@ -77,6 +84,6 @@ mod tests {
         assert_eq!(env_file_value(text, "TASKQ_BROKER").as_deref(), Some("redis://:p w@h:6379/0"));
         assert_eq!(env_file_value("TASKQ_BROKER='a'\nTASKQ_BROKER=b\n", "TASKQ_BROKER").as_deref(), Some("b"));
         assert_eq!(env_file_value("# TASKQ_BROKER=x\n", "TASKQ_BROKER"), None);
-        assert_eq!(env_file_value("TASKQ_BROKER=\n", "TASKQ_BROKER"), None);
+        assert_eq!(env_file_value("TASKQ_BROKER=\n", "TASKQ_BROKER").as_deref(), Some(""));
     }
 }

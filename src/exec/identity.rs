@@ -4,9 +4,10 @@
 //! it execs (`spawn.rs`), with HOME, USER and LOGNAME from its passwd entry
 //! and, as under cron, not the worker's environment (which holds the
 //! broker's URL and every job's secrets): what it needs, its `env` names.
-//! Only a worker running as root can do that; any other refuses such a job
-//! with the reason, at start for the jobs of its queues (`refusal`) and at
-//! run time for a job sent to it anyway.
+//! Only a worker running as root can do that. A job whose account cannot be
+//! had (not root, or a user missing on this host) is named in an error at
+//! the worker's start and reload (`refusals`), and each of its runs fails
+//! with the reason; the worker's other jobs run, as cron's other lines do.
 
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString, OsString};
@@ -127,7 +128,14 @@ impl Identity {
                     .ok_or_else(|| format!("group \"{group}\" does not exist on this host (getent group {group})"))?
             }
         };
-        Ok(Identity { name: user.clone(), uid: entry.uid, gid, groups: group_list(&c_user, gid), home: entry.home })
+        // The user's groups as a login has them (its own primary group
+        // among them), plus `group` when that names another, as
+        // `sudo -u USER -g GROUP` runs.
+        let mut groups = group_list(&c_user, entry.gid);
+        if !groups.contains(&gid) {
+            groups.insert(0, gid);
+        }
+        Ok(Identity { name: user.clone(), uid: entry.uid, gid, groups, home: entry.home })
     }
 
     /// Whether this process can start a job as this identity: as root, or
@@ -164,10 +172,18 @@ impl Identity {
         Ok(())
     }
 
+    /// Where a job run as this user starts without a `workdir`: its home,
+    /// as under cron, or `/` when it has none.
+    pub(super) fn home_dir(&self) -> std::path::PathBuf {
+        let home = std::path::PathBuf::from(&self.home);
+        if home.is_dir() { home } else { "/".into() }
+    }
+
     /// The environment a job run as this user starts from, as cron's: the
-    /// user's HOME, USER and LOGNAME, and of the worker's own only what
-    /// says where programs and the locale are (PATH, LANG, LC_*, TZ).
-    pub(super) fn env(&self) -> BTreeMap<OsString, OsString> {
+    /// user's HOME, USER and LOGNAME, SHELL (the job's), and of the
+    /// worker's own only what says where programs and the locale are
+    /// (PATH, LANG, LC_*, TZ).
+    pub(super) fn env(&self, shell: &str) -> BTreeMap<OsString, OsString> {
         let mut env: BTreeMap<OsString, OsString> = std::env::vars_os()
             .filter(|(k, _)| {
                 let k = k.to_string_lossy();
@@ -178,6 +194,7 @@ impl Identity {
         env.insert("HOME".into(), self.home.clone());
         env.insert("USER".into(), self.name.clone().into());
         env.insert("LOGNAME".into(), self.name.clone().into());
+        env.insert("SHELL".into(), shell.into());
         env
     }
 }
@@ -204,7 +221,7 @@ fn current_user() -> String {
 
 /// Why this process cannot run every job of `queues` that names a `user`:
 /// one line per job (an account missing on this host, or not root), for a
-/// worker to refuse to start with, and `check` to warn of.
+/// worker to log at start and reload, and `check` to warn of.
 pub fn refusals(config: &Config, queues: Option<&[crate::names::QueueName]>) -> Vec<String> {
     let mut out = Vec::new();
     for def in &config.jobs {

@@ -69,7 +69,7 @@ pub(super) async fn run(
         // Another user's job gets a login's environment, as cron gives one,
         // not the worker's: that holds the broker's URL and the secrets of
         // every job (/etc/taskq/env). What it needs, its `env` names.
-        Some(id) => id.env(),
+        Some(id) => id.env(shell),
         None => std::env::vars_os().filter(|(k, _)| !crate::systemd::SERVICE_VARS.iter().any(|v| k == v)).collect(),
     };
     vars.extend(env.into_iter().map(|(k, v)| (k.into(), v.into())));
@@ -88,7 +88,7 @@ pub(super) async fn run(
         program: shell.into(),
         args,
         env: vars.into_iter().collect(),
-        cwd: action.workdir.clone(),
+        cwd: action.workdir.clone().or_else(|| identity.as_ref().map(Identity::home_dir)),
         reaper: ticket.map(|t| t.fd),
         credentials: identity.map(|id| Credentials { uid: id.uid, gid: id.gid, groups: id.groups }),
     };

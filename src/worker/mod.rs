@@ -33,7 +33,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::broker::{Broker, BrokerError, LeaseToken, RunState, RunningJob, WorkerInfo};
 use crate::clock::BrokerClock;
-use crate::config::{Config, ConfigError, ConfigErrors};
+use crate::config::Config;
 use crate::exec::output::LiveOutput;
 use crate::exec::{Executor, Kill};
 use crate::job::{JobId, WorkflowStep};
@@ -178,17 +178,12 @@ impl Shared {
     fn reload(&self, why: &str) -> bool {
         let path = self.config().path.clone();
         *self.config_read.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = modified(&path);
-        let loaded = Config::load(&path).and_then(|config| {
-            let served = self.opts.queues.as_ref().map(QueueSelection::all);
-            let refused = crate::exec::identity::refusals(&config, served.as_deref());
-            if refused.is_empty() {
-                Ok(config)
-            } else {
-                Err(ConfigErrors(refused.into_iter().map(|message| ConfigError { location: None, message }).collect()))
-            }
-        });
-        match loaded {
+        match Config::load(&path) {
             Ok(config) => {
+                let served = self.opts.queues.as_ref().map(QueueSelection::all);
+                for refused in crate::exec::identity::refusals(&config, served.as_deref()) {
+                    tracing::error!(config = %path.display(), "{refused}; its runs will fail");
+                }
                 tracing::info!(
                     config = %path.display(), jobs = config.jobs.len(), workflows = config.workflows.len(), why,
                     "config reloaded"

@@ -84,7 +84,7 @@ fn import_crontab_reads_the_system_format_from_stdin() {
         .stderr(predicate::str::contains("line 1: a system crontab line needs a user field before the command"));
     env.run_with_input(&["import-crontab", "--system"], "0 3 * * * /usr/bin/php artisan schedule:run\n").code(65).stderr(
         predicate::str::contains(
-            "line 1: \"/usr/bin/php\" in the user field is not a user name (is this a user's crontab? then leave out --system)",
+            "line 1: \"/usr/bin/php\" in the user field is not a user name (is this a user's crontab? a system crontab's lines name a user after the schedule)",
         ),
     );
 }
@@ -169,4 +169,17 @@ fn allow_partial_reports_the_lines_it_could_not_convert_and_exits_0() {
     );
     assert_eq!(stdout(&partial), stdout(&strict));
     assert_eq!(job_names(&stdout(&partial)), ["backup"]);
+}
+
+/// cron keeps `${X}` in a variable as written; taskq would read X from the
+/// worker's environment: such a line is reported, not carried over.
+#[test]
+fn a_variable_holding_dollar_brace_is_reported_not_carried_over() {
+    let env = Env::sqlite();
+    let crontab = "GREETING=${HOME}/x\n0 3 * * * echo \"$GREETING\"\n";
+    let out = env.run_with_input(&["import-crontab"], crontab).code(65).stderr(predicate::str::contains(
+        "line 1: GREETING: the value holds \"${\", which taskq reads as a variable of the worker's environment",
+    ));
+    let toml = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(!toml.contains("GREETING ="), "{toml}");
 }

@@ -331,20 +331,22 @@ pub(super) const JOB: Table = Table {
             "user name",
             "the worker's own user",
             "Run a shell job as this user, as the user field of /etc/crontab does. The worker must run as \
-             root: it switches to the user for the job, with the user's supplementary groups, and `HOME`, \
-             `USER` and `LOGNAME` from its passwd entry. It starts from that and the worker's `PATH`, `LANG`, \
-             `LC_*` and `TZ`, as under cron, not from the worker's environment, which holds the broker's URL \
-             and every job's secrets: name what it needs in its `env` (`TOKEN = \"${TOKEN}\"`). A worker not \
-             running as root refuses to start while its queues hold a job with `user` (`taskq check` warns); \
-             a run that reaches such a worker anyway, or names a user missing on the host, fails without \
-             retries. The account is looked up when each run starts.",
+             root: it switches to the user for the job, with the user's groups, `HOME`, `USER` and `LOGNAME` \
+             from its passwd entry and `SHELL` the job's shell, in the user's home unless `workdir` is set (`/` \
+             when it has none). Its environment is that and the worker's `PATH`, `LANG`, `LC_*` and `TZ`, as \
+             under cron, not from the worker's environment, which holds the broker's URL \
+             and every job's secrets: name what it needs in its `env` (`TOKEN = \"${TOKEN}\"`). A worker that \
+             cannot switch to the user (it is not root, or the user is missing on its host) names each such job \
+             of its queues in an error at start and reload, and their runs there fail without retries; its \
+             other jobs run (`taskq check` warns too). The account is looked up when each run starts.",
             "user = \"www-data\"",
         ),
         key(
             "group",
             "group name",
             "the user's primary group",
-            "The primary group the job runs with; needs `user`.",
+            "The primary group the job runs with; needs `user`. The user's own groups stay its supplementary \
+             groups, as with `sudo -u USER -g GROUP`.",
             "user = \"www-data\"\ngroup = \"adm\"",
         ),
     ],
