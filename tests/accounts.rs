@@ -180,3 +180,19 @@ fn user_and_group_are_checked_in_the_config() {
     };
     env.run(&["check"]).success().stderr(predicates::str::contains(needs));
 }
+
+#[test]
+fn a_workdir_the_user_cannot_enter_is_named_as_the_reason() {
+    if !is_root() {
+        eprintln!("skipped: switching users needs root");
+        return;
+    }
+    let env =
+        Env::sqlite().jobs("[jobs.locked-out]\ncommand = \"true\"\nuser = \"nobody\"\nworkdir = \"@DIR@/private\"\n");
+    std::fs::create_dir(env.path("private")).expect("mkdir");
+    std::fs::set_permissions(env.path("private"), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    env.run(&["exec", "locked-out"]).code(1).stderr(predicates::str::contains(format!(
+        "cannot enter the working directory {}: Permission denied",
+        env.path("private").display()
+    )));
+}

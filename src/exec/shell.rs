@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use super::identity::Identity;
 use super::output::{OUTPUT_TAIL_BYTES, OutputSink, STEP_OUTPUT_BYTES, Stream, Tail};
 use super::reaper::Reaper;
-use super::spawn::{Child, Credentials, ExitStatus, Spawn, spawn};
+use super::spawn::{Child, Credentials, ExitStatus, Spawn, StepFailed, spawn};
 use super::{Attempt, Kill};
 use crate::config::ShellAction;
 use crate::config::template::{param_var, verbatim};
@@ -96,6 +96,9 @@ pub(super) async fn run(
     let started_at = Timestamp::now();
     let mut child = match spawn(&spec) {
         Ok(c) => c,
+        Err(e) if e.get_ref().is_some_and(|inner| inner.is::<StepFailed>()) => {
+            return Outcome::not_started(e.to_string());
+        }
         Err(e) => return Outcome::not_started(format!("cannot start {shell}: {e}")),
     };
     let registration = reaper.zip(ticket).map(|(r, t)| r.started(child.pid, t, child.registered));

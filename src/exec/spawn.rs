@@ -65,6 +65,31 @@ pub(super) struct Credentials {
     pub groups: Vec<libc::gid_t>,
 }
 
+/// What the child was doing between clone and exec.
+#[derive(Clone, Copy)]
+#[repr(i32)]
+enum Step {
+    Setup,
+    /// Taking another user's ids.
+    Ids,
+    /// Entering the working directory.
+    Workdir,
+    Exec,
+}
+
+/// A start that failed before exec, in a step of its own: the message says
+/// which (the job's shell itself was fine).
+#[derive(Debug)]
+pub(super) struct StepFailed(String);
+
+impl std::fmt::Display for StepFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StepFailed {}
+
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct ExitStatus {
@@ -103,6 +128,8 @@ struct ChildArgs {
     reaper: RawFd,
     /// Set by the child once its registration is written.
     registered: bool,
+    /// What the child was doing when it failed (`Step`), for the error.
+    step: c_int,
     /// Whether to take `uid`, `gid` and `groups` (`ngroups` of them).
     switch: bool,
     uid: libc::uid_t,
@@ -151,6 +178,7 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         // every thread of the worker, whose memory this child shares. Before
         // the parent-death signal, which a change of ids clears. Groups
         // first, while still allowed to set them.
+        a.step = Step::Ids as c_int;
         if a.switch
             && (libc::syscall(libc::SYS_setgroups, a.ngroups, a.groups) != 0
                 || libc::syscall(libc::SYS_setgid, a.gid) != 0
@@ -178,9 +206,11 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         if libc::dup2(a.stdin, 0) < 0 || libc::dup2(a.stdout, 1) < 0 || libc::dup2(a.stderr, 2) < 0 {
             return fail(a);
         }
+        a.step = Step::Workdir as c_int;
         if !a.cwd.is_null() && libc::chdir(a.cwd) != 0 {
             return fail(a);
         }
+        a.step = Step::Exec as c_int;
         libc::sigprocmask(libc::SIG_SETMASK, &raw const a.mask, std::ptr::null_mut());
         libc::execve(a.program, a.argv, a.envp);
         fail(a)
@@ -246,7 +276,7 @@ pub(super) fn spawn(spec: &Spawn) -> io::Result<Child> {
     // and so `args`, `argv`, `envp` and `stack`, waiting until the child has
     // exec'd or exited; the child's one write to `args` (`registered`) is
     // done by then.
-    let (pid, registered) = unsafe {
+    let (pid, registered, step) = unsafe {
         let mut all: libc::sigset_t = std::mem::zeroed();
         let mut mask: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&raw mut all);
@@ -264,6 +294,7 @@ pub(super) fn spawn(spec: &Spawn) -> io::Result<Child> {
             mask,
             reaper: spec.reaper.unwrap_or(-1),
             registered: false,
+            step: Step::Setup as c_int,
             switch: spec.credentials.is_some(),
             uid: spec.credentials.as_ref().map_or(0, |c| c.uid),
             gid: spec.credentials.as_ref().map_or(0, |c| c.gid),
@@ -281,7 +312,7 @@ pub(super) fn spawn(spec: &Spawn) -> io::Result<Child> {
         if pid < 0 {
             return Err(error);
         }
-        (pid, args.registered)
+        (pid, args.registered, args.step)
     };
     drop((stack, out_write, err_write, report_write, stdin));
     let pid = Pid::from_raw(pid).ok_or_else(|| io::Error::other("clone returned pid 0 in the parent"))?;
@@ -299,7 +330,18 @@ pub(super) fn spawn(spec: &Spawn) -> io::Result<Child> {
     let reported = rustix::io::read(&report_read, &mut errno).unwrap_or(0);
     if reported == errno.len() {
         abandon();
-        return Err(io::Error::from_raw_os_error(i32::from_ne_bytes(errno)));
+        let error = io::Error::from_raw_os_error(i32::from_ne_bytes(errno));
+        let what = if step == Step::Ids as c_int {
+            Some("cannot take the job's user's ids".to_string())
+        } else if step == Step::Workdir as c_int {
+            spec.cwd.as_ref().map(|dir| format!("cannot enter the working directory {}", dir.display()))
+        } else {
+            None
+        };
+        return Err(match what {
+            Some(what) => io::Error::new(error.kind(), StepFailed(format!("{what}: {error}"))),
+            None => error,
+        });
     }
     let pidfd = match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::NONBLOCK)
         .map_err(io::Error::from)
