@@ -96,7 +96,7 @@ pub(super) async fn run(
     let started_at = Timestamp::now();
     let mut child = match spawn(&spec) {
         Ok(c) => c,
-        Err(e) if e.get_ref().is_some_and(|inner| inner.is::<StepFailed>()) => {
+        Err(e) if matches!(e.get_ref(), Some(inner) if inner.is::<StepFailed>()) => {
             return Outcome::not_started(e.to_string());
         }
         Err(e) => return Outcome::not_started(format!("cannot start {shell}: {e}")),
