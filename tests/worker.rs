@@ -419,3 +419,22 @@ both!(a_workflow_steps_job_sees_its_run_id, |backend| {
     env.run(&["run", "--burst", "-c", "1"]).success();
     assert_eq!(env.lines("runs"), [run.to_string(), "none".to_string()]);
 });
+
+/// Without `-Q` the config's queues are served with equal weights: a busy
+/// queue named first does not starve another (strict order by name would
+/// run all 30 `a-bulk` jobs first; here `z-critical` waits behind 30 only
+/// with odds of 2^-30).
+#[test]
+fn without_q_no_queue_of_the_config_waits_on_another() {
+    let env = Env::sqlite().jobs(
+        "[jobs.bulk]\ncommand = \"true\"\nqueue = \"a-bulk\"\n[jobs.urgent]\ncommand = \"true\"\nqueue = \"z-critical\"\n",
+    );
+    let bulk: Vec<String> = (0..30).map(|_| env.enqueue(&["bulk"])).collect();
+    let urgent = env.enqueue(&["urgent"]);
+    env.run(&["run", "--burst", "-c", "1"]).success();
+    let finished = |id: &str| -> jiff::Timestamp {
+        env.status(id)["finished_at"].as_str().expect("finished").parse().expect("a time")
+    };
+    let last_bulk = bulk.iter().map(|id| finished(id)).max().expect("30 jobs");
+    assert!(finished(&urgent) < last_bulk, "the critical queue's job waited for the whole bulk queue");
+}

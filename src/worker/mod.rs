@@ -189,7 +189,7 @@ impl Shared {
                     "config reloaded"
                 );
                 if self.opts.queues.is_none() {
-                    let queues = QueueSelection::Strict(config.queues());
+                    let queues = QueueSelection::equal(config.queues());
                     if queues != self.queues() {
                         let names: Vec<String> = queues.all().iter().map(ToString::to_string).collect();
                         tracing::info!(queues = %names.join(","), "serving the config's queues");
@@ -293,7 +293,7 @@ impl Worker {
             clock,
             config_read: Mutex::new(modified(&config.path)),
             selection: std::sync::RwLock::new(
-                opts.queues.clone().unwrap_or_else(|| QueueSelection::Strict(config.queues())),
+                opts.queues.clone().unwrap_or_else(|| QueueSelection::equal(config.queues())),
             ),
             config: std::sync::RwLock::new(config),
             executor: Executor::with_reaper()?,

@@ -39,6 +39,13 @@ impl QueueSelection {
         }
     }
 
+    /// The queues without `-Q`: equal weights, so that no queue of the
+    /// config waits on another (strict order by name would have a busy
+    /// `bulk` starve `critical`).
+    pub fn equal(queues: Vec<QueueName>) -> QueueSelection {
+        QueueSelection::Weighted(queues.into_iter().map(|q| (q, 1)).collect())
+    }
+
     /// Every queue served.
     pub fn all(&self) -> Vec<QueueName> {
         match self {

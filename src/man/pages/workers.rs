@@ -15,8 +15,8 @@ job only when it has a free slot, so a short job never waits behind a long one w
 
 `-Q high,default` serves the queues in strict order: a free slot takes from the first queue that has a job. \
 `-Q high:6,default:3` picks a queue at random in proportion to the weights at each take, skipping empty ones. \
-Without `-Q` the worker serves every queue jobs.toml names, plus `default`, in strict order of their names; a \
-reload that names a new queue adds it.
+Without `-Q` the worker serves every queue jobs.toml names, plus `default`, with equal weights (as \
+`-Q a:1,b:1`), so that no queue waits on another; a reload that names a new queue adds it.
 
 A running job is held under a lease (`--lease`, else `lease` in `[taskq]`, default 30s) that the worker renews \
 every third of it, however long the job runs. A worker that cannot renew a lease (the broker out of reach) stops \
