@@ -28,6 +28,7 @@ mod systemd;
 pub mod text;
 pub mod time;
 pub mod tls;
+pub mod views;
 pub mod worker;
 pub mod workflow;
 

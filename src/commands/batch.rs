@@ -241,7 +241,7 @@ pub(super) async fn run_then(
     let Wait::Yes(timeout) = wait else { return Ok(ExitCode::SUCCESS) };
     let ended = super::status::wait_for_runs(broker.as_ref(), &[run], timeout).await?;
     if let Some(r) = ended.first().filter(|r| r.state != crate::broker::RunState::Succeeded) {
-        let why = super::views::RunView::from(r).error.map(|e| format!(": {e}")).unwrap_or_default();
+        let why = crate::views::RunView::from(r).error.map(|e| format!(": {e}")).unwrap_or_default();
         return Err(crate::error::Failed(format!("run {run} ({then} after the batch) {}{why}", r.state)).into());
     }
     Ok(ExitCode::SUCCESS)

@@ -143,7 +143,7 @@ async fn run_workflow(
     }
     let run = super::status::wait_for_runs(broker.as_ref(), &[id], args.timeout).await?;
     if let Some(r) = run.first().filter(|r| r.state != crate::broker::RunState::Succeeded) {
-        let view = super::views::RunView::from(r);
+        let view = crate::views::RunView::from(r);
         let why = view.error.map(|e| format!(": {e}")).unwrap_or_default();
         return Err(crate::error::Failed(format!("workflow run {id} ({name}) {}{why}", r.state)).into());
     }

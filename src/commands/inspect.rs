@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::views::{InspectView, JobStatsView, QueueView, ScheduleView, WorkerView, WorkflowRunsView};
+use crate::views::{InspectView, JobStatsView, QueueView, ScheduleView, WorkerView, WorkflowRunsView};
 use super::{Context, table};
 use crate::beat::entries;
 use crate::beat::health::alerts;

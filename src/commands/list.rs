@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use super::status::{record_json, run_json};
-use super::views::JobView;
+use crate::views::JobView;
 use super::{Context, table};
 use crate::broker::{ListFilter, RunRecord, RunState};
 use crate::cli::ListArgs;

@@ -32,7 +32,6 @@ mod schedule;
 mod status;
 mod table;
 mod top;
-mod views;
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::Context;
-use super::views::{JobView, RunView, tombstone_json};
+use crate::views::{JobView, RunView, tombstone_json};
 use crate::broker::{Broker, RunRecord, RunState, Tombstone};
 use crate::cli::{StatusArgs, WaitArgs};
 use crate::error::{Exit, TimedOut, unknown_ids};

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Context;
 use super::inspect::{short_duration, snapshot};
-use super::views::{InspectView, JobStatsView};
+use crate::views::{InspectView, JobStatsView};
 use crate::broker::ListFilter;
 use crate::cli::InspectArgs;
 use crate::names::JobName;

@@ -16,7 +16,7 @@ use crate::time::{rfc3339, rfc3339_utc};
 /// One job: `--json` prints it (instants in UTC), the text views read it
 /// (instants in the host's zone).
 #[derive(Debug, Serialize)]
-pub(super) struct JobView<'a> {
+pub struct JobView<'a> {
     pub id: String,
     pub job: &'a str,
     pub state: JobState,
@@ -46,7 +46,7 @@ pub(super) struct JobView<'a> {
 }
 
 #[derive(Debug, Serialize)]
-pub(super) struct StepOfRun<'a> {
+pub struct StepOfRun<'a> {
     pub id: String,
     pub workflow: &'a str,
     pub step: u32,
@@ -66,7 +66,7 @@ fn utc_or_null<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::O
 
 /// SPEC §9's JSON object for a job that succeeded with `ignore_result`:
 /// what its record would have told is null, as the record was not kept.
-pub(super) fn tombstone_json(t: &Tombstone) -> String {
+pub fn tombstone_json(t: &Tombstone) -> String {
     serde_json::json!({
         "id": t.id.to_string(),
         "job": t.job.as_str(),
@@ -124,7 +124,7 @@ impl<'a> From<&'a JobRecord> for JobView<'a> {
 /// `inspect`: queues, live workers and beats, per-job statistics,
 /// schedules, workflow runs.
 #[derive(Debug, Serialize)]
-pub(super) struct InspectView {
+pub struct InspectView {
     pub queues: Vec<QueueView>,
     pub workers: Vec<WorkerView>,
     pub jobs: Vec<JobStatsView>,
@@ -135,7 +135,7 @@ pub(super) struct InspectView {
 /// One job's activity: running now, and how its attempts ended over the
 /// last hour and the last 24 h (src/broker/stats.rs).
 #[derive(Debug, Serialize)]
-pub(super) struct JobStatsView {
+pub struct JobStatsView {
     pub name: String,
     /// Its queue in the config (none: a job the config no longer has).
     pub queue: Option<String>,
@@ -148,7 +148,7 @@ pub(super) struct JobStatsView {
 }
 
 #[derive(Debug, Default, Serialize)]
-pub(super) struct WindowView {
+pub struct WindowView {
     pub succeeded: u64,
     pub failed: u64,
     pub retried: u64,
@@ -175,7 +175,7 @@ impl From<&Window> for WindowView {
 }
 
 impl JobStatsView {
-    pub(super) fn new(name: &str, queue: Option<String>, stats: Option<&JobStats>, running: usize) -> Self {
+    pub fn new(name: &str, queue: Option<String>, stats: Option<&JobStats>, running: usize) -> Self {
         let window = |w: Option<&Window>| w.map(WindowView::from).unwrap_or_default();
         JobStatsView {
             name: name.to_string(),
@@ -191,7 +191,7 @@ impl JobStatsView {
 
 /// A workflow's runs the broker holds, by state.
 #[derive(Debug, Default, Serialize)]
-pub(super) struct WorkflowRunsView {
+pub struct WorkflowRunsView {
     pub name: String,
     pub running: u64,
     pub succeeded: u64,
@@ -200,13 +200,13 @@ pub(super) struct WorkflowRunsView {
 }
 
 #[derive(Debug, Serialize)]
-pub(super) struct QueueView {
+pub struct QueueView {
     pub name: String,
     pub ready: u64,
 }
 
 #[derive(Debug, Serialize)]
-pub(super) struct WorkerView {
+pub struct WorkerView {
     pub id: String,
     pub host: String,
     pub pid: u32,
@@ -221,7 +221,7 @@ pub(super) struct WorkerView {
 }
 
 #[derive(Debug, Serialize)]
-pub(super) struct RunningView {
+pub struct RunningView {
     pub id: String,
     pub job: String,
     pub attempt: u32,
@@ -256,7 +256,7 @@ impl From<&WorkerInfo> for WorkerView {
 }
 
 #[derive(Debug, Serialize)]
-pub(super) struct ScheduleView {
+pub struct ScheduleView {
     pub name: String,
     pub schedule: String,
     /// The zone its ticks are computed in (the text view shows its
@@ -276,7 +276,7 @@ pub(super) struct ScheduleView {
 }
 
 impl ScheduleView {
-    pub(super) fn new(
+    pub fn new(
         entry: &Entry,
         state: Option<&ScheduleState>,
         next: Option<&jiff::Zoned>,
@@ -304,7 +304,7 @@ impl ScheduleView {
 /// the fields a job's object has (those that mean nothing for a run are
 /// null) and its steps.
 #[derive(Debug, Serialize)]
-pub(super) struct RunView<'a> {
+pub struct RunView<'a> {
     pub id: String,
     pub job: &'a str,
     pub workflow: &'a str,
@@ -327,7 +327,7 @@ pub(super) struct RunView<'a> {
 }
 
 #[derive(Debug, Serialize)]
-pub(super) struct StepView {
+pub struct StepView {
     /// From 1, as `check` and error messages count steps.
     pub step: u32,
     pub name: String,
