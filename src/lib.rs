@@ -9,6 +9,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod crontab;
+pub mod enqueue;
 pub mod error;
 pub mod exec;
 pub mod exit;

@@ -276,12 +276,7 @@ pub struct ScheduleView {
 }
 
 impl ScheduleView {
-    pub fn new(
-        entry: &Entry,
-        state: Option<&ScheduleState>,
-        next: Option<&jiff::Zoned>,
-        alerts: Vec<String>,
-    ) -> Self {
+    pub fn new(entry: &Entry, state: Option<&ScheduleState>, next: Option<&jiff::Zoned>, alerts: Vec<String>) -> Self {
         ScheduleView {
             name: entry.name().to_string(),
             schedule: entry.schedule.describe(),

@@ -2,7 +2,6 @@
 //! `--wait` block until it ends. `--batch` is in batch.rs.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use serde_json::json;
 
@@ -10,11 +9,9 @@ use super::Context;
 use crate::cli::EnqueueArgs;
 use crate::config::parse_param_flags;
 use crate::config::{Config, WorkflowDef};
+use crate::enqueue::Request;
 use crate::error::{NotPrinted, UsageError};
-use crate::job::{Delay, JobId, UniqueKey};
-
-/// The window of a `--key` when neither `--unique-for` nor the job sets one.
-const DEFAULT_KEY_WINDOW: Duration = Duration::from_secs(3600);
+use crate::job::{Delay, JobId};
 
 pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
@@ -47,28 +44,23 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
             .map_or_else(|| " (taskq check lists them)".to_string(), |near| format!(" (did you mean \"{near}\"?)"));
         return Err(UsageError(format!("unknown job or workflow \"{name}\"{hint}")).into());
     }
-    let def = config.job(name)?;
-    let given = parse_param_flags(&args.params.params).map_err(|e| UsageError(e.to_string()))?;
-    let mut job = def.new_job(args.args.clone(), given).map_err(|e| UsageError(e.to_string()))?;
-    if let Some(q) = &args.queue {
-        def.move_to(&mut job, q.clone()).map_err(UsageError)?;
-    }
-    // A delay is added to the broker's clock, never this host's.
-    job.delay = match (&args.delay, &args.at) {
-        (Some(d), _) => Some(Delay::For(*d)),
-        (None, Some(at)) => Some(Delay::Until(*at)),
-        (None, None) => None,
+    // An unknown name is the first thing to say, before its parameters.
+    config.job(name)?;
+    let request = Request {
+        job: name.to_string(),
+        args: args.args.clone(),
+        params: parse_param_flags(&args.params.params).map_err(|e| UsageError(e.to_string()))?,
+        queue: args.queue.clone(),
+        delay: match (&args.delay, &args.at) {
+            (Some(d), _) => Some(Delay::For(*d)),
+            (None, Some(at)) => Some(Delay::Until(*at)),
+            (None, None) => None,
+        },
+        expires: args.expires,
+        key: args.key.clone(),
+        unique_for: args.unique_for,
     };
-    // Expiry counts from when the job becomes due.
-    job.expires = args.expires.or(def.expires);
-    if let Some(key) = &args.key {
-        let window = args.unique_for;
-        if window.is_some_and(|w| w.is_zero()) {
-            return Err(UsageError("--unique-for must be longer than 0s: the key is held for that long".into()).into());
-        }
-        let window = window.or(def.unique_for).unwrap_or(DEFAULT_KEY_WINDOW);
-        job.unique = Some(UniqueKey { key: format!("key:{key}"), window });
-    }
+    let (job, def) = request.build(&config)?;
     let timeout = args.timeout;
     if args.wait && def.ignore_result {
         return Err(UsageError(format!(

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::views::{InspectView, JobStatsView, QueueView, ScheduleView, WorkerView, WorkflowRunsView};
 use super::{Context, table};
 use crate::beat::entries;
 use crate::beat::health::alerts;
@@ -18,6 +17,7 @@ use crate::broker::{Broker, RunState};
 use crate::cli::InspectArgs;
 use crate::config::Config;
 use crate::time::local;
+use crate::views::{InspectView, JobStatsView, QueueView, ScheduleView, WorkerView, WorkflowRunsView};
 
 pub(super) async fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;

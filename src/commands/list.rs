@@ -4,7 +4,6 @@
 use std::process::ExitCode;
 
 use super::status::{record_json, run_json};
-use crate::views::JobView;
 use super::{Context, table};
 use crate::broker::{ListFilter, RunRecord, RunState};
 use crate::cli::ListArgs;
@@ -12,6 +11,7 @@ use crate::error::UsageError;
 use crate::job::{JobId, JobRecord, JobState};
 use crate::names::JobName;
 use crate::time::local;
+use crate::views::JobView;
 
 pub(super) async fn run(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let filter = ListFilter {

@@ -7,13 +7,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::Context;
-use crate::views::{JobView, RunView, tombstone_json};
 use crate::broker::{Broker, RunRecord, RunState, Tombstone};
 use crate::cli::{StatusArgs, WaitArgs};
 use crate::error::{Exit, TimedOut, unknown_ids};
 use crate::job::{JobId, JobRecord, JobState};
 use crate::text::one_line;
 use crate::time::local;
+use crate::views::{JobView, RunView, tombstone_json};
 
 /// How much of the output tail `status` prints (the JSON has all of it).
 const OUTPUT_LINES: usize = 20;

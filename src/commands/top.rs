@@ -25,11 +25,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::Context;
 use super::inspect::{short_duration, snapshot};
-use crate::views::{InspectView, JobStatsView};
 use crate::broker::ListFilter;
 use crate::cli::InspectArgs;
 use crate::names::JobName;
 use crate::text::one_line;
+use crate::views::{InspectView, JobStatsView};
 
 /// How often the broker is read.
 const REFRESH: Duration = Duration::from_secs(1);
