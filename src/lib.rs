@@ -30,6 +30,7 @@ pub mod text;
 pub mod time;
 pub mod tls;
 pub mod views;
+pub mod web;
 pub mod worker;
 pub mod workflow;
 

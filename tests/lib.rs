@@ -20,6 +20,7 @@
 //! - `upgrade`: a Redis namespace of an earlier key layout moved on first connection
 //! - `cross_slot`: on Redis, what spans queues (unique keys, hook jobs) survives a crash between its steps
 //! - `policies`: retries, the failed set, uniqueness, expiry, limits, revoke, hooks
+//! - `web`: the HTTP API with a real client: enqueue and read back, roles, bad input, refusals to start
 //! - `workflows`: chains, groups and chords, `map`, failure, revoke and `--batch --then` with real workers
 
 mod common;
@@ -44,5 +45,6 @@ mod policies;
 mod queue;
 mod secrets;
 mod upgrade;
+mod web;
 mod worker;
 mod workflows;

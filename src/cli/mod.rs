@@ -150,6 +150,11 @@ Not on a terminal, or with --json, top prints what inspect does, once.")]
     Purge(PurgeArgs),
     /// Turn a crontab into jobs.toml entries on stdout
     ImportCrontab(ImportCrontabArgs),
+    /// Serve the HTTP API (/api/v1/): enqueue jobs and read their results over HTTP
+    #[command(after_long_help = "EXAMPLES:
+    echo \"app operator $(taskq web hash-password)\" >> web-users
+    taskq web --listen 0.0.0.0:5555 --auth-file web-users")]
+    Web(WebArgs),
     /// Print shell completions
     Completions(CompletionsArgs),
     /// Print a man page: taskq(1), a command's, or taskq.toml(5) for the jobs file
@@ -164,15 +169,19 @@ Not on a terminal, or with --json, top prints what inspect does, once.")]
 }
 
 impl Command {
-    /// Workers and beat: logged at info and given a multi-threaded runtime.
+    /// Workers, beat and the web server: logged at info and given a
+    /// multi-threaded runtime.
     pub fn is_long_running(&self) -> bool {
-        matches!(self, Command::Run(_) | Command::Beat(_) | Command::Top(_))
+        matches!(
+            self,
+            Command::Run(_) | Command::Beat(_) | Command::Top(_) | Command::Web(WebArgs { action: None, .. })
+        )
     }
 
     /// Commands that turn SIGTERM and SIGINT into a graceful stop; the rest
     /// keep the default behaviour of dying at once.
     pub fn handles_signals(&self) -> bool {
-        matches!(self, Command::Run(_) | Command::Beat(_) | Command::Exec(_) | Command::Top(_))
+        matches!(self, Command::Run(_) | Command::Beat(_) | Command::Exec(_) | Command::Top(_) | Command::Web(_))
     }
 
     /// Commands that stop on SIGHUP as on SIGINT: `exec`, whose job would
@@ -413,6 +422,30 @@ pub struct ListArgs {
     /// Print JSON lines
     #[arg(long)]
     pub json: bool,
+}
+
+/// `taskq web`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct WebArgs {
+    #[command(subcommand)]
+    pub action: Option<WebAction>,
+    /// Address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5555")]
+    pub listen: std::net::SocketAddr,
+    /// Users allowed in: NAME ROLE HASH lines (roles viewer and operator; hashes from `taskq web hash-password`)
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub auth_file: Option<PathBuf>,
+    /// Let every request in as an operator: only on a loopback address
+    #[arg(long, conflicts_with = "auth_file")]
+    pub no_auth: bool,
+}
+
+/// `taskq web`'s subcommands.
+#[derive(Debug, Subcommand)]
+pub enum WebAction {
+    /// Read a password on stdin (a line) and print its argon2 hash, for an auth file
+    HashPassword,
 }
 
 /// `taskq inspect` and `taskq top`.

@@ -32,6 +32,7 @@ mod schedule;
 mod status;
 mod table;
 mod top;
+mod web;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -171,6 +172,7 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
         Command::History(args) => history::run(args, &ctx).await,
         Command::Inspect(args) => inspect::run(args, &ctx).await,
         Command::Top(args) => top::run(args, &ctx).await,
+        Command::Web(args) => web::run(args, &ctx).await,
         Command::Schedule(command) => schedule::run(command, &ctx).await,
         Command::Revoke(args) => revoke::run(args, &ctx).await,
         Command::Retry(args) => retry::run(args, &ctx).await,

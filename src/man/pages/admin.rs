@@ -188,3 +188,43 @@ to ask on, and without `--yes`, it refuses. A spinner shows on a terminal while 
     ],
     see_also: &["taskq(1)", "taskq-list(1)", "taskq-retry(1)", "taskq-revoke(1)"],
 };
+
+pub(in crate::man) const WEB: CommandDoc = CommandDoc {
+    name: "web",
+    description: "\
+Serves taskq's HTTP API under `/api/v1/`, from this binary: what application code (a Django view, a Node \
+service) uses to enqueue jobs and read their results without starting a process. The dashboard's pages are not \
+built yet.
+
+`POST /api/v1/jobs` takes a JSON object: `job` (a name), and optionally `args` (strings), `params` (an object of \
+strings, numbers or booleans), `queue`, `delay` (a duration, `\"30s\"`) or `at` (RFC 3339), `expires` and \
+`unique_for` (durations), `key` (an idempotency key). It answers 201 with `{\"id\": ..., \"duplicate\": false}`, \
+or 200 with the earlier job's id when `key` is held; a bad request is 400 with `{\"error\": ...}`, the message \
+`taskq enqueue` gives. `GET /api/v1/jobs/`*ID* answers what `taskq status --json` prints; `GET \
+/api/v1/jobs?state=&queue=&job=&limit=` what `taskq list --json` prints, as one JSON array.
+
+Every request needs a user of the auth file (`--auth-file`): HTTP basic auth, or `Authorization: Bearer` \
+*NAME*`:`*SECRET*. Its lines are *NAME* *ROLE* *HASH*: the role `viewer` reads, `operator` also enqueues; the \
+hash is what `taskq web hash-password` prints for a password read on standard input. A wrong or missing user is \
+401, a viewer's enqueue 403; after 10 failed logins in a minute a client address is answered 429 for the rest of \
+it. `--no-auth` lets every request in as an operator, and only on a loopback address. \
+For TLS, put a reverse proxy (nginx, Caddy) in front.",
+    exit_status: &[
+        ("0", "Stopped by INT or TERM (requests under way are finished first)."),
+        ("2", "Usage error: no `--auth-file` (or `--no-auth` off loopback), an address that cannot be listened on."),
+        EXIT_CONFIG,
+    ],
+    signals: &[("INT, TERM", "Stop taking connections, finish the requests under way, and exit 0.")],
+    environment: READER_ENV,
+    job_environment: false,
+    files: CONFIG_AND_DB,
+    examples: &[
+        ("A user for the API (type its password):", "echo \"app operator $(taskq web hash-password)\" >> web-users"),
+        ("Serve it:", "taskq web --listen 0.0.0.0:5555 --auth-file web-users"),
+        (
+            "Enqueue from anywhere:",
+            "curl -u app:PASSWORD -d '{\"job\": \"send-welcome-email\", \"params\": {\"user_id\": 42}}' \\\n  http://127.0.0.1:5555/api/v1/jobs",
+        ),
+    ],
+    see_also: &["taskq(1)", "taskq-enqueue(1)", "taskq-status(1)", "taskq-list(1)"],
+};

@@ -28,6 +28,7 @@ const ALL: &[&CommandDoc] = &[
     &admin::REVOKE,
     &admin::RETRY,
     &admin::PURGE,
+    &admin::WEB,
     &tools::IMPORT_CRONTAB,
     &tools::COMPLETIONS,
     &tools::MAN,

@@ -1,0 +1,64 @@
+//! `taskq web`: the HTTP API (`crate::web`), and `web hash-password` for
+//! its auth file.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use super::Context;
+use crate::cli::{WebAction, WebArgs};
+use crate::config::{ConfigError, ConfigErrors};
+use crate::error::UsageError;
+use crate::web::{Web, auth};
+
+pub(super) async fn run(args: WebArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    if let Some(WebAction::HashPassword) = args.action {
+        return hash_password();
+    }
+    let users = match (&args.auth_file, args.no_auth) {
+        (Some(path), _) => Some(
+            auth::Users::load(path).map_err(|message| ConfigErrors(vec![ConfigError { location: None, message }]))?,
+        ),
+        (None, true) if args.listen.ip().is_loopback() => None,
+        (None, true) => {
+            return Err(UsageError(format!(
+                "--no-auth is only allowed on a loopback address, not {}: give --auth-file FILE",
+                args.listen
+            ))
+            .into());
+        }
+        (None, false) => {
+            return Err(UsageError(
+                "taskq web needs --auth-file FILE (users from `taskq web hash-password`), or --no-auth on a loopback address"
+                    .into(),
+            )
+            .into());
+        }
+    };
+    let config = Arc::new(ctx.config()?);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| UsageError(format!("cannot listen on {}: {e}", args.listen)))?;
+    let Some(broker) = ctx.broker_waiting(&config, true).await? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let addr = listener.local_addr()?;
+    let auth = if users.is_some() { "users of the auth file" } else { "no authentication (--no-auth)" };
+    tracing::info!(listen = %addr, auth, "serving the HTTP API at http://{addr}/api/v1/");
+    let web = Arc::new(Web { broker, config, users, failures: crate::web::Failures::default() });
+    crate::web::serve(listener, web, ctx.shutdown.graceful().clone()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads one line (a password) on stdin and prints its hash.
+fn hash_password() -> anyhow::Result<ExitCode> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| UsageError(format!("cannot read the password: {e}")))?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        return Err(UsageError("no password on stdin: type one and press Enter, or pipe it in".into()).into());
+    }
+    let hash = auth::hash_password(password).map_err(anyhow::Error::msg)?;
+    say!("{hash}");
+    Ok(ExitCode::SUCCESS)
+}
