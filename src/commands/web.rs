@@ -45,7 +45,13 @@ pub(super) async fn run(args: WebArgs, ctx: &Context) -> anyhow::Result<ExitCode
     let addr = listener.local_addr()?;
     let auth = if users.is_some() { "users of the auth file" } else { "no authentication (--no-auth)" };
     tracing::info!(listen = %addr, auth, "serving the HTTP API at http://{addr}/api/v1/");
-    let web = Arc::new(Web { broker, config, users, failures: crate::web::Failures::default() });
+    let web = Arc::new(Web {
+        broker,
+        config,
+        users,
+        failures: crate::web::Failures::default(),
+        checks: tokio::sync::Semaphore::new(crate::web::PARALLEL_CHECKS),
+    });
     crate::web::serve(listener, web, ctx.shutdown.graceful().clone()).await?;
     Ok(ExitCode::SUCCESS)
 }

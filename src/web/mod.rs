@@ -32,7 +32,14 @@ pub struct Web {
     pub users: Option<Users>,
     /// Failed logins by client address, to slow password guessing.
     pub failures: Failures,
+    /// Password checks under way at once: each takes argon2's 19 MiB and
+    /// tens of milliseconds, so a flood of logins queues here instead of
+    /// taking the host's memory.
+    pub checks: tokio::sync::Semaphore,
 }
+
+/// Password checks at once (`Web::checks`).
+pub const PARALLEL_CHECKS: usize = 4;
 
 /// Failed logins per client address within a minute: past `MAX_FAILURES`
 /// the address is answered 429 without a password being checked (each
@@ -110,9 +117,16 @@ async fn authenticate(
     let role = if web.users.is_none() {
         Some(Role::Operator)
     } else if let Some(header) = request.headers().get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()) {
-        // argon2 takes tens of milliseconds: off the async threads.
-        let (web, header) = (web.clone(), header.to_string());
-        tokio::task::spawn_blocking(move || web.users.as_ref().and_then(|u| u.check(&header))).await.ok().flatten()
+        // argon2 takes tens of milliseconds: off the async threads, a few
+        // at a time.
+        let permit = web.checks.acquire().await.ok();
+        let (checker, header) = (web.clone(), header.to_string());
+        let role = tokio::task::spawn_blocking(move || checker.users.as_ref().and_then(|u| u.check(&header)))
+            .await
+            .ok()
+            .flatten();
+        drop(permit);
+        role
     } else {
         None
     };
