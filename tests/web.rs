@@ -201,3 +201,45 @@ fn failed_logins_are_limited_per_client() {
         "{error}"
     );
 }
+
+#[test]
+fn headers_naming_no_user_cost_no_try_and_no_auth_answers_loopback_names_only() {
+    let env = Env::sqlite().jobs("[jobs.a]\ncommand = \"true\"\n");
+    let auth = users(&env);
+    let web = serve(&env, &["--auth-file", &auth]);
+    let jobs = format!("{}/api/v1/jobs", web.base);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    taskq::tls::install_crypto_provider();
+    let junk = |url: &str, header: (&str, &str)| {
+        runtime.block_on(async {
+            let response = reqwest::Client::new().get(url).header(header.0, header.1).send().await.expect("answers");
+            response.status().as_u16()
+        })
+    };
+    for _ in 0..20 {
+        assert_eq!(junk(&jobs, ("authorization", "x")), 401);
+    }
+    assert_eq!(call("GET", &jobs, APP, None).0, 200, "junk headers used up no try of the address");
+
+    let open = serve(&env, &["--no-auth"]);
+    let open_jobs = format!("{}/api/v1/jobs", open.base);
+    assert_eq!(call("GET", &open_jobs, None, None).0, 200);
+    assert_eq!(junk(&open_jobs, ("host", "attacker.example:5555")), 421, "a rebound name is refused");
+    assert_eq!(junk(&open_jobs, ("host", "localhost:5555")), 200);
+}
+
+#[test]
+fn a_job_whose_record_is_not_kept_reads_as_succeeded_and_unique_for_needs_a_key() {
+    let env = Env::sqlite().jobs("[jobs.quiet]\ncommand = \"true\"\nignore_result = true\n");
+    let web = serve(&env, &["--no-auth"]);
+    let jobs = format!("{}/api/v1/jobs", web.base);
+    let (status, _, created) = call("POST", &jobs, None, Some(r#"{"job": "quiet"}"#));
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().expect("an id").to_string();
+    env.run(&["run", "--burst"]).success();
+    let (status, _, job) = call("GET", &format!("{jobs}/{id}"), None, None);
+    assert_eq!((status, job["state"].as_str()), (200, Some("succeeded")), "{job}");
+    let (status, _, error) = call("POST", &jobs, None, Some(r#"{"job": "quiet", "unique_for": "10m"}"#));
+    assert_eq!(status, 400, "{error}");
+    assert!(error["error"].as_str().unwrap_or_default().contains("give a key too"), "{error}");
+}

@@ -36,12 +36,14 @@ pub(super) async fn run(args: WebArgs, ctx: &Context) -> anyhow::Result<ExitCode
         }
     };
     let config = Arc::new(ctx.config()?);
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| UsageError(format!("cannot listen on {}: {e}", args.listen)))?;
+    // Listening only once the broker answers: a client is refused at once
+    // rather than left waiting.
     let Some(broker) = ctx.broker_waiting(&config, true).await? else {
         return Ok(ExitCode::SUCCESS);
     };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| UsageError(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
     let auth = if users.is_some() { "users of the auth file" } else { "no authentication (--no-auth)" };
     tracing::info!(listen = %addr, auth, "serving the HTTP API at http://{addr}/api/v1/");

@@ -80,6 +80,9 @@ impl EnqueueBody {
             })?)),
             (None, None) => None,
         };
+        if self.unique_for.is_some() && self.key.is_none() {
+            return Err(ApiError::bad_request("\"unique_for\" is how long \"key\" is held: give a key too"));
+        }
         Ok(Request {
             job: self.job,
             args: self.args,
@@ -121,8 +124,15 @@ pub(super) async fn enqueue(
 pub(super) async fn get_job(State(web): State<Arc<Web>>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id: JobId = id.parse().map_err(ApiError::bad_request)?;
     let mut records = web.broker.get(&[id]).await.map_err(|e| ApiError::broker(&e.into()))?;
-    match records.pop().flatten() {
-        Some(record) => Ok(axum::Json(JobView::from(&record)).into_response()),
+    if let Some(record) = records.pop().flatten() {
+        return Ok(axum::Json(JobView::from(&record)).into_response());
+    }
+    // A job that succeeded with ignore_result left only a tombstone: it
+    // succeeded, as `status` says.
+    let tombstone = web.broker.tombstones(&[id]).await.map_err(|e| ApiError::broker(&e.into()))?;
+    match tombstone.into_iter().next().flatten() {
+        Some(t) => Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], crate::views::tombstone_json(&t))
+            .into_response()),
         None => Err(ApiError(StatusCode::NOT_FOUND, crate::exit::unknown_ids(&[id]).0)),
     }
 }

@@ -43,6 +43,8 @@ pub struct Users {
     /// key random per process, so a match cannot be forged), with when.
     checked: Mutex<HashMap<u64, Instant>>,
     keyed: RandomState,
+    /// A hash no password matches, checked for unknown users.
+    decoy: String,
 }
 
 impl Users {
@@ -77,15 +79,19 @@ impl Users {
         if users.is_empty() {
             return Err(format!("the auth file {shown} lists no user: add NAME ROLE HASH lines"));
         }
-        Ok(Users { users, checked: Mutex::new(HashMap::new()), keyed: RandomState::new() })
+        let decoy = hash_password(&format!("{:x}", RandomState::new().hash_one(0u8)))?;
+        Ok(Users { users, checked: Mutex::new(HashMap::new()), keyed: RandomState::new(), decoy })
     }
 
-    /// The role of the user an `Authorization` header names, if its
-    /// password is right.
-    pub fn check(&self, header: &str) -> Option<Role> {
-        let (name, password) = credentials(header)?;
-        let (role, hash) = self.users.get(&name)?;
-        let key = self.keyed.hash_one((&name, &password));
+    /// The role of user `name`, if `password` is its password. An unknown
+    /// user costs a check too, so that timing does not tell who exists.
+    pub fn check(&self, name: &str, password: &str) -> Option<Role> {
+        let Some((role, hash)) = self.users.get(name) else {
+            let parsed = PasswordHash::new(&self.decoy).ok()?;
+            let _ = argon2::Argon2::default().verify_password(password.as_bytes(), &parsed);
+            return None;
+        };
+        let key = self.keyed.hash_one((name, password));
         let now = Instant::now();
         {
             let mut checked = self.checked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -102,7 +108,7 @@ impl Users {
 }
 
 /// User and password from `Basic base64(user:password)` or `Bearer user:secret`.
-fn credentials(header: &str) -> Option<(String, String)> {
+pub fn credentials(header: &str) -> Option<(String, String)> {
     let (scheme, value) = header.trim().split_once(' ')?;
     let pair = if scheme.eq_ignore_ascii_case("basic") {
         String::from_utf8(base64::engine::general_purpose::STANDARD.decode(value.trim()).ok()?).ok()?
@@ -125,7 +131,7 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Role, Users, hash_password};
+    use super::{Role, Users, credentials, hash_password};
     use base64::Engine as _;
 
     #[test]
@@ -137,13 +143,14 @@ mod tests {
         std::fs::write(&path, format!("# who\nops operator {ops}\nboard viewer {viewer}\n")).expect("write");
         let users = Users::load(&path).expect("loads");
         let basic = |pair: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair));
-        assert_eq!(users.check(&basic("ops:s3cret")), Some(Role::Operator));
-        assert_eq!(users.check(&basic("ops:s3cret")), Some(Role::Operator), "remembered");
-        assert_eq!(users.check("Bearer board:look"), Some(Role::Viewer));
-        assert_eq!(users.check(&basic("ops:wrong")), None);
-        assert_eq!(users.check(&basic("nobody:s3cret")), None);
-        assert_eq!(users.check("Digest ops"), None);
-        assert_eq!(users.check("Basic !!!"), None);
+        let check = |header: &str| credentials(header).and_then(|(name, password)| users.check(&name, &password));
+        assert_eq!(check(&basic("ops:s3cret")), Some(Role::Operator));
+        assert_eq!(check(&basic("ops:s3cret")), Some(Role::Operator), "remembered");
+        assert_eq!(check("Bearer board:look"), Some(Role::Viewer));
+        assert_eq!(check(&basic("ops:wrong")), None);
+        assert_eq!(check(&basic("nobody:s3cret")), None);
+        assert_eq!(check("Digest ops"), None);
+        assert_eq!(check("Basic !!!"), None);
     }
 
     #[test]

@@ -52,15 +52,26 @@ const MAX_FAILURES: u32 = 10;
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
 impl Failures {
-    fn blocked(&self, ip: IpAddr) -> bool {
-        let map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.get(&ip).is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW)
-    }
-
-    fn failed(&self, ip: IpAddr) {
+    /// Counts a login about to be checked as failed until it succeeds, so
+    /// that logins sent all at once cannot outrun the count; false when
+    /// the address has used its tries for now.
+    fn attempt(&self, ip: IpAddr) -> bool {
         let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
-        map.entry(ip).or_insert((0, Instant::now())).0 += 1;
+        let (count, _) = map.entry(ip).or_insert((0, Instant::now()));
+        if *count >= MAX_FAILURES {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+
+    /// The login counted by `attempt` succeeded: it was no failure.
+    fn succeeded(&self, ip: IpAddr) {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((count, _)) = map.get_mut(&ip) {
+            *count = count.saturating_sub(1);
+        }
     }
 }
 
@@ -107,33 +118,51 @@ async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if web.users.is_some() && web.failures.blocked(client.ip()) {
-        return ApiError(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("too many failed logins from {}: try again in a minute", client.ip()),
-        )
-        .into_response();
-    }
-    let role = if web.users.is_none() {
-        Some(Role::Operator)
-    } else if let Some(header) = request.headers().get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()) {
-        // argon2 takes tens of milliseconds: off the async threads, a few
-        // at a time.
-        let permit = web.checks.acquire().await.ok();
-        let (checker, header) = (web.clone(), header.to_string());
-        let role = tokio::task::spawn_blocking(move || checker.users.as_ref().and_then(|u| u.check(&header)))
-            .await
-            .ok()
-            .flatten();
-        drop(permit);
-        role
-    } else {
-        None
+    let role = match &web.users {
+        // A page elsewhere can point a name of its own at 127.0.0.1 (DNS
+        // rebinding): without users, only requests for a loopback name count.
+        None if !loopback_host(&request) => {
+            return ApiError(
+                StatusCode::MISDIRECTED_REQUEST,
+                "--no-auth answers requests for localhost or a loopback address only".into(),
+            )
+            .into_response();
+        }
+        None => Some(Role::Operator),
+        Some(_) => {
+            let credentials = request.headers().get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
+            match credentials.and_then(auth::credentials) {
+                None => None,
+                Some(_) if !web.failures.attempt(client.ip()) => {
+                    let mut response = ApiError(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        format!("too many failed logins from {}: try again in a minute", client.ip()),
+                    )
+                    .into_response();
+                    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+                    return response;
+                }
+                Some((name, password)) => {
+                    // argon2 takes tens of milliseconds and 19 MiB: off the
+                    // async threads, a few at a time.
+                    let permit = web.checks.acquire().await.ok();
+                    let checker = web.clone();
+                    let role = tokio::task::spawn_blocking(move || {
+                        checker.users.as_ref().and_then(|u| u.check(&name, &password))
+                    })
+                    .await
+                    .ok()
+                    .flatten();
+                    drop(permit);
+                    if role.is_some() {
+                        web.failures.succeeded(client.ip());
+                    }
+                    role
+                }
+            }
+        }
     };
     let Some(role) = role else {
-        if request.headers().contains_key(header::AUTHORIZATION) {
-            web.failures.failed(client.ip());
-        }
         return ApiError(
             StatusCode::UNAUTHORIZED,
             "authentication required: HTTP basic auth, or Authorization: Bearer NAME:SECRET, of a user in the auth file".into(),
@@ -144,10 +173,30 @@ async fn authenticate(
     next.run(request).await
 }
 
+/// Whether the request names localhost or a loopback address as its host.
+fn loopback_host(request: &Request) -> bool {
+    let Some(host) = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()) else { return false };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// How long requests under way may go on after a stop: one held open by a
+/// client must not keep taskq from stopping.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
 /// Serves `web` on `listener` until `stop`.
 pub async fn serve(listener: tokio::net::TcpListener, web: Arc<Web>, stop: CancellationToken) -> anyhow::Result<()> {
-    axum::serve(listener, router(web).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await?;
+    let stopped = stop.clone();
+    let server = axum::serve(listener, router(web).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move { stopped.cancelled().await });
+    tokio::select! {
+        result = server => result?,
+        () = async { stop.cancelled().await; tokio::time::sleep(STOP_GRACE).await } => {
+            tracing::warn!("requests still under way {}s after the stop: closed", STOP_GRACE.as_secs());
+        }
+    }
     Ok(())
 }

@@ -207,7 +207,8 @@ Every request needs a user of the auth file (`--auth-file`): HTTP basic auth, or
 *NAME*`:`*SECRET*. Its lines are *NAME* *ROLE* *HASH*: the role `viewer` reads, `operator` also enqueues; the \
 hash is what `taskq web hash-password` prints for a password read on standard input. A wrong or missing user is \
 401, a viewer's enqueue 403; after 10 failed logins in a minute a client address is answered 429 for the rest of \
-it. `--no-auth` lets every request in as an operator, and only on a loopback address. \
+it (behind a reverse proxy every client is the proxy's address: limit logins there too). `--no-auth` answers \
+only requests for localhost or a loopback address. `--no-auth` lets every request in as an operator, and only on a loopback address. \
 For TLS, put a reverse proxy (nginx, Caddy) in front.",
     exit_status: &[
         ("0", "Stopped by INT or TERM (requests under way are finished first)."),
@@ -223,7 +224,7 @@ For TLS, put a reverse proxy (nginx, Caddy) in front.",
         ("Serve it:", "taskq web --listen 0.0.0.0:5555 --auth-file web-users"),
         (
             "Enqueue from anywhere:",
-            "curl -u app:PASSWORD -d '{\"job\": \"send-welcome-email\", \"params\": {\"user_id\": 42}}' \\\n  http://127.0.0.1:5555/api/v1/jobs",
+            "curl -u app:PASSWORD -H 'content-type: application/json' \\\n  -d '{\"job\": \"send-welcome-email\", \"params\": {\"user_id\": 42}}' \\\n  http://127.0.0.1:5555/api/v1/jobs",
         ),
     ],
     see_also: &["taskq(1)", "taskq-enqueue(1)", "taskq-status(1)", "taskq-list(1)"],
