@@ -156,6 +156,10 @@ pub(super) const TEMP_FILES: Entry = (
     "The files `TASKQ_TRIGGER_OUTPUT` and `TASKQ_PREV_OUTPUTS` name, written for a run and removed when it ends.",
 );
 
+/// The files of a worker (and of taskq(1), which runs one).
+pub(super) const WORKER_FILES: &[Entry] =
+    &[CONFIG_FILES[0], CONFIG_FILES[1], CONFIG_FILES[2], DEFAULT_DB, SERVICE_ENV, SERVICE_DB, TEMP_FILES];
+
 // Exit codes.
 
 pub(super) const EXIT_CONFIG: Entry =

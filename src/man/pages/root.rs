@@ -2,8 +2,8 @@
 
 use crate::man::command::CommandDoc;
 use crate::man::shared::{
-    CONFIG_FILES, DEFAULT_DB, JOB_SECRETS, NO_COLOR, PROXIES, SERVICE_DB, SERVICE_ENV, SYSTEMD, TASKQ_BROKER,
-    TASKQ_CONFIG, TASKQ_LOG, TASKQ_NAMESPACE, TEMP_FILES, TMPDIR, XDG_DIRS,
+    JOB_SECRETS, NO_COLOR, PROXIES, SYSTEMD, TASKQ_BROKER, TASKQ_CONFIG, TASKQ_LOG, TASKQ_NAMESPACE, TMPDIR,
+    WORKER_FILES, XDG_DIRS,
 };
 
 pub(in crate::man) const TASKQ: CommandDoc = CommandDoc {
@@ -105,7 +105,7 @@ shows control characters escaped, so a job's output cannot drive the terminal; `
         SYSTEMD,
     ],
     job_environment: true,
-    files: &[CONFIG_FILES[0], CONFIG_FILES[1], CONFIG_FILES[2], DEFAULT_DB, SERVICE_ENV, SERVICE_DB, TEMP_FILES],
+    files: WORKER_FILES,
     examples: &[
         ("Validate jobs.toml and show the next fire times of its schedules:", "taskq check"),
         ("Run one job here and now, without a broker:", "taskq exec nightly-backup"),

@@ -4,7 +4,7 @@
 use crate::man::command::CommandDoc;
 use crate::man::shared::{
     CONFIG_FILES, DEFAULT_DB, EXIT_CONFIG, JOB_SECRETS, NO_COLOR, PROXIES, SERVICE_DB, SERVICE_ENV, SYSTEMD,
-    TASKQ_BROKER, TASKQ_CONFIG, TASKQ_LOG, TASKQ_NAMESPACE, TEMP_FILES, TMPDIR, TZ_SCHEDULES, XDG_DIRS,
+    TASKQ_BROKER, TASKQ_CONFIG, TASKQ_LOG, TASKQ_NAMESPACE, TMPDIR, TZ_SCHEDULES, WORKER_FILES, XDG_DIRS,
 };
 
 pub(in crate::man) const RUN: CommandDoc = CommandDoc {
@@ -102,7 +102,7 @@ restarts it.",
         SYSTEMD,
     ],
     job_environment: true,
-    files: &[CONFIG_FILES[0], CONFIG_FILES[1], CONFIG_FILES[2], DEFAULT_DB, SERVICE_ENV, SERVICE_DB, TEMP_FILES],
+    files: WORKER_FILES,
     examples: &[
         ("A worker on every queue jobs.toml names, as many jobs at once as there are CPUs:", "taskq run"),
         ("The mail queue only, 8 jobs at once:", "taskq run -Q mail -c 8"),
