@@ -10,7 +10,7 @@ pub use crate::exit::*;
 /// The exit code for an error: the first cause in the chain that decides one.
 pub fn exit_code(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
-        if cause.is::<UsageError>() {
+        if cause.is::<UsageError>() || cause.is::<UnknownIds>() {
             return Exit::Usage;
         }
         if cause.is::<ConfigErrors>() {

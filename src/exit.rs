@@ -43,11 +43,17 @@ pub struct UsageError(pub String);
 #[error("{0}")]
 pub struct Failed(pub String);
 
+/// Ids the broker does not know (exit 2, as a usage mistake; the HTTP API
+/// answers 404).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UnknownIds(pub String);
+
 /// Ids the broker does not know: one wording for every command.
-pub fn unknown_ids<T: std::fmt::Display>(ids: &[T]) -> UsageError {
+pub fn unknown_ids<T: std::fmt::Display>(ids: &[T]) -> UnknownIds {
     let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
     let what = if list.len() == 1 { "unknown job id" } else { "unknown job ids" };
-    UsageError(format!("{what} {}: not in this broker and namespace (or its result expired)", list.join(", ")))
+    UnknownIds(format!("{what} {}: not in this broker and namespace (or its result expired)", list.join(", ")))
 }
 
 /// Input data that cannot be used (exit 65).

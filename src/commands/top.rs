@@ -24,7 +24,8 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::Context;
-use super::inspect::{short_duration, snapshot};
+use super::inspect::short_duration;
+use crate::control::snapshot;
 use crate::broker::ListFilter;
 use crate::cli::InspectArgs;
 use crate::names::JobName;
