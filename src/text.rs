@@ -78,6 +78,19 @@ fn is_unsafe(c: char) -> bool {
         )
 }
 
+/// A run time in a few characters: <1ms, 850ms, 12.5s, 3m 20s.
+pub fn short_duration(seconds: f64) -> String {
+    if seconds < 0.001 {
+        "<1ms".into()
+    } else if seconds < 1.0 {
+        format!("{:.0}ms", seconds * 1000.0)
+    } else if seconds < 60.0 {
+        format!("{seconds:.1}s")
+    } else {
+        humantime::format_duration(std::time::Duration::from_secs(seconds.round() as u64)).to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -145,6 +145,8 @@ pub struct JobStatsView {
     /// Per minute of the last hour, oldest first: `[succeeded, failed]`
     /// (failed counts retried, expired and lost attempts too).
     pub per_minute: Vec<[u64; 2]>,
+    /// Per hour of the last 24 h, oldest first, the same way.
+    pub per_hour: Vec<[u64; 2]>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -185,6 +187,7 @@ impl JobStatsView {
             last_24h: window(stats.map(|s| &s.day)),
             per_minute: stats
                 .map_or_else(Vec::new, |s| s.per_minute().into_iter().map(|(ok, bad)| [ok, bad]).collect()),
+            per_hour: stats.map_or_else(Vec::new, |s| s.per_hour().into_iter().map(|(ok, bad)| [ok, bad]).collect()),
         }
     }
 }

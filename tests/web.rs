@@ -28,8 +28,8 @@ fn serve(env: &Env, extra: &[&str]) -> Server {
         let log = proc.stderr();
         if let Some(at) = log.find("http://") {
             let rest = &log[at..];
-            if let Some(end) = rest.find("/api/v1/") {
-                base = rest[..end].to_string();
+            if let Some(end) = rest["http://".len()..].find('/') {
+                base = rest[..end + "http://".len()].to_string();
                 return true;
             }
         }

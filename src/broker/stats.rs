@@ -140,21 +140,32 @@ pub struct JobStats {
     /// Per minute of the last hour, oldest first: the count of each
     /// `Tally`, in the order of `Tally::ALL`.
     pub minutes: Vec<[u64; 6]>,
+    /// Per hour of the last 24 h, oldest first, the same way.
+    pub hours: Vec<[u64; 6]>,
 }
 
 impl JobStats {
     /// Per minute of the last hour, oldest first: attempts that succeeded,
     /// and that failed (failed, retried, expired or lost).
     pub fn per_minute(&self) -> Vec<(u64, u64)> {
-        let n = |m: &[u64; 6], t: Tally| m[t as usize];
-        self.minutes
-            .iter()
-            .map(|m| {
-                let bad = n(m, Tally::Failed) + n(m, Tally::Retried) + n(m, Tally::Expired) + n(m, Tally::Lost);
-                (n(m, Tally::Succeeded), bad)
-            })
-            .collect()
+        good_and_bad(&self.minutes)
     }
+
+    /// Per hour of the last 24 h, oldest first, the same way.
+    pub fn per_hour(&self) -> Vec<(u64, u64)> {
+        good_and_bad(&self.hours)
+    }
+}
+
+fn good_and_bad(buckets: &[[u64; 6]]) -> Vec<(u64, u64)> {
+    let n = |m: &[u64; 6], t: Tally| m[t as usize];
+    buckets
+        .iter()
+        .map(|m| {
+            let bad = n(m, Tally::Failed) + n(m, Tally::Retried) + n(m, Tally::Expired) + n(m, Tally::Lost);
+            (n(m, Tally::Succeeded), bad)
+        })
+        .collect()
 }
 
 /// The minute buckets of the last hour and the hour buckets of the last
@@ -177,10 +188,14 @@ pub fn aggregate(cells: impl IntoIterator<Item = Cell>, now: i64) -> Vec<JobStat
         let s = jobs.entry(c.job.clone()).or_insert_with(|| JobStats {
             job: c.job.clone(),
             minutes: vec![[0; 6]; MINUTES as usize],
+            hours: vec![[0; 6]; HOURS as usize],
             ..JobStats::default()
         });
         if c.hourly {
             s.day.add(&c.field, c.n);
+            if let Some(t) = Tally::parse(&c.field) {
+                s.hours[(c.bucket - hours.start()) as usize][t as usize] += c.n;
+            }
             continue;
         }
         s.hour.add(&c.field, c.n);

@@ -7,11 +7,11 @@
 //! broker's. `top` shows the same snapshot, refreshed.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use super::{Context, table};
 use crate::cli::InspectArgs;
 use crate::control::snapshot;
+use crate::text::short_duration;
 use crate::time::local;
 use crate::views::InspectView;
 
@@ -129,19 +129,6 @@ pub(super) fn render(view: &InspectView) -> Vec<String> {
         out.extend(table::render(&["WORKFLOW", "RUNNING", "SUCCEEDED", "FAILED", "REVOKED"], &rows));
     }
     out
-}
-
-/// A run time in a few characters: <1ms, 850ms, 12.5s, 3m 20s.
-pub(super) fn short_duration(seconds: f64) -> String {
-    if seconds < 0.001 {
-        "<1ms".into()
-    } else if seconds < 1.0 {
-        format!("{:.0}ms", seconds * 1000.0)
-    } else if seconds < 60.0 {
-        format!("{seconds:.1}s")
-    } else {
-        humantime::format_duration(Duration::from_secs(seconds.round() as u64)).to_string()
-    }
 }
 
 /// An RFC 3339 instant of a view, in `tz` (none: the host's zone).

@@ -24,12 +24,11 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::Context;
-use super::inspect::short_duration;
-use crate::control::snapshot;
 use crate::broker::ListFilter;
 use crate::cli::InspectArgs;
+use crate::control::snapshot;
 use crate::names::JobName;
-use crate::text::one_line;
+use crate::text::{one_line, short_duration};
 use crate::views::{InspectView, JobStatsView};
 
 /// How often the broker is read.

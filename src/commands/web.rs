@@ -46,16 +46,38 @@ pub(super) async fn run(args: WebArgs, ctx: &Context) -> anyhow::Result<ExitCode
         .map_err(|e| UsageError(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
     let auth = if users.is_some() { "users of the auth file" } else { "no authentication (--no-auth)" };
-    tracing::info!(listen = %addr, auth, "serving the HTTP API at http://{addr}/api/v1/");
-    let web = Arc::new(Web {
-        broker,
-        config,
-        users,
-        failures: crate::web::Failures::default(),
-        checks: tokio::sync::Semaphore::new(crate::web::PARALLEL_CHECKS),
-    });
+    tracing::info!(listen = %addr, auth, "serving the dashboard at http://{addr}/ and the HTTP API under /api/v1/");
+    let web = Arc::new(Web::new(broker, Arc::unwrap_or_clone(config), users));
+    tokio::spawn(reload_on_request(web.clone(), ctx.shutdown.clone()));
     crate::web::serve(listener, web, ctx.shutdown.graceful().clone()).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads jobs.toml again at each SIGHUP: the pages and the API take the
+/// new jobs and schedules; an invalid file is reported and the running
+/// config kept.
+async fn reload_on_request(web: Arc<Web>, shutdown: crate::shutdown::Shutdown) {
+    let mut reloads = shutdown.reloads();
+    let stop = shutdown.graceful().clone();
+    loop {
+        tokio::select! {
+            changed = reloads.changed() => if changed.is_err() { return },
+            () = stop.cancelled() => return,
+        }
+        let path = web.config().path.clone();
+        match crate::config::Config::load(&path) {
+            Ok(config) => {
+                tracing::info!(config = %path.display(), jobs = config.jobs.len(), "config reloaded");
+                web.set_config(config);
+            }
+            Err(errors) => {
+                for e in &errors.0 {
+                    tracing::error!("reload: {e}");
+                }
+                tracing::error!(config = %path.display(), "reload failed: keeping the running config");
+            }
+        }
+    }
 }
 
 /// Reads one line (a password) on stdin and prints its hash.

@@ -79,4 +79,3 @@ pub async fn snapshot(config: &Config, broker: &dyn Broker) -> anyhow::Result<In
         workflows,
     })
 }
-

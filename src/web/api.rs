@@ -1,6 +1,7 @@
-//! The JSON API's handlers: jobs enqueued, read and listed, in the shapes
-//! `taskq status --json` and `enqueue --json` print (views.rs), refused
-//! with the messages the command line gives.
+//! The JSON API's handlers, in the shapes the command line's `--json`
+//! prints (views.rs), refused with the messages it gives: jobs enqueued,
+//! read and listed; the overview, queues, workers and schedules; and the
+//! operator's actions (actions.rs).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,19 +11,163 @@ use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::auth::Role;
-use super::{ApiError, Web};
-use crate::broker::ListFilter;
+use super::actions::{self, Done};
+use super::{ApiError, Caller, Web};
+use crate::broker::{ListFilter, Purge};
 use crate::enqueue::Request;
 use crate::job::{Delay, JobId, JobState};
 use crate::names::{JobName, QueueName};
 use crate::views::JobView;
 
 /// At most this many jobs in one list.
-const MAX_LIST: usize = 1000;
+pub(super) const MAX_LIST: usize = 1000;
+
+/// The API's routes.
+pub(super) fn routes() -> axum::Router<Arc<Web>> {
+    axum::Router::new()
+        .route("/api/v1/openapi.json", get(super::openapi::document))
+        .route("/api/v1/jobs", get(list_jobs).post(enqueue))
+        .route("/api/v1/jobs/{id}", get(get_job))
+        .route("/api/v1/jobs/{id}/retry", post(retry_job))
+        .route("/api/v1/jobs/{id}/revoke", post(revoke_job))
+        .route("/api/v1/jobs/{id}/output", get(super::events::output))
+        .route("/api/v1/failed/retry", post(retry_failed))
+        .route("/api/v1/failed", delete(purge_failed))
+        .route("/api/v1/queues", get(queues))
+        .route("/api/v1/queues/{queue}/jobs", delete(purge_queue))
+        .route("/api/v1/overview", get(overview))
+        .route("/api/v1/workers", get(workers))
+        .route("/api/v1/schedules", get(schedules))
+        .route("/api/v1/schedules/{name}/{action}", post(control_schedule))
+        .route("/api/v1/events", get(super::events::jobs))
+}
+
+/// An action's answer: its status and JSON body.
+fn answer(done: Result<Done, ApiError>) -> Result<Response, ApiError> {
+    let done = done?;
+    Ok((done.status, axum::Json(done.body)).into_response())
+}
+
+/// A job id of a path.
+pub(super) fn job_id(text: &str) -> Result<JobId, ApiError> {
+    text.parse().map_err(ApiError::bad_request)
+}
+
+/// `POST /api/v1/jobs/{id}/retry`: requeue a failed job.
+async fn retry_job(
+    State(web): State<Arc<Web>>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.operator("retrying")?;
+    answer(actions::retry(&web, Some(job_id(&id)?)).await)
+}
+
+/// `POST /api/v1/failed/retry`: requeue every failed job.
+async fn retry_failed(State(web): State<Arc<Web>>, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
+    caller.operator("retrying")?;
+    answer(actions::retry(&web, None).await)
+}
+
+/// `revoke`'s options: `{"terminate": true}` kills a running job.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    #[serde(default)]
+    terminate: bool,
+}
+
+/// `POST /api/v1/jobs/{id}/revoke`, with an optional body `{"terminate": true}`.
+async fn revoke_job(
+    State(web): State<Arc<Web>>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    caller.operator("revoking")?;
+    let options: RevokeBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RevokeBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
+    };
+    answer(actions::revoke(&web, job_id(&id)?, options.terminate).await)
+}
+
+/// `DELETE /api/v1/failed`: delete the failed set.
+async fn purge_failed(State(web): State<Arc<Web>>, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
+    caller.operator("purging")?;
+    answer(actions::purge(&web, &Purge::Failed).await)
+}
+
+/// `DELETE /api/v1/queues/{queue}/jobs`: delete the jobs queued there.
+async fn purge_queue(
+    State(web): State<Arc<Web>>,
+    Extension(caller): Extension<Caller>,
+    Path(queue): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.operator("purging")?;
+    let queue = QueueName::new(&queue).map_err(ApiError::bad_request)?;
+    answer(actions::purge(&web, &Purge::Queue(queue)).await)
+}
+
+/// `POST /api/v1/schedules/{name}/pause|resume|trigger`.
+async fn control_schedule(
+    State(web): State<Arc<Web>>,
+    Extension(caller): Extension<Caller>,
+    Path((name, action)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let done = match action.as_str() {
+        "pause" | "resume" => {
+            caller.operator("pausing a schedule")?;
+            actions::pause(&web, &name, action == "pause").await
+        }
+        "trigger" => {
+            caller.operator("triggering a schedule")?;
+            actions::trigger(&web, &name).await
+        }
+        other => {
+            return Err(ApiError(
+                StatusCode::NOT_FOUND,
+                format!("no action \"{other}\" on a schedule: pause, resume or trigger"),
+            ));
+        }
+    };
+    answer(done)
+}
+
+/// `GET /api/v1/overview`: what `taskq inspect --json` prints.
+async fn overview(State(web): State<Arc<Web>>) -> Result<Response, ApiError> {
+    let view = crate::control::snapshot(&web.config(), web.broker.as_ref()).await.map_err(|e| ApiError::broker(&e))?;
+    Ok(axum::Json(view).into_response())
+}
+
+/// `GET /api/v1/queues`: each queue jobs.toml names, with its ready jobs.
+async fn queues(State(web): State<Arc<Web>>) -> Result<Response, ApiError> {
+    let mut out = Vec::new();
+    for q in web.config().queues() {
+        let ready = web.broker.count_ready(std::slice::from_ref(&q)).await.map_err(|e| ApiError::broker(&e.into()))?;
+        out.push(json!({ "name": q.to_string(), "ready": ready }));
+    }
+    Ok(axum::Json(out).into_response())
+}
+
+/// `GET /api/v1/workers`: the live workers and beats, as in `inspect --json`.
+async fn workers(State(web): State<Arc<Web>>) -> Result<Response, ApiError> {
+    let workers = web.broker.workers().await.map_err(|e| ApiError::broker(&e.into()))?;
+    let views: Vec<crate::views::WorkerView> = workers.iter().map(crate::views::WorkerView::from).collect();
+    Ok(axum::Json(views).into_response())
+}
+
+/// `GET /api/v1/schedules`: each schedule with its health, as in
+/// `inspect --json`.
+async fn schedules(State(web): State<Arc<Web>>) -> Result<Response, ApiError> {
+    let view = crate::control::snapshot(&web.config(), web.broker.as_ref()).await.map_err(|e| ApiError::broker(&e))?;
+    Ok(axum::Json(view.schedules).into_response())
+}
 
 /// `POST /api/v1/jobs`: `enqueue`'s options, durations as humantime
 /// (`"30s"`), `at` as RFC 3339.
@@ -100,20 +245,19 @@ impl EnqueueBody {
 /// was held by an earlier job, whose id it is).
 pub(super) async fn enqueue(
     State(web): State<Arc<Web>>,
-    Extension(role): Extension<Role>,
+    Extension(caller): Extension<Caller>,
     body: Result<axum::Json<EnqueueBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    if role < Role::Operator {
-        return Err(ApiError(StatusCode::FORBIDDEN, "enqueueing needs the operator role".into()));
-    }
+    caller.operator("enqueueing")?;
     let axum::Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    if web.config.workflow(&body.job).is_some() {
+    let config = web.config();
+    if config.workflow(&body.job).is_some() {
         return Err(ApiError::bad_request(format!(
             "\"{}\" is a workflow: starting workflows through the API is not built yet (taskq enqueue starts one)",
             body.job
         )));
     }
-    let (job, _) = body.request()?.build(&web.config).map_err(|e| ApiError::bad_request(e.0))?;
+    let (job, _) = body.request()?.build(&config).map_err(|e| ApiError::bad_request(e.0))?;
     let enqueued = web.broker.enqueue(std::slice::from_ref(&job)).await.map_err(|e| ApiError::broker(&e.into()))?;
     let first = enqueued.first().ok_or_else(|| ApiError::broker(&anyhow::anyhow!("the broker acknowledged no job")))?;
     let status = if first.duplicate { StatusCode::OK } else { StatusCode::CREATED };
@@ -122,7 +266,7 @@ pub(super) async fn enqueue(
 
 /// `GET /api/v1/jobs/{id}`: what `taskq status --json ID` prints.
 pub(super) async fn get_job(State(web): State<Arc<Web>>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let id: JobId = id.parse().map_err(ApiError::bad_request)?;
+    let id = job_id(&id)?;
     let mut records = web.broker.get(&[id]).await.map_err(|e| ApiError::broker(&e.into()))?;
     if let Some(record) = records.pop().flatten() {
         return Ok(axum::Json(JobView::from(&record)).into_response());
@@ -142,10 +286,25 @@ pub(super) async fn get_job(State(web): State<Arc<Web>>, Path(id): Path<String>)
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ListQuery {
-    state: Option<String>,
-    queue: Option<String>,
-    job: Option<String>,
-    limit: Option<usize>,
+    pub state: Option<String>,
+    pub queue: Option<String>,
+    pub job: Option<String>,
+    pub limit: Option<usize>,
+}
+
+impl ListQuery {
+    /// The broker's filter; empty fields (a form's "any") filter nothing.
+    pub(crate) fn filter(&self) -> Result<ListFilter, ApiError> {
+        fn given(v: Option<&String>) -> Option<&str> {
+            v.map(String::as_str).filter(|s| !s.is_empty())
+        }
+        Ok(ListFilter {
+            state: given(self.state.as_ref()).map(str::parse::<JobState>).transpose().map_err(ApiError::bad_request)?,
+            queue: given(self.queue.as_ref()).map(QueueName::new).transpose().map_err(ApiError::bad_request)?,
+            job: given(self.job.as_ref()).map(JobName::new).transpose().map_err(ApiError::bad_request)?,
+            limit: self.limit.unwrap_or(50).min(MAX_LIST),
+        })
+    }
 }
 
 pub(super) async fn list_jobs(
@@ -153,13 +312,7 @@ pub(super) async fn list_jobs(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let filter = ListFilter {
-        state: q.state.as_deref().map(str::parse::<JobState>).transpose().map_err(ApiError::bad_request)?,
-        queue: q.queue.as_deref().map(QueueName::new).transpose().map_err(ApiError::bad_request)?,
-        job: q.job.as_deref().map(JobName::new).transpose().map_err(ApiError::bad_request)?,
-        limit: q.limit.unwrap_or(50).min(MAX_LIST),
-    };
-    let jobs = web.broker.list(&filter).await.map_err(|e| ApiError::broker(&e.into()))?;
+    let jobs = web.broker.list(&q.filter()?).await.map_err(|e| ApiError::broker(&e.into()))?;
     let views: Vec<JobView<'_>> = jobs.iter().map(JobView::from).collect();
     Ok(axum::Json(views).into_response())
 }

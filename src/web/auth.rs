@@ -23,6 +23,13 @@ pub enum Role {
 }
 
 impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+        }
+    }
+
     fn parse(text: &str) -> Option<Role> {
         match text {
             "viewer" => Some(Role::Viewer),

@@ -1,11 +1,17 @@
-//! `taskq web`: the HTTP API under `/api/v1/` (the dashboard's pages are to
-//! come): what application code (a Django view, a Node service) uses to
-//! enqueue jobs and read their results without spawning a process. Every
-//! request is authenticated (`auth.rs`) unless the server was started with
-//! `--no-auth` on a loopback address.
+//! `taskq web`: the dashboard (`pages/`, server-rendered HTML that reads
+//! without JavaScript) and the JSON API under `/api/v1/` that application
+//! code (a Django view, a Node service) uses to enqueue jobs and read their
+//! results without spawning a process. Every request is authenticated
+//! (`auth.rs`) unless the server was started with `--no-auth` on a
+//! loopback address; changes are guarded against other sites (`guard.rs`).
 
+mod actions;
 mod api;
 pub mod auth;
+mod events;
+mod guard;
+mod openapi;
+mod pages;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -16,7 +22,6 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -27,7 +32,8 @@ use auth::{Role, Users};
 /// What the handlers share.
 pub struct Web {
     pub broker: Arc<dyn Broker>,
-    pub config: Arc<Config>,
+    /// jobs.toml as last read (a SIGHUP reads it again).
+    pub config: std::sync::RwLock<Arc<Config>>,
     /// `None`: `--no-auth`, every request an operator's.
     pub users: Option<Users>,
     /// Failed logins by client address, to slow password guessing.
@@ -36,10 +42,55 @@ pub struct Web {
     /// tens of milliseconds, so a flood of logins queues here instead of
     /// taking the host's memory.
     pub checks: tokio::sync::Semaphore,
+    /// The dashboard forms' tokens.
+    pub tokens: guard::FormTokens,
+    /// Job state changes for `/api/v1/events`.
+    pub events: events::Feed,
+}
+
+impl Web {
+    pub fn new(broker: Arc<dyn Broker>, config: Config, users: Option<Users>) -> Web {
+        Web {
+            broker,
+            config: std::sync::RwLock::new(Arc::new(config)),
+            users,
+            failures: Failures::default(),
+            checks: tokio::sync::Semaphore::new(PARALLEL_CHECKS),
+            tokens: guard::FormTokens::new(),
+            events: events::Feed::default(),
+        }
+    }
+
+    /// jobs.toml as last read.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Takes a jobs.toml read again.
+    pub fn set_config(&self, config: Config) {
+        *self.config.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(config);
+    }
+}
+
+/// Who is asking: the user's name (empty under `--no-auth`) and role.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub name: String,
+    pub role: Role,
+}
+
+impl Caller {
+    /// Refuses a caller below `operator` for `what` ("retrying").
+    pub(crate) fn operator(&self, what: &str) -> Result<(), ApiError> {
+        if self.role < Role::Operator {
+            return Err(ApiError(StatusCode::FORBIDDEN, format!("{what} needs the operator role")));
+        }
+        Ok(())
+    }
 }
 
 /// Password checks at once (`Web::checks`).
-pub const PARALLEL_CHECKS: usize = 4;
+const PARALLEL_CHECKS: usize = 4;
 
 /// Failed logins per client address within a minute: past `MAX_FAILURES`
 /// the address is answered 429 without a password being checked (each
@@ -89,6 +140,31 @@ impl ApiError {
         tracing::error!(error = %e, "broker call failed");
         ApiError(StatusCode::SERVICE_UNAVAILABLE, format!("{e:#}"))
     }
+
+    /// An error of `crate::control`: an unknown id is 404, a mistake in the
+    /// request 400, a refusal (not failed, already ended) 409, a broker
+    /// that does not answer 503.
+    fn from_control(e: anyhow::Error) -> ApiError {
+        use crate::exit::{Failed, UnknownIds, UsageError};
+        let status = if e.is::<UnknownIds>() {
+            StatusCode::NOT_FOUND
+        } else if e.is::<UsageError>() {
+            StatusCode::BAD_REQUEST
+        } else if e.is::<Failed>() {
+            StatusCode::CONFLICT
+        } else {
+            return ApiError::broker(&e);
+        };
+        ApiError(status, format!("{e:#}"))
+    }
+
+    pub(crate) fn status(&self) -> StatusCode {
+        self.0
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        &self.1
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -101,13 +177,19 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The routes, behind authentication.
+/// The routes, behind authentication; the stylesheet and script are
+/// served to anyone (they hold nothing of the broker's).
 pub fn router(web: Arc<Web>) -> axum::Router {
+    let api = api::routes();
+    let pages = pages::routes();
     axum::Router::new()
-        .route("/api/v1/jobs", get(api::list_jobs).post(api::enqueue))
-        .route("/api/v1/jobs/{id}", get(api::get_job))
-        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such resource: the API is under /api/v1/".into()) })
+        .merge(api)
+        .merge(pages)
+        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such page: the API is under /api/v1/".into()) })
         .layer(axum::middleware::from_fn_with_state(web.clone(), authenticate))
+        .layer(axum::middleware::from_fn(guard::same_origin))
+        .merge(pages::assets())
+        .layer(axum::middleware::from_fn(guard::headers))
         .with_state(web)
 }
 
@@ -128,7 +210,7 @@ async fn authenticate(
             )
             .into_response();
         }
-        None => Some(Role::Operator),
+        None => Some((String::new(), Role::Operator)),
         Some(_) => {
             let credentials = request.headers().get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
             match credentials.and_then(auth::credentials) {
@@ -148,7 +230,7 @@ async fn authenticate(
                     let permit = web.checks.acquire().await.ok();
                     let checker = web.clone();
                     let role = tokio::task::spawn_blocking(move || {
-                        checker.users.as_ref().and_then(|u| u.check(&name, &password))
+                        checker.users.as_ref().and_then(|u| u.check(&name, &password)).map(|role| (name, role))
                     })
                     .await
                     .ok()
@@ -162,14 +244,14 @@ async fn authenticate(
             }
         }
     };
-    let Some(role) = role else {
+    let Some((name, role)) = role else {
         return ApiError(
             StatusCode::UNAUTHORIZED,
             "authentication required: HTTP basic auth, or Authorization: Bearer NAME:SECRET, of a user in the auth file".into(),
         )
         .into_response();
     };
-    request.extensions_mut().insert(role);
+    request.extensions_mut().insert(Caller { name, role });
     next.run(request).await
 }
 
@@ -189,6 +271,7 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Serves `web` on `listener` until `stop`.
 pub async fn serve(listener: tokio::net::TcpListener, web: Arc<Web>, stop: CancellationToken) -> anyhow::Result<()> {
+    tokio::spawn(events::watch(web.clone(), stop.clone()));
     let stopped = stop.clone();
     let server = axum::serve(listener, router(web).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move { stopped.cancelled().await });

@@ -1,0 +1,69 @@
+// taskq dashboard: the pages read without this script; with it they stay
+// current. Each page's <main data-refresh="N"> is fetched again every N
+// seconds and swapped in place (not while the tab is hidden or a form field
+// has focus); a running job's output is followed over server-sent events.
+"use strict";
+
+(function () {
+  const main = document.getElementById("live");
+  if (!main) return;
+
+  const every = Number(main.dataset.refresh || 0);
+  if (every > 0) {
+    setInterval(refresh, every * 1000);
+  }
+  follow();
+
+  async function refresh() {
+    if (document.hidden) return;
+    const active = document.activeElement;
+    if (active && main.contains(active) && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName)) return;
+    let response;
+    try {
+      response = await fetch(location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+    } catch (e) {
+      return; // offline for a moment: the next round tries again
+    }
+    if (!response.ok) return;
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresh = page.getElementById("live");
+    if (!fresh) return;
+    // A followed output keeps what the stream brought.
+    const output = document.getElementById("output");
+    const keep = output && output.dataset.follow ? output : null;
+    main.dataset.refresh = fresh.dataset.refresh;
+    main.replaceChildren(...fresh.childNodes);
+    if (keep) {
+      const placeholder = document.getElementById("output");
+      if (placeholder) placeholder.replaceWith(keep);
+    }
+    if (Number(fresh.dataset.refresh || 0) === 0) location.reload();
+  }
+
+  function follow() {
+    const output = document.getElementById("output");
+    if (!output || !output.dataset.follow || !window.EventSource) return;
+    const source = new EventSource(output.dataset.follow);
+    let fresh = true;
+    source.addEventListener("output", (e) => {
+      const text = JSON.parse(e.data);
+      // The stream starts with the whole tail: it replaces what the page had.
+      if (fresh) { output.textContent = ""; fresh = false; }
+      const atEnd = output.scrollTop + output.clientHeight >= output.scrollHeight - 4;
+      output.append(text);
+      if (atEnd) output.scrollTop = output.scrollHeight;
+    });
+    source.addEventListener("attempt", (e) => {
+      output.append(`\n--- attempt ${e.data} ---\n`);
+    });
+    source.addEventListener("end", () => {
+      source.close();
+      delete output.dataset.follow;
+      refresh();
+    });
+    source.onerror = () => {
+      // EventSource reconnects by itself; a 4xx (gone) closes it.
+      if (source.readyState === EventSource.CLOSED) delete output.dataset.follow;
+    };
+  }
+})();
