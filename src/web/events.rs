@@ -57,6 +57,8 @@ fn change(r: &JobRecord) -> serde_json::Value {
 /// Reads the newest jobs every second while anybody listens, until `stop`.
 pub(crate) async fn watch(web: Arc<Web>, stop: CancellationToken) {
     let mut known: HashMap<JobId, (JobState, u32)> = HashMap::new();
+    // The first read after nobody listened only learns the states.
+    let mut primed = false;
     let filter = ListFilter { state: None, queue: None, job: None, limit: WATCHED };
     loop {
         tokio::select! {
@@ -65,6 +67,7 @@ pub(crate) async fn watch(web: Arc<Web>, stop: CancellationToken) {
         }
         if web.events.changes.receiver_count() == 0 {
             known.clear();
+            primed = false;
             continue;
         }
         let jobs = match web.broker.list(&filter).await {
@@ -74,17 +77,17 @@ pub(crate) async fn watch(web: Arc<Web>, stop: CancellationToken) {
                 continue;
             }
         };
-        let first = known.is_empty();
         let mut now = HashMap::with_capacity(jobs.len());
         for r in &jobs {
             let was = known.get(&r.job.id);
-            if !first && was != Some(&(r.state, r.attempts)) {
+            if primed && was != Some(&(r.state, r.attempts)) {
                 // No listener left is no error: the next round rests.
                 let _ = web.events.changes.send(change(r).to_string().into());
             }
             now.insert(r.job.id, (r.state, r.attempts));
         }
         known = now;
+        primed = true;
     }
     web.events.closed.cancel();
 }

@@ -9,9 +9,7 @@
   if (!main) return;
 
   const every = Number(main.dataset.refresh || 0);
-  if (every > 0) {
-    setInterval(refresh, every * 1000);
-  }
+  let timer = every > 0 ? setInterval(refresh, every * 1000) : null;
   follow();
 
   async function refresh() {
@@ -37,7 +35,11 @@
       const placeholder = document.getElementById("output");
       if (placeholder) placeholder.replaceWith(keep);
     }
-    if (Number(fresh.dataset.refresh || 0) === 0) location.reload();
+    // A page that has ended (a finished job) stops refreshing.
+    if (Number(fresh.dataset.refresh || 0) === 0 && timer) {
+      clearInterval(timer);
+      timer = null;
+    }
   }
 
   function follow() {
