@@ -1,7 +1,13 @@
-//! `taskq web`'s HTTP API with the real binary and a real HTTP client:
-//! jobs enqueued over HTTP run on a worker, each role's allowed and refused
-//! requests, bad input answered 400 with the command line's message, and
-//! the server's own refusals to start.
+//! `taskq web` with the real binary and a real HTTP client: jobs enqueued
+//! over HTTP run on a worker, each role's allowed and refused requests, bad
+//! input answered 400 with the command line's message, and the server's
+//! own refusals to start; the operator's actions (actions.rs), the pages
+//! without JavaScript and what guards them (pages.rs), and the event
+//! streams and the OpenAPI document (events.rs).
+
+mod actions;
+mod events;
+mod pages;
 
 use std::time::Duration;
 
@@ -13,7 +19,7 @@ use crate::common::{Env, SOON, wait_until};
 
 /// A running `taskq web` and where it listens.
 struct Server {
-    _proc: Proc,
+    proc: Proc,
     base: String,
 }
 
@@ -35,7 +41,7 @@ fn serve(env: &Env, extra: &[&str]) -> Server {
         }
         false
     });
-    Server { _proc: proc, base }
+    Server { proc, base }
 }
 
 /// Writes an auth file of an operator `app` (password `s3cret`) and a
@@ -69,6 +75,52 @@ fn call(method: &str, url: &str, auth: Option<(&str, &str)>, body: Option<&str>)
         let challenge = response.headers().get("www-authenticate").map(|h| h.to_str().unwrap_or_default().to_string());
         let text = response.text().await.expect("a body");
         (status, challenge, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    })
+}
+
+/// A reply as a browser or a client sees it.
+struct Reply {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    text: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|h| h.to_str().ok()).unwrap_or_default()
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::String(self.text.clone()))
+    }
+}
+
+/// One request with extra headers and a body of a content type, redirects
+/// not followed (a form's 303 is what the test sees).
+fn request(
+    method: &str,
+    url: &str,
+    auth: Option<(&str, &str)>,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &str)>,
+) -> Reply {
+    taskq::tls::install_crypto_provider();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let mut request = client.request(method.parse().expect("method"), url).timeout(Duration::from_secs(30));
+        if let Some((user, password)) = auth {
+            request = request.basic_auth(user, Some(password));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some((kind, body)) = body {
+            request = request.header("content-type", kind).body(body.to_string());
+        }
+        let response = request.send().await.expect("the server answers");
+        let (status, headers) = (response.status().as_u16(), response.headers().clone());
+        Reply { status, headers, text: response.text().await.expect("a body") }
     })
 }
 

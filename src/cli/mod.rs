@@ -190,9 +190,15 @@ impl Command {
         matches!(self, Command::Exec(_))
     }
 
-    /// Commands that reload their config on SIGHUP: beat and workers.
+    /// Commands that reload their config on SIGHUP: beat, workers and the
+    /// dashboard.
     pub fn handles_reload(&self) -> bool {
-        matches!(self, Command::Beat(BeatArgs { dry_run: false, .. }) | Command::Run(_))
+        matches!(
+            self,
+            Command::Beat(BeatArgs { dry_run: false, .. })
+                | Command::Run(_)
+                | Command::Web(WebArgs { action: None, .. })
+        )
     }
 }
 

@@ -2,8 +2,8 @@
 //! jobs, and `GET /api/v1/jobs/{id}/output`, one job's output as it runs.
 //!
 //! The broker has no change feed to subscribe to, so one task reads the
-//! newest jobs every second while anybody listens and hands each change to
-//! every listener; a job's output is read as `taskq logs -f` reads it
+//! newest jobs every second while anybody listens and hands each read to
+//! every listener, which compares it with what it last knew; a job's output is read as `taskq logs -f` reads it
 //! (workers publish it every second).
 
 use std::collections::HashMap;
@@ -14,7 +14,6 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::Stream;
 use serde_json::json;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -30,87 +29,114 @@ const WATCHED: usize = 500;
 /// How often a job's output is read.
 const OUTPUT_EVERY: Duration = Duration::from_millis(500);
 
-/// The changes read, for every listener; closed when taskq web stops, so
-/// that open streams end and do not hold the stop up.
+/// The newest jobs as read each round, for every listener; closed when
+/// taskq web stops, so that open streams end and do not hold the stop up.
 pub struct Feed {
-    changes: broadcast::Sender<Arc<str>>,
+    rounds: broadcast::Sender<Arc<Round>>,
     closed: CancellationToken,
 }
 
 impl Default for Feed {
     fn default() -> Self {
-        Feed { changes: broadcast::channel(1024).0, closed: CancellationToken::new() }
+        Feed { rounds: broadcast::channel(16).0, closed: CancellationToken::new() }
     }
 }
 
-/// The event a job's change is sent as.
-fn change(r: &JobRecord) -> serde_json::Value {
-    json!({
-        "id": r.job.id.to_string(),
-        "job": r.job.job.as_str(),
-        "queue": r.job.queue.as_str(),
-        "state": r.state,
-        "attempts": r.attempts,
-    })
+/// One read of the newest jobs: each with what tells a change, and the
+/// event it is sent as.
+type Round = Vec<(JobId, (JobState, u32), Arc<str>)>;
+
+fn read(jobs: &[JobRecord]) -> Round {
+    jobs.iter()
+        .map(|r| {
+            let event = json!({
+                "id": r.job.id.to_string(),
+                "job": r.job.job.as_str(),
+                "queue": r.job.queue.as_str(),
+                "state": r.state,
+                "attempts": r.attempts,
+            });
+            (r.job.id, (r.state, r.attempts), event.to_string().into())
+        })
+        .collect()
+}
+
+fn newest() -> ListFilter {
+    ListFilter { state: None, queue: None, job: None, limit: WATCHED }
 }
 
 /// Reads the newest jobs every second while anybody listens, until `stop`.
 pub(crate) async fn watch(web: Arc<Web>, stop: CancellationToken) {
-    let mut known: HashMap<JobId, (JobState, u32)> = HashMap::new();
-    // The first read after nobody listened only learns the states.
-    let mut primed = false;
-    let filter = ListFilter { state: None, queue: None, job: None, limit: WATCHED };
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
             () = tokio::time::sleep(EVERY) => {}
         }
-        if web.events.changes.receiver_count() == 0 {
-            known.clear();
-            primed = false;
+        if web.events.rounds.receiver_count() == 0 {
             continue;
         }
-        let jobs = match web.broker.list(&filter).await {
-            Ok(jobs) => jobs,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the newest jobs for /api/v1/events");
-                continue;
-            }
-        };
-        let mut now = HashMap::with_capacity(jobs.len());
-        for r in &jobs {
-            let was = known.get(&r.job.id);
-            if primed && was != Some(&(r.state, r.attempts)) {
-                // No listener left is no error: the next round rests.
-                let _ = web.events.changes.send(change(r).to_string().into());
-            }
-            now.insert(r.job.id, (r.state, r.attempts));
+        match web.broker.list(&newest()).await {
+            // No listener left is no error: the next round rests.
+            Ok(jobs) => drop(web.events.rounds.send(Arc::new(read(&jobs)))),
+            Err(e) => tracing::warn!(error = %e, "cannot read the newest jobs for /api/v1/events"),
         }
-        known = now;
-        primed = true;
     }
     web.events.closed.cancel();
 }
 
+/// One listener: what it knows of each job, and the events to send.
+struct Listener {
+    rounds: broadcast::Receiver<Arc<Round>>,
+    closed: CancellationToken,
+    known: HashMap<JobId, (JobState, u32)>,
+    pending: std::collections::VecDeque<Event>,
+}
+
 /// `GET /api/v1/events`: an event `job` (`{"id","job","queue","state",
-/// "attempts"}`) for each state change of the newest 500 jobs, read every
-/// second; a comment every 15 s keeps proxies from closing the stream.
-pub(crate) async fn jobs(State(web): State<Arc<Web>>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let state = (web.events.changes.subscribe(), web.events.closed.clone());
-    let stream = futures_util::stream::unfold(state, |(mut rx, closed)| async move {
-        let received = tokio::select! {
-            () = closed.cancelled() => return None,
-            r = rx.recv() => r,
-        };
-        let event = match received {
-            Ok(data) => Event::default().event("job").data(&*data),
-            // Too slow a reader missed some: say so, go on.
-            Err(broadcast::error::RecvError::Lagged(n)) => Event::default().event("lagged").data(n.to_string()),
-            Err(broadcast::error::RecvError::Closed) => return None,
-        };
-        Some((Ok(event), (rx, closed)))
+/// "attempts"}`) for each change among the newest 500 jobs after the
+/// stream opened (a job enqueued since included), read every second; a
+/// comment every 15 s keeps proxies from closing the stream.
+pub(crate) async fn jobs(State(web): State<Arc<Web>>) -> Result<Response, ApiError> {
+    // Subscribed before the first read: no round between is missed.
+    let rounds = web.events.rounds.subscribe();
+    let first = web.broker.list(&newest()).await.map_err(|e| ApiError::broker(&e.into()))?;
+    let listener = Listener {
+        rounds,
+        closed: web.events.closed.clone(),
+        known: read(&first).into_iter().map(|(id, state, _)| (id, state)).collect(),
+        pending: std::collections::VecDeque::new(),
+    };
+    let stream = futures_util::stream::unfold(listener, |mut l| async move {
+        loop {
+            if let Some(event) = l.pending.pop_front() {
+                return Some((Ok::<_, Infallible>(event), l));
+            }
+            let received = tokio::select! {
+                () = l.closed.cancelled() => return None,
+                r = l.rounds.recv() => r,
+            };
+            match received {
+                Ok(round) => {
+                    for (id, state, event) in round.iter() {
+                        if l.known.insert(*id, *state) != Some(*state) {
+                            l.pending.push_back(Event::default().event("job").data(&**event));
+                        }
+                    }
+                    // Jobs no longer among the newest are forgotten.
+                    if l.known.len() > 2 * WATCHED {
+                        let current: std::collections::HashSet<JobId> = round.iter().map(|(id, _, _)| *id).collect();
+                        l.known.retain(|id, _| current.contains(id));
+                    }
+                }
+                // Too slow a reader missed some rounds: say so, go on.
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    l.pending.push_back(Event::default().event("lagged").data(n.to_string()));
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }
 
 /// Where a job's output stream is.

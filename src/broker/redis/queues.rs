@@ -148,39 +148,46 @@ pub(super) async fn register(b: &RedisBroker, queue: &str) -> Result<(), BrokerE
 }
 
 /// The queue holding each job (`None`: no queue does): remembered, or
-/// looked for in every queue.
+/// looked for in every queue. Ids not found in the queues as last listed
+/// are looked for again in a fresh listing: a long-running process (taskq
+/// web) is asked of jobs on queues created since.
 pub(super) async fn locate(b: &RedisBroker, ids: &[String]) -> Result<Vec<Option<String>>, BrokerError> {
     let mut out: Vec<Option<String>> = {
         let s = lock(&b.queues.state);
         ids.iter().map(|id| s.located.get(id).cloned()).collect()
     };
-    let unknown: Vec<&String> = ids.iter().zip(&out).filter(|(_, q)| q.is_none()).map(|(id, _)| id).collect();
-    if unknown.is_empty() {
-        return Ok(out);
-    }
-    let queues = b.queues.all(b).await?;
-    let per_queue = try_join_all(queues.iter().map(|q| {
-        let unknown = &unknown;
-        async move {
-            let mut pipe = redis::pipe();
-            let jobs = b.keys.queue(q).key("jobs");
-            for id in unknown {
-                pipe.hexists(&jobs, id.as_str());
+    let mut searched: BTreeSet<String> = BTreeSet::new();
+    for round in 0..2 {
+        let unknown: Vec<usize> = (0..ids.len()).filter(|&i| out[i].is_none()).collect();
+        if unknown.is_empty() {
+            break;
+        }
+        if round == 1 {
+            lock(&b.queues.state).listed = None;
+        }
+        let queues: Vec<String> = b.queues.all(b).await?.into_iter().filter(|q| searched.insert(q.clone())).collect();
+        if queues.is_empty() {
+            break;
+        }
+        let per_queue = try_join_all(queues.iter().map(|q| {
+            let unknown = &unknown;
+            async move {
+                let mut pipe = redis::pipe();
+                let jobs = b.keys.queue(q).key("jobs");
+                for &i in unknown {
+                    pipe.hexists(&jobs, ids[i].as_str());
+                }
+                b.link.pipe::<Vec<bool>>(&pipe).await
             }
-            b.link.pipe::<Vec<bool>>(&pipe).await
+        }))
+        .await?;
+        for (n, &i) in unknown.iter().enumerate() {
+            let queue = queues.iter().zip(&per_queue).find(|(_, there)| there.get(n) == Some(&true)).map(|(q, _)| q);
+            if let Some(q) = queue {
+                b.queues.located(&ids[i], q);
+                out[i] = Some(q.clone());
+            }
         }
-    }))
-    .await?;
-    let mut found = unknown.iter().enumerate().map(|(i, id)| {
-        let queue =
-            queues.iter().zip(&per_queue).find(|(_, there)| there.get(i) == Some(&true)).map(|(q, _)| q.clone());
-        if let Some(q) = &queue {
-            b.queues.located(id, q);
-        }
-        queue
-    });
-    for slot in out.iter_mut().filter(|q| q.is_none()) {
-        *slot = found.next().flatten();
     }
     Ok(out)
 }
