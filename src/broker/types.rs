@@ -327,6 +327,10 @@ pub struct ListFilter {
     pub queue: Option<QueueName>,
     pub job: Option<JobName>,
     pub limit: usize,
+    /// Look at no more than this many of each queue's newest jobs (`None`:
+    /// all). Redis has no index by job name: a page that must answer fast
+    /// (the dashboard) bounds its search so; SQLite's indexes need no bound.
+    pub scan: Option<usize>,
 }
 
 /// The result of moving due jobs to their queues.

@@ -150,8 +150,9 @@ Not on a terminal, or with --json, top prints what inspect does, once.")]
     Purge(PurgeArgs),
     /// Turn a crontab into jobs.toml entries on stdout
     ImportCrontab(ImportCrontabArgs),
-    /// Serve the HTTP API (/api/v1/): enqueue jobs and read their results over HTTP
+    /// Serve the dashboard (/) and the HTTP API (/api/v1/)
     #[command(after_long_help = "EXAMPLES:
+    taskq web --no-auth                  # this machine only: http://127.0.0.1:5555/
     echo \"app operator $(taskq web hash-password)\" >> web-users
     taskq web --listen 0.0.0.0:5555 --auth-file web-users")]
     Web(WebArgs),

@@ -19,6 +19,7 @@ pub(super) async fn run(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCod
         queue: args.queue,
         job: args.job.as_deref().map(JobName::new).transpose().map_err(|e| UsageError(format!("--job: {e}")))?,
         limit: args.limit,
+        scan: None,
     };
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;

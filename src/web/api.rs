@@ -44,6 +44,7 @@ pub(super) fn routes() -> axum::Router<Arc<Web>> {
         .route("/api/v1/schedules", get(schedules))
         .route("/api/v1/schedules/{name}/{action}", post(control_schedule))
         .route("/api/v1/events", get(super::events::jobs))
+        .route("/api/v1/runs", get(list_runs))
 }
 
 /// An action's answer: its status and JSON body.
@@ -139,6 +140,33 @@ async fn control_schedule(
     answer(done)
 }
 
+/// `GET /api/v1/runs?workflow=&limit=`: workflow runs, newest first, as
+/// `taskq status --json RUN` shows each (steps and their jobs).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RunsQuery {
+    pub workflow: Option<String>,
+    pub limit: Option<usize>,
+}
+
+async fn list_runs(
+    State(web): State<Arc<Web>>,
+    query: Result<Query<RunsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let runs = read_runs(&web, &q).await?;
+    let views: Vec<crate::views::RunView<'_>> = runs.iter().map(crate::views::RunView::from).collect();
+    Ok(axum::Json(views).into_response())
+}
+
+/// The runs `q` asks for.
+pub(super) async fn read_runs(web: &Web, q: &RunsQuery) -> Result<Vec<crate::broker::RunRecord>, ApiError> {
+    let workflow = q.workflow.as_deref().filter(|w| !w.is_empty()).map(JobName::new).transpose();
+    let workflow = workflow.map_err(ApiError::bad_request)?;
+    let limit = q.limit.unwrap_or(50).min(MAX_LIST);
+    web.broker.list_runs(workflow.as_ref(), limit).await.map_err(|e| ApiError::broker(&e.into()))
+}
+
 /// `GET /api/v1/overview`: what `taskq inspect --json` prints.
 async fn overview(State(web): State<Arc<Web>>) -> Result<Response, ApiError> {
     let view = crate::control::snapshot(&web.config(), web.broker.as_ref()).await.map_err(|e| ApiError::broker(&e))?;
@@ -199,22 +227,28 @@ fn duration(field: &str, text: Option<&str>) -> Result<Option<Duration>, ApiErro
     .transpose()
 }
 
+/// Parameters as the command line's `-p NAME=VALUE` would give them.
+fn params_text(params: BTreeMap<String, Value>) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut out = BTreeMap::new();
+    for (name, value) in params {
+        let text = match value {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "parameter \"{name}\" must be a string, a number or a boolean"
+                )));
+            }
+        };
+        out.insert(name, text);
+    }
+    Ok(out)
+}
+
 impl EnqueueBody {
     fn request(self) -> Result<Request, ApiError> {
-        let mut params = BTreeMap::new();
-        for (name, value) in self.params {
-            let text = match value {
-                Value::String(s) => s,
-                Value::Number(n) => n.to_string(),
-                Value::Bool(b) => b.to_string(),
-                _ => {
-                    return Err(ApiError::bad_request(format!(
-                        "parameter \"{name}\" must be a string, a number or a boolean"
-                    )));
-                }
-            };
-            params.insert(name, text);
-        }
+        let params = params_text(self.params)?;
         let delay = match (duration("delay", self.delay.as_deref())?, self.at.as_deref()) {
             (Some(_), Some(_)) => return Err(ApiError::bad_request("give \"delay\" or \"at\", not both")),
             (Some(d), None) => Some(Delay::For(d)),
@@ -251,11 +285,8 @@ pub(super) async fn enqueue(
     caller.operator("enqueueing")?;
     let axum::Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let config = web.config();
-    if config.workflow(&body.job).is_some() {
-        return Err(ApiError::bad_request(format!(
-            "\"{}\" is a workflow: starting workflows through the API is not built yet (taskq enqueue starts one)",
-            body.job
-        )));
+    if let Some(wf) = config.workflow(&body.job) {
+        return start_run(&web, &config, wf, body).await;
     }
     let (job, _) = body.request()?.build(&config).map_err(|e| ApiError::bad_request(e.0))?;
     let enqueued = web.broker.enqueue(std::slice::from_ref(&job)).await.map_err(|e| ApiError::broker(&e.into()))?;
@@ -264,12 +295,50 @@ pub(super) async fn enqueue(
     Ok((status, axum::Json(json!({ "id": first.id.to_string(), "duplicate": first.duplicate }))).into_response())
 }
 
+/// `POST /api/v1/jobs` of a workflow: starts a run and launches its first
+/// step, as `taskq enqueue WORKFLOW` does; 201 with the run's id.
+async fn start_run(
+    web: &Web,
+    config: &crate::config::Config,
+    wf: &crate::config::WorkflowDef,
+    body: EnqueueBody,
+) -> Result<Response, ApiError> {
+    let refused = [
+        (!body.args.is_empty(), "\"args\" (give \"params\")"),
+        (body.queue.is_some(), "\"queue\" (each step's job goes to its own queue)"),
+        (body.delay.is_some() || body.at.is_some(), "\"delay\" or \"at\""),
+        (body.expires.is_some(), "\"expires\""),
+        (body.key.is_some() || body.unique_for.is_some(), "\"key\""),
+    ];
+    if let Some((_, what)) = refused.iter().find(|(given, _)| *given) {
+        return Err(ApiError::bad_request(format!("\"{}\" is a workflow: it takes no {what}", wf.name)));
+    }
+    let given = params_text(body.params)?;
+    crate::workflow::check_params(config, wf, &given).map_err(ApiError::bad_request)?;
+    let id = JobId::new();
+    let how = crate::workflow::drive::Start { params: given, ..Default::default() };
+    crate::workflow::drive::store(web.broker.as_ref(), config, wf, id, how)
+        .await
+        .map_err(|e| ApiError::broker(&e.into()))?;
+    // Stored: its first step is launched now, or by a worker's maintenance.
+    let check = crate::workflow::drive::Check::Run;
+    if let Err(e) = crate::workflow::drive::follow_up(web.broker.as_ref(), config, id, check).await {
+        tracing::warn!(run = %id, error = %e, "run stored; a worker's maintenance launches its first step");
+    }
+    let body = json!({ "id": id.to_string(), "duplicate": false, "workflow": wf.name.as_str() });
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
 /// `GET /api/v1/jobs/{id}`: what `taskq status --json ID` prints.
 pub(super) async fn get_job(State(web): State<Arc<Web>>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = job_id(&id)?;
     let mut records = web.broker.get(&[id]).await.map_err(|e| ApiError::broker(&e.into()))?;
     if let Some(record) = records.pop().flatten() {
         return Ok(axum::Json(JobView::from(&record)).into_response());
+    }
+    // A workflow run's id: the run, with its steps, as `status` shows it.
+    if let Some(run) = web.broker.get_runs(&[id]).await.map_err(|e| ApiError::broker(&e.into()))?.pop().flatten() {
+        return Ok(axum::Json(crate::views::RunView::from(&run)).into_response());
     }
     // A job that succeeded with ignore_result left only a tombstone: it
     // succeeded, as `status` says.
@@ -303,6 +372,7 @@ impl ListQuery {
             queue: given(self.queue.as_ref()).map(QueueName::new).transpose().map_err(ApiError::bad_request)?,
             job: given(self.job.as_ref()).map(JobName::new).transpose().map_err(ApiError::bad_request)?,
             limit: self.limit.unwrap_or(50).min(MAX_LIST),
+            scan: None,
         })
     }
 }

@@ -62,7 +62,7 @@ fn read(jobs: &[JobRecord]) -> Round {
 }
 
 fn newest() -> ListFilter {
-    ListFilter { state: None, queue: None, job: None, limit: WATCHED }
+    ListFilter { limit: WATCHED, ..ListFilter::default() }
 }
 
 /// Reads the newest jobs every second while anybody listens, until `stop`.

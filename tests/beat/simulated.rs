@@ -44,7 +44,7 @@ async fn run_beat(env: &Env, broker: &Arc<dyn Broker>, span: Duration) {
 /// The scheduled instants of the runs enqueued, oldest first, each with
 /// how long after its instant it was enqueued.
 async fn runs(broker: &Arc<dyn Broker>) -> Vec<(Timestamp, Duration)> {
-    let filter = ListFilter { state: None, queue: None, job: None, limit: 100_000 };
+    let filter = ListFilter { limit: 100_000, ..ListFilter::default() };
     let mut runs: Vec<(Timestamp, Duration)> = broker
         .list(&filter)
         .await

@@ -142,3 +142,56 @@ fn a_viewer_reads_everything_and_changes_nothing() {
     let overview = reply.json();
     assert!(overview["queues"].is_array() && overview["schedules"][0]["name"] == "tick", "{overview}");
 }
+
+both!(a_workflow_started_through_the_api_runs_and_its_steps_are_shown, |backend| {
+    let env = Env::new(backend).jobs(
+        r#"
+[jobs.validate]
+command = "echo order-{{ order }}"
+params.order = { type = "int" }
+[jobs.charge]
+command = "echo charged"
+[workflows.checkout]
+steps = ["validate", "charge"]
+"#,
+    );
+    let web = serve(&env, &["--no-auth"]);
+    let api = format!("{}/api/v1", web.base);
+    let (status, _, started) =
+        call("POST", &format!("{api}/jobs"), None, Some(r#"{"job": "checkout", "params": {"order": 42}}"#));
+    assert_eq!(status, 201, "{started}");
+    assert_eq!(started["workflow"], "checkout");
+    let run = started["id"].as_str().expect("the run's id").to_string();
+    let status_of = |id: &str| {
+        let out = env.run(&["status", "--json", id]).success();
+        serde_json::from_slice::<Value>(&out.get_output().stdout).expect("JSON")
+    };
+    assert_eq!(status_of(&run)["state"], "running", "the command line sees the run");
+    env.run(&["run", "--burst"]).success();
+    wait_until(SOON, "the run to succeed", || status_of(&run)["state"] == "succeeded");
+    let (status, _, read) = call("GET", &format!("{api}/jobs/{run}"), None, None);
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(read, status_of(&run), "the API's run is what status --json prints");
+    assert_eq!(read["steps"][1]["state"], "succeeded", "{read}");
+    let (_, _, runs) = call("GET", &format!("{api}/runs?workflow=checkout"), None, None);
+    assert_eq!(runs[0]["id"], json!(run), "{runs}");
+
+    let page = request("GET", &format!("{}/jobs/{run}", web.base), None, &[], None);
+    assert!(page.text.contains("validate") && page.text.contains("1 of 1 succeeded"), "{}", page.text);
+    let list = request("GET", &format!("{}/workflows", web.base), None, &[], None);
+    assert!(list.text.contains(&run), "{}", list.text);
+
+    for (body, says) in [
+        (
+            r#"{"job": "checkout", "params": {"order": 1}, "args": ["x"]}"#,
+            "\"checkout\" is a workflow: it takes no \"args\"",
+        ),
+        (r#"{"job": "checkout", "params": {"order": 1}, "queue": "q"}"#, "it takes no \"queue\""),
+        (r#"{"job": "checkout"}"#, "order"),
+        (r#"{"job": "checkout", "params": {"order": "x"}}"#, "order"),
+    ] {
+        let (status, _, error) = call("POST", &format!("{api}/jobs"), None, Some(body));
+        assert_eq!(status, 400, "{body}: {error}");
+        assert!(error["error"].as_str().unwrap_or_default().contains(says), "{body}: {error}");
+    }
+});

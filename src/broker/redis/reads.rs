@@ -9,7 +9,7 @@ use futures_util::future::try_join_all;
 use super::fields::{record, tombstone};
 use super::{RedisBroker, SCRIPTS, queues};
 use crate::broker::{BrokerError, ListFilter, Tombstone};
-use crate::job::{IdPrefix, JobId, JobRecord};
+use crate::job::{IdPrefix, JobId, JobRecord, JobState};
 
 pub(super) async fn get(b: &RedisBroker, ids: &[JobId]) -> Result<Vec<Option<JobRecord>>, BrokerError> {
     let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
@@ -118,13 +118,24 @@ pub(super) async fn list(b: &RedisBroker, filter: &ListFilter) -> Result<Vec<Job
     Ok(out)
 }
 
-/// The newest `filter.limit` records of `queue` that match `filter`.
+/// The newest `filter.limit` records of `queue` that match `filter`. A
+/// state with a set of its own is looked for there rather than among every
+/// job of the queue (failed ones among 100,000 done): newest first by that
+/// set's order (failure time, lease expiry, due time, result expiry),
+/// which `list` then orders by enqueue time.
 async fn list_in(b: &RedisBroker, queue: &str, filter: &ListFilter) -> Result<Vec<JobRecord>, BrokerError> {
     const PAGE: isize = 200;
-    let index = b.keys.queue(queue).key("index");
+    let set = match filter.state {
+        Some(JobState::Failed) => "failed",
+        Some(JobState::Running) => "leases",
+        Some(JobState::Scheduled | JobState::Retrying) => "delayed",
+        Some(JobState::Succeeded | JobState::Revoked | JobState::Expired) => "done",
+        Some(JobState::Queued) | None => "index",
+    };
+    let index = b.keys.queue(queue).key(set);
     let mut out = Vec::new();
     let mut start = 0isize;
-    while out.len() < filter.limit {
+    while out.len() < filter.limit && filter.scan.is_none_or(|most| start < most as isize) {
         let ids: Vec<String> =
             b.link.query(redis::cmd("ZREVRANGE").arg(&index).arg(start).arg(start + PAGE - 1)).await?;
         if ids.is_empty() {

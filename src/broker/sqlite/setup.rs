@@ -20,6 +20,13 @@ const MIGRATE_1_TO_2: &str = "
     ALTER TABLE schedules ADD COLUMN keep_until INTEGER;
 ";
 const SCHEMA_VERSION: i64 = 4;
+
+/// Indexes added to schema 4 without a new version (a taskq that lacks them
+/// reads and writes the file as before): made on a file that lacks them.
+const LIST_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS jobs_state_enqueued ON jobs (ns, state, enqueued_at);
+CREATE INDEX IF NOT EXISTS jobs_job_enqueued ON jobs (ns, job, enqueued_at);
+";
 /// How long a writer waits for another process's transaction.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -141,6 +148,14 @@ fn set_up(conn: &mut Connection, url: &str) -> Result<(), Failure> {
     // A file set up by this schema version needs nothing more: WAL mode is
     // kept in the file, and the tables exist.
     if tables.iter().any(|t| t == "taskq_meta") && schema_version(conn)? == Some(SCHEMA_VERSION) {
+        let indexed: bool = conn.query_row(
+            "SELECT count(*) = 2 FROM sqlite_master WHERE type = 'index' AND name IN ('jobs_state_enqueued', 'jobs_job_enqueued')",
+            [],
+            |r| r.get(0),
+        )?;
+        if !indexed {
+            conn.execute_batch(LIST_INDEXES)?;
+        }
         return Ok(());
     }
     if tables.is_empty() {

@@ -199,7 +199,7 @@ fn broker_in_effect() -> Option<(BrokerUrl, Namespace)> {
 }
 
 async fn read_ids(broker: &dyn Broker, kind: Ids) -> Option<Vec<CompletionCandidate>> {
-    let list = |state| ListFilter { state, queue: None, job: None, limit: RECENT_IDS };
+    let list = |state| ListFilter { state, limit: RECENT_IDS, ..ListFilter::default() };
     let mut jobs: Vec<JobRecord> = match kind {
         Ids::JobsAndRuns | Ids::Jobs => broker.list(&list(None)).await.ok()?,
         Ids::Failed => broker.list(&list(Some(JobState::Failed))).await.ok()?,

@@ -192,40 +192,57 @@ to ask on, and without `--yes`, it refuses. A spinner shows on a terminal while 
 pub(in crate::man) const WEB: CommandDoc = CommandDoc {
     name: "web",
     description: "\
-Serves taskq's HTTP API under `/api/v1/`, from this binary: what application code (a Django view, a Node \
-service) uses to enqueue jobs and read their results without starting a process. The dashboard's pages are not \
-built yet.
+Serves taskq's dashboard at `/` and its HTTP API under `/api/v1/`, from this binary, with nothing fetched from \
+the internet. The dashboard shows the overview (queues and depths, live workers and what they run, each job's \
+outcomes over the last hour and day, the failed count, schedules that need a look), jobs (by state, queue, job \
+or id), a job (its fields, its output, followed live while it runs, its recent runs), the failed set (retry one \
+or all, purge), schedules (pause, resume, trigger now) and workers. Pages read without JavaScript and refresh \
+themselves with it.
 
-`POST /api/v1/jobs` takes a JSON object: `job` (a name), and optionally `args` (strings), `params` (an object of \
-strings, numbers or booleans), `queue`, `delay` (a duration, `\"30s\"`) or `at` (RFC 3339), `expires` and \
-`unique_for` (durations), `key` (an idempotency key). It answers 201 with `{\"id\": ..., \"duplicate\": false}`, \
-or 200 with the earlier job's id when `key` is held; a bad request is 400 with `{\"error\": ...}`, the message \
-`taskq enqueue` gives. `GET /api/v1/jobs/`*ID* answers what `taskq status --json` prints; `GET \
-/api/v1/jobs?state=&queue=&job=&limit=` what `taskq list --json` prints, as one JSON array.
+The API is what application code (a Django view, a Node service) uses to enqueue jobs and read their results \
+without starting a process, and everything the pages do. `POST /api/v1/jobs` takes a JSON object: `job` (a \
+name), and optionally `args` (strings), `params` (an object of strings, numbers or booleans), `queue`, `delay` (a \
+duration, `\"30s\"`) or `at` (RFC 3339), `expires` and `unique_for` (durations), `key` (an idempotency key). It \
+answers 201 with `{\"id\": ..., \"duplicate\": false}`, or 200 with the earlier job's id when `key` is held; a \
+bad request is 400 with `{\"error\": ...}`, the message `taskq enqueue` gives. `GET /api/v1/jobs/`*ID* answers \
+what `taskq status --json` prints; `GET /api/v1/jobs?state=&queue=&job=&limit=` what `taskq list --json` \
+prints, as one JSON array; `GET /api/v1/overview` what `taskq inspect --json` prints. Operators retry \
+(`POST /api/v1/jobs/`*ID*`/retry`, `/api/v1/failed/retry`), revoke (`POST /api/v1/jobs/`*ID*`/revoke`, body \
+`{\"terminate\": true}` to kill a running job), purge (`DELETE /api/v1/failed`, \
+`/api/v1/queues/`*QUEUE*`/jobs`) and control schedules (`POST /api/v1/schedules/`*NAME*`/pause`, `resume`, \
+`trigger`). `GET /api/v1/events` and `/api/v1/jobs/`*ID*`/output` are server-sent events: job state changes, \
+and one job's output as it runs. `/api/v1/openapi.json` describes it all.
 
 Every request needs a user of the auth file (`--auth-file`): HTTP basic auth, or `Authorization: Bearer` \
-*NAME*`:`*SECRET*. Its lines are *NAME* *ROLE* *HASH*: the role `viewer` reads, `operator` also enqueues; the \
-hash is what `taskq web hash-password` prints for a password read on standard input. A wrong or missing user is \
-401, a viewer's enqueue 403; after 10 failed logins in a minute a client address is answered 429 for the rest of \
-it (behind a reverse proxy every client is the proxy's address: limit logins there too). `--no-auth` answers \
-only requests for localhost or a loopback address. `--no-auth` lets every request in as an operator, and only on a loopback address. \
-For TLS, put a reverse proxy (nginx, Caddy) in front.",
+*NAME*`:`*SECRET*. Its lines are *NAME* *ROLE* *HASH*: the role `viewer` reads, `operator` also enqueues, \
+retries, revokes, purges and pauses; the hash is what `taskq web hash-password` prints for a password read on \
+standard input. A wrong or missing user is 401, a viewer's change 403; after 10 failed logins in a minute a \
+client address is answered 429 for the rest of it (behind a reverse proxy every client is the proxy's address: \
+limit logins there too). A request that changes something is refused (403) when the browser says another site \
+sent it (`Sec-Fetch-Site` or `Origin`), and the dashboard's forms carry a token of their user's. `--no-auth` \
+lets every request in as an operator, only on a loopback address, and only requests for localhost or a \
+loopback address. For TLS, put a reverse proxy (nginx, Caddy) in front: docs/api.md shows one.",
     exit_status: &[
         ("0", "Stopped by INT or TERM (requests under way are finished first)."),
         ("2", "Usage error: no `--auth-file` (or `--no-auth` off loopback), an address that cannot be listened on."),
         EXIT_CONFIG,
     ],
-    signals: &[("INT, TERM", "Stop taking connections, finish the requests under way, and exit 0.")],
+    signals: &[
+        ("INT, TERM", "Stop taking connections, finish the requests under way (at most 10 s), and exit 0."),
+        ("HUP", "Read jobs.toml again; an invalid file is reported and the running config kept."),
+    ],
     environment: READER_ENV,
     job_environment: false,
     files: CONFIG_AND_DB,
     examples: &[
+        ("Look at this machine's queues in a browser, at http://127.0.0.1:5555/:", "taskq web --no-auth"),
         ("A user for the API (type its password):", "echo \"app operator $(taskq web hash-password)\" >> web-users"),
         ("Serve it:", "taskq web --listen 0.0.0.0:5555 --auth-file web-users"),
         (
             "Enqueue from anywhere:",
             "curl -u app:PASSWORD -H 'content-type: application/json' \\\n  -d '{\"job\": \"send-welcome-email\", \"params\": {\"user_id\": 42}}' \\\n  http://127.0.0.1:5555/api/v1/jobs",
         ),
+        ("Retry every failed job:", "curl -u app:PASSWORD -X POST http://127.0.0.1:5555/api/v1/failed/retry"),
     ],
     see_also: &["taskq(1)", "taskq-enqueue(1)", "taskq-status(1)", "taskq-list(1)"],
 };

@@ -10,6 +10,7 @@ mod jobs;
 mod overview;
 mod schedules;
 mod workers;
+mod workflows;
 
 use std::sync::Arc;
 
@@ -43,6 +44,7 @@ pub(super) fn routes() -> axum::Router<Arc<Web>> {
         .route("/schedules", get(schedules::page))
         .route("/schedules/{name}/{action}", post(control_schedule))
         .route("/workers", get(workers::page))
+        .route("/workflows", get(workflows::page))
 }
 
 /// The stylesheet and script: the same for everyone, asked before a login.
