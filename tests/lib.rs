@@ -2,6 +2,7 @@
 //!
 //! - `accounts`: jobs as another user (`user`, `group`), switched to by a root worker
 //! - `architecture`: the modules of src/ depend on each other without a cycle
+//! - `browser`: the dashboard in headless Chromium: login, live job pages, retry and pause buttons, roles, no console errors
 //! - `beat`: schedules fired once per tick across beats, catch-up, reload, crontab import
 //! - `hostile`: hostile parameters, output and URLs
 //! - `secrets`: every command, with secrets in play: none ever shown
@@ -28,6 +29,7 @@ mod common;
 mod accounts;
 mod architecture;
 mod beat;
+mod browser;
 mod cli;
 mod completions;
 mod conformance;

@@ -3,9 +3,11 @@
 //! TCP proxy and Redis-side failures. For the scale suite (tests/scale), also
 //! a Redis Cluster, a Sentinel set-up and a TLS redis-server, each with its
 //! failover or refusal. `flaky`: a `Broker` that refuses beat's ticks on cue.
+//! `browser`: chromedriver and headless Chromium for the dashboard's tests.
 
 #![allow(dead_code)]
 
+pub(crate) mod browser;
 pub(crate) mod cluster;
 pub(crate) mod env;
 pub(crate) mod flaky;
