@@ -99,6 +99,7 @@ async fn an_operator_logs_in_and_sees_the_overview_and_every_page() {
         ("Failed", "Failed", "/failed"),
         ("Schedules", "Schedules", "/schedules"),
         ("Workers", "Workers", "/workers"),
+        ("Workflows", "Workflows", "/workflows"),
         ("Overview", "Overview", "/"),
     ] {
         browser.follow_nav(link).await;

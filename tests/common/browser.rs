@@ -308,12 +308,6 @@ impl Browser {
         let log = self.vendor("se/log", json!({ "type": "browser" })).await;
         for entry in log.as_array().into_iter().flatten() {
             let message = entry["message"].as_str().unwrap_or_default();
-            // BUG: the dashboard serves no favicon: Chromium asks for
-            // /favicon.ico and logs the 404 as a console error. Left out
-            // here so that the other errors are still caught.
-            if message.contains("/favicon.ico") && message.contains("404") {
-                continue;
-            }
             if entry["level"] == "SEVERE" {
                 errors.push(format!("console: {message}"));
             }

@@ -29,6 +29,7 @@ use crate::job::JobState;
 
 const CSS: &str = include_str!("../assets/app.css");
 const JS: &str = include_str!("../assets/app.js");
+const ICON: &str = include_str!("../assets/icon.svg");
 
 /// The pages and their forms' actions.
 pub(super) fn routes() -> axum::Router<Arc<Web>> {
@@ -47,7 +48,7 @@ pub(super) fn routes() -> axum::Router<Arc<Web>> {
         .route("/workflows", get(workflows::page))
 }
 
-/// The stylesheet and script: the same for everyone, asked before a login.
+/// The stylesheet, script and icon: the same for everyone, asked before a login.
 pub(super) fn assets() -> axum::Router<Arc<Web>> {
     let cached = |kind: &'static str, body: &'static str| {
         move || async move { ([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "max-age=300")], body) }
@@ -55,6 +56,9 @@ pub(super) fn assets() -> axum::Router<Arc<Web>> {
     axum::Router::new()
         .route("/static/app.css", get(cached("text/css; charset=utf-8", CSS)))
         .route("/static/app.js", get(cached("text/javascript; charset=utf-8", JS)))
+        .route("/static/icon.svg", get(cached("image/svg+xml", ICON)))
+        // Browsers ask for it whatever the page says.
+        .route("/favicon.ico", get(cached("image/svg+xml", ICON)))
 }
 
 /// A page's frame: the navigation, the notice an action left, and `main`,
@@ -76,6 +80,7 @@ impl Frame<'_> {
             ("/failed", "Failed"),
             ("/schedules", "Schedules"),
             ("/workers", "Workers"),
+            ("/workflows", "Workflows"),
         ];
         html! {
             (DOCTYPE)
@@ -85,6 +90,7 @@ impl Frame<'_> {
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     meta name="color-scheme" content="light dark";
                     title { (self.title) " · taskq" }
+                    link rel="icon" href="/static/icon.svg" type="image/svg+xml";
                     link rel="stylesheet" href="/static/app.css";
                     script src="/static/app.js" defer {}
                 }

@@ -80,10 +80,10 @@ pub(super) async fn page(
                             td.num { (j.last_hour.succeeded) }
                             td.num.bad[j.last_hour.failed > 0] { (j.last_hour.failed) }
                             td.num { (j.last_hour.p95_seconds.map_or("-".into(), short_duration)) }
-                            td { (chart(&j.per_minute, "per minute, the last hour")) }
+                            td { (chart(&j.per_minute, 60, "per minute, the last hour")) }
                             td.num { (j.last_24h.succeeded) }
                             td.num.bad[j.last_24h.failed > 0] { (j.last_24h.failed) }
-                            td { (chart(&j.per_hour, "per hour, the last 24 hours")) }
+                            td { (chart(&j.per_hour, 24, "per hour, the last 24 hours")) }
                         }
                     }
                 }
@@ -115,24 +115,28 @@ pub(super) async fn page(
     }))
 }
 
-/// Stacked bars of `[succeeded, failed]` per bucket, oldest first, drawn
-/// here as SVG (no chart library, nothing fetched).
-fn chart(buckets: &[[u64; 2]], title: &str) -> Markup {
+/// Stacked bars of `[succeeded, failed]` per bucket (`slots` of them when
+/// there are none yet), oldest first, drawn
+/// here as SVG (no chart library, nothing fetched), on a baseline so that
+/// an hour with nothing reads as such.
+fn chart(buckets: &[[u64; 2]], slots: usize, title: &str) -> Markup {
     const H: u64 = 24;
-    let n = buckets.len().max(1);
-    let bar = if n > 30 { 2 } else { 5 };
+    let n = buckets.len().max(slots);
+    let bar: usize = if n > 30 { 3 } else { 7 };
     let width = n * bar;
     let top = buckets.iter().map(|[ok, bad]| ok + bad).max().unwrap_or(0).max(1);
     let total: u64 = buckets.iter().map(|[ok, bad]| ok + bad).sum();
     let label = format!("{title}: {total} attempts");
+    // Any count shows as at least one pixel; both together fit the height.
+    let height = |v: u64| if v == 0 { 0 } else { (v * (H - 1) / top).max(1) };
     html! {
         svg.chart width=(width) height=(H) viewBox={ "0 0 " (width) " " (H) } role="img" aria-label=(label) {
             title { (label) }
+            rect.track x="0" y=(H - 1) width=(width) height="1" {}
             @for (i, [ok, bad]) in buckets.iter().enumerate() {
-                @let (hb, hg) = (bad * H / top, ok * H / top);
-                @let (hb, hg) = (if *bad > 0 { hb.max(1) } else { 0 }, if *ok > 0 { hg.max(1) } else { 0 });
-                @if hg > 0 { rect.ok x=(i * bar) y=(H - hg) width=(bar - 1) height=(hg) {} }
-                @if hb > 0 { rect.bad x=(i * bar) y=(H - hg.saturating_add(hb).min(H)) width=(bar - 1) height=(hb.min(H - hg.min(H))) {} }
+                @let (good, failed) = (height(*ok), height(*bad));
+                @if good > 0 { rect.ok x=(i * bar) y=(H - 1 - good) width=(bar - 1) height=(good) {} }
+                @if failed > 0 { rect.bad x=(i * bar) y=((H - 1).saturating_sub(good + failed)) width=(bar - 1) height=(failed.min(H - 1 - good.min(H - 1))) {} }
             }
         }
     }
