@@ -8,6 +8,7 @@
 mod actions;
 mod events;
 mod pages;
+mod server;
 
 use std::time::Duration;
 
@@ -32,12 +33,12 @@ fn serve(env: &Env, extra: &[&str]) -> Server {
     let mut base = String::new();
     wait_until(SOON, "taskq web listening", || {
         let log = proc.stderr();
-        if let Some(at) = log.find("http://") {
-            let rest = &log[at..];
-            if let Some(end) = rest["http://".len()..].find('/') {
-                base = rest[..end + "http://".len()].to_string();
-                return true;
-            }
+        let Some(at) = log.find("serving the dashboard at ") else { return false };
+        let rest = &log[at + "serving the dashboard at ".len()..];
+        let Some(scheme) = rest.find("://") else { return false };
+        if let Some(end) = rest[scheme + 3..].find('/') {
+            base = rest[..scheme + 3 + end].to_string();
+            return true;
         }
         false
     });

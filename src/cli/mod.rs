@@ -446,6 +446,12 @@ pub struct WebArgs {
     /// Let every request in as an operator: only on a loopback address
     #[arg(long, conflicts_with = "auth_file")]
     pub no_auth: bool,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM)
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `taskq web`'s subcommands.

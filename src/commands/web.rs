@@ -35,6 +35,13 @@ pub(super) async fn run(args: WebArgs, ctx: &Context) -> anyhow::Result<ExitCode
             .into());
         }
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            crate::web::tls_acceptor(cert, key)
+                .map_err(|message| ConfigErrors(vec![ConfigError { location: None, message }]))?,
+        ),
+        _ => None,
+    };
     let config = Arc::new(ctx.config()?);
     // Listening only once the broker answers: a client is refused at once
     // rather than left waiting.
@@ -46,10 +53,11 @@ pub(super) async fn run(args: WebArgs, ctx: &Context) -> anyhow::Result<ExitCode
         .map_err(|e| UsageError(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
     let auth = if users.is_some() { "users of the auth file" } else { "no authentication (--no-auth)" };
-    tracing::info!(listen = %addr, auth, "serving the dashboard at http://{addr}/ and the HTTP API under /api/v1/");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(listen = %addr, auth, "serving the dashboard at {scheme}://{addr}/ and the HTTP API under /api/v1/");
     let web = Arc::new(Web::new(broker, Arc::unwrap_or_clone(config), users));
     tokio::spawn(reload_on_request(web.clone(), ctx.shutdown.clone()));
-    crate::web::serve(listener, web, ctx.shutdown.graceful().clone()).await?;
+    crate::web::serve(listener, web, tls, ctx.shutdown.graceful().clone()).await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -12,6 +12,9 @@ mod events;
 mod guard;
 mod openapi;
 mod pages;
+mod server;
+
+pub use server::{serve, tls_acceptor};
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -23,7 +26,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 
 use crate::broker::Broker;
 use crate::config::Config;
@@ -263,23 +265,4 @@ fn loopback_host(request: &Request) -> bool {
         None => host.rsplit_once(':').map_or(host, |(name, _)| name),
     };
     name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// How long requests under way may go on after a stop: one held open by a
-/// client must not keep taskq from stopping.
-const STOP_GRACE: Duration = Duration::from_secs(10);
-
-/// Serves `web` on `listener` until `stop`.
-pub async fn serve(listener: tokio::net::TcpListener, web: Arc<Web>, stop: CancellationToken) -> anyhow::Result<()> {
-    tokio::spawn(events::watch(web.clone(), stop.clone()));
-    let stopped = stop.clone();
-    let server = axum::serve(listener, router(web).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move { stopped.cancelled().await });
-    tokio::select! {
-        result = server => result?,
-        () = async { stop.cancelled().await; tokio::time::sleep(STOP_GRACE).await } => {
-            tracing::warn!("requests still under way {}s after the stop: closed", STOP_GRACE.as_secs());
-        }
-    }
-    Ok(())
 }

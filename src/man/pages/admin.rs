@@ -221,11 +221,16 @@ client address is answered 429 for the rest of it (behind a reverse proxy every 
 limit logins there too). A request that changes something is refused (403) when the browser says another site \
 sent it (`Sec-Fetch-Site` or `Origin`), and the dashboard's forms carry a token of their user's. `--no-auth` \
 lets every request in as an operator, only on a loopback address, and only requests for localhost or a \
-loopback address. For TLS, put a reverse proxy (nginx, Caddy) in front: docs/api.md shows one.",
+loopback address. With `--tls-cert` and `--tls-key` (PEM files, read at start) it serves HTTPS; or put a \
+reverse proxy (nginx, Caddy) in front: docs/api.md shows one. A client must send a request's headers, and \
+finish a TLS handshake, within 10 s.",
     exit_status: &[
         ("0", "Stopped by INT or TERM (requests under way are finished first)."),
         ("2", "Usage error: no `--auth-file` (or `--no-auth` off loopback), an address that cannot be listened on."),
-        EXIT_CONFIG,
+        (
+            "78",
+            "The jobs file, the auth file or a TLS file is missing or invalid: each problem is printed with its file.",
+        ),
     ],
     signals: &[
         ("INT, TERM", "Stop taking connections, finish the requests under way (at most 10 s), and exit 0."),
