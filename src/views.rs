@@ -43,6 +43,24 @@ pub struct JobView<'a> {
     pub output: Option<&'a str>,
     /// A workflow step's job: its run, and the step (from 1).
     pub run: Option<StepOfRun<'a>>,
+    /// The attempts before the last, oldest first: retried, or lost with
+    /// their worker (the newest 20).
+    pub history: Vec<PastAttemptView<'a>>,
+}
+
+/// One past attempt, as `status --json` prints it.
+#[derive(Debug, Serialize)]
+pub struct PastAttemptView<'a> {
+    pub attempt: u32,
+    pub outcome: &'a str,
+    #[serde(serialize_with = "utc_or_null")]
+    pub started_at: Option<Timestamp>,
+    #[serde(serialize_with = "utc_or_null")]
+    pub finished_at: Option<Timestamp>,
+    pub exit_code: Option<i32>,
+    pub http_status: Option<u16>,
+    pub error: Option<&'a str>,
+    pub worker: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -117,6 +135,20 @@ impl<'a> From<&'a JobRecord> for JobView<'a> {
                 workflow: w.workflow.as_str(),
                 step: w.step + 1,
             }),
+            history: r
+                .history
+                .iter()
+                .map(|a| PastAttemptView {
+                    attempt: a.attempt,
+                    outcome: &a.outcome,
+                    started_at: a.started_at,
+                    finished_at: a.finished_at,
+                    exit_code: a.exit_code,
+                    http_status: a.http_status,
+                    error: a.error.as_deref(),
+                    worker: a.worker.as_deref(),
+                })
+                .collect(),
         }
     }
 }

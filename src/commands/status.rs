@@ -328,6 +328,16 @@ pub(super) fn record_lines(r: &JobRecord) -> Vec<String> {
     if let Some(e) = v.error {
         out.push(format!("  error:     {}", one_line(e)));
     }
+    for a in &v.history {
+        let how = match (a.exit_code, a.http_status) {
+            (Some(code), _) => format!(", exit code {code}"),
+            (None, Some(status)) => format!(", HTTP {status}"),
+            (None, None) => String::new(),
+        };
+        let when = a.finished_at.map(|t| format!(" {}", local(t))).unwrap_or_default();
+        let why = a.error.map(|e| format!(": {}", one_line(e))).unwrap_or_default();
+        out.push(format!("  attempt {}: {}{when}{how}{why}", a.attempt, a.outcome));
+    }
     if let Some(tail) = v.output.filter(|o| !o.is_empty()) {
         let lines: Vec<&str> = tail.lines().collect();
         let shown = &lines[lines.len().saturating_sub(OUTPUT_LINES)..];

@@ -240,6 +240,30 @@ pub struct JobRecord {
     /// How many bytes of output the attempt wrote in all (the tail keeps the
     /// last `OUTPUT_TAIL_BYTES`); lets `logs -F` print only what is new.
     pub output_total: u64,
+    /// The attempts before the last, oldest first (the newest
+    /// `MAX_HISTORY`): each one retried, or lost with its worker. The last
+    /// attempt is the record's own fields.
+    #[serde(default)]
+    pub history: Vec<PastAttempt>,
+}
+
+/// Past attempts a record keeps.
+pub const MAX_HISTORY: usize = 20;
+
+/// An attempt that another followed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PastAttempt {
+    /// From 1.
+    pub attempt: u32,
+    /// "retried" (it failed and was run again) or "lost" (its worker
+    /// stopped renewing its lease; it was put back in line).
+    pub outcome: String,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub exit_code: Option<i32>,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+    pub worker: Option<String>,
 }
 
 /// How one attempt ended.

@@ -306,6 +306,44 @@ conformance!(a_retry_waits_for_its_time_then_runs_again, |broker, env| {
     assert_eq!(rec.output.as_deref(), Some("tail of output\n"), "the failed set keeps the last output");
 });
 
+conformance!(a_record_keeps_its_attempts_before_the_last, |broker, env| {
+    let id = enqueue(broker.as_ref(), &job("flaky", "default")).await;
+    assert!(get(broker.as_ref(), id).await.unwrap().history.is_empty());
+    // Attempt 1 is lost with its worker; attempt 2 fails and is retried;
+    // attempt 3 fails for good.
+    take(broker.as_ref(), &["default"], "w1", Duration::from_secs(1)).await.expect("a lease");
+    env.advance(2);
+    assert_eq!(broker.recover_expired().await.unwrap().jobs[0].state, JobState::Queued);
+    let rec = get(broker.as_ref(), id).await.unwrap();
+    assert_eq!(rec.history.len(), 1, "put back in line, its lost attempt is kept: {:?}", rec.history);
+    let second = take(broker.as_ref(), &["default"], "w2", LEASE).await.expect("redelivered");
+    let mut failing = result(Some("exited with code 3"));
+    failing.exit_code = Some(3);
+    let retry = Finish::Retry { result: failing.clone(), delay: Duration::ZERO };
+    assert!(broker.finish(&second.token(), retry, None).await.unwrap().recorded);
+    broker.forward_due().await.unwrap();
+    let third = take(broker.as_ref(), &["default"], "w3", LEASE).await.expect("retried");
+    assert_eq!(third.attempt, 3);
+    let failed = Finish::Failed { result: result(Some("exited with code 1")), hook: None };
+    assert!(broker.finish(&third.token(), failed, None).await.unwrap().recorded);
+    let rec = get(broker.as_ref(), id).await.unwrap();
+    let seen: Vec<String> = rec
+        .history
+        .iter()
+        .map(|a| format!("{} {} {:?} {:?} {:?}", a.attempt, a.outcome, a.worker, a.exit_code, a.error))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "1 lost Some(\"w1\") None Some(\"its worker stopped renewing the lease\")",
+            "2 retried Some(\"w2\") Some(3) Some(\"exited with code 3\")",
+        ]
+    );
+    let retried = &rec.history[1];
+    assert!(retried.started_at.is_some() && retried.finished_at >= retried.started_at, "{retried:?}");
+    assert_eq!((rec.attempts, rec.worker.as_deref()), (3, Some("w3")), "the last attempt is the record's own");
+});
+
 conformance!(a_retry_is_due_one_backoff_after_the_attempt_ended, |broker, env| {
     let id = enqueue(broker.as_ref(), &job("late-report", "default")).await;
     let lease = take(broker.as_ref(), &["default"], "w", LEASE).await.unwrap();

@@ -164,3 +164,23 @@ fn schedules_are_paused_from_their_page_and_the_server_takes_an_edited_config_on
     });
     assert!(request("GET", &url("/schedules"), None, &[], None).text.contains("every 2h"), "the running config kept");
 }
+
+#[test]
+fn a_jobs_page_and_status_show_its_attempts_before_the_last() {
+    let env =
+        Env::sqlite().jobs("[jobs.flaky]\ncommand = \"echo try >&2; exit 3\"\nretries = 1\nretry_delay = \"0s\"\n");
+    let web = serve(&env, &["--no-auth"]);
+    let id = env.enqueue(&["flaky"]);
+    let _worker = env.spawn(&["run"]);
+    wait_until(SOON, "both attempts", || env.state(&id) == "failed");
+    let page = request("GET", &format!("{}/jobs/{id}", web.base), None, &[], None);
+    assert!(page.text.contains("<h2>Attempts</h2>"), "{}", page.text);
+    assert!(page.text.contains("<span class=\"state retried\">retried</span>"), "{}", page.text);
+    let status = env.run(&["status", &id]).success();
+    let text = String::from_utf8_lossy(&status.get_output().stdout).to_string();
+    assert!(text.contains("  attempt 1: retried "), "{text}");
+    assert!(text.contains("exit code 3"), "{text}");
+    let json = env.status(&id);
+    assert_eq!(json["history"][0]["outcome"], "retried", "{json}");
+    assert_eq!(json["history"].as_array().map(Vec::len), Some(1), "{json}");
+}

@@ -220,5 +220,36 @@ pub(super) fn record(id: &str, fields: HashMap<String, String>) -> Result<Option
         error: get("error").cloned(),
         output: get("output").cloned(),
         output_total: int("outlen").unwrap_or(0).max(0) as u64,
+        history: get("hist").map(|h| history(h)).unwrap_or_default(),
     }))
+}
+
+/// A record's past attempts, as lib.lua's `remember_attempt` writes them
+/// (a JSON list; instants as ms strings). An entry it cannot read is left
+/// out: the history is for people, the record stands without it.
+fn history(text: &str) -> Vec<crate::job::PastAttempt> {
+    let Ok(serde_json::Value::Array(entries)) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Vec::new();
+    };
+    let int = |v: &serde_json::Value| match v {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.parse().ok(),
+        _ => None,
+    };
+    let text = |v: &serde_json::Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_string);
+    entries
+        .iter()
+        .filter_map(|e| {
+            Some(crate::job::PastAttempt {
+                attempt: u32::try_from(int(&e["n"])?).ok()?,
+                outcome: text(&e["outcome"])?,
+                started_at: int(&e["started"]).map(from_ms),
+                finished_at: int(&e["finished"]).map(from_ms),
+                exit_code: int(&e["exit"]).and_then(|c| i32::try_from(c).ok()),
+                http_status: int(&e["http"]).and_then(|c| u16::try_from(c).ok()),
+                error: text(&e["error"]),
+                worker: text(&e["worker"]),
+            })
+        })
+        .collect()
 }

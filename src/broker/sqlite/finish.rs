@@ -80,7 +80,11 @@ pub(super) fn finish(
         Finish::Succeeded { result, ttl, .. } => set_result("succeeded", result, None, Some(ms_after(now, *ttl)))?,
         Finish::Failed { result, .. } => set_result("failed", result, None, None)?,
         Finish::Retry { result, delay } => {
-            set_result("retrying", result, Some(ms_after(ended(result), *delay).max(now)), None)?
+            let changed = set_result("retrying", result, Some(ms_after(ended(result), *delay).max(now)), None)?;
+            if changed == 1 {
+                super::jobs::remember_attempt(tx, ns, &id, "retried", None)?;
+            }
+            changed
         }
         Finish::Revoked { result, ttl } => set_result("revoked", result, None, Some(ms_after(now, *ttl)))?,
     };

@@ -12,7 +12,7 @@ use crate::broker::{
     BrokerError, Enqueued, Forwarded, Lease, LeaseLoss, LeaseToken, ListFilter, OutputUpdate, Recovered, Recovery,
     Retention,
 };
-use crate::job::{Delay, JobId, JobRecord, JobState, NewJob};
+use crate::job::{Delay, JobId, JobRecord, JobState, MAX_HISTORY, NewJob, PastAttempt};
 use crate::time::{from_ms, to_ms};
 
 /// At most this many lost jobs are handled per call, to keep transactions
@@ -279,11 +279,14 @@ pub(super) fn recover(tx: &Transaction<'_>, ns: &str, now: i64, retention: Reten
                 out.dropped += super::finish::bound_failed(tx, ns, now, retention)?;
                 n
             }
-            _ => tx.execute(
-                "UPDATE jobs SET state = 'queued', lost = lost + 1, lease_until = NULL, worker = NULL, grant_id = NULL
-                 WHERE ns = ?1 AND id = ?2",
-                params![ns, id],
-            )?,
+            _ => {
+                remember_attempt(tx, ns, &id, "lost", Some((now, "its worker stopped renewing the lease")))?;
+                tx.execute(
+                    "UPDATE jobs SET state = 'queued', lost = lost + 1, lease_until = NULL, worker = NULL, grant_id = NULL
+                     WHERE ns = ?1 AND id = ?2",
+                    params![ns, id],
+                )?
+            }
         };
         let tally = match state {
             JobState::Revoked => Tally::Revoked,
@@ -294,6 +297,64 @@ pub(super) fn recover(tx: &Transaction<'_>, ns: &str, now: i64, retention: Reten
         out.jobs.push(Recovered { id: id.parse().map_err(protocol)?, state });
     }
     Ok(out)
+}
+
+/// Adds the attempt job `id` is at to its history as `outcome`, from its
+/// row: as it ended (`ended`: when and why, for an attempt that did not
+/// end by itself), or as its outcome was recorded. Keeps the newest
+/// `MAX_HISTORY`.
+pub(super) fn remember_attempt(
+    tx: &Transaction<'_>,
+    ns: &str,
+    id: &str,
+    outcome: &str,
+    ended: Option<(i64, &str)>,
+) -> Result<(), Failure> {
+    let (finished, error) = ended.map_or((None, None), |(at, why)| (Some(at), Some(why)));
+    tx.prepare_cached(
+        "INSERT INTO attempts (ns, id, attempt, outcome, started_at, finished_at, exit_code, http_status, error, worker)
+         SELECT ns, id, attempts, ?3, started_at, coalesce(?4, finished_at),
+                CASE WHEN ?4 IS NULL THEN exit_code END, CASE WHEN ?4 IS NULL THEN http_status END,
+                substr(coalesce(?5, error), 1, 300), worker
+         FROM jobs WHERE ns = ?1 AND id = ?2",
+    )?
+    .execute(params![ns, id, outcome, finished, error])?;
+    tx.prepare_cached(
+        "DELETE FROM attempts WHERE ns = ?1 AND id = ?2 AND rowid NOT IN (
+             SELECT rowid FROM attempts WHERE ns = ?1 AND id = ?2 ORDER BY rowid DESC LIMIT ?3)",
+    )?
+    .execute(params![ns, id, MAX_HISTORY as i64])?;
+    Ok(())
+}
+
+/// Job `id`'s past attempts, oldest first.
+fn history(conn: &rusqlite::Connection, ns: &str, id: &str) -> Result<Vec<PastAttempt>, Failure> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT attempt, outcome, started_at, finished_at, exit_code, http_status, error, worker
+         FROM attempts WHERE ns = ?1 AND id = ?2 ORDER BY rowid",
+    )?;
+    let rows = stmt.query_map(params![ns, id], |r| {
+        Ok(PastAttempt {
+            attempt: r.get::<_, i64>(0)?.clamp(0, i64::from(u32::MAX)) as u32,
+            outcome: r.get(1)?,
+            started_at: r.get::<_, Option<i64>>(2)?.map(from_ms),
+            finished_at: r.get::<_, Option<i64>>(3)?.map(from_ms),
+            exit_code: r.get(4)?,
+            http_status: r.get(5)?,
+            error: r.get(6)?,
+            worker: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Deletes the history of jobs that are gone.
+pub(super) fn sweep_history(tx: &Transaction<'_>, ns: &str) -> Result<(), Failure> {
+    tx.execute(
+        "DELETE FROM attempts WHERE ns = ?1 AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.ns = ?1 AND j.id = attempts.id)",
+        params![ns],
+    )?;
+    Ok(())
 }
 
 /// A `JobRecord` from a row of `RECORD_COLUMNS`.
@@ -324,6 +385,7 @@ fn record(row: &Row<'_>) -> rusqlite::Result<Result<JobRecord, BrokerError>> {
         error: row.get(9)?,
         output: row.get(10)?,
         output_total: row.get::<_, i64>(11)?.max(0) as u64,
+        history: Vec::new(),
     }))
 }
 
@@ -340,7 +402,12 @@ pub(super) fn get(
     ))?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        out.push(stmt.query_row(params![ns, id.to_string(), now], record).optional()?.transpose()?);
+        let mut found = stmt.query_row(params![ns, id.to_string(), now], record).optional()?.transpose()?;
+        // Only a job past its first attempt, or put back in line, has one.
+        if let Some(r) = found.as_mut().filter(|r| r.attempts >= 2 || (r.attempts == 1 && !r.state.is_final())) {
+            r.history = history(conn, ns, &id.to_string())?;
+        }
+        out.push(found);
     }
     Ok(out)
 }

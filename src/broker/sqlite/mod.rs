@@ -371,6 +371,7 @@ impl Broker for SqliteBroker {
         let now = self.now();
         self.write(move |tx, ns| {
             stats::purge(tx, ns, now)?;
+            jobs::sweep_history(tx, ns)?;
             runs::purge_expired(tx, ns, now)
         })
         .await?;

@@ -51,6 +51,22 @@ CREATE INDEX IF NOT EXISTS jobs_failed ON jobs (ns, state, finished_at) WHERE st
 CREATE INDEX IF NOT EXISTS jobs_state_enqueued ON jobs (ns, state, enqueued_at);
 CREATE INDEX IF NOT EXISTS jobs_job_enqueued ON jobs (ns, job, enqueued_at);
 
+-- Per job, the attempts before its last (retried, or lost with its worker), the newest 20: the dashboard's
+-- history of attempts. Rows of deleted jobs are swept by maintenance. (Added to schema 4 as the indexes above.)
+CREATE TABLE IF NOT EXISTS attempts (
+    ns          TEXT    NOT NULL,
+    id          TEXT    NOT NULL,
+    attempt     INTEGER NOT NULL,
+    outcome     TEXT    NOT NULL,  -- retried | lost
+    started_at  INTEGER,
+    finished_at INTEGER,
+    exit_code   INTEGER,
+    http_status INTEGER,
+    error       TEXT,
+    worker      TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_job ON attempts (ns, id);
+
 CREATE TABLE IF NOT EXISTS uniques (
     ns         TEXT    NOT NULL,
     key        TEXT    NOT NULL,

@@ -21,11 +21,17 @@ const MIGRATE_1_TO_2: &str = "
 ";
 const SCHEMA_VERSION: i64 = 4;
 
-/// Indexes added to schema 4 without a new version (a taskq that lacks them
-/// reads and writes the file as before): made on a file that lacks them.
-const LIST_INDEXES: &str = "
+/// Indexes and a table added to schema 4 without a new version (a taskq
+/// that lacks them reads and writes the file as before): made on a file
+/// that lacks them.
+const ADDED_TO_4: &str = "
 CREATE INDEX IF NOT EXISTS jobs_state_enqueued ON jobs (ns, state, enqueued_at);
 CREATE INDEX IF NOT EXISTS jobs_job_enqueued ON jobs (ns, job, enqueued_at);
+CREATE TABLE IF NOT EXISTS attempts (
+    ns TEXT NOT NULL, id TEXT NOT NULL, attempt INTEGER NOT NULL, outcome TEXT NOT NULL, started_at INTEGER,
+    finished_at INTEGER, exit_code INTEGER, http_status INTEGER, error TEXT, worker TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_job ON attempts (ns, id);
 ";
 /// How long a writer waits for another process's transaction.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -148,13 +154,14 @@ fn set_up(conn: &mut Connection, url: &str) -> Result<(), Failure> {
     // A file set up by this schema version needs nothing more: WAL mode is
     // kept in the file, and the tables exist.
     if tables.iter().any(|t| t == "taskq_meta") && schema_version(conn)? == Some(SCHEMA_VERSION) {
-        let indexed: bool = conn.query_row(
-            "SELECT count(*) = 2 FROM sqlite_master WHERE type = 'index' AND name IN ('jobs_state_enqueued', 'jobs_job_enqueued')",
+        let complete: bool = conn.query_row(
+            "SELECT count(*) = 3 FROM sqlite_master
+             WHERE name IN ('jobs_state_enqueued', 'jobs_job_enqueued', 'attempts_job')",
             [],
             |r| r.get(0),
         )?;
-        if !indexed {
-            conn.execute_batch(LIST_INDEXES)?;
+        if !complete {
+            conn.execute_batch(ADDED_TO_4)?;
         }
         return Ok(());
     }

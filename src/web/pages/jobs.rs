@@ -233,6 +233,38 @@ pub(super) async fn page(
                     }
                 }
             } }
+            @if !v.history.is_empty() {
+                h2 { "Attempts" }
+                div.scroll { table.attempts {
+                    thead { tr { th.num { "#" } th { "Ended" } th { "Started" } th { "Finished" } th { "Exit" } th { "Worker" } th { "Error" } } }
+                    tbody {
+                        @for a in &v.history {
+                            tr {
+                                td.num { (a.attempt) }
+                                td { (badge(a.outcome)) }
+                                td { (at(a.started_at)) }
+                                td { (at(a.finished_at)) }
+                                td { @if let Some(c) = a.exit_code { (c) } @else if let Some(h) = a.http_status { "HTTP " (h) } @else { "-" } }
+                                td { (text(a.worker)) }
+                                td.error { (text(a.error)) }
+                            }
+                        }
+                        // The last attempt is the record's own (unless it
+                        // is the retried one above, waiting for the next).
+                        @if v.history.last().is_none_or(|a| a.attempt != v.attempts) && v.attempts > 0 {
+                            tr {
+                                td.num { (v.attempts) }
+                                td { (state_badge(v.state)) }
+                                td { (at(v.started_at)) }
+                                td { (at(v.finished_at)) }
+                                td { @if let Some(c) = v.exit_code { (c) } @else if let Some(h) = v.http_status { "HTTP " (h) } @else { "-" } }
+                                td { (text(v.worker)) }
+                                td.error { (text(v.error)) }
+                            }
+                        }
+                    }
+                } }
+            }
             h2 { "Output" }
             pre #output data-follow=[(!record.state.is_final()).then(|| format!("/api/v1/jobs/{id}/output"))] {
                 (v.output.unwrap_or_default())

@@ -51,7 +51,8 @@ end
 
 local function record()
   local jk = id
-  local f = rec_hmget(jk, 'state', 'grant', 'attempts', 'queue', 'job', 'maxconc', 'sched', 'fin', 'wf', 'params')
+  local f = rec_hmget(jk, 'state', 'grant', 'attempts', 'queue', 'job', 'maxconc', 'sched', 'fin', 'wf', 'params',
+    'worker')
   if f[1] ~= 'running' or f[2] ~= token then
     -- this very outcome, recorded by an earlier call whose reply was lost
     if f[8] == token then return 1 end
@@ -80,6 +81,11 @@ local function record()
     redis.call('RPUSH', OUTBOX, report)
   end
   local finished = now - o.ended_ago
+  if kind == 'retrying' then
+    remember_attempt(jk, {n = tonumber(f[3]), outcome = 'retried', started = o.ran and ms(finished - o.ran),
+      finished = ms(finished), exit = o.exit, http = o.http,
+      error = clip(o.error, 300), worker = f[11] or nil})
+  end
   if kind == 'revoked' then
     -- cut short: its run time says nothing of the job's
     tally(now, f[5], kind)

@@ -144,6 +144,25 @@ local function rec_hset(id, ...)
   rec_save(id, r)
 end
 
+-- At most n bytes of s, not cutting a UTF-8 character.
+local function clip(s, n)
+  if not s or #s <= n then return s end
+  return (string.gsub(string.sub(s, 1, n), '[\192-\255][\128-\191]*$', ''))
+end
+
+-- An attempt that another follows (retried, or lost with its worker) joins
+-- the record's history, a JSON list of the newest 20 (job::MAX_HISTORY);
+-- the last attempt is the record's own fields.
+local function remember_attempt(id, entry)
+  local r = rec_load(id)
+  if not r then return end
+  local list = r.hist and cjson.decode(r.hist) or {}
+  list[#list + 1] = entry
+  while #list > 20 do table.remove(list, 1) end
+  r.hist = cjson.encode(list)
+  rec_save(id, r)
+end
+
 local function rec_hdel(id, ...)
   local r = rec_load(id)
   if not r then return end

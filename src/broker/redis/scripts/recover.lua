@@ -13,7 +13,8 @@ local dropped = 0
 local out = {}
 for _, id in ipairs(ids) do
   redis.call('ZREM', LEASES, id)
-  local f = rec_hmget(id, 'state', 'queue', 'maxred', 'revoke', 'ttl', 'job', 'maxconc', 'sched', 'grant')
+  local f = rec_hmget(id, 'state', 'queue', 'maxred', 'revoke', 'ttl', 'job', 'maxconc', 'sched', 'grant',
+    'attempts', 'worker', 'started')
   if f[1] == 'running' then
     ungrant(id, f[9])
     release(now, id, f[6], tonumber(f[7]))
@@ -34,6 +35,8 @@ for _, id in ipairs(ids) do
         if f[8] then schedule_outcome(f[6], false, now) end
       else
         state = 'queued'
+        remember_attempt(id, {n = tonumber(f[10]), outcome = 'lost', started = f[12] or nil, finished = ms(now),
+          error = 'its worker stopped renewing the lease', worker = f[11] or nil})
         rec_hset(id, 'state', 'queued')
         rec_hdel(id, 'worker')
         redis.call('RPUSH', PENDING, id)
