@@ -10,6 +10,7 @@ use predicates::prelude::*;
 
 use crate::both;
 use crate::common::redis::free_port;
+use crate::common::tmux::Tmux;
 use crate::common::{Env, SOON, wait_until};
 
 both!(history_lists_a_jobs_recent_runs, |backend| {
@@ -327,30 +328,6 @@ both!(every_metrics_series_moves_when_its_event_happens, |backend| {
     assert_eq!(slow, all, "every fire within a second of its tick:\n{seen}");
 });
 
-/// A tmux server of its own, killed when dropped.
-struct Tmux<'a> {
-    env: &'a Env,
-    socket: String,
-}
-
-impl Tmux<'_> {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        let mut all = vec!["-L", self.socket.as_str()];
-        all.extend_from_slice(args);
-        self.env.command_for("tmux", &all).output().expect("tmux runs")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "top"]).stdout).into_owned()
-    }
-}
-
-impl Drop for Tmux<'_> {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
 #[test]
 fn top_shows_running_jobs_filters_shows_runs_and_quits_on_q() {
     let env = Env::sqlite().jobs(
@@ -362,14 +339,14 @@ fn top_shows_running_jobs_filters_shows_runs_and_quits_on_q() {
     let sleepy = env.enqueue(&["sleepy"]);
     wait_until(SOON, "the job to run", || env.state(&sleepy) == "running" && env.state(&fine) == "succeeded");
 
-    let tmux = Tmux { env: &env, socket: format!("taskq-top-{}", std::process::id()) };
+    let tmux = Tmux::new(&env, "top");
     let bin = env!("CARGO_BIN_EXE_taskq");
     let shell = format!("'{bin}' top; echo \"top exited $?\"; sleep 60");
     let started = tmux.cmd(&["new-session", "-d", "-s", "top", "-x", "200", "-y", "50", "sh", "-c", &shell]);
     assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
     let mut screen = String::new();
     wait_until(SOON, "top to show the running job and the jobs' counts", || {
-        screen = tmux.screen();
+        screen = tmux.screen("top");
         screen.contains("taskq top")
             && screen.contains(&sleepy)
             && screen.contains("  sleepy")
@@ -377,16 +354,16 @@ fn top_shows_running_jobs_filters_shows_runs_and_quits_on_q() {
     });
 
     tmux.cmd(&["send-keys", "-t", "top", "/", "f", "i", "n", "Enter"]);
-    wait_until(SOON, "the filter shown", || tmux.screen().contains("filter: fin"));
+    wait_until(SOON, "the filter shown", || tmux.screen("top").contains("filter: fin"));
     tmux.cmd(&["send-keys", "-t", "top", "Enter"]);
     wait_until(SOON, "fine's latest run, as status shows it", || {
-        screen = tmux.screen();
+        screen = tmux.screen("top");
         screen.contains("latest runs of fine") && screen.contains(&fine) && screen.contains("all good")
     });
     tmux.cmd(&["send-keys", "-t", "top", "Escape"]);
     tmux.cmd(&["send-keys", "-t", "top", "q"]);
     wait_until(SOON, "top to quit on q and give the screen back", || {
-        screen = tmux.screen();
+        screen = tmux.screen("top");
         screen.contains("top exited 0") && !screen.contains("taskq top")
     });
     env.write("go", "");

@@ -244,15 +244,47 @@ fn failed_logins_are_limited_per_client() {
     let auth = users(&env);
     let web = serve(&env, &["--auth-file", &auth]);
     let jobs = format!("{}/api/v1/jobs", web.base);
+    // Right passwords sent all at once (an application's workers) are all
+    // let in: only failures count.
+    let parallel: Vec<u16> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..12).map(|_| scope.spawn(|| call("GET", &jobs, APP, None).0)).collect();
+        calls.into_iter().map(|c| c.join().expect("a call")).collect()
+    });
+    assert!(parallel.iter().all(|s| *s == 200), "{parallel:?}");
     for _ in 0..10 {
-        assert_eq!(call("GET", &jobs, Some(("app", "guess")), None).0, 401);
+        assert_eq!(call("GET", &jobs, Some(("board", "guess")), None).0, 401);
     }
-    let (status, _, error) = call("GET", &jobs, APP, None);
+    let (status, _, error) = call("GET", &jobs, BOARD, None);
     assert_eq!(status, 429, "{error}");
     assert!(
         error["error"].as_str().unwrap_or_default().starts_with("too many failed logins from 127.0.0.1"),
         "{error}"
     );
+    // A password found right lately is no guess: its user is let in.
+    assert_eq!(call("GET", &jobs, APP, None).0, 200, "guesses at one user do not lock the others out");
+}
+
+#[test]
+fn sighup_reads_the_auth_file_again() {
+    let env = Env::sqlite().jobs("[jobs.a]\ncommand = \"true\"\n");
+    let auth = users(&env);
+    let web = serve(&env, &["--auth-file", &auth]);
+    let jobs = format!("{}/api/v1/jobs", web.base);
+    assert_eq!(call("GET", &jobs, APP, None).0, 200);
+    // "app" removed, "ops" added.
+    let out = env.run_with_input(&["web", "hash-password"], "opspw\n").success();
+    let hash = String::from_utf8_lossy(&out.get_output().stdout).trim().to_string();
+    let kept: String =
+        env.read("web-users").lines().filter(|l| !l.starts_with("app ")).map(|l| format!("{l}\n")).collect();
+    env.write("web-users", &format!("{kept}ops operator {hash}\n"));
+    web.proc.signal(rustix::process::Signal::HUP);
+    wait_until(SOON, "the reload", || web.proc.stderr().contains("auth file reloaded"));
+    assert_eq!(call("GET", &jobs, Some(("ops", "opspw")), None).0, 200, "an added user is let in");
+    assert_eq!(call("GET", &jobs, APP, None).0, 401, "a removed user is not, even one let in before");
+    env.write("web-users", "broken\n");
+    web.proc.signal(rustix::process::Signal::HUP);
+    wait_until(SOON, "the bad file reported", || web.proc.stderr().contains("keeping the users read before"));
+    assert_eq!(call("GET", &jobs, Some(("ops", "opspw")), None).0, 200);
 }
 
 #[test]

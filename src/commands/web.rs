@@ -16,9 +16,10 @@ pub(super) async fn run(args: WebArgs, ctx: &Context) -> anyhow::Result<ExitCode
         return hash_password();
     }
     let users = match (&args.auth_file, args.no_auth) {
-        (Some(path), _) => Some(
+        (Some(path), _) => Some((
             auth::Users::load(path).map_err(|message| ConfigErrors(vec![ConfigError { location: None, message }]))?,
-        ),
+            path.clone(),
+        )),
         (None, true) if args.listen.ip().is_loopback() => None,
         (None, true) => {
             return Err(UsageError(format!(
@@ -61,9 +62,9 @@ pub(super) async fn run(args: WebArgs, ctx: &Context) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads jobs.toml again at each SIGHUP: the pages and the API take the
-/// new jobs and schedules; an invalid file is reported and the running
-/// config kept.
+/// Reads the auth file and jobs.toml again at each SIGHUP: the pages and
+/// the API take the new users, jobs and schedules; an invalid file is
+/// reported and what was read before kept.
 async fn reload_on_request(web: Arc<Web>, shutdown: crate::shutdown::Shutdown) {
     let mut reloads = shutdown.reloads();
     let stop = shutdown.graceful().clone();
@@ -71,6 +72,11 @@ async fn reload_on_request(web: Arc<Web>, shutdown: crate::shutdown::Shutdown) {
         tokio::select! {
             changed = reloads.changed() => if changed.is_err() { return },
             () = stop.cancelled() => return,
+        }
+        match web.reload_users() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(users = n, "auth file reloaded"),
+            Err(e) => tracing::error!("reload: {e}; keeping the users read before"),
         }
         let path = web.config().path.clone();
         match crate::config::Config::load(&path) {
@@ -88,9 +94,11 @@ async fn reload_on_request(web: Arc<Web>, shutdown: crate::shutdown::Shutdown) {
     }
 }
 
-/// Reads one line (a password) on stdin and prints its hash.
+/// Reads one line (a password) on stdin and prints its hash. On a
+/// terminal it asks on stderr and does not echo what is typed.
 fn hash_password() -> anyhow::Result<ExitCode> {
     let mut line = String::new();
+    let _quiet = Quiet::asking();
     std::io::stdin().lock().read_line(&mut line).map_err(|e| UsageError(format!("cannot read the password: {e}")))?;
     let password = line.trim_end_matches(['\n', '\r']);
     if password.is_empty() {
@@ -99,4 +107,34 @@ fn hash_password() -> anyhow::Result<ExitCode> {
     let hash = auth::hash_password(password).map_err(anyhow::Error::msg)?;
     say!("{hash}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// A terminal's echo switched off while a password is typed, and back on
+/// when dropped (also on an error). Not a terminal: nothing to do.
+struct Quiet(Option<rustix::termios::Termios>);
+
+impl Quiet {
+    fn asking() -> Quiet {
+        use std::io::{IsTerminal, Write};
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            return Quiet(None);
+        }
+        eprint!("password (not shown): ");
+        let _ = std::io::stderr().flush();
+        let Ok(before) = rustix::termios::tcgetattr(&stdin) else { return Quiet(None) };
+        let mut quiet = before.clone();
+        quiet.local_modes.remove(rustix::termios::LocalModes::ECHO);
+        quiet.local_modes.insert(rustix::termios::LocalModes::ECHONL);
+        let set = rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, &quiet);
+        Quiet(set.ok().map(|()| before))
+    }
+}
+
+impl Drop for Quiet {
+    fn drop(&mut self) {
+        if let Some(before) = &self.0 {
+            let _ = rustix::termios::tcsetattr(std::io::stdin(), rustix::termios::OptionalActions::Now, before);
+        }
+    }
 }

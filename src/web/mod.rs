@@ -36,8 +36,9 @@ pub struct Web {
     pub broker: Arc<dyn Broker>,
     /// jobs.toml as last read (a SIGHUP reads it again).
     pub config: std::sync::RwLock<Arc<Config>>,
-    /// `None`: `--no-auth`, every request an operator's.
-    pub users: Option<Users>,
+    /// The auth file's users, and the file (read again at SIGHUP); `None`:
+    /// `--no-auth`, every request an operator's.
+    pub users: Option<(std::sync::RwLock<Arc<Users>>, std::path::PathBuf)>,
     /// Failed logins by client address, to slow password guessing.
     pub failures: Failures,
     /// Password checks under way at once: each takes argon2's 19 MiB and
@@ -51,11 +52,11 @@ pub struct Web {
 }
 
 impl Web {
-    pub fn new(broker: Arc<dyn Broker>, config: Config, users: Option<Users>) -> Web {
+    pub fn new(broker: Arc<dyn Broker>, config: Config, users: Option<(Users, std::path::PathBuf)>) -> Web {
         Web {
             broker,
             config: std::sync::RwLock::new(Arc::new(config)),
-            users,
+            users: users.map(|(users, path)| (std::sync::RwLock::new(Arc::new(users)), path)),
             failures: Failures::default(),
             checks: tokio::sync::Semaphore::new(PARALLEL_CHECKS),
             tokens: guard::FormTokens::new(),
@@ -66,6 +67,22 @@ impl Web {
     /// jobs.toml as last read.
     pub fn config(&self) -> Arc<Config> {
         self.config.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// The auth file's users as last read (`None`: `--no-auth`).
+    pub fn users(&self) -> Option<Arc<Users>> {
+        let (users, _) = self.users.as_ref()?;
+        Some(users.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
+    }
+
+    /// Reads the auth file again; the error says why the users read before
+    /// are kept. Nothing to do under `--no-auth`.
+    pub fn reload_users(&self) -> Result<usize, String> {
+        let Some((users, path)) = &self.users else { return Ok(0) };
+        let fresh = Users::load(path)?;
+        let count = fresh.count();
+        *users.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(fresh);
+        Ok(count)
     }
 
     /// Takes a jobs.toml read again.
@@ -105,26 +122,19 @@ const MAX_FAILURES: u32 = 10;
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
 impl Failures {
-    /// Counts a login about to be checked as failed until it succeeds, so
-    /// that logins sent all at once cannot outrun the count; false when
-    /// the address has used its tries for now.
-    fn attempt(&self, ip: IpAddr) -> bool {
+    /// Whether the address has used its tries for now. Checks run a few at
+    /// a time (`PARALLEL_CHECKS`), so logins sent all at once outrun the
+    /// count by that many at most.
+    fn blocked(&self, ip: IpAddr) -> bool {
         let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
-        let (count, _) = map.entry(ip).or_insert((0, Instant::now()));
-        if *count >= MAX_FAILURES {
-            return false;
-        }
-        *count += 1;
-        true
+        map.get(&ip).is_some_and(|(count, _)| *count >= MAX_FAILURES)
     }
 
-    /// The login counted by `attempt` succeeded: it was no failure.
-    fn succeeded(&self, ip: IpAddr) {
+    /// A login from `ip` failed.
+    fn failed(&self, ip: IpAddr) {
         let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((count, _)) = map.get_mut(&ip) {
-            *count = count.saturating_sub(1);
-        }
+        map.entry(ip).or_insert((0, Instant::now())).0 += 1;
     }
 }
 
@@ -202,7 +212,7 @@ async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let role = match &web.users {
+    let role = match web.users() {
         // A page elsewhere can point a name of its own at 127.0.0.1 (DNS
         // rebinding): without users, only requests for a loopback name count.
         None if !loopback_host(&request) => {
@@ -213,11 +223,16 @@ async fn authenticate(
             .into_response();
         }
         None => Some((String::new(), Role::Operator)),
-        Some(_) => {
+        Some(users) => {
             let credentials = request.headers().get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
-            match credentials.and_then(auth::credentials) {
+            let given = credentials.and_then(auth::credentials);
+            // Known good lately: in at once, whatever others tried from
+            // this address (behind a proxy, every client's).
+            let known = given.as_ref().and_then(|(name, password)| users.remembered(name, password));
+            match given {
                 None => None,
-                Some(_) if !web.failures.attempt(client.ip()) => {
+                Some((name, _)) if known.is_some() => known.map(|role| (name, role)),
+                Some(_) if web.failures.blocked(client.ip()) => {
                     let mut response = ApiError(
                         StatusCode::TOO_MANY_REQUESTS,
                         format!("too many failed logins from {}: try again in a minute", client.ip()),
@@ -230,16 +245,14 @@ async fn authenticate(
                     // argon2 takes tens of milliseconds and 19 MiB: off the
                     // async threads, a few at a time.
                     let permit = web.checks.acquire().await.ok();
-                    let checker = web.clone();
-                    let role = tokio::task::spawn_blocking(move || {
-                        checker.users.as_ref().and_then(|u| u.check(&name, &password)).map(|role| (name, role))
-                    })
-                    .await
-                    .ok()
-                    .flatten();
+                    let role =
+                        tokio::task::spawn_blocking(move || users.check(&name, &password).map(|role| (name, role)))
+                            .await
+                            .ok()
+                            .flatten();
                     drop(permit);
-                    if role.is_some() {
-                        web.failures.succeeded(client.ip());
+                    if role.is_none() {
+                        web.failures.failed(client.ip());
                     }
                     role
                 }

@@ -16,6 +16,7 @@ pub(crate) mod proxy;
 pub(crate) mod redis;
 pub(crate) mod sentinel;
 pub(crate) mod tls;
+pub(crate) mod tmux;
 pub(crate) mod wait;
 
 pub(crate) use env::{Backend, Env};

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use super::serve;
 use crate::common::Env;
 use crate::common::tls::Certs;
+use crate::common::tmux::Tmux;
+use crate::common::{SOON, wait_until};
 
 #[test]
 fn https_serves_with_the_given_certificate_and_bad_files_are_refused() {
@@ -60,4 +62,24 @@ fn a_client_that_never_finishes_its_headers_is_cut_off() {
     let mut reply = String::new();
     other.read_to_string(&mut reply).expect("an answer");
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+}
+
+#[test]
+fn a_password_typed_for_its_hash_is_not_shown() {
+    let env = Env::sqlite();
+    let tmux = Tmux::new(&env, "password");
+    let bin = env!("CARGO_BIN_EXE_taskq");
+    let shell = format!("'{bin}' web hash-password; echo \"exited $?\"; sleep 60");
+    let started = tmux.cmd(&["new-session", "-d", "-s", "pw", "-x", "150", "-y", "10", "sh", "-c", &shell]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    wait_until(SOON, "the prompt", || tmux.screen("pw").contains("password (not shown):"));
+    tmux.cmd(&["send-keys", "-t", "pw", "-l", "sekrit-99"]);
+    tmux.cmd(&["send-keys", "-t", "pw", "Enter"]);
+    let mut screen = String::new();
+    wait_until(SOON, "the hash", || {
+        screen = tmux.screen("pw");
+        screen.contains("exited 0")
+    });
+    assert!(screen.contains("$argon2id$"), "{screen}");
+    assert!(!screen.contains("sekrit-99"), "the password was echoed:\n{screen}");
 }
