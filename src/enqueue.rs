@@ -52,3 +52,16 @@ impl Request {
         Ok((job, def))
     }
 }
+
+/// A name that is neither a job nor a workflow of `config`, when it has
+/// workflows: the message names both kinds, with the nearest name. (With
+/// jobs only, `Config::job`'s message says it.)
+pub fn unknown_job_or_workflow(config: &Config, name: &str) -> Option<String> {
+    if config.jobs.get(name).is_some() || config.workflow(name).is_some() || config.workflows.is_empty() {
+        return None;
+    }
+    let names = config.jobs.iter().map(|j| j.name.as_str()).chain(config.workflows.iter().map(|w| w.name.as_str()));
+    let hint = crate::config::did_you_mean(name, names)
+        .map_or_else(|| " (taskq check lists them)".to_string(), |near| format!(" (did you mean \"{near}\"?)"));
+    Some(format!("unknown job or workflow \"{name}\"{hint}"))
+}

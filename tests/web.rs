@@ -145,6 +145,8 @@ both!(a_job_enqueued_over_http_runs_on_a_worker_and_its_result_is_read_back, |ba
     assert_eq!(status, 200, "{job}");
     assert_eq!((job["state"].as_str(), job["output"].as_str()), (Some("succeeded"), Some("hello ann there\n")));
     assert_eq!(job, env.status(&id), "the API's job is what status --json prints");
+    let (status, _, by_prefix) = call("GET", &format!("{}/api/v1/jobs/{}", web.base, &id[..13]), BOARD, None);
+    assert_eq!((status, &by_prefix), (200, &job), "its first characters name it, as on the command line");
 
     let (status, _, list) = call("GET", &format!("{}/api/v1/jobs?state=succeeded&job=greet", web.base), BOARD, None);
     assert_eq!(status, 200, "{list}");

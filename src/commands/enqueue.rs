@@ -38,11 +38,8 @@ pub(super) async fn run(args: EnqueueArgs, ctx: &Context) -> anyhow::Result<Exit
     if let Some(wf) = config.workflow(name) {
         return run_workflow(&args, &config, wf, ctx).await;
     }
-    if config.jobs.get(name).is_none() && !config.workflows.is_empty() {
-        let names = config.jobs.iter().map(|j| j.name.as_str()).chain(config.workflows.iter().map(|w| w.name.as_str()));
-        let hint = crate::config::did_you_mean(name, names)
-            .map_or_else(|| " (taskq check lists them)".to_string(), |near| format!(" (did you mean \"{near}\"?)"));
-        return Err(UsageError(format!("unknown job or workflow \"{name}\"{hint}")).into());
+    if let Some(message) = crate::enqueue::unknown_job_or_workflow(&config, name) {
+        return Err(UsageError(message).into());
     }
     // An unknown name is the first thing to say, before its parameters.
     config.job(name)?;

@@ -16,7 +16,7 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(500);
 pub(super) async fn run(args: LogsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
-    let id = super::ids::resolve_one(broker.as_ref(), &args.id).await?;
+    let id = crate::control::ids::resolve_one(broker.as_ref(), &args.id).await?;
     let mut printed = 0u64;
     let mut attempt = None;
     let mut first = true;

@@ -17,7 +17,6 @@ mod docs;
 mod enqueue;
 mod exec;
 mod history;
-mod ids;
 mod import_crontab;
 mod inspect;
 mod list;

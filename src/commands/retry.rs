@@ -9,7 +9,7 @@ use crate::control::retry;
 pub(super) async fn run(args: RetryArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
-    let ids = super::ids::resolve(broker.as_ref(), &args.ids).await?;
+    let ids = crate::control::ids::resolve(broker.as_ref(), &args.ids).await?;
     let done = retry(broker.as_ref(), if args.all_failed { None } else { Some(&ids) }).await?;
     if args.all_failed && done.requeued.is_empty() && done.refused.is_empty() {
         eprintln!("no failed jobs");

@@ -20,7 +20,7 @@ const TERMINATE_WAIT: Duration = Duration::from_secs(120);
 pub(super) async fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
-    let id = super::ids::resolve_one(broker.as_ref(), &args.id).await?;
+    let id = crate::control::ids::resolve_one(broker.as_ref(), &args.id).await?;
     let done = revoke(broker.as_ref(), &config.unwrap_or_default(), id, args.terminate).await?;
     let Revoked::Terminating { worker } = done else {
         say!("{}", done.describe(id));

@@ -21,7 +21,7 @@ const OUTPUT_LINES: usize = 20;
 pub(super) async fn status(args: StatusArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
-    let ids = super::ids::resolve(broker.as_ref(), &args.ids).await?;
+    let ids = crate::control::ids::resolve(broker.as_ref(), &args.ids).await?;
     let mut unknown = Vec::new();
     for (id, job) in ids.iter().zip(jobs(broker.as_ref(), &ids).await?) {
         let found = match job {
@@ -42,7 +42,7 @@ pub(super) async fn status(args: StatusArgs, ctx: &Context) -> anyhow::Result<Ex
 pub(super) async fn wait(args: WaitArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.optional_config()?;
     let broker = ctx.broker(config.as_ref()).await?;
-    let (ids, timeout) = (super::ids::resolve(broker.as_ref(), &args.ids).await?, args.timeout);
+    let (ids, timeout) = (crate::control::ids::resolve(broker.as_ref(), &args.ids).await?, args.timeout);
     let ended = wait_for_any(broker.as_ref(), &ids, timeout).await?;
     for e in &ended {
         e.print(args.json, false)?;

@@ -3,6 +3,7 @@
 //! control schedules. Each returns what happened; the caller words it for
 //! a terminal or an HTTP response.
 
+pub mod ids;
 pub mod retry;
 pub mod revoke;
 pub mod schedules;

@@ -34,11 +34,15 @@ pub(crate) async fn retry(web: &Web, id: Option<JobId>) -> Result<Done, ApiError
     if let Some(e) = done.error() {
         return Err(ApiError::from_control(e));
     }
-    let message = match (id, done.requeued.len()) {
+    let mut message = match (id, done.requeued.len()) {
         (_, 0) => "no failed jobs".to_string(),
         (Some(id), _) => format!("requeued {id}"),
         (None, n) => format!("requeued {n} failed job{}", if n == 1 { "" } else { "s" }),
     };
+    // A workflow's step job runs again alone: the notice says so.
+    for note in &done.notes {
+        message.push_str(&format!("; note: {note}"));
+    }
     let requeued: Vec<String> = done.requeued.iter().map(ToString::to_string).collect();
     Ok(Done::ok(message, json!({ "requeued": requeued, "notes": done.notes })))
 }

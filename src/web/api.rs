@@ -53,9 +53,11 @@ fn answer(done: Result<Done, ApiError>) -> Result<Response, ApiError> {
     Ok((done.status, axum::Json(done.body)).into_response())
 }
 
-/// A job id of a path.
-pub(super) fn job_id(text: &str) -> Result<JobId, ApiError> {
-    text.parse().map_err(ApiError::bad_request)
+/// The job (or workflow run) a path names: its whole id, or enough of its
+/// first characters to name one, as on the command line.
+pub(super) async fn job_id(web: &Web, text: &str) -> Result<JobId, ApiError> {
+    let arg: crate::job::IdArg = text.parse().map_err(ApiError::bad_request)?;
+    crate::control::ids::resolve_one(web.broker.as_ref(), &arg).await.map_err(ApiError::from_control)
 }
 
 /// `POST /api/v1/jobs/{id}/retry`: requeue a failed job.
@@ -65,7 +67,7 @@ async fn retry_job(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     caller.operator("retrying")?;
-    answer(actions::retry(&web, Some(job_id(&id)?)).await)
+    answer(actions::retry(&web, Some(job_id(&web, &id).await?)).await)
 }
 
 /// `POST /api/v1/failed/retry`: requeue every failed job.
@@ -95,7 +97,7 @@ async fn revoke_job(
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
     };
-    answer(actions::revoke(&web, job_id(&id)?, options.terminate).await)
+    answer(actions::revoke(&web, job_id(&web, &id).await?, options.terminate).await)
 }
 
 /// `DELETE /api/v1/failed`: delete the failed set.
@@ -288,6 +290,9 @@ pub(super) async fn enqueue(
     if let Some(wf) = config.workflow(&body.job) {
         return start_run(&web, &config, wf, body).await;
     }
+    if let Some(message) = crate::enqueue::unknown_job_or_workflow(&config, &body.job) {
+        return Err(ApiError::bad_request(message));
+    }
     let (job, _) = body.request()?.build(&config).map_err(|e| ApiError::bad_request(e.0))?;
     let enqueued = web.broker.enqueue(std::slice::from_ref(&job)).await.map_err(|e| ApiError::broker(&e.into()))?;
     let first = enqueued.first().ok_or_else(|| ApiError::broker(&anyhow::anyhow!("the broker acknowledged no job")))?;
@@ -331,7 +336,7 @@ async fn start_run(
 
 /// `GET /api/v1/jobs/{id}`: what `taskq status --json ID` prints.
 pub(super) async fn get_job(State(web): State<Arc<Web>>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let id = job_id(&id)?;
+    let id = job_id(&web, &id).await?;
     let mut records = web.broker.get(&[id]).await.map_err(|e| ApiError::broker(&e.into()))?;
     if let Some(record) = records.pop().flatten() {
         return Ok(axum::Json(JobView::from(&record)).into_response());

@@ -156,7 +156,7 @@ struct Following {
 /// `state` (`{"state","attempts","exit_code","error"}` when it changes),
 /// and `end` once the job has ended; 404 for an unknown id.
 pub(crate) async fn output(State(web): State<Arc<Web>>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let id = super::api::job_id(&id)?;
+    let id = super::api::job_id(&web, &id).await?;
     if web.broker.get(&[id]).await.map_err(|e| ApiError::broker(&e.into()))?.pop().flatten().is_none() {
         return Err(ApiError(axum::http::StatusCode::NOT_FOUND, crate::exit::unknown_ids(&[id]).0));
     }

@@ -20,12 +20,18 @@
     try {
       response = await fetch(location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" });
     } catch (e) {
-      return; // offline for a moment: the next round tries again
+      stale("taskq web does not answer");
+      return; // the next round tries again
     }
-    if (!response.ok) return;
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
     const fresh = page.getElementById("live");
-    if (!fresh) return;
+    if (!response.ok || !fresh) {
+      // The server says why (the broker is down: 503), as a page or JSON.
+      const why = page.querySelector("p.error") || page.body;
+      stale(`${response.status}: ${(why && why.textContent || "").trim().slice(0, 300)}`);
+      return;
+    }
+    stale(null);
     // A followed output keeps what the stream brought.
     const output = document.getElementById("output");
     const keep = output && output.dataset.follow ? output : null;
@@ -40,6 +46,23 @@
       clearInterval(timer);
       timer = null;
     }
+  }
+
+  // A banner while what the page shows may be out of date.
+  function stale(why) {
+    let banner = document.getElementById("stale");
+    if (!why) {
+      if (banner) banner.remove();
+      return;
+    }
+    if (!banner) {
+      banner = document.createElement("p");
+      banner.id = "stale";
+      banner.className = "stale";
+      banner.setAttribute("role", "alert");
+      main.before(banner);
+    }
+    banner.textContent = `Not current: ${why}. Retrying every few seconds.`;
   }
 
   function follow() {

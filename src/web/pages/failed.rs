@@ -24,7 +24,7 @@ pub(super) async fn page(
     let count = web.broker.count(&Purge::Failed).await.map_err(|e| ApiError::broker(&e.into()))?;
     let filter = ListFilter { state: Some(JobState::Failed), limit: SHOWN.min(MAX_LIST), ..ListFilter::default() };
     let jobs = web.broker.list(&filter).await.map_err(|e| ApiError::broker(&e.into()))?;
-    let notice = notice.text(&web);
+    let notice = notice.0.text(&web);
     let frame =
         Frame { web: &web, caller: &caller, title: "Failed", here: "/failed", refresh: 5, notice: notice.as_deref() };
     Ok(frame.render(html! {

@@ -7,12 +7,12 @@
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{Frame, Notice, PageError, badge, state_badge, when};
+use super::{Frame, Notice, PageError, PageQuery, badge, state_badge, when};
 use crate::broker::ListFilter;
 use crate::job::{IdArg, JobId, JobRecord, JobState};
 use crate::views::{JobView, RunView};
@@ -45,7 +45,7 @@ pub(super) struct ListParams {
 pub(super) async fn list(
     State(web): State<Arc<Web>>,
     Extension(caller): Extension<Caller>,
-    Query(p): Query<ListParams>,
+    PageQuery(p): PageQuery<ListParams>,
 ) -> Result<Response, PageError> {
     let id = p.id.trim();
     if !id.is_empty() {
@@ -159,9 +159,9 @@ pub(super) async fn page(
     State(web): State<Arc<Web>>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    Query(notice): Query<Notice>,
+    PageQuery(notice): PageQuery<Notice>,
 ) -> Result<Response, PageError> {
-    let id: JobId = crate::web::api::job_id(&id)?;
+    let id: JobId = crate::web::api::job_id(&web, &id).await?;
     let notice = notice.text(&web);
     let record = web.broker.get(&[id]).await.map_err(|e| ApiError::broker(&e.into()))?.pop().flatten();
     let Some(record) = record else {

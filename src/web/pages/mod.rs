@@ -234,15 +234,15 @@ fn serde_urlencoded_pair(name: &str, value: &str) -> String {
     format!("{name}={encoded}")
 }
 
-type Form = axum::extract::Form<ActionForm>;
+type Form = PageForm<ActionForm>;
 
 async fn retry_job(
     State(web): State<Arc<Web>>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    axum::extract::Form(form): Form,
+    PageForm(form): Form,
 ) -> Result<Response, PageError> {
-    let job = super::api::job_id(&id)?;
+    let job = super::api::job_id(&web, &id).await?;
     act(&web, &caller, &form, "retrying", &format!("/jobs/{job}"), actions::retry(&web, Some(job))).await
 }
 
@@ -250,9 +250,9 @@ async fn revoke_job(
     State(web): State<Arc<Web>>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    axum::extract::Form(form): Form,
+    PageForm(form): Form,
 ) -> Result<Response, PageError> {
-    let job = super::api::job_id(&id)?;
+    let job = super::api::job_id(&web, &id).await?;
     let terminate = form.terminate.is_some();
     act(&web, &caller, &form, "revoking", &format!("/jobs/{job}"), actions::revoke(&web, job, terminate)).await
 }
@@ -260,7 +260,7 @@ async fn revoke_job(
 async fn retry_failed(
     State(web): State<Arc<Web>>,
     Extension(caller): Extension<Caller>,
-    axum::extract::Form(form): Form,
+    PageForm(form): Form,
 ) -> Result<Response, PageError> {
     act(&web, &caller, &form, "retrying", "/failed", actions::retry(&web, None)).await
 }
@@ -268,7 +268,7 @@ async fn retry_failed(
 async fn purge_failed(
     State(web): State<Arc<Web>>,
     Extension(caller): Extension<Caller>,
-    axum::extract::Form(form): Form,
+    PageForm(form): Form,
 ) -> Result<Response, PageError> {
     act(&web, &caller, &form, "purging", "/failed", actions::purge(&web, &crate::broker::Purge::Failed)).await
 }
@@ -277,7 +277,7 @@ async fn control_schedule(
     State(web): State<Arc<Web>>,
     Extension(caller): Extension<Caller>,
     Path((name, action)): Path<(String, String)>,
-    axum::extract::Form(form): Form,
+    PageForm(form): Form,
 ) -> Result<Response, PageError> {
     match action.as_str() {
         "pause" | "resume" => {
@@ -315,4 +315,35 @@ pub(super) fn state_badge(state: JobState) -> Markup {
 }
 
 /// The query of a page that takes only a notice.
-pub(super) type NoticeQuery = Query<Notice>;
+pub(super) type NoticeQuery = PageQuery<Notice>;
+
+/// A page's query string; a bad one is answered with a page saying so.
+pub(super) struct PageQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for PageQuery<T> {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, PageError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(PageQuery(value)),
+            Err(e) => Err(PageError(ApiError::bad_request(format!("{}: fix the address", e.body_text())))),
+        }
+    }
+}
+
+/// A form a page posts; anything else is answered with a page saying so.
+pub(super) struct PageForm<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for PageForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, PageError> {
+        match axum::extract::Form::<T>::from_request(request, state).await {
+            Ok(axum::extract::Form(value)) => Ok(PageForm(value)),
+            Err(e) => Err(PageError(ApiError::bad_request(format!(
+                "{}: use the buttons of taskq's pages (the API under /api/v1/ takes JSON)",
+                e.body_text()
+            )))),
+        }
+    }
+}

@@ -25,7 +25,7 @@ pub(super) async fn page(
     let running: usize = view.workers.iter().map(|w| w.running.len()).sum();
     let workers = view.workers.iter().filter(|w| w.concurrency > 0).count();
     let attention: Vec<_> = view.schedules.iter().filter(|s| !s.alerts.is_empty()).collect();
-    let notice = notice.text(&web);
+    let notice = notice.0.text(&web);
     let frame =
         Frame { web: &web, caller: &caller, title: "Overview", here: "/", refresh: 3, notice: notice.as_deref() };
     Ok(frame.render(html! {

@@ -14,8 +14,9 @@ pub(super) async fn page(
     Extension(caller): Extension<Caller>,
     notice: NoticeQuery,
 ) -> Result<Markup, PageError> {
-    let view = crate::control::snapshot(&web.config(), web.broker.as_ref()).await.map_err(|e| ApiError::broker(&e))?;
-    let notice = notice.text(&web);
+    let config = web.config();
+    let view = crate::control::snapshot(&config, web.broker.as_ref()).await.map_err(|e| ApiError::broker(&e))?;
+    let notice = notice.0.text(&web);
     let frame = Frame {
         web: &web,
         caller: &caller,
@@ -36,7 +37,13 @@ pub(super) async fn page(
                 tbody {
                     @for s in &view.schedules {
                         tr data-schedule=(s.name) {
-                            td { a href={ "/jobs?job=" (s.name) } { (s.name) } }
+                            td {
+                                @if config.workflow(&s.name).is_some() {
+                                    a href={ "/workflows?workflow=" (s.name) } { (s.name) }
+                                } @else {
+                                    a href={ "/jobs?job=" (s.name) } { (s.name) }
+                                }
+                            }
                             td { code { (s.schedule) } " " small { (s.timezone) } }
                             td { @if s.paused { (badge("paused")) } @else { (badge("active")) } }
                             td { (when_text(s.last_tick.as_deref())) }

@@ -18,7 +18,7 @@ pub(super) async fn page(
 ) -> Result<Markup, PageError> {
     let workers = web.broker.workers().await.map_err(|e| ApiError::broker(&e.into()))?;
     let workers: Vec<WorkerView> = workers.iter().map(WorkerView::from).collect();
-    let notice = notice.text(&web);
+    let notice = notice.0.text(&web);
     let frame =
         Frame { web: &web, caller: &caller, title: "Workers", here: "/workers", refresh: 3, notice: notice.as_deref() };
     Ok(frame.render(html! {

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use maud::{Markup, html};
 
-use super::{Frame, PageError, badge, when};
+use super::{Frame, PageError, PageQuery, badge, when};
 use crate::views::RunView;
 use crate::web::api::{RunsQuery, read_runs};
 use crate::web::{Caller, Web};
@@ -15,7 +15,7 @@ use crate::web::{Caller, Web};
 pub(super) async fn page(
     State(web): State<Arc<Web>>,
     Extension(caller): Extension<Caller>,
-    Query(q): Query<RunsQuery>,
+    PageQuery(q): PageQuery<RunsQuery>,
 ) -> Result<Markup, PageError> {
     let runs = read_runs(&web, &q).await?;
     let config = web.config();

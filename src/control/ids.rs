@@ -2,7 +2,7 @@
 //! which the broker completes as git completes a commit's.
 
 use crate::broker::Broker;
-use crate::error::{UsageError, unknown_ids};
+use crate::exit::{UsageError, unknown_ids};
 use crate::job::{IdArg, IdPrefix, JobId};
 
 /// How many of the ids an ambiguous prefix matches its error lists.
@@ -11,7 +11,7 @@ const SHOWN: usize = 3;
 /// The ids `args` name, in their order. A whole id is taken as it is, with
 /// no broker read (the command reports one it does not find); a prefix must
 /// start exactly one job's or workflow run's id.
-pub(super) async fn resolve(broker: &dyn Broker, args: &[IdArg]) -> anyhow::Result<Vec<JobId>> {
+pub async fn resolve(broker: &dyn Broker, args: &[IdArg]) -> anyhow::Result<Vec<JobId>> {
     let mut ids = Vec::with_capacity(args.len());
     let mut unknown = Vec::new();
     for arg in args {
@@ -27,7 +27,7 @@ pub(super) async fn resolve(broker: &dyn Broker, args: &[IdArg]) -> anyhow::Resu
 }
 
 /// [`resolve`] for a command that takes one id.
-pub(super) async fn resolve_one(broker: &dyn Broker, arg: &IdArg) -> anyhow::Result<JobId> {
+pub async fn resolve_one(broker: &dyn Broker, arg: &IdArg) -> anyhow::Result<JobId> {
     match arg {
         IdArg::Id(id) => Ok(*id),
         IdArg::Prefix(prefix) => complete(broker, prefix).await?.ok_or_else(|| unknown_ids(&[prefix]).into()),
