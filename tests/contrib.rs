@@ -56,7 +56,7 @@ fn units() -> Vec<(String, Ini)> {
         .collect();
     units.sort_by(|a, b| a.0.cmp(&b.0));
     let names: Vec<&str> = units.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["taskq-beat.service", "taskq-worker.service", "taskq-worker@.service"]);
+    assert_eq!(names, ["taskq-beat.service", "taskq-web.service", "taskq-worker.service", "taskq-worker@.service"]);
     units
 }
 
@@ -134,6 +134,10 @@ fn the_systemd_units_run_commands_taskq_accepts_and_keep_their_sandbox() {
             let stop = seconds(service(&name, &unit, "TimeoutStopSec"));
             assert!(stop > shutdown_timeout(&cli), "{name}: TimeoutStopSec={stop:?} leaves no room for the drain");
             assert_eq!(service(&name, &unit, "KillMode"), "mixed", "{name}");
+        } else if name == "taskq-web.service" {
+            let Command::Web(web) = &cli.command else { panic!("{name}: runs {:?}", cli.command) };
+            assert!(web.listen.ip().is_loopback(), "{name}: for a proxy in front, as its header says");
+            assert!(web.auth_file.is_some() && !web.no_auth, "{name}: users from an auth file");
         } else {
             assert!(matches!(cli.command, Command::Beat(_)), "{name}: runs {:?}", cli.command);
         }
@@ -143,8 +147,8 @@ fn the_systemd_units_run_commands_taskq_accepts_and_keep_their_sandbox() {
 #[test]
 fn the_worker_template_is_the_worker_unit_but_for_its_queues() {
     let units = units();
-    let worker = &units[1].1;
-    let template = &units[2].1;
+    let worker = &units[2].1;
+    let template = &units[3].1;
     let without = |unit: &Ini| {
         let mut unit = unit.clone();
         unit.get_mut("Service").unwrap().remove("ExecStart");

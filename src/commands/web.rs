@@ -58,7 +58,17 @@ pub(super) async fn run(args: WebArgs, ctx: &Context) -> anyhow::Result<ExitCode
     tracing::info!(listen = %addr, auth, "serving the dashboard at {scheme}://{addr}/ and the HTTP API under /api/v1/");
     let web = Arc::new(Web::new(broker, Arc::unwrap_or_clone(config), users));
     tokio::spawn(reload_on_request(web.clone(), ctx.shutdown.clone()));
-    crate::web::serve(listener, web, tls, ctx.shutdown.graceful().clone()).await?;
+    // Type=notify units (contrib/systemd/taskq-web.service): READY once
+    // listening, the watchdog fed while the runtime answers.
+    let status = format!("serving {scheme}://{addr}/");
+    crate::systemd::ready(&status);
+    let supervisor = tokio_util::sync::CancellationToken::new();
+    let stopping = ctx.shutdown.graceful().clone();
+    tokio::spawn(crate::systemd::supervise(move || status.clone(), stopping, supervisor.clone()));
+    let served = crate::web::serve(listener, web, tls, ctx.shutdown.graceful().clone()).await;
+    supervisor.cancel();
+    crate::systemd::stopping("stopped");
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 
