@@ -135,6 +135,24 @@ fn beat_tells_systemd_it_is_ready_and_stopping() {
     assert!(beat.wait_timeout(SOON).expect("beat stops").success(), "{}", beat.stderr());
 }
 
+#[test]
+fn the_dashboard_tells_systemd_it_is_ready_pings_and_stops() {
+    let env = Env::sqlite().jobs("[jobs.a]\ncommand = \"true\"\n");
+    let path = env.path("notify.sock");
+    let socket = UnixDatagram::bind(&path).expect("bind the notify socket");
+    socket.set_read_timeout(Some(Duration::from_millis(200))).expect("read timeout");
+    let mut web = env.spawn_with(
+        &["web", "--no-auth", "--listen", "127.0.0.1:0"],
+        &[("NOTIFY_SOCKET", path.to_str().expect("utf-8 path")), ("WATCHDOG_USEC", "200000")],
+    );
+    let ready = notifications_until(&socket, "READY", |m| m.contains("READY=1"));
+    assert!(ready[0].contains("STATUS=serving http://127.0.0.1:"), "{ready:?}");
+    notifications_until(&socket, "a watchdog ping", |m| m.contains("WATCHDOG=1"));
+    web.signal(rustix::process::Signal::TERM);
+    notifications_until(&socket, "STOPPING", |m| m.contains("STOPPING=1"));
+    assert!(web.wait_timeout(SOON).expect("taskq web stops").success(), "{}", web.stderr());
+}
+
 /// `GET /metrics` on `port`: the body, or "" while nothing answers.
 pub(crate) fn scrape(port: u16) -> String {
     let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) else { return String::new() };
