@@ -328,7 +328,12 @@ pub(super) fn record_lines(r: &JobRecord) -> Vec<String> {
     if let Some(e) = v.error {
         out.push(format!("  error:     {}", one_line(e)));
     }
-    for a in &v.history {
+    // A retrying job's last attempt is its fields above: not twice.
+    let shown = match v.history.last() {
+        Some(last) if v.state == JobState::Retrying && last.attempt == v.attempts => &v.history[..v.history.len() - 1],
+        _ => &v.history[..],
+    };
+    for a in shown {
         let how = match (a.exit_code, a.http_status) {
             (Some(code), _) => format!(", exit code {code}"),
             (None, Some(status)) => format!(", HTTP {status}"),

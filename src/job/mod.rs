@@ -255,8 +255,10 @@ pub const MAX_HISTORY: usize = 20;
 pub struct PastAttempt {
     /// From 1.
     pub attempt: u32,
-    /// "retried" (it failed and was run again) or "lost" (its worker
-    /// stopped renewing its lease; it was put back in line).
+    /// "retried" (it failed and was run again), "lost" (its worker
+    /// stopped renewing its lease; it was put back in line) or "failed"
+    /// (it failed for good, then `retry` requeued the job, its attempts
+    /// counted from 1 again).
     pub outcome: String,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,

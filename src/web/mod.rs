@@ -111,30 +111,44 @@ impl Caller {
 /// Password checks at once (`Web::checks`).
 const PARALLEL_CHECKS: usize = 4;
 
-/// Failed logins per client address within a minute: past `MAX_FAILURES`
-/// the address is answered 429 without a password being checked (each
-/// check costs tens of milliseconds of CPU, by design).
+/// Failed logins within a minute, per client address and user name, and
+/// per address: past their bounds the pair (or the whole address) is
+/// answered 429 without a password being checked, a right one included,
+/// so that a blocked client learns nothing. Guesses at one user lock out
+/// that user alone from the address (behind a proxy: from everywhere);
+/// only guesses at many users lock out the address.
 #[derive(Default)]
-pub struct Failures(Mutex<HashMap<IpAddr, (u32, Instant)>>);
+pub struct Failures(Mutex<FailureCounts>);
 
-/// Failed logins an address may have in `FAILURE_WINDOW`.
+#[derive(Default)]
+pub struct FailureCounts {
+    by_user: HashMap<(IpAddr, String), (u32, Instant)>,
+    by_address: HashMap<IpAddr, (u32, Instant)>,
+}
+
+/// Failed logins for one user from one address in `FAILURE_WINDOW`.
 const MAX_FAILURES: u32 = 10;
+/// Failed logins from one address, whatever the users, in `FAILURE_WINDOW`.
+const MAX_ADDRESS_FAILURES: u32 = 100;
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
 impl Failures {
-    /// Whether the address has used its tries for now. Checks run a few at
-    /// a time (`PARALLEL_CHECKS`), so logins sent all at once outrun the
-    /// count by that many at most.
-    fn blocked(&self, ip: IpAddr) -> bool {
-        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
-        map.get(&ip).is_some_and(|(count, _)| *count >= MAX_FAILURES)
+    /// Whether `user` from `ip` has used its tries for now. Checks run a
+    /// few at a time (`PARALLEL_CHECKS`), so logins sent all at once outrun
+    /// the count by that many at most.
+    fn blocked(&self, ip: IpAddr, user: &str) -> bool {
+        let mut counts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        counts.by_user.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
+        counts.by_address.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
+        counts.by_address.get(&ip).is_some_and(|(n, _)| *n >= MAX_ADDRESS_FAILURES)
+            || counts.by_user.get(&(ip, user.to_string())).is_some_and(|(n, _)| *n >= MAX_FAILURES)
     }
 
-    /// A login from `ip` failed.
-    fn failed(&self, ip: IpAddr) {
-        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.entry(ip).or_insert((0, Instant::now())).0 += 1;
+    /// A login of `user` from `ip` failed.
+    fn failed(&self, ip: IpAddr, user: &str) {
+        let mut counts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        counts.by_user.entry((ip, user.to_string())).or_insert((0, Instant::now())).0 += 1;
+        counts.by_address.entry(ip).or_insert((0, Instant::now())).0 += 1;
     }
 }
 
@@ -225,17 +239,12 @@ async fn authenticate(
         None => Some((String::new(), Role::Operator)),
         Some(users) => {
             let credentials = request.headers().get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
-            let given = credentials.and_then(auth::credentials);
-            // Known good lately: in at once, whatever others tried from
-            // this address (behind a proxy, every client's).
-            let known = given.as_ref().and_then(|(name, password)| users.remembered(name, password));
-            match given {
+            match credentials.and_then(auth::credentials) {
                 None => None,
-                Some((name, _)) if known.is_some() => known.map(|role| (name, role)),
-                Some(_) if web.failures.blocked(client.ip()) => {
+                Some((name, _)) if web.failures.blocked(client.ip(), &name) => {
                     let mut response = ApiError(
                         StatusCode::TOO_MANY_REQUESTS,
-                        format!("too many failed logins from {}: try again in a minute", client.ip()),
+                        format!("too many failed logins as \"{name}\" from {}: try again in a minute", client.ip()),
                     )
                     .into_response();
                     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
@@ -243,18 +252,16 @@ async fn authenticate(
                 }
                 Some((name, password)) => {
                     // argon2 takes tens of milliseconds and 19 MiB: off the
-                    // async threads, a few at a time.
+                    // async threads, a few at a time (a password found
+                    // right lately is not hashed again).
                     let permit = web.checks.acquire().await.ok();
-                    let role =
-                        tokio::task::spawn_blocking(move || users.check(&name, &password).map(|role| (name, role)))
-                            .await
-                            .ok()
-                            .flatten();
+                    let who = name.clone();
+                    let role = tokio::task::spawn_blocking(move || users.check(&who, &password)).await.ok().flatten();
                     drop(permit);
                     if role.is_none() {
-                        web.failures.failed(client.ip());
+                        web.failures.failed(client.ip(), &name);
                     }
-                    role
+                    role.map(|role| (name, role))
                 }
             }
         }

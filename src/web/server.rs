@@ -87,6 +87,10 @@ pub async fn serve(
             Some(acceptor) => {
                 let (acceptor, watcher) = (acceptor.clone(), graceful.watcher());
                 tokio::spawn(async move {
+                    let mut stream = stream;
+                    if plain_http(&mut stream).await {
+                        return;
+                    }
                     let stream = match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
                         Ok(Ok(stream)) => stream,
                         Ok(Err(e)) => return tracing::debug!(%client, error = %e, "TLS handshake failed"),
@@ -105,6 +109,25 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Whether a client spoke plain HTTP to the TLS port (a TLS handshake
+/// starts with byte 22): it is told to use https, and the connection ends.
+async fn plain_http(stream: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncWriteExt;
+    let mut first = [0u8; 1];
+    let peeked = tokio::time::timeout(HEADER_TIMEOUT, stream.peek(&mut first)).await;
+    if !matches!(peeked, Ok(Ok(1))) || !first[0].is_ascii_uppercase() {
+        return false;
+    }
+    let body = "this address serves HTTPS: use https://\n";
+    let answer = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(answer.as_bytes()).await;
+    let _ = stream.shutdown().await;
+    true
 }
 
 /// Logs how a connection ended, if not well: a client that went away or

@@ -342,6 +342,16 @@ conformance!(a_record_keeps_its_attempts_before_the_last, |broker, env| {
     let retried = &rec.history[1];
     assert!(retried.started_at.is_some() && retried.finished_at >= retried.started_at, "{retried:?}");
     assert_eq!((rec.attempts, rec.worker.as_deref()), (3, Some("w3")), "the last attempt is the record's own");
+    // Retried by hand: its last failure joins the history as the job's
+    // attempts count from 1 again.
+    broker.retry_failed(Some(&[id])).await.unwrap();
+    let rec = get(broker.as_ref(), id).await.unwrap();
+    assert_eq!((rec.state, rec.attempts), (JobState::Queued, 0));
+    let last = rec.history.last().expect("a history");
+    assert_eq!(
+        (rec.history.len(), last.attempt, last.outcome.as_str(), last.worker.as_deref(), last.exit_code),
+        (3, 3, "failed", Some("w3"), Some(1))
+    );
 });
 
 conformance!(a_retry_is_due_one_backoff_after_the_attempt_ended, |broker, env| {

@@ -26,12 +26,13 @@ fn https_serves_with_the_given_certificate_and_bad_files_are_refused() {
             .build()
             .expect("client");
         let status = client.get(format!("{}/api/v1/queues", web.base)).send().await.expect("answers").status();
-        // Plain HTTP to the TLS port is no request.
-        let plain = reqwest::get(web.base.replacen("https://", "http://", 1) + "/api/v1/queues").await;
-        (status.as_u16(), plain.map(|r| r.status().as_u16()))
+        // Plain HTTP to the TLS port is told to use https.
+        let plain =
+            reqwest::get(web.base.replacen("https://", "http://", 1) + "/api/v1/queues").await.expect("answers");
+        (status.as_u16(), (plain.status().as_u16(), plain.text().await.unwrap_or_default()))
     });
     assert_eq!(status, 200);
-    assert!(plain.is_err(), "{plain:?}");
+    assert_eq!(plain, (400, "this address serves HTTPS: use https://\n".to_string()));
 
     env.run(&["web", "--no-auth", "--listen", "127.0.0.1:0", "--tls-cert", &key, "--tls-key", &key])
         .code(78)

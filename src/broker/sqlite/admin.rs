@@ -105,6 +105,8 @@ pub(super) fn retry_failed(
             .optional()?;
         let retried = match found.map(state).transpose()? {
             Some(JobState::Failed) => {
+                // Its last failure joins its history before the fields go.
+                super::jobs::remember_attempt(tx, ns, &id, "failed", None)?;
                 tx.execute(
                     "UPDATE jobs SET state = 'queued', attempts = 0, lost = 0, worker = NULL, started_at = NULL,
                          finished_at = NULL, ready_at = ?3, lease_until = NULL

@@ -403,8 +403,7 @@ pub(super) fn get(
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let mut found = stmt.query_row(params![ns, id.to_string(), now], record).optional()?.transpose()?;
-        // Only a job past its first attempt, or put back in line, has one.
-        if let Some(r) = found.as_mut().filter(|r| r.attempts >= 2 || (r.attempts == 1 && !r.state.is_final())) {
+        if let Some(r) = found.as_mut() {
             r.history = history(conn, ns, &id.to_string())?;
         }
         out.push(found);

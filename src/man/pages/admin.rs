@@ -216,9 +216,9 @@ and one job's output as it runs. `/api/v1/openapi.json` describes it all.
 Every request needs a user of the auth file (`--auth-file`): HTTP basic auth, or `Authorization: Bearer` \
 *NAME*`:`*SECRET*. Its lines are *NAME* *ROLE* *HASH*: the role `viewer` reads, `operator` also enqueues, \
 retries, revokes, purges and pauses; the hash is what `taskq web hash-password` prints for a password read on \
-standard input. A wrong or missing user is 401, a viewer's change 403; after 10 failed logins in a minute a \
-client address is answered 429 for the rest of it (behind a reverse proxy every client is the proxy's address: \
-limit logins there too). A request that changes something is refused (403) when the browser says another site \
+standard input. A wrong or missing user is 401, a viewer's change 403; after 10 failed logins of one user in a \
+minute, that user is answered 429 from that client address for the rest of it, and after 100 of any users the \
+address is (behind a reverse proxy every client is the proxy's address: limit logins there too). A request that changes something is refused (403) when the browser says another site \
 sent it (`Sec-Fetch-Site` or `Origin`), and the dashboard's forms carry a token of their user's. `--no-auth` \
 lets every request in as an operator, only on a loopback address, and only requests for localhost or a \
 loopback address. With `--tls-cert` and `--tls-key` (PEM files, read at start) it serves HTTPS; or put a \

@@ -12,18 +12,28 @@
   let timer = every > 0 ? setInterval(refresh, every * 1000) : null;
   follow();
 
+  // Each refresh is numbered: an answer older than one applied is dropped
+  // (a slow broker can make them overtake one another).
+  let asked = 0;
+  let applied = 0;
+
   async function refresh() {
     if (document.hidden) return;
     const active = document.activeElement;
     if (active && main.contains(active) && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName)) return;
+    const number = ++asked;
     let response;
+    let text;
     try {
       response = await fetch(location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+      text = await response.text();
     } catch (e) {
-      stale("taskq web does not answer");
+      if (number > applied) stale("taskq web does not answer");
       return; // the next round tries again
     }
-    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    if (number < applied) return;
+    applied = number;
+    const page = new DOMParser().parseFromString(text, "text/html");
     const fresh = page.getElementById("live");
     if (!response.ok || !fresh) {
       // The server says why (the broker is down: 503), as a page or JSON.

@@ -20,6 +20,10 @@ for _, id in ipairs(ids) do
   local state = rec_hget(id, 'state')
   out[#out + 1] = id
   if state == 'failed' then
+    -- its last failure joins its history before the fields go
+    local f = rec_hmget(id, 'attempts', 'started', 'finished', 'exit', 'http', 'error', 'worker')
+    remember_attempt(id, {n = tonumber(f[1]), outcome = 'failed', started = f[2] or nil, finished = f[3] or nil,
+      exit = f[4] or nil, http = f[5] or nil, error = clip(f[6] or nil, 300), worker = f[7] or nil})
     redis.call('ZREM', FAILED, id)
     rec_hset(id, 'state', 'queued', 'attempts', '0', 'lost', '0')
     rec_hdel(id, 'worker', 'due', 'finished', 'started')
