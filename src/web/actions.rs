@@ -29,8 +29,7 @@ impl Done {
 /// Retries failed job `id`, or every failed job (`None`).
 pub(crate) async fn retry(web: &Web, id: Option<JobId>) -> Result<Done, ApiError> {
     let ids = id.map(|id| vec![id]);
-    let done =
-        crate::control::retry(web.broker.as_ref(), ids.as_deref()).await.map_err(|e| ApiError::broker(&e.into()))?;
+    let done = crate::control::retry(web.broker.as_ref(), ids.as_deref()).await?;
     if let Some(e) = done.error() {
         return Err(ApiError::from_control(e));
     }
@@ -64,7 +63,7 @@ pub(crate) async fn revoke(web: &Web, id: JobId, terminate: bool) -> Result<Done
 
 /// Deletes the failed set, or the jobs queued on a queue.
 pub(crate) async fn purge(web: &Web, what: &Purge) -> Result<Done, ApiError> {
-    let deleted = web.broker.purge(what).await.map_err(|e| ApiError::broker(&e.into()))?;
+    let deleted = web.broker.purge(what).await?;
     let what_text = match what {
         Purge::Failed => "failed job",
         Purge::Queue(_) => "queued job",

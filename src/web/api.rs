@@ -166,7 +166,7 @@ pub(super) async fn read_runs(web: &Web, q: &RunsQuery) -> Result<Vec<crate::bro
     let workflow = q.workflow.as_deref().filter(|w| !w.is_empty()).map(JobName::new).transpose();
     let workflow = workflow.map_err(ApiError::bad_request)?;
     let limit = q.limit.unwrap_or(50).min(MAX_LIST);
-    web.broker.list_runs(workflow.as_ref(), limit).await.map_err(|e| ApiError::broker(&e.into()))
+    Ok(web.broker.list_runs(workflow.as_ref(), limit).await?)
 }
 
 /// `GET /api/v1/overview`: what `taskq inspect --json` prints.
@@ -179,7 +179,7 @@ async fn overview(State(web): State<Arc<Web>>) -> Result<Response, ApiError> {
 async fn queues(State(web): State<Arc<Web>>) -> Result<Response, ApiError> {
     let mut out = Vec::new();
     for q in web.config().queues() {
-        let ready = web.broker.count_ready(std::slice::from_ref(&q)).await.map_err(|e| ApiError::broker(&e.into()))?;
+        let ready = web.broker.count_ready(std::slice::from_ref(&q)).await?;
         out.push(json!({ "name": q.to_string(), "ready": ready }));
     }
     Ok(axum::Json(out).into_response())
@@ -187,7 +187,7 @@ async fn queues(State(web): State<Arc<Web>>) -> Result<Response, ApiError> {
 
 /// `GET /api/v1/workers`: the live workers and beats, as in `inspect --json`.
 async fn workers(State(web): State<Arc<Web>>) -> Result<Response, ApiError> {
-    let workers = web.broker.workers().await.map_err(|e| ApiError::broker(&e.into()))?;
+    let workers = web.broker.workers().await?;
     let views: Vec<crate::views::WorkerView> = workers.iter().map(crate::views::WorkerView::from).collect();
     Ok(axum::Json(views).into_response())
 }
@@ -294,7 +294,7 @@ pub(super) async fn enqueue(
         return Err(ApiError::bad_request(message));
     }
     let (job, _) = body.request()?.build(&config).map_err(|e| ApiError::bad_request(e.0))?;
-    let enqueued = web.broker.enqueue(std::slice::from_ref(&job)).await.map_err(|e| ApiError::broker(&e.into()))?;
+    let enqueued = web.broker.enqueue(std::slice::from_ref(&job)).await?;
     let first = enqueued.first().ok_or_else(|| ApiError::broker(&anyhow::anyhow!("the broker acknowledged no job")))?;
     let status = if first.duplicate { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, axum::Json(json!({ "id": first.id.to_string(), "duplicate": first.duplicate }))).into_response())
@@ -322,9 +322,7 @@ async fn start_run(
     crate::workflow::check_params(config, wf, &given).map_err(ApiError::bad_request)?;
     let id = JobId::new();
     let how = crate::workflow::drive::Start { params: given, ..Default::default() };
-    crate::workflow::drive::store(web.broker.as_ref(), config, wf, id, how)
-        .await
-        .map_err(|e| ApiError::broker(&e.into()))?;
+    crate::workflow::drive::store(web.broker.as_ref(), config, wf, id, how).await?;
     // Stored: its first step is launched now, or by a worker's maintenance.
     let check = crate::workflow::drive::Check::Run;
     if let Err(e) = crate::workflow::drive::follow_up(web.broker.as_ref(), config, id, check).await {
@@ -337,17 +335,17 @@ async fn start_run(
 /// `GET /api/v1/jobs/{id}`: what `taskq status --json ID` prints.
 pub(super) async fn get_job(State(web): State<Arc<Web>>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = job_id(&web, &id).await?;
-    let mut records = web.broker.get(&[id]).await.map_err(|e| ApiError::broker(&e.into()))?;
+    let mut records = web.broker.get(&[id]).await?;
     if let Some(record) = records.pop().flatten() {
         return Ok(axum::Json(JobView::from(&record)).into_response());
     }
     // A workflow run's id: the run, with its steps, as `status` shows it.
-    if let Some(run) = web.broker.get_runs(&[id]).await.map_err(|e| ApiError::broker(&e.into()))?.pop().flatten() {
+    if let Some(run) = web.broker.get_runs(&[id]).await?.pop().flatten() {
         return Ok(axum::Json(crate::views::RunView::from(&run)).into_response());
     }
     // A job that succeeded with ignore_result left only a tombstone: it
     // succeeded, as `status` says.
-    let tombstone = web.broker.tombstones(&[id]).await.map_err(|e| ApiError::broker(&e.into()))?;
+    let tombstone = web.broker.tombstones(&[id]).await?;
     match tombstone.into_iter().next().flatten() {
         Some(t) => Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], crate::views::tombstone_json(&t))
             .into_response()),
@@ -387,7 +385,7 @@ pub(super) async fn list_jobs(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let jobs = web.broker.list(&q.filter()?).await.map_err(|e| ApiError::broker(&e.into()))?;
+    let jobs = web.broker.list(&q.filter()?).await?;
     let views: Vec<JobView<'_>> = jobs.iter().map(JobView::from).collect();
     Ok(axum::Json(views).into_response())
 }

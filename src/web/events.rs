@@ -99,7 +99,7 @@ struct Listener {
 pub(crate) async fn jobs(State(web): State<Arc<Web>>) -> Result<Response, ApiError> {
     // Subscribed before the first read: no round between is missed.
     let rounds = web.events.rounds.subscribe();
-    let first = web.broker.list(&newest()).await.map_err(|e| ApiError::broker(&e.into()))?;
+    let first = web.broker.list(&newest()).await?;
     let listener = Listener {
         rounds,
         closed: web.events.closed.clone(),
@@ -157,7 +157,7 @@ struct Following {
 /// and `end` once the job has ended; 404 for an unknown id.
 pub(crate) async fn output(State(web): State<Arc<Web>>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = super::api::job_id(&web, &id).await?;
-    if web.broker.get(&[id]).await.map_err(|e| ApiError::broker(&e.into()))?.pop().flatten().is_none() {
+    if web.broker.get(&[id]).await?.pop().flatten().is_none() {
         return Err(ApiError(axum::http::StatusCode::NOT_FOUND, crate::exit::unknown_ids(&[id]).0));
     }
     let closed = web.events.closed.clone();

@@ -193,6 +193,13 @@ impl ApiError {
     }
 }
 
+/// A broker that does not answer (or answers nonsense): 503, logged.
+impl From<crate::broker::BrokerError> for ApiError {
+    fn from(e: crate::broker::BrokerError) -> Self {
+        ApiError::broker(&e.into())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.0, axum::Json(json!({ "error": self.1 }))).into_response();

@@ -11,7 +11,7 @@ use super::{Frame, NoticeQuery, PageError, when};
 use crate::broker::{ListFilter, Purge};
 use crate::job::JobState;
 use crate::web::api::MAX_LIST;
-use crate::web::{ApiError, Caller, Web};
+use crate::web::{Caller, Web};
 
 /// Failed jobs shown (the newest).
 const SHOWN: usize = 200;
@@ -21,9 +21,9 @@ pub(super) async fn page(
     Extension(caller): Extension<Caller>,
     notice: NoticeQuery,
 ) -> Result<Markup, PageError> {
-    let count = web.broker.count(&Purge::Failed).await.map_err(|e| ApiError::broker(&e.into()))?;
+    let count = web.broker.count(&Purge::Failed).await?;
     let filter = ListFilter { state: Some(JobState::Failed), limit: SHOWN.min(MAX_LIST), ..ListFilter::default() };
-    let jobs = web.broker.list(&filter).await.map_err(|e| ApiError::broker(&e.into()))?;
+    let jobs = web.broker.list(&filter).await?;
     let notice = notice.0.text(&web);
     let frame =
         Frame { web: &web, caller: &caller, title: "Failed", here: "/failed", refresh: 5, notice: notice.as_deref() };
@@ -61,7 +61,7 @@ pub(super) async fn confirm_purge(
     State(web): State<Arc<Web>>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Markup, PageError> {
-    let count = web.broker.count(&Purge::Failed).await.map_err(|e| ApiError::broker(&e.into()))?;
+    let count = web.broker.count(&Purge::Failed).await?;
     let frame = Frame {
         web: &web,
         caller: &caller,

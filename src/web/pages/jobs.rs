@@ -62,7 +62,7 @@ pub(super) async fn list(
     if filter.job.is_some() {
         filter.scan = Some(JOB_SCAN);
     }
-    let jobs = web.broker.list(&filter).await.map_err(|e| ApiError::broker(&e.into()))?;
+    let jobs = web.broker.list(&filter).await?;
     let shown: Vec<&JobRecord> = jobs.iter().skip((page - 1) * PER_PAGE).take(PER_PAGE).collect();
     let more = jobs.len() > page * PER_PAGE && page < MAX_LIST / PER_PAGE;
     let config = web.config();
@@ -138,13 +138,12 @@ async fn search(web: &Web, caller: &Caller, text: &str) -> Result<Response, Page
     let arg: IdArg = text.parse().map_err(ApiError::bad_request)?;
     let ids = match arg {
         IdArg::Id(id) => vec![id],
-        IdArg::Prefix(prefix) => web.broker.find_ids(&prefix, 20).await.map_err(|e| ApiError::broker(&e.into()))?,
+        IdArg::Prefix(prefix) => web.broker.find_ids(&prefix, 20).await?,
     };
     if let [id] = ids[..] {
         return Ok(Redirect::to(&format!("/jobs/{id}")).into_response());
     }
-    let records: Vec<JobRecord> =
-        web.broker.get(&ids).await.map_err(|e| ApiError::broker(&e.into()))?.into_iter().flatten().collect();
+    let records: Vec<JobRecord> = web.broker.get(&ids).await?.into_iter().flatten().collect();
     let shown: Vec<&JobRecord> = records.iter().collect();
     let frame = Frame { web, caller, title: "Jobs", here: "/jobs", refresh: 0, notice: None };
     Ok(frame
@@ -163,7 +162,7 @@ pub(super) async fn page(
 ) -> Result<Response, PageError> {
     let id: JobId = crate::web::api::job_id(&web, &id).await?;
     let notice = notice.text(&web);
-    let record = web.broker.get(&[id]).await.map_err(|e| ApiError::broker(&e.into()))?.pop().flatten();
+    let record = web.broker.get(&[id]).await?.pop().flatten();
     let Some(record) = record else {
         return run_page(&web, &caller, id, notice.as_deref()).await;
     };
@@ -176,8 +175,7 @@ pub(super) async fn page(
             scan: Some(RECENT_SCAN),
             ..ListFilter::default()
         })
-        .await
-        .map_err(|e| ApiError::broker(&e.into()))?;
+        .await?;
     let recent: Vec<&JobRecord> = recent.iter().filter(|r| r.job.id != id).take(RECENT_RUNS).collect();
     let v = JobView::from(&record);
     let running = record.state == JobState::Running;
@@ -244,7 +242,7 @@ pub(super) async fn page(
                                 td { (badge(a.outcome)) }
                                 td { (at(a.started_at)) }
                                 td { (at(a.finished_at)) }
-                                td { @if let Some(c) = a.exit_code { (c) } @else if let Some(h) = a.http_status { "HTTP " (h) } @else { "-" } }
+                                td { (ended_how(a.exit_code, a.http_status)) }
                                 td { (text(a.worker)) }
                                 td.error { (text(a.error)) }
                             }
@@ -257,7 +255,7 @@ pub(super) async fn page(
                                 td { (state_badge(v.state)) }
                                 td { (at(v.started_at)) }
                                 td { (at(v.finished_at)) }
-                                td { @if let Some(c) = v.exit_code { (c) } @else if let Some(h) = v.http_status { "HTTP " (h) } @else { "-" } }
+                                td { (ended_how(v.exit_code, v.http_status)) }
                                 td { (text(v.worker)) }
                                 td.error { (text(v.error)) }
                             }
@@ -277,11 +275,16 @@ pub(super) async fn page(
         .into_response())
 }
 
+/// An attempt's exit code, or its HTTP status.
+fn ended_how(exit_code: Option<i32>, http_status: Option<u16>) -> Markup {
+    html! { @if let Some(c) = exit_code { (c) } @else if let Some(h) = http_status { "HTTP " (h) } @else { "-" } }
+}
+
 /// A workflow run's page, or 404.
 async fn run_page(web: &Web, caller: &Caller, id: JobId, notice: Option<&str>) -> Result<Response, PageError> {
-    let run = web.broker.get_runs(&[id]).await.map_err(|e| ApiError::broker(&e.into()))?.pop().flatten();
+    let run = web.broker.get_runs(&[id]).await?.pop().flatten();
     let Some(run) = run else {
-        let tombstone = web.broker.tombstones(&[id]).await.map_err(|e| ApiError::broker(&e.into()))?.pop().flatten();
+        let tombstone = web.broker.tombstones(&[id]).await?.pop().flatten();
         let message = match tombstone {
             Some(t) => format!("job {id} ({}) succeeded; its record is not kept (ignore_result)", t.job),
             None => crate::exit::unknown_ids(&[id]).0,

@@ -162,6 +162,12 @@ impl From<ApiError> for PageError {
     }
 }
 
+impl From<crate::broker::BrokerError> for PageError {
+    fn from(e: crate::broker::BrokerError) -> Self {
+        PageError(e.into())
+    }
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = self.0.status();

@@ -20,7 +20,7 @@ pub(super) async fn page(
 ) -> Result<Markup, PageError> {
     let config = web.config();
     let view = crate::control::snapshot(&config, web.broker.as_ref()).await.map_err(|e| ApiError::broker(&e))?;
-    let failed = web.broker.count(&Purge::Failed).await.map_err(|e| ApiError::broker(&e.into()))?;
+    let failed = web.broker.count(&Purge::Failed).await?;
     let queued: u64 = view.queues.iter().map(|q| q.ready).sum();
     let running: usize = view.workers.iter().map(|w| w.running.len()).sum();
     let workers = view.workers.iter().filter(|w| w.concurrency > 0).count();

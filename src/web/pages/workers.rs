@@ -9,14 +9,14 @@ use maud::{Markup, html};
 
 use super::{Frame, NoticeQuery, PageError, when_text};
 use crate::views::WorkerView;
-use crate::web::{ApiError, Caller, Web};
+use crate::web::{Caller, Web};
 
 pub(super) async fn page(
     State(web): State<Arc<Web>>,
     Extension(caller): Extension<Caller>,
     notice: NoticeQuery,
 ) -> Result<Markup, PageError> {
-    let workers = web.broker.workers().await.map_err(|e| ApiError::broker(&e.into()))?;
+    let workers = web.broker.workers().await?;
     let workers: Vec<WorkerView> = workers.iter().map(WorkerView::from).collect();
     let notice = notice.0.text(&web);
     let frame =
