@@ -24,7 +24,10 @@ pub struct Tail {
 
 impl Tail {
     pub fn new(capacity: usize) -> Tail {
-        Tail { buf: VecDeque::with_capacity(capacity.min(8192)), capacity, total: 0 }
+        // Grown as output comes: most jobs write little or nothing, and an
+        // allocation of kilobytes per job costs glibc's malloc a sweep of
+        // its small free chunks each time.
+        Tail { buf: VecDeque::new(), capacity, total: 0 }
     }
 
     /// How many bytes were pushed in all (the tail keeps the last of them).

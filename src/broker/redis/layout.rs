@@ -28,11 +28,28 @@ const LAYOUT_VERSION: u32 = 3;
 /// Jobs moved per step.
 const MOVE: usize = 200;
 
-/// Moves the namespace to this layout unless it is marked as in it.
-pub(super) async fn ensure(b: &RedisBroker) -> Result<(), BrokerError> {
+/// A namespace's layout mark, and whether beat's state of before 0.2 is there.
+pub(super) struct Mark {
+    pub(super) marked: Option<String>,
+    pub(super) old_entries: bool,
+}
+
+/// The commands that read a `Mark` (the caller may add its own after them).
+pub(super) fn read_mark(keys: &crate::broker::keys::Keys) -> redis::Pipeline {
     let mut pipe = redis::pipe();
-    pipe.get(b.keys.layout()).exists(b.keys.old("entries"));
-    let (marked, mut old_entries): (Option<String>, bool) = b.link.pipe(&pipe).await?;
+    pipe.get(keys.layout()).exists(keys.old("entries"));
+    pipe
+}
+
+/// Moves the namespace to this layout unless it is marked as in it; `mark`
+/// is the mark if the caller read it already.
+pub(super) async fn ensure(b: &RedisBroker, mark: Option<Mark>) -> Result<(), BrokerError> {
+    let Mark { marked, mut old_entries } = if let Some(mark) = mark {
+        mark
+    } else {
+        let (marked, old_entries) = b.link.pipe(&read_mark(&b.keys)).await?;
+        Mark { marked, old_entries }
+    };
     refuse_newer(b, marked.as_deref())?;
     if marked.as_deref() != Some(LAYOUT) {
         move_under_lock(b).await?;

@@ -184,9 +184,20 @@ impl RedisBroker {
             other => other,
         };
         let link = Link::connect(target, url.clone()).await.map_err(not_redis)?;
+        let keys = Keys::new(ns);
         // A connection is not enough: authentication and the version must do.
         // A cluster client asks every master and answers with a map of them.
-        let info: redis::Value = link.query(redis::cmd("INFO").arg("server")).await.map_err(not_redis)?;
+        // One server is asked for the key layout's mark in the same round
+        // trip (a one-shot `enqueue` pays each round trip).
+        let cluster = matches!(parsed.topology, crate::broker::Topology::Cluster(_));
+        let (info, mark): (redis::Value, Option<layout::Mark>) = if cluster {
+            (link.query(redis::cmd("INFO").arg("server")).await.map_err(not_redis)?, None)
+        } else {
+            let mut pipe = layout::read_mark(&keys);
+            pipe.cmd("INFO").arg("server");
+            let (marked, old_entries, info) = link.pipe(&pipe).await.map_err(not_redis)?;
+            (info, Some(layout::Mark { marked, old_entries }))
+        };
         let texts: Vec<String> = match info {
             redis::Value::Map(nodes) => nodes.into_iter().map(|(_, text)| text).collect(),
             one => vec![one],
@@ -209,7 +220,7 @@ impl RedisBroker {
         let stop = CancellationToken::new();
         let broker = RedisBroker {
             link,
-            keys: Keys::new(ns),
+            keys,
             url: url.clone(),
             options,
             wake: Arc::default(),
@@ -220,7 +231,7 @@ impl RedisBroker {
             asked: std::sync::Mutex::default(),
             old_entries: std::sync::atomic::AtomicBool::new(false),
         };
-        layout::ensure(&broker).await?;
+        layout::ensure(&broker, mark).await?;
         Ok(broker)
     }
 

@@ -180,7 +180,10 @@ async fn manager(client: &redis::Client) -> RedisResult<ConnectionManager> {
 }
 
 fn redis_settings(url: &RedisUrl) -> RedisConnectionInfo {
-    let mut settings = RedisConnectionInfo::default().set_db(url.db);
+    // No `CLIENT SETINFO` (the client library's name) on connecting: a round
+    // trip of its own, which one `enqueue` would pay (and Redis before 7.2
+    // answers with an error).
+    let mut settings = RedisConnectionInfo::default().set_db(url.db).set_skip_set_lib_name();
     if let Some(user) = &url.username {
         settings = settings.set_username(user);
     }

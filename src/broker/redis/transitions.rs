@@ -130,6 +130,10 @@ pub(super) async fn finish(
     // a requeue, or a slot freed for a waiting job
     b.wake.touched(queue);
     let reply: Vec<redis::Value> = b.link.invoke(&call).await?;
+    if took_here && let Some(t) = &next {
+        // The reply came: the take it carried was not lost.
+        lock(&b.asked).remove(t.grant);
+    }
     let mut reply = reply.into_iter();
     let (recorded, dropped): (u64, u64) = (next_of(&mut reply)?, next_of(&mut reply)?);
     let (entry, report): (String, String) = (next_of(&mut reply)?, next_of(&mut reply)?);

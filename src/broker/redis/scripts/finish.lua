@@ -40,33 +40,34 @@ local report = ''
 
 -- A workflow's step job's final outcome, for its run (runs.lua's advance),
 -- as a StepReport in JSON: marked '@' in the outbox.
-local function report_for(f, kind)
-  local wf = cjson.decode(f[9])
-  local r = {run = wf.run, step = wf.step, id = id, job = f[5], state = kind,
+local function report_for(rec, kind)
+  local wf = cjson.decode(rec.wf)
+  local r = {run = wf.run, step = wf.step, id = id, job = rec.job, state = kind,
     output = o.step_output or o.output or '', truncated = o.step_cut or false}
-  if f[10] then r.params = cjson.decode(f[10]) end
+  if rec.params then r.params = cjson.decode(rec.params) end
   if o.exit then r.exit_code = o.exit end
   return ms(now) .. ' @' .. cjson.encode(r)
 end
 
 local function record()
   local jk = id
-  local f = rec_hmget(jk, 'state', 'grant', 'attempts', 'queue', 'job', 'maxconc', 'sched', 'fin', 'wf', 'params',
-    'worker')
-  if f[1] ~= 'running' or f[2] ~= token then
+  -- the record is read and written once: this is every job's path
+  local r = rec_load(jk)
+  if not r or r.state ~= 'running' or r.grant ~= token then
     -- this very outcome, recorded by an earlier call whose reply was lost
-    if f[8] == token then return 1 end
+    if r and r.fin == token then return 1 end
     return 0
   end
   redis.call('ZREM', LEASES, id)
-  ungrant(jk, token)
-  release(now, id, f[5], tonumber(f[6]))
+  redis.call('HDEL', GRANTS, token)
+  r.grant = nil
+  release(now, id, r.job, tonumber(r.maxconc))
   local kind = o.kind
   if kind == 'requeue' then
     -- a worker shutting down: front of the line, the attempt not counted
-    rec_hset(jk, 'state', 'queued', 'fin', token)
-    rec_hincrby(jk, 'attempts', -1)
-    rec_hdel(jk, 'worker', 'started')
+    rec_put(r, 'state', 'queued', 'fin', token, 'attempts', (tonumber(r.attempts) or 0) - 1)
+    r.worker, r.started = nil, nil
+    rec_save(jk, r)
     redis.call('RPUSH', PENDING, id)
     wake()
     return 1
@@ -76,54 +77,58 @@ local function record()
     entry = ms(now) .. ' ' .. o.hook
     redis.call('RPUSH', OUTBOX, entry)
   end
-  if f[9] and (kind == 'succeeded' or kind == 'failed' or kind == 'revoked') then
-    report = report_for(f, kind)
+  if r.wf and (kind == 'succeeded' or kind == 'failed' or kind == 'revoked') then
+    report = report_for(r, kind)
     redis.call('RPUSH', OUTBOX, report)
   end
   local finished = now - o.ended_ago
   if kind == 'retrying' then
-    remember_attempt(jk, {n = tonumber(f[3]), outcome = 'retried', started = o.ran and ms(finished - o.ran),
+    add_attempt(r, {n = tonumber(r.attempts), outcome = 'retried', started = o.ran and ms(finished - o.ran),
       finished = ms(finished), exit = o.exit, http = o.http,
-      error = clip(o.error, 300), worker = f[11] or nil})
+      error = clip(o.error, 300), worker = r.worker or nil})
   end
   if kind == 'revoked' then
     -- cut short: its run time says nothing of the job's
-    tally(now, f[5], kind)
+    tally(now, r.job, kind)
   else
-    tally(now, f[5], kind == 'retrying' and 'retried' or kind, o.ran)
+    tally(now, r.job, kind == 'retrying' and 'retried' or kind, o.ran)
   end
-  if f[7] and (kind == 'succeeded' or kind == 'failed') then
-    schedule_outcome(f[5], kind == 'succeeded', finished)
+  if r.sched and (kind == 'succeeded' or kind == 'failed') then
+    schedule_outcome(r.job, kind == 'succeeded', finished)
   end
   if kind == 'succeeded' and o.delete then
     -- in the record's place, until its ttl is over (purge_results.lua)
-    packed_save(JOBS, jk, {gone = '1', job = f[5], finished = ms(finished)})
+    packed_save(JOBS, jk, {gone = '1', job = r.job, finished = ms(finished)})
     redis.call('ZADD', DONE, now + o.ttl, id)
     redis.call('ZREM', INDEX, id)
     return 1
   end
-  rec_hset(jk, 'state', kind, 'finished', ms(finished), 'fin', token)
-  rec_hdel(jk, 'revoke')
+  rec_put(r, 'state', kind, 'finished', ms(finished), 'fin', token, 'outlen', o.outlen)
+  r.revoke = nil
   if o.ran then
-    rec_hset(jk, 'started', ms(finished - o.ran))
+    rec_put(r, 'started', ms(finished - o.ran))
   end
   for _, name in ipairs({'exit', 'http', 'error', 'output'}) do
     local v = o[name]
     if v and v ~= '' then
-      rec_hset(jk, name, v)
+      rec_put(r, name, v)
     else
-      rec_hdel(jk, name)
+      r[name] = nil
     end
   end
-  rec_hset(jk, 'outlen', o.outlen)
+  if kind == 'retrying' then
+    local due = ms(math.max(now, finished + o.delay))
+    rec_put(r, 'due', due)
+    rec_save(jk, r)
+    redis.call('ZADD', DELAYED, due, id)
+    return 1
+  end
+  rec_save(jk, r)
   if kind == 'succeeded' or kind == 'revoked' then
     redis.call('ZADD', DONE, now + o.ttl, id)
   elseif kind == 'failed' then
+    -- after the save: add_failed may delete records, this one among them
     dropped = add_failed(now, id, o.failed_max, o.failed_ttl)
-  elseif kind == 'retrying' then
-    local due = ms(math.max(now, finished + o.delay))
-    rec_hset(jk, 'due', due)
-    redis.call('ZADD', DELAYED, due, id)
   end
   return 1
 end

@@ -132,8 +132,9 @@ local function rec_hget(id, name)
   return rec_hmget(id, name)[1]
 end
 
-local function rec_hset(id, ...)
-  local r = rec_load(id) or {}
+-- Sets fields of a loaded record, which its caller saves once after all
+-- its changes.
+local function rec_put(r, ...)
   local args = {...}
   for i = 1, #args, 2 do
     local v = args[i + 1]
@@ -141,6 +142,11 @@ local function rec_hset(id, ...)
     if type(v) == 'number' and v == math.floor(v) then v = string.format('%d', v) end
     r[args[i]] = tostring(v)
   end
+end
+
+local function rec_hset(id, ...)
+  local r = rec_load(id) or {}
+  rec_put(r, ...)
   rec_save(id, r)
 end
 
@@ -153,13 +159,17 @@ end
 -- An attempt that another follows (retried, or lost with its worker) joins
 -- the record's history, a JSON list of the newest 20 (job::MAX_HISTORY);
 -- the last attempt is the record's own fields.
-local function remember_attempt(id, entry)
-  local r = rec_load(id)
-  if not r then return end
+local function add_attempt(r, entry)
   local list = r.hist and cjson.decode(r.hist) or {}
   list[#list + 1] = entry
   while #list > 20 do table.remove(list, 1) end
   r.hist = cjson.encode(list)
+end
+
+local function remember_attempt(id, entry)
+  local r = rec_load(id)
+  if not r then return end
+  add_attempt(r, entry)
   rec_save(id, r)
 end
 
@@ -343,32 +353,34 @@ local function take(now, expiry, worker, grant)
   for _ = 1, bound.take_steps do
     local id = redis.call('RPOP', PENDING)
     if not id then return nil end
-    local f = rec_hmget(id, 'state', 'exp', 'ran', 'ttl', 'job', 'maxconc')
-    local limit = tonumber(f[6])
-    if f[1] ~= 'queued' then
+    -- the record is read and written once: this is every job's path
+    local r = rec_load(id)
+    local limit = r and tonumber(r.maxconc)
+    if not r or r.state ~= 'queued' then
       -- a stale entry (revoked, deleted): dropped, its slot passed on
-      if limit then unblock(now, f[5], limit) end
-    elseif f[2] and not f[3] and tonumber(f[2]) <= now then
-      local ttl = tonumber(f[4]) or bound.result_ttl
-      rec_hset(id, 'state', 'expired', 'finished', ms(now),
-        'error', 'expired: not started before its expiry')
-      tally(now, f[5], 'expired')
+      if limit then unblock(now, r.job, limit) end
+    elseif r.exp and not r.ran and tonumber(r.exp) <= now then
+      local ttl = tonumber(r.ttl) or bound.result_ttl
+      rec_put(r, 'state', 'expired', 'finished', ms(now), 'error', 'expired: not started before its expiry')
+      rec_save(id, r)
+      tally(now, r.job, 'expired')
       redis.call('ZADD', DONE, now + ttl, id)
-      if limit then unblock(now, f[5], limit) end
+      if limit then unblock(now, r.job, limit) end
     else
       local n = 0
-      if limit then n = select(2, running(f[5], now)) end
+      if limit then n = select(2, running(r.job, now)) end
       if limit and n >= limit then
-        block(id, f[5], now)
+        block(id, r.job, now)
       else
-        if limit then hold(f[5], id, expiry, now) end
-        rec_hincrby(id, 'attempts', 1)
-        rec_hset(id, 'state', 'running', 'worker', worker, 'started', ms(now), 'ran', '1',
+        if limit then hold(r.job, id, expiry, now) end
+        local attempt = (tonumber(r.attempts) or 0) + 1
+        rec_put(r, 'attempts', attempt, 'state', 'running', 'worker', worker, 'started', ms(now), 'ran', '1',
           'grant', grant)
-        rec_hdel(id, 'finished', 'exit', 'http', 'error', 'output', 'outlen', 'due', 'fin')
+        r.finished, r.exit, r.http, r.error, r.output, r.outlen, r.due, r.fin = nil, nil, nil, nil, nil, nil, nil, nil
+        rec_save(id, r)
         redis.call('ZADD', LEASES, expiry, id)
         redis.call('HSET', GRANTS, grant, id)
-        return leased(id)
+        return {id, attempt, flat(r)}
       end
     end
   end
@@ -388,9 +400,6 @@ local function add(now, argv, i, acc)
   local n = tonumber(argv[i + 3])
   local first = i + 4
   local after = first + 2 * n
-  if redis.call('HEXISTS', JOBS, id) == 1 then
-    return after, id
-  end
   local due = now
   local sign = string.sub(delay, 1, 1)
   if sign == '+' then
@@ -399,17 +408,23 @@ local function add(now, argv, i, acc)
     due = math.max(now, tonumber(string.sub(delay, 2)))
   end
   local enq = ms(now)
+  local r = {queue = QUEUE, enq = enq, attempts = '0', lost = '0'}
+  rec_put(r, unpack(argv, first, after - 1))
+  r.state = 'queued'
   if due > now then
-    rec_hset(id, 'state', 'scheduled', 'queue', QUEUE, 'enq', enq, 'attempts', '0', 'lost', '0',
-      'due', ms(due), unpack(argv, first, after - 1))
-    redis.call('ZADD', DELAYED, due, id)
-  else
-    rec_hset(id, 'state', 'queued', 'queue', QUEUE, 'enq', enq, 'attempts', '0', 'lost', '0',
-      unpack(argv, first, after - 1))
-    acc.push[#acc.push + 1] = id
+    r.state, r.due = 'scheduled', ms(due)
   end
   if expires ~= '' then
-    rec_hset(id, 'exp', ms(due + tonumber(expires)))
+    r.exp = ms(due + tonumber(expires))
+  end
+  -- written once, and only if new: an id already here is left as it is
+  if redis.call('HSETNX', JOBS, id, cmsgpack.pack(r)) == 0 then
+    return after, id
+  end
+  if due > now then
+    redis.call('ZADD', DELAYED, due, id)
+  else
+    acc.push[#acc.push + 1] = id
   end
   acc.index[#acc.index + 1] = enq
   acc.index[#acc.index + 1] = id
