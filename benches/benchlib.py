@@ -393,14 +393,19 @@ def taskq_env(broker, namespace):
 
 
 def find_taskq(given):
-    """The taskq binary to measure: --taskq, else a release build in the
-    repo's target dir (never built here: build it yourself, e.g.
-    `cargo build --release`)."""
-    cands = [given] if given else [os.path.join(REPO, "target", "release", "taskq"), shutil.which("taskq")]
-    for c in cands:
-        if c and os.path.isfile(c) and os.access(c, os.X_OK):
-            return os.path.abspath(c)
-    sys.exit("no taskq binary: build one (cargo build --release) or pass --taskq PATH")
+    """The taskq binary to measure: --taskq, else the repo's own release
+    build, made (or brought up to date) here by `cargo build --release`."""
+    if given:
+        if os.path.isfile(given) and os.access(given, os.X_OK):
+            return os.path.abspath(given)
+        sys.exit(f"--taskq {given}: not an executable file")
+    print("building taskq (cargo build --release; link-time optimised: some minutes the first time)",
+          file=sys.stderr, flush=True)
+    built = subprocess.run(["cargo", "build", "--release", "--locked"], cwd=REPO)
+    path = os.path.join(REPO, "target", "release", "taskq")
+    if built.returncode != 0 or not os.access(path, os.X_OK):
+        sys.exit("cargo build --release failed: fix the build, or pass --taskq PATH")
+    return path
 
 
 def taskq_version(binary):

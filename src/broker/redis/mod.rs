@@ -195,8 +195,13 @@ impl RedisBroker {
         } else {
             let mut pipe = layout::read_mark(&keys);
             pipe.cmd("INFO").arg("server");
-            let (marked, old_entries, info) = link.pipe(&pipe).await.map_err(not_redis)?;
-            (info, Some(layout::Mark { marked, old_entries }))
+            match link.pipe(&pipe).await {
+                Ok((marked, old_entries, info)) => (info, Some(layout::Mark { marked, old_entries })),
+                // Asked alone, INFO tells what is wrong, if it answers (a
+                // Cluster node answers the mark's GET with MOVED); the mark
+                // is then read again, as a refusal of it would say.
+                Err(_) => (link.query(redis::cmd("INFO").arg("server")).await.map_err(not_redis)?, None),
+            }
         };
         let texts: Vec<String> = match info {
             redis::Value::Map(nodes) => nodes.into_iter().map(|(_, text)| text).collect(),

@@ -180,10 +180,11 @@ async fn manager(client: &redis::Client) -> RedisResult<ConnectionManager> {
 }
 
 fn redis_settings(url: &RedisUrl) -> RedisConnectionInfo {
-    // No `CLIENT SETINFO` (the client library's name) on connecting: a round
-    // trip of its own, which one `enqueue` would pay (and Redis before 7.2
-    // answers with an error).
-    let mut settings = RedisConnectionInfo::default().set_db(url.db).set_skip_set_lib_name();
+    // The client's `CLIENT SETINFO` on connecting stays, although one
+    // `enqueue` pays its round trip: it is what tells a server that is not
+    // Redis, or a TLS server that wants a client certificate, at connect
+    // time, where the error says so (tests/scale: mistakes, tls).
+    let mut settings = RedisConnectionInfo::default().set_db(url.db);
     if let Some(user) = &url.username {
         settings = settings.set_username(user);
     }
