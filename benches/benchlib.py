@@ -353,26 +353,24 @@ def tree(pid):
     return out
 
 
-def rss_kib(pid):
+def _proc_kib(path, field):
+    """A "Field:  N kB" line of a /proc file, in KiB (0 if gone)."""
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(path) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def rss_kib(pid):
+    return _proc_kib(f"/proc/{pid}/status", "VmRSS:")
 
 
 def pss_kib(pid):
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return _proc_kib(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 def tree_rss_mib(pid):
