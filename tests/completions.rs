@@ -102,9 +102,10 @@ fn bash_narrows_the_jobs_to_the_typed_prefix() {
     let env = Env::sqlite().jobs(JOBS);
     assert_eq!(bash(&env, &["taskq", "enqueue", "ba"], &[]).candidates, ["backup", "bake"]);
     assert_eq!(bash(&env, &["taskq", "-q", "enqueue", "pi"], &[]).candidates, ["ping"]);
-    // Options still complete once a dash is typed.
+    // Options still complete once a dash is typed: the global ones, then
+    // the command's own.
     let options = bash(&env, &["taskq", "enqueue", "backup", "--qu"], &[]);
-    assert_eq!(options.candidates, ["--queue", "--quiet"], "{options:?}");
+    assert_eq!(options.candidates, ["--quiet", "--queue"], "{options:?}");
 }
 
 #[test]

@@ -98,7 +98,13 @@ pub enum LogFormat {
 }
 
 /// Every subcommand.
+// Deferred: a subcommand's arguments are built only when it is the one
+// invoked (or for help, completions and man pages), which saves a one-shot
+// `enqueue` building every other command's. The argument structs below
+// carry plain comments, not doc comments: built after the variant, a
+// struct's doc comment would replace the command's one-line description.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Validate the config; list jobs and the next fire times of each schedule
     Check(CheckArgs),
@@ -203,7 +209,7 @@ impl Command {
     }
 }
 
-/// `taskq check`.
+// `taskq check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Print one JSON document instead of a table
@@ -211,7 +217,7 @@ pub struct CheckArgs {
     pub json: bool,
 }
 
-/// `-p name=value`, shared by `enqueue` and `exec`.
+// `-p name=value`, shared by `enqueue` and `exec`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ParamArgs {
     /// Set the job parameter NAME (used as {{NAME}} in jobs.toml)
@@ -219,7 +225,7 @@ pub struct ParamArgs {
     pub params: Vec<String>,
 }
 
-/// `taskq enqueue`.
+// `taskq enqueue`.
 #[derive(Debug, Args)]
 pub struct EnqueueArgs {
     /// The job's (or workflow's) name in jobs.toml
@@ -288,7 +294,7 @@ pub struct EnqueueArgs {
     pub json: bool,
 }
 
-/// `taskq run`.
+// `taskq run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Queues to serve: strict order "high,default", or weighted "high:6,default:3"
@@ -325,7 +331,7 @@ pub struct RunArgs {
     pub job_output: bool,
 }
 
-/// `taskq beat`.
+// `taskq beat`.
 #[derive(Debug, Args)]
 pub struct BeatArgs {
     /// Print what differs from the broker's schedule state, and the next fires, then exit
@@ -337,7 +343,7 @@ pub struct BeatArgs {
     pub metrics: Option<SocketAddr>,
 }
 
-/// `taskq exec`.
+// `taskq exec`.
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// The job's name in jobs.toml
@@ -350,7 +356,7 @@ pub struct ExecArgs {
     pub params: ParamArgs,
 }
 
-/// `taskq status`.
+// `taskq status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Job (or workflow run) ids, as `enqueue` printed them, or each id's
@@ -363,7 +369,7 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-/// `taskq wait`.
+// `taskq wait`.
 #[derive(Debug, Args)]
 pub struct WaitArgs {
     /// Job (or workflow run) ids, as `enqueue` printed them, or each id's
@@ -380,7 +386,7 @@ pub struct WaitArgs {
     pub json: bool,
 }
 
-/// `taskq logs`.
+// `taskq logs`.
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// The job id (or its first 8 or more characters, if no other id starts with them)
@@ -392,7 +398,7 @@ pub struct LogsArgs {
     pub follow: bool,
 }
 
-/// `taskq history`.
+// `taskq history`.
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
     /// The job's (or workflow's) name in jobs.toml
@@ -407,7 +413,7 @@ pub struct HistoryArgs {
     pub json: bool,
 }
 
-/// `taskq list`.
+// `taskq list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only jobs in this state: scheduled, queued, running, retrying, succeeded, failed, revoked, expired
@@ -431,7 +437,7 @@ pub struct ListArgs {
     pub json: bool,
 }
 
-/// `taskq web`.
+// `taskq web`.
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct WebArgs {
@@ -454,14 +460,14 @@ pub struct WebArgs {
     pub tls_key: Option<PathBuf>,
 }
 
-/// `taskq web`'s subcommands.
+// `taskq web`'s subcommands.
 #[derive(Debug, Subcommand)]
 pub enum WebAction {
     /// Read a password on stdin (a line) and print its argon2 hash, for an auth file
     HashPassword,
 }
 
-/// `taskq inspect` and `taskq top`.
+// `taskq inspect` and `taskq top`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// Print one JSON document
@@ -469,7 +475,7 @@ pub struct InspectArgs {
     pub json: bool,
 }
 
-/// `taskq schedule`.
+// `taskq schedule`.
 #[derive(Debug, Subcommand)]
 pub enum ScheduleCommand {
     /// Every schedule: when it fires, whether it is paused, its last and next fire
@@ -482,7 +488,7 @@ pub enum ScheduleCommand {
     Trigger(ScheduleNameArgs),
 }
 
-/// `taskq schedule list`.
+// `taskq schedule list`.
 #[derive(Debug, Args)]
 pub struct ScheduleListArgs {
     /// Print one JSON document
@@ -490,14 +496,14 @@ pub struct ScheduleListArgs {
     pub json: bool,
 }
 
-/// `taskq schedule pause|resume|trigger NAME`.
+// `taskq schedule pause|resume|trigger NAME`.
 #[derive(Debug, Args)]
 pub struct ScheduleNameArgs {
     /// The schedule: the name of its job (or workflow) in jobs.toml
     pub name: String,
 }
 
-/// `taskq revoke`.
+// `taskq revoke`.
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
     /// The job id, or a workflow run's (or its first 8 or more characters, if
@@ -509,7 +515,7 @@ pub struct RevokeArgs {
     pub terminate: bool,
 }
 
-/// `taskq retry`.
+// `taskq retry`.
 #[derive(Debug, Args)]
 pub struct RetryArgs {
     /// Failed job ids (or each id's first 8 or more characters, if no other id
@@ -522,7 +528,7 @@ pub struct RetryArgs {
     pub all_failed: bool,
 }
 
-/// `taskq purge`.
+// `taskq purge`.
 #[derive(Debug, Args)]
 pub struct PurgeArgs {
     /// Delete the jobs queued on this queue
@@ -538,7 +544,7 @@ pub struct PurgeArgs {
     pub yes: bool,
 }
 
-/// `taskq import-crontab`.
+// `taskq import-crontab`.
 #[derive(Debug, Args)]
 pub struct ImportCrontabArgs {
     /// The crontab to read [default: stdin]
@@ -560,14 +566,14 @@ pub struct ImportCrontabArgs {
     pub allow_partial: bool,
 }
 
-/// `taskq completions`.
+// `taskq completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to print completions for
     pub shell: clap_complete::Shell,
 }
 
-/// `taskq man`.
+// `taskq man`.
 #[derive(Debug, Args)]
 pub struct ManArgs {
     /// The page: a command (run, schedule), taskq.toml for the jobs file, or taskq [default: taskq]

@@ -80,9 +80,12 @@ pub fn registration(shell: clap_complete::Shell, out: &mut dyn Write) -> std::io
 /// jobs and thirty flags (the engine still offers hidden candidates when
 /// there is nothing else, so no config still completes options).
 fn command() -> clap::Command {
-    let mut command = with_completers(visible(Cli::command()), "");
+    // Built before the completers are added: parsing builds a subcommand's
+    // arguments only when it is invoked (`defer` in cli/mod.rs).
+    let mut command = visible(Cli::command());
+    command.build();
+    let mut command = with_completers(command, "");
     if !request().current.as_encoded_bytes().starts_with(b"-") {
-        command.build();
         hide_options(&mut command);
     }
     command
@@ -308,8 +311,9 @@ mod tests {
 
     #[test]
     fn every_completer_serves_an_argument() {
-        let mut command = with_completers(Cli::command(), "");
+        let mut command = Cli::command();
         command.build();
+        let command = with_completers(command, "");
         for (path, id, _) in COMPLETERS {
             let mut at = &command;
             for name in path.split(' ') {
