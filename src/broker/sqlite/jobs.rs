@@ -55,16 +55,17 @@ pub(super) fn insert(tx: &Transaction<'_>, ns: &str, job: &NewJob, now: i64) -> 
     let id = job.id.to_string();
     // An enqueue by a known id leaves the job as it is (a hook, or a
     // workflow step's job, enqueued again after a crash or by two workers
-    // at once), as on Redis.
-    let known = tx
-        .prepare_cached("SELECT 1 FROM jobs WHERE ns = ?1 AND id = ?2")?
-        .query_row(params![ns, id], |_| Ok(()))
-        .optional()?
-        .is_some();
-    if known {
-        return Ok(Enqueued { id: job.id, duplicate: false });
-    }
+    // at once), as on Redis. Without a unique key, the insert below finds
+    // that out itself (one lookup of the key, not two).
     if let Some(unique) = &job.unique {
+        let known = tx
+            .prepare_cached("SELECT 1 FROM jobs WHERE ns = ?1 AND id = ?2")?
+            .query_row(params![ns, id], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if known {
+            return Ok(Enqueued { id: job.id, duplicate: false });
+        }
         tx.prepare_cached("DELETE FROM uniques WHERE ns = ?1 AND key = ?2 AND expires_at <= ?3")?
             .execute(params![ns, unique.key, now])?;
         let holder: Option<String> = tx
@@ -87,7 +88,8 @@ pub(super) fn insert(tx: &Transaction<'_>, ns: &str, job: &NewJob, now: i64) -> 
     tx.prepare_cached(
         "INSERT INTO jobs (ns, id, job, queue, state, payload, enqueued_at, ready_at, expires_at,
                            max_redeliveries, max_concurrent, result_ttl)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (ns, id) DO NOTHING",
     )?
     .execute(params![
         ns,
