@@ -51,6 +51,8 @@ fn main() {
     }
     let ping = redis_cli_latency(redis.port);
     println!("- one `redis-cli PING` process (spawn + round trip), median: {ping:.2} ms");
+    let idle = idle_round_trip(redis.port);
+    println!("- one `PING` round trip to a Redis idle for 20 ms (two wake-ups), median: {idle:.3} ms");
     let spawn = spawn_latency();
     println!("- one `/bin/true` process from a shell-less spawn, median: {spawn:.2} ms");
     let nginx = Nginx::start(dir.path());
@@ -179,6 +181,27 @@ fn redis_cli_latency(port: u16) -> f64 {
         .map(|_| {
             let t = Instant::now();
             let _ = Command::new("redis-cli").args(["-p", &port.to_string(), "PING"]).stdout(Stdio::null()).status();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    percentile(&sorted(times), 0.5)
+}
+
+/// One `PING` round trip on a kept connection to a Redis left idle for
+/// 20 ms before each, as a job's hand-offs find the processes they wake:
+/// the cost of waking sleeping processes here (two per round trip), of
+/// which enqueue → start takes several. Median, ms.
+fn idle_round_trip(port: u16) -> f64 {
+    use std::io::Read;
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to redis");
+    conn.set_nodelay(true).expect("nodelay");
+    let mut reply = [0u8; 7];
+    let times: Vec<f64> = (0..100)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            let t = Instant::now();
+            conn.write_all(b"PING\r\n").expect("PING");
+            conn.read_exact(&mut reply).expect("+PONG");
             t.elapsed().as_secs_f64() * 1000.0
         })
         .collect();

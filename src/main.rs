@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         }
     };
     taskq::logging::init(&cli);
-    let runtime = if cli.command.is_long_running() {
+    let runtime = if cli.command.is_multi_threaded() {
         tokio::runtime::Builder::new_multi_thread().enable_all().build()
     } else {
         tokio::runtime::Builder::new_current_thread().enable_all().build()

@@ -176,13 +176,21 @@ Not on a terminal, or with --json, top prints what inspect does, once.")]
 }
 
 impl Command {
-    /// Workers, beat and the web server: logged at info and given a
-    /// multi-threaded runtime.
+    /// Workers, beat and the web server: logged at info.
     pub fn is_long_running(&self) -> bool {
         matches!(
             self,
             Command::Run(_) | Command::Beat(_) | Command::Top(_) | Command::Web(WebArgs { action: None, .. })
         )
+    }
+
+    /// Workers, beat and `top`: a multi-threaded runtime. The web server
+    /// runs on one thread, as the one-shot commands do: its requests wait on
+    /// the broker, and handing each between threads cost an API call a
+    /// tenth of a millisecond of wake-ups (password checks and SQLite run
+    /// on the blocking pool either way).
+    pub fn is_multi_threaded(&self) -> bool {
+        matches!(self, Command::Run(_) | Command::Beat(_) | Command::Top(_))
     }
 
     /// Commands that turn SIGTERM and SIGINT into a graceful stop; the rest
