@@ -83,23 +83,30 @@ async fn reload_on_request(web: Arc<Web>, shutdown: crate::shutdown::Shutdown) {
             changed = reloads.changed() => if changed.is_err() { return },
             () = stop.cancelled() => return,
         }
-        match web.reload_users() {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(users = n, "auth file reloaded"),
-            Err(e) => tracing::error!("reload: {e}; keeping the users read before"),
+        // Off the server's one thread: reading the files, and the auth
+        // file's decoy password hash (argon2), take tens of milliseconds.
+        let web = web.clone();
+        let _ = tokio::task::spawn_blocking(move || reload(&web)).await;
+    }
+}
+
+fn reload(web: &Web) {
+    match web.reload_users() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(users = n, "auth file reloaded"),
+        Err(e) => tracing::error!("reload: {e}; keeping the users read before"),
+    }
+    let path = web.config().path.clone();
+    match crate::config::Config::load(&path) {
+        Ok(config) => {
+            tracing::info!(config = %path.display(), jobs = config.jobs.len(), "config reloaded");
+            web.set_config(config);
         }
-        let path = web.config().path.clone();
-        match crate::config::Config::load(&path) {
-            Ok(config) => {
-                tracing::info!(config = %path.display(), jobs = config.jobs.len(), "config reloaded");
-                web.set_config(config);
+        Err(errors) => {
+            for e in &errors.0 {
+                tracing::error!("reload: {e}");
             }
-            Err(errors) => {
-                for e in &errors.0 {
-                    tracing::error!("reload: {e}");
-                }
-                tracing::error!(config = %path.display(), "reload failed: keeping the running config");
-            }
+            tracing::error!(config = %path.display(), "reload failed: keeping the running config");
         }
     }
 }
