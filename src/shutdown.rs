@@ -72,12 +72,16 @@ impl Shutdown {
     /// elsewhere SIGHUP keeps its default, ending the process).
     pub fn listen_for_reload(&self) {
         use tokio::signal::unix::{SignalKind, signal};
+        // Each handler is installed here, before the command starts, not
+        // when its task first runs: on a one-thread runtime that waits for
+        // the command's first pause, and a signal before it would take its
+        // default action (death, leaving a job's children running).
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            tracing::error!("cannot install a SIGHUP handler; reload by restarting");
+            return;
+        };
         let this = self.clone();
         tokio::spawn(async move {
-            let Ok(mut hup) = signal(SignalKind::hangup()) else {
-                tracing::error!("cannot install a SIGHUP handler; reload by restarting");
-                return;
-            };
             while hup.recv().await.is_some() {
                 tracing::info!(signal = "SIGHUP", "reloading the config");
                 this.request_reload();
@@ -90,9 +94,9 @@ impl Shutdown {
     /// not reach; by default `exec` would die and leave the job running.
     pub fn stop_on_hangup(&self) {
         use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
         let this = self.clone();
         tokio::spawn(async move {
-            let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
             while hup.recv().await.is_some() {
                 tracing::info!(signal = "SIGHUP", "stopping");
                 this.request();
@@ -103,12 +107,12 @@ impl Shutdown {
     /// Turns SIGTERM and SIGINT into requests, for the life of the runtime.
     pub fn listen_for_signals(&self) {
         use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            tracing::error!("cannot install signal handlers; SIGTERM and SIGINT will stop taskq at once");
+            return;
+        };
         let this = self.clone();
         tokio::spawn(async move {
-            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-                tracing::error!("cannot install signal handlers; SIGTERM and SIGINT will stop taskq at once");
-                return;
-            };
             loop {
                 let name = tokio::select! {
                     _ = term.recv() => "SIGTERM",
