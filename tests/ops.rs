@@ -316,9 +316,10 @@ both!(every_metrics_series_moves_when_its_event_happens, |backend| {
     let enqueued = Instant::now();
     wait_until(SOON, "its expiry to pass", || enqueued.elapsed() > Duration::from_millis(1500));
     env.run(&["run", "--burst", "-Q", "later"]).success();
+    let mut missing_before = Vec::new();
     wait_until(Duration::from_secs(20), "each series to move", || {
         seen = scrape(port);
-        [
+        let missing = [
             "taskq_retries_total{job=\"flaky\"} 1\n",
             "taskq_failed_set_dropped_total 1\n",
             "taskq_schedule_paused{schedule=\"slow\"} 0\n",
@@ -331,8 +332,15 @@ both!(every_metrics_series_moves_when_its_event_happens, |backend| {
             "taskq_job_duration_mean_seconds{job=\"fine\",window=\"1h\"} ",
             "taskq_job_duration_p95_seconds{job=\"fine\",window=\"24h\"} ",
         ]
-        .iter()
-        .all(|m| seen.contains(m))
+        .into_iter()
+        .filter(|m| !seen.contains(m))
+        .collect::<Vec<_>>();
+        // Shown with a failure: which series did not move.
+        if missing != missing_before {
+            eprintln!("series not moved yet: {missing:?}");
+            missing_before = missing.clone();
+        }
+        missing.is_empty()
     });
     // The fire delay is measured from the tick: well inside a second here.
     let slow = seen

@@ -291,6 +291,75 @@ fn a_database_of_the_first_schema_is_migrated_in_place_and_its_jobs_run() {
     assert_eq!(env.state(&failed), "succeeded");
 }
 
+/// The names of a SQLite file's indexes on `jobs`.
+fn job_indexes(path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt =
+        conn.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' AND sql IS NOT NULL ORDER BY name").unwrap();
+    stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
+/// Its indexes now, by name.
+const INDEXES_NOW: [&str; 9] = [
+    "jobs_enqueued",
+    "jobs_failed",
+    "jobs_grant",
+    "jobs_job_enqueued",
+    "jobs_queued",
+    "jobs_result_expiry",
+    "jobs_running",
+    "jobs_state_enqueued",
+    "jobs_waiting",
+];
+
+#[test]
+fn a_first_schema_file_gets_the_partial_indexes() {
+    let env = Env::sqlite().jobs("[jobs.mark]\ncommand = \"echo $1 >> @DIR@/marks\"\n");
+    write_v1_database(&env.path("taskq.db"), &env.ns);
+    env.run(&["run", "--burst"]).success();
+    assert_eq!(job_indexes(&env.path("taskq.db")), INDEXES_NOW);
+}
+
+/// A schema 4 file made before the partial indexes (a job's state changes
+/// touched four indexes over all rows) gets them in place of those four, in
+/// one transaction, and every path that reads them works: the take, a
+/// retry's due time, a scheduled job, a running count under
+/// `max_concurrent`, a queue's purge.
+#[test]
+fn a_schema_4_file_of_full_indexes_gets_partial_ones_and_its_jobs_run() {
+    let env = Env::sqlite().jobs(
+        "[jobs.mark]\ncommand = \"echo $1 >> @DIR@/marks\"\nmax_concurrent = 1\n\
+         [jobs.flaky]\ncommand = \"test -e @DIR@/again || { touch @DIR@/again; exit 1; }\"\nretries = 1\nretry_delay = \"1s\"\n",
+    );
+    let queued = env.enqueue(&["mark", "a"]);
+    let db = env.path("taskq.db");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "DROP INDEX jobs_queued; DROP INDEX jobs_waiting; DROP INDEX jobs_running;
+             CREATE INDEX jobs_line ON jobs (ns, queue, state, ready_at, id);
+             CREATE INDEX jobs_due ON jobs (ns, state, ready_at);
+             CREATE INDEX jobs_lease ON jobs (ns, state, lease_until);
+             CREATE INDEX jobs_by_job ON jobs (ns, job, state);",
+        )
+        .unwrap();
+    }
+    assert!(job_indexes(&db).contains(&"jobs_line".to_string()));
+    let later = env.enqueue(&["--delay", "1s", "mark", "b"]);
+    let flaky = env.enqueue(&["flaky"]);
+    assert_eq!(job_indexes(&db), INDEXES_NOW, "the first command brought the indexes up to date");
+    // The delayed job and the retry are due a second later: bursts until then.
+    crate::common::wait_until(std::time::Duration::from_secs(30), "all three jobs to succeed", || {
+        env.run(&["run", "--burst"]).success();
+        [&queued, &later, &flaky].iter().all(|id| env.state(id) == "succeeded")
+    });
+    assert_eq!(env.lines("marks"), ["a", "b"]);
+    env.enqueue(&["mark", "c"]);
+    env.run(&["purge", "--queue", "default", "--yes"]).success();
+    env.run(&["run", "--burst"]).success();
+    assert_eq!(env.lines("marks"), ["a", "b"], "the purged job never ran");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sqlite_file_gives_freed_pages_back() {
     let env = Env::sqlite();

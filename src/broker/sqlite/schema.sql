@@ -1,4 +1,5 @@
--- taskq's embedded broker, schema version 4 (setup.rs migrates versions 1 to 3). One file may hold several
+-- taskq's embedded broker, schema version 4 (setup.rs migrates versions 1 to 3, and brings a version 4 file
+-- up to the indexes below). One file may hold several
 -- namespaces; every row carries its namespace.
 
 CREATE TABLE IF NOT EXISTS taskq_meta (
@@ -38,10 +39,17 @@ CREATE TABLE IF NOT EXISTS jobs (
     PRIMARY KEY (ns, id)
 ) WITHOUT ROWID;
 
-CREATE INDEX IF NOT EXISTS jobs_line ON jobs (ns, queue, state, ready_at, id);
-CREATE INDEX IF NOT EXISTS jobs_due ON jobs (ns, state, ready_at);
-CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (ns, state, lease_until);
-CREATE INDEX IF NOT EXISTS jobs_by_job ON jobs (ns, job, state);
+-- The indexes a job's state changes touch hold only the rows of one or two
+-- states (partial indexes): a take and a finish write a page to each index
+-- the row enters or leaves, and that is most of what they write. The line
+-- of queued jobs per queue (the take); scheduled and retrying jobs by when
+-- they are due; running jobs by lease (lost workers, and the running count
+-- per job that max_concurrent checks). Before them, four indexes over all
+-- rows (jobs_line, jobs_due, jobs_lease, jobs_by_job) held these: setup.rs
+-- replaces them in an older file.
+CREATE INDEX IF NOT EXISTS jobs_queued ON jobs (ns, queue, ready_at, id) WHERE state = 'queued';
+CREATE INDEX IF NOT EXISTS jobs_waiting ON jobs (ns, ready_at) WHERE state IN ('scheduled', 'retrying');
+CREATE INDEX IF NOT EXISTS jobs_running ON jobs (ns, lease_until) WHERE state = 'running';
 CREATE INDEX IF NOT EXISTS jobs_enqueued ON jobs (ns, enqueued_at);
 CREATE INDEX IF NOT EXISTS jobs_result_expiry ON jobs (ns, result_expires_at) WHERE result_expires_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_grant ON jobs (ns, grant_id) WHERE grant_id IS NOT NULL;

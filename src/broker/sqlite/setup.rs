@@ -22,8 +22,9 @@ const MIGRATE_1_TO_2: &str = "
 const SCHEMA_VERSION: i64 = 4;
 
 /// Indexes and a table added to schema 4 without a new version (a taskq
-/// that lacks them reads and writes the file as before): made on a file
-/// that lacks them.
+/// that lacks them reads and writes the file as before, indexes being no
+/// part of what it reads): made on a file that lacks them, and the indexes
+/// they replaced dropped.
 const ADDED_TO_4: &str = "
 CREATE INDEX IF NOT EXISTS jobs_state_enqueued ON jobs (ns, state, enqueued_at);
 CREATE INDEX IF NOT EXISTS jobs_job_enqueued ON jobs (ns, job, enqueued_at);
@@ -32,7 +33,20 @@ CREATE TABLE IF NOT EXISTS attempts (
     finished_at INTEGER, exit_code INTEGER, http_status INTEGER, error TEXT, worker TEXT
 );
 CREATE INDEX IF NOT EXISTS attempts_job ON attempts (ns, id);
+CREATE INDEX IF NOT EXISTS jobs_queued ON jobs (ns, queue, ready_at, id) WHERE state = 'queued';
+CREATE INDEX IF NOT EXISTS jobs_waiting ON jobs (ns, ready_at) WHERE state IN ('scheduled', 'retrying');
+CREATE INDEX IF NOT EXISTS jobs_running ON jobs (ns, lease_until) WHERE state = 'running';
+DROP INDEX IF EXISTS jobs_line;
+DROP INDEX IF EXISTS jobs_due;
+DROP INDEX IF EXISTS jobs_lease;
+DROP INDEX IF EXISTS jobs_by_job;
 ";
+/// True when a file of schema 4 has all of `ADDED_TO_4` done.
+const HAS_ADDED_TO_4: &str = "SELECT
+    sum(name IN ('jobs_state_enqueued', 'jobs_job_enqueued', 'attempts_job', 'jobs_queued', 'jobs_waiting',
+                 'jobs_running')) = 6
+    AND sum(name IN ('jobs_line', 'jobs_due', 'jobs_lease', 'jobs_by_job')) = 0
+    FROM sqlite_master";
 /// How long a writer waits for another process's transaction.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -154,14 +168,11 @@ fn set_up(conn: &mut Connection, url: &str) -> Result<(), Failure> {
     // A file set up by this schema version needs nothing more: WAL mode is
     // kept in the file, and the tables exist.
     if tables.iter().any(|t| t == "taskq_meta") && schema_version(conn)? == Some(SCHEMA_VERSION) {
-        let complete: bool = conn.query_row(
-            "SELECT count(*) = 3 FROM sqlite_master
-             WHERE name IN ('jobs_state_enqueued', 'jobs_job_enqueued', 'attempts_job')",
-            [],
-            |r| r.get(0),
-        )?;
+        let complete: bool = conn.query_row(HAS_ADDED_TO_4, [], |r| r.get(0))?;
         if !complete {
-            conn.execute_batch(ADDED_TO_4)?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(ADDED_TO_4)?;
+            tx.commit()?;
         }
         return Ok(());
     }
@@ -176,6 +187,7 @@ fn set_up(conn: &mut Connection, url: &str) -> Result<(), Failure> {
         tx.execute_batch(MIGRATE_1_TO_2)?;
     }
     tx.execute_batch(SCHEMA)?;
+    tx.execute_batch(ADDED_TO_4)?;
     match schema_version(&tx)? {
         None => {
             tx.execute(
