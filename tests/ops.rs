@@ -338,7 +338,7 @@ both!(every_metrics_series_moves_when_its_event_happens, |backend| {
         // Shown with a failure: which series did not move.
         if missing != missing_before {
             eprintln!("series not moved yet: {missing:?}");
-            missing_before = missing.clone();
+            missing_before.clone_from(&missing);
         }
         missing.is_empty()
     });
