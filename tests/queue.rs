@@ -333,17 +333,7 @@ fn a_schema_4_file_of_full_indexes_gets_partial_ones_and_its_jobs_run() {
     );
     let queued = env.enqueue(&["mark", "a"]);
     let db = env.path("taskq.db");
-    {
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute_batch(
-            "DROP INDEX jobs_queued; DROP INDEX jobs_waiting; DROP INDEX jobs_running;
-             CREATE INDEX jobs_line ON jobs (ns, queue, state, ready_at, id);
-             CREATE INDEX jobs_due ON jobs (ns, state, ready_at);
-             CREATE INDEX jobs_lease ON jobs (ns, state, lease_until);
-             CREATE INDEX jobs_by_job ON jobs (ns, job, state);",
-        )
-        .unwrap();
-    }
+    with_full_indexes(&db);
     assert!(job_indexes(&db).contains(&"jobs_line".to_string()));
     let later = env.enqueue(&["--delay", "1s", "mark", "b"]);
     let flaky = env.enqueue(&["flaky"]);
@@ -358,6 +348,33 @@ fn a_schema_4_file_of_full_indexes_gets_partial_ones_and_its_jobs_run() {
     env.run(&["purge", "--queue", "default", "--yes"]).success();
     env.run(&["run", "--burst"]).success();
     assert_eq!(env.lines("marks"), ["a", "b"], "the purged job never ran");
+}
+
+/// Gives a file this version made the four full indexes of a schema 4
+/// file made before the partial ones.
+fn with_full_indexes(db: &std::path::Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(
+        "DROP INDEX jobs_queued; DROP INDEX jobs_waiting; DROP INDEX jobs_running;
+         CREATE INDEX jobs_line ON jobs (ns, queue, state, ready_at, id);
+         CREATE INDEX jobs_due ON jobs (ns, state, ready_at);
+         CREATE INDEX jobs_lease ON jobs (ns, state, lease_until);
+         CREATE INDEX jobs_by_job ON jobs (ns, job, state);",
+    )
+    .unwrap();
+}
+
+/// `check` reads a file only if it needs nothing done: one an older taskq
+/// made is left as it is, indexes included (that taskq may still use it).
+#[test]
+fn check_leaves_an_older_files_indexes_alone() {
+    let env = Env::sqlite().jobs("[jobs.nightly]\ncommand = \"true\"\nschedule = \"0 3 * * *\"\n");
+    env.enqueue(&["nightly"]);
+    let db = env.path("taskq.db");
+    with_full_indexes(&db);
+    let before = job_indexes(&db);
+    env.run(&["check"]).success();
+    assert_eq!(job_indexes(&db), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,6 +27,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+#[cfg(target_arch = "x86_64")]
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
@@ -228,10 +229,12 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
 /// Whether `clone3` with `CLONE_CLEAR_SIGHAND` works here: unknown (0),
 /// yes (1), no (2: a kernel before 5.5, or a seccomp filter that refuses
 /// it, as container runtimes' default ones do).
+#[cfg(target_arch = "x86_64")]
 static CLONE3: AtomicU8 = AtomicU8::new(0);
 
 /// `clone3`'s flag (Linux 5.5) that gives the child default dispositions for
 /// every signal the parent handles.
+#[cfg(target_arch = "x86_64")]
 const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
 
 /// Clones the child that runs `child_main(args)` on the stack from `low` to
@@ -549,6 +552,7 @@ mod tests {
     /// (`clone3` clearing the handlers, or the reset signal by signal where
     /// that is refused). (The handlers themselves exec resets; what the
     /// child clears is the window before it.)
+    #[cfg(target_arch = "x86_64")]
     #[tokio::test]
     async fn a_child_gets_sigpipe_at_its_default() {
         let sigpipe = 1u64 << (libc::SIGPIPE - 1);

@@ -55,7 +55,7 @@ CREATE INDEX IF NOT EXISTS jobs_result_expiry ON jobs (ns, result_expires_at) WH
 CREATE INDEX IF NOT EXISTS jobs_grant ON jobs (ns, grant_id) WHERE grant_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_failed ON jobs (ns, state, finished_at) WHERE state = 'failed';
 -- `list` by state or by job, newest first (the dashboard's filters among 100,000 jobs).
--- LIST_INDEXES in setup.rs adds them to a file of this version made before them.
+-- ADDED_TO_4 in setup.rs adds them to a file of this version made before them.
 CREATE INDEX IF NOT EXISTS jobs_state_enqueued ON jobs (ns, state, enqueued_at);
 CREATE INDEX IF NOT EXISTS jobs_job_enqueued ON jobs (ns, job, enqueued_at);
 

@@ -221,13 +221,16 @@ fn schema_version(conn: &Connection) -> rusqlite::Result<Option<i64>> {
         .optional()
 }
 
-/// Whether the file at `path` is a taskq database of this schema version,
-/// read without writing anything: opening one that is not would set it up
-/// or migrate it (which a read-only command like `check` must not do).
+/// Whether the file at `path` is a taskq database of this schema version
+/// with all of `ADDED_TO_4`, read without writing anything: opening one
+/// that is not would set it up or migrate it (which a read-only command
+/// like `check` must not do).
 pub(crate) fn is_current(path: &Path) -> bool {
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    Connection::open_with_flags(path, flags)
-        .is_ok_and(|conn| schema_version(&conn).ok().flatten() == Some(SCHEMA_VERSION))
+    Connection::open_with_flags(path, flags).is_ok_and(|conn| {
+        schema_version(&conn).ok().flatten() == Some(SCHEMA_VERSION)
+            && conn.query_row(HAS_ADDED_TO_4, [], |r| r.get::<_, bool>(0)).unwrap_or(false)
+    })
 }
 
 #[cfg(test)]
