@@ -33,7 +33,7 @@ async fn attempt(toml: &str, name: &str, params: &[(&str, &str)]) -> Outcome {
     // The `${VAR}`s these jobs read, without touching the process's
     // environment that other test threads read.
     let vars = |name: &str| (name == "TASKQ_TEST_TOKEN").then(|| "s3cret".to_string());
-    let executor = Executor::new().unwrap().with_vars(std::sync::Arc::new(vars));
+    let executor = Executor::new().with_vars(std::sync::Arc::new(vars));
     executor.run(&attempt, &Discard, &taskq::exec::Kill::new()).await
 }
 

@@ -17,7 +17,7 @@ pub(super) async fn run(args: ExecArgs, ctx: &Context) -> anyhow::Result<ExitCod
     let def = config.job(&args.job)?;
     let given = parse_param_flags(&args.params.params).map_err(|e| UsageError(e.to_string()))?;
     let params = def.resolve_run(&args.args, &given).map_err(|e| UsageError(e.to_string()))?;
-    let executor = Executor::new()?;
+    let executor = Executor::new();
     let attempt = Attempt {
         def,
         id: JobId::new(),

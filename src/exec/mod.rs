@@ -114,7 +114,11 @@ impl Kill {
 /// dies.
 #[derive(Clone)]
 pub struct Executor {
-    http: reqwest::Client,
+    /// Made by the first HTTP job (or by `prepare_http`): the client and
+    /// its TLS roots are a third of an idle worker's heap, which a worker
+    /// of shell jobs never needs. A set-up error stays, as the client
+    /// could not be made at start.
+    http: Arc<OnceLock<Result<reqwest::Client, String>>>,
     reaper: Option<Arc<reaper::Reaper>>,
     vars: Vars,
 }
@@ -130,17 +134,37 @@ impl std::fmt::Debug for Executor {
 /// threads read it is undefined behaviour).
 pub type Vars = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
+fn http_client() -> Result<reqwest::Client, String> {
+    crate::tls::install_crypto_provider();
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        // Followed by hand (see redirect.rs), to keep the job's headers
+        // from other origins.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("taskq/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("{e:#}"))
+}
+
+impl Default for Executor {
+    fn default() -> Executor {
+        Executor::new()
+    }
+}
+
 impl Executor {
-    pub fn new() -> anyhow::Result<Executor> {
-        crate::tls::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            // Followed by hand (see redirect.rs), to keep the job's headers
-            // from other origins.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("taskq/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Executor { http, reaper: None, vars: Arc::new(|name| std::env::var(name).ok()) })
+    pub fn new() -> Executor {
+        Executor { http: Arc::default(), reaper: None, vars: Arc::new(|name| std::env::var(name).ok()) }
+    }
+
+    /// Makes the HTTP client now: a worker whose jobs include HTTP ones
+    /// then fails at start if it cannot, and its first job does not wait.
+    pub fn prepare_http(&self) -> anyhow::Result<()> {
+        self.http().map(drop).map_err(|e| anyhow::anyhow!("cannot set up the HTTP client: {e}"))
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, &str> {
+        self.http.get_or_init(http_client).as_ref().map_err(String::as_str)
     }
 
     /// This executor reading `${VAR}` from `vars` instead of the environment.
@@ -154,7 +178,7 @@ impl Executor {
     /// (see `reaper.rs`): a worker's, whose jobs would otherwise run on
     /// beside their redelivered runs.
     pub fn with_reaper() -> anyhow::Result<Executor> {
-        let mut executor = Executor::new()?;
+        let mut executor = Executor::new();
         executor.reaper = Some(reaper::Reaper::start().context("cannot start the job reaper")?);
         Ok(executor)
     }
@@ -164,7 +188,10 @@ impl Executor {
     pub async fn run(&self, attempt: &Attempt<'_>, sink: &dyn OutputSink, kill: &Kill) -> Outcome {
         let outcome = match &attempt.def.action {
             Action::Shell(action) => shell::run(action, attempt, &*self.vars, sink, kill, self.reaper.as_deref()).await,
-            Action::Http(action) => http::run(&self.http, action, attempt, &*self.vars, sink, kill).await,
+            Action::Http(action) => match self.http() {
+                Ok(client) => http::run(client, action, attempt, &*self.vars, sink, kill).await,
+                Err(e) => Outcome::not_started(format!("cannot set up the HTTP client: {e}")),
+            },
             // A worker starts the run itself (worker/slot.rs): nothing to execute.
             Action::Workflow => {
                 let now = jiff::Timestamp::now();
@@ -202,4 +229,18 @@ pub async fn spawn_and_wait(argv: &[&str]) -> std::io::Result<Option<i32>> {
     };
     let mut child = spawn::spawn(&spec)?;
     Ok(child.wait().await?.code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Executor;
+
+    #[test]
+    fn the_http_client_is_made_when_first_needed_and_shared_by_clones() {
+        let executor = Executor::new();
+        let clone = executor.clone();
+        assert!(executor.http.get().is_none(), "a new executor has no HTTP client yet");
+        executor.prepare_http().expect("an HTTP client");
+        assert!(clone.http.get().is_some_and(Result::is_ok), "a clone shares the client made");
+    }
 }

@@ -287,6 +287,10 @@ impl Worker {
         opts: WorkerOptions,
         shutdown: Shutdown,
     ) -> anyhow::Result<Worker> {
+        let executor = Executor::with_reaper()?;
+        if config.jobs.iter().any(|def| matches!(def.action, crate::config::Action::Http(_))) {
+            executor.prepare_http()?;
+        }
         let shared = Shared {
             id: crate::presence::process_id(),
             broker,
@@ -296,7 +300,7 @@ impl Worker {
                 opts.queues.clone().unwrap_or_else(|| QueueSelection::equal(config.queues())),
             ),
             config: std::sync::RwLock::new(config),
-            executor: Executor::with_reaper()?,
+            executor,
             opts,
             running: Arc::new(Mutex::new(HashMap::new())),
             local_wake: Notify::new(),
