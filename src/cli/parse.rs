@@ -90,6 +90,11 @@ impl Cli {
 
 /// After `logs`, a bare `-f` is `--follow`: see [`Cli::try_parse_args`].
 pub(super) fn follow_after_logs(args: &mut [OsString]) {
+    // Finding the subcommand builds clap's whole command tree (a tenth of a
+    // one-shot command's instructions): only a line that names `logs` needs it.
+    if !args.iter().skip(1).any(|a| a == "logs") {
+        return;
+    }
     if let Some(at) = subcommand_at(args)
         && args[at] == "logs"
     {
