@@ -123,3 +123,28 @@ fn refused_writes_and_a_full_client_table_are_waited_out() {
     wait_until(SOON, "a job once clients are let in", || env.lines("marks").len() == 3);
     assert!(!worker.stderr().contains("internal error"), "{}", worker.stderr());
 }
+
+/// `SCRIPT LOAD`s the server has answered.
+fn script_loads(server: &RedisServer) -> u64 {
+    let info = server.cmd(&["INFO", "commandstats"]);
+    let line = info.lines().find_map(|l| l.strip_prefix("cmdstat_script|load:"));
+    line.and_then(|l| l.split(',').find_map(|kv| kv.strip_prefix("calls=")?.parse().ok())).unwrap_or(0)
+}
+
+// Scripts are called by the hash taskq computed when it was built: a server
+// without them (restarted, flushed, a new master) is sent them again.
+#[test]
+fn a_redis_that_forgot_the_scripts_is_sent_them_again() {
+    let server = RedisServer::start();
+    let env = Env::with_broker(&server.url()).jobs("[jobs.mark]\ncommand = \"echo $1 >> @DIR@/marks\"\n");
+    let mut worker = env.spawn(&["run"]);
+    env.enqueue(&["mark", "one"]);
+    wait_until(SOON, "the first job", || env.lines("marks") == ["one"]);
+    server.cmd(&["SCRIPT", "FLUSH"]);
+    let loads = script_loads(&server);
+    env.enqueue(&["mark", "two"]);
+    wait_until(SOON, "a job after the flush", || env.lines("marks") == ["one", "two"]);
+    assert!(script_loads(&server) >= loads + 2, "the enqueue's and the worker's scripts were sent again");
+    assert!(worker.child.try_wait().unwrap().is_none(), "{}", worker.stderr());
+    assert!(!worker.stderr().contains("NOSCRIPT"), "{}", worker.stderr());
+}

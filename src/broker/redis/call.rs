@@ -5,10 +5,11 @@
 
 use std::sync::LazyLock;
 
-use redis::{FromRedisValue, Script, ScriptInvocation};
+use redis::FromRedisValue;
 
 use super::RedisBroker;
 use super::fields::ms;
+use super::script::{Call, Script};
 use crate::broker::BrokerError;
 use crate::job::{DEFAULT_MAX_REDELIVERIES, DEFAULT_RESULT_TTL};
 
@@ -66,7 +67,7 @@ impl RedisBroker {
     /// what each takes first: every key of the queue (KEYS, in the order
     /// lib.lua names them), the wake-up channel, the clock shift, the
     /// bounds and the queue's name. The caller adds the rest.
-    pub(super) fn script(&self, script: &'static Script, queue: &str) -> ScriptInvocation<'static> {
+    pub(super) fn script(&self, script: &'static Script, queue: &str) -> Call {
         let mut call = script.prepare_invoke();
         for key in self.keys.queue(queue).all() {
             call.key(key);
@@ -77,7 +78,7 @@ impl RedisBroker {
 
     /// A call of a namespace's `script` (common.lua prepended) on `keys`,
     /// with the clock shift first; the caller adds the rest.
-    pub(super) fn ns_script(&self, script: &'static Script, keys: &[String]) -> ScriptInvocation<'static> {
+    pub(super) fn ns_script(&self, script: &'static Script, keys: &[String]) -> Call {
         let mut call = script.prepare_invoke();
         for key in keys {
             call.key(key);
@@ -90,7 +91,7 @@ impl RedisBroker {
     /// stopped at its bound; `more` also keeps what each reply brings.
     pub(super) async fn drain<T: FromRedisValue>(
         &self,
-        call: &ScriptInvocation<'_>,
+        call: &Call,
         mut more: impl FnMut(T) -> Result<bool, BrokerError>,
     ) -> Result<(), BrokerError> {
         while more(self.link.invoke(call).await?)? {}

@@ -8,7 +8,9 @@
 
 use std::sync::Arc;
 
-use redis::{Cmd, FromRedisValue, Pipeline, RedisError, ScriptInvocation};
+use redis::{Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, ServerErrorKind};
+
+use super::script::Call;
 use tokio::sync::{Mutex, watch};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
@@ -75,9 +77,21 @@ impl Link {
         classify(&self.url, e)
     }
 
-    pub(super) async fn invoke<T: FromRedisValue>(&self, call: &ScriptInvocation<'_>) -> Result<T, BrokerError> {
+    /// Calls a script by its hash, loading it first where the server does
+    /// not have it (a new or restarted server, a new master).
+    pub(super) async fn invoke<T: FromRedisValue>(&self, call: &Call) -> Result<T, BrokerError> {
         let (generation, mut conn) = self.conn().await?;
-        match call.invoke_async(&mut conn).await {
+        let eval = call.eval();
+        let result = match eval.query_async(&mut conn).await {
+            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                match call.load().query_async::<()>(&mut conn).await {
+                    Ok(()) => eval.query_async(&mut conn).await,
+                    Err(e) => Err(e),
+                }
+            }
+            other => other,
+        };
+        match result {
             Ok(v) => Ok(v),
             Err(e) => Err(self.failed(generation, &e).await),
         }

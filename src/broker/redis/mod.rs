@@ -21,6 +21,7 @@ mod outbox;
 mod queues;
 mod reads;
 mod runs;
+mod script;
 mod switches;
 mod target;
 mod transitions;
@@ -28,12 +29,11 @@ mod unique;
 mod wake;
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use redis::Script;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::keys::Keys;
@@ -50,60 +50,65 @@ use call::BULK_BATCH;
 use error::{check_version, classify};
 use fields::{Taken, ms, taken};
 use link::Link;
+use script::Script;
 
-/// The scripts, each hashed (SHA-1, for EVALSHA) on first use only: a
-/// one-shot `enqueue` process hashes its own script, not all of them.
+/// The scripts, each with the SHA-1 `EVALSHA` names it by (hashed at
+/// build time: script.rs).
 struct Scripts {
-    enqueue: LazyLock<Script>,
-    dequeue: LazyLock<Script>,
-    extend: LazyLock<Script>,
-    finish: LazyLock<Script>,
-    forward: LazyLock<Script>,
-    recover: LazyLock<Script>,
-    revoke: LazyLock<Script>,
-    output: LazyLock<Script>,
-    fire: LazyLock<Script>,
-    heartbeat: LazyLock<Script>,
-    retry_failed: LazyLock<Script>,
-    purge: LazyLock<Script>,
-    purge_results: LazyLock<Script>,
-    time: LazyLock<Script>,
-    read: LazyLock<Script>,
-    migrate: LazyLock<Script>,
-    migrate_entries: LazyLock<Script>,
-    schedules: LazyLock<Script>,
-    claim: LazyLock<Script>,
-    settle: LazyLock<Script>,
-    export: LazyLock<Script>,
-    import: LazyLock<Script>,
-    drop: LazyLock<Script>,
-    old_entries: LazyLock<Script>,
-    renew: LazyLock<Script>,
-    runs: LazyLock<Script>,
-    outcome: LazyLock<Script>,
-    stats: LazyLock<Script>,
+    enqueue: Script,
+    dequeue: Script,
+    extend: Script,
+    finish: Script,
+    forward: Script,
+    recover: Script,
+    revoke: Script,
+    output: Script,
+    fire: Script,
+    heartbeat: Script,
+    retry_failed: Script,
+    purge: Script,
+    purge_results: Script,
+    time: Script,
+    read: Script,
+    migrate: Script,
+    migrate_entries: Script,
+    schedules: Script,
+    claim: Script,
+    settle: Script,
+    export: Script,
+    import: Script,
+    drop: Script,
+    old_entries: Script,
+    renew: Script,
+    runs: Script,
+    outcome: Script,
+    stats: Script,
 }
 
 /// A queue's script: common.lua (the clock) and lib.lua (the queue's keys
 /// and the functions its scripts share) prepended.
 macro_rules! with_lib {
     ($file:literal) => {
-        LazyLock::new(|| {
-            Script::new(concat!(
+        Script::new(
+            concat!(
                 include_str!("scripts/common.lua"),
                 include_str!("scripts/lib.lua"),
                 include_str!(concat!("scripts/", $file))
-            ))
-        })
+            ),
+            "lib",
+            $file,
+        )
     };
 }
 
 /// A script of the namespace's slot: common.lua prepended.
 macro_rules! with_common {
     ($file:literal) => {
-        LazyLock::new(|| {
-            Script::new(concat!(include_str!("scripts/common.lua"), include_str!(concat!("scripts/", $file))))
-        })
+        Script::new(
+            concat!(include_str!("scripts/common.lua"), include_str!(concat!("scripts/", $file))),
+            "common",
+            $file,
+        )
     };
 }
 

@@ -23,7 +23,7 @@ fn protocol(e: impl ToString) -> BrokerError {
 }
 
 impl RedisBroker {
-    fn runs_call(&self, op: &str) -> redis::ScriptInvocation<'static> {
+    fn runs_call(&self, op: &str) -> super::script::Call {
         let mut call = self.ns_script(&SCRIPTS.runs, &self.keys.runs());
         call.arg(op);
         call
