@@ -75,8 +75,9 @@ impl Call {
 
     /// `EVALSHA` of the script on the keys and arguments.
     pub(super) fn eval(&self) -> Cmd {
-        let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(self.script.hash).arg(self.keys.len()).arg(&self.keys[..]).arg(&self.args[..]);
+        let data = self.keys.iter().chain(&self.args).map(Vec::len).sum::<usize>() + self.script.hash.len() + 16;
+        let mut cmd = Cmd::with_capacity(3 + self.keys.len() + self.args.len(), data);
+        cmd.arg("EVALSHA").arg(self.script.hash).arg(self.keys.len()).arg(&self.keys[..]).arg(&self.args[..]);
         cmd
     }
 
