@@ -333,6 +333,32 @@ both!(sighup_reloads_a_workers_config, |backend| {
     assert_eq!(lines, ["old", "added", "new"]);
 });
 
+// On a host without CA certificates (here: an empty SSL_CERT_FILE and no
+// SSL_CERT_DIR) shell jobs run; a worker started with HTTP jobs stops at
+// once, and one that gains HTTP jobs by a reload says so there, both with
+// the cause.
+#[test]
+fn a_host_without_ca_certificates_fails_only_http_jobs_and_says_why() {
+    let no_roots = [("SSL_CERT_FILE", "/dev/null"), ("SSL_CERT_DIR", "/nonexistent")];
+    let cause = "cannot set up the HTTP client: builder error: unexpected error: No CA certificates were loaded";
+    let env = Env::sqlite().jobs("[jobs.greet]\ncommand = \"echo hi >> @DIR@/out\"\n");
+    let worker = env.spawn_with(&["run", "-c", "1"], &no_roots);
+    let id = env.enqueue(&["greet"]);
+    wait_until(SOON, "a shell job", || env.state(&id) == "succeeded");
+    env.write("jobs.toml", "[jobs.greet]\ncommand = \"true\"\n[jobs.ping]\nhttp = { url = \"http://127.0.0.1:9/\" }\n");
+    worker.signal(Signal::HUP);
+    wait_until(SOON, "the reload to say why", || worker.stderr().contains(cause));
+    assert!(alive(worker.pid()), "{}", worker.stderr());
+    let again = env.enqueue(&["greet"]);
+    wait_until(SOON, "a shell job after the reload", || env.state(&again) == "succeeded");
+
+    let mut started = env.command();
+    started.envs(no_roots).args(["run", "--burst"]);
+    let out = assert_cmd::Command::from_std(started).timeout(Duration::from_secs(60)).assert().code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains(cause), "{stderr}");
+}
+
 // A job this worker lacks, enqueued after jobs.toml changed on disk, makes
 // the worker read it again: the job runs without a restart.
 both!(a_new_job_in_a_changed_jobs_toml_is_picked_up, |backend| {

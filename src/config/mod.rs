@@ -103,6 +103,11 @@ impl Config {
         Config::load(&discover_path(explicit)?)
     }
 
+    /// Whether any job makes HTTP calls (a worker then needs an HTTP client).
+    pub fn has_http_jobs(&self) -> bool {
+        self.jobs.iter().any(|def| matches!(def.action, Action::Http(_)))
+    }
+
     /// The job named `name`, or a usage error suggesting near names (or
     /// saying it is a workflow).
     pub fn job(&self, name: &str) -> Result<&JobDef, UsageError> {

@@ -116,8 +116,8 @@ impl Kill {
 pub struct Executor {
     /// Made by the first HTTP job (or by `prepare_http`): the client and
     /// its TLS roots are a third of an idle worker's heap, which a worker
-    /// of shell jobs never needs. A set-up error stays, as the client
-    /// could not be made at start.
+    /// of shell jobs never needs. A set-up error is kept: what failed it
+    /// (no CA certificates on the host) does not pass between two jobs.
     http: Arc<OnceLock<Result<reqwest::Client, String>>>,
     reaper: Option<Arc<reaper::Reaper>>,
     vars: Vars,
@@ -143,7 +143,9 @@ fn http_client() -> Result<reqwest::Client, String> {
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("taskq/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("{e:#}"))
+        // reqwest's error alone names only its kind ("builder error"): the
+        // chain says why (no CA certificates were loaded, say).
+        .map_err(|e| format!("{:#}", anyhow::Error::from(e)))
 }
 
 impl Default for Executor {
@@ -240,7 +242,8 @@ mod tests {
         let executor = Executor::new();
         let clone = executor.clone();
         assert!(executor.http.get().is_none(), "a new executor has no HTTP client yet");
-        executor.prepare_http().expect("an HTTP client");
-        assert!(clone.http.get().is_some_and(Result::is_ok), "a clone shares the client made");
+        // Made or refused (a host without CA certificates): either way once.
+        let _ = executor.prepare_http();
+        assert!(clone.http.get().is_some(), "a clone shares what was made");
     }
 }

@@ -184,6 +184,13 @@ impl Shared {
                 for refused in crate::exec::identity::refusals(&config, served.as_deref()) {
                     tracing::error!(config = %path.display(), "{refused}; its runs will fail");
                 }
+                // Made now if HTTP jobs came with this config: its first job
+                // does not wait for it, and a failure is said here.
+                if config.has_http_jobs()
+                    && let Err(e) = self.executor.prepare_http()
+                {
+                    tracing::error!(config = %path.display(), "{e:#}; its HTTP jobs will fail");
+                }
                 tracing::info!(
                     config = %path.display(), jobs = config.jobs.len(), workflows = config.workflows.len(), why,
                     "config reloaded"
@@ -288,7 +295,7 @@ impl Worker {
         shutdown: Shutdown,
     ) -> anyhow::Result<Worker> {
         let executor = Executor::with_reaper()?;
-        if config.jobs.iter().any(|def| matches!(def.action, crate::config::Action::Http(_))) {
+        if config.has_http_jobs() {
             executor.prepare_http()?;
         }
         let shared = Shared {

@@ -9,12 +9,11 @@
 use std::sync::Arc;
 
 use redis::{Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, ServerErrorKind};
-
-use super::script::Call;
 use tokio::sync::{Mutex, watch};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::classify;
+use super::script::Call;
 use super::switches::{self, Current, Failover};
 use super::target::{Conn, Target};
 use crate::broker::{BrokerError, BrokerUrl};
@@ -84,8 +83,16 @@ impl Link {
         let eval = call.eval();
         let result = match eval.query_async(&mut conn).await {
             Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                match call.load().query_async::<()>(&mut conn).await {
-                    Ok(()) => eval.query_async(&mut conn).await,
+                match call.load().query_async::<String>(&mut conn).await {
+                    // A build whose hash is not the text's would meet
+                    // NOSCRIPT forever, which reads as an outage: say so.
+                    Ok(hash) if hash != call.hash() => {
+                        return Err(BrokerError::Protocol(format!(
+                            "Redis hashes a script as {hash}, this build as {}",
+                            call.hash()
+                        )));
+                    }
+                    Ok(_) => eval.query_async(&mut conn).await,
                     Err(e) => Err(e),
                 }
             }

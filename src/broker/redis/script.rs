@@ -57,8 +57,12 @@ pub(super) struct Call {
 
 impl std::fmt::Debug for Call {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The arguments may carry a job's secrets: only their count.
-        f.debug_struct("Call").field("hash", &self.script.hash).field("keys", &self.keys.len()).finish_non_exhaustive()
+        // The arguments may carry a job's secrets: only how many there are.
+        f.debug_struct("Call")
+            .field("hash", &self.script.hash)
+            .field("keys", &self.keys.len())
+            .field("args", &self.args.len())
+            .finish()
     }
 }
 
@@ -71,6 +75,11 @@ impl Call {
     pub(super) fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Call {
         arg.write_redis_args(&mut self.args);
         self
+    }
+
+    /// The SHA-1 this build gave the script.
+    pub(super) fn hash(&self) -> &'static str {
+        self.script.hash
     }
 
     /// `EVALSHA` of the script on the keys and arguments.
