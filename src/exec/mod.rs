@@ -145,7 +145,7 @@ fn http_client() -> Result<reqwest::Client, String> {
         .build()
         // reqwest's error alone names only its kind ("builder error"): the
         // chain says why (no CA certificates were loaded, say).
-        .map_err(|e| format!("{:#}", anyhow::Error::from(e)))
+        .map_err(|e| format!("cannot set up the HTTP client: {:#}", anyhow::Error::from(e)))
 }
 
 impl Default for Executor {
@@ -162,7 +162,7 @@ impl Executor {
     /// Makes the HTTP client now: a worker whose jobs include HTTP ones
     /// then fails at start if it cannot, and its first job does not wait.
     pub fn prepare_http(&self) -> anyhow::Result<()> {
-        self.http().map(drop).map_err(|e| anyhow::anyhow!("cannot set up the HTTP client: {e}"))
+        self.http().map(drop).map_err(|e| anyhow::anyhow!("{e}"))
     }
 
     fn http(&self) -> Result<&reqwest::Client, &str> {
@@ -192,7 +192,7 @@ impl Executor {
             Action::Shell(action) => shell::run(action, attempt, &*self.vars, sink, kill, self.reaper.as_deref()).await,
             Action::Http(action) => match self.http() {
                 Ok(client) => http::run(client, action, attempt, &*self.vars, sink, kill).await,
-                Err(e) => Outcome::not_started(format!("cannot set up the HTTP client: {e}")),
+                Err(e) => Outcome::not_started(e),
             },
             // A worker starts the run itself (worker/slot.rs): nothing to execute.
             Action::Workflow => {

@@ -103,7 +103,8 @@ mod tests {
     use super::super::SCRIPTS;
 
     // (A wrong hash would also fail every test against a real Redis: its
-    // `SCRIPT LOAD` answers another hash, and the call again NOSCRIPT.)
+    // `SCRIPT LOAD` answers another hash, which `Link::invoke` reports as
+    // an internal error.)
     #[test]
     fn a_script_carries_the_sha1_of_the_text_it_sends() {
         for script in [&SCRIPTS.enqueue, &SCRIPTS.finish, &SCRIPTS.heartbeat, &SCRIPTS.runs] {
