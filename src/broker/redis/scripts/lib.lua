@@ -180,14 +180,6 @@ local function rec_hdel(id, ...)
   rec_save(id, r)
 end
 
-local function rec_hincrby(id, name, by)
-  local r = rec_load(id) or {}
-  local v = (tonumber(r[name]) or 0) + tonumber(by)
-  r[name] = string.format('%d', v)
-  rec_save(id, r)
-  return v
-end
-
 -- The record as HGETALL gave it.
 local function rec_hgetall(id)
   return flat(rec_load(id) or {})
@@ -313,15 +305,6 @@ end
 -- The lease reply of take(): {id, attempt, the job's fields as field/value pairs}.
 local function leased(id)
   return {id, tonumber(rec_hget(id, 'attempts')), rec_hgetall(id)}
-end
-
--- A run is over (finished, put back, recovered): its grant no longer hands
--- anything over, and its key goes (a take's key lives only while its run does).
-local function ungrant(id, grant)
-  if grant then
-    redis.call('HDEL', GRANTS, grant)
-    rec_hdel(id, 'grant')
-  end
 end
 
 -- take(now, expiry, worker, grant) takes the oldest job of the queue and

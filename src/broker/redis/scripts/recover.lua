@@ -7,6 +7,25 @@
 -- returns  {failed jobs dropped to keep the failed set bounded, then pairs:
 --          id, new state ("queued", "failed" or "revoked")}; at most
 --          bound.move_batch jobs per call
+-- A lapsed run is over: its grant no longer hands anything over, and its
+-- key goes (a take's key lives only while its run does). (Here, not in
+-- lib.lua: only this script uses it, and every script makes lib.lua's
+-- functions again on each call.)
+local function ungrant(id, grant)
+  if grant then
+    redis.call('HDEL', GRANTS, grant)
+    rec_hdel(id, 'grant')
+  end
+end
+
+local function rec_hincrby(id, name, by)
+  local r = rec_load(id) or {}
+  local v = (tonumber(r[name]) or 0) + tonumber(by)
+  r[name] = string.format('%d', v)
+  rec_save(id, r)
+  return v
+end
+
 local now = clock(ARGV[2])
 local ids = redis.call('ZRANGEBYSCORE', LEASES, '-inf', '(' .. ms(now), 'LIMIT', 0, bound.move_batch)
 local dropped = 0
