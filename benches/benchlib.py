@@ -140,9 +140,19 @@ class Proc:
             return self.p.wait(5)
 
 
+def stop_on_signals():
+    """SIGTERM and SIGHUP end the run as Ctrl-C does, so that everything it
+    started is stopped: each service runs in its own session, and would
+    outlive a script killed without its cleanup."""
+    def end(signum, _frame):
+        raise SystemExit(128 + signum)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, end)
+
+
 class Services:
     """Everything started for a run, stopped in reverse order on exit
-    (normal, exception or Ctrl-C)."""
+    (normal, exception, Ctrl-C, or SIGTERM/SIGHUP after stop_on_signals)."""
 
     def __init__(self):
         self.procs = []
@@ -238,6 +248,10 @@ http {{
     keepalive_requests 1000000;
     keepalive_timeout 300s;
     client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
     server {{
         listen 127.0.0.1:{port} backlog=4096;
         location /ok {{ default_type text/plain; return 200 "ok"; }}
@@ -316,14 +330,13 @@ def wrk(url, seconds=5, connections=64, threads=1):
     return float(m.group(1)) if m else None
 
 
-def ensure_wrk():
-    """Installs Debian's wrk when missing (root only); never fatal."""
-    if shutil.which("wrk") or os.geteuid() != 0 or not shutil.which("apt-get"):
-        return shutil.which("wrk") is not None
-    log("wrk is missing: apt-get install -y wrk")
-    r = subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-    return r.returncode == 0 and shutil.which("wrk") is not None
+def have_wrk():
+    """Whether wrk is on PATH; says once what its absence costs. Nothing
+    is installed on the machine's behalf."""
+    if shutil.which("wrk"):
+        return True
+    log("wrk is not on PATH: the HTTP target's own limit is not measured (apt-get install wrk)")
+    return False
 
 
 # --- process trees and their memory ---
@@ -397,6 +410,8 @@ def find_taskq(given):
         if os.path.isfile(given) and os.access(given, os.X_OK):
             return os.path.abspath(given)
         sys.exit(f"--taskq {given}: not an executable file")
+    if not shutil.which("cargo"):
+        sys.exit("cargo is not on PATH: install Rust (https://rustup.rs) to build taskq, or pass --taskq PATH")
     print("building taskq (cargo build --release; link-time optimised: some minutes the first time)",
           file=sys.stderr, flush=True)
     built = subprocess.run(["cargo", "build", "--release", "--locked"], cwd=REPO)
@@ -448,11 +463,19 @@ def ensure_venv(scratch, requirements):
     if not todo:
         return py
     if not os.path.exists(py):
+        if subprocess.run([sys.executable, "-c", "import venv, ensurepip"], capture_output=True).returncode:
+            raise RuntimeError(f"{sys.executable} cannot make a venv (Debian: apt-get install python3-venv)")
         log(f"creating the venv {venv}")
-        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        r = subprocess.run([sys.executable, "-m", "venv", venv], capture_output=True, text=True)
+        if r.returncode:
+            shutil.rmtree(venv, ignore_errors=True)  # half a venv would be taken for one next time
+            raise RuntimeError(f"python3 -m venv failed: {(r.stderr or r.stdout).strip()[-300:]}")
     for req, base, stamp in todo:
         log(f"pip install -r {os.path.relpath(req, REPO)} (into {venv})")
-        subprocess.run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", req], check=True)
+        r = subprocess.run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", req])
+        if r.returncode:
+            raise RuntimeError(f"pip install -r {os.path.relpath(req, REPO)} failed (exit {r.returncode}): "
+                               "its output is above")
         for old in os.listdir(venv):
             if old.startswith(f".installed-{base}-"):
                 os.remove(os.path.join(venv, old))
