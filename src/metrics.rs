@@ -266,14 +266,15 @@ struct ExpiredCount {
 }
 
 async fn sample_stats(broker: &dyn Broker, expired: &mut ExpiredCount) -> Result<(), crate::broker::BrokerError> {
-    use crate::broker::stats::{MINUTE_MS, MINUTES, Tally};
-    let now = broker.time().await?.as_millisecond();
+    use crate::broker::stats::Tally;
     let stats = broker.job_stats().await?;
-    let first = now.div_euclid(MINUTE_MS) - MINUTES + 1;
     let mut seen: BTreeMap<i64, u64> = BTreeMap::new();
     for s in &stats {
+        // Each minute by the window the broker read: a minute placed by a
+        // clock read before a minute's end would shift every count by one
+        // and count each expiry again.
         for (i, m) in s.minutes.iter().enumerate() {
-            *seen.entry(first + i as i64).or_default() += m[Tally::Expired as usize];
+            *seen.entry(s.first_minute + i as i64).or_default() += m[Tally::Expired as usize];
         }
     }
     if expired.started {

@@ -140,6 +140,10 @@ pub struct JobStats {
     /// Per minute of the last hour, oldest first: the count of each
     /// `Tally`, in the order of `Tally::ALL`.
     pub minutes: Vec<[u64; 6]>,
+    /// The Unix minute of `minutes[0]`: the window as the broker's clock
+    /// put it when these were read, which a caller's own reading of the
+    /// clock may place a minute earlier.
+    pub first_minute: i64,
     /// Per hour of the last 24 h, oldest first, the same way.
     pub hours: Vec<[u64; 6]>,
 }
@@ -188,6 +192,7 @@ pub fn aggregate(cells: impl IntoIterator<Item = Cell>, now: i64) -> Vec<JobStat
         let s = jobs.entry(c.job.clone()).or_insert_with(|| JobStats {
             job: c.job.clone(),
             minutes: vec![[0; 6]; MINUTES as usize],
+            first_minute: *minutes.start(),
             hours: vec![[0; 6]; HOURS as usize],
             ..JobStats::default()
         });
@@ -251,5 +256,6 @@ mod tests {
         assert_eq!(a.per_minute()[0], (0, 1));
         assert_eq!(stats[1].per_minute()[59], (0, 2), "an expiry counts as a failure in the series");
         assert_eq!(stats[1].minutes[59][Tally::Expired as usize], 2);
+        assert_eq!(stats[1].first_minute + 59, m, "the window's last minute is the one `now` falls in");
     }
 }
