@@ -124,9 +124,9 @@ impl QueueKeys {
         format!("{}{name}", self.prefix)
     }
 
-    /// Every key of the queue, in the order of `QUEUE_KEYS`.
-    pub(super) fn all(&self) -> impl Iterator<Item = String> + '_ {
-        QUEUE_KEYS.iter().map(|name| format!("{}{name}", self.prefix))
+    /// What each key of the queue starts with: `{ns/queue}:`.
+    pub(super) fn prefix(&self) -> &str {
+        &self.prefix
     }
 }
 
@@ -138,7 +138,7 @@ mod tests {
     fn each_queue_has_its_own_hash_tag_and_the_namespace_one() {
         let k = Keys::new("app");
         assert_eq!(k.queue("mail").key("pending"), "{app/mail}:pending");
-        assert_eq!(k.queue("mail").all().nth(1).as_deref(), Some("{app/mail}:jobs"));
+        assert_eq!(k.queue("mail").prefix(), "{app/mail}:");
         assert_eq!(k.workers(), "{app}:workers");
         assert_eq!(k.unique("k1"), "{app}:unique:k1");
         assert_eq!(k.wake(), "{app}:wake");

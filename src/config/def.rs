@@ -132,6 +132,9 @@ impl Action {
 pub struct HttpAction {
     pub method: reqwest::Method,
     pub url: Template,
+    /// The URL parsed once, when it has no placeholder (most jobs): a
+    /// worker then copies it for each request instead of parsing it again.
+    pub fixed_url: Option<reqwest::Url>,
     pub headers: Vec<(reqwest::header::HeaderName, Template)>,
     pub body: HttpBody,
     /// `success_status`: statuses that count as success; `None` is any 2xx.

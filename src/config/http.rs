@@ -107,7 +107,8 @@ pub(super) fn http(diag: &mut Diagnostics<'_>, v: &Value<'_>) -> Option<HttpActi
         (None, None) => HttpBody::None,
     };
     let url = url?;
-    ok.then_some(HttpAction { method, url, headers, body, success_status: None })
+    let fixed_url = url.literal().and_then(|text| reqwest::Url::parse(text).ok());
+    ok.then_some(HttpAction { method, url, fixed_url, headers, body, success_status: None })
 }
 
 /// A `json` body: a JSON document whose strings are templates, parsed once

@@ -127,6 +127,15 @@ impl Template {
         })
     }
 
+    /// The whole text, if the template has no placeholder.
+    pub fn literal(&self) -> Option<&str> {
+        match self.segments.as_slice() {
+            [] => Some(""),
+            [Segment::Literal(s)] => Some(s),
+            _ => None,
+        }
+    }
+
     /// Whether the template begins with literal text (not a placeholder).
     pub fn literal_prefix(&self) -> Option<&str> {
         match self.segments.first() {

@@ -96,9 +96,13 @@ fn build(
 ) -> Result<Prepared, String> {
     let env = |name: &str| vars(name);
     let params = attempt.params;
-    let url = action.url.render(params, url_encode, &env).map_err(|e| e.to_string())?;
-    // Not the URL itself in the message: it may hold a secret from ${VAR}.
-    let url = Url::parse(&url).map_err(|e| format!("the job's url is not a valid URL once filled in: {e}"))?;
+    let url = if let Some(url) = &action.fixed_url {
+        url.clone()
+    } else {
+        let url = action.url.render(params, url_encode, &env).map_err(|e| e.to_string())?;
+        // Not the URL itself in the message: it may hold a secret from ${VAR}.
+        Url::parse(&url).map_err(|e| format!("the job's url is not a valid URL once filled in: {e}"))?
+    };
     let mut headers = HeaderMap::new();
     for (name, template) in &action.headers {
         let value = template.render(params, verbatim, &env).map_err(|e| format!("header {name}: {e}"))?;
@@ -137,11 +141,13 @@ async fn send(
     tail: &mut Tail,
     sink: &dyn OutputSink,
 ) -> Result<(reqwest::StatusCode, Option<Duration>), SendError> {
-    let Prepared { mut method, mut url, headers, mut body } = request;
-    let origin = url.clone();
+    let Prepared { mut method, url: origin, headers, mut body } = request;
+    // The URL of a redirect's hop; none for the job's own.
+    let mut hop_url: Option<Url> = None;
     for _ in 0..=redirect::MAX_REDIRECTS {
+        let url = hop_url.as_ref().unwrap_or(&origin);
         let mut builder = client.request(method.clone(), url.clone());
-        if redirect::same_origin(&origin, &url) {
+        if hop_url.is_none() || redirect::same_origin(&origin, url) {
             builder = builder.headers(headers.clone());
         } else if let Some(content_type) = body.as_ref().and(headers.get(CONTENT_TYPE)) {
             builder = builder.header(CONTENT_TYPE, content_type.clone());
@@ -151,7 +157,7 @@ async fn send(
         }
         let mut response = builder.send().await.map_err(SendError::Request)?;
         let status = response.status();
-        match redirect::next(status, response.headers(), &url, &method) {
+        match redirect::next(status, response.headers(), url, &method) {
             Some(Ok(hop)) => {
                 if !hop.keeps_body {
                     body = None;
@@ -165,7 +171,7 @@ async fn send(
                         hop.url.origin().ascii_serialization()
                     )));
                 }
-                (url, method) = (hop.url, hop.method);
+                (hop_url, method) = (Some(hop.url), hop.method);
                 continue;
             }
             Some(Err(why)) => return Err(SendError::Redirect(why)),

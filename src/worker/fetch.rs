@@ -22,7 +22,8 @@ pub(super) async fn run(shared: &Arc<Shared>, slots: &Arc<Semaphore>, tracker: &
             permit = slots.clone().acquire_owned() => permit?,
             () = shutdown.cancelled() => return Ok(()),
         };
-        let order = shared.queues().order();
+        let selection = shared.queues();
+        let order = selection.order();
         let grant = shared.grant();
         let take = Take { queues: &order, worker: &shared.id, lease: opts.lease, grant: &grant };
         // Until the broker answers, the same grant: a lost reply must not

@@ -124,7 +124,7 @@ struct Shared {
     /// When jobs.toml was last read (its modification time then).
     config_read: Mutex<Option<std::time::SystemTime>>,
     /// The queues served: `-Q`, else the config's, set again by a reload.
-    selection: std::sync::RwLock<QueueSelection>,
+    selection: std::sync::RwLock<Arc<QueueSelection>>,
     executor: Executor,
     opts: WorkerOptions,
     running: RunningJobs,
@@ -168,7 +168,7 @@ impl Shared {
 
     /// The queues served: `-Q`, else those of the config in use (a reload
     /// that adds a queue adds it here).
-    fn queues(&self) -> QueueSelection {
+    fn queues(&self) -> Arc<QueueSelection> {
         self.selection.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
@@ -197,11 +197,11 @@ impl Shared {
                 );
                 if self.opts.queues.is_none() {
                     let queues = QueueSelection::equal(config.queues());
-                    if queues != self.queues() {
+                    if queues != *self.queues() {
                         let names: Vec<String> = queues.all().iter().map(ToString::to_string).collect();
                         tracing::info!(queues = %names.join(","), "serving the config's queues");
                     }
-                    *self.selection.write().unwrap_or_else(std::sync::PoisonError::into_inner) = queues;
+                    *self.selection.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(queues);
                 }
                 *self.config.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(config);
                 true
@@ -303,9 +303,9 @@ impl Worker {
             broker,
             clock,
             config_read: Mutex::new(modified(&config.path)),
-            selection: std::sync::RwLock::new(
+            selection: std::sync::RwLock::new(Arc::new(
                 opts.queues.clone().unwrap_or_else(|| QueueSelection::equal(config.queues())),
-            ),
+            )),
             config: std::sync::RwLock::new(config),
             executor,
             opts,

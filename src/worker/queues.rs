@@ -2,6 +2,8 @@
 //! first non-empty queue in order), `-Q high:6,default:3` weighted (a queue
 //! picked at random in proportion to its weight, skipping empty ones).
 
+use std::borrow::Cow;
+
 use crate::names::QueueName;
 
 /// The queues a worker serves and how it picks among them.
@@ -54,10 +56,12 @@ impl QueueSelection {
         }
     }
 
-    /// The order to try the queues in for the next fetch.
-    pub fn order(&self) -> Vec<QueueName> {
+    /// The order to try the queues in for the next fetch. Asked for every
+    /// job: a strict order or a single queue is lent, not copied.
+    pub fn order(&self) -> Cow<'_, [QueueName]> {
         match self {
-            QueueSelection::Strict(q) => q.clone(),
+            QueueSelection::Strict(q) => Cow::Borrowed(q),
+            QueueSelection::Weighted(w) if w.len() == 1 => Cow::Borrowed(std::slice::from_ref(&w[0].0)),
             QueueSelection::Weighted(w) => {
                 // A weighted shuffle: each position drawn in proportion to the
                 // weights of the queues not yet placed.
@@ -79,7 +83,7 @@ impl QueueSelection {
                         .unwrap_or(0);
                     out.push(left.remove(i).0.clone());
                 }
-                out
+                Cow::Owned(out)
             }
         }
     }

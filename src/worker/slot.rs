@@ -71,7 +71,8 @@ async fn run_one(shared: &Shared, lease: Lease, sent: Instant) -> Option<(Lease,
     let ended = if shared.config().workflow(lease.job.job.as_str()).is_some() { began } else { Instant::now() };
     finishing.store(true, Ordering::SeqCst);
     // A worker that is stopping takes no more jobs.
-    let order = shared.queues().order();
+    let selection = shared.queues();
+    let order = selection.order();
     let grant = shared.grant();
     let take = (!shared.shutdown.graceful().is_cancelled()).then_some(Take {
         queues: &order,

@@ -11,6 +11,7 @@ use super::RedisBroker;
 use super::fields::ms;
 use super::script::{Call, Script};
 use crate::broker::BrokerError;
+use crate::broker::keys::QUEUE_KEYS;
 use crate::job::{DEFAULT_MAX_REDELIVERIES, DEFAULT_RESULT_TTL};
 
 // The bounds on one call, each keeping it near a millisecond of the
@@ -68,9 +69,10 @@ impl RedisBroker {
     /// lib.lua names them), the wake-up channel, the clock shift, the
     /// bounds and the queue's name. The caller adds the rest.
     pub(super) fn script(&self, script: &'static Script, queue: &str) -> Call {
-        let mut call = script.prepare_invoke();
-        for key in self.keys.queue(queue).all() {
-            call.key(key);
+        let mut call = script.prepare_invoke(QUEUE_KEYS.len());
+        let keys = self.keys.queue(queue);
+        for name in QUEUE_KEYS {
+            call.key(format_args!("{}{name}", keys.prefix()));
         }
         call.arg(self.keys.wake()).arg(self.shift()).arg(BOUNDS.as_str()).arg(queue);
         call
@@ -79,9 +81,9 @@ impl RedisBroker {
     /// A call of a namespace's `script` (common.lua prepended) on `keys`,
     /// with the clock shift first; the caller adds the rest.
     pub(super) fn ns_script(&self, script: &'static Script, keys: &[String]) -> Call {
-        let mut call = script.prepare_invoke();
+        let mut call = script.prepare_invoke(keys.len());
         for key in keys {
-            call.key(key);
+            call.key(format_args!("{key}"));
         }
         call.arg(self.shift());
         call

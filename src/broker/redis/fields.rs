@@ -153,6 +153,14 @@ fn from_json<T: serde::de::DeserializeOwned>(
         .map_err(|_| BrokerError::Protocol(format!("job {id}: unreadable field \"{key}\"")))
 }
 
+/// The fields of a record that make its request: all `request_from` reads.
+/// A take sends a worker only these (`request` in lib.lua lists them too).
+#[cfg(test)]
+const REQUEST_FIELDS: [&str; 14] = [
+    "job", "queue", "args", "params", "delay", "expires", "ukey", "uwin", "sched", "trigger", "wf", "maxred",
+    "maxconc", "ttl",
+];
+
 /// The request back from a job hash.
 fn request_from(id: &str, fields: &HashMap<String, String>) -> Result<NewJob, BrokerError> {
     let bad = |what: &str| BrokerError::Protocol(format!("job {id}: unreadable field \"{what}\""));
@@ -252,4 +260,58 @@ fn history(text: &str) -> Vec<crate::job::PastAttempt> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The list `request` in lib.lua sends a worker that takes a job.
+    fn sent_by_take() -> Vec<String> {
+        let lib = include_str!("scripts/lib.lua");
+        let start = lib.find("local function request(r)").expect("request() in lib.lua");
+        let list = &lib[start..];
+        let list = &list[list.find("ipairs({").expect("its list") + "ipairs({".len()..];
+        let list = &list[..list.find("})").expect("the list's end")];
+        list.split(',').map(|name| name.trim().trim_matches('\'').to_string()).collect()
+    }
+
+    #[test]
+    fn a_take_sends_every_field_of_the_request_and_the_request_needs_no_other() {
+        assert_eq!(sent_by_take(), REQUEST_FIELDS);
+        let job = NewJob {
+            id: JobId::new(),
+            job: JobName::new("report").unwrap(),
+            args: vec!["a b".into()],
+            params: [("day".to_string(), "mon".to_string())].into(),
+            queue: QueueName::new("mail").unwrap(),
+            delay: Some(Delay::For(Duration::from_millis(1500))),
+            expires: Some(Duration::from_secs(60)),
+            unique: Some(UniqueKey { key: "k1".into(), window: Duration::from_secs(30) }),
+            scheduled_at: Some("2026-11-30T10:00:00+01:00".into()),
+            trigger: Some(crate::job::Trigger {
+                id: JobId::new(),
+                job: JobName::new("backup").unwrap(),
+                state: JobState::Failed,
+                exit_code: Some(3),
+                output: "tail".into(),
+            }),
+            workflow: Some(crate::job::WorkflowStep {
+                run: JobId::new(),
+                workflow: JobName::new("nightly").unwrap(),
+                step: 2,
+            }),
+            policy: BrokerPolicy { max_redeliveries: 5, max_concurrent: Some(2), result_ttl: Duration::from_secs(90) },
+        };
+        let mut record: HashMap<String, String> =
+            request_fields(&job).unwrap().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        // add() in lib.lua stores the queue, and a take adds its own fields.
+        record.insert("queue".into(), "mail".into());
+        for (k, v) in [("state", "running"), ("attempts", "1"), ("worker", "w1"), ("grant", "g1"), ("enq", "1")] {
+            record.insert(k.into(), v.into());
+        }
+        let sent: HashMap<String, String> =
+            record.into_iter().filter(|(k, _)| REQUEST_FIELDS.contains(&k.as_str())).collect();
+        assert_eq!(request_from(&job.id.to_string(), &sent).unwrap(), job);
+    }
 }

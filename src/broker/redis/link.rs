@@ -58,7 +58,9 @@ impl Link {
         if let Some(conn) = &current.1 {
             return Ok((current.0, conn.clone()));
         }
-        let conn = self.target.connect().await.map_err(|e| classify(&self.url, &e))?;
+        // Boxed: connecting is rare, and its future, some kilobytes, would
+        // otherwise be part of every call's (a job's finish among them).
+        let conn = Box::pin(self.target.connect()).await.map_err(|e| classify(&self.url, &e))?;
         current.0 += 1;
         current.1 = Some(conn.clone());
         Ok((current.0, conn))

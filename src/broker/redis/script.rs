@@ -1,8 +1,11 @@
 //! A Lua script and a call of it, as the client library's `Script` and
 //! `ScriptInvocation` are, but with the SHA-1 that `EVALSHA` names computed
-//! at build time (build.rs) instead of on each process's first call.
+//! at build time (build.rs) instead of on each process's first call, and
+//! the call written straight into the one command buffer it is sent from
+//! (a worker makes one call per job: a buffer per key and argument, copied
+//! into the command after, was a third of a job's allocations).
 
-use redis::{Cmd, ToRedisArgs};
+use redis::{Cmd, RedisWrite, ToRedisArgs};
 
 include!(concat!(env!("OUT_DIR"), "/script_hashes.rs"));
 
@@ -27,9 +30,13 @@ impl Script {
         panic!("a script build.rs did not hash");
     }
 
-    /// A call of this script, its keys and arguments to be added.
-    pub(super) fn prepare_invoke(&'static self) -> Call {
-        Call { script: self, keys: Vec::new(), args: Vec::new() }
+    /// A call of this script on `keys` keys, to be added first, then its
+    /// arguments.
+    pub(super) fn prepare_invoke(&'static self, keys: usize) -> Call {
+        // Room for a queue script's keys and arguments and a finish's outcome.
+        let mut eval = Cmd::with_capacity(keys + 8, 1024);
+        eval.arg("EVALSHA").arg(self.hash).arg(keys);
+        Call { script: self, keys, eval }
     }
 }
 
@@ -48,33 +55,53 @@ const fn same(a: &str, b: &str) -> bool {
     true
 }
 
-/// A call of a script: its keys (KEYS) and arguments (ARGV), in order.
+/// A call of a script: `EVALSHA`, its hash, the number of keys, its keys
+/// (KEYS) and arguments (ARGV), in order.
 pub(super) struct Call {
     script: &'static Script,
-    keys: Vec<Vec<u8>>,
-    args: Vec<Vec<u8>>,
+    keys: usize,
+    eval: Cmd,
 }
+
+/// `EVALSHA`, the hash and the number of keys.
+const HEAD: usize = 3;
 
 impl std::fmt::Debug for Call {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The arguments may carry a job's secrets: only how many there are.
         f.debug_struct("Call")
             .field("hash", &self.script.hash)
-            .field("keys", &self.keys.len())
-            .field("args", &self.args.len())
-            .finish()
+            .field("keys", &self.keys)
+            .field("args", &self.args())
+            .finish_non_exhaustive()
     }
 }
 
 impl Call {
-    pub(super) fn key<T: ToRedisArgs>(&mut self, key: T) -> &mut Call {
-        key.write_redis_args(&mut self.keys);
+    /// How many arguments (beyond the keys) were added so far.
+    fn args(&self) -> usize {
+        self.eval.args_iter().len().saturating_sub(HEAD + self.keys)
+    }
+
+    /// Adds a key, written as `parts` in a row (no string is made for it).
+    pub(super) fn key(&mut self, parts: std::fmt::Arguments<'_>) -> &mut Call {
+        debug_assert!(self.eval.args_iter().len() < HEAD + self.keys, "a key added after the arguments");
+        self.eval.write_arg_fmt(parts);
         self
     }
 
     pub(super) fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Call {
-        arg.write_redis_args(&mut self.args);
+        debug_assert!(self.eval.args_iter().len() >= HEAD + self.keys, "an argument added before the keys");
+        arg.write_redis_args(&mut self.eval);
         self
+    }
+
+    /// Adds `value` as one argument in JSON, written into the command as
+    /// it is serialized.
+    pub(super) fn arg_json<T: serde::Serialize>(&mut self, value: &T) -> Result<&mut Call, serde_json::Error> {
+        debug_assert!(self.eval.args_iter().len() >= HEAD + self.keys, "an argument added before the keys");
+        serde_json::to_writer(self.eval.writer_for_next_arg(), value)?;
+        Ok(self)
     }
 
     /// The SHA-1 this build gave the script.
@@ -83,11 +110,8 @@ impl Call {
     }
 
     /// `EVALSHA` of the script on the keys and arguments.
-    pub(super) fn eval(&self) -> Cmd {
-        let data = self.keys.iter().chain(&self.args).map(Vec::len).sum::<usize>() + self.script.hash.len() + 16;
-        let mut cmd = Cmd::with_capacity(3 + self.keys.len() + self.args.len(), data);
-        cmd.arg("EVALSHA").arg(self.script.hash).arg(self.keys.len()).arg(&self.keys[..]).arg(&self.args[..]);
-        cmd
+    pub(super) fn eval(&self) -> &Cmd {
+        &self.eval
     }
 
     /// `SCRIPT LOAD` of the script: for a server that answered `NOSCRIPT`.

@@ -123,9 +123,8 @@ pub(super) async fn finish(
     if took_here && let Some(t) = &next {
         lock(&b.asked).insert(t.grant.to_string(), queue.to_string());
     }
-    let outcome = serde_json::to_string(&outcome).map_err(|e| BrokerError::Protocol(format!("finish: {e}")))?;
     let mut call = b.script(&SCRIPTS.finish, queue);
-    call.arg(outcome);
+    call.arg_json(&outcome).map_err(|e| BrokerError::Protocol(format!("finish: {e}")))?;
     let stamp = b.wake.before(queue);
     // a requeue, or a slot freed for a waiting job
     b.wake.touched(queue);
@@ -140,14 +139,14 @@ pub(super) async fn finish(
     if let (false, Some(hook)) = (entry.is_empty(), hook) {
         // The outcome is recorded: a hook that cannot go in now stays in the
         // outbox for maintenance.
-        if let Err(error) = outbox::deliver(b, queue, &entry, hook).await {
+        if let Err(error) = Box::pin(outbox::deliver(b, queue, &entry, hook)).await {
             tracing::warn!(%error, queue, "hook job left in the outbox for maintenance");
         }
     }
     let mut run_moved = false;
     if !report.is_empty() {
         // Likewise a step job's outcome, on its way to its run.
-        run_moved = match outbox::report(b, queue, &report).await {
+        run_moved = match Box::pin(outbox::report(b, queue, &report)).await {
             Ok(moved) => moved,
             Err(error) => {
                 tracing::warn!(%error, queue, "a workflow step's outcome left in the outbox for maintenance");
@@ -155,6 +154,8 @@ pub(super) async fn finish(
             }
         };
     }
+    // What calls again (rare) is boxed, so that the future of a finish
+    // that took its next job in the same call, made for every job, stays small.
     let mut next_job = None;
     if let Some(take) = next {
         let rest: Vec<&str> =
@@ -163,14 +164,14 @@ pub(super) async fn finish(
             // (a take that found nothing ends the reply: Lua drops a last nil)
             match reply.next().map_or(Ok(Taken::Nothing), |v| taken(v, &take))? {
                 Taken::Lease(lease) => Some(*lease),
-                Taken::More => b.take(&take).await?,
+                Taken::More => Box::pin(b.take(&take)).await?,
                 Taken::Nothing => {
                     b.wake.found_empty(queue, &stamp);
-                    b.take_in(&rest, &take).await?
+                    Box::pin(b.take_in(&rest, &take)).await?
                 }
             }
         } else {
-            b.take(&take).await?
+            Box::pin(b.take(&take)).await?
         };
     }
     Ok(Finished { recorded: recorded == 1, dropped, next: next_job, run_moved })

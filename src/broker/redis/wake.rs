@@ -121,6 +121,19 @@ struct Heard {
     empty: HashMap<String, Instant>,
 }
 
+impl Heard {
+    /// Counts a message (or a change of this worker's) naming `queue`;
+    /// done for every job: the name is copied only the first time.
+    fn count(&mut self, queue: &str) {
+        match self.named.get_mut(queue) {
+            Some(n) => *n += 1,
+            None => {
+                self.named.insert(queue.to_string(), 1);
+            }
+        }
+    }
+}
+
 /// What a take notes before asking a queue (`Wakes::before`).
 #[derive(PartialEq, Eq)]
 pub(super) struct Stamp(u64, u64);
@@ -149,13 +162,13 @@ impl Wakes {
     /// message may come after the next take, which must not skip it.
     pub(super) fn touched(&self, queue: &str) {
         let mut s = self.state();
-        *s.named.entry(queue.to_string()).or_default() += 1;
+        s.count(queue);
         s.empty.remove(queue);
     }
 
     fn heard(&self, queue: &str) {
         let mut s = self.state();
-        *s.named.entry(queue.to_string()).or_default() += 1;
+        s.count(queue);
         s.empty.remove(queue);
         drop(s);
         self.notify.notify_one();

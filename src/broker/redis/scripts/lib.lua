@@ -303,8 +303,25 @@ local function add_failed(now, id, max, ttl)
 end
 
 -- The lease reply of take(): {id, attempt, the job's fields as field/value pairs}.
+-- What a worker reads of the job it takes: its request (`request_from` in
+-- fields.rs), not the rest of its record, which would only be sent to be
+-- dropped (each field is an allocation of the worker's for every job).
+local function request(r)
+  local out = {}
+  for _, k in ipairs({'job', 'queue', 'args', 'params', 'delay', 'expires', 'ukey', 'uwin', 'sched', 'trigger', 'wf',
+    'maxred', 'maxconc', 'ttl'}) do
+    local v = r[k]
+    if v then
+      out[#out + 1] = k
+      out[#out + 1] = v
+    end
+  end
+  return out
+end
+
 local function leased(id)
-  return {id, tonumber(rec_hget(id, 'attempts')), rec_hgetall(id)}
+  local r = rec_load(id) or {}
+  return {id, tonumber(r.attempts), request(r)}
 end
 
 -- take(now, expiry, worker, grant) takes the oldest job of the queue and
@@ -318,8 +335,8 @@ end
 -- run is over takes afresh.
 -- A job that expires here keeps its record for its 'ttl' (bound.result_ttl
 -- if its record has none).
--- Returns {id, attempt, hash}, nil (nothing queued), or 'more' (it looked at
--- bound.take_steps entries: call again).
+-- Returns {id, attempt, request fields}, nil (nothing queued), or 'more' (it
+-- looked at bound.take_steps entries: call again).
 local function take(now, expiry, worker, grant)
   local granted = redis.call('HGET', GRANTS, grant)
   if granted then
@@ -363,7 +380,7 @@ local function take(now, expiry, worker, grant)
         rec_save(id, r)
         redis.call('ZADD', LEASES, expiry, id)
         redis.call('HSET', GRANTS, grant, id)
-        return {id, attempt, flat(r)}
+        return {id, attempt, request(r)}
       end
     end
   end
