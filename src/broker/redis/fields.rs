@@ -26,7 +26,8 @@ pub(super) enum Taken {
     More,
 }
 
-/// The reply of `take()` for `take`: `{id, attempt, hash}`, nil, or 'more'.
+/// The reply of `take()` for `take`: `{id, attempt, request fields}` (as
+/// field/value pairs), nil, or 'more'.
 pub(super) fn taken(reply: redis::Value, take: &Take<'_>) -> Result<Taken, BrokerError> {
     match &reply {
         redis::Value::Nil => return Ok(Taken::Nothing),

@@ -33,8 +33,10 @@ impl Script {
     /// A call of this script on `keys` keys, to be added first, then its
     /// arguments.
     pub(super) fn prepare_invoke(&'static self, keys: usize) -> Call {
-        // Room for a queue script's keys and arguments and a finish's outcome.
-        let mut eval = Cmd::with_capacity(keys + 8, 1024);
+        // Argument slots for a queue script's (the head, 14 keys, the 4
+        // common arguments and a take's 3); bytes for its keys and bounds
+        // and a short outcome (an output tail grows it).
+        let mut eval = Cmd::with_capacity(HEAD + keys + 7, 1024);
         eval.arg("EVALSHA").arg(self.hash).arg(keys);
         Call { script: self, keys, eval }
     }
@@ -111,6 +113,7 @@ impl Call {
 
     /// `EVALSHA` of the script on the keys and arguments.
     pub(super) fn eval(&self) -> &Cmd {
+        debug_assert!(self.eval.args_iter().len() >= HEAD + self.keys, "fewer keys added than declared");
         &self.eval
     }
 

@@ -154,8 +154,10 @@ pub(super) async fn finish(
             }
         };
     }
-    // What calls again (rare) is boxed, so that the future of a finish
-    // that took its next job in the same call, made for every job, stays small.
+    // What calls again is boxed, so that the future of a finish that took
+    // its next job in the same call (a single-queue worker's every job)
+    // stays small; a worker serving several queues pays an allocation
+    // for the second call's future when it makes one.
     let mut next_job = None;
     if let Some(take) = next {
         let rest: Vec<&str> =

@@ -302,10 +302,10 @@ local function add_failed(now, id, max, ttl)
   return #old
 end
 
--- The lease reply of take(): {id, attempt, the job's fields as field/value pairs}.
--- What a worker reads of the job it takes: its request (`request_from` in
--- fields.rs), not the rest of its record, which would only be sent to be
--- dropped (each field is an allocation of the worker's for every job).
+-- What take() sends of the job it leases, as field/value pairs: its request
+-- (the fields `request_from` in fields.rs reads), not the rest of its
+-- record, which would only be sent to be dropped (each field is an
+-- allocation of the worker's for every job).
 local function request(r)
   local out = {}
   for _, k in ipairs({'job', 'queue', 'args', 'params', 'delay', 'expires', 'ukey', 'uwin', 'sched', 'trigger', 'wf',
