@@ -185,6 +185,21 @@ async fn an_unset_variable_fails_before_any_request() {
     assert!(server.requests().is_empty());
 }
 
+#[tokio::test]
+async fn a_url_that_is_not_one_fails_before_any_request_literal_or_filled_in() {
+    // A URL without a placeholder is parsed once, when the config is read;
+    // one with a placeholder, for each run. A bad one of either kind does
+    // not start, and says so the same way.
+    for (url, params) in
+        [("http://127.0.0.1:99999/x", vec![]), ("http://127.0.0.1:{{port}}/x", vec![("port", "99999")])]
+    {
+        let out = attempt(&job(url, ""), "call", &params).await;
+        assert_eq!((out.status, out.retryable), (RunStatus::NotStarted, false), "{url}");
+        let error = out.error.unwrap_or_default();
+        assert!(error.contains("the job's url is not a valid URL once filled in"), "{url}: {error}");
+    }
+}
+
 #[test]
 fn exec_exits_with_the_http_outcome() {
     let server = HttpServer::start();
