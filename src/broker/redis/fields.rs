@@ -154,14 +154,6 @@ fn from_json<T: serde::de::DeserializeOwned>(
         .map_err(|_| BrokerError::Protocol(format!("job {id}: unreadable field \"{key}\"")))
 }
 
-/// The fields of a record that make its request: all `request_from` reads.
-/// A take sends a worker only these (`request` in lib.lua lists them too).
-#[cfg(test)]
-const REQUEST_FIELDS: [&str; 14] = [
-    "job", "queue", "args", "params", "delay", "expires", "ukey", "uwin", "sched", "trigger", "wf", "maxred",
-    "maxconc", "ttl",
-];
-
 /// The request back from a job hash.
 fn request_from(id: &str, fields: &HashMap<String, String>) -> Result<NewJob, BrokerError> {
     let bad = |what: &str| BrokerError::Protocol(format!("job {id}: unreadable field \"{what}\""));
@@ -266,6 +258,13 @@ fn history(text: &str) -> Vec<crate::job::PastAttempt> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fields of a record that make its request: all `request_from`
+    /// reads, and all a take sends a worker (`request` in lib.lua).
+    const REQUEST_FIELDS: [&str; 14] = [
+        "job", "queue", "args", "params", "delay", "expires", "ukey", "uwin", "sched", "trigger", "wf", "maxred",
+        "maxconc", "ttl",
+    ];
 
     /// The list `request` in lib.lua sends a worker that takes a job.
     fn sent_by_take() -> Vec<String> {

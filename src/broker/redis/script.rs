@@ -85,15 +85,20 @@ impl Call {
         self.eval.args_iter().len().saturating_sub(HEAD + self.keys)
     }
 
+    /// Whether every key declared was added.
+    fn keys_added(&self) -> bool {
+        self.eval.args_iter().len() >= HEAD + self.keys
+    }
+
     /// Adds a key, written as `parts` in a row (no string is made for it).
     pub(super) fn key(&mut self, parts: std::fmt::Arguments<'_>) -> &mut Call {
-        debug_assert!(self.eval.args_iter().len() < HEAD + self.keys, "a key added after the arguments");
+        debug_assert!(!self.keys_added(), "a key added after the arguments");
         self.eval.write_arg_fmt(parts);
         self
     }
 
     pub(super) fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Call {
-        debug_assert!(self.eval.args_iter().len() >= HEAD + self.keys, "an argument added before the keys");
+        debug_assert!(self.keys_added(), "an argument added before the keys");
         arg.write_redis_args(&mut self.eval);
         self
     }
@@ -101,7 +106,7 @@ impl Call {
     /// Adds `value` as one argument in JSON, written into the command as
     /// it is serialized.
     pub(super) fn arg_json<T: serde::Serialize>(&mut self, value: &T) -> Result<&mut Call, serde_json::Error> {
-        debug_assert!(self.eval.args_iter().len() >= HEAD + self.keys, "an argument added before the keys");
+        debug_assert!(self.keys_added(), "an argument added before the keys");
         serde_json::to_writer(self.eval.writer_for_next_arg(), value)?;
         Ok(self)
     }
@@ -113,7 +118,7 @@ impl Call {
 
     /// `EVALSHA` of the script on the keys and arguments.
     pub(super) fn eval(&self) -> &Cmd {
-        debug_assert!(self.eval.args_iter().len() >= HEAD + self.keys, "fewer keys added than declared");
+        debug_assert!(self.keys_added(), "fewer keys added than declared");
         &self.eval
     }
 

@@ -122,15 +122,17 @@ struct Heard {
 }
 
 impl Heard {
-    /// Counts a message (or a change of this worker's) naming `queue`;
-    /// done for every job: the name is copied only the first time.
-    fn count(&mut self, queue: &str) {
+    /// Counts a message (or a change of this worker's) naming `queue`, which
+    /// may then have jobs; done for every job: the name is copied only the
+    /// first time.
+    fn note(&mut self, queue: &str) {
         match self.named.get_mut(queue) {
             Some(n) => *n += 1,
             None => {
                 self.named.insert(queue.to_string(), 1);
             }
         }
+        self.empty.remove(queue);
     }
 }
 
@@ -162,14 +164,12 @@ impl Wakes {
     /// message may come after the next take, which must not skip it.
     pub(super) fn touched(&self, queue: &str) {
         let mut s = self.state();
-        s.count(queue);
-        s.empty.remove(queue);
+        s.note(queue);
     }
 
     fn heard(&self, queue: &str) {
         let mut s = self.state();
-        s.count(queue);
-        s.empty.remove(queue);
+        s.note(queue);
         drop(s);
         self.notify.notify_one();
     }
