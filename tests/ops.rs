@@ -344,16 +344,18 @@ both!(every_metrics_series_moves_when_its_event_happens, |backend| {
         }
         missing.is_empty()
     });
-    // The fire delay is measured from the tick: well inside a second here.
-    let slow = seen
-        .lines()
-        .find_map(|l| l.strip_prefix("taskq_beat_fire_delay_seconds_bucket{le=\"1\"} "))
-        .and_then(|n| n.parse::<u64>().ok());
-    let all = seen
-        .lines()
-        .find_map(|l| l.strip_prefix("taskq_beat_fire_delay_seconds_count "))
-        .and_then(|n| n.parse::<u64>().ok());
-    assert_eq!(slow, all, "every fire within a second of its tick:\n{seen}");
+    // The fire delay is measured from the tick: well inside a second here,
+    // where measured from the tick before (or from nothing) it would be a
+    // second or more. Most fires, not all: one fire of a loaded machine's
+    // test run was once a second late, which is what the series is for.
+    let series = |prefix: &str| {
+        seen.lines().find_map(|l| l.strip_prefix(prefix)).and_then(|n| n.parse::<f64>().ok()).unwrap_or(0.0)
+    };
+    let within_a_second = series("taskq_beat_fire_delay_seconds_bucket{le=\"1\"} ");
+    let fires = series("taskq_beat_fire_delay_seconds_count ");
+    let total = series("taskq_beat_fire_delay_seconds_sum ");
+    assert!(fires >= 1.0 && within_a_second * 2.0 > fires, "most fires within a second of their tick:\n{seen}");
+    assert!(total > 0.0, "a fire is some time after its tick, never none:\n{seen}");
 });
 
 #[test]
