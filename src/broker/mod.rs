@@ -182,7 +182,8 @@ pub trait Broker: Send + Sync {
 
     /// Records how an attempt ended (nothing when the lease was lost) and,
     /// with `next`, takes the next job for the slot this frees, as `dequeue`
-    /// would, in the same atomic step: one round trip per job, no prefetch.
+    /// would, in the same atomic step: no prefetch, and no round trip of its
+    /// own for the take (a busy Redis queue's finishes also share calls).
     /// A scheduled run's final outcome is stamped on its schedule entry in
     /// the same step. Asked again after a lost reply, it reports the outcome
     /// recorded and hands over the same next job.

@@ -410,6 +410,92 @@ conformance!(finishing_can_take_the_next_job_in_the_same_step, |broker, env| {
     assert_eq!(empty.next.map(|l| l.job.id), Some(second), "a requeued job is first in line again");
 });
 
+// Many slots of one worker finishing at once (one connection, as a worker
+// with `-c 24` has): each outcome is recorded as it would be alone, a lost
+// lease among them changes nothing, and each slot's next job is leased to
+// that slot's take, never another's, nor one job to two.
+conformance!(many_slots_finishing_at_once_each_get_their_own_outcome_and_next_job, |broker, env| {
+    let first: Vec<NewJob> = (0..24).map(|i| job(&format!("j{i}"), "default")).collect();
+    broker.enqueue(&first).await.unwrap();
+    let rest: Vec<NewJob> = (0..16).map(|_| job("rest", "default")).collect();
+    broker.enqueue(&rest).await.unwrap();
+    let mut leases = Vec::new();
+    for i in 0..24 {
+        leases.push(take(broker.as_ref(), &["default"], &format!("w{i}"), LEASE).await.unwrap());
+    }
+    let queues = q(&["default"]);
+    let grants: Vec<String> = (0..24).map(|_| grant()).collect();
+    let finishes = leases.iter().enumerate().map(|(i, lease)| {
+        let (queues, grants) = (&queues, &grants);
+        let broker = broker.as_ref();
+        async move {
+            let worker = format!("w{i}");
+            let (token, finish) = match i % 4 {
+                0 => (lease.token(), succeeded()),
+                1 => (lease.token(), Finish::Failed { result: result(Some(&format!("failure {i}"))), hook: None }),
+                2 => (lease.token(), Finish::Retry { result: result(Some("again")), delay: Duration::from_secs(3600) }),
+                // a lease this slot lost: nothing is recorded
+                _ => (LeaseToken { grant: grant(), ..lease.token() }, succeeded()),
+            };
+            let next = Take { queues, worker: &worker, lease: LEASE, grant: &grants[i] };
+            broker.finish(&token, finish, Some(next)).await.unwrap()
+        }
+    });
+    let done = futures_util::future::join_all(finishes).await;
+    let mut handed = HashSet::new();
+    for (i, (finished, lease)) in done.iter().zip(&leases).enumerate() {
+        assert_eq!(finished.recorded, i % 4 != 3, "slot {i}'s outcome");
+        if let Some(next) = &finished.next {
+            assert_eq!((next.worker.as_str(), next.grant.as_str()), (format!("w{i}").as_str(), grants[i].as_str()));
+            assert!(rest.iter().any(|j| j.id == next.job.id), "slot {i} got a job of the rest");
+            assert!(handed.insert(next.job.id), "{} handed to two slots", next.job.id);
+            let rec = get(broker.as_ref(), next.job.id).await.unwrap();
+            assert_eq!((rec.state, rec.worker.as_deref()), (JobState::Running, Some(format!("w{i}").as_str())));
+        }
+        let rec = get(broker.as_ref(), lease.job.id).await.unwrap();
+        let (state, error) = match i % 4 {
+            0 => (JobState::Succeeded, None),
+            1 => (JobState::Failed, Some(format!("failure {i}"))),
+            2 => (JobState::Retrying, Some("again".to_string())),
+            _ => (JobState::Running, None),
+        };
+        assert_eq!((rec.state, rec.error.clone()), (state, error), "slot {i}'s job");
+    }
+    assert_eq!(handed.len(), 16, "every job left went to a slot");
+    let _ = env;
+});
+
+// Finishes given up midway (a worker's task dropped while its outcome was
+// on the way, perhaps carrying others'): one waiting behind them still
+// completes, and each given-up one, sent again, is recorded once.
+conformance!(finishes_given_up_midway_leave_the_others_to_complete, |broker, env| {
+    let jobs: Vec<NewJob> = (0..4).map(|_| job("j", "default")).collect();
+    broker.enqueue(&jobs).await.unwrap();
+    let mut leases = Vec::new();
+    for i in 0..4 {
+        leases.push(take(broker.as_ref(), &["default"], &format!("w{i}"), LEASE).await.unwrap());
+    }
+    let tokens: Vec<LeaseToken> = leases.iter().map(Lease::token).collect();
+    let mut finishes: Vec<_> = tokens.iter().map(|t| Box::pin(broker.finish(t, succeeded(), None))).collect();
+    // Each sent (or waiting to be): then the first three are given up.
+    for f in &mut finishes {
+        let _ = futures_util::poll!(f.as_mut());
+    }
+    let last = finishes.pop().expect("four");
+    drop(finishes);
+    let last = tokio::time::timeout(Duration::from_secs(10), last).await.expect("the last is not left waiting");
+    assert!(last.unwrap().recorded);
+    for token in &tokens[..3] {
+        let again = broker.finish(token, succeeded(), None);
+        assert!(tokio::time::timeout(Duration::from_secs(10), again).await.expect("in time").unwrap().recorded);
+    }
+    for lease in &leases {
+        let rec = get(broker.as_ref(), lease.job.id).await.unwrap();
+        assert_eq!((rec.state, rec.attempts), (JobState::Succeeded, 1));
+    }
+    let _ = env;
+});
+
 conformance!(results_are_kept_for_their_ttl, |broker, env| {
     let keep = enqueue(broker.as_ref(), &job("keep", "default")).await;
     let short = enqueue(broker.as_ref(), &job("short", "default")).await;

@@ -15,6 +15,7 @@ mod beat;
 mod call;
 mod error;
 mod fields;
+mod finishes;
 mod layout;
 mod link;
 mod outbox;
@@ -162,6 +163,9 @@ pub(super) struct RedisBroker {
     /// asked again, that queue is asked first, so the job it may have
     /// taken is handed over instead of leased to nobody.
     asked: std::sync::Mutex<HashMap<String, String>>,
+    /// Finish calls under way per queue, and the finishes waiting to go
+    /// with the next (`finishes.rs`).
+    finishes: finishes::Finishes,
     /// Whether beat's state kept by taskq before 0.2 may be left to move
     /// (`beat.rs`); set by `layout.rs`.
     old_entries: std::sync::atomic::AtomicBool,
@@ -239,6 +243,7 @@ impl RedisBroker {
             subscriber_stop: stop,
             queues: queues::Known::default(),
             asked: std::sync::Mutex::default(),
+            finishes: finishes::Finishes::default(),
             old_entries: std::sync::atomic::AtomicBool::new(false),
         };
         layout::ensure(&broker, mark).await?;

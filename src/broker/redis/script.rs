@@ -103,14 +103,6 @@ impl Call {
         self
     }
 
-    /// Adds `value` as one argument in JSON, written into the command as
-    /// it is serialized.
-    pub(super) fn arg_json<T: serde::Serialize>(&mut self, value: &T) -> Result<&mut Call, serde_json::Error> {
-        debug_assert!(self.keys_added(), "an argument added before the keys");
-        serde_json::to_writer(self.eval.writer_for_next_arg(), value)?;
-        Ok(self)
-    }
-
     /// The SHA-1 this build gave the script.
     pub(super) fn hash(&self) -> &'static str {
         self.script.hash

@@ -123,12 +123,14 @@ pub(super) async fn finish(
     if took_here && let Some(t) = &next {
         lock(&b.asked).insert(t.grant.to_string(), queue.to_string());
     }
-    let mut call = b.script(&SCRIPTS.finish, queue);
-    call.arg_json(&outcome).map_err(|e| BrokerError::Protocol(format!("finish: {e}")))?;
+    let mut arg = Vec::with_capacity(384);
+    serde_json::to_writer(&mut arg, &outcome).map_err(|e| BrokerError::Protocol(format!("finish: {e}")))?;
     let stamp = b.wake.before(queue);
     // a requeue, or a slot freed for a waiting job
     b.wake.touched(queue);
-    let reply: Vec<redis::Value> = b.link.invoke(&call).await?;
+    let reply = b.finishes.call(b, queue, arg).await?;
+    let reply: Vec<redis::Value> =
+        redis::from_redis_value(reply).map_err(|e| BrokerError::Protocol(format!("finish: {e}")))?;
     if took_here && let Some(t) = &next {
         // The reply came: the take it carried was not lost.
         lock(&b.asked).remove(t.grant);

@@ -5,8 +5,9 @@
 -- lost reply, it reports the outcome recorded and hands over the same next
 -- job. (common.lua and lib.lua are prepended; KEYS and ARGV[1..4] as
 -- lib.lua says.)
--- ARGV[5]  what to record and take, as a JSON object (FinishArg in
---          transitions.rs); a field left out is none:
+-- ARGV[5..] what to record and take, one JSON object per attempt (FinishArg
+--          in transitions.rs; several slots' finishes in one call:
+--          finishes.rs); a field left out is none:
 --          id, worker      the job and the worker that ran it
 --          grant           grant of the run (its lease token)
 --          kind            succeeded | failed | retrying | revoked | requeue
@@ -25,38 +26,38 @@
 --          hook            the hook job, as outbox.rs writes it
 --          next            the next take from this queue: {lease (ms),
 --                          grant} (none: take none)
--- returns  {1 recorded or 0 lease lost (nothing written), failed jobs
---          dropped to keep the failed set bounded, the outbox entry made
---          for the hook job ("" none: the caller enqueues it, then removes
---          the entry), the outbox entry made for a workflow's step job's
---          final outcome ("" none: the caller applies it to its run, then
---          removes the entry), the next job as take() returns it}
-local o = cjson.decode(ARGV[5])
+-- returns  per attempt, in ARGV's order: {1 recorded or 0 lease lost
+--          (nothing written), failed jobs dropped to keep the failed set
+--          bounded, the outbox entry made for the hook job ("" none: the
+--          caller enqueues it, then removes the entry), the outbox entry
+--          made for a workflow's step job's final outcome ("" none: the
+--          caller applies it to its run, then removes the entry), the next
+--          job as take() returns it}
 local now = clock(ARGV[2])
-local id, token = o.id, o.grant
-local dropped = 0
-local entry = ''
-local report = ''
 
 -- A workflow's step job's final outcome, for its run (runs.lua's advance),
 -- as a StepReport in JSON: marked '@' in the outbox.
-local function report_for(rec, kind)
+local function report_for(o, rec, kind)
   local wf = cjson.decode(rec.wf)
-  local r = {run = wf.run, step = wf.step, id = id, job = rec.job, state = kind,
+  local r = {run = wf.run, step = wf.step, id = o.id, job = rec.job, state = kind,
     output = o.step_output or o.output or '', truncated = o.step_cut or false}
   if rec.params then r.params = cjson.decode(rec.params) end
   if o.exit then r.exit_code = o.exit end
   return ms(now) .. ' @' .. cjson.encode(r)
 end
 
-local function record()
+-- Records attempt `o`; returns 1 recorded (or 0 lease lost), failed jobs
+-- dropped, and the outbox entries made for its hook and its run.
+local function record(o)
+  local id, token = o.id, o.grant
+  local dropped, entry, report = 0, '', ''
   local jk = id
   -- the record is read and written once: this is every job's path
   local r = rec_load(jk)
   if not r or r.state ~= 'running' or r.grant ~= token then
     -- this very outcome, recorded by an earlier call whose reply was lost
-    if r and r.fin == token then return 1 end
-    return 0
+    if r and r.fin == token then return 1, 0, '', '' end
+    return 0, 0, '', ''
   end
   redis.call('ZREM', LEASES, id)
   redis.call('HDEL', GRANTS, token)
@@ -70,7 +71,7 @@ local function record()
     rec_save(jk, r)
     redis.call('RPUSH', PENDING, id)
     wake()
-    return 1
+    return 1, dropped, entry, report
   end
   if o.hook then
     -- stamped, so that maintenance leaves a fresh one to this worker
@@ -78,7 +79,7 @@ local function record()
     redis.call('RPUSH', OUTBOX, entry)
   end
   if r.wf and (kind == 'succeeded' or kind == 'failed' or kind == 'revoked') then
-    report = report_for(r, kind)
+    report = report_for(o, r, kind)
     redis.call('RPUSH', OUTBOX, report)
   end
   local finished = now - o.ended_ago
@@ -101,7 +102,7 @@ local function record()
     packed_save(JOBS, jk, {gone = '1', job = r.job, finished = ms(finished)})
     redis.call('ZADD', DONE, now + o.ttl, id)
     redis.call('ZREM', INDEX, id)
-    return 1
+    return 1, dropped, entry, report
   end
   rec_put(r, 'state', kind, 'finished', ms(finished), 'fin', token, 'outlen', o.outlen)
   r.revoke = nil
@@ -121,7 +122,7 @@ local function record()
     rec_put(r, 'due', due)
     rec_save(jk, r)
     redis.call('ZADD', DELAYED, due, id)
-    return 1
+    return 1, dropped, entry, report
   end
   rec_save(jk, r)
   if kind == 'succeeded' or kind == 'revoked' then
@@ -130,9 +131,14 @@ local function record()
     -- after the save: add_failed may delete records, this one among them
     dropped = add_failed(now, id, o.failed_max, o.failed_ttl)
   end
-  return 1
+  return 1, dropped, entry, report
 end
 
-local recorded = record()
-local nxt = o.next
-return {recorded, dropped, entry, report, nxt and take(now, now + nxt.lease, o.worker, nxt.grant)}
+local replies = {}
+for i = 5, #ARGV do
+  local o = cjson.decode(ARGV[i])
+  local recorded, dropped, entry, report = record(o)
+  local nxt = o.next
+  replies[#replies + 1] = {recorded, dropped, entry, report, nxt and take(now, now + nxt.lease, o.worker, nxt.grant)}
+end
+return replies
