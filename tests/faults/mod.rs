@@ -17,10 +17,13 @@
 //! - `soak`: minutes of steady load with kills, a Redis crash and a
 //!   partition (`#[ignore]`d: `scripts/soak` runs it)
 //! - `chaos`: what the storm and the soak share
+//! - `batch`: a busy Redis queue's finishes in one call keep their own
+//!   errors, and none is lost when a call stops at its bound
 
 mod proxy;
 mod redis;
 
+mod batch;
 mod chaos;
 mod clock;
 mod disk;

@@ -6,18 +6,23 @@
 //! drain's limit. So at most `IN_FLIGHT` finish calls of a queue are under
 //! way at once; a finish made meanwhile waits, and the next call carries
 //! every finish that waited (up to `MOST`). A finish when fewer calls are
-//! under way goes out at once, alone, as before: a lightly loaded worker
-//! waits for nothing.
+//! under way goes out at once, alone, as before, written straight into its
+//! command: a lightly loaded worker waits for nothing.
 //!
 //! Each finish takes the next job for its own slot only, so SPEC §4's "no
 //! prefetch" holds: a call carries finishes, never a job no slot runs. Each
-//! is recorded, or reported lost, as it would be alone; asked again after
-//! a lost reply, it answers the same (finish.lua).
+//! is recorded, or reported lost, as it would be alone, with the time it
+//! waited here added to how long ago its attempt ended; an error of one
+//! (a damaged record) is its own; asked again after a lost reply, it
+//! answers the same (finish.lua).
 
 use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
 
+use serde::Serialize;
 use tokio::sync::oneshot;
 
+use super::fields::ms;
 use super::{RedisBroker, SCRIPTS, lock};
 use crate::broker::BrokerError;
 
@@ -25,12 +30,14 @@ use crate::broker::BrokerError;
 /// with the next while the worker reads the last one's reply.
 const IN_FLIGHT: usize = 2;
 
-/// Finishes one call carries at most: each may take a job behind a bounded
-/// pile of expired or waiting ones (call.rs), and a script runs alone on
-/// the server, so the call stays near a millisecond even then.
+/// Finishes one call carries at most. Each may step past a bounded pile of
+/// expired or waiting jobs (call.rs); finish.lua leaves the rest of a call
+/// to the next once its steps pass one take's bound, so a call stays near a
+/// millisecond of the server's time.
 const MOST: usize = 16;
 
 /// Per queue, the finish calls under way and the finishes waiting for one.
+/// (A std mutex: held for a few pushes and pops, never across an await.)
 #[derive(Default)]
 pub(super) struct Finishes {
     lines: std::sync::Mutex<HashMap<String, Line>>,
@@ -42,74 +49,114 @@ struct Line {
     waiting: VecDeque<Waiting>,
 }
 
-/// A finish waiting for a call: its argument (finish.lua's, as JSON), and
-/// where its turn comes.
+/// A finish waiting for a call: its argument (finish.lua's, as JSON), when
+/// it began to wait, and where its turn comes.
 struct Waiting {
     arg: Vec<u8>,
+    since: Instant,
     turn: oneshot::Sender<Turn>,
 }
 
 enum Turn {
     /// Another finish's call carried this one: its part of the reply.
     Done(Result<redis::Value, BrokerError>),
-    /// A call is free: make it, with this finish and the others given.
-    Lead(Vec<u8>, Vec<Waiting>),
+    /// A call is free: make it, with this finish (its argument and wait)
+    /// and the others given.
+    Lead(Vec<u8>, Instant, Vec<Waiting>),
+}
+
+/// The finish a call is made for: still to be written, or written while
+/// it waited.
+enum Own<'a, T> {
+    Fresh(&'a T),
+    Waited(Vec<u8>, Instant),
 }
 
 impl Finishes {
-    /// Records the finish `arg` on `queue`, in a call of its own or with
-    /// others; its part of finish.lua's reply.
-    pub(super) async fn call(&self, b: &RedisBroker, queue: &str, arg: Vec<u8>) -> Result<redis::Value, BrokerError> {
-        let waiting = {
+    /// Records the finish `outcome` (finish.lua's argument) on `queue`, in
+    /// a call of its own or with others; its part of finish.lua's reply.
+    pub(super) async fn call<T: Serialize>(
+        &self,
+        b: &RedisBroker,
+        queue: &str,
+        outcome: &T,
+    ) -> Result<redis::Value, BrokerError> {
+        if self.take_off(queue) {
+            return self.fly(b, queue, Own::Fresh(outcome), Vec::new()).await;
+        }
+        let arg = serde_json::to_vec(outcome).map_err(|e| BrokerError::Protocol(format!("finish: {e}")))?;
+        let since = Instant::now();
+        let waited = {
             let mut lines = lock(&self.lines);
-            let line = match lines.get_mut(queue) {
-                Some(line) => line,
-                None => lines.entry(queue.to_string()).or_default(),
-            };
+            let line = lines.entry(queue.to_string()).or_default();
+            // A call may have landed while the outcome was written.
             if line.flying < IN_FLIGHT {
                 line.flying += 1;
                 Err(arg)
             } else {
                 let (turn, rx) = oneshot::channel();
-                line.waiting.push_back(Waiting { arg, turn });
+                line.waiting.push_back(Waiting { arg, since, turn });
                 Ok(rx)
             }
         };
-        match waiting {
-            Err(arg) => self.fly(b, queue, arg, Vec::new()).await,
-            Ok(rx) => match (&mut Wait { finishes: self, queue, rx }.rx).await {
-                Ok(Turn::Done(reply)) => reply,
-                Ok(Turn::Lead(arg, others)) => self.fly(b, queue, arg, others).await,
-                // The call that carried it was given up (its caller's future
-                // dropped): not known to be recorded, so asked again.
-                Err(_) => Err(BrokerError::Unavailable {
-                    url: b.url.to_string(),
-                    reason: "the call carrying this outcome was given up".into(),
-                    hint: "the outcome is sent again",
-                }),
-            },
+        let rx = match waited {
+            Ok(rx) => rx,
+            Err(arg) => return self.fly(b, queue, Own::<T>::Waited(arg, since), Vec::new()).await,
+        };
+        let mut wait = Wait { finishes: self, queue, rx };
+        match (&mut wait.rx).await {
+            Ok(Turn::Done(reply)) => reply,
+            Ok(Turn::Lead(arg, since, others)) => self.fly(b, queue, Own::<T>::Waited(arg, since), others).await,
+            // The call that carried it was given up (its caller's future
+            // dropped): not known to be recorded, so asked again.
+            Err(_) => Err(BrokerError::Unavailable {
+                url: b.url.to_string(),
+                reason: "the call carrying this outcome was given up".into(),
+                hint: "the outcome is sent again",
+            }),
         }
     }
 
+    /// Whether a call of `queue` is free, taking it if so.
+    fn take_off(&self, queue: &str) -> bool {
+        let mut lines = lock(&self.lines);
+        let line = match lines.get_mut(queue) {
+            Some(line) => line,
+            None => lines.entry(queue.to_string()).or_default(),
+        };
+        let free = line.flying < IN_FLIGHT;
+        if free {
+            line.flying += 1;
+        }
+        free
+    }
+
     /// One call with `own` and `others`' finishes; the next waiting ones
-    /// go when it lands (or is given up).
-    async fn fly(
+    /// go when it lands (or is given up), first among them any this call
+    /// left for the next.
+    async fn fly<T: Serialize>(
         &self,
         b: &RedisBroker,
         queue: &str,
-        own: Vec<u8>,
+        own: Own<'_, T>,
         others: Vec<Waiting>,
     ) -> Result<redis::Value, BrokerError> {
-        let landing = Landing { finishes: self, queue };
+        let mut landing = Landing { finishes: self, queue, left: Vec::new() };
         let mut call = b.script(&SCRIPTS.finish, queue);
-        call.arg(own.as_slice());
+        match own {
+            Own::Fresh(outcome) => {
+                call.arg(0).arg_json(outcome).map_err(|e| BrokerError::Protocol(format!("finish: {e}")))?;
+            }
+            Own::Waited(arg, since) => {
+                call.arg(ms(since.elapsed())).arg(arg.as_slice());
+            }
+        }
         for w in &others {
-            call.arg(w.arg.as_slice());
+            call.arg(ms(w.since.elapsed())).arg(w.arg.as_slice());
         }
         let replies: Result<Vec<redis::Value>, BrokerError> = b.link.invoke(&call).await;
-        drop(landing);
         let replies = replies.and_then(|r| {
-            if r.len() == 1 + others.len() {
+            if (1..=1 + others.len()).contains(&r.len()) {
                 Ok(r)
             } else {
                 Err(BrokerError::Protocol(format!("finish: {} replies to {} outcomes", r.len(), 1 + others.len())))
@@ -119,13 +166,18 @@ impl Finishes {
             Ok(replies) => {
                 let mut replies = replies.into_iter();
                 let own = replies.next().unwrap_or(redis::Value::Nil);
-                for (w, reply) in others.into_iter().zip(replies) {
+                let mut others = others.into_iter();
+                // (replies first: a waiting finish is taken only for a reply)
+                for (reply, w) in replies.zip(others.by_ref()) {
                     // (one given up meanwhile has nobody to tell)
                     let _ = w.turn.send(Turn::Done(Ok(reply)));
                 }
+                landing.left = others.collect();
+                drop(landing);
                 Ok(own)
             }
             Err(e) => {
+                drop(landing);
                 for w in others {
                     let _ = w.turn.send(Turn::Done(Err(e.clone())));
                 }
@@ -134,16 +186,19 @@ impl Finishes {
         }
     }
 
-    /// A call of `queue` landed or was given up (or a finish told to make
-    /// the next one was, and gives back `returned`, the finishes it was to
-    /// carry): the finishes waiting go in the next, led by the first of them
-    /// still waiting.
+    /// A call of `queue` landed or was given up, or a finish told to make
+    /// the next one was given up: the finishes `returned` (ones a call did
+    /// not reach, or was to carry) go first, and the next call is led by
+    /// the first of the waiting ones still wanted.
     fn hand_on(&self, queue: &str, returned: Vec<Waiting>) {
         let mut lines = lock(&self.lines);
         let Some(line) = lines.get_mut(queue) else { return };
         for w in returned.into_iter().rev() {
             line.waiting.push_front(w);
         }
+        // Given up while waiting: not sent (its take would lease a job to a
+        // grant nobody asks again).
+        line.waiting.retain(|w| !w.turn.is_closed());
         loop {
             let Some(first) = line.waiting.pop_front() else {
                 line.flying = line.flying.saturating_sub(1);
@@ -151,10 +206,10 @@ impl Finishes {
             };
             let n = line.waiting.len().min(MOST - 1);
             let others: Vec<Waiting> = line.waiting.drain(..n).collect();
-            match first.turn.send(Turn::Lead(first.arg, others)) {
+            match first.turn.send(Turn::Lead(first.arg, first.since, others)) {
                 Ok(()) => return,
-                // Its finish was given up: the others wait for the next.
-                Err(Turn::Lead(_, others)) => {
+                // Given up just now: the others wait for the next.
+                Err(Turn::Lead(_, _, others)) => {
                     for w in others.into_iter().rev() {
                         line.waiting.push_front(w);
                     }
@@ -170,11 +225,13 @@ impl Finishes {
 struct Landing<'a> {
     finishes: &'a Finishes,
     queue: &'a str,
+    /// Finishes the call did not reach: first in the next.
+    left: Vec<Waiting>,
 }
 
 impl Drop for Landing<'_> {
     fn drop(&mut self) {
-        self.finishes.hand_on(self.queue, Vec::new());
+        self.finishes.hand_on(self.queue, std::mem::take(&mut self.left));
     }
 }
 
@@ -189,7 +246,9 @@ struct Wait<'a> {
 
 impl Drop for Wait<'_> {
     fn drop(&mut self) {
-        if let Ok(Turn::Lead(_, others)) = self.rx.try_recv() {
+        // Closed first, so no turn can come after the look (tokio's way).
+        self.rx.close();
+        if let Ok(Turn::Lead(_, _, others)) = self.rx.try_recv() {
             self.finishes.hand_on(self.queue, others);
         }
     }

@@ -2,8 +2,8 @@
 //! `ScriptInvocation` are, but with the SHA-1 that `EVALSHA` names computed
 //! at build time (build.rs) instead of on each process's first call, and
 //! the call written straight into the one command buffer it is sent from
-//! (a worker makes one call per job: a buffer per key and argument, copied
-//! into the command after, was a third of a job's allocations).
+//! (a worker makes about one call per job: a buffer per key and argument,
+//! copied into the command after, was a third of a job's allocations).
 
 use redis::{Cmd, RedisWrite, ToRedisArgs};
 
@@ -101,6 +101,14 @@ impl Call {
         debug_assert!(self.keys_added(), "an argument added before the keys");
         arg.write_redis_args(&mut self.eval);
         self
+    }
+
+    /// Adds `value` as one argument in JSON, written into the command as
+    /// it is serialized.
+    pub(super) fn arg_json<T: serde::Serialize>(&mut self, value: &T) -> Result<&mut Call, serde_json::Error> {
+        debug_assert!(self.keys_added(), "an argument added before the keys");
+        serde_json::to_writer(self.eval.writer_for_next_arg(), value)?;
+        Ok(self)
     }
 
     /// The SHA-1 this build gave the script.

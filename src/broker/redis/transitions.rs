@@ -20,9 +20,9 @@ use crate::broker::{
 use crate::names::QueueName;
 use crate::time::{from_ms, to_ms};
 
-/// finish.lua's one argument, as JSON: the run, how its attempt ended, the
-/// hook job and the next take. Its header says what each field means; a
-/// field left out (`None`) is one the script reads as none.
+/// finish.lua's argument for one attempt, as JSON: the run, how its attempt
+/// ended, the hook job and the next take. Its header says what each field
+/// means; a field left out (`None`) is one the script reads as none.
 #[derive(Serialize)]
 struct FinishArg<'a> {
     id: String,
@@ -123,12 +123,16 @@ pub(super) async fn finish(
     if took_here && let Some(t) = &next {
         lock(&b.asked).insert(t.grant.to_string(), queue.to_string());
     }
-    let mut arg = Vec::with_capacity(384);
-    serde_json::to_writer(&mut arg, &outcome).map_err(|e| BrokerError::Protocol(format!("finish: {e}")))?;
     let stamp = b.wake.before(queue);
     // a requeue, or a slot freed for a waiting job
     b.wake.touched(queue);
-    let reply = b.finishes.call(b, queue, arg).await?;
+    let reply = match b.finishes.call(b, queue, &outcome).await? {
+        // A script error of this attempt alone (a bug, as a whole call's is).
+        redis::Value::BulkString(error) => {
+            return Err(BrokerError::Protocol(format!("Redis: finish: {}", String::from_utf8_lossy(&error))));
+        }
+        reply => reply,
+    };
     let reply: Vec<redis::Value> =
         redis::from_redis_value(reply).map_err(|e| BrokerError::Protocol(format!("finish: {e}")))?;
     if took_here && let Some(t) = &next {

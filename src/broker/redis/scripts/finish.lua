@@ -5,9 +5,11 @@
 -- lost reply, it reports the outcome recorded and hands over the same next
 -- job. (common.lua and lib.lua are prepended; KEYS and ARGV[1..4] as
 -- lib.lua says.)
--- ARGV[5..] what to record and take, one JSON object per attempt (FinishArg
---          in transitions.rs; several slots' finishes in one call:
---          finishes.rs); a field left out is none:
+-- ARGV[5..] per attempt, two arguments (several slots' finishes in one
+--          call: finishes.rs): how long its finish waited in the worker
+--          for this call (ms, added to ended_ago), then what to record and
+--          take, as a JSON object (FinishArg in transitions.rs); a field
+--          left out is none:
 --          id, worker      the job and the worker that ran it
 --          grant           grant of the run (its lease token)
 --          kind            succeeded | failed | retrying | revoked | requeue
@@ -26,13 +28,16 @@
 --          hook            the hook job, as outbox.rs writes it
 --          next            the next take from this queue: {lease (ms),
 --                          grant} (none: take none)
--- returns  per attempt, in ARGV's order: {1 recorded or 0 lease lost
---          (nothing written), failed jobs dropped to keep the failed set
---          bounded, the outbox entry made for the hook job ("" none: the
---          caller enqueues it, then removes the entry), the outbox entry
---          made for a workflow's step job's final outcome ("" none: the
---          caller applies it to its run, then removes the entry), the next
---          job as take() returns it}
+-- returns  per attempt, in ARGV's order, as far as it got (once its loops
+--          took more than one take's bound of steps, the rest are left for
+--          the caller's next call; the first is always handled), either a
+--          script error's text (that attempt's alone) or {1 recorded or 0
+--          lease lost (nothing written), failed jobs dropped to keep the
+--          failed set bounded, the outbox entry made for the hook job
+--          ("" none: the caller enqueues it, then removes the entry), the
+--          outbox entry made for a workflow's step job's final outcome ("":
+--          none; the caller applies it to its run, then removes the entry),
+--          the next job as take() returns it}
 local now = clock(ARGV[2])
 
 -- A workflow's step job's final outcome, for its run (runs.lua's advance),
@@ -134,11 +139,26 @@ local function record(o)
   return 1, dropped, entry, report
 end
 
-local replies = {}
-for i = 5, #ARGV do
-  local o = cjson.decode(ARGV[i])
+-- Attempt `o` recorded, and its slot's next job taken.
+local function one(o)
   local recorded, dropped, entry, report = record(o)
   local nxt = o.next
-  replies[#replies + 1] = {recorded, dropped, entry, report, nxt and take(now, now + nxt.lease, o.worker, nxt.grant)}
+  return {recorded, dropped, entry, report, nxt and take(now, now + nxt.lease, o.worker, nxt.grant)}
+end
+
+local replies = {}
+for i = 5, #ARGV, 2 do
+  if i > 5 and spent >= bound.take_steps then break end
+  local o = cjson.decode(ARGV[i + 1])
+  o.ended_ago = o.ended_ago + tonumber(ARGV[i])
+  -- A script error of one attempt (a damaged record) is its own, sent as
+  -- its reply's text; a command the server refused (out of memory, no
+  -- disk) fails the call, as alone.
+  local ok, reply = pcall(one, o)
+  if not ok then
+    if type(reply) == 'table' then error(reply) end
+    reply = tostring(reply)
+  end
+  replies[#replies + 1] = reply
 end
 return replies

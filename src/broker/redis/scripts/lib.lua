@@ -20,6 +20,10 @@
 -- ARGV[4]  the queue's name
 -- A script's own arguments follow, from ARGV[5].
 local bound = cjson.decode(ARGV[3])
+-- Steps this call's bounded loops took so far (take, unblock, add_failed's
+-- drops): finish.lua, carrying several slots' finishes, leaves the rest to
+-- the next call once they pass one take's bound.
+local spent = 0
 local QUEUE = ARGV[4]
 
 -- queued ids: LPUSH to enqueue, RPOP to take (RPUSH: to the front)
@@ -241,6 +245,7 @@ local function unblock(now, name, limit)
   -- bounded, to keep the script short behind a pile of stale entries
   for _ = 1, bound.unblock_steps do
     if free <= 0 then return end
+    spent = spent + 1
     local first = redis.call('ZRANGEBYLEX', BLOCKED, '[' .. name .. '\0', '(' .. name .. '\1', 'LIMIT', 0, 1)[1]
     if not first then return end
     redis.call('ZREM', BLOCKED, first)
@@ -294,6 +299,7 @@ local function add_failed(now, id, max, ttl)
     local more = redis.call('ZRANGE', FAILED, #old, #old + math.min(over, most - #old) - 1)
     for _, x in ipairs(more) do old[#old + 1] = x end
   end
+  spent = spent + #old
   for _, x in ipairs(old) do
     redis.call('ZREM', FAILED, x)
     redis.call('ZREM', INDEX, x)
@@ -351,6 +357,7 @@ local function take(now, expiry, worker, grant)
   -- bounded, to keep the script short behind a pile of expired or waiting
   -- jobs; the caller asks again on 'more'
   for _ = 1, bound.take_steps do
+    spent = spent + 1
     local id = redis.call('RPOP', PENDING)
     if not id then return nil end
     -- the record is read and written once: this is every job's path
