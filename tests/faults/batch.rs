@@ -11,7 +11,7 @@ use taskq::broker::{AttemptResult, Broker, Finish, Lease, LeaseToken, Take};
 use taskq::job::{BrokerPolicy, JobId, JobState, NewJob};
 use taskq::names::{JobName, QueueName};
 
-use crate::common::{Env, RedisConn};
+use crate::common::{Env, RedisConn, RedisServer};
 
 const LEASE: Duration = Duration::from_secs(30);
 
@@ -158,5 +158,32 @@ async fn finishes_a_given_up_call_carried_are_sent_again_and_recorded_once() {
     for lease in &leases {
         let rec = broker.get(&[lease.job.id]).await.unwrap().pop().flatten().expect("the record");
         assert_eq!((rec.state, rec.attempts), (JobState::Succeeded, 1));
+    }
+}
+
+// A command the server refuses inside a call (it cannot save: MISCONF)
+// fails every finish the call carried as an outage, with the reason and
+// its fix, as it fails a finish alone; sent again once the server saves,
+// each is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_inside_a_call_fails_its_finishes_as_an_outage() {
+    let server = RedisServer::start();
+    let env = Env::with_broker(&server.url());
+    let broker = env.connect().await;
+    broker.enqueue(&(0..6).map(|_| job("j")).collect::<Vec<_>>()).await.unwrap();
+    let leases = take_all(broker.as_ref(), 6).await;
+    server.misconf();
+    let tokens: Vec<LeaseToken> = leases.iter().map(Lease::token).collect();
+    let done = join_all(tokens.iter().map(|t| broker.finish(t, succeeded(), None))).await;
+    for (i, done) in done.into_iter().enumerate() {
+        let error = done.expect_err("refused");
+        assert!(error.is_unavailable() && error.to_string().contains("cannot save to disk"), "finish {i}: {error}");
+    }
+    server.clear_misconf();
+    for (i, token) in tokens.iter().enumerate() {
+        assert!(broker.finish(token, succeeded(), None).await.expect("recorded").recorded, "finish {i}");
+    }
+    for lease in &leases {
+        assert_eq!(state(broker.as_ref(), lease.job.id).await, JobState::Succeeded);
     }
 }

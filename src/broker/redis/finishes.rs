@@ -32,9 +32,15 @@ const IN_FLIGHT: usize = 2;
 
 /// Finishes one call carries at most. Each may step past a bounded pile of
 /// expired or waiting jobs (call.rs); finish.lua leaves the rest of a call
-/// to the next once its steps pass one take's bound, so a call stays near a
-/// millisecond of the server's time.
+/// to the next once its steps pass one take's bound, so a call takes at
+/// most about two takes' bounds of steps (a millisecond or two of the
+/// server's time) behind such a pile.
 const MOST: usize = 16;
+
+/// Bytes of outcomes one call carries at most, beyond the first: each may
+/// hold an output tail of up to 64 KiB, which the script decodes and
+/// stores, and the server serves no one else meanwhile.
+const MOST_BYTES: usize = 256 * 1024;
 
 /// Per queue, the finish calls under way and the finishes waiting for one.
 /// (A std mutex: held for a few pushes and pops, never across an await.)
@@ -139,9 +145,11 @@ impl Finishes {
         b: &RedisBroker,
         queue: &str,
         own: Own<'_, T>,
-        others: Vec<Waiting>,
+        mut others: Vec<Waiting>,
     ) -> Result<redis::Value, BrokerError> {
         let mut landing = Landing { finishes: self, queue, left: Vec::new() };
+        // Given up since it was handed to this call: not sent.
+        others.retain(|w| !w.turn.is_closed());
         let mut call = b.script(&SCRIPTS.finish, queue);
         match own {
             Own::Fresh(outcome) => {
@@ -204,7 +212,14 @@ impl Finishes {
                 line.flying = line.flying.saturating_sub(1);
                 return;
             };
-            let n = line.waiting.len().min(MOST - 1);
+            let (mut n, mut bytes) = (0, first.arg.len());
+            while let Some(w) = line.waiting.get(n)
+                && n + 1 < MOST
+                && bytes + w.arg.len() <= MOST_BYTES
+            {
+                bytes += w.arg.len();
+                n += 1;
+            }
             let others: Vec<Waiting> = line.waiting.drain(..n).collect();
             match first.turn.send(Turn::Lead(first.arg, first.since, others)) {
                 Ok(()) => return,

@@ -31,13 +31,13 @@
 -- returns  per attempt, in ARGV's order, as far as it got (once its loops
 --          took more than one take's bound of steps, the rest are left for
 --          the caller's next call; the first is always handled), either a
---          script error's text (that attempt's alone) or {1 recorded or 0
---          lease lost (nothing written), failed jobs dropped to keep the
---          failed set bounded, the outbox entry made for the hook job
---          ("" none: the caller enqueues it, then removes the entry), the
---          outbox entry made for a workflow's step job's final outcome ("":
---          none; the caller applies it to its run, then removes the entry),
---          the next job as take() returns it}
+--          script error's text (that attempt's alone; Redis 7) or {1
+--          recorded or 0 lease lost (nothing written), failed jobs dropped
+--          to keep the failed set bounded, the outbox entry made for the
+--          hook job ("" none: the caller enqueues it, then removes the
+--          entry), the outbox entry made for a workflow's step job's final
+--          outcome ("": none; the caller applies it to its run, then
+--          removes the entry), the next job as take() returns it}
 local now = clock(ARGV[2])
 
 -- A workflow's step job's final outcome, for its run (runs.lua's advance),
@@ -151,13 +151,18 @@ for i = 5, #ARGV, 2 do
   if i > 5 and spent >= bound.take_steps then break end
   local o = cjson.decode(ARGV[i + 1])
   o.ended_ago = o.ended_ago + tonumber(ARGV[i])
-  -- A script error of one attempt (a damaged record) is its own, sent as
-  -- its reply's text; a command the server refused (out of memory, no
-  -- disk) fails the call, as alone.
+  -- A script error of one attempt (a damaged record: this script's own,
+  -- 'user_script:<line>: ...') is its own, sent as its reply's text. A
+  -- command the server refused (out of memory, no disk, a replica) fails
+  -- the call, as it would fail a finish alone: raised again as Redis 7
+  -- raises it, a table whose err the server answers with (Redis's pcall
+  -- gives the text). On 6.2 (no redis.REDIS_VERSION) every error fails
+  -- the call, as before.
   local ok, reply = pcall(one, o)
   if not ok then
-    if type(reply) == 'table' then error(reply) end
-    reply = tostring(reply)
+    if not redis.REDIS_VERSION or type(reply) ~= 'string' or not string.find(reply, '^user_script:') then
+      error(redis.REDIS_VERSION and type(reply) == 'string' and {err = reply} or reply, 0)
+    end
   end
   replies[#replies + 1] = reply
 end
