@@ -12,9 +12,9 @@ use taskq::names::{JobName, QueueName};
 use super::conformance;
 use crate::common::wait_until_async;
 
-pub(super) const LEASE: Duration = Duration::from_secs(30);
+pub(crate) const LEASE: Duration = Duration::from_secs(30);
 
-pub(super) fn job(name: &str, queue: &str) -> NewJob {
+pub(crate) fn job(name: &str, queue: &str) -> NewJob {
     NewJob {
         id: JobId::new(),
         job: JobName::new(name).unwrap(),
@@ -46,7 +46,7 @@ pub(super) fn grant() -> String {
 }
 
 /// Takes from `queues` for `worker` under a fresh grant.
-pub(super) async fn take(broker: &dyn Broker, queues: &[&str], worker: &str, lease: Duration) -> Option<Lease> {
+pub(crate) async fn take(broker: &dyn Broker, queues: &[&str], worker: &str, lease: Duration) -> Option<Lease> {
     let (queues, grant) = (q(queues), grant());
     broker.dequeue(&Take { queues: &queues, worker, lease, grant: &grant }).await.unwrap()
 }
@@ -55,7 +55,7 @@ pub(super) async fn get(broker: &dyn Broker, id: JobId) -> Option<JobRecord> {
     broker.get(&[id]).await.unwrap().pop().unwrap()
 }
 
-pub(super) async fn state(broker: &dyn Broker, id: JobId) -> JobState {
+pub(crate) async fn state(broker: &dyn Broker, id: JobId) -> JobState {
     get(broker, id).await.expect("job exists").state
 }
 
@@ -65,7 +65,7 @@ pub(super) async fn enqueue(broker: &dyn Broker, j: &NewJob) -> JobId {
     r[0].id
 }
 
-pub(super) fn succeeded() -> Finish {
+pub(crate) fn succeeded() -> Finish {
     Finish::Succeeded { result: result(None), ttl: Duration::from_secs(60), ignore_result: false, hook: None }
 }
 

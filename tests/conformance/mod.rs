@@ -6,7 +6,7 @@
 //! `faults` holds the contract's answers to lost replies,
 //! shutdowns and stranded concurrency slots.
 
-mod cases;
+pub(crate) mod cases;
 mod faults;
 mod ids;
 mod operations;

@@ -3,53 +3,28 @@
 //! What one of them meets stays its own, and a call that reached its bound
 //! of steps leaves the rest to the next call without losing any.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use taskq::broker::{AttemptResult, Broker, Finish, Lease, LeaseToken, Take};
-use taskq::job::{BrokerPolicy, JobId, JobState, NewJob};
-use taskq::names::{JobName, QueueName};
+use taskq::broker::{Broker, Lease, LeaseToken, Take};
+use taskq::job::{JobState, NewJob};
+use taskq::names::QueueName;
 
 use crate::common::{Env, RedisConn, RedisServer};
+use crate::conformance::cases::{LEASE, state, succeeded, take};
 
-const LEASE: Duration = Duration::from_secs(30);
-
+/// A job of `name` on the queue "default".
 fn job(name: &str) -> NewJob {
-    NewJob {
-        id: JobId::new(),
-        job: JobName::new(name).unwrap(),
-        args: Vec::new(),
-        params: BTreeMap::new(),
-        queue: QueueName::new("default").unwrap(),
-        delay: None,
-        expires: None,
-        unique: None,
-        scheduled_at: None,
-        trigger: None,
-        workflow: None,
-        policy: BrokerPolicy::default(),
-    }
-}
-
-fn succeeded() -> Finish {
-    let result = AttemptResult { duration: Some(Duration::from_millis(5)), ..AttemptResult::default() };
-    Finish::Succeeded { result, ttl: Duration::from_secs(60), ignore_result: false, hook: None }
+    crate::conformance::cases::job(name, "default")
 }
 
 async fn take_all(broker: &dyn Broker, n: usize) -> Vec<Lease> {
-    let queues = [QueueName::new("default").unwrap()];
     let mut leases = Vec::new();
-    for i in 0..n {
-        let grant = format!("first-{i}");
-        let take = Take { queues: &queues, worker: "w", lease: LEASE, grant: &grant };
-        leases.push(broker.dequeue(&take).await.unwrap().expect("a job"));
+    for _ in 0..n {
+        leases.push(take(broker, &["default"], "w", LEASE).await.expect("a job"));
     }
     leases
-}
-
-async fn state(broker: &dyn Broker, id: JobId) -> JobState {
-    broker.get(&[id]).await.unwrap().pop().flatten().expect("the record").state
 }
 
 // Six finishes made at once: the first two go alone, the other four wait
