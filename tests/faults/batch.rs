@@ -19,7 +19,9 @@ fn job(name: &str) -> NewJob {
     crate::conformance::cases::job(name, "default")
 }
 
-async fn take_all(broker: &dyn Broker, n: usize) -> Vec<Lease> {
+/// Enqueues `n` jobs of `name` and takes them, one lease each.
+async fn leased(broker: &dyn Broker, name: &str, n: usize) -> Vec<Lease> {
+    broker.enqueue(&(0..n).map(|_| job(name)).collect::<Vec<_>>()).await.unwrap();
     let mut leases = Vec::new();
     for _ in 0..n {
         leases.push(take(broker, &["default"], "w", LEASE).await.expect("a job"));
@@ -33,8 +35,7 @@ async fn take_all(broker: &dyn Broker, n: usize) -> Vec<Lease> {
 async fn a_damaged_record_fails_its_own_finish_not_the_others_in_its_call() {
     let env = Env::redis();
     let broker = env.connect().await;
-    broker.enqueue(&(0..6).map(|_| job("j")).collect::<Vec<_>>()).await.unwrap();
-    let leases = take_all(broker.as_ref(), 6).await;
+    let leases = leased(broker.as_ref(), "j", 6).await;
     let port: u16 = env.broker.trim_start_matches("redis://127.0.0.1:").trim_end_matches("/0").parse().expect("port");
     let jobs = format!("{{{}/default}}:jobs", env.ns);
     let damaged = leases[3].job.id.to_string();
@@ -60,8 +61,7 @@ async fn a_damaged_record_fails_its_own_finish_not_the_others_in_its_call() {
 async fn finishes_a_call_did_not_reach_go_in_the_next_and_each_gets_its_job() {
     let env = Env::redis();
     let broker = env.connect().await;
-    broker.enqueue(&(0..6).map(|_| job("first")).collect::<Vec<_>>()).await.unwrap();
-    let leases = take_all(broker.as_ref(), 6).await;
+    let leases = leased(broker.as_ref(), "first", 6).await;
     let stale: Vec<NewJob> = (0..2000)
         .map(|_| {
             let mut j = job("stale");
@@ -104,8 +104,7 @@ async fn finishes_a_call_did_not_reach_go_in_the_next_and_each_gets_its_job() {
 async fn finishes_a_given_up_call_carried_are_sent_again_and_recorded_once() {
     let env = Env::redis();
     let broker = env.connect().await;
-    broker.enqueue(&(0..6).map(|_| job("j")).collect::<Vec<_>>()).await.unwrap();
-    let leases = take_all(broker.as_ref(), 6).await;
+    let leases = leased(broker.as_ref(), "j", 6).await;
     let tokens: Vec<LeaseToken> = leases.iter().map(Lease::token).collect();
     let mut finishes: Vec<_> = tokens.iter().map(|t| Some(Box::pin(broker.finish(t, succeeded(), None)))).collect();
     // The first two go alone; the other four wait.
@@ -145,8 +144,7 @@ async fn a_refusal_inside_a_call_fails_its_finishes_as_an_outage() {
     let server = RedisServer::start();
     let env = Env::with_broker(&server.url());
     let broker = env.connect().await;
-    broker.enqueue(&(0..6).map(|_| job("j")).collect::<Vec<_>>()).await.unwrap();
-    let leases = take_all(broker.as_ref(), 6).await;
+    let leases = leased(broker.as_ref(), "j", 6).await;
     server.misconf();
     let tokens: Vec<LeaseToken> = leases.iter().map(Lease::token).collect();
     let done = join_all(tokens.iter().map(|t| broker.finish(t, succeeded(), None))).await;
