@@ -15,6 +15,7 @@
 //! - `exec_shell`, `exec_http`: the executors, through `taskq exec`
 //! - `faults`: network and Redis faults; first, the proxy and fault helpers themselves
 //! - `conformance`: the broker contract, every case on `SQLite` and Redis
+//! - `calls`: what jobs cost Redis in script calls: a queue found empty is not asked again
 //! - `queue`: `enqueue`, `--batch`, `status`, `wait`, `list` with the binary
 //! - `worker`: `taskq run` end to end: leases, redelivery, shutdown, draining
 //! - `ops`: history, logs, systemd notifications, metrics, schedule health
@@ -30,6 +31,7 @@ mod accounts;
 mod architecture;
 mod beat;
 mod browser;
+mod calls;
 mod cli;
 mod completions;
 mod conformance;

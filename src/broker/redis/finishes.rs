@@ -55,6 +55,17 @@ struct Line {
     waiting: VecDeque<Waiting>,
 }
 
+impl Line {
+    /// Whether a call is free, taking it if so.
+    fn board(&mut self) -> bool {
+        let free = self.flying < IN_FLIGHT;
+        if free {
+            self.flying += 1;
+        }
+        free
+    }
+}
+
 /// A finish waiting for a call: its argument (finish.lua's, as JSON), when
 /// it began to wait, and where its turn comes.
 struct Waiting {
@@ -96,8 +107,7 @@ impl Finishes {
             let mut lines = lock(&self.lines);
             let line = lines.entry(queue.to_string()).or_default();
             // A call may have landed while the outcome was written.
-            if line.flying < IN_FLIGHT {
-                line.flying += 1;
+            if line.board() {
                 Err(arg)
             } else {
                 let (turn, rx) = oneshot::channel();
@@ -126,15 +136,11 @@ impl Finishes {
     /// Whether a call of `queue` is free, taking it if so.
     fn take_off(&self, queue: &str) -> bool {
         let mut lines = lock(&self.lines);
-        let line = match lines.get_mut(queue) {
-            Some(line) => line,
-            None => lines.entry(queue.to_string()).or_default(),
-        };
-        let free = line.flying < IN_FLIGHT;
-        if free {
-            line.flying += 1;
+        // (the queue's name is copied only the first time)
+        match lines.get_mut(queue) {
+            Some(line) => line.board(),
+            None => lines.entry(queue.to_string()).or_default().board(),
         }
-        free
     }
 
     /// One call with `own` and `others`' finishes; the next waiting ones

@@ -123,9 +123,11 @@ pub(super) async fn finish(
     if took_here && let Some(t) = &next {
         lock(&b.asked).insert(t.grant.to_string(), queue.to_string());
     }
-    let stamp = b.wake.before(queue);
     // a requeue, or a slot freed for a waiting job
     b.wake.touched(queue);
+    // After `touched`: what this call gives its own queue, its own take
+    // sees; only a message heard meanwhile means the queue may have a job.
+    let stamp = b.wake.before(queue);
     let reply = match b.finishes.call(b, queue, &outcome).await? {
         // A script error of this attempt alone (a bug, as a whole call's is).
         redis::Value::BulkString(error) => {
