@@ -7,14 +7,13 @@ use std::time::Duration;
 use taskq::broker::{Broker, Lease, Take};
 use taskq::names::QueueName;
 
+use crate::common::redis::command_calls;
 use crate::common::{Env, RedisConn};
 use crate::conformance::cases::{LEASE, job, succeeded, take};
 
 /// Script calls the server has answered so far.
 fn script_calls(redis: &mut RedisConn) -> u64 {
-    let info = redis.call(&["INFO", "commandstats"]).expect("INFO");
-    let line = info.lines().find_map(|l| l.strip_prefix("cmdstat_evalsha:")).unwrap_or("");
-    line.split(',').find_map(|kv| kv.strip_prefix("calls=")?.parse().ok()).unwrap_or(0)
+    command_calls(&redis.call(&["INFO", "commandstats"]).expect("INFO"), "evalsha").unwrap_or(0)
 }
 
 /// Waits until the worker has heard a message (or its subscription came up).
@@ -28,8 +27,7 @@ async fn heard(broker: &dyn Broker, queues: &[QueueName]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queue_a_finish_found_empty_is_not_asked_again_until_a_job_comes() {
     let env = Env::redis();
-    let port: u16 = env.broker.trim_start_matches("redis://127.0.0.1:").trim_end_matches("/0").parse().expect("port");
-    let mut redis = RedisConn::connect(port).expect("connect");
+    let mut redis = env.redis_conn();
     let broker = env.connect().await;
     let queues = [QueueName::new("first").unwrap(), QueueName::new("second").unwrap()];
     // The first take starts the subscription; found empty before it is up,

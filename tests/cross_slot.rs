@@ -4,11 +4,6 @@
 
 use crate::common::{Env, RedisConn, SOON, wait_until};
 
-fn redis(env: &Env) -> RedisConn {
-    let port: u16 = env.broker.trim_start_matches("redis://127.0.0.1:").trim_end_matches("/0").parse().expect("port");
-    RedisConn::connect(port).expect("connect")
-}
-
 /// The broker's clock, in ms.
 fn now_ms(redis: &mut RedisConn) -> i64 {
     redis
@@ -28,7 +23,7 @@ const JOBS: &str = "[jobs.report]\ncommand = \"echo $TASKQ_JOB_ID >> @DIR@/ran\"
 #[test]
 fn a_unique_key_claimed_by_an_enqueue_that_died_is_taken_over() {
     let env = Env::redis().jobs(JOBS);
-    let mut redis = redis(&env);
+    let mut redis = env.redis_conn();
     let key = format!("{{{}}}:unique:key:nightly-report", env.ns);
     let long_ago = (now_ms(&mut redis) - 60_000).to_string();
     let dead = "01930000-0000-7000-8000-000000000001";
@@ -51,7 +46,7 @@ fn a_unique_key_claimed_by_an_enqueue_that_died_is_taken_over() {
 fn a_pending_claim_whose_job_went_in_makes_a_duplicate() {
     let env = Env::redis().jobs(JOBS);
     let first = env.enqueue(&["report"]);
-    let mut redis = redis(&env);
+    let mut redis = env.redis_conn();
     let key = format!("{{{}}}:unique:key:weekly", env.ns);
     let claim = format!("p {} {first} default", now_ms(&mut redis) - 60_000);
     assert_eq!(redis.call(&["SET", &key, &claim, "PX", "3600000"]).expect("set"), "OK");
@@ -78,7 +73,7 @@ fn a_hook_job_left_in_an_outbox_is_enqueued_by_maintenance() {
     })
     .to_string();
     env.enqueue(&["idle"]); // the queue exists
-    let mut redis = redis(&env);
+    let mut redis = env.redis_conn();
     let outbox = format!("{{{}/default}}:outbox", env.ns);
     // stamped a minute ago: its worker had its chance
     let entry = format!("{} {entry}", now_ms(&mut redis) - 60_000);
@@ -106,7 +101,7 @@ fn a_step_outcome_left_in_an_outbox_moves_its_run_on() {
         "run": run, "step": 0, "id": extract, "job": "extract", "state": "succeeded",
         "output": "rows: 42\n", "truncated": false,
     });
-    let mut redis = redis(&env);
+    let mut redis = env.redis_conn();
     let outbox = format!("{{{}/default}}:outbox", env.ns);
     let entry = format!("{} @{report}", now_ms(&mut redis) - 60_000);
     assert_eq!(redis.call(&["RPUSH", &outbox, &entry]).expect("rpush"), "1");

@@ -70,8 +70,7 @@ fn written_by_an_earlier_taskq(env: &Env, version: u8) -> (RedisConn, Vec<String
     assert_eq!(env.state(&broken), "failed");
     let ids: Vec<String> = (0..3).map(|i| env.enqueue(&["mark", &format!("job{i}"), "x y"])).collect();
     env.enqueue(&["later", "--delay", "2s"]);
-    let port: u16 = env.broker.trim_start_matches("redis://127.0.0.1:").trim_end_matches("/0").parse().expect("port");
-    let mut redis = RedisConn::connect(port).expect("connect");
+    let mut redis = env.redis_conn();
     let (ns, queue) = (format!("{{{}}}:", env.ns), format!("{{{}/default}}:", env.ns));
     // Beat's state of an entry, as the earlier layouts kept it.
     let state = "return redis.call('HSET', KEYS[1], 'nightly', cmsgpack.pack({last = '1795921200000', \
@@ -115,8 +114,7 @@ fn moved_and_run(version: u8) {
 fn a_namespace_in_a_newer_layout_is_refused() {
     let env = Env::redis().jobs(JOBS);
     env.enqueue(&["mark", "a", "b"]);
-    let port: u16 = env.broker.trim_start_matches("redis://127.0.0.1:").trim_end_matches("/0").parse().expect("port");
-    let mut redis = RedisConn::connect(port).expect("connect");
+    let mut redis = env.redis_conn();
     assert_eq!(redis.call(&["SET", &format!("{{{}}}:layout", env.ns), "4"]).expect("set"), "OK");
     let out = env.run(&["list"]).code(69).get_output().stderr.clone();
     let err = String::from_utf8_lossy(&out);

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::assert::Assert;
 
 use super::redis::RedisServer;
+use super::redis::resp::RedisConn;
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
@@ -21,8 +22,8 @@ pub(crate) struct Env {
     /// Added to the broker's clock by every library connection of this env
     /// (`connect`): lets conformance cases move broker time on.
     pub clock: taskq::broker::ClockShift,
-    /// Keeps the Redis server alive as long as the env.
-    _redis: Option<Arc<RedisServer>>,
+    /// The env's own Redis server (`Env::redis`), alive as long as the env.
+    redis: Option<Arc<RedisServer>>,
 }
 
 /// Which backend an env uses.
@@ -37,7 +38,7 @@ impl Env {
     pub(crate) fn sqlite() -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
         let broker = format!("sqlite://{}/taskq.db", dir.path().display());
-        Env { dir, broker, ns: namespace(), clock: taskq::broker::ClockShift::default(), _redis: None }
+        Env { dir, broker, ns: namespace(), clock: taskq::broker::ClockShift::default(), redis: None }
     }
 
     /// An env on a private Redis server of its own.
@@ -49,14 +50,21 @@ impl Env {
             broker: server.url(),
             ns: namespace(),
             clock: taskq::broker::ClockShift::default(),
-            _redis: Some(server),
+            redis: Some(server),
         }
+    }
+
+    /// A raw connection to the env's own Redis server, for set-up and
+    /// inspection behind taskq's back.
+    pub(crate) fn redis_conn(&self) -> RedisConn {
+        let server = self.redis.as_ref().expect("an env on a Redis of its own (Env::redis)");
+        RedisConn::connect(server.port).expect("connect to the env's Redis")
     }
 
     /// An env on a broker URL of the test's choosing (one not running yet, say).
     pub(crate) fn with_broker(url: &str) -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
-        Env { dir, broker: url.to_string(), ns: namespace(), clock: taskq::broker::ClockShift::default(), _redis: None }
+        Env { dir, broker: url.to_string(), ns: namespace(), clock: taskq::broker::ClockShift::default(), redis: None }
     }
 
     pub(crate) fn new(backend: Backend) -> Env {

@@ -280,6 +280,13 @@ pub(crate) fn wait_for(timeout: Duration, what: &str, mut check: impl FnMut() ->
     }
 }
 
+/// How many times the server has run `command` (`INFO commandstats`'s
+/// `calls`; Redis 7 counts a subcommand apart, as `script|load`), if at all.
+pub(crate) fn command_calls(info: &str, command: &str) -> Option<u64> {
+    let line = info.lines().find_map(|l| l.strip_prefix("cmdstat_")?.strip_prefix(command)?.strip_prefix(':'))?;
+    line.split(',').find_map(|kv| kv.strip_prefix("calls=")?.parse().ok())
+}
+
 /// A loopback port free right now (another process may take it before use).
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")

@@ -11,7 +11,7 @@ use taskq::broker::{Broker, Lease, LeaseToken, Take};
 use taskq::job::{JobState, NewJob};
 use taskq::names::QueueName;
 
-use crate::common::{Env, RedisConn, RedisServer};
+use crate::common::{Env, RedisServer};
 use crate::conformance::cases::{LEASE, state, succeeded, take};
 
 /// A job of `name` on the queue "default".
@@ -36,10 +36,9 @@ async fn a_damaged_record_fails_its_own_finish_not_the_others_in_its_call() {
     let env = Env::redis();
     let broker = env.connect().await;
     let leases = leased(broker.as_ref(), "j", 6).await;
-    let port: u16 = env.broker.trim_start_matches("redis://127.0.0.1:").trim_end_matches("/0").parse().expect("port");
     let jobs = format!("{{{}/default}}:jobs", env.ns);
     let damaged = leases[3].job.id.to_string();
-    RedisConn::connect(port).expect("connect").call(&["HSET", &jobs, &damaged, "garbage"]).expect("hset");
+    env.redis_conn().call(&["HSET", &jobs, &damaged, "garbage"]).expect("hset");
 
     let tokens: Vec<LeaseToken> = leases.iter().map(Lease::token).collect();
     let done = join_all(tokens.iter().map(|t| broker.finish(t, succeeded(), None))).await;

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::common::redis::command_calls;
 use crate::common::{Env, RedisConn, RedisServer, SOON, poll_until, wait_until};
 
 fn stat(server: &RedisServer, name: &str) -> u64 {
@@ -128,8 +129,7 @@ fn refused_writes_and_a_full_client_table_are_waited_out() {
 /// apart, as `cmdstat_script|load`; 6.2 counts every `SCRIPT` together).
 fn script_loads(server: &RedisServer) -> u64 {
     let info = server.cmd(&["INFO", "commandstats"]);
-    let line = info.lines().find_map(|l| l.strip_prefix("cmdstat_script|load:").or(l.strip_prefix("cmdstat_script:")));
-    line.and_then(|l| l.split(',').find_map(|kv| kv.strip_prefix("calls=")?.parse().ok())).unwrap_or(0)
+    command_calls(&info, "script|load").or_else(|| command_calls(&info, "script")).unwrap_or(0)
 }
 
 // Scripts are called by the hash taskq computed when it was built: a server
